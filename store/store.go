@@ -1,0 +1,492 @@
+// Package store defines the persisted records of Sigra for Go and the small,
+// context-first interfaces the feature packages use to read and write them.
+//
+// The adapters in store/sqlite and store/postgres implement every interface
+// here and are the only packages that know SQL. A host application may keep
+// Sigra's data in its own database instead: implement [Store] and run the
+// conformance suite in store/storetest against it (see that package).
+//
+// # Contracts
+//
+// Every method takes a [context.Context] first. Lookups return an error
+// wrapping [ErrNotFound] when nothing matches, and writes that would break a
+// uniqueness rule return an error wrapping [ErrConflict]; test with
+// errors.Is. Times are stored and returned in UTC with at least millisecond
+// precision. IDs are UUIDv7 strings; a method that creates a record fills in
+// an empty ID and zero CreatedAt.
+//
+// Secrets are never stored raw: tokens, codes, session tokens, recovery
+// codes and trusted-browser tokens arrive as SHA-256 digests (see package
+// token), passwords as Argon2id hashes, TOTP secrets sealed.
+//
+// Time is always passed in by the caller ("now"), never read from the clock
+// inside the store, so callers can inject a clock and tests do not sleep.
+//
+// # Transactions
+//
+// [Store.WithTx] runs a function with a Store bound to one transaction: a
+// change and the audit row or outbox message that goes with it commit
+// together or not at all.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every implementation. Implementations wrap them with
+// detail; callers test with errors.Is.
+var (
+	// ErrNotFound: no record matches (or it is expired, revoked or used up,
+	// where the method says so).
+	ErrNotFound = errors.New("sigra/store: not found")
+	// ErrConflict: the write would break a uniqueness rule, such as an
+	// email address already taken (compared case-insensitively).
+	ErrConflict = errors.New("sigra/store: conflict")
+	// ErrReplay: a one-time value (a TOTP time step) was already used.
+	ErrReplay = errors.New("sigra/store: already used")
+)
+
+// Store is everything Sigra persists. Implementations are safe for
+// concurrent use.
+type Store interface {
+	Users
+	Sessions
+	Tokens
+	Limiter
+	Outbox
+	AuditLog
+	TOTP
+	RecoveryCodes
+	TrustedBrowsers
+
+	// WithTx runs fn with a Store whose methods all run in one
+	// transaction. If fn returns an error or panics, the transaction rolls
+	// back; otherwise it commits and WithTx returns the commit's error.
+	// Calling WithTx on the Store passed to fn runs the inner function in
+	// the same transaction.
+	WithTx(ctx context.Context, fn func(tx Store) error) error
+}
+
+// User is a user account record.
+type User struct {
+	ID string
+	// Email is the address as entered. Uniqueness is case-insensitive: two
+	// users cannot hold addresses that differ only in case.
+	Email string
+	// PasswordHash is a PHC string (see package password); empty when the
+	// user has no password (magic link or OAuth only).
+	PasswordHash string
+	// EmailConfirmedAt is when Email was confirmed; zero if not.
+	EmailConfirmedAt time.Time
+
+	// FailedLogins counts consecutive password failures since the last
+	// success or lockout; LockedUntil is when a password lockout ends.
+	FailedLogins int
+	LockedUntil  time.Time
+	// FailedMFA and MFALockedUntil are the same for second factors.
+	FailedMFA      int
+	MFALockedUntil time.Time
+
+	// DisabledAt is when an administrator disabled the account; zero if
+	// enabled. A disabled user cannot sign in and is signed out.
+	DisabledAt time.Time
+	// DeletionDueAt is when a scheduled deletion takes effect; zero if none
+	// is scheduled.
+	DeletionDueAt time.Time
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Lock names a lockout counter on a user.
+type Lock int
+
+// Lockout counters.
+const (
+	// LockPassword counts password failures.
+	LockPassword Lock = iota
+	// LockMFA counts second-factor failures (TOTP and recovery codes).
+	LockMFA
+)
+
+// Users stores user accounts.
+type Users interface {
+	// CreateUser inserts u, filling an empty ID and zero CreatedAt and
+	// UpdatedAt. It returns ErrConflict if the email is held by another user
+	// or reserved by another user's pending email change, compared
+	// case-insensitively.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns the user with id, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByEmail returns the user whose address equals email
+	// case-insensitively, or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// SetPasswordHash replaces the user's password hash (empty removes the
+	// password). ErrNotFound if there is no such user.
+	SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error
+	// ConfirmEmail marks the user's address confirmed at now, but only if
+	// the user's current address equals email case-insensitively: a link
+	// sent to an old address confirms nothing. Confirming an already
+	// confirmed address keeps the first time. ErrNotFound if the user does
+	// not exist or holds another address.
+	ConfirmEmail(ctx context.Context, id, email string, now time.Time) error
+	// RecordFailure atomically counts one failure on the given lock. When the
+	// count reaches limit, the counter resets to zero and the lock holds
+	// until now+lockFor, which is returned; otherwise the zero time is
+	// returned. ErrNotFound if there is no such user.
+	RecordFailure(ctx context.Context, id string, lock Lock, limit int, lockFor time.Duration, now time.Time) (lockedUntil time.Time, err error)
+	// ClearFailures resets the counter and lock time of the given lock.
+	ClearFailures(ctx context.Context, id string, lock Lock, now time.Time) error
+	// SetDisabled disables the user at the given time, or enables the user
+	// when at is zero. ErrNotFound if there is no such user.
+	SetDisabled(ctx context.Context, id string, at time.Time, now time.Time) error
+	// ScheduleDeletion sets when the user's deletion takes effect, or cancels
+	// a scheduled deletion when due is zero. ErrNotFound if no such user.
+	ScheduleDeletion(ctx context.Context, id string, due time.Time, now time.Time) error
+	// UsersDueForDeletion returns up to limit users whose deletion is due at
+	// or before now, oldest due first.
+	UsersDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*User, error)
+	// DeleteUser removes the user and everything that belongs to it
+	// (sessions, tokens, factors, reservations). Audit rows stay. ErrNotFound
+	// if there is no such user.
+	DeleteUser(ctx context.Context, id string) error
+	// AnonymizeUser replaces the user's address with a unique placeholder,
+	// removes the password, cancels the scheduled deletion, disables the
+	// account and removes everything that belongs to it as DeleteUser does,
+	// keeping the row (and its ID) for records that refer to it.
+	AnonymizeUser(ctx context.Context, id string, now time.Time) error
+
+	// ReserveEmail records a pending change of the user's address to email,
+	// valid until expires, replacing any earlier reservation of the user.
+	// ErrConflict if email is held by another user or reserved by another
+	// user's unexpired reservation (case-insensitively).
+	ReserveEmail(ctx context.Context, id, email string, expires, now time.Time) error
+	// EmailReservation returns the user's unexpired reserved address and its
+	// expiry, or ErrNotFound.
+	EmailReservation(ctx context.Context, id string, now time.Time) (email string, expires time.Time, err error)
+	// CancelEmailReservation removes the user's reservation, if any.
+	CancelEmailReservation(ctx context.Context, id string) error
+	// ChangeEmail makes the user's unexpired reservation for email the
+	// user's address, confirmed at now, and removes the reservation.
+	// ErrNotFound if the user has no such unexpired reservation;
+	// ErrConflict if another user took the address meanwhile.
+	ChangeEmail(ctx context.Context, id, email string, now time.Time) error
+}
+
+// SessionState is a session's position in the auth state machine; it uses
+// the same strings as sigra.State.
+type SessionState string
+
+// Session states.
+const (
+	SessionAnonymous     SessionState = "anonymous"
+	SessionPending       SessionState = "pending"
+	SessionAuthenticated SessionState = "authenticated"
+)
+
+// Session is a browser session row. The row is keyed by the SHA-256 digest
+// of the token in the cookie; the token itself is never stored.
+type Session struct {
+	// Digest is the SHA-256 digest of the session token (32 bytes).
+	Digest []byte
+	// ID is a public identifier for the row, used in device lists and
+	// revocation forms. It is not a credential.
+	ID string
+	// Data is the session's encoded values (the scs blob).
+	Data []byte
+
+	UserID string // empty while anonymous
+	State  SessionState
+	AAL    int
+	// Methods are the authentication methods used, in order.
+	Methods      []string
+	AuthTime     time.Time
+	SudoTime     time.Time
+	ActiveOrg    string
+	Impersonator string
+	// Remember marks a "remember me" session (long absolute lifetime,
+	// persistent cookie).
+	Remember bool
+
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// ExpiresAt is the absolute end of the session.
+	ExpiresAt time.Time
+	// RevokedAt is when the session was revoked; zero while live.
+	RevokedAt time.Time
+
+	IP        string
+	UserAgent string
+}
+
+// Sessions stores browser sessions.
+//
+// Revocation is a tombstone: a revoked row stays (until it expires and is
+// purged) so that a request in flight when it was revoked cannot bring it
+// back by saving.
+type Sessions interface {
+	// SessionByDigest returns the live session with the given digest: not
+	// revoked, ExpiresAt after now, and LastSeenAt after now-idle when idle
+	// is positive. Otherwise ErrNotFound.
+	SessionByDigest(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*Session, error)
+	// SessionWithUser is SessionByDigest that also returns the session's
+	// user (nil for an anonymous session) in the same round trip.
+	SessionWithUser(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*Session, *User, error)
+	// SaveSession inserts s, or updates the row with its digest: every field
+	// but Digest, ID, CreatedAt and RevokedAt. It never clears RevokedAt and
+	// never re-creates a revoked row: saving a revoked session changes
+	// nothing and returns nil. An empty ID and zero CreatedAt are filled on
+	// insert.
+	SaveSession(ctx context.Context, s *Session) error
+	// TouchSession sets LastSeenAt, IP and user agent of a live session.
+	// Revoked or missing rows are left alone and nil is returned.
+	TouchSession(ctx context.Context, digest []byte, seen time.Time, ip, userAgent string) error
+	// RevokeSession sets RevokedAt on the session with digest if it is not
+	// already revoked. Missing rows are not an error.
+	RevokeSession(ctx context.Context, digest []byte, now time.Time) error
+	// RevokeSessionByID revokes the session with the public id that belongs
+	// to userID. ErrNotFound if the user has no such live session: another
+	// user's id is not found.
+	RevokeSessionByID(ctx context.Context, userID, id string, now time.Time) error
+	// RevokeUserSessions revokes every live session of userID except the
+	// one whose digest is except (nil revokes all), and returns how many.
+	RevokeUserSessions(ctx context.Context, userID string, except []byte, now time.Time) (int, error)
+	// UserSessions lists the live (unrevoked, unexpired) sessions of
+	// userID, most recently seen first.
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// PurgeSessions deletes rows that expired, or were revoked, before
+	// before, and returns how many.
+	PurgeSessions(ctx context.Context, before time.Time) (int, error)
+}
+
+// Token purposes used by the account flows. Purposes are free-form strings;
+// a token consumed with the wrong purpose is not found.
+const (
+	PurposeConfirm      = "confirm"
+	PurposeConfirmCode  = "confirm_code"
+	PurposeReset        = "reset"
+	PurposeMagicLink    = "magic_link"
+	PurposeEmailChange  = "email_change"
+	PurposeDeleteCancel = "delete_cancel"
+)
+
+// Token is a single-use emailed token or code. Only its digest is stored.
+type Token struct {
+	// Digest is the SHA-256 digest of the token or code.
+	Digest  []byte
+	Purpose string
+	UserID  string
+	// SentTo is the address the token was sent to; flows refuse a token
+	// whose address no longer matches the user's.
+	SentTo string
+	// Data is purpose-specific, non-secret payload (for example the new
+	// address of an email change).
+	Data      string
+	Attempts  int
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Tokens stores single-use tokens and codes.
+type Tokens interface {
+	// CreateToken stores t. ErrConflict if a token with the same purpose and
+	// digest exists.
+	CreateToken(ctx context.Context, t *Token) error
+	// PeekToken returns the unexpired token with purpose and digest without
+	// consuming it, or ErrNotFound.
+	PeekToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*Token, error)
+	// ConsumeToken deletes and returns the unexpired token with purpose and
+	// digest in one atomic step: of concurrent consumers of one token,
+	// exactly one gets it and the others get ErrNotFound.
+	ConsumeToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*Token, error)
+	// ConsumeCode is ConsumeToken for short codes, scoped to one user: the
+	// user's unexpired code with purpose and digest is deleted and returned
+	// if it has had fewer than maxAttempts failed attempts. When no code
+	// matches, every unexpired code of that user and purpose counts one
+	// failed attempt and ErrNotFound is returned.
+	ConsumeCode(ctx context.Context, userID, purpose string, digest []byte, maxAttempts int, now time.Time) (*Token, error)
+	// DeleteUserTokens deletes the user's tokens with the given purposes (all
+	// purposes when none are given) and returns how many.
+	DeleteUserTokens(ctx context.Context, userID string, purposes ...string) (int, error)
+	// PurgeTokens deletes tokens that expired before before.
+	PurgeTokens(ctx context.Context, before time.Time) (int, error)
+}
+
+// Limit is the outcome of one limiter hit.
+type Limit struct {
+	// Allowed reports whether this hit is within the limit.
+	Allowed bool
+	// Count is the number of hits in the current window, this one included.
+	Count int
+	// Reset is when the current window ends.
+	Reset time.Time
+}
+
+// Limiter is a fixed-window rate-limit counter held in the store, so limits
+// hold across every instance of an application.
+type Limiter interface {
+	// Hit atomically counts one hit on key in the window that contains now
+	// (a window starts at the first hit after the previous one ended and
+	// lasts window). The hit is allowed when the window's count, this hit
+	// included, is at most limit: of M concurrent hits on a fresh key,
+	// exactly min(M, limit) are allowed.
+	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Limit, error)
+	// ResetLimit forgets key's counter.
+	ResetLimit(ctx context.Context, key string) error
+	// PurgeLimits deletes counters whose window ended before before.
+	PurgeLimits(ctx context.Context, before time.Time) (int, error)
+}
+
+// Message is a queued email. Body fields may carry secrets (an emailed
+// link); the mail package seals them before they reach the store, and
+// MarkSent erases them.
+type Message struct {
+	ID string
+	// To is the recipient address.
+	To string
+	// Sealed is the sealed message body (subject, text and HTML parts).
+	Sealed []byte
+	// Attempts counts failed delivery attempts.
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	// SentAt is when the message was delivered; zero while queued.
+	SentAt time.Time
+}
+
+// Outbox is a durable queue of outgoing email.
+type Outbox interface {
+	// Enqueue queues m for delivery at m.NextAttemptAt (now if zero),
+	// filling an empty ID and zero CreatedAt.
+	Enqueue(ctx context.Context, m *Message) error
+	// ClaimMessages returns up to limit unsent messages due at or before
+	// now and not claimed by another worker, and leases them until
+	// now+lease: another worker cannot claim them before then. A worker
+	// that dies leaves its messages to be claimed again after the lease.
+	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Message, error)
+	// MarkSent records delivery and erases the sealed body.
+	MarkSent(ctx context.Context, id string, now time.Time) error
+	// MarkFailed records a failed attempt: Attempts+1, LastError, and the
+	// time of the next attempt.
+	MarkFailed(ctx context.Context, id string, errText string, next time.Time) error
+	// PendingMessages counts unsent messages.
+	PendingMessages(ctx context.Context) (int, error)
+}
+
+// AuditEvent is one row of the audit log.
+type AuditEvent struct {
+	ID     string
+	At     time.Time
+	Action string
+	// ActorID is who did it (empty for anonymous); SubjectID is the user it
+	// was done to or for; ImpersonatorID is the admin acting as ActorID.
+	ActorID        string
+	SubjectID      string
+	ImpersonatorID string
+	IP             string
+	UserAgent      string
+	// Outcome is "success" or "failure".
+	Outcome  string
+	Metadata map[string]string
+}
+
+// AuditQuery selects audit events, newest first. Zero fields do not filter.
+type AuditQuery struct {
+	// UserID matches events whose actor or subject is the user.
+	UserID string
+	Action string
+	Since  time.Time // inclusive
+	Until  time.Time // exclusive
+	// After is the cursor returned by the previous page.
+	After string
+	// Limit is the page size; implementations cap it (default and maximum
+	// 100 when zero or larger).
+	Limit int
+}
+
+// AuditLog stores audit events. Rows are append-only.
+type AuditLog interface {
+	// AppendAudit stores e, filling an empty ID and zero At.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// QueryAudit returns one page of matching events, newest first, and the
+	// cursor of the next page ("" on the last page).
+	QueryAudit(ctx context.Context, q AuditQuery) (events []*AuditEvent, next string, err error)
+}
+
+// TOTPSecret is a user's TOTP authenticator. The secret is sealed.
+type TOTPSecret struct {
+	UserID string
+	// Sealed is the sealed secret (see internal/seal).
+	Sealed []byte
+	// ConfirmedAt is when enrollment was confirmed; zero while pending.
+	ConfirmedAt time.Time
+	// LastStep is the last accepted time step (RFC 6238); steps at or
+	// below it are refused.
+	LastStep  int64
+	CreatedAt time.Time
+}
+
+// TOTP stores TOTP secrets.
+type TOTP interface {
+	// SavePendingTOTP stores s as the user's pending (unconfirmed) secret,
+	// replacing an earlier pending one. ErrConflict if the user already has
+	// a confirmed secret.
+	SavePendingTOTP(ctx context.Context, s *TOTPSecret) error
+	// TOTPByUser returns the user's secret, pending or confirmed, or
+	// ErrNotFound.
+	TOTPByUser(ctx context.Context, userID string) (*TOTPSecret, error)
+	// UseTOTPStep atomically advances LastStep to step if step is greater
+	// than LastStep, and marks a pending secret confirmed at now when
+	// confirm is true. ErrReplay if step is at or below LastStep (of two
+	// concurrent calls with one step, exactly one succeeds); ErrNotFound if
+	// the user has no secret, or confirm is false and the secret is pending.
+	UseTOTPStep(ctx context.Context, userID string, step int64, confirm bool, now time.Time) error
+	// DeleteTOTP removes the user's secret. Missing is not an error.
+	DeleteTOTP(ctx context.Context, userID string) error
+}
+
+// RecoveryCodes stores MFA recovery codes as digests.
+type RecoveryCodes interface {
+	// ReplaceRecoveryCodes replaces the user's codes with digests.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, digests [][]byte, now time.Time) error
+	// UseRecoveryCode atomically marks the user's unused code with digest
+	// used and returns how many unused codes remain. ErrNotFound if no
+	// unused code matches (of concurrent uses of one code, one succeeds).
+	UseRecoveryCode(ctx context.Context, userID string, digest []byte, now time.Time) (remaining int, err error)
+	// CountRecoveryCodes returns how many unused codes the user has.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// DeleteRecoveryCodes removes all of the user's codes.
+	DeleteRecoveryCodes(ctx context.Context, userID string) error
+}
+
+// TrustedBrowser is a browser on which the user chose to skip the second
+// factor for a while. Only the digest of the cookie token is stored.
+type TrustedBrowser struct {
+	ID        string
+	UserID    string
+	Digest    []byte
+	UserAgent string
+	IP        string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// TrustedBrowsers stores trusted-browser grants.
+type TrustedBrowsers interface {
+	// CreateTrustedBrowser stores b, filling an empty ID and zero CreatedAt.
+	CreateTrustedBrowser(ctx context.Context, b *TrustedBrowser) error
+	// TrustedBrowserByDigest returns the user's unexpired grant with digest,
+	// or ErrNotFound (a grant of another user is not found).
+	TrustedBrowserByDigest(ctx context.Context, userID string, digest []byte, now time.Time) (*TrustedBrowser, error)
+	// TrustedBrowsersByUser lists the user's unexpired grants, newest first.
+	TrustedBrowsersByUser(ctx context.Context, userID string, now time.Time) ([]*TrustedBrowser, error)
+	// RevokeTrustedBrowser deletes the user's grant with id. ErrNotFound if
+	// the user has no such grant.
+	RevokeTrustedBrowser(ctx context.Context, userID, id string) error
+	// RevokeTrustedBrowsers deletes all of the user's grants and returns
+	// how many.
+	RevokeTrustedBrowsers(ctx context.Context, userID string) (int, error)
+}
