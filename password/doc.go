@@ -1,0 +1,99 @@
+// Package password hashes and verifies passwords with Argon2id, migrates
+// bcrypt and other Argon2 hashes, and checks new passwords against a NIST SP
+// 800-63B policy. It has no HTTP handlers and no storage: the account flows
+// call it and keep the resulting string in store.User.PasswordHash.
+//
+// # Hashing
+//
+// [New] returns a [Hasher]; share one per application. [Hasher.Hash]
+// returns a PHC string:
+//
+//	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
+//
+// with the salt and key in unpadded standard base64. [Hasher.Verify] takes
+// the password and a stored hash and returns (ok, needsRehash, err). It
+// verifies Argon2id and Argon2i PHC strings at any parameters within
+// [Limits], and bcrypt hashes ($2a$, $2b$, $2y$). Argon2d and Argon2 1.0
+// (v=16) are not implemented by golang.org/x/crypto/argon2 and are refused
+// with [ErrUnsupportedHash]; neither is used for passwords in practice.
+// Parsing is strict: one canonical encoding per hash, with the version,
+// the parameters m, t, p in that order, unpadded base64 and bounded salt
+// and key lengths; anything else is [ErrMalformedHash], never a panic.
+// Derived keys are compared in constant time.
+//
+// Before hashing, and before verifying, a password is normalized to NFKC
+// (Unicode compatibility composition), as NIST SP 800-63B asks. A password
+// typed in composed or decomposed form ("é" as one code point or as "e"
+// and a combining accent), or with full-width letters, gives the same
+// hash. Verify also tries the password exactly as typed when that differs,
+// so hashes imported from systems that did not normalize still verify; such
+// a match reports needsRehash.
+//
+// # Parameters and the pool
+//
+// The defaults are OWASP's Argon2id recommendation: m=19456 KiB (19 MiB),
+// t=2, p=1, a 16-byte salt and a 32-byte key; one hash takes a few tens of
+// milliseconds on a server core. [New] refuses parameters weaker than the
+// weakest of OWASP's equivalent settings ([MinMemory], [MinMemoryTime])
+// unless [Config.InsecureAllowWeakParams] is set, which is meant for tests.
+//
+// Each Argon2id computation allocates its whole memory cost, so unbounded
+// concurrency is a denial of service: 500 simultaneous sign-ins would need
+// about 9.5 GiB. Every Hash, Verify and DummyVerify therefore runs in a
+// bounded pool of [Config.PoolSize] slots (default GOMAXPROCS), which caps
+// hashing memory at about PoolSize × m. A call that finds the pool full
+// waits up to [Config.MaxWait] (default 2s) or until its context ends,
+// whichever is first, then fails with an error wrapping [sigra.ErrBusy]
+// (and the context's error, if it ended); an HTTP handler answers 503
+// Service Unavailable, ideally with Retry-After. A call whose context has
+// already ended fails with that context's error without waiting.
+//
+// [Hasher.DummyVerify] does the work of a failed verification at the
+// configured parameters, through the pool. Call it when a sign-in names an
+// unknown account, so that the answer takes as long as for a known one.
+//
+// # Policy
+//
+// [Policy.Check] (or [Hasher.Check], with the policy of [Config.Policy])
+// follows NIST SP 800-63B: at least [Policy.MinLength] characters (default
+// 8; revision 4 recommends 15 where the password is the only factor), at
+// most [Policy.MaxLength] (default 256) and [Policy.MaxBytes] (default
+// 1024, which bounds hashing cost), no composition rules, and refusal of
+// common passwords, of passwords built on context words, and optionally of
+// breached passwords. Lengths count Unicode code points after NFKC
+// normalization. A refusal is a [*PolicyError] with a stable [Reason]
+// code (too_short, too_long, invalid_utf8, common, contains_context,
+// breached, breach_check_unavailable) and a message a form can show.
+//
+// The blocklist holds the 17,950 entries of at least 8 characters from the
+// common-password list of zxcvbn-ts (npm package @zxcvbn-ts/language-common
+// 4.1.3, MIT licence), itself derived from the ten-million-password corpus
+// published on xato.net and ranked by frequency. It is embedded, folded to
+// NFKC lower case, and compared with the folded password; the command in
+// internal/blocklistgen regenerates it (go generate). See [Policy.Check]
+// for how context words (the email's local part, the service's name, words
+// the caller passes) are matched.
+//
+// # Breach check
+//
+// [Policy.Breach] takes any [BreachChecker]. [RangeClient] implements one
+// for the k-anonymity range API of Have I Been Pwned's Pwned Passwords and
+// compatible services: it sends only the first five hexadecimal characters
+// of the password's SHA-1, asks for padded answers, bounds the time and
+// size of the answer, and refuses malformed answers. When the check fails,
+// [Policy.BreachFailOpen] decides: fail-open accepts the password,
+// fail-closed (the default) refuses it with breach_check_unavailable.
+//
+// # Migration from bcrypt
+//
+// Keep the bcrypt hashes as they are. At sign-in, Verify checks them and
+// reports needsRehash; the caller then stores Hash(password), so each user
+// moves to Argon2id at their next sign-in. The same applies after changing
+// [Config.Params]. Two caveats. bcrypt reads at most 72 bytes of a
+// password and many libraries silently drop the rest; Verify never
+// truncates, so a password longer than 72 bytes never matches a bcrypt hash
+// and such users must reset their password. And a bcrypt verification does
+// not cost the same time as DummyVerify, so while bcrypt hashes remain,
+// sign-in timing can tell a legacy account from an unknown one; choose
+// Argon2id parameters of similar cost or finish the migration with resets.
+package password
