@@ -13,7 +13,12 @@
 // uniqueness rule return an error wrapping [ErrConflict]; test with
 // errors.Is. Times are stored and returned in UTC with at least millisecond
 // precision. IDs are UUIDv7 strings; a method that creates a record fills in
-// an empty ID and zero CreatedAt.
+// an empty ID and zero CreatedAt (from the wall clock, the one place a store
+// reads it), writing the filled values back into the record it was given.
+//
+// A record with an expiry is live while its expiry is after now: at the
+// expiry instant it has expired. Purge methods delete what expired strictly
+// before their cutoff.
 //
 // Secrets are never stored raw: tokens, codes, session tokens, recovery
 // codes and trusted-browser tokens arrive as SHA-256 digests (see package
@@ -97,6 +102,9 @@ type User struct {
 	DeletionDueAt time.Time
 
 	CreatedAt time.Time
+	// UpdatedAt is when the account last changed: SetPasswordHash,
+	// ConfirmEmail (when it confirms), SetDisabled, ScheduleDeletion,
+	// ChangeEmail and AnonymizeUser set it to their now.
 	UpdatedAt time.Time
 }
 
@@ -116,7 +124,8 @@ type Users interface {
 	// CreateUser inserts u, filling an empty ID and zero CreatedAt and
 	// UpdatedAt. It returns ErrConflict if the email is held by another user
 	// or reserved by another user's pending email change, compared
-	// case-insensitively.
+	// case-insensitively. A reservation counts while it is unexpired at
+	// u.CreatedAt (CreateUser has no other "now").
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID returns the user with id, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
@@ -359,8 +368,8 @@ type Message struct {
 
 // Outbox is a durable queue of outgoing email.
 type Outbox interface {
-	// Enqueue queues m for delivery at m.NextAttemptAt (now if zero),
-	// filling an empty ID and zero CreatedAt.
+	// Enqueue queues m for delivery at m.NextAttemptAt (at m.CreatedAt if
+	// zero), filling an empty ID and zero CreatedAt.
 	Enqueue(ctx context.Context, m *Message) error
 	// ClaimMessages returns up to limit unsent messages due at or before
 	// now and not claimed by another worker, and leases them until

@@ -1,0 +1,83 @@
+// Package postgres is the PostgreSQL adapter of Sigra for Go: a
+// [github.com/sigra-go/sigra/store.Store] over a pgx connection pool, for applications that run
+// several instances against one database. Every instance sees every
+// other's sessions, revocations, rate-limit counters, tokens and audit
+// rows as soon as they commit; nothing is cached in process memory.
+//
+// # Opening
+//
+//	db, err := postgres.Open(ctx, "postgres://app@db.example.com:5432/app?sslmode=verify-full")
+//	if err != nil { ... }
+//	defer db.Close()
+//
+// [Open] and [New] create a pgxpool.Pool and apply pending migrations.
+// [Config] caps the pool's connections or skips migrating. [DB.Pool]
+// returns the pool so the host can share it; code written for
+// database/sql can run on the same pool through
+// github.com/jackc/pgx/v5/stdlib.OpenDBFromPool.
+//
+// # Migrations
+//
+// The schema is embedded SQL ([Migrations]), applied by [DB.Migrate] with a
+// small runner: one transaction that takes pg_advisory_xact_lock (keyed by
+// the current schema), creates sigra_schema_migrations if needed, reads
+// the applied versions, applies the pending files in order and commits.
+// Instances that start at once wait on the lock, then find nothing left to
+// do. Tables are created unqualified, so the adapter lives in whatever
+// schema the connection's search_path names first (set search_path in the
+// DSN to keep it apart from the application's tables); every table name
+// starts with sigra_.
+//
+// # Statements and round trips
+//
+// pgx's default query mode (QueryExecModeCacheStatement) prepares each
+// statement once per connection and reuses it, so the hot paths,
+// [DB.SessionWithUser] (run on every authenticated request: the session
+// and its user in one LEFT JOIN, one round trip) and [DB.UserByID], run as
+// prepared statements without any extra code. Operations made of several
+// statements send them as one pgx.Batch: one round trip, and outside a
+// transaction one implicit transaction, since PostgreSQL commits a batch
+// at its single Sync message.
+//
+// # Concurrency
+//
+// The guarantees of the store contracts hold across instances, under
+// PostgreSQL's default READ COMMITTED isolation (New sets it on its
+// connections unless the DSN chooses otherwise):
+//
+//   - ConsumeToken is one DELETE ... RETURNING; ConsumeCode one statement
+//     (a DELETE and, only if it deleted nothing, an UPDATE of the attempt
+//     counters).
+//   - UseTOTPStep is UPDATE ... WHERE last_step < step; a second query runs
+//     only when nothing was updated, to tell a replay from a missing secret.
+//   - Hit is one INSERT ... ON CONFLICT DO UPDATE ... RETURNING: exact under
+//     any concurrency.
+//   - ClaimMessages selects with FOR UPDATE SKIP LOCKED and leases by moving
+//     the message's next attempt to the end of the lease.
+//   - SaveSession is an upsert that skips revoked rows: revocation is a
+//     tombstone a request in flight cannot undo.
+//
+// Email addresses are unique on a column holding store.NormalizeEmail of
+// the address. CreateUser, ReserveEmail and ChangeEmail take a
+// transaction-scoped advisory lock on the normalized address before
+// checking the other table, so a user can never be created with an address
+// another user holds an unexpired reservation for, nor the reverse; the
+// unique index on users backs ChangeEmail up.
+//
+// # Transactions
+//
+// [DB.WithTx] binds a DB to one transaction; a nested WithTx joins it.
+// Conflicts, missing rows (including a missing user behind a new
+// session, token or factor) and replays are reported without failing a
+// statement, so a transaction stays usable after them. Any other error,
+// including a caller-chosen ID that is already taken, leaves PostgreSQL's
+// transaction aborted, and the function should return it.
+//
+// # Data
+//
+// Times are timestamptz, stored and returned in UTC at microsecond
+// precision; an optional time that is zero is NULL. Digests are bytea,
+// session methods text[], audit metadata jsonb. Rows of a user reference
+// it with ON DELETE CASCADE, so [DB.DeleteUser] is one statement; audit
+// rows hold no reference and stay.
+package postgres

@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sigra-go/sigra/store"
+)
+
+// messageCols are the columns scanned by scanMessage, in order.
+const messageCols = `id, to_addr, sealed, attempts, next_attempt_at, last_error, created_at, sent_at`
+
+func scanMessage(row pgx.Row) (*store.Message, error) {
+	m := new(store.Message)
+	err := row.Scan(&m.ID, &m.To, &m.Sealed, &m.Attempts, ts(&m.NextAttemptAt), &m.LastError,
+		ts(&m.CreatedAt), ts(&m.SentAt))
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Enqueue implements [store.Outbox]. A zero CreatedAt is filled with the
+// current time, and a zero NextAttemptAt with CreatedAt.
+func (db *DB) Enqueue(ctx context.Context, m *store.Message) error {
+	id := m.ID
+	if id == "" {
+		id = store.NewID()
+	}
+	created := m.CreatedAt
+	if created.IsZero() {
+		created = nowUTC()
+	}
+	next := m.NextAttemptAt
+	if next.IsZero() {
+		next = created
+	}
+	_, err := db.q.Exec(ctx, `INSERT INTO sigra_outbox
+		(id, to_addr, sealed, attempts, next_attempt_at, last_error, created_at, sent_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		id, m.To, bytesArg(m.Sealed), m.Attempts, next, m.LastError, created, tsArg(m.SentAt))
+	if err != nil {
+		return wrap("enqueue", err)
+	}
+	m.ID, m.CreatedAt, m.NextAttemptAt = id, created, next
+	return nil
+}
+
+// ClaimMessages implements [store.Outbox]. One statement selects the due
+// messages with FOR UPDATE SKIP LOCKED (workers never wait for each other
+// nor take the same row) and moves their NextAttemptAt to the lease end:
+// that is the lease, and the returned messages carry it. A message that
+// is neither marked sent nor failed becomes due again when the lease
+// ends. Messages come oldest due first.
+func (db *DB) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.q.Query(ctx, `WITH due AS (
+			SELECT id, next_attempt_at AS due_at FROM sigra_outbox
+			WHERE sent_at IS NULL AND next_attempt_at <= $1
+			ORDER BY next_attempt_at, created_at, id
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE sigra_outbox o SET next_attempt_at = $2
+			FROM due WHERE o.id = due.id
+			RETURNING o.id, o.to_addr, o.sealed, o.attempts, o.next_attempt_at, o.last_error,
+				o.created_at, o.sent_at, due.due_at
+		)
+		SELECT `+messageCols+` FROM claimed ORDER BY due_at, created_at, id`,
+		now, now.Add(lease), limit)
+	if err != nil {
+		return nil, wrap("claim messages", err)
+	}
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Message, error) { return scanMessage(r) })
+	return msgs, wrap("claim messages", err)
+}
+
+// MarkSent implements [store.Outbox]. The sealed body is replaced by an
+// empty one; marking a sent message again keeps the first time.
+// ErrNotFound if there is no such message.
+func (db *DB) MarkSent(ctx context.Context, id string, now time.Time) error {
+	return db.execOne(ctx, "mark sent", `UPDATE sigra_outbox
+		SET sent_at = coalesce(sent_at, $2), sealed = ''::bytea WHERE id = $1`, id, now)
+}
+
+// MarkFailed implements [store.Outbox]. ErrNotFound if there is no such
+// message.
+func (db *DB) MarkFailed(ctx context.Context, id string, errText string, next time.Time) error {
+	return db.execOne(ctx, "mark failed", `UPDATE sigra_outbox
+		SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1`, id, errText, next)
+}
+
+// MessageByID returns the message with id, sent or not, or ErrNotFound.
+// It is not part of [store.Outbox]; admin pages and the conformance suite
+// (storetest.MessageReader) use it.
+func (db *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
+	m, err := scanMessage(db.q.QueryRow(ctx, `SELECT `+messageCols+` FROM sigra_outbox WHERE id = $1`, id))
+	return m, wrap("message by id", err)
+}
+
+// PendingMessages implements [store.Outbox].
+func (db *DB) PendingMessages(ctx context.Context) (int, error) {
+	var n int
+	err := db.q.QueryRow(ctx, `SELECT count(*) FROM sigra_outbox WHERE sent_at IS NULL`).Scan(&n)
+	return n, wrap("pending messages", err)
+}

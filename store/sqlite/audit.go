@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sigra-go/sigra/store"
+)
+
+// maxAuditPage is the default and largest page of QueryAudit.
+const maxAuditPage = 100
+
+// AppendAudit stores e, filling an empty ID and zero At. Metadata is stored
+// as a JSON object.
+func (c *conn) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
+	if e.ID == "" {
+		e.ID = store.NewID()
+	}
+	if e.At.IsZero() {
+		e.At = clock()
+	}
+	var meta string
+	if len(e.Metadata) > 0 {
+		b, err := json.Marshal(e.Metadata)
+		if err != nil {
+			return fmt.Errorf("sigra/sqlite: AppendAudit: %w", err)
+		}
+		meta = string(b)
+	}
+	_, err := c.w().ExecContext(ctx, `INSERT INTO sigra_audit_log (id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, ms(e.At), e.Action, e.ActorID, e.SubjectID, e.ImpersonatorID, e.IP, e.UserAgent, e.Outcome, meta)
+	return wrap("AppendAudit", err)
+}
+
+// QueryAudit returns one page of matching events, newest first (ordered by
+// time, then ID), and the cursor of the next page. A cursor that this
+// package did not produce is refused with an error wrapping
+// store.ErrNotFound.
+func (c *conn) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > maxAuditPage {
+		limit = maxAuditPage
+	}
+	var where []string
+	var args []any
+	if q.UserID != "" {
+		where = append(where, `(actor_id = ? OR subject_id = ?)`)
+		args = append(args, q.UserID, q.UserID)
+	}
+	if q.Action != "" {
+		where = append(where, `action = ?`)
+		args = append(args, q.Action)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, `at >= ?`)
+		args = append(args, ms(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, `at < ?`)
+		args = append(args, ms(q.Until))
+	}
+	if q.After != "" {
+		at, id, err := decodeCursor(q.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("sigra/sqlite: QueryAudit: %w: %w", err, store.ErrNotFound)
+		}
+		where = append(where, `(at, id) < (?, ?)`)
+		args = append(args, at, id)
+	}
+	query := `SELECT id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata FROM sigra_audit_log`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY at DESC, id DESC LIMIT ?`
+	args = append(args, limit+1)
+
+	rows, err := c.r().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", wrap("QueryAudit", err)
+	}
+	defer rows.Close()
+	var events []*store.AuditEvent
+	for rows.Next() {
+		e := new(store.AuditEvent)
+		var meta string
+		if err := rows.Scan(&e.ID, timeDest{&e.At}, &e.Action, &e.ActorID, &e.SubjectID, &e.ImpersonatorID, &e.IP, &e.UserAgent, &e.Outcome, &meta); err != nil {
+			return nil, "", wrap("QueryAudit", err)
+		}
+		if meta != "" {
+			if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
+				return nil, "", fmt.Errorf("sigra/sqlite: QueryAudit: metadata of %s: %w", e.ID, err)
+			}
+		}
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrap("QueryAudit", err)
+	}
+	if len(events) <= limit {
+		return events, "", nil
+	}
+	events = events[:limit]
+	last := events[limit-1]
+	return events, encodeCursor(last.At.UnixMilli(), last.ID), nil
+}
+
+// encodeCursor encodes the position after the event at at with id as an
+// opaque, URL-safe string.
+func encodeCursor(at int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
+}
+
+// decodeCursor reverses encodeCursor. Cursors come back from clients: any
+// string that encodeCursor cannot have produced is an error.
+func decodeCursor(s string) (at int64, id string, err error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, "", fmt.Errorf("invalid cursor")
+	}
+	atText, id, ok := strings.Cut(string(b), ":")
+	if !ok || id == "" {
+		return 0, "", fmt.Errorf("invalid cursor")
+	}
+	at, err = strconv.ParseInt(atText, 10, 64)
+	if err != nil || strconv.FormatInt(at, 10) != atText {
+		return 0, "", fmt.Errorf("invalid cursor")
+	}
+	return at, id, nil
+}

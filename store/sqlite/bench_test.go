@@ -1,0 +1,153 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sigra-go/sigra/store"
+)
+
+// benchFile creates a database with n signed-in users, each with one
+// session, and returns it with the digest of one session and its user's ID.
+func benchFile(b *testing.B, n int) (db *DB, path string, digest []byte, userID string) {
+	b.Helper()
+	ctx := context.Background()
+	path = filepath.Join(b.TempDir(), "bench.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	now := time.Now()
+	err = db.WithTx(ctx, func(tx store.Store) error {
+		for i := range n {
+			u := &store.User{Email: fmt.Sprintf("user%d@example.com", i), PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", EmailConfirmedAt: now}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			h := sha256.Sum256(fmt.Appendf(nil, "token %d", i))
+			s := &store.Session{
+				Digest: h[:], Data: bytes.Repeat([]byte{'d'}, 120), UserID: u.ID, State: store.SessionAuthenticated,
+				AAL: 1, Methods: []string{"password"}, AuthTime: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour),
+				IP: "192.0.2.1", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+			}
+			if err := tx.SaveSession(ctx, s); err != nil {
+				return err
+			}
+			if i == n/2 {
+				digest, userID = s.Digest, u.ID
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, path, digest, userID
+}
+
+// rawReader opens the file as a plain database/sql pool with the pragmas of
+// the adapter's reader pool.
+func rawReader(b *testing.B, path string) *sql.DB {
+	b.Helper()
+	_, readerDSN, err := dsns(path, DefaultBusyTimeout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", readerDSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { raw.Close() })
+	return raw
+}
+
+// BenchmarkSessionWithUser compares the adapter's session-and-user lookup
+// with the same prepared query run through database/sql directly, scanning
+// into plain database/sql types.
+func BenchmarkSessionWithUser(b *testing.B) {
+	db, path, digest, userID := benchFile(b, 1000)
+	ctx := context.Background()
+	now := time.Now()
+	const idle = 30 * time.Minute
+
+	b.Run("baseline", func(b *testing.B) {
+		stmt, err := rawReader(b, path).PrepareContext(ctx, qSessionWithUser)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stmt.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			var (
+				id, state, methods, org, imp, ip, ua            string
+				data                                            []byte
+				uid                                             sql.NullString
+				aal                                             int64
+				remember                                        bool
+				authTime, sudoTime, created, seen, exp, revoked sql.NullInt64
+				uID, email, hash                                sql.NullString
+				confirmed, locked, mfaLocked, disabled, due     sql.NullInt64
+				fails, mfaFails, uCreated, uUpdated             sql.NullInt64
+			)
+			err := stmt.QueryRowContext(ctx, digest, now.UnixMilli(), false, now.Add(-idle).UnixMilli()).Scan(
+				&id, &data, &uid, &state, &aal, &methods, &authTime, &sudoTime, &org, &imp, &remember,
+				&created, &seen, &exp, &revoked, &ip, &ua,
+				&uID, &email, &hash, &confirmed, &fails, &locked, &mfaFails, &mfaLocked, &disabled, &due, &uCreated, &uUpdated)
+			if err != nil || uID.String != userID {
+				b.Fatalf("baseline lookup: %v, user %q", err, uID.String)
+			}
+		}
+	})
+	b.Run("sigra", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, u, err := db.SessionWithUser(ctx, digest, now, idle)
+			if err != nil || u.ID != userID {
+				b.Fatalf("SessionWithUser: %v", err)
+			}
+		}
+	})
+}
+
+// BenchmarkUserByID compares the adapter's user lookup with the same
+// prepared query run through database/sql directly.
+func BenchmarkUserByID(b *testing.B) {
+	db, path, _, userID := benchFile(b, 1000)
+	ctx := context.Background()
+
+	b.Run("baseline", func(b *testing.B) {
+		stmt, err := rawReader(b, path).PrepareContext(ctx, qUserByID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stmt.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			var (
+				id, email, hash                             string
+				fails, mfaFails, created, updated           int64
+				confirmed, locked, mfaLocked, disabled, due sql.NullInt64
+			)
+			err := stmt.QueryRowContext(ctx, userID).Scan(&id, &email, &hash, &confirmed, &fails, &locked, &mfaFails, &mfaLocked, &disabled, &due, &created, &updated)
+			if err != nil || id != userID {
+				b.Fatalf("baseline lookup: %v", err)
+			}
+		}
+	})
+	b.Run("sigra", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			u, err := db.UserByID(ctx, userID)
+			if err != nil || u.ID != userID {
+				b.Fatalf("UserByID: %v", err)
+			}
+		}
+	})
+}

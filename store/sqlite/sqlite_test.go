@@ -1,0 +1,487 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/store/storetest"
+)
+
+// openTest opens a fresh database in a temporary directory.
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "sigra.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
+}
+
+func TestConformanceReadConns1(t *testing.T) {
+	// One reader connection: lookups inside a loop over a result set, or a
+	// read while another is open, must not deadlock the pool.
+	if testing.Short() {
+		t.Skip("short: the suite already ran with the default pool")
+	}
+	storetest.Run(t, func(t *testing.T) store.Store {
+		db, err := New(t.Context(), Config{Path: filepath.Join(t.TempDir(), "sigra.db"), ReadConns: 1})
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+func TestMigrateConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	const n = 4 // like n processes starting at once on a fresh file
+	dbs := make([]*DB, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			dbs[i], errs[i] = Open(t.Context(), path)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		defer dbs[i].Close()
+	}
+	ms, err := loadMigrations(Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := dbs[0].reader.QueryContext(t.Context(), `SELECT version, count(*) FROM sigra_schema_migrations GROUP BY version ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var v, c int
+		if err := rows.Scan(&v, &c); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d×%d", v, c))
+	}
+	var want []string
+	for _, m := range ms {
+		want = append(want, fmt.Sprintf("%d×1", m.version))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("schema_migrations (version×rows): got %v, want %v", got, want)
+	}
+	// Every handle works on the migrated file.
+	for i, db := range dbs {
+		u := &store.User{Email: fmt.Sprintf("p%d@example.com", i)}
+		if err := db.CreateUser(t.Context(), u); err != nil {
+			t.Errorf("CreateUser through handle %d: %v", i, err)
+		}
+	}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "again.db")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(t.Context(), &store.User{Email: "kept@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	db.Close()
+	db, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.UserByEmail(t.Context(), "kept@example.com"); err != nil {
+		t.Errorf("user after reopening: %v", err)
+	}
+	var n int
+	if err := db.reader.QueryRow(`SELECT count(*) FROM sigra_schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := loadMigrations(Migrations()); n != len(ms) {
+		t.Errorf("schema_migrations rows: got %d, want %d", n, len(ms))
+	}
+}
+
+func TestSkipMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "skip.db")
+	db, err := New(t.Context(), Config{Path: path, SkipMigrate: true})
+	if err != nil {
+		t.Fatalf("New(SkipMigrate) on a fresh file: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.UserByID(t.Context(), "x"); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UserByID without a schema: got %v, want a schema error", err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if _, err := db.UserByID(t.Context(), "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UserByID after Migrate: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestMigrationFiles(t *testing.T) {
+	ms, err := loadMigrations(Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].version != 1 || ms[0].name != "0001_init" {
+		t.Fatalf("embedded migrations: got %+v, want 0001_init first", ms)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			t.Errorf("migration %s: got version %d, want %d (no gaps)", m.name, m.version, i+1)
+		}
+		if !strings.HasPrefix(m.sql, "-- +goose Up") {
+			t.Errorf("migration %s: want it to start with the goose annotation", m.name)
+		}
+		for _, word := range []string{"BEGIN", "COMMIT"} {
+			if strings.Contains(strings.ToUpper(m.sql), word+";") || strings.Contains(strings.ToUpper(m.sql), word+" TRANSACTION") {
+				t.Errorf("migration %s contains %s: the runner owns the transaction", m.name, word)
+			}
+		}
+	}
+	bad := []fstest.MapFS{
+		{"init.sql": {Data: []byte("")}},
+		{"0001.sql": {Data: []byte("")}},
+		{"x001_init.sql": {Data: []byte("")}},
+		{"0000_zero.sql": {Data: []byte("")}},
+		{"0001_a.sql": {Data: []byte("")}, "001_b.sql": {Data: []byte("")}},
+	}
+	for _, fsys := range bad {
+		if _, err := loadMigrations(fsys); err == nil {
+			t.Errorf("loadMigrations(%v): got nil, want an error", keys(fsys))
+		}
+	}
+}
+
+func keys(m fstest.MapFS) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// TestConcurrentWriters: 64 goroutines write at once, mixed, in and out of
+// transactions that read before writing. None may fail, in particular with
+// SQLITE_BUSY.
+func TestConcurrentWriters(t *testing.T) {
+	db := openTest(t)
+	ctx := t.Context()
+	const goroutines, rounds = 64, 5
+	errs := make(chan error, goroutines*rounds)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for r := range rounds {
+				tag := fmt.Sprintf("g%d-r%d", g, r)
+				var err error
+				switch (g + r) % 4 {
+				case 0:
+					err = db.CreateUser(ctx, &store.User{Email: tag + "@example.com"})
+				case 1:
+					err = db.SaveSession(ctx, &store.Session{Digest: []byte(tag), State: store.SessionAnonymous, ExpiresAt: time.Now().Add(time.Hour)})
+				case 2:
+					_, err = db.Hit(ctx, "shared-key", 1000, time.Hour, time.Now())
+					if err == nil {
+						err = db.Enqueue(ctx, &store.Message{To: tag + "@example.com", Sealed: []byte("x")})
+					}
+				case 3:
+					err = db.WithTx(ctx, func(tx store.Store) error {
+						if _, err := tx.UserByEmail(ctx, "g0-r0@example.com"); err != nil && !errors.Is(err, store.ErrNotFound) {
+							return err
+						}
+						u := &store.User{Email: tag + "@example.com"}
+						if err := tx.CreateUser(ctx, u); err != nil {
+							return err
+						}
+						if _, err := tx.Hit(ctx, "shared-key", 1000, time.Hour, time.Now()); err != nil {
+							return err
+						}
+						if err := tx.SaveSession(ctx, &store.Session{Digest: []byte(tag), UserID: u.ID, State: store.SessionAuthenticated, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+							return err
+						}
+						return tx.Enqueue(ctx, &store.Message{To: tag + "@example.com", Sealed: []byte("x")})
+					})
+				}
+				if err != nil {
+					errs <- fmt.Errorf("%s: %w", tag, err)
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	busy := 0
+	for err := range errs {
+		var se *sqlite.Error
+		if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
+			busy++
+		}
+		t.Error(err)
+	}
+	if busy > 0 {
+		t.Errorf("SQLITE_BUSY errors: got %d, want 0", busy)
+	}
+	// Every write landed: count the hits on the shared key.
+	l, err := db.Hit(ctx, "shared-key", 1000, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHits := 0
+	for g := range goroutines {
+		for r := range rounds {
+			if k := (g + r) % 4; k == 2 || k == 3 {
+				wantHits++
+			}
+		}
+	}
+	if l.Count != wantHits+1 {
+		t.Errorf("hits on the shared key: got %d, want %d", l.Count, wantHits+1)
+	}
+}
+
+func TestPathIsNotADSN(t *testing.T) {
+	for _, name := range []string{
+		"question?mode=memory.db",
+		"hash#fragment.db",
+		"percent%41%00.db",
+		"space and ünïcode.db",
+		"pragma?_pragma=query_only(1)&_txlock=deferred.db",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			db, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatalf("Open(%q): %v", path, err)
+			}
+			if err := db.CreateUser(t.Context(), &store.User{Email: "path@example.com"}); err != nil {
+				t.Fatalf("CreateUser: %v", err)
+			}
+			db.Close()
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("the file named by Path: %v", err)
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if n := e.Name(); n != name && n != name+"-wal" && n != name+"-shm" {
+					t.Errorf("unexpected file %q beside %q", n, name)
+				}
+			}
+			db, err = Open(t.Context(), path)
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			defer db.Close()
+			if _, err := db.UserByEmail(t.Context(), "path@example.com"); err != nil {
+				t.Errorf("data after reopening %q: %v", name, err)
+			}
+		})
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"empty path", Config{}},
+		{"memory", Config{Path: ":memory:"}},
+		{"dsn", Config{Path: "file:x.db?mode=memory"}},
+		{"nul", Config{Path: filepath.Join(dir, "a\x00b.db")}},
+		{"negative readers", Config{Path: filepath.Join(dir, "a.db"), ReadConns: -1}},
+		{"negative busy timeout", Config{Path: filepath.Join(dir, "a.db"), BusyTimeout: -time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := New(t.Context(), tt.cfg)
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("New(%+v): got %v, want ErrConfig", tt.cfg, err)
+			}
+			if db != nil {
+				t.Errorf("New(%+v): got a DB with the error", tt.cfg)
+				db.Close()
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.db")); !os.IsNotExist(err) {
+		t.Errorf("a refused config created a file: %v", err)
+	}
+}
+
+func TestPragmasAndPools(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	db, err := New(t.Context(), Config{Path: path, BusyTimeout: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pragma := func(q querier, name string) string {
+		t.Helper()
+		var v string
+		if err := q.QueryRowContext(t.Context(), "PRAGMA "+name).Scan(&v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	tests := []struct {
+		pool  string
+		q     querier
+		name  string
+		value string
+	}{
+		{"writer", db.writer, "journal_mode", "wal"},
+		{"writer", db.writer, "busy_timeout", "1500"},
+		{"writer", db.writer, "foreign_keys", "1"},
+		{"writer", db.writer, "synchronous", "1"}, // NORMAL
+		{"writer", db.writer, "query_only", "0"},
+		{"reader", db.reader, "journal_mode", "wal"},
+		{"reader", db.reader, "busy_timeout", "1500"},
+		{"reader", db.reader, "query_only", "1"},
+	}
+	for _, tt := range tests {
+		if got := pragma(tt.q, tt.name); got != tt.value {
+			t.Errorf("%s PRAGMA %s: got %s, want %s", tt.pool, tt.name, got, tt.value)
+		}
+	}
+	if got := db.writer.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("writer pool size: got %d, want 1", got)
+	}
+	if got, want := db.reader.Stats().MaxOpenConnections, max(MinReadConns, runtime.GOMAXPROCS(0)); got != want {
+		t.Errorf("default reader pool size: got %d, want %d", got, want)
+	}
+	if _, err := db.reader.ExecContext(t.Context(), `DELETE FROM sigra_users`); err == nil {
+		t.Error("a write through the reader pool: got nil, want a read-only error")
+	}
+	// The writer begins transactions with BEGIN IMMEDIATE: a second
+	// handle's immediate transaction cannot start while the first is open.
+	other, err := New(t.Context(), Config{Path: path, BusyTimeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	err = db.WithTx(t.Context(), func(store.Store) error {
+		return other.WithTx(t.Context(), func(store.Store) error { return nil })
+	})
+	var se *sqlite.Error
+	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+		t.Errorf("a second writer's transaction while one is open: got %v, want SQLITE_BUSY (the first must hold the write lock from BEGIN)", err)
+	}
+}
+
+// TestWithTxOuterCall pins the documented hazard: inside WithTx, a write
+// through the DB itself waits for the writer connection the transaction
+// holds, and gives up when its context ends instead of deadlocking.
+func TestWithTxOuterCall(t *testing.T) {
+	db := openTest(t)
+	err := db.WithTx(t.Context(), func(tx store.Store) error {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		err := db.CreateUser(ctx, &store.User{Email: "outer@example.com"})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("write through the DB inside WithTx: got %v, want the context's error", err)
+		}
+		return tx.CreateUser(t.Context(), &store.User{Email: "inner@example.com"})
+	})
+	if err != nil {
+		t.Fatalf("WithTx: %v", err)
+	}
+	if _, err := db.UserByEmail(t.Context(), "inner@example.com"); err != nil {
+		t.Errorf("the transaction's own write: %v", err)
+	}
+}
+
+func TestAuditCursor(t *testing.T) {
+	tests := []struct {
+		at int64
+		id string
+	}{
+		{0, "a"},
+		{-62135596800000, store.NewID()},
+		{1773500966535, "with:colon"},
+		{1<<63 - 1, "ünïcode"},
+	}
+	for _, tt := range tests {
+		c := encodeCursor(tt.at, tt.id)
+		at, id, err := decodeCursor(c)
+		if err != nil || at != tt.at || id != tt.id {
+			t.Errorf("decodeCursor(encodeCursor(%d, %q)): got (%d, %q, %v), want the same back", tt.at, tt.id, at, id, err)
+		}
+	}
+	for _, bad := range []string{"", "!", "MTIz", encodeCursorRaw("x:id"), encodeCursorRaw("12:"), encodeCursorRaw("+12:id"), encodeCursorRaw("012:id")} {
+		if _, _, err := decodeCursor(bad); err == nil {
+			t.Errorf("decodeCursor(%q): got nil, want an error", bad)
+		}
+	}
+}
+
+func FuzzAuditCursor(f *testing.F) {
+	f.Add(encodeCursor(1773500966535, store.NewID()))
+	f.Add("")
+	f.Add("MTIzOmFi")
+	f.Add("not base64!")
+	f.Fuzz(func(t *testing.T, s string) {
+		at, id, err := decodeCursor(s)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to a cursor with the same meaning.
+		at2, id2, err := decodeCursor(encodeCursor(at, id))
+		if err != nil || at2 != at || id2 != id {
+			t.Errorf("round trip of (%d, %q): got (%d, %q, %v)", at, id, at2, id2, err)
+		}
+	})
+}
+
+func encodeCursorRaw(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

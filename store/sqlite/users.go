@@ -1,0 +1,297 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sigra-go/sigra/store"
+)
+
+const userCols = `id, email, password_hash, email_confirmed_at, failed_logins, locked_until,
+	failed_mfa, mfa_locked_until, disabled_at, deletion_due_at, created_at, updated_at`
+
+const qUserByID = `SELECT ` + userCols + ` FROM sigra_users WHERE id = ?`
+
+// userDest returns the scan destinations of userCols (or of the same
+// columns through a LEFT JOIN, where all may be NULL).
+func userDest(u *store.User) []any {
+	return []any{
+		strDest{&u.ID}, strDest{&u.Email}, strDest{&u.PasswordHash}, timeDest{&u.EmailConfirmedAt},
+		intDest{&u.FailedLogins}, timeDest{&u.LockedUntil}, intDest{&u.FailedMFA}, timeDest{&u.MFALockedUntil},
+		timeDest{&u.DisabledAt}, timeDest{&u.DeletionDueAt}, timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt},
+	}
+}
+
+func scanUser(op string, row *sql.Row) (*store.User, error) {
+	u := new(store.User)
+	if err := row.Scan(userDest(u)...); err != nil {
+		return nil, wrap(op, err)
+	}
+	return u, nil
+}
+
+// CreateUser inserts u, filling an empty ID and zero CreatedAt and
+// UpdatedAt; see [store.Users]. The check against other users' address
+// reservations and the insert are one statement.
+func (c *conn) CreateUser(ctx context.Context, u *store.User) error {
+	if u.ID == "" {
+		u.ID = store.NewID()
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = clock()
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	norm := store.NormalizeEmail(u.Email)
+	n, err := op("CreateUser").count(c.w().ExecContext(ctx, `INSERT INTO sigra_users (`+userCols+`, email_norm)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		WHERE NOT EXISTS (SELECT 1 FROM sigra_email_reservations WHERE email_norm = ? AND expires_at > ?)`,
+		u.ID, u.Email, u.PasswordHash, ms(u.EmailConfirmedAt), u.FailedLogins, ms(u.LockedUntil),
+		u.FailedMFA, ms(u.MFALockedUntil), ms(u.DisabledAt), ms(u.DeletionDueAt), ms(u.CreatedAt), ms(u.UpdatedAt), norm,
+		norm, ms(u.CreatedAt)))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sigra/sqlite: CreateUser: address reserved by another user: %w", store.ErrConflict)
+	}
+	return nil
+}
+
+// UserByID returns the user with id, or an error wrapping store.ErrNotFound.
+// Outside a transaction it runs a statement prepared at open.
+func (c *conn) UserByID(ctx context.Context, id string) (*store.User, error) {
+	if c.tx != nil {
+		return scanUser("UserByID", c.tx.QueryRowContext(ctx, qUserByID, id))
+	}
+	h, err := c.db.hotStmts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return scanUser("UserByID", h.userByID.QueryRowContext(ctx, id))
+}
+
+// UserByEmail returns the user whose address equals email
+// case-insensitively (compared as store.NormalizeEmail), or an error
+// wrapping store.ErrNotFound.
+func (c *conn) UserByEmail(ctx context.Context, email string) (*store.User, error) {
+	return scanUser("UserByEmail", c.r().QueryRowContext(ctx,
+		`SELECT `+userCols+` FROM sigra_users WHERE email_norm = ?`, store.NormalizeEmail(email)))
+}
+
+// SetPasswordHash replaces the user's password hash; see [store.Users].
+func (c *conn) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+	return op("SetPasswordHash").one(c.w().ExecContext(ctx,
+		`UPDATE sigra_users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(now), id))
+}
+
+// ConfirmEmail marks the user's address confirmed if it still equals email;
+// see [store.Users].
+func (c *conn) ConfirmEmail(ctx context.Context, id, email string, now time.Time) error {
+	return op("ConfirmEmail").one(c.w().ExecContext(ctx, `UPDATE sigra_users SET
+			email_confirmed_at = COALESCE(email_confirmed_at, ?1),
+			updated_at = CASE WHEN email_confirmed_at IS NULL THEN ?1 ELSE updated_at END
+		WHERE id = ?2 AND email_norm = ?3`, ms(now), id, store.NormalizeEmail(email)))
+}
+
+// Lockout counter updates, one statement each: the count and the lock time
+// are computed from the row's old values, so concurrent failures neither
+// lose counts nor lock twice. A returned count of zero means this failure
+// locked the account.
+const (
+	qFailPassword = `UPDATE sigra_users SET
+			failed_logins = CASE WHEN failed_logins + 1 >= ?1 THEN 0 ELSE failed_logins + 1 END,
+			locked_until = CASE WHEN failed_logins + 1 >= ?1 THEN ?2 ELSE locked_until END
+		WHERE id = ?3 RETURNING failed_logins`
+	qFailMFA = `UPDATE sigra_users SET
+			failed_mfa = CASE WHEN failed_mfa + 1 >= ?1 THEN 0 ELSE failed_mfa + 1 END,
+			mfa_locked_until = CASE WHEN failed_mfa + 1 >= ?1 THEN ?2 ELSE mfa_locked_until END
+		WHERE id = ?3 RETURNING failed_mfa`
+	qClearPassword = `UPDATE sigra_users SET failed_logins = 0, locked_until = NULL WHERE id = ?`
+	qClearMFA      = `UPDATE sigra_users SET failed_mfa = 0, mfa_locked_until = NULL WHERE id = ?`
+)
+
+// RecordFailure atomically counts one failure on the given lock; see
+// [store.Users].
+func (c *conn) RecordFailure(ctx context.Context, id string, lock store.Lock, limit int, lockFor time.Duration, now time.Time) (time.Time, error) {
+	var q string
+	switch lock {
+	case store.LockPassword:
+		q = qFailPassword
+	case store.LockMFA:
+		q = qFailMFA
+	default:
+		return time.Time{}, fmt.Errorf("sigra/sqlite: RecordFailure: unknown lock %d", lock)
+	}
+	until := now.Add(lockFor).UTC().Truncate(time.Millisecond)
+	var count int64
+	if err := c.w().QueryRowContext(ctx, q, limit, until.UnixMilli(), id).Scan(&count); err != nil {
+		return time.Time{}, wrap("RecordFailure", err)
+	}
+	if count == 0 {
+		return until, nil
+	}
+	return time.Time{}, nil
+}
+
+// ClearFailures resets the counter and lock time of the given lock; see
+// [store.Users]. It returns an error wrapping store.ErrNotFound if there is
+// no such user.
+func (c *conn) ClearFailures(ctx context.Context, id string, lock store.Lock, _ time.Time) error {
+	var q string
+	switch lock {
+	case store.LockPassword:
+		q = qClearPassword
+	case store.LockMFA:
+		q = qClearMFA
+	default:
+		return fmt.Errorf("sigra/sqlite: ClearFailures: unknown lock %d", lock)
+	}
+	return op("ClearFailures").one(c.w().ExecContext(ctx, q, id))
+}
+
+// SetDisabled disables the user at at, or enables it when at is zero; see
+// [store.Users].
+func (c *conn) SetDisabled(ctx context.Context, id string, at, now time.Time) error {
+	return op("SetDisabled").one(c.w().ExecContext(ctx,
+		`UPDATE sigra_users SET disabled_at = ?, updated_at = ? WHERE id = ?`, ms(at), ms(now), id))
+}
+
+// ScheduleDeletion sets or cancels the user's scheduled deletion; see
+// [store.Users].
+func (c *conn) ScheduleDeletion(ctx context.Context, id string, due, now time.Time) error {
+	return op("ScheduleDeletion").one(c.w().ExecContext(ctx,
+		`UPDATE sigra_users SET deletion_due_at = ?, updated_at = ? WHERE id = ?`, ms(due), ms(now), id))
+}
+
+// UsersDueForDeletion returns up to limit users whose deletion is due at or
+// before now, oldest due first.
+func (c *conn) UsersDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*store.User, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := c.r().QueryContext(ctx, `SELECT `+userCols+` FROM sigra_users
+		WHERE deletion_due_at <= ? ORDER BY deletion_due_at, id LIMIT ?`, ms(now), limit)
+	if err != nil {
+		return nil, wrap("UsersDueForDeletion", err)
+	}
+	defer rows.Close()
+	var us []*store.User
+	for rows.Next() {
+		u := new(store.User)
+		if err := rows.Scan(userDest(u)...); err != nil {
+			return nil, wrap("UsersDueForDeletion", err)
+		}
+		us = append(us, u)
+	}
+	return us, wrap("UsersDueForDeletion", rows.Err())
+}
+
+// DeleteUser removes the user; foreign keys remove its sessions, tokens,
+// factors, trusted browsers and reservation. Audit rows stay.
+func (c *conn) DeleteUser(ctx context.Context, id string) error {
+	return op("DeleteUser").one(c.w().ExecContext(ctx, `DELETE FROM sigra_users WHERE id = ?`, id))
+}
+
+// AnonymizeUser replaces the user's address with the placeholder
+// "<id>@anonymized.invalid" and removes what belongs to the user, keeping
+// the row; see [store.Users]. Sessions are revoked rather than deleted: a
+// revoked row is a tombstone that a request still in flight cannot bring
+// back by saving its session, whereas a deleted one would be re-created
+// for a user row that still exists. It returns an error wrapping
+// store.ErrNotFound if there is no such user.
+func (c *conn) AnonymizeUser(ctx context.Context, id string, now time.Time) error {
+	placeholder := id + "@anonymized.invalid"
+	return c.inTx(ctx, func(q querier) error {
+		if err := op("AnonymizeUser").one(q.ExecContext(ctx, `UPDATE sigra_users SET
+				email = ?1, email_norm = ?2, password_hash = '', email_confirmed_at = NULL,
+				deletion_due_at = NULL, disabled_at = COALESCE(disabled_at, ?3), updated_at = ?3
+			WHERE id = ?4`, placeholder, store.NormalizeEmail(placeholder), ms(now), id)); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE sigra_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ms(now), id); err != nil {
+			return wrap("AnonymizeUser", err)
+		}
+		for _, stmt := range []string{
+			`DELETE FROM sigra_tokens WHERE user_id = ?`,
+			`DELETE FROM sigra_totp_secrets WHERE user_id = ?`,
+			`DELETE FROM sigra_recovery_codes WHERE user_id = ?`,
+			`DELETE FROM sigra_trusted_browsers WHERE user_id = ?`,
+			`DELETE FROM sigra_email_reservations WHERE user_id = ?`,
+		} {
+			if _, err := q.ExecContext(ctx, stmt, id); err != nil {
+				return wrap("AnonymizeUser", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ReserveEmail records a pending change of the user's address; see
+// [store.Users]. Another user's expired reservation of the address is
+// dropped; an unexpired one, or another user holding the address, is
+// store.ErrConflict.
+func (c *conn) ReserveEmail(ctx context.Context, id, email string, expires, now time.Time) error {
+	norm := store.NormalizeEmail(email)
+	return c.inTx(ctx, func(q querier) error {
+		var one int
+		err := q.QueryRowContext(ctx, `SELECT 1 FROM sigra_users WHERE email_norm = ? AND id <> ?`, norm, id).Scan(&one)
+		switch {
+		case err == nil:
+			return fmt.Errorf("sigra/sqlite: ReserveEmail: address held by another user: %w", store.ErrConflict)
+		case !errors.Is(err, sql.ErrNoRows):
+			return wrap("ReserveEmail", err)
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM sigra_email_reservations WHERE email_norm = ? AND user_id <> ? AND expires_at <= ?`,
+			norm, id, ms(now)); err != nil {
+			return wrap("ReserveEmail", err)
+		}
+		_, err = q.ExecContext(ctx, `INSERT INTO sigra_email_reservations (user_id, email, email_norm, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, email_norm = excluded.email_norm, expires_at = excluded.expires_at`,
+			id, email, norm, ms(expires))
+		return wrap("ReserveEmail", err)
+	})
+}
+
+// EmailReservation returns the user's unexpired reserved address and its
+// expiry, or an error wrapping store.ErrNotFound.
+func (c *conn) EmailReservation(ctx context.Context, id string, now time.Time) (string, time.Time, error) {
+	var email string
+	var expires time.Time
+	err := c.r().QueryRowContext(ctx, `SELECT email, expires_at FROM sigra_email_reservations WHERE user_id = ? AND expires_at > ?`,
+		id, ms(now)).Scan(&email, timeDest{&expires})
+	if err != nil {
+		return "", time.Time{}, wrap("EmailReservation", err)
+	}
+	return email, expires, nil
+}
+
+// CancelEmailReservation removes the user's reservation, if any.
+func (c *conn) CancelEmailReservation(ctx context.Context, id string) error {
+	_, err := c.w().ExecContext(ctx, `DELETE FROM sigra_email_reservations WHERE user_id = ?`, id)
+	return wrap("CancelEmailReservation", err)
+}
+
+// ChangeEmail makes the user's unexpired reservation of email (compared
+// case-insensitively) the user's confirmed address, as it was entered when
+// reserved; see [store.Users].
+func (c *conn) ChangeEmail(ctx context.Context, id, email string, now time.Time) error {
+	norm := store.NormalizeEmail(email)
+	return c.inTx(ctx, func(q querier) error {
+		var reserved string
+		if err := q.QueryRowContext(ctx, `SELECT email FROM sigra_email_reservations WHERE user_id = ? AND email_norm = ? AND expires_at > ?`,
+			id, norm, ms(now)).Scan(&reserved); err != nil {
+			return wrap("ChangeEmail", err)
+		}
+		if err := op("ChangeEmail").one(q.ExecContext(ctx, `UPDATE sigra_users SET email = ?1, email_norm = ?2, email_confirmed_at = ?3, updated_at = ?3 WHERE id = ?4`,
+			reserved, norm, ms(now), id)); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, `DELETE FROM sigra_email_reservations WHERE user_id = ?`, id)
+		return wrap("ChangeEmail", err)
+	})
+}

@@ -1,0 +1,266 @@
+package storetest
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sigra-go/sigra/store"
+)
+
+func outboxChecks() []check {
+	return []check{
+		{"Enqueue", testEnqueue},
+		{"ClaimMessages", testClaimMessages},
+		{"ClaimMessages/Concurrent", testClaimMessagesConcurrent},
+		{"MarkSent", testMarkSent},
+		{"MarkSent/ErasesBody", testMarkSentErases},
+		{"MarkFailed", testMarkFailed},
+		{"PendingMessages", testPendingMessages},
+	}
+}
+
+func newMessage(to string, next time.Time) *store.Message {
+	return &store.Message{To: to, Sealed: []byte("sealed\x00body " + to), CreatedAt: t0, NextAttemptAt: next}
+}
+
+func enqueue(t *testing.T, s store.Store, m *store.Message) *store.Message {
+	t.Helper()
+	must(t, "Enqueue", s.Enqueue(t.Context(), m))
+	if m.ID == "" {
+		t.Fatal("Enqueue left an empty ID unfilled")
+	}
+	return m
+}
+
+func claim(t *testing.T, s store.Store, now time.Time, lease time.Duration, limit int) []*store.Message {
+	t.Helper()
+	ms, err := s.ClaimMessages(t.Context(), now, lease, limit)
+	must(t, "ClaimMessages", err)
+	return ms
+}
+
+func messageIDs(ms []*store.Message) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// sameMessage compares got with want. NextAttemptAt is not compared: how a
+// store records a lease is its own business; when a message is due is
+// checked by claiming it.
+func sameMessage(t *testing.T, what string, got, want *store.Message) {
+	t.Helper()
+	if got.ID != want.ID || got.To != want.To || !bytes.Equal(got.Sealed, want.Sealed) {
+		t.Errorf("%s: (ID, To, Sealed): got (%q, %q, %q), want (%q, %q, %q)", what, got.ID, got.To, got.Sealed, want.ID, want.To, want.Sealed)
+	}
+	if got.Attempts != want.Attempts || got.LastError != want.LastError {
+		t.Errorf("%s: (Attempts, LastError): got (%d, %q), want (%d, %q)", what, got.Attempts, got.LastError, want.Attempts, want.LastError)
+	}
+	sameTime(t, what+": CreatedAt", got.CreatedAt, want.CreatedAt)
+	sameTime(t, what+": SentAt", got.SentAt, want.SentAt)
+}
+
+func testEnqueue(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// A zero NextAttemptAt means due at once (at CreatedAt).
+	now := enqueue(t, s, newMessage("now@example.com", time.Time{}))
+	later := enqueue(t, s, newMessage("later@example.com", at(time.Hour)))
+	if now.ID == later.ID {
+		t.Fatalf("two messages got the same ID %q", now.ID)
+	}
+	got := claim(t, s, t0, time.Minute, 10)
+	if len(got) != 1 {
+		t.Fatalf("ClaimMessages at t0: got %d messages, want 1 (the one due now)", len(got))
+	}
+	want := *now
+	want.NextAttemptAt = t0
+	sameMessage(t, "claimed message", got[0], &want)
+
+	filled := &store.Message{To: "filled@example.com", Sealed: []byte("x")}
+	must(t, "Enqueue(zero CreatedAt)", s.Enqueue(ctx, filled))
+	if filled.ID == "" || filled.CreatedAt.IsZero() {
+		t.Errorf("Enqueue fills: got ID %q, CreatedAt %v, want both set", filled.ID, filled.CreatedAt)
+	}
+}
+
+func testClaimMessages(t *testing.T, s store.Store) {
+	if got := claim(t, s, t0, time.Minute, 10); len(got) != 0 {
+		t.Fatalf("ClaimMessages on an empty outbox: got %d, want 0", len(got))
+	}
+	a := enqueue(t, s, newMessage("a@example.com", t0))
+	b := enqueue(t, s, newMessage("b@example.com", at(time.Second)))
+	c := enqueue(t, s, newMessage("c@example.com", at(2*time.Second)))
+	future := enqueue(t, s, newMessage("future@example.com", at(time.Hour)))
+
+	// Due at or before now; at most limit.
+	first := claim(t, s, at(2*time.Second), 5*time.Minute, 2)
+	if len(first) != 2 {
+		t.Fatalf("ClaimMessages(limit 2): got %d, want 2", len(first))
+	}
+	for _, m := range first {
+		want := map[string]*store.Message{a.ID: a, b.ID: b, c.ID: c}[m.ID]
+		if want == nil {
+			t.Fatalf("ClaimMessages: claimed %q (%s), which is not due", m.ID, m.To)
+		}
+		sameMessage(t, "claimed message", m, want)
+	}
+	// Leased messages are not claimed again before the lease ends.
+	rest := claim(t, s, at(3*time.Second), 5*time.Minute, 10)
+	if len(rest) != 1 || slices.Contains(messageIDs(first), rest[0].ID) {
+		t.Fatalf("second claim: got %v, want only the third due message", messageIDs(rest))
+	}
+	if got := claim(t, s, at(5*time.Minute+time.Second), time.Minute, 10); len(got) != 0 {
+		t.Errorf("claim just before the first lease ends: got %v, want none", messageIDs(got))
+	}
+	// A worker that died: its messages come back when the lease ends.
+	again := claim(t, s, at(5*time.Minute+2*time.Second), time.Minute, 10)
+	if !slices.Equal(messageIDs(again), messageIDs(first)) {
+		t.Errorf("claim at the end of the first lease: got %v, want %v", messageIDs(again), messageIDs(first))
+	}
+	// The future message is due at its time, and every lease has ended.
+	if got, want := messageIDs(claim(t, s, at(time.Hour), time.Minute, 10)), messageIDs([]*store.Message{a, b, c, future}); !slices.Equal(got, want) {
+		t.Errorf("claim at the future message's time: got %v, want %v", got, want)
+	}
+}
+
+func testClaimMessagesConcurrent(t *testing.T, s store.Store) {
+	const messages, workers, batch = 30, 6, 3
+	for i := range messages {
+		enqueue(t, s, newMessage(fmt.Sprintf("m%d@example.com", i), at(time.Duration(i)*time.Millisecond)))
+	}
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	errs := race(workers, func(int) error {
+		// With leasing, the outbox runs dry after at most messages claims
+		// in all; a worker that goes on longer is being handed leased
+		// messages again.
+		for range messages + 1 {
+			ms, err := s.ClaimMessages(t.Context(), at(time.Second), time.Hour, batch)
+			if err != nil {
+				return err
+			}
+			if len(ms) == 0 {
+				return nil
+			}
+			if len(ms) > batch {
+				return fmt.Errorf("claimed %d messages, limit %d", len(ms), batch)
+			}
+			mu.Lock()
+			for _, m := range ms {
+				claimed[m.ID]++
+			}
+			mu.Unlock()
+		}
+		return fmt.Errorf("claims never ran dry: leased messages are claimed again")
+	})
+	countOutcomes(t, "ClaimMessages", errs, nil)
+	if len(claimed) != messages {
+		t.Errorf("messages claimed by %d workers: got %d distinct, want %d", workers, len(claimed), messages)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("message %s: claimed %d times, want once", id, n)
+		}
+	}
+}
+
+func testMarkSent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	m := enqueue(t, s, newMessage("sent@example.com", t0))
+	other := enqueue(t, s, newMessage("other@example.com", t0))
+	claimed := claim(t, s, t0, time.Minute, 10)
+	if len(claimed) != 2 {
+		t.Fatalf("ClaimMessages: got %d, want 2", len(claimed))
+	}
+	must(t, "MarkSent", s.MarkSent(ctx, m.ID, at(time.Second)))
+	n, err := s.PendingMessages(ctx)
+	must(t, "PendingMessages", err)
+	if n != 1 {
+		t.Errorf("PendingMessages after MarkSent: got %d, want 1", n)
+	}
+	// A sent message is never claimed again, even after its lease.
+	got := claim(t, s, at(time.Hour), time.Minute, 10)
+	if ids := messageIDs(got); !slices.Equal(ids, []string{other.ID}) {
+		t.Errorf("claim after MarkSent: got %v, want only %s", ids, other.ID)
+	}
+
+}
+
+func testMarkSentErases(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	r, ok := s.(MessageReader)
+	if !ok {
+		t.Skip("the store does not implement storetest.MessageReader: cannot check that MarkSent erases the sealed body")
+	}
+	m := enqueue(t, s, newMessage("sent@example.com", t0))
+	other := enqueue(t, s, newMessage("other@example.com", t0))
+	must(t, "MarkSent", s.MarkSent(ctx, m.ID, at(time.Second)))
+	sent, err := r.MessageByID(ctx, m.ID)
+	must(t, "MessageByID", err)
+	if len(sent.Sealed) != 0 {
+		t.Errorf("Sealed after MarkSent: got %q, want erased", sent.Sealed)
+	}
+	sameTime(t, "SentAt", sent.SentAt, at(time.Second))
+	kept, err := r.MessageByID(ctx, other.ID)
+	must(t, "MessageByID(unsent)", err)
+	if !bytes.Equal(kept.Sealed, other.Sealed) {
+		t.Errorf("unsent message's Sealed: got %q, want %q", kept.Sealed, other.Sealed)
+	}
+	_, err = r.MessageByID(ctx, "no-such-message")
+	wantErr(t, "MessageByID(missing)", err, store.ErrNotFound)
+}
+
+func testMarkFailed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	m := enqueue(t, s, newMessage("retry@example.com", t0))
+	if got := claim(t, s, t0, time.Hour, 10); len(got) != 1 {
+		t.Fatalf("ClaimMessages: got %d, want 1", len(got))
+	}
+	must(t, "MarkFailed", s.MarkFailed(ctx, m.ID, "421 try again later", at(5*time.Minute)))
+	// Due again at next, even though the lease would run longer.
+	if got := claim(t, s, at(5*time.Minute-time.Millisecond), time.Hour, 10); len(got) != 0 {
+		t.Errorf("claim before the retry time: got %v, want none", messageIDs(got))
+	}
+	got := claim(t, s, at(5*time.Minute), time.Hour, 10)
+	if len(got) != 1 {
+		t.Fatalf("claim at the retry time: got %d, want 1", len(got))
+	}
+	want := *m
+	want.Attempts, want.LastError, want.NextAttemptAt = 1, "421 try again later", at(5*time.Minute)
+	sameMessage(t, "retried message", got[0], &want)
+
+	must(t, "MarkFailed again", s.MarkFailed(ctx, m.ID, "550 mailbox unavailable", at(time.Hour)))
+	got = claim(t, s, at(time.Hour), time.Hour, 10)
+	if len(got) != 1 || got[0].Attempts != 2 || got[0].LastError != "550 mailbox unavailable" {
+		t.Errorf("after a second failure: got %+v, want Attempts 2 and the last error", got)
+	}
+}
+
+func testPendingMessages(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	count := func(want int) {
+		t.Helper()
+		n, err := s.PendingMessages(ctx)
+		must(t, "PendingMessages", err)
+		if n != want {
+			t.Errorf("PendingMessages: got %d, want %d", n, want)
+		}
+	}
+	count(0)
+	a := enqueue(t, s, newMessage("a@example.com", t0))
+	enqueue(t, s, newMessage("b@example.com", at(time.Hour))) // not yet due: still pending
+	count(2)
+	claim(t, s, t0, time.Minute, 10) // leased: still pending
+	count(2)
+	must(t, "MarkFailed", s.MarkFailed(ctx, a.ID, "timeout", at(time.Minute)))
+	count(2)
+	must(t, "MarkSent", s.MarkSent(ctx, a.ID, at(time.Minute)))
+	count(1)
+}
