@@ -1,0 +1,68 @@
+// Package mail sends the emails of Sigra's flows (confirmation links,
+// reset links, codes, notices): a small [Mailer] interface, an SMTP
+// sender, a development mailbox, and a durable outbox that retries.
+//
+// # Mailer
+//
+// A [Message] is one email to one recipient: subject, plain-text body and
+// an optional HTML alternative. Anything that can send one implements
+// [Mailer]; [MailerFunc] adapts a function. Feature packages take a Mailer
+// and do not care which one it is.
+//
+// # SMTP
+//
+// [NewSMTP] returns a Mailer that hands each message to an SMTP server over
+// its own connection, as multipart/alternative with Date and Message-ID
+// headers. The connection is protected by STARTTLS (the default, required:
+// a server that does not offer it is an error) or implicit TLS;
+// [InsecureNoTLS] is refused for anything but a loopback host.
+// Credentials go with AUTH PLAIN inside TLS. Errors say what failed:
+// [ErrAuth] when the credentials are refused, [ErrRejected] when the
+// server permanently refuses the recipient or the message, and the
+// network error (connection refused, timeout) otherwise.
+//
+// # Development mailbox
+//
+// [Mailbox] is a Mailer that keeps the last messages in memory (200 by
+// default) and serves them: an HTML list and pages ([Mailbox.Mount]), the
+// HTML part in a sandboxed frame, and JSON at messages.json for scripts.
+// In-process tests read them with [Mailbox.Wait] and [Mailbox.Latest].
+// It is for development and tests only: it shows every link and code to
+// whoever can reach it, and it holds nothing across restarts.
+//
+// # Outbox and worker
+//
+// [Outbox] is a Mailer that queues messages in the store ([store.Outbox])
+// and returns; its worker, [Outbox.Run], delivers them through another
+// Mailer (typically [SMTP]). Queuing goes through whatever store the
+// caller passes to [Outbox.Queue], so a flow running inside
+// [store.Store.WithTx] queues its email in the same transaction as the
+// change it announces: both commit or neither does.
+//
+// Bodies are sealed (AES-256-GCM, keys from OutboxConfig.Keys) before they
+// reach the store, bound to the row and the recipient, so a queued reset
+// link is never stored readable, and a sealed body moved to another row
+// or address does not open. Once sent, the body is erased; the row keeps
+// the recipient and the delivery record.
+//
+// The worker claims due messages with a lease, sends each, and marks it
+// sent or failed. A failure is retried after an exponential backoff with
+// jitter (5 s, 10 s, 20 s, ... capped at one hour); after 20 failed
+// attempts, or at once when the server rejects the message permanently
+// ([ErrRejected]) or the body cannot be opened ([ErrUndeliverable]), the
+// outbox gives up: the row stays with its LastError and a NextAttemptAt of
+// [GiveUpTime], and is never claimed again. Run wakes as soon as this
+// process queues a message, and polls (every 2 s by default) for messages
+// queued by other instances and for retries that fall due.
+//
+// # Delivery guarantees
+//
+// Delivery is at least once. A message is stored before Send returns and
+// stays until it is sent or given up on: a worker that stops leaves
+// unsent messages queued, and the next worker, in this process or
+// another, delivers them. A message whose send was in progress when its
+// worker died is sent again after its lease ends (2 minutes by default),
+// so its recipient may receive it twice; a message is never silently
+// dropped. Several workers may run on one store; the lease gives each
+// message to one worker at a time.
+package mail
