@@ -82,6 +82,9 @@ const (
 	MethodPasskey      Method = "passkey"
 	MethodOAuth        Method = "oauth"
 	MethodAPIToken     Method = "api_token"
+	// MethodTrustedBrowser: the second factor was skipped on a browser the
+	// user marked as trusted after passing it there before.
+	MethodTrustedBrowser Method = "trusted_browser"
 )
 
 // Auth is the authentication state of one request. The zero value is an

@@ -1,0 +1,57 @@
+// Package session manages browser sessions and the auth state machine.
+//
+// It is built on github.com/alexedwards/scs/v2 with its own scs store over
+// [store.Sessions]: the cookie holds a 256-bit token and the row is keyed
+// by the token's SHA-256 digest, so a copy of the database holds no usable
+// session.
+//
+// # State machine
+//
+//	anonymous ──SignIn──────────────────────────────▶ authenticated (AAL1 or AAL2)
+//	    │                                                   ▲   │
+//	    └──BeginSecondFactor──▶ pending ──CompleteSecondFactor┘   ├──Sudo / RaiseAAL──▶ authenticated
+//	                            (5 min)                          └──SignOut──▶ anonymous
+//
+// Every transition renews the token: the old row is revoked and the next
+// response carries a new cookie (session fixation). A pending session has a
+// user but nobody is signed in: [sigra.UserFrom] returns nil for it.
+//
+// # Revocation
+//
+// Revocation is a tombstone (the row's revoked time), never a delete. scs
+// saves a session at the end of any request that changed it; if a plain
+// upsert did that, a session revoked while a request was in flight would
+// come back. The store's SaveSession never clears the tombstone and never
+// re-creates a revoked row, and lookups ignore revoked rows, so a revoked
+// session is refused on its next request, by every instance of the app.
+//
+// # Timeouts
+//
+// Sessions end after IdleTimeout without a request (default 30 minutes) or
+// Lifetime after sign-in (default 24 hours); "remember me" sessions last
+// RememberLifetime (default 30 days) with a persistent cookie. The idle
+// clock is the row's last-seen time, written at most once per
+// TouchInterval (default one minute), so the idle timeout is accurate to
+// that interval and a busy session costs one write a minute, not one per
+// request. The clock is injectable (Config.Now).
+//
+// # Cookies
+//
+// The cookie is HttpOnly, SameSite=Lax, Path=/, Secure and named with the
+// __Host- prefix, unless Config.BaseURL is an http:// URL of localhost
+// (development), where browsers would drop a Secure cookie.
+//
+// # Values
+//
+// Application values live in the scs data blob (see [Manager.Values]).
+// The [Codec] encodes strings, bools, ints, floats, byte slices, times and
+// string slices compactly; other types fall back to encoding/gob.
+//
+// # Devices
+//
+// [Manager.Devices] lists a user's live sessions with browser and OS
+// parsed from the user agent, IP, creation and last-seen times, and marks
+// the current one; [Manager.RevokeDevice], [Manager.RevokeOtherDevices]
+// and [Manager.RevokeAll] end them, through the user_id index of the
+// session table (never scs's Iterate, which decodes every session).
+package session

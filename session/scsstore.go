@@ -1,0 +1,107 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/token"
+)
+
+// scsStore is the scs.CtxStore over store.Sessions. The cookie holds the
+// token; rows are keyed by its SHA-256 digest. The auth columns come from
+// the request's holder, which the Manager's transitions keep current.
+type scsStore struct{ m *Manager }
+
+// FindCtx loads the live session for tok together with its user, in one
+// store round trip, and records both in the request's holder. Malformed,
+// unknown, expired, idle and revoked tokens are "not found".
+func (s *scsStore) FindCtx(ctx context.Context, tok string) ([]byte, bool, error) {
+	h := holderFrom(ctx)
+	if h == nil {
+		return nil, false, ErrNoSession
+	}
+	if !token.Valid(tok) {
+		return nil, false, nil
+	}
+	idle := s.m.cfg.IdleTimeout
+	if idle < 0 {
+		idle = 0
+	}
+	row, u, err := s.m.st.SessionWithUser(ctx, token.Digest(tok), h.now, idle)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	h.load(row, u)
+	return row.Data, true, nil
+}
+
+// CommitCtx saves the session row for tok: the values blob and the auth
+// state of the request. A row revoked meanwhile stays revoked (the store's
+// SaveSession never clears the tombstone).
+func (s *scsStore) CommitCtx(ctx context.Context, tok string, b []byte, _ time.Time) error {
+	h := holderFrom(ctx)
+	if h == nil {
+		return ErrNoSession
+	}
+	now := s.m.cfg.Now()
+	if h.createdAt.IsZero() {
+		h.createdAt = now
+	}
+	if h.expiresAt.IsZero() {
+		h.expiresAt = now.Add(s.m.cfg.Lifetime)
+	}
+	state := h.state
+	if state == "" {
+		state = store.SessionAnonymous
+	}
+	if h.id == "" {
+		h.id = store.NewID()
+	}
+	row := &store.Session{
+		Digest:       token.Digest(tok),
+		ID:           h.id,
+		Data:         b,
+		UserID:       h.userID,
+		State:        state,
+		AAL:          h.aal,
+		Methods:      h.methods,
+		AuthTime:     h.authTime,
+		SudoTime:     h.sudoTime,
+		ActiveOrg:    h.activeOrg,
+		Impersonator: h.impersonator,
+		Remember:     h.remember,
+		CreatedAt:    h.createdAt,
+		LastSeenAt:   now,
+		ExpiresAt:    h.expiresAt,
+		IP:           h.ip,
+		UserAgent:    h.ua,
+	}
+	return s.m.st.SaveSession(ctx, row)
+}
+
+// DeleteCtx revokes the row for tok (scs calls it when the token is renewed
+// and on Destroy). It tombstones rather than deletes, so a concurrent
+// request still holding the old token cannot re-create the row.
+func (s *scsStore) DeleteCtx(ctx context.Context, tok string) error {
+	if !token.Valid(tok) {
+		return nil
+	}
+	return s.m.st.RevokeSession(ctx, token.Digest(tok), s.m.cfg.Now())
+}
+
+// Find, Commit and Delete satisfy scs.Store; scs always calls the Ctx
+// forms on a CtxStore.
+func (s *scsStore) Find(tok string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), tok)
+}
+
+func (s *scsStore) Commit(tok string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), tok, b, expiry)
+}
+
+func (s *scsStore) Delete(tok string) error { return s.DeleteCtx(context.Background(), tok) }

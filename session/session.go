@@ -1,0 +1,597 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/token"
+)
+
+// Errors returned by the transitions.
+var (
+	// ErrNotPending: CompleteSecondFactor was called on a session that is
+	// not waiting for a second factor (or whose pending state expired).
+	ErrNotPending = errors.New("sigra/session: no sign-in is pending")
+	// ErrNotSignedIn: the transition needs a signed-in user.
+	ErrNotSignedIn = errors.New("sigra/session: not signed in")
+	// ErrNoSession: the context does not come from Manager.LoadAndSave.
+	ErrNoSession = errors.New("sigra/session: request did not pass through Manager.LoadAndSave")
+)
+
+// Store is what the session manager needs from storage.
+type Store interface {
+	store.Sessions
+}
+
+// Config configures a [Manager]. The zero value is valid and safe: Secure
+// cookies with the __Host- prefix and the default timeouts.
+type Config struct {
+	// BaseURL is the application's external URL. Cookies are Secure and
+	// named with the __Host- prefix unless it is an http:// URL of
+	// localhost, 127.0.0.1 or [::1] (local development). Any other http://
+	// base URL is refused unless InsecureAllowHTTP is set.
+	BaseURL string
+	// InsecureAllowHTTP permits a non-local http:// BaseURL, sending the
+	// session cookie without the Secure attribute. Never in production.
+	InsecureAllowHTTP bool
+	// CookieName is the session cookie's name. Default "__Host-sigra_session"
+	// for secure cookies, "sigra_session" otherwise.
+	CookieName string
+
+	// IdleTimeout ends a session after this long without a request. Default
+	// 30 minutes; negative disables it. It is accurate to TouchInterval.
+	IdleTimeout time.Duration
+	// Lifetime is the absolute lifetime of a session from sign-in. Default
+	// 24 hours.
+	Lifetime time.Duration
+	// RememberLifetime is the absolute lifetime of a "remember me" session,
+	// whose cookie persists across browser restarts. Default 30 days.
+	RememberLifetime time.Duration
+	// PendingLifetime is how long a sign-in may wait for its second factor.
+	// Default 5 minutes.
+	PendingLifetime time.Duration
+	// TouchInterval is how often at most a session's last-seen time, IP and
+	// user agent are written. Default 1 minute.
+	TouchInterval time.Duration
+
+	// ClientIP returns the client address of a request, recorded in the
+	// device list. Default: the host of r.RemoteAddr. Behind a proxy, use
+	// middleware.IPResolver's ClientIP.
+	ClientIP func(r *http.Request) string
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// ErrorHandler answers when loading or saving the session fails.
+	// Default: 500 with a plain message, error logged.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives errors that do not fail a request (a failed touch).
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Manager manages browser sessions: it loads the session named by the
+// cookie, runs the auth state machine, and saves the session row. Create it
+// with [New]; it is safe for concurrent use.
+type Manager struct {
+	cfg    Config
+	st     Store
+	scs    *scs.SessionManager
+	secure bool
+}
+
+// New returns a Manager over st. It fills defaults and validates cfg.
+func New(st Store, cfg Config) (*Manager, error) {
+	if st == nil {
+		return nil, errors.New("sigra/session: nil store")
+	}
+	secure := true
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, fmt.Errorf("sigra/session: BaseURL %q is not an absolute http(s) URL", cfg.BaseURL)
+		}
+		if u.Scheme == "http" {
+			if !IsLocalHost(u.Hostname()) && !cfg.InsecureAllowHTTP {
+				return nil, fmt.Errorf("sigra/session: BaseURL %q is plain HTTP on a non-local host (set InsecureAllowHTTP to allow it)", cfg.BaseURL)
+			}
+			secure = false
+		}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.IdleTimeout, 30*time.Minute)
+	def(&cfg.Lifetime, 24*time.Hour)
+	def(&cfg.RememberLifetime, 30*24*time.Hour)
+	def(&cfg.PendingLifetime, 5*time.Minute)
+	def(&cfg.TouchInterval, time.Minute)
+	for name, d := range map[string]time.Duration{
+		"Lifetime": cfg.Lifetime, "RememberLifetime": cfg.RememberLifetime,
+		"PendingLifetime": cfg.PendingLifetime, "TouchInterval": cfg.TouchInterval,
+	} {
+		if d < 0 {
+			return nil, fmt.Errorf("sigra/session: %s is negative", name)
+		}
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = "sigra_session"
+		if secure {
+			cfg.CookieName = "__Host-sigra_session"
+		}
+	}
+	if !validCookieName(cfg.CookieName) {
+		return nil, fmt.Errorf("sigra/session: invalid cookie name %q", cfg.CookieName)
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = RemoteIP
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ErrorHandler == nil {
+		logger := cfg.Logger
+		cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			logger.ErrorContext(r.Context(), "session error", "err", err)
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		}
+	}
+
+	m := &Manager{cfg: cfg, st: st, secure: secure}
+	sm := scs.New()
+	// Idle expiry is enforced by the store from the last-seen time, so scs
+	// must not re-commit every request (which would also resurrect revoked
+	// sessions with a plain upsert).
+	sm.IdleTimeout = 0
+	sm.Lifetime = max(cfg.Lifetime, cfg.RememberLifetime)
+	sm.Store = &scsStore{m: m}
+	sm.Codec = Codec{}
+	sm.ErrorFunc = cfg.ErrorHandler
+	sm.HashTokenInStore = false
+	sm.Cookie = scs.SessionCookie{
+		Name:     cfg.CookieName,
+		Domain:   "",
+		HttpOnly: true,
+		Path:     "/",
+		SameSite: http.SameSiteLaxMode,
+		Secure:   secure,
+		Persist:  false,
+	}
+	m.scs = sm
+	return m, nil
+}
+
+// Secure reports whether cookies are sent with the Secure attribute.
+func (m *Manager) Secure() bool { return m.secure }
+
+// CookieName returns the session cookie's name.
+func (m *Manager) CookieName() string { return m.cfg.CookieName }
+
+// Now returns the manager's clock reading.
+func (m *Manager) Now() time.Time { return m.cfg.Now() }
+
+// Values returns the underlying scs session manager, for application
+// values (Put, GetString, PopString, ...). Do not call its RenewToken,
+// Destroy or Commit: use the transitions of Manager, which keep the session
+// row and the auth state in step.
+func (m *Manager) Values() *scs.SessionManager { return m.scs }
+
+type holderKey struct{}
+
+// holder is the per-request session state: the row as loaded, the auth
+// state the next commit writes, and the *sigra.Auth handed to handlers.
+type holder struct {
+	mu   sync.Mutex
+	now  time.Time
+	ip   string
+	ua   string
+	auth *sigra.Auth
+
+	loaded *store.Session // row found for the cookie, nil if none
+	user   *store.User    // its user, nil if anonymous
+
+	// What the next commit writes.
+	id           string
+	userID       string
+	state        store.SessionState
+	aal          int
+	methods      []string
+	authTime     time.Time
+	sudoTime     time.Time
+	activeOrg    string
+	impersonator string
+	remember     bool
+	createdAt    time.Time
+	expiresAt    time.Time
+	digest       []byte // digest of the token the row was loaded with
+}
+
+// reset forgets the loaded row and the auth state, keeping the request's
+// address, user agent and Auth pointer.
+func (h *holder) reset(now time.Time) {
+	h.now = now
+	h.loaded, h.user = nil, nil
+	h.id, h.userID, h.state, h.aal, h.methods = "", "", "", 0, nil
+	h.authTime, h.sudoTime = time.Time{}, time.Time{}
+	h.activeOrg, h.impersonator, h.remember = "", "", false
+	h.createdAt, h.expiresAt, h.digest = time.Time{}, time.Time{}, nil
+}
+
+func holderFrom(ctx context.Context) *holder {
+	h, _ := ctx.Value(holderKey{}).(*holder)
+	return h
+}
+
+func (h *holder) load(s *store.Session, u *store.User) {
+	h.loaded, h.user = s, u
+	h.id, h.userID, h.state, h.aal = s.ID, s.UserID, s.State, s.AAL
+	h.methods = s.Methods
+	h.authTime, h.sudoTime = s.AuthTime, s.SudoTime
+	h.activeOrg, h.impersonator, h.remember = s.ActiveOrg, s.Impersonator, s.Remember
+	h.createdAt, h.expiresAt = s.CreatedAt, s.ExpiresAt
+	h.digest = s.Digest
+}
+
+// syncAuth rewrites h.auth in place from the holder's fields.
+func (h *holder) syncAuth() {
+	a := h.auth
+	*a = sigra.Auth{State: sigra.StateAnonymous}
+	if h.userID == "" || h.user == nil || h.state == "" || h.state == store.SessionAnonymous {
+		return
+	}
+	a.User = &sigra.User{
+		ID:               h.user.ID,
+		Email:            h.user.Email,
+		EmailConfirmedAt: h.user.EmailConfirmedAt,
+		CreatedAt:        h.user.CreatedAt,
+	}
+	a.SessionID = h.id
+	a.State = sigra.State(h.state)
+	a.AAL = sigra.AAL(h.aal)
+	a.Methods = make([]sigra.Method, len(h.methods))
+	for i, m := range h.methods {
+		a.Methods[i] = sigra.Method(m)
+	}
+	a.AuthTime, a.SudoTime = h.authTime, h.sudoTime
+	a.ActiveOrg, a.Impersonator = h.activeOrg, h.impersonator
+}
+
+// LoadAndSave is the session middleware. It loads the session named by the
+// cookie (one store round trip, which also reads the user), puts the
+// request's [sigra.Auth] in the context, updates the last-seen time at most
+// once per TouchInterval, and saves the session when the handler changed
+// it, before the first byte of the response is written.
+func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Cookie")
+		h := &holder{now: m.cfg.Now(), auth: &sigra.Auth{State: sigra.StateAnonymous}}
+		ctx := context.WithValue(r.Context(), holderKey{}, h)
+		var tok string
+		if c, err := r.Cookie(m.cfg.CookieName); err == nil {
+			tok = c.Value
+		}
+		ctx, err := m.scs.Load(ctx, tok)
+		if err != nil {
+			m.cfg.ErrorHandler(w, r, err)
+			return
+		}
+		h.syncAuth()
+		ctx = sigra.WithAuth(ctx, h.auth)
+		r = r.WithContext(ctx)
+		h.ip, h.ua = clean(m.cfg.ClientIP(r), 64), clean(r.UserAgent(), 512)
+		if s := h.loaded; s != nil && (h.now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval || s.IP != h.ip || s.UserAgent != h.ua) {
+			if err := m.st.TouchSession(ctx, s.Digest, h.now, h.ip, h.ua); err != nil {
+				m.cfg.Logger.WarnContext(ctx, "session touch failed", "err", err)
+			}
+		}
+		sw := &responseWriter{ResponseWriter: w, r: r, m: m}
+		next.ServeHTTP(sw, r)
+		if !sw.written {
+			m.commit(w, r)
+		}
+	})
+}
+
+func (m *Manager) commit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	switch m.scs.Status(ctx) {
+	case scs.Modified:
+		tok, expiry, err := m.scs.Commit(ctx)
+		if err != nil {
+			m.cfg.ErrorHandler(w, r, err)
+			return
+		}
+		m.scs.WriteSessionCookie(ctx, w, tok, expiry)
+	case scs.Destroyed:
+		m.scs.WriteSessionCookie(ctx, w, "", time.Time{})
+	}
+}
+
+type responseWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	m       *Manager
+	written bool
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.written {
+		w.m.commit(w.ResponseWriter, w.r)
+		w.written = true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.written {
+		w.m.commit(w.ResponseWriter, w.r)
+		w.written = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Auth returns the request's auth state; the same value as
+// sigra.AuthFrom(ctx) below LoadAndSave.
+func (m *Manager) Auth(ctx context.Context) *sigra.Auth { return sigra.AuthFrom(ctx) }
+
+// User returns the stored record of the session's user (signed in or
+// pending), or nil.
+func (m *Manager) User(ctx context.Context) *store.User {
+	h := holderFrom(ctx)
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.userID == "" {
+		return nil
+	}
+	return h.user
+}
+
+// Remembered reports whether the session was started with "remember me".
+func (m *Manager) Remembered(ctx context.Context) bool {
+	h := holderFrom(ctx)
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.remember
+}
+
+// PendingUntil returns when the pending sign-in expires; zero if the
+// session is not pending.
+func (m *Manager) PendingUntil(ctx context.Context) time.Time {
+	h := holderFrom(ctx)
+	if h == nil {
+		return time.Time{}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state != store.SessionPending {
+		return time.Time{}
+	}
+	return h.expiresAt
+}
+
+// transition renews the token and applies change to the holder under its
+// lock, then refreshes the request's Auth. Every privilege change goes
+// through here: the old token is revoked (tombstoned) and a new one issued.
+func (m *Manager) transition(ctx context.Context, change func(h *holder) error) error {
+	h := holderFrom(ctx)
+	if h == nil {
+		return ErrNoSession
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := change(h); err != nil {
+		return err
+	}
+	now := m.cfg.Now()
+	h.now = now
+	h.id = store.NewID()
+	h.createdAt = now
+	if err := m.scs.RenewToken(ctx); err != nil {
+		return fmt.Errorf("sigra/session: renew token: %w", err)
+	}
+	h.digest = token.Digest(m.scs.Token(ctx))
+	m.scs.RememberMe(ctx, h.remember)
+	m.scs.SetDeadline(ctx, h.expiresAt)
+	h.syncAuth()
+	return nil
+}
+
+func (m *Manager) lifetime(remember bool) time.Duration {
+	if remember {
+		return m.cfg.RememberLifetime
+	}
+	return m.cfg.Lifetime
+}
+
+func methodStrings(ms []sigra.Method) []string {
+	out := make([]string, len(ms))
+	for i, v := range ms {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// SignIn signs u in with the given methods and assurance level, from any
+// state (a different user's session is replaced). The token is renewed;
+// auth time and sudo time are set to now. remember selects the long
+// lifetime and a persistent cookie.
+func (m *Manager) SignIn(ctx context.Context, u *store.User, methods []sigra.Method, aal sigra.AAL, remember bool) error {
+	if u == nil || u.ID == "" {
+		return errors.New("sigra/session: SignIn without a user")
+	}
+	if aal < sigra.AAL1 || aal > sigra.AAL2 || len(methods) == 0 {
+		return fmt.Errorf("sigra/session: SignIn with AAL %d and %d methods", aal, len(methods))
+	}
+	return m.transition(ctx, func(h *holder) error {
+		now := m.cfg.Now()
+		h.user, h.userID = u, u.ID
+		h.state = store.SessionAuthenticated
+		h.aal = int(aal)
+		h.methods = methodStrings(methods)
+		h.authTime, h.sudoTime = now, now
+		h.activeOrg, h.impersonator = "", ""
+		h.remember = remember
+		h.expiresAt = now.Add(m.lifetime(remember))
+		return nil
+	})
+}
+
+// BeginSecondFactor records that u passed the first factor (method) and
+// must present a second one. The session becomes pending for
+// PendingLifetime; it has a user but is not signed in. The token is renewed.
+func (m *Manager) BeginSecondFactor(ctx context.Context, u *store.User, method sigra.Method, remember bool) error {
+	if u == nil || u.ID == "" {
+		return errors.New("sigra/session: BeginSecondFactor without a user")
+	}
+	return m.transition(ctx, func(h *holder) error {
+		now := m.cfg.Now()
+		h.user, h.userID = u, u.ID
+		h.state = store.SessionPending
+		h.aal = int(sigra.AAL1)
+		h.methods = []string{string(method)}
+		h.authTime, h.sudoTime = time.Time{}, time.Time{}
+		h.activeOrg, h.impersonator = "", ""
+		h.remember = remember
+		h.expiresAt = now.Add(m.cfg.PendingLifetime)
+		return nil
+	})
+}
+
+// CompleteSecondFactor finishes a pending sign-in with the second factor
+// method: the session becomes authenticated at AAL2 and the token is
+// renewed. ErrNotPending if the session is not pending (an expired pending
+// session is not found, so it is anonymous by then).
+func (m *Manager) CompleteSecondFactor(ctx context.Context, method sigra.Method) error {
+	return m.transition(ctx, func(h *holder) error {
+		now := m.cfg.Now()
+		if h.state != store.SessionPending || h.userID == "" || !now.Before(h.expiresAt) {
+			return ErrNotPending
+		}
+		h.state = store.SessionAuthenticated
+		h.aal = int(sigra.AAL2)
+		h.methods = append(slices.Clip(h.methods), string(method))
+		h.authTime, h.sudoTime = now, now
+		h.expiresAt = now.Add(m.lifetime(h.remember))
+		return nil
+	})
+}
+
+// Sudo records that the signed-in user re-entered a credential (method):
+// the sudo time becomes now and the token is renewed. ErrNotSignedIn if no
+// user is signed in.
+func (m *Manager) Sudo(ctx context.Context, method sigra.Method) error {
+	return m.transition(ctx, func(h *holder) error {
+		if h.state != store.SessionAuthenticated || h.userID == "" {
+			return ErrNotSignedIn
+		}
+		h.sudoTime = m.cfg.Now()
+		if !slices.Contains(h.methods, string(method)) {
+			h.methods = append(slices.Clip(h.methods), string(method))
+		}
+		return nil
+	})
+}
+
+// RaiseAAL records that a signed-in user at AAL1 presented a second factor
+// (method), raising the session to AAL2; used when a route requires AAL2
+// of a user who enrolled a factor after signing in. Sudo time is set too.
+// The token is renewed. ErrNotSignedIn if no user is signed in.
+func (m *Manager) RaiseAAL(ctx context.Context, method sigra.Method) error {
+	return m.transition(ctx, func(h *holder) error {
+		if h.state != store.SessionAuthenticated || h.userID == "" {
+			return ErrNotSignedIn
+		}
+		h.aal = int(sigra.AAL2)
+		h.sudoTime = m.cfg.Now()
+		if !slices.Contains(h.methods, string(method)) {
+			h.methods = append(slices.Clip(h.methods), string(method))
+		}
+		return nil
+	})
+}
+
+// SignOut ends the session: the row is revoked, the values are cleared and
+// the cookie is deleted (a later write to the session starts a new one with
+// a fresh token).
+func (m *Manager) SignOut(ctx context.Context) error {
+	h := holderFrom(ctx)
+	if h == nil {
+		return ErrNoSession
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := m.scs.Destroy(ctx); err != nil {
+		return fmt.Errorf("sigra/session: sign out: %w", err)
+	}
+	h.reset(m.cfg.Now())
+	h.syncAuth()
+	return nil
+}
+
+// IsLocalHost reports whether host is localhost or a loopback address.
+func IsLocalHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// RemoteIP returns the host part of r.RemoteAddr.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// clean makes a request header fit a text column: at most n bytes of valid
+// UTF-8 without NUL bytes (PostgreSQL refuses both).
+func clean(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
+}
+
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '=' || c == ';' || c == ',' || c == '"' || c == '\\' || c == ':' || c == '(' || c == ')' || c == '<' || c == '>' || c == '@' || c == '/' || c == '[' || c == ']' || c == '?' || c == '{' || c == '}' {
+			return false
+		}
+	}
+	return true
+}
