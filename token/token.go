@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Sizes of a token.
@@ -123,4 +124,20 @@ func Equal(a, b string) bool {
 // equal: an empty digest is never a valid one.
 func EqualDigest(a, b []byte) bool {
 	return len(a) > 0 && subtle.ConstantTimeCompare(a, b) == 1
+}
+
+// NewSealKey returns a new 256-bit key for sealing secrets at rest, in the
+// "id:base64" form that mail.OutboxConfig.Keys and mfa.Config.Keys take
+// (comma-separated, primary first, to rotate). id names the key: letters,
+// digits, '-' and '_'. Store keys apart from the database, for example in
+// an environment variable or a file readable only by the application.
+func NewSealKey(id string) (string, error) {
+	if id == "" || len(id) > 32 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+		return "", fmt.Errorf("sigra/token: key id %q: use 1 to 32 letters, digits, '-' or '_'", id)
+	}
+	var b [32]byte
+	if _, err := io.ReadFull(rand.Reader, b[:]); err != nil {
+		return "", fmt.Errorf("sigra/token: reading random bytes: %w", err)
+	}
+	return id + ":" + base64.StdEncoding.EncodeToString(b[:]), nil
 }
