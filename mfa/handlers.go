@@ -1,0 +1,604 @@
+package mfa
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/audit"
+	"github.com/sigra-go/sigra/internal/flow"
+	"github.com/sigra-go/sigra/internal/web"
+	"github.com/sigra-go/sigra/middleware"
+	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/token"
+	"github.com/sigra-go/sigra/ui"
+)
+
+// ---- settings ----
+
+func (m *MFA) settingsData(r *http.Request) (*ui.MFAData, error) {
+	ctx := r.Context()
+	u := m.sess.User(ctx)
+	on, err := m.Required(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := &ui.MFAData{Enabled: on}
+	if on {
+		if d.RecoveryCodesLeft, err = m.st.CountRecoveryCodes(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
+	grants, err := m.st.TrustedBrowsersByUser(ctx, u.ID, m.now())
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range grants {
+		tb := ui.TrustedBrowser{ID: g.ID, IP: g.IP, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt}
+		if g.UserAgent != "" {
+			tb.Browser, tb.OS = session.ParseUserAgent(g.UserAgent)
+		}
+		d.Trusted = append(d.Trusted, tb)
+	}
+	return d, nil
+}
+
+func (m *MFA) settingsPage(w http.ResponseWriter, r *http.Request) {
+	d, err := m.settingsData(r)
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	if web.WantsJSON(r) {
+		trusted := make([]map[string]any, len(d.Trusted))
+		for i, t := range d.Trusted {
+			trusted[i] = map[string]any{"id": t.ID, "browser": t.Browser, "os": t.OS, "ip": t.IP, "created_at": t.CreatedAt, "expires_at": t.ExpiresAt}
+		}
+		web.JSON(w, http.StatusOK, map[string]any{"enabled": d.Enabled, "recovery_codes_left": d.RecoveryCodesLeft, "trusted_browsers": trusted})
+		return
+	}
+	m.ui.Render(w, r, http.StatusOK, "mfa", m.x.Page(r, "Two-factor authentication", d))
+}
+
+func (m *MFA) settingsError(w http.ResponseWriter, r *http.Request, status int, code, msg string, fields map[string]string) {
+	d, err := m.settingsData(r)
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	m.x.FormError(w, r, status, "mfa", m.x.Page(r, "Two-factor authentication", d), code, msg, fields)
+}
+
+// ---- enrollment ----
+
+// enrollmentAD binds a set-up page's sealed secret to the user and to the
+// time it was made.
+func enrollmentAD(userID string) []byte { return []byte("sigra.totp-enroll:" + userID) }
+
+// setupPage shows a new secret as a QR code and key, or, for a user who is
+// already enrolled but signed in with one factor, the step-up challenge.
+// GET stores nothing: the new secret travels sealed in the form
+// (bound to the user, valid for EnrollmentTTL) and is saved only when the
+// user proves the app holds it.
+func (m *MFA) setupPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a := sigra.AuthFrom(ctx)
+	u := m.sess.User(ctx)
+	on, err := m.Required(ctx, u.ID)
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	if on {
+		if a.AAL >= sigra.AAL2 {
+			flow.Redirect(w, r, m.links.MFA, nil)
+			return
+		}
+		m.renderChallenge(w, r, http.StatusOK, false, nil)
+		return
+	}
+	d, err := m.newEnrollment(u)
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	if web.WantsJSON(r) {
+		web.JSON(w, http.StatusOK, map[string]any{"secret": d.Secret, "uri": d.URI, "qr_png": d.QRDataURI, "enrollment": d.Enrollment, "digits": Digits, "period": Period})
+		return
+	}
+	m.ui.Render(w, r, http.StatusOK, "mfa_setup", m.x.Page(r, "Set up two-factor authentication", d))
+}
+
+func (m *MFA) newEnrollment(u *store.User) (*ui.MFASetupData, error) {
+	key, err := m.newKey(u.Email)
+	if err != nil {
+		return nil, err
+	}
+	qr, err := qrDataURI(key)
+	if err != nil {
+		return nil, err
+	}
+	payload := key.Secret() + "|" + m.now().UTC().Format(time.RFC3339)
+	sealed, err := m.keys.Seal([]byte(payload), enrollmentAD(u.ID))
+	if err != nil {
+		return nil, err
+	}
+	return &ui.MFASetupData{QRDataURI: qr, Secret: key.Secret(), URI: key.URL(), Digits: Digits, Enrollment: base64.RawURLEncoding.EncodeToString(sealed)}, nil
+}
+
+// openEnrollment returns the secret of a set-up form, or "" if the form is
+// forged, another user's, or older than EnrollmentTTL.
+func (m *MFA) openEnrollment(userID, s string) string {
+	sealed, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return ""
+	}
+	b, err := m.keys.Open(sealed, enrollmentAD(userID))
+	if err != nil {
+		return ""
+	}
+	secret, at, ok := strings.Cut(string(b), "|")
+	t, err := time.Parse(time.RFC3339, at)
+	if !ok || err != nil || m.now().Sub(t) > m.cfg.EnrollmentTTL || t.After(m.now().Add(time.Minute)) {
+		return ""
+	}
+	return secret
+}
+
+// setup confirms enrollment: the code must match the form's secret; its
+// time step counts as used. The secret is sealed and stored, ten recovery
+// codes are made and shown once, the session rises to AAL2, and the user
+// is told by email.
+func (m *MFA) setup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := m.sess.User(ctx)
+	in, err := flow.ReadInput(r)
+	if err != nil {
+		m.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
+		return
+	}
+	if on, err := m.Required(ctx, u.ID); err != nil || on {
+		if err == nil {
+			m.x.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
+			return
+		}
+		m.x.Error(w, r, err)
+		return
+	}
+	secret := m.openEnrollment(u.ID, in["enrollment"])
+	if secret == "" {
+		m.x.Fail(w, r, http.StatusGone, "enrollment_expired", "This set-up page has expired. Start again.")
+		return
+	}
+	if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	now := m.now()
+	code, cerr := token.NormalizeCode(in["code"], Digits)
+	step, ok := matchStep(secret, code, now)
+	if cerr != nil || !ok {
+		d, err := m.reEnrollment(u, secret, in["enrollment"])
+		if err != nil {
+			m.x.Error(w, r, err)
+			return
+		}
+		m.x.FormError(w, r, http.StatusUnprocessableEntity, "mfa_setup", m.x.Page(r, "Set up two-factor authentication", d), "invalid_code",
+			"That code is not valid. Check the time on your phone and try the newest code.", map[string]string{"code": "That code is not valid."})
+		return
+	}
+	sealed, err := m.keys.Seal([]byte(secret), totpAD(u.ID))
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	codes, digests, err := newRecoveryCodes(u.ID)
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	err = m.st.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: sealed, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.UseTOTPStep(ctx, u.ID, step, true, now); err != nil {
+			return err
+		}
+		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+			return err
+		}
+		if err := m.record(ctx, tx, audit.ActionTOTPEnable, u.ID, nil); err != nil {
+			return err
+		}
+		return m.queue(ctx, tx, "mfa_enabled", u.Email, m.reqEmail(r))
+	})
+	if errors.Is(err, store.ErrConflict) {
+		m.x.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
+		return
+	}
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	if err := m.sess.RaiseAAL(ctx, sigra.MethodTOTP); err != nil {
+		m.log.ErrorContext(ctx, "raising the session to AAL2 failed", "err", err)
+	}
+	m.showCodes(w, r, codes)
+}
+
+// reEnrollment rebuilds the set-up page for a wrong first code, keeping
+// the same secret (the user already scanned it).
+func (m *MFA) reEnrollment(u *store.User, secret, sealed string) (*ui.MFASetupData, error) {
+	key, err := m.keyFor(u.Email, secret)
+	if err != nil {
+		return nil, err
+	}
+	qr, err := qrDataURI(key)
+	if err != nil {
+		return nil, err
+	}
+	return &ui.MFASetupData{QRDataURI: qr, Secret: secret, URI: key.URL(), Digits: Digits, Enrollment: sealed}, nil
+}
+
+// showCodes renders freshly made recovery codes (the only time they are
+// shown) or returns them as JSON.
+func (m *MFA) showCodes(w http.ResponseWriter, r *http.Request, codes []string) {
+	w.Header().Set("Cache-Control", "no-store")
+	if web.WantsJSON(r) {
+		web.JSON(w, http.StatusOK, map[string]any{"ok": true, "recovery_codes": codes})
+		return
+	}
+	file := "Recovery codes for " + m.cfg.Issuer + "\r\nEach code works once.\r\n\r\n" + strings.Join(codes, "\r\n") + "\r\n"
+	d := &ui.RecoveryCodesData{Codes: codes, DownloadURL: "data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(file))}
+	m.ui.Render(w, r, http.StatusOK, "mfa_recovery_codes", m.x.Page(r, "Save your recovery codes", d))
+}
+
+// ---- challenge ----
+
+// challengeUser returns the user a challenge is for: the pending user, or
+// a signed-in user at AAL1 stepping up. nil if neither.
+func (m *MFA) challengeUser(r *http.Request) *store.User {
+	a := sigra.AuthFrom(r.Context())
+	if a.State == sigra.StatePending || (a.SignedIn() && a.AAL < sigra.AAL2) {
+		return m.sess.User(r.Context())
+	}
+	return nil
+}
+
+func (m *MFA) renderChallenge(w http.ResponseWriter, r *http.Request, status int, recovery bool, fail func(*ui.Page)) {
+	a := sigra.AuthFrom(r.Context())
+	d := &ui.MFAChallengeData{Recovery: recovery}
+	if a.State == sigra.StatePending && m.cfg.TrustDuration > 0 {
+		d.AllowTrust = true
+		d.TrustDays = int(m.cfg.TrustDuration / (24 * time.Hour))
+	}
+	p := m.x.Page(r, "Two-factor authentication", d)
+	if fail != nil {
+		fail(p)
+	}
+	m.ui.Render(w, r, status, "mfa_challenge", p)
+}
+
+func (m *MFA) challengePage(w http.ResponseWriter, r *http.Request) {
+	if m.challengeUser(r) == nil {
+		flow.Redirect(w, r, m.links.Login, nil)
+		return
+	}
+	m.renderChallenge(w, r, http.StatusOK, false, nil)
+}
+
+func (m *MFA) recoveryPage(w http.ResponseWriter, r *http.Request) {
+	if m.challengeUser(r) == nil {
+		flow.Redirect(w, r, m.links.Login, nil)
+		return
+	}
+	m.renderChallenge(w, r, http.StatusOK, true, nil)
+}
+
+// challenge checks a TOTP code for the pending sign-in (or a step-up).
+func (m *MFA) challenge(w http.ResponseWriter, r *http.Request) {
+	m.answerChallenge(w, r, false)
+}
+
+// recovery checks a recovery code instead.
+func (m *MFA) recovery(w http.ResponseWriter, r *http.Request) {
+	m.answerChallenge(w, r, true)
+}
+
+func (m *MFA) answerChallenge(w http.ResponseWriter, r *http.Request, recovery bool) {
+	ctx := r.Context()
+	u := m.challengeUser(r)
+	if u == nil {
+		if web.WantsJSON(r) {
+			web.Error(w, http.StatusUnauthorized, "unauthenticated", "Your sign-in expired. Sign in again.")
+			return
+		}
+		flow.Redirect(w, r, flow.WithNotice(m.links.Login, "mfa_expired"), nil)
+		return
+	}
+	in, err := flow.ReadInput(r)
+	if err != nil {
+		m.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
+		return
+	}
+	method := sigra.MethodTOTP
+	remaining := -1
+	if recovery {
+		method = sigra.MethodRecoveryCode
+		remaining, err = m.useRecoveryCode(ctx, r, u, in["recovery_code"])
+	} else {
+		err = m.checkTOTP(ctx, r, u, in["code"])
+	}
+	if err != nil {
+		m.challengeFailed(w, r, recovery, err)
+		return
+	}
+	a := sigra.AuthFrom(ctx)
+	pending := a.State == sigra.StatePending
+	if pending {
+		err = m.sess.CompleteSecondFactor(ctx, method)
+	} else {
+		err = m.sess.RaiseAAL(ctx, method)
+	}
+	if errors.Is(err, session.ErrNotPending) {
+		flow.Redirect(w, r, m.links.Login, nil)
+		return
+	}
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	if err := m.record(ctx, m.st, audit.ActionMFAChallengeSuccess, u.ID, map[string]string{"method": string(method)}); err != nil {
+		m.log.ErrorContext(ctx, "audit row not written", "err", err)
+	}
+	if pending {
+		if err := m.record(ctx, m.st, audit.ActionLoginSuccess, u.ID, map[string]string{"method": string(a.Methods[0]), "aal": "2"}); err != nil {
+			m.log.ErrorContext(ctx, "audit row not written", "err", err)
+		}
+	}
+	if pending && in.Bool("trust") && m.cfg.TrustDuration > 0 {
+		if err := m.trust(ctx, w, r, u); err != nil {
+			m.log.ErrorContext(ctx, "trusting the browser failed", "err", err)
+		}
+	}
+	next := m.cfg.AfterSignInPath
+	if rt, ok := middleware.SafeReturnTo(in["return_to"]); ok {
+		next = rt
+	} else if rt, ok := middleware.ReturnTo(r); ok {
+		next = rt
+	}
+	body := map[string]any{}
+	if remaining >= 0 {
+		body["recovery_codes_left"] = remaining
+	}
+	flow.Redirect(w, r, next, body)
+}
+
+func (m *MFA) challengeFailed(w http.ResponseWriter, r *http.Request, recovery bool, err error) {
+	field, msg, code := "code", "That code is not valid. Try the newest code from your app.", "invalid_code"
+	if recovery {
+		field, msg = "recovery_code", "That recovery code is not valid or was already used."
+	}
+	status := http.StatusUnauthorized
+	switch {
+	case errors.Is(err, sigra.ErrLockedOut):
+		code, msg, status = "mfa_locked", "Too many wrong codes. Two-factor sign-in is locked for a while; we sent you an email.", http.StatusTooManyRequests
+	case errors.Is(err, sigra.ErrInvalidCredentials):
+	default:
+		m.x.Error(w, r, err)
+		return
+	}
+	if web.WantsJSON(r) {
+		web.JSON(w, status, web.ErrorBody{Error: web.ErrorDetail{Code: code, Message: msg, Fields: map[string]string{field: msg}}})
+		return
+	}
+	m.renderChallenge(w, r, status, recovery, func(p *ui.Page) {
+		p.Error = msg
+		p.FieldErrors = map[string]string{field: msg}
+	})
+}
+
+// useRecoveryCode spends one of u's recovery codes (atomically: of two
+// concurrent uses, one wins), under the same lockout as TOTP codes, and
+// emails the owner with the count left.
+func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.User, input string) (int, error) {
+	now := m.now()
+	if now.Before(u.MFALockedUntil) {
+		return 0, errLocked
+	}
+	if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
+		return 0, err
+	}
+	code, err := token.NormalizeRecoveryCode(input)
+	if err != nil {
+		return 0, m.failure(ctx, r, u, "recovery_code")
+	}
+	var left int
+	err = m.st.WithTx(ctx, func(tx store.Store) error {
+		var err error
+		if left, err = tx.UseRecoveryCode(ctx, u.ID, token.RecoveryCodeDigest(u.ID, code), now); err != nil {
+			return err
+		}
+		if err := tx.ClearFailures(ctx, u.ID, store.LockMFA, now); err != nil {
+			return err
+		}
+		if err := m.record(ctx, tx, audit.ActionRecoveryCodeUse, u.ID, map[string]string{"remaining": itoa(left)}); err != nil {
+			return err
+		}
+		data := m.reqEmail(r)
+		data.Remaining = left
+		return m.queue(ctx, tx, "recovery_code_used", u.Email, data)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, m.failure(ctx, r, u, "recovery_code")
+	}
+	return left, err
+}
+
+// ---- management ----
+
+// proveCode checks a current TOTP code, or a recovery code, for a
+// management action (disable, regenerate).
+func (m *MFA) proveCode(ctx context.Context, r *http.Request, u *store.User, in flow.Input, allowRecovery bool) error {
+	if c := in["code"]; c != "" {
+		if allowRecovery && len(strings.TrimSpace(c)) > Digits+2 {
+			_, err := m.useRecoveryCode(ctx, r, u, c)
+			return err
+		}
+		return m.checkTOTP(ctx, r, u, c)
+	}
+	if allowRecovery && in["recovery_code"] != "" {
+		_, err := m.useRecoveryCode(ctx, r, u, in["recovery_code"])
+		return err
+	}
+	return errBadCode
+}
+
+// regenerate replaces the recovery codes. Requires sudo and a current
+// TOTP code.
+func (m *MFA) regenerate(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := m.sess.User(ctx)
+	in, err := flow.ReadInput(r)
+	if err != nil {
+		m.settingsError(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		return
+	}
+	if on, err := m.Required(ctx, u.ID); err != nil || !on {
+		if err != nil {
+			m.x.Error(w, r, err)
+			return
+		}
+		m.settingsError(w, r, http.StatusConflict, "not_enabled", "Two-factor authentication is off.", nil)
+		return
+	}
+	if err := m.proveCode(ctx, r, u, in, false); err != nil {
+		m.manageFailed(w, r, err, "regenerate_code")
+		return
+	}
+	codes, digests, err := newRecoveryCodes(u.ID)
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	now := m.now()
+	err = m.st.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+			return err
+		}
+		if err := m.record(ctx, tx, audit.ActionRecoveryCodesRegenerate, u.ID, nil); err != nil {
+			return err
+		}
+		return m.queue(ctx, tx, "recovery_codes_regenerated", u.Email, m.reqEmail(r))
+	})
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	m.showCodes(w, r, codes)
+}
+
+// disable turns MFA off: the secret, the recovery codes and every trusted
+// browser go. Requires sudo and a current code (or a recovery code).
+func (m *MFA) disable(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := m.sess.User(ctx)
+	in, err := flow.ReadInput(r)
+	if err != nil {
+		m.settingsError(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		return
+	}
+	if on, err := m.Required(ctx, u.ID); err != nil || !on {
+		if err != nil {
+			m.x.Error(w, r, err)
+			return
+		}
+		m.settingsError(w, r, http.StatusConflict, "not_enabled", "Two-factor authentication is already off.", nil)
+		return
+	}
+	if err := m.proveCode(ctx, r, u, in, true); err != nil {
+		m.manageFailed(w, r, err, "disable_code")
+		return
+	}
+	err = m.st.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.DeleteTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteRecoveryCodes(ctx, u.ID); err != nil {
+			return err
+		}
+		if _, err := tx.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
+			return err
+		}
+		if err := m.record(ctx, tx, audit.ActionTOTPDisable, u.ID, nil); err != nil {
+			return err
+		}
+		return m.queue(ctx, tx, "mfa_disabled", u.Email, m.reqEmail(r))
+	})
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	m.clearTrustCookie(w)
+	flow.Redirect(w, r, flow.WithNotice(m.links.MFA, "mfa_disabled"), nil)
+}
+
+func (m *MFA) manageFailed(w http.ResponseWriter, r *http.Request, err error, field string) {
+	switch {
+	case errors.Is(err, sigra.ErrLockedOut):
+		m.settingsError(w, r, http.StatusTooManyRequests, "mfa_locked", "Too many wrong codes. Try again later.", map[string]string{field: "Too many wrong codes."})
+	case errors.Is(err, sigra.ErrInvalidCredentials):
+		m.settingsError(w, r, http.StatusUnauthorized, "invalid_code", "That code is not valid.", map[string]string{field: "That code is not valid."})
+	default:
+		m.x.Error(w, r, err)
+	}
+}
+
+func (m *MFA) trustedRevoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := m.sess.User(ctx)
+	in, err := flow.ReadInput(r)
+	if err != nil || in["id"] == "" {
+		m.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "No browser was named.")
+		return
+	}
+	err = m.st.WithTx(ctx, func(tx store.Store) error {
+		if err := tx.RevokeTrustedBrowser(ctx, u.ID, in["id"]); err != nil {
+			return err
+		}
+		return m.record(ctx, tx, audit.ActionTrustedBrowserRevoke, u.ID, nil)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		m.x.Fail(w, r, http.StatusNotFound, "not_found", "That browser is not trusted.")
+		return
+	}
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	flow.Redirect(w, r, flow.WithNotice(m.links.MFA, "trusted_revoked"), nil)
+}
+
+func (m *MFA) trustedRevokeAll(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := m.sess.User(ctx)
+	var n int
+	err := m.st.WithTx(ctx, func(tx store.Store) error {
+		var err error
+		if n, err = tx.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
+			return err
+		}
+		return m.record(ctx, tx, audit.ActionTrustedBrowserRevoke, u.ID, map[string]string{"count": itoa(n)})
+	})
+	if err != nil {
+		m.x.Error(w, r, err)
+		return
+	}
+	m.clearTrustCookie(w)
+	flow.Redirect(w, r, flow.WithNotice(m.links.MFA, "trusted_cleared"), map[string]any{"revoked": n})
+}
