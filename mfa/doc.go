@@ -24,10 +24,19 @@
 //	POST /mfa/trusted/revoke             id → that browser asks again                         (signed in)
 //	POST /mfa/trusted/revoke-all         every browser asks again                             (signed in)
 //
-// Every route answers JSON when the request sends or asks for it. Error
-// codes: invalid_code (401), mfa_locked (429), enrollment_expired (410),
-// already_enabled and not_enabled (409), invalid_input (400), not_found
-// (404), rate_limited (429), unauthenticated (401), sudo_required (403).
+// Every route answers JSON when the request sends or asks for it: GET
+// /mfa/setup gives secret, uri, qr_png and enrollment (to post back with
+// code); the challenge pages give allow_trust, trust_days and expires_at;
+// a step-up answers {"mfa_required": true, "next": ...}. Error codes:
+// invalid_code (401), mfa_locked (429), enrollment_expired (410),
+// already_enabled and not_enabled (409), invalid_input (400 for a body
+// that cannot be read, 422 for input that cannot be a code), not_found
+// (404), rate_limited (429, with Retry-After), unauthenticated (401),
+// sudo_required (403).
+//
+// Disabling takes a current TOTP code or a recovery code, in the field
+// code (six digits are read as a TOTP code, anything else as a recovery
+// code) or recovery_code. Regenerating recovery codes takes a TOTP code.
 //
 // # TOTP
 //
@@ -62,7 +71,19 @@
 //
 // # Lockout
 //
-// Five wrong codes, TOTP and recovery codes together, lock second factors
-// for 15 minutes and email the owner. The lock is on the account, so
-// signing in with the password again does not get round it.
+// Five wrong codes, TOTP and recovery codes together (at sign-in, step-up,
+// sudo and in the settings), lock second factors for 15 minutes and email
+// the owner. The lock is on the account, so signing in with the password
+// again does not get round it. A replayed code counts as a wrong one;
+// input that cannot be a code (not six digits, not a recovery code) is
+// refused without counting, and so are codes of a user with nothing
+// enrolled.
+//
+// The lock is read with the session at the start of a request, so
+// requests sent at once would all pass it. Every code comparison therefore
+// first takes one of MaxFailures places per LockoutDuration, counted
+// atomically in the store (so across instances too), and a success frees
+// them: a burst of concurrent guesses compares no more codes than a
+// sequence of requests does before the lock. Code checks, right or wrong,
+// are also limited to 20 per user per 15 minutes.
 package mfa

@@ -95,11 +95,17 @@ func (m *MFA) setupPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if on {
-		if a.AAL >= sigra.AAL2 {
+		switch {
+		case a.AAL >= sigra.AAL2 && web.WantsJSON(r):
+			m.x.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
+		case a.AAL >= sigra.AAL2:
 			flow.Redirect(w, r, m.links.MFA, nil)
-			return
+		case web.WantsJSON(r):
+			// Step-up: the enrolled user signed in with one factor.
+			flow.Redirect(w, r, m.links.MFAChallenge, map[string]any{"mfa_required": true})
+		default:
+			m.renderChallenge(w, r, http.StatusOK, false, nil)
 		}
-		m.renderChallenge(w, r, http.StatusOK, false, nil)
 		return
 	}
 	d, err := m.newEnrollment(u)
@@ -175,14 +181,18 @@ func (m *MFA) setup(w http.ResponseWriter, r *http.Request) {
 		m.x.Fail(w, r, http.StatusGone, "enrollment_expired", "This set-up page has expired. Start again.")
 		return
 	}
-	if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
-		m.x.Error(w, r, err)
-		return
-	}
 	now := m.now()
-	code, cerr := token.NormalizeCode(in["code"], Digits)
-	step, ok := matchStep(secret, code, now)
-	if cerr != nil || !ok {
+	var step int64
+	code, err := token.NormalizeCode(in["code"], Digits)
+	ok := err == nil
+	if ok {
+		if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
+			m.x.Error(w, r, err)
+			return
+		}
+		step, ok = matchStep(secret, code, now)
+	}
+	if !ok {
 		d, err := m.reEnrollment(u, secret, in["enrollment"])
 		if err != nil {
 			m.x.Error(w, r, err)
@@ -270,13 +280,17 @@ func (m *MFA) challengeUser(r *http.Request) *store.User {
 	return nil
 }
 
-func (m *MFA) renderChallenge(w http.ResponseWriter, r *http.Request, status int, recovery bool, fail func(*ui.Page)) {
-	a := sigra.AuthFrom(r.Context())
+func (m *MFA) challengeData(r *http.Request, recovery bool) *ui.MFAChallengeData {
 	d := &ui.MFAChallengeData{Recovery: recovery}
-	if a.State == sigra.StatePending && m.cfg.TrustDuration > 0 {
+	if sigra.AuthFrom(r.Context()).State == sigra.StatePending && m.cfg.TrustDuration > 0 {
 		d.AllowTrust = true
 		d.TrustDays = int(m.cfg.TrustDuration / (24 * time.Hour))
 	}
+	return d
+}
+
+func (m *MFA) renderChallenge(w http.ResponseWriter, r *http.Request, status int, recovery bool, fail func(*ui.Page)) {
+	d := m.challengeData(r, recovery)
 	p := m.x.Page(r, "Two-factor authentication", d)
 	if fail != nil {
 		fail(p)
@@ -285,19 +299,49 @@ func (m *MFA) renderChallenge(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (m *MFA) challengePage(w http.ResponseWriter, r *http.Request) {
-	if m.challengeUser(r) == nil {
-		flow.Redirect(w, r, m.links.Login, nil)
-		return
-	}
-	m.renderChallenge(w, r, http.StatusOK, false, nil)
+	m.showChallenge(w, r, false)
 }
 
 func (m *MFA) recoveryPage(w http.ResponseWriter, r *http.Request) {
-	if m.challengeUser(r) == nil {
+	m.showChallenge(w, r, true)
+}
+
+// showChallenge answers GET on the challenge pages: the form for a pending
+// sign-in or an enrolled user stepping up; the set-up page for a signed-in
+// user who has nothing to step up with; the sign-in page for anyone else.
+// JSON requests get the form's options, or 401.
+func (m *MFA) showChallenge(w http.ResponseWriter, r *http.Request, recovery bool) {
+	ctx := r.Context()
+	u := m.challengeUser(r)
+	if u == nil {
+		if web.WantsJSON(r) {
+			web.Error(w, http.StatusUnauthorized, "unauthenticated", "No sign-in is waiting for a second factor. Sign in again.")
+			return
+		}
 		flow.Redirect(w, r, m.links.Login, nil)
 		return
 	}
-	m.renderChallenge(w, r, http.StatusOK, true, nil)
+	if sigra.AuthFrom(ctx).State != sigra.StatePending {
+		on, err := m.Required(ctx, u.ID)
+		if err != nil {
+			m.x.Error(w, r, err)
+			return
+		}
+		if !on {
+			flow.Redirect(w, r, m.links.MFASetup, map[string]any{"mfa_enabled": false})
+			return
+		}
+	}
+	if web.WantsJSON(r) {
+		d := m.challengeData(r, recovery)
+		body := map[string]any{"ok": true, "allow_trust": d.AllowTrust, "trust_days": d.TrustDays}
+		if until := m.sess.PendingUntil(ctx); !until.IsZero() {
+			body["expires_at"] = until
+		}
+		web.JSON(w, http.StatusOK, body)
+		return
+	}
+	m.renderChallenge(w, r, http.StatusOK, recovery, nil)
 }
 
 // challenge checks a TOTP code for the pending sign-in (or a step-up).
@@ -386,6 +430,12 @@ func (m *MFA) challengeFailed(w http.ResponseWriter, r *http.Request, recovery b
 	}
 	status := http.StatusUnauthorized
 	switch {
+	case errors.Is(err, errMalformed):
+		code, status = "invalid_input", http.StatusUnprocessableEntity
+		msg = "Enter the 6-digit code from your app."
+		if recovery {
+			msg = "Enter a recovery code, like 7KQM-3XWP."
+		}
 	case errors.Is(err, sigra.ErrLockedOut):
 		code, msg, status = "mfa_locked", "Too many wrong codes. Two-factor sign-in is locked for a while; we sent you an email.", http.StatusTooManyRequests
 	case errors.Is(err, sigra.ErrInvalidCredentials):
@@ -411,12 +461,21 @@ func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.Use
 	if now.Before(u.MFALockedUntil) {
 		return 0, errLocked
 	}
+	code, err := token.NormalizeRecoveryCode(input)
+	if err != nil {
+		return 0, errMalformed
+	}
 	if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
 		return 0, err
 	}
-	code, err := token.NormalizeRecoveryCode(input)
-	if err != nil {
-		return 0, m.failure(ctx, r, u, "recovery_code")
+	if n, err := m.st.CountRecoveryCodes(ctx, u.ID); err != nil || n == 0 {
+		if err != nil {
+			return 0, err
+		}
+		return 0, errBadCode // nothing to guess: not counted
+	}
+	if err := m.admit(ctx, u); err != nil {
+		return 0, err
 	}
 	var left int
 	err = m.st.WithTx(ctx, func(tx store.Store) error {
@@ -424,7 +483,7 @@ func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.Use
 		if left, err = tx.UseRecoveryCode(ctx, u.ID, token.RecoveryCodeDigest(u.ID, code), now); err != nil {
 			return err
 		}
-		if err := tx.ClearFailures(ctx, u.ID, store.LockMFA, now); err != nil {
+		if err := m.succeeded(ctx, tx, u); err != nil {
 			return err
 		}
 		if err := m.record(ctx, tx, audit.ActionRecoveryCodeUse, u.ID, map[string]string{"remaining": itoa(left)}); err != nil {
@@ -442,21 +501,31 @@ func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.Use
 
 // ---- management ----
 
-// proveCode checks a current TOTP code, or a recovery code, for a
-// management action (disable, regenerate).
+// proveCode checks a current TOTP code, or, when allowRecovery, a
+// recovery code, for a management action (disable, regenerate). The code
+// comes from the field code (either kind: six digits are a TOTP code,
+// anything else a recovery code) or recovery_code.
 func (m *MFA) proveCode(ctx context.Context, r *http.Request, u *store.User, in flow.Input, allowRecovery bool) error {
-	if c := in["code"]; c != "" {
-		if allowRecovery && len(strings.TrimSpace(c)) > Digits+2 {
-			_, err := m.useRecoveryCode(ctx, r, u, c)
-			return err
-		}
+	c := in["code"]
+	if strings.TrimSpace(c) == "" && allowRecovery {
+		c = in["recovery_code"]
+	}
+	if strings.TrimSpace(c) == "" {
+		return errMalformed
+	}
+	if !allowRecovery || isTOTPCode(c) {
 		return m.checkTOTP(ctx, r, u, c)
 	}
-	if allowRecovery && in["recovery_code"] != "" {
-		_, err := m.useRecoveryCode(ctx, r, u, in["recovery_code"])
-		return err
-	}
-	return errBadCode
+	_, err := m.useRecoveryCode(ctx, r, u, c)
+	return err
+}
+
+// isTOTPCode reports whether input reads as a TOTP code: six digits once
+// spaces and dashes are dropped. A recovery code never does (it has eight
+// characters).
+func isTOTPCode(input string) bool {
+	_, err := token.NormalizeCode(input, Digits)
+	return err == nil
 }
 
 // regenerate replaces the recovery codes. Requires sudo and a current
@@ -550,6 +619,12 @@ func (m *MFA) disable(w http.ResponseWriter, r *http.Request) {
 
 func (m *MFA) manageFailed(w http.ResponseWriter, r *http.Request, err error, field string) {
 	switch {
+	case errors.Is(err, errMalformed):
+		msg := "Enter the 6-digit code from your app."
+		if field == "disable_code" {
+			msg = "Enter the 6-digit code from your app, or a recovery code."
+		}
+		m.settingsError(w, r, http.StatusUnprocessableEntity, "invalid_input", msg, map[string]string{field: msg})
 	case errors.Is(err, sigra.ErrLockedOut):
 		m.settingsError(w, r, http.StatusTooManyRequests, "mfa_locked", "Too many wrong codes. Try again later.", map[string]string{field: "Too many wrong codes."})
 	case errors.Is(err, sigra.ErrInvalidCredentials):

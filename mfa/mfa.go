@@ -260,6 +260,12 @@ var errBadCode = fmt.Errorf("sigra/mfa: %w", sigra.ErrInvalidCredentials)
 // errLocked is a second factor refused because the user is locked out.
 var errLocked = fmt.Errorf("sigra/mfa: %w", sigra.ErrLockedOut)
 
+// errMalformed is input that cannot be a code at all (not six digits, not
+// a recovery code). It cannot match, so it is not counted towards the
+// lockout; it still wraps sigra.ErrInvalidCredentials for callers that
+// only know that error (account's sudo).
+var errMalformed = fmt.Errorf("sigra/mfa: malformed code: %w", sigra.ErrInvalidCredentials)
+
 func totpAD(userID string) []byte { return []byte("sigra.totp:" + userID) }
 
 // openSecret unseals a stored TOTP secret (base32, no padding).
@@ -291,28 +297,33 @@ func matchStep(secret, code string, now time.Time) (step int64, ok bool) {
 
 // checkTOTP verifies code against u's confirmed secret: lockout first,
 // then the code, then the step is used atomically (a replayed step fails).
-// Failures count towards the MFA lockout.
+// Wrong and replayed codes count towards the MFA lockout; malformed input
+// (errMalformed) and a user without a confirmed secret (errBadCode: there
+// is nothing to guess) do not.
 func (m *MFA) checkTOTP(ctx context.Context, r *http.Request, u *store.User, code string) error {
 	now := m.now()
 	if now.Before(u.MFALockedUntil) {
 		return errLocked
 	}
+	code, err := token.NormalizeCode(code, Digits)
+	if err != nil {
+		return errMalformed
+	}
 	if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
 		return err
 	}
-	code, err := token.NormalizeCode(code, Digits)
-	if err != nil {
-		return m.failure(ctx, r, u, "totp")
-	}
 	s, err := m.st.TOTPByUser(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && s.ConfirmedAt.IsZero()) {
-		return m.failure(ctx, r, u, "totp")
+		return errBadCode
 	}
 	if err != nil {
 		return err
 	}
 	secret, err := m.openSecret(s)
 	if err != nil {
+		return err
+	}
+	if err := m.admit(ctx, u); err != nil {
 		return err
 	}
 	step, ok := matchStep(secret, code, now)
@@ -326,29 +337,77 @@ func (m *MFA) checkTOTP(ctx context.Context, r *http.Request, u *store.User, cod
 	if err != nil {
 		return err
 	}
-	return m.st.ClearFailures(ctx, u.ID, store.LockMFA, now)
+	return m.succeeded(ctx, m.st, u)
 }
 
+// admit lets one code comparison for u go ahead. The lockout is read with
+// the session, before the request; guesses sent at once would all pass
+// that check before any of their failures is counted. So every comparison
+// first takes one of MaxFailures places per LockoutDuration, counted
+// atomically in the store (and so across instances): a burst compares at
+// most MaxFailures codes, as a sequence of requests does before the lock.
+// A success frees the places (see succeeded). A full window answers
+// errLocked.
+func (m *MFA) admit(ctx context.Context, u *store.User) error {
+	res, err := m.st.Hit(ctx, guessKey(u.ID), m.cfg.MaxFailures, m.cfg.LockoutDuration, m.now())
+	if err != nil {
+		return fmt.Errorf("sigra/mfa: attempt limit: %w", err)
+	}
+	if !res.Allowed {
+		return errLocked
+	}
+	return nil
+}
+
+// succeeded resets u's failure count and attempt places after a second
+// factor verified.
+func (m *MFA) succeeded(ctx context.Context, st store.Store, u *store.User) error {
+	if err := st.ClearFailures(ctx, u.ID, store.LockMFA, m.now()); err != nil {
+		return err
+	}
+	return st.ResetLimit(ctx, guessKey(u.ID))
+}
+
+func guessKey(userID string) string { return "mfa-guess:" + userID }
+
 // failure counts a failed second factor; the MaxFailures-th locks second
-// factors for LockoutDuration and emails the owner. It returns errBadCode,
-// or errLocked when this failure locked the account.
+// factors for LockoutDuration and emails the owner. The lock and its audit
+// row commit with the notice; if the notice cannot be queued, the lock
+// still commits (without it) and the failure is logged: a broken mailer
+// must not turn the lockout off. It returns errBadCode, or errLocked when
+// this failure locked the account.
 func (m *MFA) failure(ctx context.Context, r *http.Request, u *store.User, method string) error {
 	now := m.now()
 	_ = m.audit.RecordFailure(ctx, m.st, audit.Event{Action: audit.ActionMFAChallengeFailure, SubjectID: u.ID, Outcome: audit.OutcomeFailure, Metadata: map[string]string{"method": method}})
 	var locked bool
-	err := m.st.WithTx(ctx, func(tx store.Store) error {
-		until, err := tx.RecordFailure(ctx, u.ID, store.LockMFA, m.cfg.MaxFailures, m.cfg.LockoutDuration, now)
-		if err != nil || until.IsZero() {
-			return err
-		}
-		locked = true
-		if err := m.audit.Record(ctx, tx, audit.Event{Action: audit.ActionLockoutMFA, SubjectID: u.ID, Outcome: audit.OutcomeSuccess, Metadata: map[string]string{"until": until.UTC().Format(time.RFC3339)}}); err != nil {
-			return err
-		}
-		data := m.reqEmail(r)
-		data.ExpiresIn = flow.TTLText(m.cfg.LockoutDuration)
-		return m.queue(ctx, tx, "mfa_lockout", u.Email, data)
-	})
+	count := func(notify bool) error {
+		locked = false
+		return m.st.WithTx(ctx, func(tx store.Store) error {
+			until, err := tx.RecordFailure(ctx, u.ID, store.LockMFA, m.cfg.MaxFailures, m.cfg.LockoutDuration, now)
+			if err != nil || until.IsZero() {
+				return err
+			}
+			locked = true
+			if err := m.audit.Record(ctx, tx, audit.Event{Action: audit.ActionLockoutMFA, SubjectID: u.ID, Outcome: audit.OutcomeSuccess, Metadata: map[string]string{"until": until.UTC().Format(time.RFC3339)}}); err != nil {
+				return err
+			}
+			if !notify {
+				return nil
+			}
+			data := m.reqEmail(r)
+			data.ExpiresIn = flow.TTLText(m.cfg.LockoutDuration)
+			if err := m.queue(ctx, tx, "mfa_lockout", u.Email, data); err != nil {
+				return &mailError{err}
+			}
+			return nil
+		})
+	}
+	err := count(true)
+	var me *mailError
+	if errors.As(err, &me) {
+		m.log.ErrorContext(ctx, "MFA lockout notice not queued; locking without it", "user", u.ID, "err", me.err)
+		err = count(false)
+	}
 	if err != nil {
 		return err
 	}
@@ -357,6 +416,12 @@ func (m *MFA) failure(ctx context.Context, r *http.Request, u *store.User, metho
 	}
 	return errBadCode
 }
+
+// mailError marks a failure to queue an email inside a transaction.
+type mailError struct{ err error }
+
+func (e *mailError) Error() string { return e.err.Error() }
+func (e *mailError) Unwrap() error { return e.err }
 
 // newKey makes a new TOTP key for an account.
 func (m *MFA) newKey(account string) (*otp.Key, error) {

@@ -4,11 +4,13 @@
 package flow
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -35,38 +37,43 @@ var ErrBadInput = errors.New("sigra: malformed request")
 type Input map[string]string
 
 // ReadInput reads r's fields from an urlencoded or multipart form, or from
-// a JSON object whose values are strings, booleans or null.
+// a JSON object whose values are strings, booleans or null. A body that is
+// not valid UTF-8, repeats a field (in a form or as a duplicate JSON key),
+// carries a file, or has any other Content-Type is refused with
+// ErrBadInput.
 func ReadInput(r *http.Request) (Input, error) {
 	if web.SendsJSON(r) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, middleware.DefaultBodyLimit+1))
-		if err != nil || len(body) > middleware.DefaultBodyLimit {
+		if err != nil || len(body) > middleware.DefaultBodyLimit || !utf8.Valid(body) {
+			// encoding/json would turn invalid UTF-8 into U+FFFD silently.
 			return nil, ErrBadInput
 		}
-		var raw map[string]any
-		if err := json.Unmarshal(body, &raw); err != nil {
+		in, err := readJSONObject(body)
+		if err != nil {
 			return nil, ErrBadInput
-		}
-		in := make(Input, len(raw))
-		for k, v := range raw {
-			switch v := v.(type) {
-			case string:
-				in[k] = v
-			case bool:
-				if v {
-					in[k] = "true"
-				}
-			case nil:
-			default:
-				return nil, ErrBadInput
-			}
 		}
 		return in, in.valid()
 	}
-	ct := r.Header.Get("Content-Type")
-	if ct != "" && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") && !strings.HasPrefix(ct, "multipart/form-data") {
-		return nil, ErrBadInput
+	mt := ""
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, ErrBadInput
+		}
 	}
-	if err := r.ParseForm(); err != nil {
+	switch mt {
+	case "", "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			return nil, ErrBadInput
+		}
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(middleware.DefaultBodyLimit); err != nil {
+			return nil, ErrBadInput
+		}
+		if r.MultipartForm != nil && len(r.MultipartForm.File) > 0 {
+			return nil, ErrBadInput
+		}
+	default:
 		return nil, ErrBadInput
 	}
 	in := make(Input, len(r.PostForm))
@@ -77,6 +84,51 @@ func ReadInput(r *http.Request) (Input, error) {
 		in[k] = vs[0]
 	}
 	return in, in.valid()
+}
+
+// readJSONObject reads one JSON object of strings, booleans (true is
+// "true", false is absent) and nulls (absent), refusing duplicate keys,
+// other value types and trailing data.
+func readJSONObject(body []byte) (Input, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, ErrBadInput
+	}
+	in := Input{}
+	seen := map[string]bool{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, ErrBadInput
+		}
+		k, ok := kt.(string)
+		if !ok || seen[k] {
+			return nil, ErrBadInput
+		}
+		seen[k] = true
+		vt, err := dec.Token()
+		if err != nil {
+			return nil, ErrBadInput
+		}
+		switch v := vt.(type) {
+		case string:
+			in[k] = v
+		case bool:
+			if v {
+				in[k] = "true"
+			}
+		case nil:
+		default: // numbers, objects, arrays
+			return nil, ErrBadInput
+		}
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, ErrBadInput
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, ErrBadInput
+	}
+	return in, nil
 }
 
 func (in Input) valid() error {
@@ -291,6 +343,9 @@ func TTLText(d time.Duration) string {
 	case d == time.Hour:
 		return "1 hour"
 	default:
+		if d == time.Minute {
+			return "1 minute"
+		}
 		return fmt.Sprintf("%d minutes", d/time.Minute)
 	}
 }

@@ -8,14 +8,17 @@ package testapp
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -78,6 +81,15 @@ type Options struct {
 	Hooks account.Hooks
 	// Limits are passed to the account config.
 	Limits account.Limits
+	// Logger receives the account flows' log records. Default: the
+	// account package's default (slog.Default()).
+	Logger *slog.Logger
+	// AccountStore, when set, wraps the store the account flows use (for
+	// example to inject failures); the rest of the application and
+	// App.Store keep the plain store.
+	AccountStore func(store.Store) store.Store
+	// MFA, when set, adjusts the MFA config before mfa.New.
+	MFA func(*mfa.Config)
 }
 
 // App is a running test application.
@@ -92,9 +104,18 @@ type App struct {
 	Mailbox  *mail.Mailbox
 	Outbox   *mail.Outbox
 	Hasher   *password.Hasher
-	Server   *httptest.Server
+	// MFAKeys is the keyring spec the MFA flows seal TOTP secrets with.
+	MFAKeys string
+	Server  *httptest.Server
 	// URL is the server's base URL.
 	URL string
+	// DBPath is the SQLite database file; empty on PostgreSQL.
+	DBPath string
+	// Backend is "sqlite" or "postgres".
+	Backend string
+
+	rawOnce sync.Once
+	raw     *sql.DB
 }
 
 // Backends lists the backends a test should run on: SQLite always,
@@ -108,13 +129,15 @@ func New(t testing.TB, opt Options) *App {
 	a := &App{T: t, Clock: &Clock{t: time.Now().UTC().Truncate(time.Millisecond)}}
 	switch opt.Backend {
 	case "", "sqlite":
-		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "app.db"))
+		a.Backend, a.DBPath = "sqlite", filepath.Join(t.TempDir(), "app.db")
+		db, err := sqlite.Open(ctx, a.DBPath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
 		a.Store = db
 	case "postgres":
+		a.Backend = "postgres"
 		db, err := postgres.Open(ctx, pgtest.DSN(t))
 		if err != nil {
 			t.Fatal(err)
@@ -156,14 +179,23 @@ func New(t testing.TB, opt Options) *App {
 	a.Mailbox = mail.NewMailbox(mail.MailboxConfig{Now: a.Clock.Now})
 	a.Outbox, err = mail.NewOutbox(mail.OutboxConfig{Store: a.Store, Keys: NewKey("k1"), Mailer: a.Mailbox, Now: a.Clock.Now})
 	must(err)
-	a.MFA, err = mfa.New(mfa.Config{
-		Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: views, Mailer: a.Outbox, Keys: NewKey("t1"),
-	})
+	a.MFAKeys = NewKey("t1")
+	mfaConfig := mfa.Config{
+		Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: views, Mailer: a.Outbox, Keys: a.MFAKeys,
+	}
+	if opt.MFA != nil {
+		opt.MFA(&mfaConfig)
+	}
+	a.MFA, err = mfa.New(mfaConfig)
 	must(err)
+	accountStore := a.Store
+	if opt.AccountStore != nil {
+		accountStore = opt.AccountStore(a.Store)
+	}
 	a.Account, err = account.New(account.Config{
-		Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, Passwords: a.Hasher, Mailer: a.Outbox, UI: views,
+		Store: accountStore, Sessions: a.Sessions, Guard: a.Guard, Passwords: a.Hasher, Mailer: a.Outbox, UI: views,
 		BaseURL: a.URL, SecondFactor: a.MFA, RequireConfirmation: opt.RequireConfirmation,
-		DeletionMode: opt.DeletionMode, Hooks: opt.Hooks, Limits: opt.Limits,
+		DeletionMode: opt.DeletionMode, Hooks: opt.Hooks, Limits: opt.Limits, Logger: opt.Logger,
 	})
 	must(err)
 
@@ -260,10 +292,10 @@ func TokenOf(link string) string {
 
 var codeRE = regexp.MustCompile(`\b\d{6}\b`)
 
-// Code returns the first 6-digit code in m's text part.
+// Code returns the first 6-digit code in m's text part, outside its links.
 func (a *App) Code(m mail.Captured) string {
 	a.T.Helper()
-	c := codeRE.FindString(m.Text)
+	c := codeRE.FindString(linkRE.ReplaceAllString(m.Text, " "))
 	if c == "" {
 		a.T.Fatalf("no code in email %q", m.Subject)
 	}
@@ -337,6 +369,11 @@ func (c *Client) Do(method, path string, hdr http.Header, body io.Reader) *Respo
 		c.a.T.Fatal(err)
 	}
 	for k, v := range hdr {
+		if k == "Host" {
+			// The Host header is sent from req.Host.
+			req.Host = v[0]
+			continue
+		}
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", c.UserAgent)
@@ -445,3 +482,112 @@ func (c *Client) Cookie(name string) string {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+var tableRE = regexp.MustCompile(`^sigra_[a-z_]+$`)
+
+// Count returns the number of rows of a table (such as "sigra_tokens")
+// matching where, a SQL condition with ? placeholders for args (empty
+// counts every row). It reads the database directly, below the store
+// interfaces, so tests can check what a flow wrote.
+func (a *App) Count(table, where string, args ...any) int {
+	a.T.Helper()
+	if !tableRE.MatchString(table) {
+		a.T.Fatalf("Count: bad table name %q", table)
+	}
+	q := "SELECT count(*) FROM " + table
+	if where != "" {
+		q += " WHERE " + where
+	}
+	var n int
+	a.queryRow(q, args, &n)
+	return n
+}
+
+// queryRow runs a one-row query on the database, below the store.
+func (a *App) queryRow(q string, args []any, dest ...any) {
+	a.T.Helper()
+	ctx := context.Background()
+	switch db := a.Store.(type) {
+	case *postgres.DB:
+		var b strings.Builder
+		n := 0
+		for _, r := range q {
+			if r == '?' {
+				n++
+				fmt.Fprintf(&b, "$%d", n)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		if err := db.Pool().QueryRow(ctx, b.String(), args...).Scan(dest...); err != nil {
+			a.T.Fatalf("query %q: %v", q, err)
+		}
+	default:
+		raw := a.rawSQLite()
+		if err := raw.QueryRowContext(ctx, q, args...).Scan(dest...); err != nil {
+			a.T.Fatalf("query %q: %v", q, err)
+		}
+	}
+}
+
+// rawSQLite opens (once) a read-only connection pool on the SQLite file.
+func (a *App) rawSQLite() *sql.DB {
+	a.T.Helper()
+	a.rawOnce.Do(func() {
+		db, err := sql.Open("sqlite", "file:"+a.DBPath+"?mode=ro&_pragma=busy_timeout(5000)")
+		if err != nil {
+			a.T.Fatalf("open %s: %v", a.DBPath, err)
+		}
+		a.T.Cleanup(func() { db.Close() })
+		a.raw = db
+	})
+	return a.raw
+}
+
+// Contents returns everything the database holds, for scanning for
+// secrets that must never be stored: on SQLite the bytes of the database
+// file and its write-ahead log; on PostgreSQL the text form of every row of
+// every table of the test schema.
+func (a *App) Contents() []byte {
+	a.T.Helper()
+	if a.Backend != "postgres" {
+		var out []byte
+		for _, p := range []string{a.DBPath, a.DBPath + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				a.T.Fatal(err)
+			}
+			out = append(out, b...)
+		}
+		return out
+	}
+	db := a.Store.(*postgres.DB)
+	ctx := context.Background()
+	rows, err := db.Pool().Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			a.T.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		a.T.Fatal(err)
+	}
+	var out []byte
+	for _, tb := range tables {
+		var text string
+		q := fmt.Sprintf("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM %q t", tb)
+		if err := db.Pool().QueryRow(ctx, q).Scan(&text); err != nil {
+			a.T.Fatalf("dump %s: %v", tb, err)
+		}
+		out = append(out, text...)
+		out = append(out, '\n')
+	}
+	return out
+}
