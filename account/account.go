@@ -56,12 +56,15 @@ const (
 
 // Limit is a rate limit: N attempts per Window.
 type Limit struct {
-	N      int
+	// N is the number of attempts allowed per window.
+	N int
+	// Window is the length of a fixed window.
 	Window time.Duration
 }
 
-// Limits are the rate limits of the flows. Zero fields take the defaults
-// shown.
+// Limits are the rate limits of the flows, counted in the store so they
+// hold across instances. Zero fields take the defaults shown. Every
+// attempt counts, successful or not.
 type Limits struct {
 	LoginPerIP       Limit // 100 per 15 min
 	LoginPerAccount  Limit // 20 per 15 min (lockout after 5 failures acts first)
@@ -70,7 +73,7 @@ type Limits struct {
 	EmailPerIP       Limit // 30 per hour
 	CodePerUser      Limit // 5 per 15 min: confirmation codes
 	SudoPerUser      Limit // 10 per 15 min
-	PasswordChangeIP Limit // 20 per 15 min
+	PasswordChangeIP Limit // 20 per 15 min, per user (current-password checks)
 }
 
 func (l *Limits) fill() {
@@ -93,19 +96,30 @@ func (l *Limits) fill() {
 }
 
 // Hooks are the host application's functions called by the flows. A nil
-// hook is skipped. Hooks run after the change committed, except
+// hook is skipped. Hooks run after the change committed, on the request's
+// goroutine (keep them short, or hand work to a queue), except
 // BeforeDelete, which runs before an account is removed and can stop it.
 type Hooks struct {
-	AfterRegister      func(ctx context.Context, u *store.User)
-	AfterConfirm       func(ctx context.Context, u *store.User)
-	AfterSignIn        func(ctx context.Context, u *store.User)
-	AfterSignOut       func(ctx context.Context, userID string)
+	// AfterRegister runs when an account was created (not when the address
+	// was taken: that answer looks the same to the client).
+	AfterRegister func(ctx context.Context, u *store.User)
+	// AfterConfirm runs when an address was confirmed by link or code.
+	AfterConfirm func(ctx context.Context, u *store.User)
+	// AfterSignIn runs when this package completed a sign-in (password or
+	// magic link, without a second factor or on a trusted browser).
+	AfterSignIn func(ctx context.Context, u *store.User)
+	// AfterSignOut runs when a signed-in user signed out.
+	AfterSignOut func(ctx context.Context, userID string)
+	// AfterPasswordReset runs when a password was set through a reset link.
 	AfterPasswordReset func(ctx context.Context, u *store.User)
-	AfterEmailChange   func(ctx context.Context, u *store.User, oldEmail string)
+	// AfterEmailChange runs when a new address was confirmed; u holds the
+	// new address.
+	AfterEmailChange func(ctx context.Context, u *store.User, oldEmail string)
 	// BeforeDelete runs before a due account is deleted or anonymised; an
 	// error postpones the deletion to the next run.
 	BeforeDelete func(ctx context.Context, u *store.User) error
-	AfterDelete  func(ctx context.Context, userID string)
+	// AfterDelete runs when an account was deleted or anonymised.
+	AfterDelete func(ctx context.Context, userID string)
 }
 
 // Config configures the account flows. Store, Sessions, Guard, Passwords,
@@ -131,8 +145,8 @@ type Config struct {
 	// RequireConfirmation refuses sign-in until the address is confirmed.
 	// Default false: users may sign in and see a banner until they confirm.
 	RequireConfirmation bool
-	// AllowRegistration enables the registration routes. Default true
-	// (set DisableRegistration to turn them off).
+	// DisableRegistration turns off the registration routes (GET and POST
+	// <prefix>/register). Default false: anyone may register.
 	DisableRegistration bool
 	// DisableMagicLink turns off magic-link sign-in.
 	DisableMagicLink bool
@@ -366,6 +380,23 @@ func (h *Handler) record(ctx context.Context, st store.AuditLog, action, actor, 
 
 func (h *Handler) recordFailure(ctx context.Context, action, actor, subject string, meta map[string]string) {
 	_ = h.audit.RecordFailure(ctx, h.st, audit.Event{Action: action, ActorID: actor, SubjectID: subject, Outcome: audit.OutcomeFailure, Metadata: meta})
+}
+
+// badInput answers a request whose body could not be read as a form or a
+// JSON object (see flow.ReadInput).
+func (h *Handler) badInput(w http.ResponseWriter, r *http.Request) {
+	h.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
+}
+
+// readable reads the body of a request that takes no fields but its CSRF
+// token, and answers a malformed one with badInput: every POST refuses
+// input it cannot read before it changes anything.
+func (h *Handler) readable(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := flow.ReadInput(r); err != nil {
+		h.badInput(w, r)
+		return false
+	}
+	return true
 }
 
 // withRequest puts the request's address and user agent where audit and

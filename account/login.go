@@ -131,24 +131,48 @@ func (h *Handler) loginFailed(w http.ResponseWriter, r *http.Request, p *ui.Page
 }
 
 // passwordFailure records one wrong password for u, locking and notifying
-// on the limit.
+// on the limit. The lock and its audit row commit together with the
+// notice; if the notice cannot be queued, the lock still commits (without
+// it) and the failure is logged: a broken mailer must not turn the lockout
+// off.
 func (h *Handler) passwordFailure(ctx context.Context, r *http.Request, u *store.User) error {
 	now := h.now()
 	h.recordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "bad_password"})
-	return h.st.WithTx(ctx, func(tx store.Store) error {
-		until, err := tx.RecordFailure(ctx, u.ID, store.LockPassword, h.cfg.MaxFailures, h.cfg.LockoutDuration, now)
-		if err != nil || until.IsZero() {
-			return err
-		}
-		if err := h.record(ctx, tx, audit.ActionLockout, "", u.ID, map[string]string{"until": until.UTC().Format(time.RFC3339)}); err != nil {
-			return err
-		}
-		data := h.reqEmail(r)
-		data.Link = h.absolute(h.links.Forgot)
-		data.ExpiresIn = flow.TTLText(h.cfg.LockoutDuration)
-		return h.queue(ctx, tx, "lockout", u.Email, data)
-	})
+	count := func(notify bool) error {
+		return h.st.WithTx(ctx, func(tx store.Store) error {
+			until, err := tx.RecordFailure(ctx, u.ID, store.LockPassword, h.cfg.MaxFailures, h.cfg.LockoutDuration, now)
+			if err != nil || until.IsZero() {
+				return err
+			}
+			if err := h.record(ctx, tx, audit.ActionLockout, "", u.ID, map[string]string{"until": until.UTC().Format(time.RFC3339)}); err != nil {
+				return err
+			}
+			if !notify {
+				return nil
+			}
+			data := h.reqEmail(r)
+			data.Link = h.absolute(h.links.Forgot)
+			data.ExpiresIn = flow.TTLText(h.cfg.LockoutDuration)
+			if err := h.queue(ctx, tx, "lockout", u.Email, data); err != nil {
+				return &mailError{err}
+			}
+			return nil
+		})
+	}
+	err := count(true)
+	var me *mailError
+	if errors.As(err, &me) {
+		h.log.ErrorContext(ctx, "lockout notice not queued; locking without it", "user", u.ID, "err", me.err)
+		err = count(false)
+	}
+	return err
 }
+
+// mailError marks a failure to queue an email inside a transaction.
+type mailError struct{ err error }
+
+func (e *mailError) Error() string { return e.err.Error() }
+func (e *mailError) Unwrap() error { return e.err }
 
 // firstFactorPassed finishes a first factor (password or magic link): it
 // refuses disabled accounts and, if required, unconfirmed ones; cancels a
@@ -241,6 +265,9 @@ func userJSON(u *store.User) map[string]any {
 // logout signs out (POST only; CSRF-protected like every POST).
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !h.readable(w, r) {
+		return
+	}
 	a := sigra.AuthFrom(ctx)
 	userID := ""
 	if a.User != nil {
@@ -320,6 +347,15 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 		h.x.Error(w, r, err)
 		return
 	}
+	// A code is a second factor's: without one, there is nothing to check
+	// it against (and nothing to count a wrong one against).
+	hasSecond := false
+	if sf := h.cfg.SecondFactor; sf != nil && in["code"] != "" {
+		if hasSecond, err = sf.Required(ctx, u.ID); err != nil {
+			h.x.Error(w, r, err)
+			return
+		}
+	}
 	var method sigra.Method
 	switch {
 	case in["password"] != "" && u.PasswordHash != "":
@@ -341,8 +377,15 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 			h.x.FormError(w, r, http.StatusUnauthorized, "sudo", p, "invalid_credentials", "That password is not correct.", map[string]string{"password": "That password is not correct."})
 			return
 		}
+		// A success ends the run of consecutive failures.
+		if u.FailedLogins > 0 {
+			if err := h.st.ClearFailures(ctx, u.ID, store.LockPassword, h.now()); err != nil {
+				h.x.Error(w, r, err)
+				return
+			}
+		}
 		method = sigra.MethodPassword
-	case in["code"] != "" && h.cfg.SecondFactor != nil:
+	case in["code"] != "" && hasSecond:
 		err := h.cfg.SecondFactor.VerifySudo(ctx, r, u.ID, in["code"])
 		switch {
 		case errors.Is(err, sigra.ErrInvalidCredentials), errors.Is(err, sigra.ErrLockedOut):

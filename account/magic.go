@@ -62,7 +62,11 @@ func (h *Handler) magicVerify(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	in, err := flow.ReadInput(r)
-	if err != nil || !token.Valid(in["token"]) {
+	if err != nil {
+		h.badInput(w, r)
+		return
+	}
+	if !token.Valid(in["token"]) {
 		h.expired(w, r)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
@@ -91,7 +93,10 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) registerNew(ctx context.Context, r *http.Request, email, hash string) (*store.User, error) {
-	u := &store.User{Email: email, PasswordHash: hash}
+	// CreatedAt is the "now" at which the store checks other users'
+	// reservations of the address: it comes from the injected clock.
+	now := h.now()
+	u := &store.User{Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	err := h.st.WithTx(ctx, func(tx store.Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -168,20 +173,20 @@ func (h *Handler) sendConfirmation(ctx context.Context, tx store.Store, r *http.
 func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 	data := &ui.ConfirmData{CodeLength: codeDigits, CanResend: true}
 	if tok := r.URL.Query().Get("token"); tok != "" {
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		if !token.Valid(tok) {
-			h.ui.Render(w, r, http.StatusNotFound, "link_expired", h.x.Page(r, "Link expired", nil))
+			h.expired(w, r)
 			return
 		}
 		if _, err := h.st.PeekToken(r.Context(), store.PurposeConfirm, token.Digest(tok), h.now()); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				h.ui.Render(w, r, http.StatusNotFound, "link_expired", h.x.Page(r, "Link expired", nil))
+				h.expired(w, r)
 				return
 			}
 			h.x.Error(w, r, err)
 			return
 		}
 		data.Token = tok
-		w.Header().Set("Referrer-Policy", "no-referrer")
 	}
 	if u := sigra.UserFrom(r.Context()); u != nil {
 		data.Email = u.Email
@@ -201,6 +206,10 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.x.FormError(w, r, http.StatusBadRequest, "confirm", p, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
 		return
+	}
+	p.Values = map[string]string{"email": in["email"]}
+	if u := sigra.UserFrom(ctx); u != nil {
+		data.Email = u.Email
 	}
 	now := h.now()
 	var t *store.Token
@@ -266,15 +275,28 @@ func (h *Handler) confirmCode(w http.ResponseWriter, r *http.Request, in flow.In
 		h.x.FormError(w, r, http.StatusUnprocessableEntity, "confirm", p, "invalid_code", "Enter the 6-digit code from the email.", map[string]string{"code": "Enter the 6-digit code from the email."})
 		return nil, nil
 	}
-	var userID string
+	// The limit is keyed by the address, known or not, so that reaching it
+	// says nothing about whether an account holds the address.
+	var userID, email string
 	if a := sigra.AuthFrom(ctx); a.User != nil {
-		userID = a.User.ID
+		userID, email = a.User.ID, a.User.Email
 	} else {
-		email, ok := flow.ParseEmail(in["email"])
-		if !ok {
+		var ok bool
+		if email, ok = flow.ParseEmail(in["email"]); !ok {
 			h.x.FormError(w, r, http.StatusUnprocessableEntity, "confirm", p, "invalid_input", "Enter the address the code was sent to.", map[string]string{"email": "Enter the address the code was sent to."})
 			return nil, nil
 		}
+	}
+	if err := h.rl.Check(ctx, "confirm-code:"+store.NormalizeEmail(email), h.cfg.Limits.CodePerUser.N, h.cfg.Limits.CodePerUser.Window); err != nil {
+		var le *middleware.LimitError
+		if errors.As(err, &le) {
+			w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
+			h.x.FormError(w, r, http.StatusTooManyRequests, "confirm", p, "rate_limited", "Too many attempts. Wait 15 minutes or use the link in the email.", nil)
+			return nil, nil
+		}
+		return nil, err
+	}
+	if userID == "" {
 		u, err := h.st.UserByEmail(ctx, email)
 		if errors.Is(err, store.ErrNotFound) {
 			h.x.FormError(w, r, http.StatusUnprocessableEntity, "confirm", p, "invalid_code", "That code is not valid.", map[string]string{"code": "That code is not valid."})
@@ -284,13 +306,6 @@ func (h *Handler) confirmCode(w http.ResponseWriter, r *http.Request, in flow.In
 			return nil, err
 		}
 		userID = u.ID
-	}
-	if err := h.rl.Check(ctx, "confirm-code:"+userID, h.cfg.Limits.CodePerUser.N, h.cfg.Limits.CodePerUser.Window); err != nil {
-		if errors.Is(err, middleware.ErrLimited) {
-			h.x.FormError(w, r, http.StatusTooManyRequests, "confirm", p, "rate_limited", "Too many attempts. Wait 15 minutes or use the link in the email.", nil)
-			return nil, nil
-		}
-		return nil, err
 	}
 	t, err := h.st.ConsumeCode(ctx, userID, store.PurposeConfirmCode, token.CodeDigest(store.PurposeConfirmCode, userID, code), h.cfg.CodeMaxAttempts, h.now())
 	if errors.Is(err, store.ErrNotFound) {
@@ -311,20 +326,30 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 		h.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
 		return
 	}
+	signedIn := sigra.AuthFrom(ctx).User != nil
+	email, ok := flow.ParseEmail(in["email"])
+	if !signedIn && !ok {
+		// The page's resend form names its address field resend_email.
+		key := "resend_email"
+		if web.WantsJSON(r) {
+			key = "email"
+		}
+		h.x.FormError(w, r, http.StatusUnprocessableEntity, "confirm", h.x.Page(r, "Confirm your email", &ui.ConfirmData{CodeLength: codeDigits, CanResend: true}),
+			"invalid_input", "Enter the address to send the email to.", map[string]string{key: "Enter a valid email address, like name@example.com."})
+		return
+	}
 	if err := h.rl.Check(ctx, "email-ip:"+middleware.IPKey(h.rl.ClientIP(r)), h.cfg.Limits.EmailPerIP.N, h.cfg.Limits.EmailPerIP.Window); err != nil {
 		h.x.Error(w, r, err)
 		return
 	}
 	var u *store.User
-	if a := sigra.AuthFrom(ctx); a.User != nil {
+	if signedIn {
 		u = h.sess.User(ctx)
-	} else if email, ok := flow.ParseEmail(in["email"]); ok {
-		if found, err := h.st.UserByEmail(ctx, email); err == nil {
-			u = found
-		} else if !errors.Is(err, store.ErrNotFound) {
-			h.x.Error(w, r, err)
-			return
-		}
+	} else if found, err := h.st.UserByEmail(ctx, email); err == nil {
+		u = found
+	} else if !errors.Is(err, store.ErrNotFound) {
+		h.x.Error(w, r, err)
+		return
 	}
 	if u != nil && u.EmailConfirmedAt.IsZero() {
 		err := h.rl.Check(ctx, "email-addr:"+store.NormalizeEmail(u.Email), h.cfg.Limits.EmailPerAddress.N, h.cfg.Limits.EmailPerAddress.Window)

@@ -211,7 +211,9 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 		if err := h.record(ctx, tx, audit.ActionPasswordResetComplete, "", u.ID, nil); err != nil {
 			return err
 		}
-		return h.queue(ctx, tx, "password_reset_done", u.Email, h.reqEmail(r))
+		notice := h.reqEmail(r)
+		notice.Link = h.absolute(h.links.Forgot)
+		return h.queue(ctx, tx, "password_reset_done", u.Email, notice)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		h.resetExpired(w, r)

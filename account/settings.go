@@ -136,6 +136,7 @@ func (h *Handler) emailChange(w http.ResponseWriter, r *http.Request) {
 		}
 		notice := h.reqEmail(r)
 		notice.NewEmail = email
+		notice.Link = h.absolute(h.links.Settings)
 		if err := h.queue(ctx, tx, "email_change_notice", u.Email, notice); err != nil {
 			return err
 		}
@@ -180,7 +181,11 @@ func (h *Handler) emailConfirm(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	in, err := flow.ReadInput(r)
-	if err != nil || !token.Valid(in["token"]) {
+	if err != nil {
+		h.badInput(w, r)
+		return
+	}
+	if !token.Valid(in["token"]) {
 		h.expired(w, r)
 		return
 	}
@@ -211,6 +216,7 @@ func (h *Handler) emailConfirm(w http.ResponseWriter, r *http.Request) {
 		}
 		notice := h.reqEmail(r)
 		notice.NewEmail = u.Email
+		notice.Link = h.absolute(h.links.Settings)
 		return h.queue(ctx, tx, "email_change_notice", old, notice)
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -238,6 +244,9 @@ func (h *Handler) emailConfirm(w http.ResponseWriter, r *http.Request) {
 // emailCancel drops a pending email change.
 func (h *Handler) emailCancel(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !h.readable(w, r) {
+		return
+	}
 	u := h.sess.User(ctx)
 	err := h.st.WithTx(ctx, func(tx store.Store) error {
 		if err := tx.CancelEmailReservation(ctx, u.ID); err != nil {
@@ -276,6 +285,11 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u.PasswordHash != "" {
+		if in["current_password"] == "" {
+			// Not a guess: nothing to count toward the lockout.
+			h.settingsError(w, r, http.StatusUnprocessableEntity, "invalid_input", "Enter your current password.", map[string]string{"current_password": "Enter your current password."})
+			return
+		}
 		if h.now().Before(u.LockedUntil) {
 			h.settingsError(w, r, http.StatusUnauthorized, "invalid_credentials", "Too many attempts. Try again later.", map[string]string{"current_password": "Too many attempts. Try again later."})
 			return
@@ -312,14 +326,11 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.now()
-	// Renew this session's token first: the revocation below then spares
-	// only the new one.
-	if err := h.sess.Sudo(ctx, sigra.MethodPassword); err != nil {
-		h.x.Error(w, r, err)
-		return
-	}
 	err = h.st.WithTx(ctx, func(tx store.Store) error {
 		if err := tx.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		if err := tx.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
 			return err
 		}
 		if _, err := tx.RevokeUserSessions(ctx, u.ID, h.sess.CurrentDigest(ctx), now); err != nil {
@@ -331,9 +342,17 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		if err := h.record(ctx, tx, audit.ActionPasswordChange, u.ID, u.ID, nil); err != nil {
 			return err
 		}
-		return h.queue(ctx, tx, "password_changed", u.Email, h.reqEmail(r))
+		notice := h.reqEmail(r)
+		notice.Link = h.absolute(h.links.Forgot)
+		return h.queue(ctx, tx, "password_changed", u.Email, notice)
 	})
 	if err != nil {
+		h.x.Error(w, r, err)
+		return
+	}
+	// Every other session is revoked; this one continues under a new token
+	// (the old one is revoked by the renewal) with a fresh sudo time.
+	if err := h.sess.Sudo(ctx, sigra.MethodPassword); err != nil {
 		h.x.Error(w, r, err)
 		return
 	}
@@ -395,7 +414,7 @@ func (h *Handler) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 		h.x.Error(w, r, err)
 		return
 	}
-	if err := h.record(ctx, h.st, audit.ActionSessionRevoke, u.ID, u.ID, map[string]string{"session": in["id"]}); err != nil {
+	if err := h.record(ctx, h.st, audit.ActionSessionRevoke, u.ID, u.ID, map[string]string{"device": in["id"]}); err != nil {
 		h.log.ErrorContext(ctx, "audit row not written", "err", err)
 	}
 	target := flow.WithNotice(h.links.Sessions, "session_revoked")
@@ -407,6 +426,9 @@ func (h *Handler) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) sessionsRevokeOthers(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !h.readable(w, r) {
+		return
+	}
 	u := h.sess.User(ctx)
 	n, err := h.sess.RevokeOtherDevices(ctx)
 	if err != nil {

@@ -136,6 +136,16 @@ func pageCases(t testing.TB) []pageCase {
 				wantFormAction(t, doc, "/auth/confirm")
 				wantFormAction(t, doc, "/auth/confirm/resend")
 			}},
+		{label: "anonymous", page: "confirm", data: &ConfirmData{CodeLength: 6, CanResend: true},
+			fields:       map[string]string{"code": "code", "email": "email", "resend_email": "resend-email"},
+			autocomplete: map[string]string{"code": "one-time-code", "email": "email"},
+			check: func(t *testing.T, doc *html.Node, body string) {
+				if got := len(inputsByName(doc)["email"]); got != 2 {
+					t.Errorf("got %d email fields, want 2 (code form and resend form)", got)
+				}
+				wantFormAction(t, doc, "/auth/confirm")
+				wantFormAction(t, doc, "/auth/confirm/resend")
+			}},
 		{page: "forgot", fields: map[string]string{"email": "email"},
 			autocomplete: map[string]string{"email": "username"},
 			check:        func(t *testing.T, doc *html.Node, body string) { wantFormAction(t, doc, "/auth/forgot") }},

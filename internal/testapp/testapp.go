@@ -88,6 +88,9 @@ type Options struct {
 	// example to inject failures); the rest of the application and
 	// App.Store keep the plain store.
 	AccountStore func(store.Store) store.Store
+	// Passwords, when set, replaces the test hasher (Argon2id with cheap
+	// parameters), for example to bound its pool.
+	Passwords *password.Hasher
 	// MFA, when set, adjusts the MFA config before mfa.New.
 	MFA func(*mfa.Config)
 }
@@ -169,11 +172,14 @@ func New(t testing.TB, opt Options) *App {
 	must(err)
 	a.Guard, err = middleware.New(a.Sessions, middleware.Config{})
 	must(err)
-	a.Hasher, err = password.New(password.Config{
-		Params:                  password.Params{Memory: 64, Time: 1, Threads: 1},
-		InsecureAllowWeakParams: true,
-	})
-	must(err)
+	a.Hasher = opt.Passwords
+	if a.Hasher == nil {
+		a.Hasher, err = password.New(password.Config{
+			Params:                  password.Params{Memory: 64, Time: 1, Threads: 1},
+			InsecureAllowWeakParams: true,
+		})
+		must(err)
+	}
 	views, err := ui.New(ui.Config{Brand: ui.Brand{ProductName: "Sigra Test"}})
 	must(err)
 	a.Mailbox = mail.NewMailbox(mail.MailboxConfig{Now: a.Clock.Now})

@@ -209,11 +209,15 @@ func (c *conn) AnonymizeUser(ctx context.Context, id string, now time.Time) erro
 	return c.inTx(ctx, func(q querier) error {
 		if err := op("AnonymizeUser").one(q.ExecContext(ctx, `UPDATE sigra_users SET
 				email = ?1, email_norm = ?2, password_hash = '', email_confirmed_at = NULL,
+				failed_logins = 0, locked_until = NULL, failed_mfa = 0, mfa_locked_until = NULL,
 				deletion_due_at = NULL, disabled_at = COALESCE(disabled_at, ?3), updated_at = ?3
 			WHERE id = ?4`, placeholder, store.NormalizeEmail(placeholder), ms(now), id)); err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE sigra_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ms(now), id); err != nil {
+		// Session tombstones stay until purged, without the address, user
+		// agent and values that identified the person.
+		if _, err := q.ExecContext(ctx, `UPDATE sigra_sessions SET revoked_at = COALESCE(revoked_at, ?), data = x'', ip = '', user_agent = ''
+			WHERE user_id = ?`, ms(now), id); err != nil {
 			return wrap("AnonymizeUser", err)
 		}
 		for _, stmt := range []string{

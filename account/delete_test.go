@@ -1,0 +1,224 @@
+package account_test
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/audit"
+	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/store"
+)
+
+const grace = 14 * 24 * time.Hour
+
+// scheduleDeletion schedules the deletion of the signed-in user's account
+// through the form.
+func scheduleDeletion(t *testing.T, c *testapp.Client, email string) {
+	t.Helper()
+	res := c.Post("/auth/delete", form("confirm_email", email))
+	wantStatus(t, "delete", res, http.StatusOK)
+	if !strings.Contains(strings.ToLower(res.Body), "deletion scheduled") {
+		t.Fatalf("delete answer:\n%s", res.Body)
+	}
+}
+
+// TestDeleteAccount: deletion needs sudo and the address typed again; it
+// is scheduled after the grace period, signs out every session at once
+// and emails the owner.
+func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
+	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+		u := newUser(a, "user@example.com")
+		c, other := signedIn(a, "user@example.com"), signedIn(a, "user@example.com")
+		wantStatus(t, "delete page", c.Get("/auth/delete"), http.StatusOK)
+
+		before := snapshot(t, a, "user@example.com")
+		res := c.Post("/auth/delete", form("confirm_email", "someone@example.com"))
+		wantStatus(t, "wrong address", res, http.StatusUnprocessableEntity)
+		if !strings.Contains(res.Body, `id="confirm_email-error"`) {
+			t.Errorf("mismatch not shown at the field:\n%s", res.Body)
+		}
+		wantError(t, "wrong address JSON", c.JSON("POST", "/auth/delete", `{"confirm_email":""}`), http.StatusUnprocessableEntity, "confirmation_mismatch")
+		wantUnchanged(t, "refused deletion", a, before, "user@example.com")
+
+		// Stale sudo.
+		a.Clock.Advance(11 * time.Minute)
+		wantError(t, "stale sudo", c.JSON("POST", "/auth/delete", `{"confirm_email":"user@example.com"}`), http.StatusForbidden, "sudo_required")
+		wantRedirect(t, "stale sudo page", c.Get("/auth/delete"), "/auth/sudo?return_to=%2Fauth%2Fdelete")
+		wantUnchanged(t, "deletion without sudo", a, before, "user@example.com")
+		c.Post("/auth/sudo", form("password", pw))
+
+		j := c.JSON("POST", "/auth/delete", `{"confirm_email":"USER@example.com"}`)
+		d := decode(t, j)
+		due := a.Clock.Now().Add(grace)
+		if j.StatusCode != http.StatusOK || !d.OK {
+			t.Fatalf("delete: %d %s", j.StatusCode, j.Body)
+		}
+		if got, _ := time.Parse(time.RFC3339Nano, d.Rest["due_at"].(string)); !got.Equal(due) {
+			t.Errorf("due_at %v, want %v", d.Rest["due_at"], due)
+		}
+		if got := a.User("user@example.com").DeletionDueAt; !got.Equal(due) {
+			t.Errorf("DeletionDueAt %v, want %v", got, due)
+		}
+		wantAnonymous(t, c)
+		wantAnonymous(t, other)
+		if n := a.Count("sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
+			t.Errorf("got %d live sessions, want 0", n)
+		}
+		m := a.LastMail("user@example.com")
+		if !strings.Contains(m.Subject, "scheduled for deletion") || !strings.Contains(m.Text, a.URL+"/auth/login") {
+			t.Errorf("deletion email %q:\n%s", m.Subject, m.Text)
+		}
+		wantAudit(t, a, audit.ActionDeleteSchedule, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success", Metadata: map[string]string{"due": due.UTC().Format(time.RFC3339)}})
+	})
+}
+
+// TestDeleteCancelledBySignIn: signing in during the grace period cancels
+// the deletion.
+func TestDeleteCancelledBySignIn(t *testing.T) {
+	t.Parallel()
+	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+		u := newUser(a, "user@example.com")
+		scheduleDeletion(t, signedIn(a, "user@example.com"), "user@example.com")
+		a.Clock.Advance(grace - time.Minute)
+		c := a.Client()
+		c.SignIn("user@example.com", pw)
+		wantSignedIn(t, c, "user@example.com")
+		if got := a.User("user@example.com").DeletionDueAt; !got.IsZero() {
+			t.Errorf("DeletionDueAt %v after sign-in, want none", got)
+		}
+		wantAudit(t, a, audit.ActionDeleteCancel, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success", Metadata: map[string]string{"method": "sign_in"}})
+		a.Clock.Advance(time.Hour)
+		if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
+			t.Errorf("PurgeDeleted: %d, %v; want 0", n, err)
+		}
+		a.User("user@example.com")
+	})
+}
+
+// TestPurgeDeleted: after the grace period, PurgeDeleted deletes (or
+// anonymises) the account in one step with its audit row and a goodbye
+// email; a BeforeDelete error postpones it.
+func TestPurgeDeleted(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []account.DeletionMode{account.DeleteData, account.AnonymizeData} {
+		name := map[account.DeletionMode]string{account.DeleteData: "delete", account.AnonymizeData: "anonymize"}[mode]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for _, b := range testapp.Backends {
+				t.Run(b, func(t *testing.T) {
+					var refuse atomic.Bool
+					refuse.Store(true)
+					h := &hooks{}
+					hk := hooksRecorder(h)
+					hk.BeforeDelete = func(_ ctxT, u *store.User) error {
+						h.add("before %s", u.ID)
+						if refuse.Load() {
+							return errors.New("export not finished")
+						}
+						return nil
+					}
+					a := testapp.New(t, testapp.Options{Backend: b, DeletionMode: mode, Hooks: hk})
+					u := newUser(a, "user@example.com")
+					keep := newUser(a, "keep@example.com")
+					scheduleDeletion(t, signedIn(a, "user@example.com"), "user@example.com")
+					a.Clock.Advance(grace - ms)
+					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
+						t.Fatalf("before due: PurgeDeleted %d, %v", n, err)
+					}
+					a.Clock.Advance(ms)
+					// The hook postpones.
+					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
+						t.Fatalf("hook refusing: PurgeDeleted %d, %v", n, err)
+					}
+					if !h.has("before "+u.ID) || h.has("delete "+u.ID) {
+						t.Fatalf("hooks: %q", h.list())
+					}
+					a.User("user@example.com")
+					refuse.Store(false)
+					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 1 {
+						t.Fatalf("PurgeDeleted %d, %v; want 1", n, err)
+					}
+					if !h.has("delete " + u.ID) {
+						t.Errorf("AfterDelete not called: %q", h.list())
+					}
+					if _, err := a.Store.UserByEmail(ctx, "user@example.com"); !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("the address still finds an account: %v", err)
+					}
+					row, err := a.Store.UserByID(ctx, u.ID)
+					switch mode {
+					case account.DeleteData:
+						if !errors.Is(err, store.ErrNotFound) {
+							t.Errorf("deleted user row: %v, %v", row, err)
+						}
+					case account.AnonymizeData:
+						if err != nil || row.PasswordHash != "" || row.DisabledAt.IsZero() || !row.DeletionDueAt.IsZero() || strings.Contains(row.Email, "user@") {
+							t.Errorf("anonymised user row: %+v, %v", row, err)
+						}
+					}
+					if n := tokenCount(a, u.ID, ""); n != 0 {
+						t.Errorf("%d tokens left", n)
+					}
+					// Anonymised: session tombstones may stay until purged, but
+					// revoked and without personal details.
+					if n := a.Count("sigra_sessions", "user_id = ? AND (revoked_at IS NULL OR ip <> '' OR user_agent <> '')", u.ID); n != 0 {
+						t.Errorf("%d sessions left live or with personal details", n)
+					}
+					if got := subjects(a, "user@example.com"); len(got) == 0 || !strings.Contains(got[0], "was deleted") {
+						t.Errorf("goodbye email: %q", got)
+					}
+					wantAudit(t, a, audit.ActionDeleteComplete, u.ID, 1, auditWant{Subject: u.ID, Outcome: "success", System: true, Metadata: map[string]string{"mode": name}})
+					// Only the due account went; a second run does nothing.
+					if a.User("keep@example.com").ID != keep.ID {
+						t.Error("another account changed")
+					}
+					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
+						t.Errorf("second run: %d, %v", n, err)
+					}
+					// The address can be used again.
+					a.Client().Post("/auth/register", form("email", "user@example.com", "password", pw))
+					if n := a.Count("sigra_users", "email_norm = ?", "user@example.com"); n != 1 {
+						t.Errorf("the address could not be registered again")
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestHooks: every After hook runs once its change committed.
+func TestHooks(t *testing.T) {
+	t.Parallel()
+	h := &hooks{}
+	each(t, testapp.Options{Hooks: hooksRecorder(h)}, func(t *testing.T, a *testapp.App) {
+		c := a.Client()
+		c.Post("/auth/register", form("email", "user@example.com", "password", pw))
+		u := a.User("user@example.com")
+		link := a.Link(a.LastMail("user@example.com"), "/auth/confirm")
+		c.Post("/auth/confirm", form("token", testapp.TokenOf(link)))
+		c.SignIn("user@example.com", pw)
+		c.Post("/auth/email", form("email", "new@example.com"))
+		c.Post("/auth/email/confirm", form("token", testapp.TokenOf(a.Link(a.LastMail("new@example.com"), "/auth/email/confirm"))))
+		c.Post("/auth/logout", nil)
+		reset := requestReset(t, a, "new@example.com")
+		c.Post("/auth/password/reset", form("token", testapp.TokenOf(reset), "password", "a brand new passphrase"))
+		want := []string{
+			"register " + u.ID,
+			"confirm " + u.ID,
+			"signin " + u.ID,
+			"email " + u.ID + " user@example.com->new@example.com",
+			"signout " + u.ID,
+			"reset " + u.ID,
+		}
+		for _, w := range want {
+			if h.count(w) != 1 {
+				t.Errorf("hook call %q made %d times, want 1 (all: %q)", w, h.count(w), h.list())
+			}
+		}
+	})
+}

@@ -1,0 +1,463 @@
+package account_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/audit"
+	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/password"
+	"github.com/sigra-go/sigra/store"
+)
+
+// loginJSON posts a JSON sign-in.
+func loginJSON(c *testapp.Client, email, password string) *testapp.Response {
+	return c.JSON("POST", "/auth/login", jsonOf(map[string]string{"email": email, "password": password}))
+}
+
+// TestLockout: five wrong passwords lock password sign-in for 15 minutes;
+// during the lockout even the right password gets the generic refusal;
+// the owner is emailed once and the lockout is audited.
+func TestLockout(t *testing.T) {
+	t.Parallel()
+	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+		u := newUser(a, "user@example.com")
+		c := a.Client()
+		wrong := loginJSON(c, "user@example.com", "wrong password one")
+		wantError(t, "wrong password", wrong, http.StatusUnauthorized, "invalid_credentials")
+		htmlWrong := c.Post("/auth/login", form("email", "user@example.com", "password", "wrong password two"))
+		wantStatus(t, "HTML wrong password", htmlWrong, http.StatusUnauthorized)
+		for range 2 {
+			loginJSON(c, "user@example.com", "wrong password three")
+		}
+		if got := a.User("user@example.com"); got.FailedLogins != 4 || !got.LockedUntil.IsZero() {
+			t.Fatalf("after 4 failures: FailedLogins %d, LockedUntil %v", got.FailedLogins, got.LockedUntil)
+		}
+		fifth := loginJSON(c, "user@example.com", "wrong password five")
+		if fifth.StatusCode != wrong.StatusCode || fifth.Body != wrong.Body {
+			t.Errorf("the locking failure answers %d %s, want the same as any failure", fifth.StatusCode, fifth.Body)
+		}
+		locked := a.User("user@example.com")
+		if want := a.Clock.Now().Add(15 * time.Minute); !locked.LockedUntil.Equal(want) {
+			t.Fatalf("LockedUntil %v, want %v", locked.LockedUntil, want)
+		}
+
+		// The right password during the lockout: the same answer as a wrong
+		// one, JSON and HTML, and nothing counted.
+		right := loginJSON(c, "user@example.com", pw)
+		if right.StatusCode != wrong.StatusCode || right.Body != wrong.Body {
+			t.Errorf("right password while locked: got %d %s, want %d %s", right.StatusCode, right.Body, wrong.StatusCode, wrong.Body)
+		}
+		htmlRight := c.Post("/auth/login", form("email", "user@example.com", "password", pw))
+		if htmlRight.StatusCode != htmlWrong.StatusCode || page(htmlRight.Body) != page(htmlWrong.Body) {
+			t.Errorf("HTML right password while locked: got %d, want the page of a wrong password", htmlRight.StatusCode)
+		}
+		for range 5 {
+			loginJSON(c, "user@example.com", "still guessing")
+		}
+		wantAnonymous(t, c)
+		if got := a.User("user@example.com"); got.FailedLogins != 0 || !got.LockedUntil.Equal(locked.LockedUntil) {
+			t.Errorf("attempts during the lockout changed it: FailedLogins %d, LockedUntil %v", got.FailedLogins, got.LockedUntil)
+		}
+		if got := subjects(a, "user@example.com"); len(got) != 1 || !strings.Contains(got[0], "paused") {
+			t.Errorf("owner got %q, want one lockout email", got)
+		}
+		lockMail := a.LastMail("user@example.com")
+		if link := a.Link(lockMail, "/auth/password/forgot"); !strings.HasPrefix(link, a.URL) {
+			t.Errorf("lockout email links to %q, want the reset page under %s", link, a.URL)
+		}
+		wantAudit(t, a, audit.ActionLockout, u.ID, 1, auditWant{Subject: u.ID, Outcome: "success"})
+		wantAudit(t, a, audit.ActionLoginFailure, u.ID, 12, auditWant{Subject: u.ID, Outcome: "failure", Metadata: map[string]string{"reason": "locked"}})
+
+		// The lockout ends on time.
+		a.Clock.Advance(15*time.Minute - ms)
+		wantError(t, "right password a moment before the end", loginJSON(c, "user@example.com", pw), http.StatusUnauthorized, "invalid_credentials")
+		a.Clock.Advance(ms)
+		c.SignIn("user@example.com", pw)
+		wantSignedIn(t, c, "user@example.com")
+		if got := a.User("user@example.com"); got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
+			t.Errorf("after sign-in: FailedLogins %d, LockedUntil %v, want cleared", got.FailedLogins, got.LockedUntil)
+		}
+	})
+}
+
+// TestLockoutCheckedBeforeHashing proves that a locked account's password
+// is never verified. The hasher has a pool of one slot and waits for it
+// only a nanosecond, and a background loop keeps that slot busy: a sign-in
+// that asks the pool for a verification then answers 503 busy. During the
+// lockout every attempt (with the right password) gets the plain 401;
+// once the lockout ends, the same attempts run into the busy pool, which
+// shows the probe works.
+func TestLockoutCheckedBeforeHashing(t *testing.T) {
+	t.Parallel()
+	for _, b := range testapp.Backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			hasher, err := password.New(password.Config{
+				Params:                  password.Params{Memory: 64, Time: 1, Threads: 1},
+				InsecureAllowWeakParams: true,
+				PoolSize:                1,
+				MaxWait:                 time.Nanosecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := testapp.New(t, testapp.Options{Backend: b, Passwords: hasher})
+			newUser(a, "user@example.com")
+			c := a.Client()
+			for range 5 {
+				wantError(t, "wrong password", loginJSON(c, "user@example.com", "wrong password"), http.StatusUnauthorized, "invalid_credentials")
+			}
+			if !a.User("user@example.com").LockedUntil.After(a.Clock.Now()) {
+				t.Fatal("not locked")
+			}
+			// A hash that takes a few milliseconds to verify, over and over.
+			slow, err := password.New(password.Config{Params: password.Params{Memory: 4096, Time: 1, Threads: 1}, InsecureAllowWeakParams: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slowHash, err := slow.Hash(ctx, pw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			busy := func() (stop func()) {
+				done := make(chan struct{})
+				stopped := make(chan struct{})
+				go func() {
+					defer close(stopped)
+					for {
+						select {
+						case <-done:
+							return
+						default:
+							hasher.Verify(ctx, pw, slowHash)
+						}
+					}
+				}()
+				return func() { close(done); <-stopped }
+			}
+			attempts := func(locked bool) (unauthorized, unavailable int) {
+				// Ten attempts: with the five failures, within the per-account
+				// limit of 20 per 15 minutes.
+				for range 10 {
+					switch res := loginJSON(c, "user@example.com", pw); res.StatusCode {
+					case http.StatusUnauthorized:
+						unauthorized++
+					case http.StatusServiceUnavailable:
+						unavailable++
+					case http.StatusOK:
+						// After the lockout, an attempt that found the slot
+						// free between two runs of the loop signs in.
+						if locked {
+							t.Fatalf("signed in during the lockout: %s", res.Body)
+						}
+					default:
+						t.Fatalf("got %d %s", res.StatusCode, res.Body)
+					}
+				}
+				return unauthorized, unavailable
+			}
+
+			stop := busy()
+			locked401, locked503 := attempts(true)
+			stop()
+			if locked401 != 10 || locked503 != 0 {
+				t.Fatalf("during the lockout: %d answers 401 and %d answers 503; a 503 means the password was verified", locked401, locked503)
+			}
+			// Control: after the lockout, the right password needs the pool.
+			a.Clock.Advance(15 * time.Minute)
+			stop = busy()
+			_, after503 := attempts(false)
+			stop()
+			if after503 == 0 {
+				t.Fatal("no attempt ran into the busy pool after the lockout: the probe shows nothing")
+			}
+		})
+	}
+}
+
+// TestUnknownAccountSameAsWrongPassword: an unknown address is refused
+// exactly as a wrong password is, and audited without a subject.
+func TestUnknownAccountSameAsWrongPassword(t *testing.T) {
+	t.Parallel()
+	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+		newUser(a, "user@example.com")
+		c := a.Client()
+		wrong := loginJSON(c, "user@example.com", "wrong password")
+		unknown := loginJSON(c, "nobody@example.com", "wrong password")
+		if wrong.StatusCode != http.StatusUnauthorized || unknown.StatusCode != wrong.StatusCode || unknown.Body != wrong.Body {
+			t.Errorf("JSON: wrong password %d %s, unknown %d %s", wrong.StatusCode, wrong.Body, unknown.StatusCode, unknown.Body)
+		}
+		hw := c.Post("/auth/login", form("email", "user@example.com", "password", "wrong password"))
+		hu := c.Post("/auth/login", form("email", "nobody@example.com", "password", "wrong password"))
+		if hw.StatusCode != http.StatusUnauthorized || hu.StatusCode != hw.StatusCode || page(hu.Body) != page(hw.Body) {
+			t.Errorf("HTML: wrong password %d, unknown %d; pages equal: %v", hw.StatusCode, hu.StatusCode, page(hu.Body) == page(hw.Body))
+		}
+		// A user without a password is refused the same way too.
+		nopw := &store.User{Email: "nopw@example.com", CreatedAt: a.Clock.Now()}
+		if err := a.Store.CreateUser(ctx, nopw); err != nil {
+			t.Fatal(err)
+		}
+		if res := loginJSON(c, "nopw@example.com", "any password"); res.StatusCode != wrong.StatusCode || res.Body != wrong.Body {
+			t.Errorf("user without a password: got %d %s", res.StatusCode, res.Body)
+		}
+		wantAudit(t, a, audit.ActionLoginFailure, "", 5, auditWant{Subject: nopw.ID, Outcome: "failure", Metadata: map[string]string{"reason": "bad_password"}})
+		var unknownRows int
+		for _, e := range auditRows(t, a, audit.ActionLoginFailure, "") {
+			if e.Metadata["reason"] == "unknown_account" {
+				unknownRows++
+				if e.SubjectID != "" || e.ActorID != "" {
+					t.Errorf("unknown-account row names a user: %+v", e)
+				}
+			}
+		}
+		if unknownRows != 2 {
+			t.Errorf("got %d unknown_account rows, want 2", unknownRows)
+		}
+	})
+}
+
+// TestRehashBcrypt: a bcrypt hash imported from another system verifies,
+// and the successful sign-in replaces it with an Argon2id hash.
+func TestRehashBcrypt(t *testing.T) {
+	t.Parallel()
+	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(h), "$2a$") && !strings.HasPrefix(string(h), "$2b$") {
+			t.Fatalf("unexpected bcrypt hash %q", h)
+		}
+		u := &store.User{Email: "legacy@example.com", PasswordHash: string(h), EmailConfirmedAt: a.Clock.Now(), CreatedAt: a.Clock.Now()}
+		if err := a.Store.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		// A wrong password does not rehash.
+		wantError(t, "wrong password", loginJSON(a.Client(), "legacy@example.com", "not the password"), http.StatusUnauthorized, "invalid_credentials")
+		if got := a.User("legacy@example.com").PasswordHash; got != string(h) {
+			t.Fatalf("hash changed after a failure: %q", got)
+		}
+		c := a.Client()
+		c.SignIn("legacy@example.com", pw)
+		got := a.User("legacy@example.com").PasswordHash
+		if !strings.HasPrefix(got, "$argon2id$") {
+			t.Fatalf("stored hash %q, want $argon2id$", got)
+		}
+		ok, rehash, err := a.Hasher.Verify(ctx, pw, got)
+		if err != nil || !ok || rehash {
+			t.Fatalf("new hash: ok %v rehash %v err %v", ok, rehash, err)
+		}
+		// And the next sign-in uses it.
+		a.Client().SignIn("legacy@example.com", pw)
+		if again := a.User("legacy@example.com").PasswordHash; again != got {
+			t.Error("an up-to-date hash was replaced again")
+		}
+	})
+}
+
+// TestRememberMe: "remember me" makes the session cookie persistent (30
+// days); otherwise it is a browser-session cookie.
+func TestRememberMe(t *testing.T) {
+	t.Parallel()
+	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+		newUser(a, "user@example.com")
+		res := a.Client().Post("/auth/login", form("email", "user@example.com", "password", pw))
+		ck := cookieOf(res, sessionCookie)
+		if ck == nil {
+			t.Fatal("no session cookie")
+		}
+		if ck.MaxAge != 0 || !ck.Expires.IsZero() {
+			t.Errorf("session cookie without remember me: MaxAge %d Expires %v, want neither", ck.MaxAge, ck.Expires)
+		}
+		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
+			t.Errorf("session cookie attributes: %+v", ck)
+		}
+
+		c := a.Client()
+		res = c.Post("/auth/login", form("email", "user@example.com", "password", pw, "remember", "1"))
+		ck = cookieOf(res, sessionCookie)
+		if ck == nil {
+			t.Fatal("no session cookie")
+		}
+		// scs computes the cookie lifetime from the wall clock.
+		if d := time.Until(ck.Expires); d < 29*24*time.Hour || d > 31*24*time.Hour {
+			t.Errorf("remembered cookie expires in %v, want about 30 days", d)
+		}
+		if ck.MaxAge < 29*24*3600 {
+			t.Errorf("remembered cookie Max-Age %d, want about 30 days", ck.MaxAge)
+		}
+		// The session rows: 30 days for the remembered one, 24 hours for
+		// the other.
+		rows, err := a.Store.UserSessions(ctx, a.User("user@example.com").ID, a.Clock.Now())
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("sessions: %d, %v", len(rows), err)
+		}
+		var remembered, plain int
+		for _, s := range rows {
+			switch {
+			case s.Remember && s.ExpiresAt.Equal(a.Clock.Now().Add(30*24*time.Hour)):
+				remembered++
+			case !s.Remember && s.ExpiresAt.Equal(a.Clock.Now().Add(24*time.Hour)):
+				plain++
+			default:
+				t.Errorf("session remember %v expires %v", s.Remember, s.ExpiresAt.Sub(a.Clock.Now()))
+			}
+		}
+		if remembered != 1 || plain != 1 {
+			t.Errorf("got %d remembered and %d plain sessions, want 1 and 1", remembered, plain)
+		}
+	})
+}
+
+// TestReturnTo: a local return_to is honoured; anything that could leave
+// the site falls back to the default.
+func TestReturnTo(t *testing.T) {
+	t.Parallel()
+	// Many sign-ins of one account: lift the per-account limit.
+	opt := testapp.Options{Limits: account.Limits{LoginPerAccount: account.Limit{N: 1000}}}
+	each(t, opt, func(t *testing.T, a *testapp.App) {
+		newUser(a, "user@example.com")
+		cases := []struct{ returnTo, want string }{
+			{"/private?tab=1", "/private?tab=1"},
+			{"/auth/settings", "/auth/settings"},
+			{"//evil.example/x", "/"},
+			{"https://evil.example/", "/"},
+			{`/\evil.example`, "/"},
+			{"/%2F/evil.example", "/"},
+			{"javascript:alert(1)", "/"},
+			{"private", "/"},
+		}
+		for _, tc := range cases {
+			// In the form.
+			res := a.Client().Post("/auth/login", form("email", "user@example.com", "password", pw, "return_to", tc.returnTo))
+			wantRedirect(t, "form return_to "+tc.returnTo, res, tc.want)
+			// In the query of the form's action.
+			res = a.Client().Post("/auth/login?return_to="+url.QueryEscape(tc.returnTo), form("email", "user@example.com", "password", pw))
+			wantRedirect(t, "query return_to "+tc.returnTo, res, tc.want)
+			// JSON.
+			j := a.Client().JSON("POST", "/auth/login", jsonOf(map[string]string{"email": "user@example.com", "password": pw, "return_to": tc.returnTo}))
+			if d := decode(t, j); !d.OK || d.Next != tc.want {
+				t.Errorf("JSON return_to %q: got %s, want next %q", tc.returnTo, j.Body, tc.want)
+			}
+		}
+		// A guarded page sends the browser to sign in with return_to set,
+		// and the sign-in page carries it into its form.
+		c := a.Client()
+		res := c.Get("/private?tab=2")
+		wantRedirect(t, "guarded page", res, "/auth/login?return_to=%2Fprivate%3Ftab%3D2")
+		login := c.Get(res.Header.Get("Location"))
+		if !strings.Contains(login.Body, `name="return_to" value="/private?tab=2"`) {
+			t.Errorf("sign-in page does not carry return_to:\n%s", login.Body)
+		}
+		wantRedirect(t, "sign in from the guarded page", c.Post("/auth/login", form("email", "user@example.com", "password", pw, "return_to", "/private?tab=2")), "/private?tab=2")
+	})
+}
+
+// TestSignInAudit: a sign-in is audited with the actor, subject, address,
+// user agent and method; it renews the session token.
+func TestSignInAudit(t *testing.T) {
+	t.Parallel()
+	h := &hooks{}
+	each(t, testapp.Options{Hooks: hooksRecorder(h)}, func(t *testing.T, a *testapp.App) {
+		u := newUser(a, "user@example.com")
+		c := a.Client()
+		c.Get("/auth/login")
+		// Give the anonymous browser a session first, then sign in.
+		c.SignIn("user@example.com", pw)
+		first := c.Cookie(sessionCookie)
+		res := c.Post("/auth/login", form("email", "user@example.com", "password", pw))
+		wantRedirect(t, "second sign-in", res, "/")
+		second := c.Cookie(sessionCookie)
+		if first == "" || second == "" || first == second {
+			t.Fatalf("sign-in did not renew the token: %q then %q", first, second)
+		}
+		wantAnonymous(t, replay(a, first))
+		wantSignedIn(t, replay(a, second), "user@example.com")
+		wantAudit(t, a, audit.ActionLoginSuccess, u.ID, 2, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success", Metadata: map[string]string{"method": "password", "aal": "1"}})
+		if h.count("signin "+u.ID) != 2 {
+			t.Errorf("AfterSignIn called %d times, want 2", h.count("signin "+u.ID))
+		}
+		// The JSON answer names the user.
+		j := loginJSON(a.Client(), "user@example.com", pw)
+		d := decode(t, j)
+		if user, _ := d.Rest["user"].(map[string]any); user["email"] != "user@example.com" || user["id"] != u.ID || user["email_confirmed"] != true {
+			t.Errorf("JSON sign-in body: %s", j.Body)
+		}
+	})
+}
+
+// TestSignInDisabledAndMFA: a disabled account is refused after the
+// password; an account with a second factor is only half signed in.
+func TestSignInDisabledAndMFA(t *testing.T) {
+	t.Parallel()
+	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+		d := newUser(a, "disabled@example.com")
+		if err := a.Store.SetDisabled(ctx, d.ID, a.Clock.Now(), a.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		c := a.Client()
+		wantError(t, "disabled", loginJSON(c, "disabled@example.com", pw), http.StatusForbidden, "account_disabled")
+		wantError(t, "disabled, wrong password", loginJSON(c, "disabled@example.com", "wrong password"), http.StatusUnauthorized, "invalid_credentials")
+		wantAnonymous(t, c)
+
+		m := newUser(a, "mfa@example.com")
+		enrollTOTP(t, a, m.ID)
+		res := c.Post("/auth/login", form("email", "mfa@example.com", "password", pw, "return_to", "/private"))
+		wantRedirect(t, "password of an MFA user", res, "/auth/mfa/challenge?return_to=%2Fprivate")
+		if state, _ := whoami(c); state != "pending" {
+			t.Errorf("after the password of an MFA user: state %q, want pending", state)
+		}
+		wantRedirect(t, "guarded page while pending", c.Get("/private"), "/auth/mfa/challenge?return_to=%2Fprivate")
+	})
+}
+
+// enrollTOTP gives the user a confirmed TOTP authenticator directly in the
+// store (its secret is never used by these tests).
+func enrollTOTP(t *testing.T, a *testapp.App, userID string) {
+	t.Helper()
+	if err := a.Store.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: userID, Sealed: []byte("not a real secret"), CreatedAt: a.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.UseTOTPStep(ctx, userID, 1, true, a.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLogoutPostOnly: GET does not sign out (405); POST does, revoking the
+// session row.
+func TestLogoutPostOnly(t *testing.T) {
+	t.Parallel()
+	h := &hooks{}
+	each(t, testapp.Options{Hooks: hooksRecorder(h)}, func(t *testing.T, a *testapp.App) {
+		u := newUser(a, "user@example.com")
+		c := signedIn(a, "user@example.com")
+		tok := c.Cookie(sessionCookie)
+		res := c.Get("/auth/logout")
+		wantStatus(t, "GET /auth/logout", res, http.StatusMethodNotAllowed)
+		if allow := res.Header.Get("Allow"); !strings.Contains(allow, "POST") {
+			t.Errorf("Allow %q, want POST", allow)
+		}
+		wantSignedIn(t, c, "user@example.com")
+		// A cross-site POST is refused before the handler.
+		wantStatus(t, "cross-site logout", c.Do("POST", "/auth/logout", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Content-Type": {"application/x-www-form-urlencoded"}}, strings.NewReader("")), http.StatusForbidden)
+		wantSignedIn(t, c, "user@example.com")
+
+		wantRedirect(t, "POST /auth/logout", c.Post("/auth/logout", nil), "/auth/login?notice=signed_out")
+		wantAnonymous(t, c)
+		wantAnonymous(t, replay(a, tok))
+		if n := a.Count("sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
+			t.Errorf("got %d live sessions after sign-out, want 0", n)
+		}
+		wantAudit(t, a, audit.ActionLogout, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success"})
+		if !h.has("signout " + u.ID) {
+			t.Error("AfterSignOut not called")
+		}
+	})
+}
