@@ -307,7 +307,7 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 			h.settingsError(w, r, http.StatusUnauthorized, "invalid_credentials", "Your current password is not correct.", map[string]string{"current_password": "Your current password is not correct."})
 			return
 		}
-	} else if !sigra.AuthFrom(ctx).InSudo(h.now(), 10*time.Minute) {
+	} else if !sigra.AuthFrom(ctx).InSudo(h.now(), h.guard.SudoWindow()) {
 		redirectSudo(w, r, h.links.Sudo, h.links.Settings)
 		return
 	}

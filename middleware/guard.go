@@ -116,6 +116,9 @@ func (g *Guard) Load(next http.Handler) http.Handler {
 	})
 }
 
+// SudoWindow returns how long a re-authentication counts for RequireSudo.
+func (g *Guard) SudoWindow() time.Duration { return g.cfg.SudoWindow }
+
 // RequireUser lets signed-in users through. Others get, for HTML requests,
 // a redirect to the sign-in page (or the second-factor page when their
 // sign-in is pending) with a local return_to; for JSON or bearer requests,

@@ -270,7 +270,9 @@ func TestLoadSignsOutBarredUsers(t *testing.T) {
 		name string
 		bar  func(st store.Store, id string, now time.Time) error
 	}{
-		{"disabled", func(st store.Store, id string, now time.Time) error { return st.SetDisabled(context.Background(), id, now, now) }},
+		{"disabled", func(st store.Store, id string, now time.Time) error {
+			return st.SetDisabled(context.Background(), id, now, now)
+		}},
 		{"deletion scheduled", func(st store.Store, id string, now time.Time) error {
 			return st.ScheduleDeletion(context.Background(), id, now.Add(time.Hour), now)
 		}},
@@ -400,8 +402,8 @@ func TestIPResolver(t *testing.T) {
 		remote, xff, want string
 	}{
 		{"203.0.113.5:1234", "", "203.0.113.5"},
-		{"203.0.113.5:1234", "1.2.3.4", "203.0.113.5"},                  // untrusted peer: header ignored
-		{"10.1.1.1:80", "198.51.100.7", "198.51.100.7"},                 // trusted proxy
+		{"203.0.113.5:1234", "1.2.3.4", "203.0.113.5"},                     // untrusted peer: header ignored
+		{"10.1.1.1:80", "198.51.100.7", "198.51.100.7"},                    // trusted proxy
 		{"10.1.1.1:80", "6.6.6.6, 198.51.100.7, 10.2.2.2", "198.51.100.7"}, // spoofed left part ignored
 		{"192.0.2.1:80", "garbage, 198.51.100.7", "198.51.100.7"},
 		{"10.1.1.1:80", "not-an-ip", "10.1.1.1"},
@@ -590,4 +592,3 @@ func TestLimitBody(t *testing.T) {
 		t.Fatalf("undeclared oversize body: read error %v", readErr)
 	}
 }
-

@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,7 +58,8 @@ func ParseUserAgent(ua string) (browser, os string) {
 }
 
 // Devices lists the live sessions of the request's user (signed in or
-// pending), most recently seen first, marking the current one.
+// pending): the current one first, then the others, most recently seen
+// first.
 // ErrNotSignedIn if the session has no user.
 func (m *Manager) Devices(ctx context.Context) ([]Device, error) {
 	h := holderFrom(ctx)
@@ -95,6 +97,17 @@ func (m *Manager) Devices(ctx context.Context) ([]Device, error) {
 		}
 		out = append(out, d)
 	}
+	// This device first, then the others, most recently seen first.
+	slices.SortStableFunc(out, func(a, b Device) int {
+		switch {
+		case a.Current == b.Current:
+			return 0
+		case a.Current:
+			return -1
+		default:
+			return 1
+		}
+	})
 	return out, nil
 }
 

@@ -5,6 +5,8 @@ package web
 
 import (
 	"encoding/json"
+	"html"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -77,19 +79,22 @@ func Error(w http.ResponseWriter, status int, code, message string) {
 	JSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
 }
 
-// PlainError answers r with a JSON error when it wants JSON, otherwise with
-// a short plain-text page.
+// PlainError answers r with a JSON error when it wants JSON, otherwise
+// with a minimal HTML page (a complete document, with a language and a
+// title, so it stays accessible) carrying message.
 func PlainError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	if WantsJSON(r) {
 		Error(w, status, code, message)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(message + "\n"))
+	title := html.EscapeString(http.StatusText(status))
+	_, _ = io.WriteString(w, "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"+
+		title+"</title>\n<main>\n<h1>"+title+"</h1>\n<p>"+html.EscapeString(message)+"</p>\n</main>\n")
 }
 
 // maxReturnTo bounds the length of a redirect target.
