@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,6 +40,9 @@ type Config struct {
 	Postgres string
 	KeysFile string
 	NoSeed   bool
+	// SudoWindow is how long a re-authentication lasts for pages behind
+	// RequireSudo. Zero means the default, 10 minutes.
+	SudoWindow time.Duration
 }
 
 //go:embed templates
@@ -83,10 +87,11 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if a.sessions, err = session.New(a.st, session.Config{BaseURL: cfg.BaseURL, Logger: log}); err != nil {
 		return nil, err
 	}
-	if a.guard, err = middleware.New(a.sessions, middleware.Config{Logger: log}); err != nil {
+	if a.guard, err = middleware.New(a.sessions, middleware.Config{SudoWindow: cfg.SudoWindow, Logger: log}); err != nil {
 		return nil, err
 	}
-	csrf, err := middleware.CSRF(middleware.CSRFConfig{BaseURL: cfg.BaseURL})
+	// A refused browser form gets the site's error page (a.csrfFailed).
+	csrf, err := middleware.CSRF(middleware.CSRFConfig{BaseURL: cfg.BaseURL, FailureHandler: http.HandlerFunc(a.csrfFailed)})
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +258,7 @@ func (a *App) page(name, title string) http.HandlerFunc {
 	links := a.accounts.Links()
 	return func(w http.ResponseWriter, r *http.Request) {
 		au := sigra.AuthFrom(r.Context())
-		data := &pageData{Auth: au, Now: time.Now()}
+		data := &pageData{Auth: au, Now: time.Now(), SudoWindow: a.sudoWindow()}
 		p := &ui.Page{
 			Title: title, User: sigra.UserFrom(r.Context()), Links: links, Data: data,
 			CSRFField: middleware.CSRFFieldName, CSRFToken: middleware.CSRFToken(r),
@@ -265,10 +270,54 @@ func (a *App) page(name, title string) http.HandlerFunc {
 	}
 }
 
+// csrfFailed answers a request the CSRF checks refused. A browser
+// navigation (a submitted form) gets the site's error page, with a title,
+// a language and a way back, rather than the middleware's default line of
+// plain text; a client that wants JSON gets the error as JSON; others
+// the plain message.
+func (a *App) csrfFailed(w http.ResponseWriter, r *http.Request) {
+	const msg = "This form has expired or was sent from another site. Go back, reload the page and try again."
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case r.Header.Get("Sec-Fetch-Dest") == "document":
+		a.views.Render(w, r, http.StatusForbidden, "error", &ui.Page{
+			Title: "Request refused", Links: a.accounts.Links(),
+			Data: &ui.ErrorData{Status: http.StatusForbidden, Message: msg},
+		})
+	case strings.Contains(r.Header.Get("Accept"), "application/json") || strings.Contains(r.Header.Get("Content-Type"), "application/json"):
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "csrf_failed", "message": msg}})
+	default:
+		http.Error(w, msg, http.StatusForbidden)
+	}
+}
+
+// sudoWindow describes how long a re-authentication lasts, for the pages.
+func (a *App) sudoWindow() string {
+	d := a.cfg.SudoWindow
+	if d <= 0 {
+		d = 10 * time.Minute
+	}
+	unit, n := "second", int64(d/time.Second)
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		unit, n = "hour", int64(d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		unit, n = "minute", int64(d/time.Minute)
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
 // pageData is what the demo's pages show.
 type pageData struct {
 	Auth *sigra.Auth
 	Now  time.Time
+	// SudoWindow is how long a re-authentication lasts ("10 minutes").
+	SudoWindow string
 }
 
 // Methods lists the authentication methods of the session.

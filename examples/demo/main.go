@@ -7,6 +7,7 @@
 //	go run ./examples/demo                     # SQLite file sigra-demo.db, http://localhost:8080
 //	go run ./examples/demo -addr localhost:0   # any free port
 //	go run ./examples/demo -postgres "$DSN"    # PostgreSQL instead (or SIGRA_DEMO_POSTGRES)
+//	go run ./examples/demo -sudo-window 30s    # re-authentication lasts 30 s, not 10 min
 //
 // At start it seeds a confirmed demo account and prints its address and
 // password. Sealing keys (for queued emails and TOTP secrets) are kept in
@@ -35,6 +36,7 @@ func main() {
 	flag.StringVar(&cfg.KeysFile, "keys", "", "file holding the sealing keys (default: beside the database)")
 	flag.StringVar(&cfg.BaseURL, "base-url", "", "external URL of the app (default: http://<addr>)")
 	flag.BoolVar(&cfg.NoSeed, "no-seed", false, "do not create the demo account")
+	flag.DurationVar(&cfg.SudoWindow, "sudo-window", 10*time.Minute, "how long a re-authentication lasts for pages behind RequireSudo")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
