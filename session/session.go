@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -221,6 +222,11 @@ type holder struct {
 	createdAt    time.Time
 	expiresAt    time.Time
 	digest       []byte // digest of the token the row was loaded with
+
+	// Storage for the request's Auth and response writer, so that
+	// LoadAndSave allocates one value per request instead of three.
+	authv sigra.Auth
+	sw    responseWriter
 }
 
 // reset forgets the loaded row and the auth state, keeping the request's
@@ -281,13 +287,11 @@ func (h *holder) syncAuth() {
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Cookie")
-		h := &holder{now: m.cfg.Now(), auth: &sigra.Auth{State: sigra.StateAnonymous}}
+		h := &holder{now: m.cfg.Now()}
+		h.authv.State = sigra.StateAnonymous
+		h.auth = &h.authv
 		ctx := context.WithValue(r.Context(), holderKey{}, h)
-		var tok string
-		if c, err := r.Cookie(m.cfg.CookieName); err == nil {
-			tok = c.Value
-		}
-		ctx, err := m.scs.Load(ctx, tok)
+		ctx, err := m.scs.Load(ctx, cookieValue(r.Header, m.cfg.CookieName))
 		if err != nil {
 			m.cfg.ErrorHandler(w, r, err)
 			return
@@ -301,7 +305,8 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 				m.cfg.Logger.WarnContext(ctx, "session touch failed", "err", err)
 			}
 		}
-		sw := &responseWriter{ResponseWriter: w, r: r, m: m}
+		sw := &h.sw
+		*sw = responseWriter{ResponseWriter: w, r: r, m: m}
 		next.ServeHTTP(sw, r)
 		if !sw.written {
 			m.commit(w, r)
@@ -581,6 +586,43 @@ func clean(s string, n int) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
+}
+
+// cookieValue returns the value of the first cookie named name in the
+// Cookie headers of h, as http.Request.Cookie does (a value in double quotes
+// is unquoted; cookies with bytes not allowed in a cookie value are
+// skipped), or "" if there is none. Unlike Request.Cookie it reads the
+// headers in place and allocates nothing, whatever number of other cookies
+// the browser sends. name must be a valid cookie name.
+func cookieValue(h http.Header, name string) string {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			n, v, _ := strings.Cut(textproto.TrimString(part), "=")
+			if textproto.TrimString(n) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if validCookieValue(v) {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// validCookieValue reports whether every byte of v may appear in a cookie
+// value, by net/http's rule.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func validCookieName(s string) bool {

@@ -37,7 +37,8 @@
 // prepared statements without any extra code. Operations made of several
 // statements send them as one pgx.Batch: one round trip, and outside a
 // transaction one implicit transaction, since PostgreSQL commits a batch
-// at its single Sync message.
+// at its single Sync message. Config.Tracer installs a pgx tracer on
+// every connection, to log or trace the statements or to count them.
 //
 // # Concurrency
 //

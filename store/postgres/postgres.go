@@ -53,6 +53,14 @@ type Config struct {
 	// but checks that the database answers. Use it when the host applies
 	// [Migrations] with its own tool.
 	SkipMigrate bool
+	// Tracer, if not nil, is installed on every connection of the pool
+	// (pgx.ConnConfig.Tracer): it sees each statement the adapter sends,
+	// for logging, tracing or counting round trips. It also receives the
+	// events of the optional pgx tracer interfaces it implements
+	// (pgx.BatchTracer, pgx.PrepareTracer, pgx.ConnectTracer,
+	// pgxpool.AcquireTracer and others). It must be safe for concurrent
+	// use. Nil leaves the DSN's configuration alone (no tracer).
+	Tracer pgx.QueryTracer
 }
 
 // DB is the PostgreSQL implementation of [store.Store] over a pgxpool.Pool.
@@ -104,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 		if pc.MinConns > pc.MaxConns {
 			pc.MinConns = pc.MaxConns
 		}
+	}
+	if cfg.Tracer != nil {
+		pc.ConnConfig.Tracer = cfg.Tracer
 	}
 	if _, ok := pc.ConnConfig.RuntimeParams["default_transaction_isolation"]; !ok {
 		pc.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"

@@ -86,19 +86,19 @@ func BenchmarkSessionWithUser(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var (
-				id, state, methods, org, imp, ip, ua            string
-				data                                            []byte
-				uid                                             sql.NullString
-				aal                                             int64
-				remember                                        bool
-				authTime, sudoTime, created, seen, exp, revoked sql.NullInt64
-				uID, email, hash                                sql.NullString
-				confirmed, locked, mfaLocked, disabled, due     sql.NullInt64
-				fails, mfaFails, uCreated, uUpdated             sql.NullInt64
+				id, state, methods, org, imp, ip, ua        string
+				data                                        []byte
+				uid                                         sql.NullString
+				aal                                         int64
+				remember                                    bool
+				authTime, sudoTime, created, seen, exp      sql.NullInt64
+				uID, email, hash                            sql.NullString
+				confirmed, locked, mfaLocked, disabled, due sql.NullInt64
+				fails, mfaFails, uCreated, uUpdated         sql.NullInt64
 			)
 			err := stmt.QueryRowContext(ctx, digest, now.UnixMilli(), false, now.Add(-idle).UnixMilli()).Scan(
 				&id, &data, &uid, &state, &aal, &methods, &authTime, &sudoTime, &org, &imp, &remember,
-				&created, &seen, &exp, &revoked, &ip, &ua,
+				&created, &seen, &exp, &ip, &ua,
 				&uID, &email, &hash, &confirmed, &fails, &locked, &mfaFails, &mfaLocked, &disabled, &due, &uCreated, &uUpdated)
 			if err != nil || uID.String != userID {
 				b.Fatalf("baseline lookup: %v, user %q", err, uID.String)
