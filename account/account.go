@@ -404,3 +404,27 @@ func (h *Handler) readable(w http.ResponseWriter, r *http.Request) bool {
 func (h *Handler) withRequest(r *http.Request) *http.Request {
 	return r.WithContext(audit.WithRequest(r.Context(), r, h.rl.ClientIP(r)))
 }
+
+// newPasswordHash checks a new password against the policy and hashes it
+// (through the bounded pool). A refused password is answered with refuse
+// (422, code "weak_password:<reason>", the policy's message on the
+// password field); other failures with the usual error answer. ok is false
+// when the request was answered.
+func (h *Handler) newPasswordHash(w http.ResponseWriter, r *http.Request, pw, email string, refuse func(status int, code, msg string, fields map[string]string)) (hash string, ok bool) {
+	ctx := r.Context()
+	if err := h.pw.Check(ctx, pw, password.Context{Email: email}); err != nil {
+		var pe *password.PolicyError
+		if errors.As(err, &pe) {
+			refuse(http.StatusUnprocessableEntity, "weak_password:"+string(pe.Reason), "Choose a different password.", map[string]string{"password": pe.Message})
+			return "", false
+		}
+		h.x.Error(w, r, err)
+		return "", false
+	}
+	hash, err := h.pw.Hash(ctx, pw)
+	if err != nil {
+		h.x.Error(w, r, err)
+		return "", false
+	}
+	return hash, true
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/sigra-go/sigra/internal/flow"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/middleware"
-	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
 	"github.com/sigra-go/sigra/ui"
@@ -53,19 +52,11 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		h.x.Error(w, r, err)
 		return
 	}
-	if err := h.pw.Check(ctx, in["password"], password.Context{Email: email}); err != nil {
-		var pe *password.PolicyError
-		if errors.As(err, &pe) {
-			h.x.FormError(w, r, http.StatusUnprocessableEntity, "register", p, "weak_password:"+string(pe.Reason), "Choose a different password.", map[string]string{"password": pe.Message})
-			return
-		}
-		h.x.Error(w, r, err)
-		return
-	}
 	// Hash in both cases, so the answer takes the same time.
-	hash, err := h.pw.Hash(ctx, in["password"])
-	if err != nil {
-		h.x.Error(w, r, err)
+	hash, ok := h.newPasswordHash(w, r, in["password"], email, func(status int, code, msg string, fields map[string]string) {
+		h.x.FormError(w, r, status, "register", p, code, msg, fields)
+	})
+	if !ok {
 		return
 	}
 	var created *store.User

@@ -11,7 +11,6 @@ import (
 	"github.com/sigra-go/sigra/internal/flow"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/middleware"
-	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
 	"github.com/sigra-go/sigra/ui"
@@ -164,18 +163,10 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 		h.x.FormError(w, r, http.StatusUnprocessableEntity, "reset", p, "invalid_input", "Choose a new password.", map[string]string{"password": "Choose a new password."})
 		return
 	}
-	if err := h.pw.Check(ctx, in["password"], password.Context{Email: t.SentTo}); err != nil {
-		var pe *password.PolicyError
-		if errors.As(err, &pe) {
-			h.x.FormError(w, r, http.StatusUnprocessableEntity, "reset", p, "weak_password:"+string(pe.Reason), "Choose a different password.", map[string]string{"password": pe.Message})
-			return
-		}
-		h.x.Error(w, r, err)
-		return
-	}
-	hash, err := h.pw.Hash(ctx, in["password"])
-	if err != nil {
-		h.x.Error(w, r, err)
+	hash, ok := h.newPasswordHash(w, r, in["password"], t.SentTo, func(status int, code, msg string, fields map[string]string) {
+		h.x.FormError(w, r, status, "reset", p, code, msg, fields)
+	})
+	if !ok {
 		return
 	}
 	var u *store.User

@@ -11,7 +11,6 @@ import (
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/flow"
 	"github.com/sigra-go/sigra/internal/web"
-	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
@@ -311,18 +310,10 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		redirectSudo(w, r, h.links.Sudo, h.links.Settings)
 		return
 	}
-	if err := h.pw.Check(ctx, in["password"], password.Context{Email: u.Email}); err != nil {
-		var pe *password.PolicyError
-		if errors.As(err, &pe) {
-			h.settingsError(w, r, http.StatusUnprocessableEntity, "weak_password:"+string(pe.Reason), "Choose a different password.", map[string]string{"password": pe.Message})
-			return
-		}
-		h.x.Error(w, r, err)
-		return
-	}
-	hash, err := h.pw.Hash(ctx, in["password"])
-	if err != nil {
-		h.x.Error(w, r, err)
+	hash, ok := h.newPasswordHash(w, r, in["password"], u.Email, func(status int, code, msg string, fields map[string]string) {
+		h.settingsError(w, r, status, code, msg, fields)
+	})
+	if !ok {
 		return
 	}
 	now := h.now()
