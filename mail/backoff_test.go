@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,9 +45,20 @@ func TestBackoffExtremes(t *testing.T) {
 	}
 }
 
-func TestGiveUpTime(t *testing.T) {
+func TestErrorText(t *testing.T) {
 	t.Parallel()
-	if g := GiveUpTime(); g.Year() != 9999 || g.Location() != time.UTC {
-		t.Errorf("GiveUpTime = %v", g)
+	long := strings.Repeat("a", maxErrorText-1) + "é and more" // é straddles the limit
+	tests := []struct {
+		name, in, want string
+	}{
+		{"short", "421 try again later", "421 try again later"},
+		{"exactly the limit", strings.Repeat("x", maxErrorText), strings.Repeat("x", maxErrorText)},
+		{"cut before a character", long, strings.Repeat("a", maxErrorText-1)},
+		{"invalid bytes before the cut kept", "\xff" + strings.Repeat("b", maxErrorText), "\xff" + strings.Repeat("b", maxErrorText-1)},
+	}
+	for _, tt := range tests {
+		if got := errorText(tt.in); got != tt.want {
+			t.Errorf("%s: errorText: got %d bytes %q..., want %d bytes", tt.name, len(got), got[:min(len(got), 8)], len(tt.want))
+		}
 	}
 }

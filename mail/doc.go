@@ -50,10 +50,19 @@
 // jitter (5 s, 10 s, 20 s, ... capped at one hour); after 20 failed
 // attempts, or at once when the server rejects the message permanently
 // ([ErrRejected]) or the body cannot be opened ([ErrUndeliverable]), the
-// outbox gives up: the row stays with its LastError and a NextAttemptAt of
-// [GiveUpTime], and is never claimed again. Run wakes as soon as this
+// outbox gives up ([store.Outbox.GiveUp]): the body is erased, the row
+// keeps its LastError and the time it was given up on, and it is never
+// claimed again nor counted as pending. Run wakes as soon as this
 // process queues a message, and polls (every 2 s by default) for messages
 // queued by other instances and for retries that fall due.
+//
+// # Retention
+//
+// The rows of sent messages and of messages given up on are kept for
+// OutboxConfig.Retention (7 days by default), for an operator to see what
+// was sent to whom and what failed, then deleted: Run purges when it
+// starts and once an hour ([Outbox.Purge]). A negative Retention keeps
+// them forever. Queued messages are never deleted.
 //
 // # Delivery guarantees
 //

@@ -104,3 +104,39 @@ func ExampleOutbox() {
 	fmt.Println(m.Subject, err)
 	// Output: Reset your password <nil>
 }
+
+// A host that runs delivery from its own scheduled job, rather than
+// Outbox.Run, calls DeliverDue and, for retention, Purge.
+func ExampleOutbox_Purge() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "app.db"))
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	secret := make([]byte, 32)
+	rand.Read(secret)
+
+	outbox, err := mail.NewOutbox(mail.OutboxConfig{
+		Store: db, Keys: "2026-01:" + base64.StdEncoding.EncodeToString(secret),
+		Mailer:    mail.NewMailbox(mail.MailboxConfig{}), // an *mail.SMTP in production
+		Retention: 30 * 24 * time.Hour,                   // keep delivery records for 30 days
+	})
+	if err != nil {
+		panic(err)
+	}
+	if err := outbox.Send(ctx, &mail.Message{To: "user@example.com", Subject: "Welcome", Text: "Hello."}); err != nil {
+		panic(err)
+	}
+
+	// The scheduled job:
+	sent, failed, err := outbox.DeliverDue(ctx)
+	fmt.Println("sent", sent, "failed", failed, err)
+	deleted, err := outbox.Purge(ctx) // rows sent or given up more than 30 days ago
+	fmt.Println("deleted", deleted, err)
+	// Output:
+	// sent 1 failed 0 <nil>
+	// deleted 0 <nil>
+}

@@ -23,7 +23,12 @@ const (
 	DefaultMaxDelay      = time.Hour
 	DefaultMaxAttempts   = 20
 	DefaultShutdownGrace = 10 * time.Second
+	DefaultRetention     = 7 * 24 * time.Hour
 )
+
+// purgeInterval is how often Run deletes the rows older than the
+// retention period, by the configured clock.
+const purgeInterval = time.Hour
 
 // maxErrorText bounds the error text stored with a failed message.
 const maxErrorText = 1000
@@ -69,6 +74,13 @@ type OutboxConfig struct {
 	// cancelled may still take before it is abandoned
 	// (DefaultShutdownGrace, 10 s).
 	ShutdownGrace time.Duration
+	// Retention is how long the rows of sent messages and of messages
+	// given up on (recipient, attempts, last error; never the body) are
+	// kept before they are deleted (DefaultRetention, 7 days). Run deletes
+	// them when it starts and then once an hour; see [Outbox.Purge]. A
+	// negative Retention keeps them forever. Queued messages are never
+	// deleted.
+	Retention time.Duration
 	// Logger receives delivery failures and store errors; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -90,6 +102,7 @@ type Outbox struct {
 	max    time.Duration
 	tries  int
 	grace  time.Duration
+	keep   time.Duration // negative: keep forever
 	log    *slog.Logger
 	wake   chan struct{}
 }
@@ -118,7 +131,11 @@ func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
 		grace: orDefault(cfg.ShutdownGrace, DefaultShutdownGrace),
 		batch: orDefault(cfg.Batch, DefaultBatch),
 		tries: orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
+		keep:  cfg.Retention,
 		wake:  make(chan struct{}, 1),
+	}
+	if o.keep == 0 {
+		o.keep = DefaultRetention
 	}
 	if cfg.PollInterval < 0 || cfg.Lease < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < 0 ||
 		cfg.ShutdownGrace < 0 || cfg.Batch < 0 || cfg.MaxAttempts < 0 {
@@ -142,11 +159,6 @@ func orDefault[T time.Duration | int](v, def T) T {
 	}
 	return v
 }
-
-// GiveUpTime is the NextAttemptAt of a message the outbox gave up on:
-// 9999-12-31 UTC, a time no claim reaches. The row stays, with its
-// LastError, for an operator to inspect.
-func GiveUpTime() time.Time { return time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) }
 
 // body is the sealed part of a queued message.
 type body struct {
@@ -215,6 +227,11 @@ func (o *Outbox) Notify() {
 // and every PollInterval. Several workers, in one process or many, may run
 // on one store: the store's leases give each message to one of them.
 //
+// Run also deletes the rows of messages sent or given up more than
+// Retention ago ([Outbox.Purge]): after its first delivery round, then
+// once an hour by the configured clock. A failed purge is logged and tried
+// again an hour later.
+//
 // When ctx is cancelled, a send in flight may finish within ShutdownGrace
 // and is recorded; after that it is abandoned and the message is queued
 // again, due at once. Messages claimed but not yet attempted become due
@@ -222,6 +239,7 @@ func (o *Outbox) Notify() {
 func (o *Outbox) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var purged time.Time // when Run last purged; zero before the first time
 	for {
 		select {
 		case <-ctx.Done():
@@ -238,8 +256,48 @@ func (o *Outbox) Run(ctx context.Context) error {
 		if _, _, err := o.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			o.log.Error("sigra/mail: outbox", "err", err)
 		}
+		if ctx.Err() == nil {
+			purged = o.purgeIfDue(ctx, purged)
+		}
 		timer.Reset(o.poll)
 	}
+}
+
+// purgeIfDue purges unless Run last did so (at last) less than
+// purgeInterval ago, and returns when Run last purged. A clock that went
+// back before last counts as due.
+func (o *Outbox) purgeIfDue(ctx context.Context, last time.Time) time.Time {
+	if o.keep < 0 {
+		return last
+	}
+	now := o.now()
+	if !last.IsZero() && !now.Before(last) && now.Sub(last) < purgeInterval {
+		return last
+	}
+	n, err := o.Purge(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		o.log.Error("sigra/mail: outbox: purge failed; trying again in an hour", "err", err)
+	case n > 0:
+		o.log.Info("sigra/mail: outbox: deleted old messages", "count", n, "retention", o.keep)
+	}
+	return now
+}
+
+// Purge deletes the rows of messages sent or given up more than Retention
+// ago, by the configured clock, and returns how many; with a negative
+// Retention it deletes nothing. Queued messages are never deleted. Run
+// calls it once an hour; a host that drives delivery itself with
+// [Outbox.DeliverDue] calls it on its own schedule.
+func (o *Outbox) Purge(ctx context.Context) (int, error) {
+	if o.keep < 0 {
+		return 0, nil
+	}
+	n, err := o.store.PurgeMessages(ctx, o.now().UTC().Add(-o.keep))
+	if err != nil {
+		return n, fmt.Errorf("sigra/mail: outbox: purge: %w", err)
+	}
+	return n, nil
 }
 
 // DeliverDue claims the messages due now and attempts each once, claiming
@@ -346,22 +404,41 @@ func (o *Outbox) open(sm *store.Message) (*Message, error) {
 	return &Message{To: sm.To, Subject: b.Subject, Text: b.Text, HTML: b.HTML, ReplyTo: b.ReplyTo}, nil
 }
 
+// giveUp records the final failure of a claimed message: the store erases
+// its body, and it is never claimed again.
 func (o *Outbox) giveUp(ctx context.Context, sm *store.Message, cause error) error {
 	o.log.Error("sigra/mail: outbox: giving up on message", "id", sm.ID, "err", cause)
-	return o.markFailed(ctx, sm, "gave up: "+cause.Error(), GiveUpTime())
+	err := o.store.GiveUp(ctx, sm.ID, errorText("gave up: "+cause.Error()), o.now().UTC())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Another worker claimed it after this one's lease ended and
+		// already recorded it sent or given up: nothing is left to do.
+		o.log.Warn("sigra/mail: outbox: message already settled by another worker", "id", sm.ID)
+		return nil
+	case err != nil:
+		return fmt.Errorf("sigra/mail: outbox: give up on %s: %w", sm.ID, err)
+	}
+	return nil
 }
 
 func (o *Outbox) markFailed(ctx context.Context, sm *store.Message, text string, next time.Time) error {
-	if len(text) > maxErrorText {
-		text = text[:maxErrorText]
-		for !utf8.ValidString(text) {
-			text = text[:len(text)-1]
-		}
-	}
-	if err := o.store.MarkFailed(ctx, sm.ID, text, next); err != nil {
+	if err := o.store.MarkFailed(ctx, sm.ID, errorText(text), next); err != nil {
 		return fmt.Errorf("sigra/mail: outbox: mark %s failed: %w", sm.ID, err)
 	}
 	return nil
+}
+
+// errorText bounds text to maxErrorText bytes, cutting before a
+// character rather than inside one.
+func errorText(text string) string {
+	if len(text) <= maxErrorText {
+		return text
+	}
+	cut := maxErrorText
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut]
 }
 
 // backoff returns the delay before the attempt after the n-th failure:

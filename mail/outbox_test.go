@@ -596,12 +596,21 @@ func TestOutboxGivesUp(t *testing.T) {
 				if got := f.calls.Load(); got != tt.wantCalls {
 					t.Errorf("%d attempts, want %d", got, tt.wantCalls)
 				}
+				// The last attempt ran at the clock's time after
+				// wantCalls-1 advances.
+				gaveUpAt := fixedNow.Add(time.Duration(tt.wantCalls-1) * mail.DefaultMaxDelay)
 				row := messageByID(t, st, id)
-				if !row.NextAttemptAt.Equal(mail.GiveUpTime()) || !strings.HasPrefix(row.LastError, "gave up: ") || !row.SentAt.IsZero() {
-					t.Errorf("given up row: next %v, last error %q, sent %v", row.NextAttemptAt, row.LastError, row.SentAt)
+				if !row.GivenUpAt.Equal(gaveUpAt) || !row.SentAt.IsZero() {
+					t.Errorf("given-up row: given up at %v, sent at %v; want %v and never sent", row.GivenUpAt, row.SentAt, gaveUpAt)
 				}
-				if len(row.Sealed) == 0 {
-					t.Error("the body of a message given up on was erased; it stays for an operator")
+				if !strings.HasPrefix(row.LastError, "gave up: ") || row.Attempts != int(tt.wantCalls) {
+					t.Errorf("given-up row: last error %q, attempts %d; want \"gave up: ...\" and %d", row.LastError, row.Attempts, tt.wantCalls)
+				}
+				if len(row.Sealed) != 0 {
+					t.Errorf("given-up row: got %d sealed bytes, want the body erased (it will never be sent)", len(row.Sealed))
+				}
+				if n := pending(t, st); n != 0 {
+					t.Errorf("pending after giving up: got %d, want 0", n)
 				}
 			})
 		}
@@ -629,8 +638,8 @@ func TestOutboxBodyBoundToRecipient(t *testing.T) {
 			t.Fatalf("%d messages delivered, want 0", n)
 		}
 		row := messageByID(t, st, id)
-		if !strings.Contains(row.LastError, "undeliverable") || !row.NextAttemptAt.Equal(mail.GiveUpTime()) {
-			t.Errorf("last error %q, next %v; want undeliverable, given up", row.LastError, row.NextAttemptAt)
+		if !strings.Contains(row.LastError, "undeliverable") || row.GivenUpAt.IsZero() || len(row.Sealed) != 0 {
+			t.Errorf("last error %q, given up at %v, %d sealed bytes; want undeliverable, given up, body erased", row.LastError, row.GivenUpAt, len(row.Sealed))
 		}
 	})
 }
@@ -707,6 +716,7 @@ func TestNewOutbox(t *testing.T) {
 		ok   bool
 	}{
 		{"minimal", mail.OutboxConfig{Store: st, Keys: keys, Mailer: box}, true},
+		{"retention kept forever", mail.OutboxConfig{Store: st, Keys: keys, Mailer: box, Retention: -1}, true},
 		{"no store", mail.OutboxConfig{Keys: keys, Mailer: box}, false},
 		{"no mailer", mail.OutboxConfig{Store: st, Keys: keys}, false},
 		{"no keys", mail.OutboxConfig{Store: st, Mailer: box}, false},

@@ -348,9 +348,9 @@ type Limiter interface {
 	PurgeLimits(ctx context.Context, before time.Time) (int, error)
 }
 
-// Message is a queued email. Body fields may carry secrets (an emailed
+// Message is an outgoing email. Body fields may carry secrets (an emailed
 // link); the mail package seals them before they reach the store, and
-// MarkSent erases them.
+// MarkSent and GiveUp erase them.
 type Message struct {
 	ID string
 	// To is the recipient address.
@@ -364,25 +364,47 @@ type Message struct {
 	CreatedAt     time.Time
 	// SentAt is when the message was delivered; zero while queued.
 	SentAt time.Time
+	// GivenUpAt is when delivery was abandoned for good (see
+	// [Outbox.GiveUp]); zero while queued.
+	GivenUpAt time.Time
 }
 
 // Outbox is a durable queue of outgoing email.
+//
+// A message is queued from Enqueue until it is either sent (MarkSent) or
+// given up on (GiveUp). Only queued messages are claimed and counted as
+// pending. Sent and given-up rows keep the recipient and the delivery
+// record, without the sealed body, until PurgeMessages deletes them.
 type Outbox interface {
 	// Enqueue queues m for delivery at m.NextAttemptAt (at m.CreatedAt if
 	// zero), filling an empty ID and zero CreatedAt.
 	Enqueue(ctx context.Context, m *Message) error
-	// ClaimMessages returns up to limit unsent messages due at or before
-	// now and not claimed by another worker, and leases them until
-	// now+lease: another worker cannot claim them before then. A worker
-	// that dies leaves its messages to be claimed again after the lease.
+	// ClaimMessages returns up to limit queued messages (neither sent nor
+	// given up) due at or before now and not claimed by another worker,
+	// and leases them until now+lease: another worker cannot claim them
+	// before then. A worker that dies leaves its messages to be claimed
+	// again after the lease.
 	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Message, error)
 	// MarkSent records delivery and erases the sealed body.
 	MarkSent(ctx context.Context, id string, now time.Time) error
 	// MarkFailed records a failed attempt: Attempts+1, LastError, and the
 	// time of the next attempt.
 	MarkFailed(ctx context.Context, id string, errText string, next time.Time) error
-	// PendingMessages counts unsent messages.
+	// GiveUp records the final failure of the queued message with id:
+	// Attempts+1, LastError set to errText, GivenUpAt set to now, and the
+	// sealed body erased (it will never be sent). The message is never
+	// claimed again and no longer counts as pending; any lease on it ends.
+	// ErrNotFound if no queued message has id: none at all, or it was
+	// already sent or given up (of concurrent calls for one message,
+	// exactly one succeeds).
+	GiveUp(ctx context.Context, id string, errText string, now time.Time) error
+	// PendingMessages counts queued messages: neither sent nor given up,
+	// whether due or not, leased or not.
 	PendingMessages(ctx context.Context) (int, error)
+	// PurgeMessages deletes the messages sent before before and those
+	// given up before before (strictly), and returns how many. Queued
+	// messages are never deleted, however old.
+	PurgeMessages(ctx context.Context, before time.Time) (int, error)
 }
 
 // AuditEvent is one row of the audit log.

@@ -10,12 +10,12 @@ import (
 )
 
 // messageCols are the columns scanned by scanMessage, in order.
-const messageCols = `id, to_addr, sealed, attempts, next_attempt_at, last_error, created_at, sent_at`
+const messageCols = `id, to_addr, sealed, attempts, next_attempt_at, last_error, created_at, sent_at, given_up_at`
 
 func scanMessage(row pgx.Row) (*store.Message, error) {
 	m := new(store.Message)
 	err := row.Scan(&m.ID, &m.To, &m.Sealed, &m.Attempts, ts(&m.NextAttemptAt), &m.LastError,
-		ts(&m.CreatedAt), ts(&m.SentAt))
+		ts(&m.CreatedAt), ts(&m.SentAt), ts(&m.GivenUpAt))
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +38,9 @@ func (db *DB) Enqueue(ctx context.Context, m *store.Message) error {
 		next = created
 	}
 	_, err := db.q.Exec(ctx, `INSERT INTO sigra_outbox
-		(id, to_addr, sealed, attempts, next_attempt_at, last_error, created_at, sent_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, m.To, bytesArg(m.Sealed), m.Attempts, next, m.LastError, created, tsArg(m.SentAt))
+		(id, to_addr, sealed, attempts, next_attempt_at, last_error, created_at, sent_at, given_up_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		id, m.To, bytesArg(m.Sealed), m.Attempts, next, m.LastError, created, tsArg(m.SentAt), tsArg(m.GivenUpAt))
 	if err != nil {
 		return wrap("enqueue", err)
 	}
@@ -48,19 +48,12 @@ func (db *DB) Enqueue(ctx context.Context, m *store.Message) error {
 	return nil
 }
 
-// ClaimMessages implements [store.Outbox]. One statement selects the due
-// messages with FOR UPDATE SKIP LOCKED (workers never wait for each other
-// nor take the same row) and moves their NextAttemptAt to the lease end:
-// that is the lease, and the returned messages carry it. A message that
-// is neither marked sent nor failed becomes due again when the lease
-// ends. Messages come oldest due first.
-func (db *DB) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := db.q.Query(ctx, `WITH due AS (
+// The outbox's recurring statements. Their plans are checked in the tests:
+// each can read a partial index of the outbox instead of the whole table.
+const (
+	claimMessagesSQL = `WITH due AS (
 			SELECT id, next_attempt_at AS due_at FROM sigra_outbox
-			WHERE sent_at IS NULL AND next_attempt_at <= $1
+			WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= $1
 			ORDER BY next_attempt_at, created_at, id
 			LIMIT $3
 			FOR UPDATE SKIP LOCKED
@@ -68,10 +61,25 @@ func (db *DB) ClaimMessages(ctx context.Context, now time.Time, lease time.Durat
 			UPDATE sigra_outbox o SET next_attempt_at = $2
 			FROM due WHERE o.id = due.id
 			RETURNING o.id, o.to_addr, o.sealed, o.attempts, o.next_attempt_at, o.last_error,
-				o.created_at, o.sent_at, due.due_at
+				o.created_at, o.sent_at, o.given_up_at, due.due_at
 		)
-		SELECT `+messageCols+` FROM claimed ORDER BY due_at, created_at, id`,
-		now, now.Add(lease), limit)
+		SELECT ` + messageCols + ` FROM claimed ORDER BY due_at, created_at, id`
+	pendingMessagesSQL = `SELECT count(*) FROM sigra_outbox WHERE sent_at IS NULL AND given_up_at IS NULL`
+	purgeMessagesSQL   = `DELETE FROM sigra_outbox WHERE sent_at < $1 OR given_up_at < $1`
+)
+
+// ClaimMessages implements [store.Outbox]. One statement selects the due
+// queued messages (neither sent nor given up) with FOR UPDATE SKIP LOCKED
+// (workers never wait for each other nor take the same row) and moves
+// their NextAttemptAt to the lease end: that is the lease, and the
+// returned messages carry it. A message that is not marked sent, failed
+// or given up becomes due again when the lease ends. Messages come oldest
+// due first.
+func (db *DB) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.q.Query(ctx, claimMessagesSQL, now, now.Add(lease), limit)
 	if err != nil {
 		return nil, wrap("claim messages", err)
 	}
@@ -94,6 +102,24 @@ func (db *DB) MarkFailed(ctx context.Context, id string, errText string, next ti
 		SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1`, id, errText, next)
 }
 
+// GiveUp implements [store.Outbox]: the sealed body is replaced by an
+// empty one. ErrNotFound if the message is missing, sent or already given
+// up.
+func (db *DB) GiveUp(ctx context.Context, id string, errText string, now time.Time) error {
+	return db.execOne(ctx, "give up", `UPDATE sigra_outbox
+		SET attempts = attempts + 1, last_error = $2, given_up_at = $3, sealed = ''::bytea
+		WHERE id = $1 AND sent_at IS NULL AND given_up_at IS NULL`, id, errText, tsArg(now))
+}
+
+// PurgeMessages implements [store.Outbox] in one statement.
+func (db *DB) PurgeMessages(ctx context.Context, before time.Time) (int, error) {
+	ct, err := db.q.Exec(ctx, purgeMessagesSQL, before)
+	if err != nil {
+		return 0, wrap("purge messages", err)
+	}
+	return int(ct.RowsAffected()), nil
+}
+
 // MessageByID returns the message with id, sent or not, or ErrNotFound.
 // It is not part of [store.Outbox]; admin pages and the conformance suite
 // (storetest.MessageReader) use it.
@@ -102,9 +128,10 @@ func (db *DB) MessageByID(ctx context.Context, id string) (*store.Message, error
 	return m, wrap("message by id", err)
 }
 
-// PendingMessages implements [store.Outbox].
+// PendingMessages implements [store.Outbox]: it counts the messages
+// neither sent nor given up.
 func (db *DB) PendingMessages(ctx context.Context) (int, error) {
 	var n int
-	err := db.q.QueryRow(ctx, `SELECT count(*) FROM sigra_outbox WHERE sent_at IS NULL`).Scan(&n)
+	err := db.q.QueryRow(ctx, pendingMessagesSQL).Scan(&n)
 	return n, wrap("pending messages", err)
 }

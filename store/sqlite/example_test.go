@@ -103,5 +103,5 @@ func ExampleMigrations() {
 		log.Fatal(err)
 	}
 	fmt.Println(names)
-	// Output: [0001_init.sql]
+	// Output: [0001_init.sql 0002_outbox_retention.sql]
 }

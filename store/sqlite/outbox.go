@@ -9,10 +9,11 @@ import (
 	"github.com/sigra-go/sigra/store"
 )
 
-const messageCols = `id, recipient, sealed, attempts, next_attempt_at, last_error, created_at, sent_at`
+const messageCols = `id, recipient, sealed, attempts, next_attempt_at, last_error, created_at, sent_at, given_up_at`
 
 func messageDest(m *store.Message) []any {
-	return []any{&m.ID, &m.To, &m.Sealed, intDest{&m.Attempts}, timeDest{&m.NextAttemptAt}, &m.LastError, timeDest{&m.CreatedAt}, timeDest{&m.SentAt}}
+	return []any{&m.ID, &m.To, &m.Sealed, intDest{&m.Attempts}, timeDest{&m.NextAttemptAt}, &m.LastError,
+		timeDest{&m.CreatedAt}, timeDest{&m.SentAt}, timeDest{&m.GivenUpAt}}
 }
 
 // Enqueue queues m, filling an empty ID and zero CreatedAt; a zero
@@ -28,23 +29,31 @@ func (c *conn) Enqueue(ctx context.Context, m *store.Message) error {
 	if next.IsZero() {
 		next = m.CreatedAt
 	}
-	_, err := c.w().ExecContext(ctx, `INSERT INTO sigra_outbox (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.To, m.Sealed, m.Attempts, ms(next), m.LastError, ms(m.CreatedAt), ms(m.SentAt))
+	_, err := c.w().ExecContext(ctx, `INSERT INTO sigra_outbox (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.To, m.Sealed, m.Attempts, ms(next), m.LastError, ms(m.CreatedAt), ms(m.SentAt), ms(m.GivenUpAt))
 	return wrap("Enqueue", err)
 }
 
-// ClaimMessages leases up to limit due, unsent, unleased messages until
-// now+lease, in one statement, and returns them oldest due first. See
-// [store.Outbox].
+// The outbox's recurring statements. Their plans are checked in the tests:
+// each reads a partial index of the outbox, never the whole table.
+const (
+	claimMessagesSQL = `UPDATE sigra_outbox SET lease_until = ?1
+		WHERE id IN (SELECT id FROM sigra_outbox
+			WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
+			ORDER BY next_attempt_at, id LIMIT ?3)
+		RETURNING ` + messageCols
+	pendingMessagesSQL = `SELECT count(*) FROM sigra_outbox WHERE sent_at IS NULL AND given_up_at IS NULL`
+	purgeMessagesSQL   = `DELETE FROM sigra_outbox WHERE sent_at < ?1 OR given_up_at < ?1`
+)
+
+// ClaimMessages leases up to limit due, queued (neither sent nor given
+// up), unleased messages until now+lease, in one statement, and returns
+// them oldest due first. See [store.Outbox].
 func (c *conn) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := c.w().QueryContext(ctx, `UPDATE sigra_outbox SET lease_until = ?1
-		WHERE id IN (SELECT id FROM sigra_outbox
-			WHERE sent_at IS NULL AND next_attempt_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
-			ORDER BY next_attempt_at, id LIMIT ?3)
-		RETURNING `+messageCols, ms(now.Add(lease)), ms(now), limit)
+	rows, err := c.w().QueryContext(ctx, claimMessagesSQL, ms(now.Add(lease)), ms(now), limit)
 	if err != nil {
 		return nil, wrap("ClaimMessages", err)
 	}
@@ -79,16 +88,33 @@ func (c *conn) MarkFailed(ctx context.Context, id string, errText string, next t
 		SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE id = ?`, errText, ms(next), id))
 }
 
-// PendingMessages counts unsent messages, leased or not.
+// GiveUp records the final failure of a queued message, erases its body
+// and ends its lease. ErrNotFound if the message is missing, sent or
+// already given up. See [store.Outbox].
+func (c *conn) GiveUp(ctx context.Context, id string, errText string, now time.Time) error {
+	return op("GiveUp").one(c.w().ExecContext(ctx, `UPDATE sigra_outbox
+		SET attempts = attempts + 1, last_error = ?, given_up_at = ?, sealed = NULL, lease_until = NULL
+		WHERE id = ? AND sent_at IS NULL AND given_up_at IS NULL`, errText, ms(now), id))
+}
+
+// PendingMessages counts queued messages (neither sent nor given up),
+// leased or not.
 func (c *conn) PendingMessages(ctx context.Context) (int, error) {
 	var n int
-	err := c.r().QueryRowContext(ctx, `SELECT count(*) FROM sigra_outbox WHERE sent_at IS NULL`).Scan(intDest{&n})
+	err := c.r().QueryRowContext(ctx, pendingMessagesSQL).Scan(intDest{&n})
 	return n, wrap("PendingMessages", err)
+}
+
+// PurgeMessages deletes messages sent or given up before before, in one
+// statement, and returns how many. Queued messages stay.
+func (c *conn) PurgeMessages(ctx context.Context, before time.Time) (int, error) {
+	return op("PurgeMessages").count(c.w().ExecContext(ctx, purgeMessagesSQL, ms(before)))
 }
 
 // MessageByID returns the message with id, sent or not, or an error
 // wrapping store.ErrNotFound. It is not part of [store.Store]; the
-// conformance suite uses it to check that MarkSent erases the body.
+// conformance suite uses it to check that MarkSent and GiveUp erase the
+// body.
 func (c *conn) MessageByID(ctx context.Context, id string) (*store.Message, error) {
 	m := new(store.Message)
 	if err := c.r().QueryRowContext(ctx, `SELECT `+messageCols+` FROM sigra_outbox WHERE id = ?`, id).Scan(messageDest(m)...); err != nil {

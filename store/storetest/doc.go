@@ -35,7 +35,8 @@
 // errors, uniqueness conflicts (including case-insensitive and non-ASCII
 // addresses), expiry at its exact boundary, the session tombstone contract,
 // atomic single use under concurrency (tokens, codes, recovery codes, TOTP
-// steps), limiter exactness under concurrency, outbox leasing, audit paging,
+// steps), limiter exactness under concurrency, outbox leasing, giving up
+// and retention, audit paging,
 // transactions (commit, rollback on error and on panic, nesting), and that
 // times come back in UTC with at least millisecond precision and zero times
 // stay zero.
@@ -49,6 +50,8 @@
 //
 // Some guarantees cannot be observed through [store.Store] alone. When the
 // store under test also implements [MessageReader], the suite checks that
-// [store.Outbox.MarkSent] erases the sealed body; otherwise that one check
-// is skipped with a message saying so.
+// [store.Outbox.MarkSent] and [store.Outbox.GiveUp] erase the sealed body
+// and that [store.Outbox.PurgeMessages] deletes exactly the rows it should;
+// otherwise the checks that need it are skipped with a message saying so,
+// and the purge is checked through counts and claims alone.
 package storetest

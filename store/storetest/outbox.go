@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -19,7 +20,11 @@ func outboxChecks() []check {
 		{"MarkSent", testMarkSent},
 		{"MarkSent/ErasesBody", testMarkSentErases},
 		{"MarkFailed", testMarkFailed},
+		{"GiveUp", testGiveUp},
+		{"GiveUp/ErasesBody", testGiveUpErases},
+		{"GiveUp/Concurrent", testGiveUpConcurrent},
 		{"PendingMessages", testPendingMessages},
+		{"PurgeMessages", testPurgeMessages},
 	}
 }
 
@@ -65,6 +70,7 @@ func sameMessage(t *testing.T, what string, got, want *store.Message) {
 	}
 	sameTime(t, what+": CreatedAt", got.CreatedAt, want.CreatedAt)
 	sameTime(t, what+": SentAt", got.SentAt, want.SentAt)
+	sameTime(t, what+": GivenUpAt", got.GivenUpAt, want.GivenUpAt)
 }
 
 func testEnqueue(t *testing.T, s store.Store) {
@@ -263,4 +269,187 @@ func testPendingMessages(t *testing.T, s store.Store) {
 	count(2)
 	must(t, "MarkSent", s.MarkSent(ctx, a.ID, at(time.Minute)))
 	count(1)
+	c := enqueue(t, s, newMessage("c@example.com", t0))
+	count(2)
+	must(t, "GiveUp", s.GiveUp(ctx, c.ID, "550 no such user", at(time.Minute)))
+	count(1) // given up: no longer pending
+}
+
+func testGiveUp(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	leased := enqueue(t, s, newMessage("leased@example.com", t0))
+	other := enqueue(t, s, newMessage("other@example.com", t0))
+	if got := claim(t, s, t0, time.Minute, 10); len(got) != 2 {
+		t.Fatalf("ClaimMessages: got %d, want 2", len(got))
+	}
+	// A leased message is given up by the worker holding it.
+	must(t, "GiveUp(leased)", s.GiveUp(ctx, leased.ID, "550 no such user", at(time.Second)))
+	// A queued message not yet due (never claimed) can be given up too.
+	future := enqueue(t, s, newMessage("future@example.com", at(time.Hour)))
+	must(t, "GiveUp(not yet due)", s.GiveUp(ctx, future.ID, "undeliverable", at(2*time.Second)))
+
+	// Neither is ever claimed again: not after the lease, not at its due
+	// time, not years later. The other message is, each time its lease
+	// has ended.
+	for _, now := range []time.Time{at(2 * time.Minute), at(time.Hour), at(10 * 365 * 24 * time.Hour)} {
+		if got := claim(t, s, now, time.Minute, 10); !slices.Equal(messageIDs(got), []string{other.ID}) {
+			t.Errorf("claim at %v: got %v, want only %s (the message not given up)", now, messageIDs(got), other.ID)
+		}
+	}
+	n, err := s.PendingMessages(ctx)
+	must(t, "PendingMessages", err)
+	if n != 1 {
+		t.Errorf("PendingMessages after two GiveUps: got %d, want 1", n)
+	}
+
+	// Only a queued message can be given up.
+	sent := enqueue(t, s, newMessage("sent@example.com", t0))
+	must(t, "MarkSent", s.MarkSent(ctx, sent.ID, at(time.Second)))
+	for _, tt := range []struct{ name, id string }{
+		{"unknown id", "no-such-message"},
+		{"sent", sent.ID},
+		{"already given up", leased.ID},
+	} {
+		err := s.GiveUp(ctx, tt.id, "too late", at(time.Minute))
+		wantErr(t, "GiveUp("+tt.name+")", err, store.ErrNotFound)
+	}
+	// The refused calls changed nothing.
+	n, err = s.PendingMessages(ctx)
+	must(t, "PendingMessages", err)
+	if n != 1 {
+		t.Errorf("PendingMessages after refused GiveUps: got %d, want 1", n)
+	}
+}
+
+func testGiveUpErases(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	r, ok := s.(MessageReader)
+	if !ok {
+		t.Skip("the store does not implement storetest.MessageReader: cannot check that GiveUp erases the sealed body")
+	}
+	m := enqueue(t, s, newMessage("gone@example.com", t0))
+	other := enqueue(t, s, newMessage("other@example.com", t0))
+	must(t, "MarkFailed", s.MarkFailed(ctx, m.ID, "421 try again later", at(time.Second)))
+	must(t, "GiveUp", s.GiveUp(ctx, m.ID, "550 no such user", at(time.Minute)))
+
+	got, err := r.MessageByID(ctx, m.ID)
+	must(t, "MessageByID", err)
+	want := *m
+	want.Sealed = nil
+	want.Attempts, want.LastError, want.GivenUpAt = 2, "550 no such user", at(time.Minute)
+	sameMessage(t, "given-up message", got, &want)
+
+	kept, err := r.MessageByID(ctx, other.ID)
+	must(t, "MessageByID(other)", err)
+	sameMessage(t, "other message", kept, other)
+
+	// A refused GiveUp leaves the row as it was.
+	wantErr(t, "GiveUp again", s.GiveUp(ctx, m.ID, "again", at(time.Hour)), store.ErrNotFound)
+	got, err = r.MessageByID(ctx, m.ID)
+	must(t, "MessageByID after a refused GiveUp", err)
+	sameMessage(t, "given-up message after a refused GiveUp", got, &want)
+}
+
+func testGiveUpConcurrent(t *testing.T, s store.Store) {
+	const workers = 8
+	m := enqueue(t, s, newMessage("race@example.com", t0))
+	errs := race(workers, func(i int) error {
+		return s.GiveUp(t.Context(), m.ID, fmt.Sprintf("worker %d gave up", i), at(time.Second))
+	})
+	if ok, _ := countOutcomes(t, "GiveUp", errs, store.ErrNotFound); ok != 1 {
+		t.Errorf("concurrent GiveUp of one message: %d succeeded, want exactly 1", ok)
+	}
+	if r, isReader := s.(MessageReader); isReader {
+		got, err := r.MessageByID(t.Context(), m.ID)
+		must(t, "MessageByID", err)
+		if got.Attempts != 1 {
+			t.Errorf("Attempts after concurrent GiveUps: got %d, want 1", got.Attempts)
+		}
+	}
+}
+
+// testPurgeMessages builds an outbox with sent, given-up and queued
+// messages of several ages and purges it at cutoffs between them.
+func testPurgeMessages(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	day := 24 * time.Hour
+	msg := func(to string) *store.Message { return enqueue(t, s, newMessage(to, t0)) }
+
+	sentOld, sentNew := msg("sent-old@example.com"), msg("sent-new@example.com")
+	gaveUpOld, gaveUpNew := msg("gave-up-old@example.com"), msg("gave-up-new@example.com")
+	queued := msg("queued@example.com")  // due since t0, never claimed
+	retrying := msg("retry@example.com") // failed, due again later
+	leased := msg("leased@example.com")  // claimed below, lease running
+	future := enqueue(t, s, newMessage("future@example.com", at(30*day)))
+
+	must(t, "MarkSent(old)", s.MarkSent(ctx, sentOld.ID, at(time.Hour)))
+	must(t, "MarkSent(new)", s.MarkSent(ctx, sentNew.ID, at(8*day)))
+	must(t, "GiveUp(old)", s.GiveUp(ctx, gaveUpOld.ID, "550 no such user", at(2*time.Hour)))
+	must(t, "GiveUp(new)", s.GiveUp(ctx, gaveUpNew.ID, "550 no such user", at(8*day+time.Hour)))
+	must(t, "MarkFailed", s.MarkFailed(ctx, retrying.ID, "421 try again later", at(20*day)))
+
+	purge := func(before time.Time, want int) {
+		t.Helper()
+		n, err := s.PurgeMessages(ctx, before)
+		must(t, "PurgeMessages", err)
+		if n != want {
+			t.Errorf("PurgeMessages(%v): got %d deleted, want %d", before, n, want)
+		}
+	}
+	pendingIs := func(want int) {
+		t.Helper()
+		n, err := s.PendingMessages(ctx)
+		must(t, "PendingMessages", err)
+		if n != want {
+			t.Errorf("PendingMessages: got %d, want %d", n, want)
+		}
+	}
+	// exists reports which of ms are still stored, when the store can tell.
+	exists := func(what string, want bool, ms ...*store.Message) {
+		t.Helper()
+		r, ok := s.(MessageReader)
+		if !ok {
+			return
+		}
+		for _, m := range ms {
+			_, err := r.MessageByID(ctx, m.ID)
+			switch {
+			case want && err != nil:
+				t.Errorf("%s: MessageByID(%s): got %v, want the row kept", what, m.To, err)
+			case !want && !errors.Is(err, store.ErrNotFound):
+				t.Errorf("%s: MessageByID(%s): got %v, want ErrNotFound (purged)", what, m.To, err)
+			}
+		}
+	}
+
+	if got := claim(t, s, at(10*day), time.Hour, 10); !slices.Contains(messageIDs(got), leased.ID) {
+		t.Fatalf("claim: got %v, want the leased message among them", messageIDs(got))
+	}
+	pendingIs(4)
+
+	// Nothing was sent or given up before the first send: nothing goes.
+	purge(at(time.Hour), 0)
+	// Strictly before the cutoff: the old sent message goes at the
+	// instant after its send time, the old given-up one stays until its
+	// own time has passed.
+	purge(at(time.Hour+time.Millisecond), 1)
+	exists("after the first purge", false, sentOld)
+	exists("after the first purge", true, gaveUpOld, sentNew, gaveUpNew)
+	purge(at(2*time.Hour), 0)
+	purge(at(day), 1)
+	exists("after the second purge", false, gaveUpOld)
+	exists("after the second purge", true, sentNew, gaveUpNew, queued, retrying, leased, future)
+	pendingIs(4)
+
+	// Far in the future every sent and given-up row goes; queued ones
+	// stay, however old, whether due, leased, retrying or not yet due.
+	purge(at(10*365*day), 2)
+	purge(at(10*365*day), 0)
+	exists("after purging everything old", false, sentNew, gaveUpNew)
+	exists("after purging everything old", true, queued, retrying, leased, future)
+	pendingIs(4)
+	got := claim(t, s, at(30*day), time.Hour, 10)
+	if want := messageIDs([]*store.Message{queued, retrying, leased, future}); !slices.Equal(messageIDs(got), want) {
+		t.Errorf("claim after the purges: got %v, want %v", messageIDs(got), want)
+	}
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // MessageReader is implemented by stores that can return one outbox message
-// by ID, whether sent or not. The suite uses it to check that MarkSent
-// erases the sealed body; it is not part of [store.Store].
+// by ID, whether queued, sent or given up. The suite uses it to check that
+// MarkSent and GiveUp erase the sealed body and which rows PurgeMessages
+// deletes; it is not part of [store.Store].
 type MessageReader interface {
 	// MessageByID returns the message with id, or an error wrapping
 	// store.ErrNotFound.
