@@ -36,7 +36,7 @@ func ExampleNew() {
 	db, err := postgres.New(ctx, postgres.Config{
 		DSN:      os.Getenv("DATABASE_URL"),
 		MaxConns: 20,
-		// The host applies postgres.Migrations with its own tool.
+		// The host applies postgres.Migrations() with its own tool.
 		SkipMigrate: true,
 	})
 	if err != nil {

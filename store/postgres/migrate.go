@@ -17,14 +17,20 @@ import (
 //go:embed migrations/*.sql
 var embedded embed.FS
 
-// Migrations holds the adapter's schema as embedded SQL files in the
-// directory "migrations", named NNNN_name.sql and applied in the order of
-// NNNN, for hosts that run migrations with their own tool (the files carry
-// goose's "-- +goose Up" annotation). Each file is plain SQL meant to run in
-// one transaction; table names are unqualified, so they land in the first
-// schema of the search_path. [DB.Migrate] reads its own embedded copy, not
-// this variable.
-var Migrations fs.FS = embedded
+// Migrations returns the adapter's schema as embedded SQL files named
+// NNNN_name.sql at the root of the returned file system, applied in the
+// order of NNNN, for hosts that run migrations with their own tool (the
+// files carry goose's "-- +goose Up" annotation; open the DB with
+// Config.SkipMigrate). Each file is plain SQL meant to run in one
+// transaction; table names are unqualified, so they land in the first
+// schema of the search_path.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(embedded, "migrations")
+	if err != nil {
+		panic(err) // unreachable: the directory is embedded
+	}
+	return sub
+}
 
 // migrationTable records applied versions. It is prefixed like every
 // table of the adapter so that it cannot collide with the bookkeeping

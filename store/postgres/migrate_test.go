@@ -13,15 +13,15 @@ import (
 
 func TestMigrationsFS(t *testing.T) {
 	t.Parallel()
-	files, err := fs.Glob(postgres.Migrations, "migrations/*.sql")
+	files, err := fs.Glob(postgres.Migrations(), "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Fatal("Migrations: got no files under migrations/")
+		t.Fatal("Migrations: got no .sql files")
 	}
 	for _, f := range files {
-		b, err := fs.ReadFile(postgres.Migrations, f)
+		b, err := fs.ReadFile(postgres.Migrations(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Errorf("Migrate on instance %d: %v", i, err)
 		}
 	}
-	files, err := fs.Glob(postgres.Migrations, "migrations/*.sql")
+	files, err := fs.Glob(postgres.Migrations(), "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

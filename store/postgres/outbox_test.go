@@ -25,7 +25,7 @@ func TestMigrateOutboxRetention(t *testing.T) {
 	t.Cleanup(db.Close)
 
 	// The schema as the first release left it: only 0001 applied.
-	first, err := fs.ReadFile(postgres.Migrations, "migrations/0001_init.sql")
+	first, err := fs.ReadFile(postgres.Migrations(), "0001_init.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
