@@ -18,6 +18,7 @@ import (
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/token"
 	"github.com/sigra-go/sigra/ui"
 )
 
@@ -427,4 +428,29 @@ func (h *Handler) newPasswordHash(w http.ResponseWriter, r *http.Request, pw, em
 		return "", false
 	}
 	return hash, true
+}
+
+// liveLink checks the token of an emailed link landing on its confirm page
+// (the GET changes nothing; only the page's POST consumes the token): it
+// must be well formed and name an unexpired, unused token of purpose. The
+// page is sent with Referrer-Policy: no-referrer so the token cannot leak
+// through a Referer header. A dead link is answered with dead; a store
+// failure with the usual error answer. ok is false when the request was
+// answered.
+func (h *Handler) liveLink(w http.ResponseWriter, r *http.Request, tok, purpose string, dead func(http.ResponseWriter, *http.Request)) (*store.Token, bool) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if !token.Valid(tok) {
+		dead(w, r)
+		return nil, false
+	}
+	t, err := h.st.PeekToken(r.Context(), purpose, token.Digest(tok), h.now())
+	if errors.Is(err, store.ErrNotFound) {
+		dead(w, r)
+		return nil, false
+	}
+	if err != nil {
+		h.x.Error(w, r, err)
+		return nil, false
+	}
+	return t, true
 }

@@ -38,18 +38,8 @@ func (h *Handler) magicRequest(w http.ResponseWriter, r *http.Request) {
 // magicConfirmPage is where the emailed link lands. GET changes nothing
 // (mail scanners follow links): it shows a button whose POST signs in.
 func (h *Handler) magicConfirmPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	tok := r.URL.Query().Get("token")
-	if !token.Valid(tok) {
-		h.expired(w, r)
-		return
-	}
-	if _, err := h.st.PeekToken(r.Context(), store.PurposeMagicLink, token.Digest(tok), h.now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			h.expired(w, r)
-			return
-		}
-		h.x.Error(w, r, err)
+	if _, ok := h.liveLink(w, r, tok, store.PurposeMagicLink, h.expired); !ok {
 		return
 	}
 	h.ui.Render(w, r, http.StatusOK, "magic_confirm", h.x.Page(r, "Continue signing in", &ui.TokenData{Token: tok}))

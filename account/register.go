@@ -164,17 +164,7 @@ func (h *Handler) sendConfirmation(ctx context.Context, tx store.Store, r *http.
 func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
 	data := &ui.ConfirmData{CodeLength: codeDigits, CanResend: true}
 	if tok := r.URL.Query().Get("token"); tok != "" {
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		if !token.Valid(tok) {
-			h.expired(w, r)
-			return
-		}
-		if _, err := h.st.PeekToken(r.Context(), store.PurposeConfirm, token.Digest(tok), h.now()); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				h.expired(w, r)
-				return
-			}
-			h.x.Error(w, r, err)
+		if _, ok := h.liveLink(w, r, tok, store.PurposeConfirm, h.expired); !ok {
 			return
 		}
 		data.Token = tok

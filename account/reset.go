@@ -112,18 +112,8 @@ func (h *Handler) sendEmailToken(ctx context.Context, r *http.Request, email, pu
 // resetPage shows the new-password form for a live reset link, or "link
 // expired". The page never leaks the token through the Referer header.
 func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	tok := r.URL.Query().Get("token")
-	if !token.Valid(tok) {
-		h.ui.Render(w, r, http.StatusGone, "reset_expired", h.x.Page(r, "Link expired", nil))
-		return
-	}
-	if _, err := h.st.PeekToken(r.Context(), store.PurposeReset, token.Digest(tok), h.now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			h.ui.Render(w, r, http.StatusGone, "reset_expired", h.x.Page(r, "Link expired", nil))
-			return
-		}
-		h.x.Error(w, r, err)
+	if _, ok := h.liveLink(w, r, tok, store.PurposeReset, h.resetExpired); !ok {
 		return
 	}
 	h.ui.Render(w, r, http.StatusOK, "reset", h.x.Page(r, "Choose a new password", &ui.ResetData{Token: tok, MinPasswordLength: h.pw.MinLength()}))

@@ -155,19 +155,9 @@ func (h *Handler) emailChange(w http.ResponseWriter, r *http.Request) {
 // emailConfirmPage shows the button that confirms an email change (GET
 // changes nothing).
 func (h *Handler) emailConfirmPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Referrer-Policy", "no-referrer")
 	tok := r.URL.Query().Get("token")
-	if !token.Valid(tok) {
-		h.expired(w, r)
-		return
-	}
-	t, err := h.st.PeekToken(r.Context(), store.PurposeEmailChange, token.Digest(tok), h.now())
-	if errors.Is(err, store.ErrNotFound) {
-		h.expired(w, r)
-		return
-	}
-	if err != nil {
-		h.x.Error(w, r, err)
+	t, ok := h.liveLink(w, r, tok, store.PurposeEmailChange, h.expired)
+	if !ok {
 		return
 	}
 	h.ui.Render(w, r, http.StatusOK, "email_confirm", h.x.Page(r, "Confirm your new address", &ui.EmailChangeData{Token: tok, NewEmail: t.Data}))
