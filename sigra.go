@@ -159,6 +159,11 @@ func UserFrom(ctx context.Context) *User {
 
 // Shared errors. Packages wrap them with detail; test with errors.Is.
 var (
+	// ErrConfig: a constructor was given an unusable configuration. Every
+	// New in the module wraps it with the package and the reason, so
+	// errors.Is(err, sigra.ErrConfig) tells a configuration mistake from a
+	// failure to reach a service.
+	ErrConfig = errors.New("sigra: invalid config")
 	// ErrUnauthenticated: the request has no signed-in user.
 	ErrUnauthenticated = errors.New("sigra: not signed in")
 	// ErrForbidden: the user may not do this.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/token"
 )
 
@@ -67,7 +67,7 @@ func badBodies() []badBody {
 
 // post sends body to path as the browser c would (same-origin, CSRF token
 // in the header), asking for JSON when asJSON.
-func post(c *testapp.Client, a *testapp.App, path string, b badBody, asJSON bool) *testapp.Response {
+func post(c *apptest.Client, a *app, path string, b badBody, asJSON bool) *apptest.Response {
 	h := http.Header{}
 	h.Set("Content-Type", b.contentType)
 	if b.crossSite {
@@ -91,32 +91,32 @@ func post(c *testapp.Client, a *testapp.App, path string, b badBody, asJSON bool
 // badInputFixture is an application with one signed-in user and live
 // tokens of every purpose, to throw bad input at.
 type badInputFixture struct {
-	a      *testapp.App
-	in     *testapp.Client // signed in as user@example.com, in sudo
-	anon   *testapp.Client
+	a      *app
+	in     *apptest.Client // signed in as user@example.com, in sudo
+	anon   *apptest.Client
 	tokens map[string]string // purpose → live token
 	used   string            // a consumed magic-link token
 	emails []string
 }
 
 func newBadInputFixture(t *testing.T, backend string) *badInputFixture {
-	a := testapp.New(t, testapp.Options{Backend: backend})
-	f := &badInputFixture{a: a, anon: a.Client(), tokens: map[string]string{}, emails: []string{"user@example.com", "unconfirmed@example.com"}}
-	newUser(a, "user@example.com")
-	f.in = signedIn(a, "user@example.com")
-	a.Client().Post("/auth/register", form("email", "unconfirmed@example.com", "password", pw))
-	f.tokens["confirm"] = testapp.TokenOf(a.Link(a.LastMail("unconfirmed@example.com"), "/auth/confirm"))
-	f.tokens["reset"] = testapp.TokenOf(requestReset(t, a, "user@example.com"))
-	f.used = testapp.TokenOf(requestMagic(t, a, "user@example.com"))
-	wantRedirect(t, "spend a magic link", a.Client().Post("/auth/magic/verify", form("token", f.used)), "/")
-	f.tokens["magic"] = testapp.TokenOf(requestMagic(t, a, "user@example.com"))
+	a := newApp(t, opts{Backend: backend})
+	f := &badInputFixture{a: a, anon: a.Client(t), tokens: map[string]string{}, emails: []string{"user@example.com", "unconfirmed@example.com"}}
+	newUser(t, a, "user@example.com")
+	f.in = signedIn(t, a, "user@example.com")
+	a.Client(t).Post("/auth/register", form("email", "unconfirmed@example.com", "password", pw))
+	f.tokens["confirm"] = apptest.TokenOf(apptest.Link(t, a.LastMail(t, "unconfirmed@example.com"), "/auth/confirm"))
+	f.tokens["reset"] = apptest.TokenOf(requestReset(t, a, "user@example.com"))
+	f.used = apptest.TokenOf(requestMagic(t, a, "user@example.com"))
+	wantRedirect(t, "spend a magic link", a.Client(t).Post("/auth/magic/verify", form("token", f.used)), "/")
+	f.tokens["magic"] = apptest.TokenOf(requestMagic(t, a, "user@example.com"))
 	f.in.Post("/auth/email", form("email", "new@example.com"))
-	f.tokens["email"] = testapp.TokenOf(a.Link(a.LastMail("new@example.com"), "/auth/email/confirm"))
+	f.tokens["email"] = apptest.TokenOf(apptest.Link(t, a.LastMail(t, "new@example.com"), "/auth/email/confirm"))
 	return f
 }
 
 // check runs one bad request and fails the test if it changed anything.
-func (f *badInputFixture) check(t *testing.T, what string, c *testapp.Client, send func() *testapp.Response, status int, code string) {
+func (f *badInputFixture) check(t *testing.T, what string, c *apptest.Client, send func() *apptest.Response, status int, code string) {
 	t.Helper()
 	a := f.a
 	before := snapshot(t, a, f.emails...)
@@ -137,19 +137,19 @@ func (f *badInputFixture) check(t *testing.T, what string, c *testapp.Client, se
 		}
 	}
 	wantUnchanged(t, what, a, before, f.emails...)
-	a.Flush()
+	a.Flush(t)
 	if n := len(a.Mailbox.Messages("")); n != mails {
-		t.Errorf("%s: sent %d emails", what, n-mails)
+		t.Errorf("%s: got %d emails sent, want none", what, n-mails)
 	}
 	if s, e := whoami(c); s != state || e != email {
-		t.Errorf("%s: the client went from %s %q to %s %q", what, state, email, s, e)
+		t.Errorf("%s: got the client %s %q, want it still %s %q", what, s, e, state, email)
 	}
 	if c.Cookie(sessionCookie) != cookie {
-		t.Errorf("%s: the session token changed", what)
+		t.Errorf("%s: got a new session token, want the same", what)
 	}
 	for purpose, tok := range f.tokens {
-		if n := a.Count("sigra_tokens", "digest = ?", token.Digest(tok)); n != 1 {
-			t.Errorf("%s: the %s token is gone", what, purpose)
+		if n := a.Count(t, "sigra_tokens", "digest = ?", token.Digest(tok)); n != 1 {
+			t.Errorf("%s: got %d rows of the %s token, want 1", what, n, purpose)
 		}
 	}
 }
@@ -184,22 +184,24 @@ var endpoints = []struct {
 // session or reservation.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	for _, backend := range testapp.Backends {
+	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			f := newBadInputFixture(t, backend)
 			for _, ep := range endpoints {
-				c := f.anon
-				if ep.signedIn {
-					c = f.in
-				}
-				for _, b := range badBodies() {
-					f.check(t, ep.path+" "+b.name, c, func() *testapp.Response { return post(c, f.a, ep.path, b, true) }, b.status, b.code)
-				}
-				// HTML answers carry the same status.
-				for _, b := range badBodies()[:2] {
-					f.check(t, ep.path+" "+b.name+" (HTML)", c, func() *testapp.Response { return post(c, f.a, ep.path, b, false) }, b.status, "")
-				}
+				t.Run(strings.TrimPrefix(ep.path, "/auth/"), func(t *testing.T) {
+					c := f.anon.For(t)
+					if ep.signedIn {
+						c = f.in.For(t)
+					}
+					for _, b := range badBodies() {
+						f.check(t, ep.path+" "+b.name, c, func() *apptest.Response { return post(c, f.a, ep.path, b, true) }, b.status, b.code)
+					}
+					// HTML answers carry the same status.
+					for _, b := range badBodies()[:2] {
+						f.check(t, ep.path+" "+b.name+" (HTML)", c, func() *apptest.Response { return post(c, f.a, ep.path, b, false) }, b.status, "")
+					}
+				})
 			}
 		})
 	}
@@ -209,7 +211,7 @@ func TestBadInput(t *testing.T) {
 // other-purpose tokens get a 4xx with a stable code, and change nothing.
 func TestBadFields(t *testing.T) {
 	t.Parallel()
-	for _, backend := range testapp.Backends {
+	for _, backend := range apptest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			f := newBadInputFixture(t, backend)
@@ -296,22 +298,24 @@ func TestBadFields(t *testing.T) {
 				{"/auth/delete", true, map[string]string{"confirm_email": "other@example.com"}, 422, "confirmation_mismatch"},
 			}
 			for _, tc := range cases {
-				c := f.anon
-				if tc.signedIn {
-					c = f.in
-				}
 				body := "{}"
 				if tc.body != nil {
 					body = jsonOf(tc.body)
 				}
 				what := fmt.Sprintf("%s %s", tc.path, body)
-				f.check(t, what, c, func() *testapp.Response { return c.JSON("POST", tc.path, body) }, tc.status, tc.code)
-				// The same as a form, answered with a page.
-				vals := form()
-				for k, v := range tc.body {
-					vals.Set(k, v)
-				}
-				f.check(t, what+" (form)", c, func() *testapp.Response { return c.Post(tc.path, vals) }, tc.status, "")
+				t.Run(what, func(t *testing.T) {
+					c := f.anon.For(t)
+					if tc.signedIn {
+						c = f.in.For(t)
+					}
+					f.check(t, what, c, func() *apptest.Response { return c.JSON("POST", tc.path, body) }, tc.status, tc.code)
+					// The same as a form, answered with a page.
+					vals := form()
+					for k, v := range tc.body {
+						vals.Set(k, v)
+					}
+					f.check(t, what+" (form)", c, func() *apptest.Response { return c.Post(tc.path, vals) }, tc.status, "")
+				})
 			}
 		})
 	}

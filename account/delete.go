@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/flow"
+	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/ui"
 )
 
 func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request) {
-	u := h.sess.User(r.Context())
-	h.ui.Render(w, r, http.StatusOK, "delete", h.x.Page(r, "Delete your account", &ui.DeleteData{Grace: h.cfg.DeletionGrace, Email: u.Email}))
+	u := h.k.Sess.User(r.Context())
+	h.k.Render(w, r, http.StatusOK, "delete", h.k.Page(r, "Delete your account", &DeleteAccountData{Grace: h.cfg.DeletionGrace, Email: u.Email}),
+		map[string]any{"ok": true, "email": u.Email, "grace_seconds": int64(h.cfg.DeletionGrace / time.Second)})
 }
 
 // deleteAccount schedules the account's deletion after the grace period.
@@ -22,45 +23,45 @@ func (h *Handler) deletePage(w http.ResponseWriter, r *http.Request) {
 // revoked at once; signing in before the due time cancels the deletion.
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u := h.sess.User(ctx)
-	p := h.x.Page(r, "Delete your account", &ui.DeleteData{Grace: h.cfg.DeletionGrace, Email: u.Email})
-	in, err := flow.ReadInput(r)
+	u := h.k.Sess.User(ctx)
+	in, err := kernel.ReadInput(r)
+	p := h.k.Page(r, "Delete your account", &DeleteAccountData{Grace: h.cfg.DeletionGrace, Email: u.Email})
 	if err != nil {
-		h.x.FormError(w, r, http.StatusBadRequest, "delete", p, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		h.k.BadForm(w, r, "delete", kernel.Built(p))
 		return
 	}
 	if store.NormalizeEmail(in["confirm_email"]) != store.NormalizeEmail(u.Email) {
-		h.x.FormError(w, r, http.StatusUnprocessableEntity, "delete", p, "confirmation_mismatch", "Type your email address to confirm.", map[string]string{"confirm_email": "Type " + u.Email + " to confirm."})
+		h.k.FormError(w, r, http.StatusUnprocessableEntity, "delete", kernel.Built(p), "confirmation_mismatch", "Type your email address to confirm.", map[string]string{"confirm_email": "Type " + u.Email + " to confirm."})
 		return
 	}
-	now := h.now()
+	now := h.k.Now()
 	due := now.Add(h.cfg.DeletionGrace)
-	err = h.st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.ScheduleDeletion(ctx, u.ID, due, now); err != nil {
+	err = h.k.InTx(ctx, func(ctx context.Context) error {
+		if err := h.st.ScheduleDeletion(ctx, u.ID, due, now); err != nil {
 			return err
 		}
-		if _, err := tx.RevokeUserSessions(ctx, u.ID, nil, now); err != nil {
+		if _, err := h.st.RevokeUserSessions(ctx, u.ID, nil, now); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteUserTokens(ctx, u.ID); err != nil {
+		if _, err := h.st.DeleteUserTokens(ctx, u.ID); err != nil {
 			return err
 		}
-		if err := h.record(ctx, tx, audit.ActionDeleteSchedule, u.ID, u.ID, map[string]string{"due": due.UTC().Format(time.RFC3339)}); err != nil {
+		if err := h.k.Record(ctx, audit.ActionDeleteSchedule, u.ID, u.ID, map[string]string{"due": due.UTC().Format(time.RFC3339)}); err != nil {
 			return err
 		}
-		data := h.reqEmail(r)
-		data.DueAt = due
-		data.Link = h.absolute(h.links.Login)
-		return h.queue(ctx, tx, "deletion_scheduled", u.Email, data)
+		data := h.k.RequestEmail(r)
+		data.Link = h.k.Absolute(h.k.Path(pathLogin))
+		data.Data = &DeletionMail{DueAt: due}
+		return h.k.Queue(ctx, "deletion_scheduled", u.Email, data)
 	})
 	if err != nil {
-		h.x.Error(w, r, err)
+		h.k.Error(w, r, err)
 		return
 	}
-	if err := h.sess.SignOut(ctx); err != nil {
-		h.log.ErrorContext(ctx, "sign out after scheduling deletion failed", "err", err)
+	if err := h.k.Sess.SignOut(ctx); err != nil {
+		h.k.Log.ErrorContext(ctx, "sign out after scheduling deletion failed", "err", err)
 	}
-	h.x.Render(w, r, http.StatusOK, "delete_scheduled", h.x.Page(r, "Account deletion scheduled", &ui.DeleteScheduledData{DueAt: due}),
+	h.k.Render(w, r, http.StatusOK, "delete_scheduled", h.k.Page(r, "Account deletion scheduled", &DeleteScheduledData{DueAt: due}),
 		map[string]any{"ok": true, "due_at": due})
 }
 
@@ -71,7 +72,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) {
 // periodically (see RunPurge) on one or more instances: a row handled by
 // another instance meanwhile is skipped.
 func (h *Handler) PurgeDeleted(ctx context.Context, limit int) (int, error) {
-	now := h.now()
+	now := h.k.Now()
 	due, err := h.st.UsersDueForDeletion(ctx, now, limit)
 	if err != nil {
 		return 0, err
@@ -79,13 +80,13 @@ func (h *Handler) PurgeDeleted(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for _, u := range due {
 		if h.cfg.Hooks.BeforeDelete != nil {
-			if err := h.cfg.Hooks.BeforeDelete(ctx, u); err != nil {
-				h.log.WarnContext(ctx, "account deletion postponed by hook", "user", u.ID, "err", err)
+			if err := h.cfg.Hooks.BeforeDelete(ctx, publicUser(u)); err != nil {
+				h.k.Log.WarnContext(ctx, "account deletion postponed by hook", "user", u.ID, "err", err)
 				continue
 			}
 		}
-		err := h.st.WithTx(ctx, func(tx store.Store) error {
-			cur, err := tx.UserByID(ctx, u.ID)
+		err := h.k.InTx(ctx, func(ctx context.Context) error {
+			cur, err := h.st.UserByID(ctx, u.ID)
 			if err != nil {
 				return err
 			}
@@ -95,17 +96,17 @@ func (h *Handler) PurgeDeleted(ctx context.Context, limit int) (int, error) {
 			mode := "delete"
 			if h.cfg.DeletionMode == AnonymizeData {
 				mode = "anonymize"
-				err = tx.AnonymizeUser(ctx, u.ID, now)
+				err = h.st.AnonymizeUser(ctx, u.ID, now)
 			} else {
-				err = tx.DeleteUser(ctx, u.ID)
+				err = h.st.DeleteUser(ctx, u.ID)
 			}
 			if err != nil {
 				return err
 			}
-			if err := h.audit.Record(ctx, tx, audit.Event{Action: audit.ActionDeleteComplete, SubjectID: u.ID, Outcome: audit.OutcomeSuccess, Metadata: map[string]string{"mode": mode}}); err != nil {
+			if err := h.k.Record(ctx, audit.ActionDeleteComplete, "", u.ID, map[string]string{"mode": mode}); err != nil {
 				return err
 			}
-			return h.queue(ctx, tx, "account_deleted", cur.Email, &ui.Email{When: now})
+			return h.k.Queue(ctx, "account_deleted", cur.Email, &ui.Email{When: now})
 		})
 		if errors.Is(err, store.ErrNotFound) {
 			continue
@@ -121,8 +122,9 @@ func (h *Handler) PurgeDeleted(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-// RunPurge calls PurgeDeleted every interval until ctx ends, logging
-// failures. It also purges expired sessions, tokens and limiter counters.
+// RunPurge calls PurgeDeleted every interval (default one hour) until ctx
+// ends, logging failures. It also purges expired sessions, tokens and
+// limiter counters.
 func (h *Handler) RunPurge(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = time.Hour
@@ -131,17 +133,17 @@ func (h *Handler) RunPurge(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		if _, err := h.PurgeDeleted(ctx, 100); err != nil && ctx.Err() == nil {
-			h.log.ErrorContext(ctx, "purging deleted accounts failed", "err", err)
+			h.k.Log.ErrorContext(ctx, "purging deleted accounts failed", "err", err)
 		}
-		before := h.now().Add(-time.Hour)
+		before := h.k.Now().Add(-time.Hour)
 		if _, err := h.st.PurgeSessions(ctx, before); err != nil && ctx.Err() == nil {
-			h.log.ErrorContext(ctx, "purging sessions failed", "err", err)
+			h.k.Log.ErrorContext(ctx, "purging sessions failed", "err", err)
 		}
 		if _, err := h.st.PurgeTokens(ctx, before); err != nil && ctx.Err() == nil {
-			h.log.ErrorContext(ctx, "purging tokens failed", "err", err)
+			h.k.Log.ErrorContext(ctx, "purging tokens failed", "err", err)
 		}
 		if _, err := h.st.PurgeLimits(ctx, before); err != nil && ctx.Err() == nil {
-			h.log.ErrorContext(ctx, "purging rate limits failed", "err", err)
+			h.k.Log.ErrorContext(ctx, "purging rate limits failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,6 +1,7 @@
 package account_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -18,12 +20,12 @@ const grace = 14 * 24 * time.Hour
 
 // scheduleDeletion schedules the deletion of the signed-in user's account
 // through the form.
-func scheduleDeletion(t *testing.T, c *testapp.Client, email string) {
+func scheduleDeletion(t *testing.T, c *apptest.Client, email string) {
 	t.Helper()
 	res := c.Post("/auth/delete", form("confirm_email", email))
 	wantStatus(t, "delete", res, http.StatusOK)
 	if !strings.Contains(strings.ToLower(res.Body), "deletion scheduled") {
-		t.Fatalf("delete answer:\n%s", res.Body)
+		t.Fatalf("delete: got a page without \"deletion scheduled\", want it:\n%s", res.Body)
 	}
 }
 
@@ -32,16 +34,16 @@ func scheduleDeletion(t *testing.T, c *testapp.Client, email string) {
 // and emails the owner.
 func TestDeleteAccount(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		u := newUser(a, "user@example.com")
-		c, other := signedIn(a, "user@example.com"), signedIn(a, "user@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		u := newUser(t, a, "user@example.com")
+		c, other := signedIn(t, a, "user@example.com"), signedIn(t, a, "user@example.com")
 		wantStatus(t, "delete page", c.Get("/auth/delete"), http.StatusOK)
 
 		before := snapshot(t, a, "user@example.com")
 		res := c.Post("/auth/delete", form("confirm_email", "someone@example.com"))
 		wantStatus(t, "wrong address", res, http.StatusUnprocessableEntity)
 		if !strings.Contains(res.Body, `id="confirm_email-error"`) {
-			t.Errorf("mismatch not shown at the field:\n%s", res.Body)
+			t.Errorf("wrong address: got no error at confirm_email, want one:\n%s", res.Body)
 		}
 		wantError(t, "wrong address JSON", c.JSON("POST", "/auth/delete", `{"confirm_email":""}`), http.StatusUnprocessableEntity, "confirmation_mismatch")
 		wantUnchanged(t, "refused deletion", a, before, "user@example.com")
@@ -57,22 +59,22 @@ func TestDeleteAccount(t *testing.T) {
 		d := decode(t, j)
 		due := a.Clock.Now().Add(grace)
 		if j.StatusCode != http.StatusOK || !d.OK {
-			t.Fatalf("delete: %d %s", j.StatusCode, j.Body)
+			t.Fatalf("delete: got %d %s, want 200 ok", j.StatusCode, j.Body)
 		}
 		if got, _ := time.Parse(time.RFC3339Nano, d.Rest["due_at"].(string)); !got.Equal(due) {
 			t.Errorf("due_at %v, want %v", d.Rest["due_at"], due)
 		}
-		if got := a.User("user@example.com").DeletionDueAt; !got.Equal(due) {
+		if got := a.User(t, "user@example.com").DeletionDueAt; !got.Equal(due) {
 			t.Errorf("DeletionDueAt %v, want %v", got, due)
 		}
 		wantAnonymous(t, c)
 		wantAnonymous(t, other)
-		if n := a.Count("sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
+		if n := a.Count(t, "sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
 			t.Errorf("got %d live sessions, want 0", n)
 		}
-		m := a.LastMail("user@example.com")
+		m := a.LastMail(t, "user@example.com")
 		if !strings.Contains(m.Subject, "scheduled for deletion") || !strings.Contains(m.Text, a.URL+"/auth/login") {
-			t.Errorf("deletion email %q:\n%s", m.Subject, m.Text)
+			t.Errorf("deletion email: got %q\n%s\nwant the scheduled-deletion email linking to sign-in", m.Subject, m.Text)
 		}
 		wantAudit(t, a, audit.ActionDeleteSchedule, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success", Metadata: map[string]string{"due": due.UTC().Format(time.RFC3339)}})
 	})
@@ -82,14 +84,14 @@ func TestDeleteAccount(t *testing.T) {
 // the deletion.
 func TestDeleteCancelledBySignIn(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		u := newUser(a, "user@example.com")
-		scheduleDeletion(t, signedIn(a, "user@example.com"), "user@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		u := newUser(t, a, "user@example.com")
+		scheduleDeletion(t, signedIn(t, a, "user@example.com"), "user@example.com")
 		a.Clock.Advance(grace - time.Minute)
-		c := a.Client()
+		c := a.Client(t)
 		c.SignIn("user@example.com", pw)
 		wantSignedIn(t, c, "user@example.com")
-		if got := a.User("user@example.com").DeletionDueAt; !got.IsZero() {
+		if got := a.User(t, "user@example.com").DeletionDueAt; !got.IsZero() {
 			t.Errorf("DeletionDueAt %v after sign-in, want none", got)
 		}
 		wantAudit(t, a, audit.ActionDeleteCancel, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success", Metadata: map[string]string{"method": "sign_in"}})
@@ -97,7 +99,7 @@ func TestDeleteCancelledBySignIn(t *testing.T) {
 		if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
 			t.Errorf("PurgeDeleted: %d, %v; want 0", n, err)
 		}
-		a.User("user@example.com")
+		a.User(t, "user@example.com")
 	})
 }
 
@@ -110,80 +112,82 @@ func TestPurgeDeleted(t *testing.T) {
 		name := map[account.DeletionMode]string{account.DeleteData: "delete", account.AnonymizeData: "anonymize"}[mode]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			for _, b := range testapp.Backends {
+			for _, b := range apptest.Backends {
 				t.Run(b, func(t *testing.T) {
 					var refuse atomic.Bool
 					refuse.Store(true)
-					h := &hooks{}
-					hk := hooksRecorder(h)
-					hk.BeforeDelete = func(_ ctxT, u *store.User) error {
-						h.add("before %s", u.ID)
-						if refuse.Load() {
-							return errors.New("export not finished")
+					var h *hooks
+					a := newApp(t, opts{Backend: b, Config: func(_ *apptest.App, c *account.Config) {
+						c.DeletionMode = mode
+						c.Hooks.BeforeDelete = func(_ context.Context, u *sigra.User) error {
+							h.add("before %s", u.ID)
+							if refuse.Load() {
+								return errors.New("export not finished")
+							}
+							return nil
 						}
-						return nil
-					}
-					a := testapp.New(t, testapp.Options{Backend: b, DeletionMode: mode, Hooks: hk})
-					u := newUser(a, "user@example.com")
-					keep := newUser(a, "keep@example.com")
-					scheduleDeletion(t, signedIn(a, "user@example.com"), "user@example.com")
+					}})
+					h = a.Hooks
+					u := newUser(t, a, "user@example.com")
+					keep := newUser(t, a, "keep@example.com")
+					scheduleDeletion(t, signedIn(t, a, "user@example.com"), "user@example.com")
 					a.Clock.Advance(grace - ms)
 					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
-						t.Fatalf("before due: PurgeDeleted %d, %v", n, err)
+						t.Fatalf("before due: got PurgeDeleted %d, %v; want 0, nil", n, err)
 					}
 					a.Clock.Advance(ms)
 					// The hook postpones.
 					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
-						t.Fatalf("hook refusing: PurgeDeleted %d, %v", n, err)
+						t.Fatalf("hook refusing: got PurgeDeleted %d, %v; want 0, nil", n, err)
 					}
 					if !h.has("before "+u.ID) || h.has("delete "+u.ID) {
-						t.Fatalf("hooks: %q", h.list())
+						t.Fatalf("hook refusing: got hook calls %q, want BeforeDelete and no AfterDelete", h.list())
 					}
-					a.User("user@example.com")
+					a.User(t, "user@example.com")
 					refuse.Store(false)
 					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 1 {
 						t.Fatalf("PurgeDeleted %d, %v; want 1", n, err)
 					}
 					if !h.has("delete " + u.ID) {
-						t.Errorf("AfterDelete not called: %q", h.list())
+						t.Errorf("got hook calls %q, want AfterDelete", h.list())
 					}
 					if _, err := a.Store.UserByEmail(ctx, "user@example.com"); !errors.Is(err, store.ErrNotFound) {
-						t.Errorf("the address still finds an account: %v", err)
+						t.Errorf("UserByEmail after the purge: got %v, want not found", err)
 					}
 					row, err := a.Store.UserByID(ctx, u.ID)
 					switch mode {
 					case account.DeleteData:
 						if !errors.Is(err, store.ErrNotFound) {
-							t.Errorf("deleted user row: %v, %v", row, err)
+							t.Errorf("deleted user row: got %v, %v; want not found", row, err)
 						}
 					case account.AnonymizeData:
 						if err != nil || row.PasswordHash != "" || row.DisabledAt.IsZero() || !row.DeletionDueAt.IsZero() || strings.Contains(row.Email, "user@") {
-							t.Errorf("anonymised user row: %+v, %v", row, err)
+							t.Errorf("anonymised user row: got %+v, %v; want it disabled, without password, address or deletion time", row, err)
 						}
 					}
-					if n := tokenCount(a, u.ID, ""); n != 0 {
-						t.Errorf("%d tokens left", n)
+					if n := tokenCount(t, a, u.ID, ""); n != 0 {
+						t.Errorf("got %d tokens left, want 0", n)
 					}
 					// Anonymised: session tombstones may stay until purged, but
 					// revoked and without personal details.
-					if n := a.Count("sigra_sessions", "user_id = ? AND (revoked_at IS NULL OR ip <> '' OR user_agent <> '')", u.ID); n != 0 {
-						t.Errorf("%d sessions left live or with personal details", n)
+					if n := a.Count(t, "sigra_sessions", "user_id = ? AND (revoked_at IS NULL OR ip <> '' OR user_agent <> '')", u.ID); n != 0 {
+						t.Errorf("got %d sessions left live or with personal details, want 0", n)
 					}
-					if got := subjects(a, "user@example.com"); len(got) == 0 || !strings.Contains(got[0], "was deleted") {
-						t.Errorf("goodbye email: %q", got)
+					if got := subjects(t, a, "user@example.com"); len(got) == 0 || !strings.Contains(got[0], "was deleted") {
+						t.Errorf("got emails %q, want the goodbye email last", got)
 					}
 					wantAudit(t, a, audit.ActionDeleteComplete, u.ID, 1, auditWant{Subject: u.ID, Outcome: "success", System: true, Metadata: map[string]string{"mode": name}})
 					// Only the due account went; a second run does nothing.
-					if a.User("keep@example.com").ID != keep.ID {
-						t.Error("another account changed")
+					if a.User(t, "keep@example.com").ID != keep.ID {
+						t.Error("got another account changed, want it kept")
 					}
 					if n, err := a.Account.PurgeDeleted(ctx, 10); err != nil || n != 0 {
-						t.Errorf("second run: %d, %v", n, err)
+						t.Errorf("second run: got %d, %v; want 0, nil", n, err)
 					}
 					// The address can be used again.
-					a.Client().Post("/auth/register", form("email", "user@example.com", "password", pw))
-					if n := a.Count("sigra_users", "email_norm = ?", "user@example.com"); n != 1 {
-						t.Errorf("the address could not be registered again")
+					a.Client(t).Post("/auth/register", form("email", "user@example.com", "password", pw))
+					if n := a.Count(t, "sigra_users", "email_norm = ?", "user@example.com"); n != 1 {
+						t.Errorf("registering the address again: got %d accounts, want 1", n)
 					}
 				})
 			}
@@ -194,19 +198,19 @@ func TestPurgeDeleted(t *testing.T) {
 // TestHooks: every After hook runs once its change committed.
 func TestHooks(t *testing.T) {
 	t.Parallel()
-	h := &hooks{}
-	each(t, testapp.Options{Hooks: hooksRecorder(h)}, func(t *testing.T, a *testapp.App) {
-		c := a.Client()
+	each(t, opts{}, func(t *testing.T, a *app) {
+		h := a.Hooks
+		c := a.Client(t)
 		c.Post("/auth/register", form("email", "user@example.com", "password", pw))
-		u := a.User("user@example.com")
-		link := a.Link(a.LastMail("user@example.com"), "/auth/confirm")
-		c.Post("/auth/confirm", form("token", testapp.TokenOf(link)))
+		u := a.User(t, "user@example.com")
+		link := apptest.Link(t, a.LastMail(t, "user@example.com"), "/auth/confirm")
+		c.Post("/auth/confirm", form("token", apptest.TokenOf(link)))
 		c.SignIn("user@example.com", pw)
 		c.Post("/auth/email", form("email", "new@example.com"))
-		c.Post("/auth/email/confirm", form("token", testapp.TokenOf(a.Link(a.LastMail("new@example.com"), "/auth/email/confirm"))))
+		c.Post("/auth/email/confirm", form("token", apptest.TokenOf(apptest.Link(t, a.LastMail(t, "new@example.com"), "/auth/email/confirm"))))
 		c.Post("/auth/logout", nil)
 		reset := requestReset(t, a, "new@example.com")
-		c.Post("/auth/password/reset", form("token", testapp.TokenOf(reset), "password", "a brand new passphrase"))
+		c.Post("/auth/password/reset", form("token", apptest.TokenOf(reset), "password", "a brand new passphrase"))
 		want := []string{
 			"register " + u.ID,
 			"confirm " + u.ID,

@@ -1,57 +1,125 @@
 // Package account serves the account flows of Sigra for Go: registration,
 // email confirmation (link and code), password sign-in, sign-out, password
 // reset, magic-link sign-in, email change, password change, sudo
-// re-authentication, the session list and account deletion.
+// re-authentication, the device list, account deletion and the settings
+// page.
 //
-// Build a [Handler] with [New] and mount it on the application's mux with
-// [Handler.Mount]; the application wraps the mux with the CSRF middleware,
-// the session manager's LoadAndSave and the Guard's Load (see the example
-// of [New]). Pass an mfa.MFA as [Config].SecondFactor to add a second
-// factor: sign-ins of enrolled users then stop in the pending state and
-// continue at the MFA challenge.
+// # Wiring
+//
+// Every package is built from one [site.Site] (base URL, prefix, clock,
+// logger, client addresses). The account feature needs:
+//
+//   - a store implementing [Store] (store/sqlite, store/postgres, or the
+//     host's own);
+//   - a session.Manager and a middleware.Guard for that site;
+//   - a ui.UI built for the same site with [Pages] among its packs: the
+//     account's pages, settings sections, emails, routes and notices;
+//   - a password.Hasher;
+//   - a mail.Sender: a mail.Outbox in production (durable, and queued in the
+//     same transaction as the change it reports), a mail.Mailbox in
+//     development.
+//
+// [New] checks them: a missing one, a UI without the account pack or built
+// for another site, a settings section no pack provides, or a SecondFactor
+// without a pack that declares the second step's route is refused with an
+// error that wraps sigra.ErrConfig and names what is wrong.
+// [Handler.Mount] puts the routes on the application's mux under the site's
+// prefix ("/auth" unless site.Config.Prefix says otherwise); the
+// application mounts the UI's assets (ui.UI.Mount) and wraps the mux with
+// the CSRF middleware and the session manager's LoadAndSave (see the
+// example of [New]).
+//
+// # Second factor
+//
+// [Config].SecondFactor hands sign-ins to a second factor (the mfa package
+// implements [SecondFactor]; account does not import it). The password or
+// magic link of a user for whom Required is true leaves the session pending
+// and redirects to the route ui.RouteSecondFactor, unless Trusted says the
+// browser may skip it (the sign-in then completes at AAL2 with the method
+// trusted_browser). POST /sudo accepts the second factor's code through
+// VerifySudo. A password reset calls ForgetTrust inside its transaction, so
+// a reset by whoever reads the mailbox also ends every browser's trust; if
+// ForgetTrust fails, the reset does not happen.
+//
+// # Store
+//
+// [Store] is what the flows need of storage: store.Users, store.Sessions,
+// store.Tokens, store.Limiter, store.AuditLog and store.Transactor, and none
+// of the second factors' interfaces. A host that keeps accounts in its own
+// database implements these and runs the matching parts of
+// store/storetest: Users, Sessions, Tokens, Limiter, AuditLog, Transactions
+// and Times (storetest.Run picks them from the type). The flows run each
+// change in one transaction of this store (the context carries it), with its
+// audit row and the email it queues; an outbox over the same database joins
+// that transaction, so the email commits with the change or not at all.
+//
+// # Settings page
+//
+// GET /settings is the core "settings" page made of sections: the
+// account's own (email 10, password 20, devices 30, delete 1000) and those
+// other features give in [Config].Sections (two-factor authentication, an
+// application's profile form), in their Order. A section whose data is nil
+// is left out. A refused email or password change shows the page again
+// with the error, each field's message in the section that holds the field.
+// As JSON the page is the sections' data by name, loaded without rendering
+// any section:
+//
+//	{"email": {"email": "...", "confirmed": true, "pending": "..."},
+//	 "password": {"has_password": true, "min_password_length": 8},
+//	 "devices": {"count": 2}, "delete": {}, "two_factor": {...}}
 //
 // # Routes
 //
-// Under the prefix given to Mount ("/auth"). "signed in" routes answer
+// Under the site's prefix ("/auth" by default). "signed in" routes answer
 // anonymous requests with 401 unauthenticated (JSON) or a redirect to the
-// sign-in page; "sudo" routes also need a re-authentication within the
-// Guard's sudo window (10 minutes), else 403 sudo_required (JSON) or a
-// redirect to <prefix>/sudo with return_to.
+// sign-in page with return_to; "sudo" routes also need a re-authentication
+// within the Guard's sudo window (10 minutes), else 403 sudo_required (JSON)
+// or a redirect to <prefix>/sudo with return_to. A GET of a form asked for
+// JSON (Accept: application/json) describes the form instead of showing it;
+// its answer is in the last column.
 //
-//	GET  /register               registration form (signed-in browsers are sent on)
-//	POST /register               email, password
-//	GET  /confirm                ?token=: a button that posts the token; without: the code form
+//	GET  /register               registration form                    {"ok", "min_password_length"}
+//	POST /register               email, password, the application's own fields
+//	GET  /confirm                ?token=: a button that posts it;     {"ok", "code_length", "email"
+//	                             without: the code form                (signed in)}; dead link: 410
 //	POST /confirm                token, or code (+ email when not signed in)
 //	POST /confirm/resend         email (when not signed in)
-//	GET  /login                  sign-in form (signed-in browsers are sent on)
+//	GET  /login                  sign-in form                         {"ok", "allow_register", "allow_magic_link"}
 //	POST /login                  email, password, remember, return_to
 //	POST /logout                 (no fields)
 //	GET  /session                the request's auth state, JSON only
-//	GET  /password/forgot        reset request form
+//	GET  /password/forgot        reset request form                   {"ok"}
 //	POST /password/forgot        email
-//	GET  /password/reset         ?token=: new-password form
+//	GET  /password/reset         ?token=: new-password form           {"ok", "min_password_length"}; dead link: 410
 //	POST /password/reset         token, password
-//	GET  /magic                  magic-link request form
+//	GET  /magic                  magic-link request form              {"ok"}
 //	POST /magic                  email
-//	GET  /magic/verify           ?token=: a button that posts the token
+//	GET  /magic/verify           ?token=: a button that posts it      {"ok"}; dead link: 410
 //	POST /magic/verify           token, return_to
-//	GET  /sudo                   re-authentication form             (signed in)
-//	POST /sudo                   password, or code; return_to       (signed in)
-//	GET  /settings               account settings                   (signed in)
-//	POST /email                  email: the new address             (sudo)
-//	GET  /email/confirm          ?token=: a button that posts the token
+//	GET  /sudo                   re-authentication form (signed in)   {"ok", "has_password", "has_totp"}
+//	POST /sudo                   password, or code; return_to (signed in)
+//	GET  /settings               the settings page (signed in)        the sections' data by name
+//	POST /email                  email: the new address (sudo)
+//	GET  /email/confirm          ?token=: a button that posts it      {"ok", "new_email"}; dead link: 410
 //	POST /email/confirm          token
-//	POST /email/cancel           (no fields)                        (signed in)
-//	POST /password               current_password, password         (signed in)
-//	GET  /sessions               the user's sessions                (signed in)
-//	POST /sessions/revoke        id: a session's public id          (signed in)
-//	POST /sessions/revoke-others (no fields)                        (signed in)
-//	GET  /delete                 deletion form                      (sudo)
+//	POST /email/cancel           (no fields) (signed in)
+//	POST /password               current_password, password (signed in)
+//	GET  /sessions               the user's devices (signed in)       {"sessions": [...]}
+//	POST /sessions/revoke        id: a session's public id (signed in)
+//	POST /sessions/revoke-others (no fields) (signed in)
+//	GET  /delete                 deletion form (sudo)                 {"ok", "email", "grace_seconds"}
 //	POST /delete                 confirm_email: the account's address (sudo)
 //
-// DisableRegistration leaves out /register; DisableMagicLink leaves out
-// /magic and /magic/verify. Other methods on these paths get 405; in
-// particular GET /logout signs nobody out.
+// GET /login and GET /register send signed-in browsers on (to return_to, or
+// the site's home page); JSON requests get the form. DisableRegistration
+// leaves out /register; DisableMagicLink leaves out /magic and
+// /magic/verify. Other methods on these paths get 405; in particular GET
+// /logout signs nobody out. The pack names the routes for templates and
+// other features: the well-known ui.RouteSignIn, RouteSignOut,
+// RouteRegister, RouteConfirm, RouteSudo and RouteSettings, and
+// session_info, confirm_resend, forgot, reset, magic, magic_verify, email,
+// email_confirm, email_cancel, password, sessions, session_revoke,
+// sessions_revoke_others and delete.
 //
 // # Requests and answers
 //
@@ -84,24 +152,21 @@
 //   - POST /register, /password/forgot, /magic: 200 with a "check your
 //     email" page, {"ok": true, "message": ...}. The same answer whether an
 //     account holds the address or not.
-//   - POST /confirm: 303 to AfterSignInPath?notice=confirmed for the
-//     signed-in owner, else to <prefix>/login?notice=confirmed.
+//   - POST /confirm: 303 to the site's home page with ?notice=confirmed for
+//     the signed-in owner, else to <prefix>/login?notice=confirmed.
 //   - POST /confirm/resend: 303 to <prefix>/confirm?notice=resent (signed
 //     in) or <prefix>/login?notice=resent; JSON adds "message". The same
 //     answer for unknown, confirmed and rate-limited addresses.
 //   - POST /login and POST /magic/verify: 303 to the local return_to (form,
-//     then query) or AfterSignInPath; JSON adds "user" (id, email,
-//     email_confirmed, created_at). With a second factor due: 303 to
-//     SecondFactorPath (with return_to), JSON adds "mfa_required": true.
+//     then query) or the site's home page; JSON adds "user" (id, email,
+//     email_confirmed, created_at). With a second factor due: 303 to the
+//     second step's route (with return_to), JSON adds "mfa_required": true.
 //   - POST /logout: 303 to <prefix>/login?notice=signed_out.
 //   - GET /session: {"state", "signed_in"} and, when signed in, "user",
 //     "aal", "methods", "auth_time", "sudo_time".
 //   - POST /password/reset: 303 to <prefix>/login?notice=reset; JSON adds
 //     "message". The user is not signed in.
 //   - POST /sudo: 303 to the local return_to or <prefix>/settings.
-//   - GET /settings as JSON: email, email_confirmed, pending_email,
-//     has_password, mfa_enabled, recovery_codes_left, session_count,
-//     deletion_due_at.
 //   - POST /email: 303 to <prefix>/settings?notice=email_sent, whether or
 //     not another account holds the address (then nothing is sent).
 //   - POST /email/confirm: 303 to <prefix>/settings?notice=email_changed
@@ -109,8 +174,8 @@
 //   - POST /email/cancel: 303 to <prefix>/settings?notice=email_cancelled.
 //   - POST /password: 303 to <prefix>/settings?notice=password_changed.
 //   - GET /sessions as JSON: {"sessions": [{id, current, browser, os, kind,
-//     ip, pending, created_at, last_seen_at, expires_at}]}, most recently
-//     seen first.
+//     ip, pending, created_at, last_seen_at, expires_at}]}, this browser
+//     first, then the most recently seen.
 //   - POST /sessions/revoke: 303 to <prefix>/sessions?notice=session_revoked,
 //     or <prefix>/login?notice=signed_out when it was this session.
 //   - POST /sessions/revoke-others: 303 to
@@ -134,7 +199,8 @@
 //	410 link_expired           a token that is unknown, used, expired, of another purpose, or
 //	                           sent to an address the account no longer has (GET pages too)
 //	413                        the body is over 64 KiB
-//	422 invalid_input          a required field is missing or malformed (fields names it)
+//	422 invalid_input          a required field is missing or malformed (fields names it);
+//	                           POST /register: a FieldError of Hooks.BeforeRegister
 //	422 invalid_code           POST /confirm: a code that is malformed, wrong, spent or dead
 //	422 weak_password:<reason> POST /register, /password/reset, /password: the policy refused
 //	                           the password (reason: too_short, too_long, invalid_utf8, common,
@@ -142,7 +208,7 @@
 //	422 same_email             POST /email: the address is already the account's
 //	422 confirmation_mismatch  POST /delete: confirm_email is not the account's address
 //	429 rate_limited           a limit of [Limits] (with Retry-After)
-//	500 internal               a store failure (logged)
+//	500 internal               a store failure, or a hook's error (logged)
 //	503 busy                   the password hashing pool is full (with Retry-After)
 //
 // # Configuration
@@ -151,26 +217,38 @@
 // and codes 48 hours, reset links 1 hour, magic links 15 minutes, email
 // change links and reservations 24 hours; lockout after 5 password
 // failures in a row, for 15 minutes; a confirmation code dies after 10
-// wrong guesses (CodeMaxAttempts); deletion grace 14 days, DeleteData;
-// AfterSignInPath "/", SecondFactorPath "<prefix>/mfa/challenge"; the
-// limits listed on [Limits]; Now from the session manager; an audit Logger
-// and a RateLimiter over the store; slog.Default(). Registration and magic
+// wrong guesses (CodeMaxAttempts); deletion grace 14 days, DeleteData; the
+// limits listed on [Limits]; an audit Logger and a RateLimiter over the
+// store. The clock, the logger, the base URL of emailed links and the home
+// page where a sign-in lands come from the site. Registration and magic
 // links are on; RequireConfirmation is off (unconfirmed users may sign in
 // and see a banner).
 //
 // # Hooks
 //
-// [Hooks] are called after their change committed: AfterRegister (only
-// for a new account), AfterConfirm, AfterSignIn, AfterSignOut,
-// AfterPasswordReset, AfterEmailChange (with the old address),
-// AfterDelete. BeforeDelete runs in [Handler.PurgeDeleted] before an
-// account is removed; an error postpones that account to the next run.
+// [Hooks] let the application take part in the flows. BeforeRegister runs
+// on a registration with a well-formed address and an acceptable password,
+// before anything is hashed or stored and whether or not the address is
+// taken (so it reveals nothing), with the request's fields but the
+// passwords and the CSRF token: an application checks its own fields there
+// (a display name, accepting the terms; an override of the "register" page
+// adds them to the form). A [*FieldError] refuses the registration with 422
+// invalid_input and the message at the field; another error answers 500.
+// AfterRegister (only for a new account) receives the same fields, to store
+// the application's own.
+//
+// The other hooks are called after their change committed: AfterConfirm,
+// AfterSignIn, AfterSignOut, AfterPasswordReset, AfterEmailChange (with
+// the old address), AfterDelete. BeforeDelete runs in
+// [Handler.PurgeDeleted] before an account is removed; an error postpones
+// that account to the next run. The users hooks receive carry no secrets.
 //
 // # Deletion
 //
 // POST /delete schedules the deletion after the grace period, revokes
 // every session and outstanding token, and emails the owner. Signing in
-// (password or magic link) before the due time cancels it. Run
+// (password or magic link) before the due time cancels it; until then the
+// session middleware signs the user out on every request. Run
 // [Handler.RunPurge] (or call [Handler.PurgeDeleted] from a scheduled job):
 // each due account is deleted or anonymised in one transaction with its
 // audit row and a goodbye email.
@@ -190,18 +268,20 @@
 //     are 6 digits, limited to 5 guesses per 15 minutes per address and
 //     CodeMaxAttempts in all. Emailed links open a page whose POST
 //     consumes the token (mail scanners follow GET links), served with
-//     Referrer-Policy: no-referrer. Links are built from BaseURL, never
-//     from the request's Host header. With mail.Outbox as the Mailer,
-//     queued emails (which carry the links) are sealed at rest.
+//     Referrer-Policy: no-referrer. Links are built from the site's base
+//     URL, never from the request's Host header. With a mail.Outbox as the
+//     sender, queued emails (which carry the links) are sealed at rest.
 //   - Lockout: 5 wrong passwords lock password sign-in for 15 minutes and
 //     email the owner once; the lock is checked before any hashing, a
 //     locked account gets the same 401 as a wrong password, and a reset or
 //     magic link still works (a reset ends the lock). Wrong current
 //     passwords on /sudo and /password count too.
 //   - Sessions: every sign-in, sudo and password change renews the session
-//     token. A reset never signs in, revokes every session, outstanding
-//     token and trusted browser, and emails a notice; a password change
-//     keeps this session and revokes the others. Sign-out is POST only.
+//     token. A reset never signs in and never bypasses the second factor;
+//     it revokes every session and outstanding token, ends the trust of
+//     every browser (SecondFactor.ForgetTrust), and emails a notice; a
+//     password change keeps this session and revokes the others. Sign-out
+//     is POST only.
 //   - return_to is honoured only for local paths ("//evil", "https://...",
 //     "/\evil" and their encoded forms fall back to the default).
 //   - Password hashing runs in the bounded pool of password.Hasher;

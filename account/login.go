@@ -9,9 +9,10 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/flow"
+	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/middleware"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/ui"
 )
@@ -21,12 +22,14 @@ import (
 // locked (the owner of a locked account is told by email).
 const errGeneric = "The email or password is incorrect, or the account is temporarily locked after too many attempts."
 
-func (h *Handler) loginData() *ui.LoginData {
-	return &ui.LoginData{AllowRegister: !h.cfg.DisableRegistration, AllowMagicLink: !h.cfg.DisableMagicLink}
+func (h *Handler) loginData() *LoginData {
+	return &LoginData{AllowRegister: !h.cfg.DisableRegistration, AllowMagicLink: !h.cfg.DisableMagicLink}
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
-	h.ui.Render(w, r, http.StatusOK, "login", h.x.Page(r, "Sign in", h.loginData()))
+	d := h.loginData()
+	h.k.Render(w, r, http.StatusOK, "login", h.k.Page(r, "Sign in", d),
+		map[string]any{"ok": true, "allow_register": d.AllowRegister, "allow_magic_link": d.AllowMagicLink})
 }
 
 // login is password sign-in. Limits are checked first, then the lockout
@@ -34,17 +37,15 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 // dummy verification at the same cost for unknown addresses).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p := h.x.Page(r, "Sign in", h.loginData())
-	in, err := flow.ReadInput(r)
+	in, err := kernel.ReadInput(r)
+	// Built once the form is read, the page keeps the form's return_to.
+	p := h.k.Page(r, "Sign in", h.loginData())
 	if err != nil {
-		h.x.FormError(w, r, http.StatusBadRequest, "login", p, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		h.k.BadForm(w, r, "login", kernel.Built(p))
 		return
 	}
 	p.Values = map[string]string{"email": in["email"]}
-	if rt, ok := middleware.SafeReturnTo(in["return_to"]); ok {
-		p.ReturnTo = rt
-	}
-	email, ok := flow.ParseEmail(in["email"])
+	email, ok := kernel.ParseEmail(in["email"])
 	if !ok || in["password"] == "" {
 		fields := map[string]string{}
 		if !ok {
@@ -53,43 +54,42 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		if in["password"] == "" {
 			fields["password"] = "Enter your password."
 		}
-		h.x.FormError(w, r, http.StatusUnprocessableEntity, "login", p, "invalid_input", "Check the highlighted fields.", fields)
+		h.k.FormError(w, r, http.StatusUnprocessableEntity, "login", kernel.Built(p), "invalid_input", "Check the highlighted fields.", fields)
 		return
 	}
-	ip := middleware.IPKey(h.rl.ClientIP(r))
-	if err := h.rl.Check(ctx, "login-ip:"+ip, h.cfg.Limits.LoginPerIP.N, h.cfg.Limits.LoginPerIP.Window); err != nil {
-		h.x.Error(w, r, err)
+	if err := h.k.Limiter.Check(ctx, "login-ip:"+middleware.IPKey(h.k.Site.ClientIP(r)), h.cfg.Limits.LoginPerIP); err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
-	if err := h.rl.Check(ctx, "login-acct:"+store.NormalizeEmail(email), h.cfg.Limits.LoginPerAccount.N, h.cfg.Limits.LoginPerAccount.Window); err != nil {
-		h.x.Error(w, r, err)
+	if err := h.k.Limiter.Check(ctx, "login-acct:"+store.NormalizeEmail(email), h.cfg.Limits.LoginPerAccount); err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
-	now := h.now()
+	now := h.k.Now()
 	u, err := h.st.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := h.pw.DummyVerify(ctx, in["password"]); err != nil && errors.Is(err, sigra.ErrBusy) {
-			h.x.Error(w, r, err)
+		if err := h.pw.DummyVerify(ctx, in["password"]); errors.Is(err, sigra.ErrBusy) {
+			h.k.Error(w, r, err)
 			return
 		}
-		h.recordFailure(ctx, audit.ActionLoginFailure, "", "", map[string]string{"reason": "unknown_account"})
-		h.x.FormError(w, r, http.StatusUnauthorized, "login", p, "invalid_credentials", errGeneric, nil)
+		h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", "", map[string]string{"reason": "unknown_account"})
+		h.k.FormError(w, r, http.StatusUnauthorized, "login", kernel.Built(p), "invalid_credentials", errGeneric, nil)
 		return
 	}
 	if err != nil {
-		h.x.Error(w, r, err)
+		h.k.Error(w, r, err)
 		return
 	}
 	if now.Before(u.LockedUntil) {
 		// Locked: refuse before hashing, with the same answer.
-		h.recordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "locked"})
-		h.x.FormError(w, r, http.StatusUnauthorized, "login", p, "invalid_credentials", errGeneric, nil)
+		h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "locked"})
+		h.k.FormError(w, r, http.StatusUnauthorized, "login", kernel.Built(p), "invalid_credentials", errGeneric, nil)
 		return
 	}
 	if u.PasswordHash == "" {
 		// No password (magic link or OAuth only): same cost, same answer.
-		if err := h.pw.DummyVerify(ctx, in["password"]); err != nil && errors.Is(err, sigra.ErrBusy) {
-			h.x.Error(w, r, err)
+		if err := h.pw.DummyVerify(ctx, in["password"]); errors.Is(err, sigra.ErrBusy) {
+			h.k.Error(w, r, err)
 			return
 		}
 		h.loginFailed(w, r, p, u)
@@ -98,10 +98,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ok, rehash, err := h.pw.Verify(ctx, in["password"], u.PasswordHash)
 	if err != nil && !ok {
 		if errors.Is(err, sigra.ErrBusy) {
-			h.x.Error(w, r, err)
+			h.k.Error(w, r, err)
 			return
 		}
-		h.log.WarnContext(ctx, "stored password hash could not be verified", "user", u.ID, "err", err)
+		h.k.Log.WarnContext(ctx, "stored password hash could not be verified", "user", u.ID, "err", err)
 	}
 	if !ok {
 		h.loginFailed(w, r, p, u)
@@ -110,119 +110,77 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if rehash {
 		if nh, err := h.pw.Hash(ctx, in["password"]); err == nil {
 			if err := h.st.SetPasswordHash(ctx, u.ID, nh, now); err != nil {
-				h.log.WarnContext(ctx, "password rehash not saved", "user", u.ID, "err", err)
+				h.k.Log.WarnContext(ctx, "password rehash not saved", "user", u.ID, "err", err)
 			} else {
 				u.PasswordHash = nh
 			}
 		}
 	}
-	h.firstFactorPassed(w, r, u, sigra.MethodPassword, in.Bool("remember"), h.afterSignIn(r, in))
+	h.firstFactorPassed(w, r, u, sigra.MethodPassword, in.Bool("remember"), h.k.ReturnTo(r, in))
 }
 
-// loginFailed counts a password failure; the fifth in a row locks the
-// account for LockoutDuration and emails its owner.
+// loginFailed records a wrong password and counts it toward the lockout;
+// the fifth in a row locks password sign-in for LockoutDuration and emails
+// the owner.
 func (h *Handler) loginFailed(w http.ResponseWriter, r *http.Request, p *ui.Page, u *store.User) {
 	ctx := r.Context()
-	if err := h.passwordFailure(ctx, r, u); err != nil {
-		h.x.Error(w, r, err)
+	h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "bad_password"})
+	if _, err := h.k.CountFailure(ctx, r, u, h.passwordLockout(r)); err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
-	h.x.FormError(w, r, http.StatusUnauthorized, "login", p, "invalid_credentials", errGeneric, nil)
+	h.k.FormError(w, r, http.StatusUnauthorized, "login", kernel.Built(p), "invalid_credentials", errGeneric, nil)
 }
-
-// passwordFailure records one wrong password for u, locking and notifying
-// on the limit. The lock and its audit row commit together with the
-// notice; if the notice cannot be queued, the lock still commits (without
-// it) and the failure is logged: a broken mailer must not turn the lockout
-// off.
-func (h *Handler) passwordFailure(ctx context.Context, r *http.Request, u *store.User) error {
-	now := h.now()
-	h.recordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "bad_password"})
-	count := func(notify bool) error {
-		return h.st.WithTx(ctx, func(tx store.Store) error {
-			until, err := tx.RecordFailure(ctx, u.ID, store.LockPassword, h.cfg.MaxFailures, h.cfg.LockoutDuration, now)
-			if err != nil || until.IsZero() {
-				return err
-			}
-			if err := h.record(ctx, tx, audit.ActionLockout, "", u.ID, map[string]string{"until": until.UTC().Format(time.RFC3339)}); err != nil {
-				return err
-			}
-			if !notify {
-				return nil
-			}
-			data := h.reqEmail(r)
-			data.Link = h.absolute(h.links.Forgot)
-			data.ExpiresIn = flow.TTLText(h.cfg.LockoutDuration)
-			if err := h.queue(ctx, tx, "lockout", u.Email, data); err != nil {
-				return &mailError{err}
-			}
-			return nil
-		})
-	}
-	err := count(true)
-	var me *mailError
-	if errors.As(err, &me) {
-		h.log.ErrorContext(ctx, "lockout notice not queued; locking without it", "user", u.ID, "err", me.err)
-		err = count(false)
-	}
-	return err
-}
-
-// mailError marks a failure to queue an email inside a transaction.
-type mailError struct{ err error }
-
-func (e *mailError) Error() string { return e.err.Error() }
-func (e *mailError) Unwrap() error { return e.err }
 
 // firstFactorPassed finishes a first factor (password or magic link): it
-// refuses disabled accounts and, if required, unconfirmed ones; cancels a
-// scheduled deletion; then either hands over to the second factor (pending
-// state) or signs the user in.
+// refuses disabled accounts and, if required, unconfirmed ones; ends a run
+// of password failures and cancels a scheduled deletion; then either hands
+// over to the second factor (pending state) or signs the user in.
 func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *store.User, method sigra.Method, remember bool, next string) {
 	ctx := r.Context()
-	now := h.now()
+	now := h.k.Now()
 	if !u.DisabledAt.IsZero() {
-		h.recordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "disabled"})
-		h.x.Fail(w, r, http.StatusForbidden, "account_disabled", "This account is disabled. Contact support.")
+		h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "disabled"})
+		h.k.Fail(w, r, http.StatusForbidden, "account_disabled", "This account is disabled. Contact support.")
 		return
 	}
 	if h.cfg.RequireConfirmation && u.EmailConfirmedAt.IsZero() && method != sigra.MethodMagicLink {
-		h.x.Fail(w, r, http.StatusForbidden, "email_unconfirmed", "Confirm your email address first: use the link or code we sent you.")
+		h.k.Fail(w, r, http.StatusForbidden, "email_unconfirmed", "Confirm your email address first: use the link or code we sent you.")
 		return
 	}
-	err := h.st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
+	err := h.k.InTx(ctx, func(ctx context.Context) error {
+		if err := h.st.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
 			return err
 		}
-		if !u.DeletionDueAt.IsZero() {
-			if err := tx.ScheduleDeletion(ctx, u.ID, time.Time{}, now); err != nil {
-				return err
-			}
-			u.DeletionDueAt = time.Time{}
-			return h.record(ctx, tx, audit.ActionDeleteCancel, u.ID, u.ID, map[string]string{"method": "sign_in"})
+		if u.DeletionDueAt.IsZero() {
+			return nil
 		}
-		return nil
+		if err := h.st.ScheduleDeletion(ctx, u.ID, time.Time{}, now); err != nil {
+			return err
+		}
+		return h.k.Record(ctx, audit.ActionDeleteCancel, u.ID, u.ID, map[string]string{"method": "sign_in"})
 	})
 	if err != nil {
-		h.x.Error(w, r, err)
+		h.k.Error(w, r, err)
 		return
 	}
+	u.DeletionDueAt = time.Time{}
 	if sf := h.cfg.SecondFactor; sf != nil {
 		need, err := sf.Required(ctx, u.ID)
 		if err != nil {
-			h.x.Error(w, r, err)
+			h.k.Error(w, r, err)
 			return
 		}
 		if need && !sf.Trusted(r, u.ID) {
-			if err := h.sess.BeginSecondFactor(ctx, u, method, remember); err != nil {
-				h.x.Error(w, r, err)
+			if err := h.k.Sess.BeginSecondFactor(ctx, publicUser(u), method, remember); err != nil {
+				h.k.Error(w, r, err)
 				return
 			}
-			target := h.cfg.SecondFactorPath
-			if next != h.cfg.AfterSignInPath {
+			target := h.k.Route(ui.RouteSecondFactor)
+			if next != h.k.Site.Home() {
 				target += "?" + url.Values{"return_to": {next}}.Encode()
 			}
-			flow.Redirect(w, r, target, map[string]any{"mfa_required": true})
+			kernel.Redirect(w, r, target, map[string]any{"mfa_required": true})
 			return
 		}
 		if need {
@@ -236,18 +194,16 @@ func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *s
 // signIn completes a sign-in: token renewed, audit row, hook, redirect.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *store.User, methods []sigra.Method, aal sigra.AAL, remember bool, next string) {
 	ctx := r.Context()
-	if err := h.sess.SignIn(ctx, u, methods, aal, remember); err != nil {
-		h.x.Error(w, r, err)
+	pub := publicUser(u)
+	if err := h.k.Sess.SignIn(ctx, pub, methods, aal, remember); err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
-	meta := map[string]string{"method": string(methods[0]), "aal": aalString(aal)}
-	if err := h.record(ctx, h.st, audit.ActionLoginSuccess, u.ID, u.ID, meta); err != nil {
-		h.log.ErrorContext(ctx, "audit row not written", "err", err)
-	}
+	h.k.RecordOutside(ctx, audit.ActionLoginSuccess, u.ID, u.ID, map[string]string{"method": string(methods[0]), "aal": aalString(aal)})
 	if h.cfg.Hooks.AfterSignIn != nil {
-		h.cfg.Hooks.AfterSignIn(ctx, u)
+		h.cfg.Hooks.AfterSignIn(ctx, pub)
 	}
-	flow.Redirect(w, r, next, map[string]any{"user": userJSON(u)})
+	kernel.Redirect(w, r, next, map[string]any{"user": userJSON(pub)})
 }
 
 func aalString(a sigra.AAL) string {
@@ -257,35 +213,32 @@ func aalString(a sigra.AAL) string {
 	return "1"
 }
 
-func userJSON(u *store.User) map[string]any {
-	m := map[string]any{"id": u.ID, "email": u.Email, "email_confirmed": !u.EmailConfirmedAt.IsZero(), "created_at": u.CreatedAt}
-	return m
+// userJSON is a user in JSON answers.
+func userJSON(u *sigra.User) map[string]any {
+	return map[string]any{"id": u.ID, "email": u.Email, "email_confirmed": u.EmailConfirmed(), "created_at": u.CreatedAt}
 }
 
 // logout signs out (POST only; CSRF-protected like every POST).
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if !h.readable(w, r) {
+	if !h.k.Readable(w, r) {
 		return
 	}
-	a := sigra.AuthFrom(ctx)
 	userID := ""
-	if a.User != nil {
-		userID = a.User.ID
+	if u := sigra.AuthFrom(ctx).User; u != nil {
+		userID = u.ID
 	}
-	if err := h.sess.SignOut(ctx); err != nil {
-		h.x.Error(w, r, err)
+	if err := h.k.Sess.SignOut(ctx); err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
 	if userID != "" {
-		if err := h.record(ctx, h.st, audit.ActionLogout, userID, userID, nil); err != nil {
-			h.log.ErrorContext(ctx, "audit row not written", "err", err)
-		}
+		h.k.RecordOutside(ctx, audit.ActionLogout, userID, userID, nil)
 		if h.cfg.Hooks.AfterSignOut != nil {
 			h.cfg.Hooks.AfterSignOut(ctx, userID)
 		}
 	}
-	flow.Redirect(w, r, flow.WithNotice(h.links.Login, "signed_out"), nil)
+	kernel.Redirect(w, r, kernel.WithNotice(h.k.Path(pathLogin), "signed_out"), nil)
 }
 
 // sessionInfo answers GET <prefix>/session with the request's auth state
@@ -298,135 +251,125 @@ func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
 		for i, m := range a.Methods {
 			methods[i] = string(m)
 		}
-		body["user"] = map[string]any{"id": a.User.ID, "email": a.User.Email, "email_confirmed": a.User.EmailConfirmed(), "created_at": a.User.CreatedAt}
+		body["user"] = userJSON(a.User)
 		body["aal"] = int(a.AAL)
 		body["methods"] = methods
 		body["auth_time"] = a.AuthTime
 		body["sudo_time"] = a.SudoTime
 	}
 	if !web.WantsJSON(r) {
-		w.Header().Set("Vary", "Accept")
+		w.Header().Add("Vary", "Accept")
 	}
 	web.JSON(w, http.StatusOK, body)
 }
 
 // ---- sudo ----
 
-func (h *Handler) sudoData(r *http.Request) *ui.SudoData {
-	ctx := r.Context()
-	u := h.sess.User(ctx)
-	d := &ui.SudoData{HasPassword: u != nil && u.PasswordHash != ""}
-	if h.cfg.SecondFactor != nil && u != nil {
-		if need, err := h.cfg.SecondFactor.Required(ctx, u.ID); err == nil {
-			d.HasTOTP = need
+// sudoData describes the sudo page for the session's user u: which
+// credentials it can re-enter.
+func (h *Handler) sudoData(r *http.Request, u *store.User) (*SudoData, error) {
+	d := &SudoData{HasPassword: u.PasswordHash != ""}
+	if sf := h.cfg.SecondFactor; sf != nil {
+		on, err := sf.Required(r.Context(), u.ID)
+		if err != nil {
+			return nil, err
 		}
+		d.HasTOTP = on
 	}
-	return d
+	return d, nil
 }
 
 func (h *Handler) sudoPage(w http.ResponseWriter, r *http.Request) {
-	h.ui.Render(w, r, http.StatusOK, "sudo", h.x.Page(r, "Confirm it's you", h.sudoData(r)))
+	u, err := h.current(r.Context())
+	if err != nil {
+		h.k.Error(w, r, err)
+		return
+	}
+	d, err := h.sudoData(r, u)
+	if err != nil {
+		h.k.Error(w, r, err)
+		return
+	}
+	h.k.Render(w, r, http.StatusOK, "sudo", h.k.Page(r, "Confirm it's you", d),
+		map[string]any{"ok": true, "has_password": d.HasPassword, "has_totp": d.HasTOTP})
 }
 
 // sudo re-authenticates the signed-in user with the password or a second
 // factor code, sets the sudo time (renewing the token) and returns to
-// return_to.
+// return_to, or to the settings page.
 func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p := h.x.Page(r, "Confirm it's you", h.sudoData(r))
-	in, err := flow.ReadInput(r)
+	u, err := h.current(ctx)
 	if err != nil {
-		h.x.FormError(w, r, http.StatusBadRequest, "sudo", p, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		h.k.Error(w, r, err)
 		return
 	}
-	if rt, ok := middleware.SafeReturnTo(in["return_to"]); ok {
-		p.ReturnTo = rt
-	}
-	u := h.sess.User(ctx)
-	if err := h.rl.Check(ctx, "sudo:"+u.ID, h.cfg.Limits.SudoPerUser.N, h.cfg.Limits.SudoPerUser.Window); err != nil {
-		h.x.Error(w, r, err)
+	d, err := h.sudoData(r, u)
+	if err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
-	// A code is a second factor's: without one, there is nothing to check
-	// it against (and nothing to count a wrong one against).
-	hasSecond := false
-	if sf := h.cfg.SecondFactor; sf != nil && in["code"] != "" {
-		if hasSecond, err = sf.Required(ctx, u.ID); err != nil {
-			h.x.Error(w, r, err)
-			return
-		}
+	in, err := kernel.ReadInput(r)
+	p := h.k.Page(r, "Confirm it's you", d)
+	if err != nil {
+		h.k.BadForm(w, r, "sudo", kernel.Built(p))
+		return
+	}
+	if err := h.k.Limiter.Check(ctx, "sudo:"+u.ID, h.cfg.Limits.SudoPerUser); err != nil {
+		h.k.Error(w, r, err)
+		return
 	}
 	var method sigra.Method
 	switch {
-	case in["password"] != "" && u.PasswordHash != "":
-		if h.now().Before(u.LockedUntil) {
-			h.x.FormError(w, r, http.StatusUnauthorized, "sudo", p, "invalid_credentials", "That password is not correct, or there were too many attempts. Try again later.", map[string]string{"password": "Enter your current password."})
+	case in["password"] != "" && d.HasPassword:
+		err := h.k.CheckPassword(ctx, r, h.pw, u, in["password"], h.passwordLockout(r))
+		switch {
+		case errors.Is(err, sigra.ErrLockedOut):
+			h.k.RecordFailure(ctx, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": "password", "reason": "locked"})
+			h.k.FormError(w, r, http.StatusUnauthorized, "sudo", kernel.Built(p), "invalid_credentials", "That password is not correct, or there were too many attempts. Try again later.",
+				map[string]string{"password": "That password is not correct, or there were too many attempts. Try again later."})
 			return
-		}
-		ok, _, err := h.pw.Verify(ctx, in["password"], u.PasswordHash)
-		if errors.Is(err, sigra.ErrBusy) {
-			h.x.Error(w, r, err)
+		case errors.Is(err, sigra.ErrInvalidCredentials):
+			h.k.RecordFailure(ctx, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": "password"})
+			h.k.FormError(w, r, http.StatusUnauthorized, "sudo", kernel.Built(p), "invalid_credentials", "That password is not correct.", map[string]string{"password": "That password is not correct."})
 			return
-		}
-		if !ok {
-			if err := h.passwordFailure(ctx, r, u); err != nil {
-				h.x.Error(w, r, err)
-				return
-			}
-			h.recordFailure(ctx, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": "password"})
-			h.x.FormError(w, r, http.StatusUnauthorized, "sudo", p, "invalid_credentials", "That password is not correct.", map[string]string{"password": "That password is not correct."})
+		case err != nil:
+			h.k.Error(w, r, err)
 			return
-		}
-		// A success ends the run of consecutive failures.
-		if u.FailedLogins > 0 {
-			if err := h.st.ClearFailures(ctx, u.ID, store.LockPassword, h.now()); err != nil {
-				h.x.Error(w, r, err)
-				return
-			}
 		}
 		method = sigra.MethodPassword
-	case in["code"] != "" && hasSecond:
+	case in["code"] != "" && d.HasTOTP:
+		// A code is a second factor's: without one there is nothing to
+		// check it against (nor to count a wrong one against).
 		err := h.cfg.SecondFactor.VerifySudo(ctx, r, u.ID, in["code"])
 		switch {
 		case errors.Is(err, sigra.ErrInvalidCredentials), errors.Is(err, sigra.ErrLockedOut):
-			h.recordFailure(ctx, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": "totp"})
-			h.x.FormError(w, r, http.StatusUnauthorized, "sudo", p, "invalid_code", "That code is not valid.", map[string]string{"code": "That code is not valid."})
+			h.k.RecordFailure(ctx, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": "totp"})
+			h.k.FormError(w, r, http.StatusUnauthorized, "sudo", kernel.Built(p), "invalid_code", "That code is not valid.", map[string]string{"code": "That code is not valid."})
 			return
 		case err != nil:
-			h.x.Error(w, r, err)
+			h.k.Error(w, r, err)
 			return
 		}
 		method = sigra.MethodTOTP
 	default:
 		field := "password"
-		if u.PasswordHash == "" {
+		if !d.HasPassword {
 			field = "code"
 		}
-		h.x.FormError(w, r, http.StatusUnprocessableEntity, "sudo", p, "invalid_input", "Enter your password or a code to continue.", map[string]string{field: "Required."})
+		h.k.FormError(w, r, http.StatusUnprocessableEntity, "sudo", kernel.Built(p), "invalid_input", "Enter your password or a code to continue.", map[string]string{field: "Required."})
 		return
 	}
-	if err := h.sess.Sudo(ctx, method); err != nil {
-		h.x.Error(w, r, err)
+	if err := h.k.Sess.Sudo(ctx, method); err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
-	if err := h.record(ctx, h.st, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": string(method)}); err != nil {
-		h.log.ErrorContext(ctx, "audit row not written", "err", err)
-	}
-	next := h.links.Settings
-	if rt, ok := middleware.SafeReturnTo(in["return_to"]); ok {
+	h.k.RecordOutside(ctx, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": string(method)})
+	next := h.k.Path(pathSettings)
+	if rt, ok := site.LocalPath(in["return_to"]); ok {
+		next = rt
+	} else if rt, ok := site.LocalPath(r.URL.Query().Get("return_to")); ok {
 		next = rt
 	}
-	flow.Redirect(w, r, next, nil)
-}
-
-// afterSignIn returns where a completed sign-in lands: the form's or the
-// query's local return_to, else AfterSignInPath.
-func (h *Handler) afterSignIn(r *http.Request, in flow.Input) string {
-	if rt, ok := middleware.SafeReturnTo(in["return_to"]); ok {
-		return rt
-	}
-	if rt, ok := middleware.ReturnTo(r); ok {
-		return rt
-	}
-	return h.cfg.AfterSignInPath
+	kernel.Redirect(w, r, next, nil)
 }

@@ -3,6 +3,7 @@ package account_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,13 +12,14 @@ import (
 
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/store"
 )
 
 // loginJSON posts a JSON sign-in.
-func loginJSON(c *testapp.Client, email, password string) *testapp.Response {
+func loginJSON(c *apptest.Client, email, password string) *apptest.Response {
 	return c.JSON("POST", "/auth/login", jsonOf(map[string]string{"email": email, "password": password}))
 }
 
@@ -26,9 +28,9 @@ func loginJSON(c *testapp.Client, email, password string) *testapp.Response {
 // the owner is emailed once and the lockout is audited.
 func TestLockout(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		u := newUser(a, "user@example.com")
-		c := a.Client()
+	each(t, opts{}, func(t *testing.T, a *app) {
+		u := newUser(t, a, "user@example.com")
+		c := a.Client(t)
 		wrong := loginJSON(c, "user@example.com", "wrong password one")
 		wantError(t, "wrong password", wrong, http.StatusUnauthorized, "invalid_credentials")
 		htmlWrong := c.Post("/auth/login", form("email", "user@example.com", "password", "wrong password two"))
@@ -36,14 +38,14 @@ func TestLockout(t *testing.T) {
 		for range 2 {
 			loginJSON(c, "user@example.com", "wrong password three")
 		}
-		if got := a.User("user@example.com"); got.FailedLogins != 4 || !got.LockedUntil.IsZero() {
-			t.Fatalf("after 4 failures: FailedLogins %d, LockedUntil %v", got.FailedLogins, got.LockedUntil)
+		if got := a.User(t, "user@example.com"); got.FailedLogins != 4 || !got.LockedUntil.IsZero() {
+			t.Fatalf("after 4 failures: got FailedLogins %d, LockedUntil %v; want 4 and no lock", got.FailedLogins, got.LockedUntil)
 		}
 		fifth := loginJSON(c, "user@example.com", "wrong password five")
 		if fifth.StatusCode != wrong.StatusCode || fifth.Body != wrong.Body {
 			t.Errorf("the locking failure answers %d %s, want the same as any failure", fifth.StatusCode, fifth.Body)
 		}
-		locked := a.User("user@example.com")
+		locked := a.User(t, "user@example.com")
 		if want := a.Clock.Now().Add(15 * time.Minute); !locked.LockedUntil.Equal(want) {
 			t.Fatalf("LockedUntil %v, want %v", locked.LockedUntil, want)
 		}
@@ -62,14 +64,14 @@ func TestLockout(t *testing.T) {
 			loginJSON(c, "user@example.com", "still guessing")
 		}
 		wantAnonymous(t, c)
-		if got := a.User("user@example.com"); got.FailedLogins != 0 || !got.LockedUntil.Equal(locked.LockedUntil) {
-			t.Errorf("attempts during the lockout changed it: FailedLogins %d, LockedUntil %v", got.FailedLogins, got.LockedUntil)
+		if got := a.User(t, "user@example.com"); got.FailedLogins != 0 || !got.LockedUntil.Equal(locked.LockedUntil) {
+			t.Errorf("attempts during the lockout: got FailedLogins %d, LockedUntil %v; want 0 and %v", got.FailedLogins, got.LockedUntil, locked.LockedUntil)
 		}
-		if got := subjects(a, "user@example.com"); len(got) != 1 || !strings.Contains(got[0], "paused") {
+		if got := subjects(t, a, "user@example.com"); len(got) != 1 || !strings.Contains(got[0], "paused") {
 			t.Errorf("owner got %q, want one lockout email", got)
 		}
-		lockMail := a.LastMail("user@example.com")
-		if link := a.Link(lockMail, "/auth/password/forgot"); !strings.HasPrefix(link, a.URL) {
+		lockMail := a.LastMail(t, "user@example.com")
+		if link := apptest.Link(t, lockMail, "/auth/password/forgot"); !strings.HasPrefix(link, a.URL) {
 			t.Errorf("lockout email links to %q, want the reset page under %s", link, a.URL)
 		}
 		wantAudit(t, a, audit.ActionLockout, u.ID, 1, auditWant{Subject: u.ID, Outcome: "success"})
@@ -81,7 +83,7 @@ func TestLockout(t *testing.T) {
 		a.Clock.Advance(ms)
 		c.SignIn("user@example.com", pw)
 		wantSignedIn(t, c, "user@example.com")
-		if got := a.User("user@example.com"); got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
+		if got := a.User(t, "user@example.com"); got.FailedLogins != 0 || !got.LockedUntil.IsZero() {
 			t.Errorf("after sign-in: FailedLogins %d, LockedUntil %v, want cleared", got.FailedLogins, got.LockedUntil)
 		}
 	})
@@ -96,7 +98,7 @@ func TestLockout(t *testing.T) {
 // shows the probe works.
 func TestLockoutCheckedBeforeHashing(t *testing.T) {
 	t.Parallel()
-	for _, b := range testapp.Backends {
+	for _, b := range apptest.Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
 			hasher, err := password.New(password.Config{
@@ -108,14 +110,14 @@ func TestLockoutCheckedBeforeHashing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			a := testapp.New(t, testapp.Options{Backend: b, Passwords: hasher})
-			newUser(a, "user@example.com")
-			c := a.Client()
+			a := newApp(t, opts{Backend: b, Passwords: hasher})
+			newUser(t, a, "user@example.com")
+			c := a.Client(t)
 			for range 5 {
 				wantError(t, "wrong password", loginJSON(c, "user@example.com", "wrong password"), http.StatusUnauthorized, "invalid_credentials")
 			}
-			if !a.User("user@example.com").LockedUntil.After(a.Clock.Now()) {
-				t.Fatal("not locked")
+			if !a.User(t, "user@example.com").LockedUntil.After(a.Clock.Now()) {
+				t.Fatal("after 5 wrong passwords: got no lock, want one")
 			}
 			// A hash that takes a few milliseconds to verify, over and over.
 			slow, err := password.New(password.Config{Params: password.Params{Memory: 4096, Time: 1, Threads: 1}, InsecureAllowWeakParams: true})
@@ -155,10 +157,10 @@ func TestLockoutCheckedBeforeHashing(t *testing.T) {
 						// After the lockout, an attempt that found the slot
 						// free between two runs of the loop signs in.
 						if locked {
-							t.Fatalf("signed in during the lockout: %s", res.Body)
+							t.Fatalf("during the lockout: got signed in (%s), want 401", res.Body)
 						}
 					default:
-						t.Fatalf("got %d %s", res.StatusCode, res.Body)
+						t.Fatalf("got %d %s, want 401, 503 or 200", res.StatusCode, res.Body)
 					}
 				}
 				return unauthorized, unavailable
@@ -168,7 +170,7 @@ func TestLockoutCheckedBeforeHashing(t *testing.T) {
 			locked401, locked503 := attempts(true)
 			stop()
 			if locked401 != 10 || locked503 != 0 {
-				t.Fatalf("during the lockout: %d answers 401 and %d answers 503; a 503 means the password was verified", locked401, locked503)
+				t.Fatalf("during the lockout: got %d answers 401 and %d answers 503, want 10 and 0 (a 503 means the password was verified)", locked401, locked503)
 			}
 			// Control: after the lockout, the right password needs the pool.
 			a.Clock.Advance(15 * time.Minute)
@@ -176,7 +178,7 @@ func TestLockoutCheckedBeforeHashing(t *testing.T) {
 			_, after503 := attempts(false)
 			stop()
 			if after503 == 0 {
-				t.Fatal("no attempt ran into the busy pool after the lockout: the probe shows nothing")
+				t.Fatal("after the lockout: got no attempt into the busy pool, want some (else the probe shows nothing)")
 			}
 		})
 	}
@@ -186,18 +188,18 @@ func TestLockoutCheckedBeforeHashing(t *testing.T) {
 // exactly as a wrong password is, and audited without a subject.
 func TestUnknownAccountSameAsWrongPassword(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		newUser(a, "user@example.com")
-		c := a.Client()
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
+		c := a.Client(t)
 		wrong := loginJSON(c, "user@example.com", "wrong password")
 		unknown := loginJSON(c, "nobody@example.com", "wrong password")
 		if wrong.StatusCode != http.StatusUnauthorized || unknown.StatusCode != wrong.StatusCode || unknown.Body != wrong.Body {
-			t.Errorf("JSON: wrong password %d %s, unknown %d %s", wrong.StatusCode, wrong.Body, unknown.StatusCode, unknown.Body)
+			t.Errorf("JSON: got unknown address %d %s, want 401 as a wrong password: %d %s", unknown.StatusCode, unknown.Body, wrong.StatusCode, wrong.Body)
 		}
 		hw := c.Post("/auth/login", form("email", "user@example.com", "password", "wrong password"))
 		hu := c.Post("/auth/login", form("email", "nobody@example.com", "password", "wrong password"))
 		if hw.StatusCode != http.StatusUnauthorized || hu.StatusCode != hw.StatusCode || page(hu.Body) != page(hw.Body) {
-			t.Errorf("HTML: wrong password %d, unknown %d; pages equal: %v", hw.StatusCode, hu.StatusCode, page(hu.Body) == page(hw.Body))
+			t.Errorf("HTML: got unknown address %d, wrong password %d, same page %v; want 401 and the same page", hu.StatusCode, hw.StatusCode, page(hu.Body) == page(hw.Body))
 		}
 		// A user without a password is refused the same way too.
 		nopw := &store.User{Email: "nopw@example.com", CreatedAt: a.Clock.Now()}
@@ -205,7 +207,7 @@ func TestUnknownAccountSameAsWrongPassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		if res := loginJSON(c, "nopw@example.com", "any password"); res.StatusCode != wrong.StatusCode || res.Body != wrong.Body {
-			t.Errorf("user without a password: got %d %s", res.StatusCode, res.Body)
+			t.Errorf("user without a password: got %d %s, want the answer to a wrong password", res.StatusCode, res.Body)
 		}
 		wantAudit(t, a, audit.ActionLoginFailure, "", 5, auditWant{Subject: nopw.ID, Outcome: "failure", Metadata: map[string]string{"reason": "bad_password"}})
 		var unknownRows int
@@ -213,7 +215,7 @@ func TestUnknownAccountSameAsWrongPassword(t *testing.T) {
 			if e.Metadata["reason"] == "unknown_account" {
 				unknownRows++
 				if e.SubjectID != "" || e.ActorID != "" {
-					t.Errorf("unknown-account row names a user: %+v", e)
+					t.Errorf("unknown-account row: got %+v, want no actor or subject", e)
 				}
 			}
 		}
@@ -227,37 +229,37 @@ func TestUnknownAccountSameAsWrongPassword(t *testing.T) {
 // and the successful sign-in replaces it with an Argon2id hash.
 func TestRehashBcrypt(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
+	each(t, opts{}, func(t *testing.T, a *app) {
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(string(h), "$2a$") && !strings.HasPrefix(string(h), "$2b$") {
-			t.Fatalf("unexpected bcrypt hash %q", h)
+			t.Fatalf("bcrypt: got hash %q, want $2a$ or $2b$", h)
 		}
 		u := &store.User{Email: "legacy@example.com", PasswordHash: string(h), EmailConfirmedAt: a.Clock.Now(), CreatedAt: a.Clock.Now()}
 		if err := a.Store.CreateUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 		// A wrong password does not rehash.
-		wantError(t, "wrong password", loginJSON(a.Client(), "legacy@example.com", "not the password"), http.StatusUnauthorized, "invalid_credentials")
-		if got := a.User("legacy@example.com").PasswordHash; got != string(h) {
-			t.Fatalf("hash changed after a failure: %q", got)
+		wantError(t, "wrong password", loginJSON(a.Client(t), "legacy@example.com", "not the password"), http.StatusUnauthorized, "invalid_credentials")
+		if got := a.User(t, "legacy@example.com").PasswordHash; got != string(h) {
+			t.Fatalf("after a failure: got hash %q, want the bcrypt hash kept", got)
 		}
-		c := a.Client()
+		c := a.Client(t)
 		c.SignIn("legacy@example.com", pw)
-		got := a.User("legacy@example.com").PasswordHash
+		got := a.User(t, "legacy@example.com").PasswordHash
 		if !strings.HasPrefix(got, "$argon2id$") {
 			t.Fatalf("stored hash %q, want $argon2id$", got)
 		}
 		ok, rehash, err := a.Hasher.Verify(ctx, pw, got)
 		if err != nil || !ok || rehash {
-			t.Fatalf("new hash: ok %v rehash %v err %v", ok, rehash, err)
+			t.Fatalf("new hash: got ok %v rehash %v err %v, want true false nil", ok, rehash, err)
 		}
 		// And the next sign-in uses it.
-		a.Client().SignIn("legacy@example.com", pw)
-		if again := a.User("legacy@example.com").PasswordHash; again != got {
-			t.Error("an up-to-date hash was replaced again")
+		a.Client(t).SignIn("legacy@example.com", pw)
+		if again := a.User(t, "legacy@example.com").PasswordHash; again != got {
+			t.Error("second sign-in: got the up-to-date hash replaced, want it kept")
 		}
 	})
 }
@@ -266,25 +268,25 @@ func TestRehashBcrypt(t *testing.T) {
 // days); otherwise it is a browser-session cookie.
 func TestRememberMe(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		newUser(a, "user@example.com")
-		res := a.Client().Post("/auth/login", form("email", "user@example.com", "password", pw))
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
+		res := a.Client(t).Post("/auth/login", form("email", "user@example.com", "password", pw))
 		ck := cookieOf(res, sessionCookie)
 		if ck == nil {
-			t.Fatal("no session cookie")
+			t.Fatal("got no session cookie, want one")
 		}
 		if ck.MaxAge != 0 || !ck.Expires.IsZero() {
 			t.Errorf("session cookie without remember me: MaxAge %d Expires %v, want neither", ck.MaxAge, ck.Expires)
 		}
 		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" {
-			t.Errorf("session cookie attributes: %+v", ck)
+			t.Errorf("session cookie: got %+v, want HttpOnly, SameSite=Lax, Path /", ck)
 		}
 
-		c := a.Client()
+		c := a.Client(t)
 		res = c.Post("/auth/login", form("email", "user@example.com", "password", pw, "remember", "1"))
 		ck = cookieOf(res, sessionCookie)
 		if ck == nil {
-			t.Fatal("no session cookie")
+			t.Fatal("got no session cookie, want one")
 		}
 		// scs computes the cookie lifetime from the wall clock.
 		if d := time.Until(ck.Expires); d < 29*24*time.Hour || d > 31*24*time.Hour {
@@ -295,9 +297,9 @@ func TestRememberMe(t *testing.T) {
 		}
 		// The session rows: 30 days for the remembered one, 24 hours for
 		// the other.
-		rows, err := a.Store.UserSessions(ctx, a.User("user@example.com").ID, a.Clock.Now())
+		rows, err := a.Store.UserSessions(ctx, a.User(t, "user@example.com").ID, a.Clock.Now())
 		if err != nil || len(rows) != 2 {
-			t.Fatalf("sessions: %d, %v", len(rows), err)
+			t.Fatalf("sessions: got %d, %v; want 2", len(rows), err)
 		}
 		var remembered, plain int
 		for _, s := range rows {
@@ -307,7 +309,7 @@ func TestRememberMe(t *testing.T) {
 			case !s.Remember && s.ExpiresAt.Equal(a.Clock.Now().Add(24*time.Hour)):
 				plain++
 			default:
-				t.Errorf("session remember %v expires %v", s.Remember, s.ExpiresAt.Sub(a.Clock.Now()))
+				t.Errorf("session: got remember %v expiring in %v, want 30 days when remembered, 24 hours otherwise", s.Remember, s.ExpiresAt.Sub(a.Clock.Now()))
 			}
 		}
 		if remembered != 1 || plain != 1 {
@@ -321,9 +323,11 @@ func TestRememberMe(t *testing.T) {
 func TestReturnTo(t *testing.T) {
 	t.Parallel()
 	// Many sign-ins of one account: lift the per-account limit.
-	opt := testapp.Options{Limits: account.Limits{LoginPerAccount: account.Limit{N: 1000}}}
-	each(t, opt, func(t *testing.T, a *testapp.App) {
-		newUser(a, "user@example.com")
+	opt := opts{Config: func(_ *apptest.App, c *account.Config) {
+		c.Limits.LoginPerAccount = middleware.Limit{N: 1000, Window: 15 * time.Minute}
+	}}
+	each(t, opt, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
 		cases := []struct{ returnTo, want string }{
 			{"/private?tab=1", "/private?tab=1"},
 			{"/auth/settings", "/auth/settings"},
@@ -336,25 +340,25 @@ func TestReturnTo(t *testing.T) {
 		}
 		for _, tc := range cases {
 			// In the form.
-			res := a.Client().Post("/auth/login", form("email", "user@example.com", "password", pw, "return_to", tc.returnTo))
+			res := a.Client(t).Post("/auth/login", form("email", "user@example.com", "password", pw, "return_to", tc.returnTo))
 			wantRedirect(t, "form return_to "+tc.returnTo, res, tc.want)
 			// In the query of the form's action.
-			res = a.Client().Post("/auth/login?return_to="+url.QueryEscape(tc.returnTo), form("email", "user@example.com", "password", pw))
+			res = a.Client(t).Post("/auth/login?return_to="+url.QueryEscape(tc.returnTo), form("email", "user@example.com", "password", pw))
 			wantRedirect(t, "query return_to "+tc.returnTo, res, tc.want)
 			// JSON.
-			j := a.Client().JSON("POST", "/auth/login", jsonOf(map[string]string{"email": "user@example.com", "password": pw, "return_to": tc.returnTo}))
+			j := a.Client(t).JSON("POST", "/auth/login", jsonOf(map[string]string{"email": "user@example.com", "password": pw, "return_to": tc.returnTo}))
 			if d := decode(t, j); !d.OK || d.Next != tc.want {
 				t.Errorf("JSON return_to %q: got %s, want next %q", tc.returnTo, j.Body, tc.want)
 			}
 		}
 		// A guarded page sends the browser to sign in with return_to set,
 		// and the sign-in page carries it into its form.
-		c := a.Client()
+		c := a.Client(t)
 		res := c.Get("/private?tab=2")
 		wantRedirect(t, "guarded page", res, "/auth/login?return_to=%2Fprivate%3Ftab%3D2")
 		login := c.Get(res.Header.Get("Location"))
 		if !strings.Contains(login.Body, `name="return_to" value="/private?tab=2"`) {
-			t.Errorf("sign-in page does not carry return_to:\n%s", login.Body)
+			t.Errorf("sign-in page: got no return_to field, want one:\n%s", login.Body)
 		}
 		wantRedirect(t, "sign in from the guarded page", c.Post("/auth/login", form("email", "user@example.com", "password", pw, "return_to", "/private?tab=2")), "/private?tab=2")
 	})
@@ -364,10 +368,10 @@ func TestReturnTo(t *testing.T) {
 // user agent and method; it renews the session token.
 func TestSignInAudit(t *testing.T) {
 	t.Parallel()
-	h := &hooks{}
-	each(t, testapp.Options{Hooks: hooksRecorder(h)}, func(t *testing.T, a *testapp.App) {
-		u := newUser(a, "user@example.com")
-		c := a.Client()
+	each(t, opts{}, func(t *testing.T, a *app) {
+		h := a.Hooks
+		u := newUser(t, a, "user@example.com")
+		c := a.Client(t)
 		c.Get("/auth/login")
 		// Give the anonymous browser a session first, then sign in.
 		c.SignIn("user@example.com", pw)
@@ -376,68 +380,128 @@ func TestSignInAudit(t *testing.T) {
 		wantRedirect(t, "second sign-in", res, "/")
 		second := c.Cookie(sessionCookie)
 		if first == "" || second == "" || first == second {
-			t.Fatalf("sign-in did not renew the token: %q then %q", first, second)
+			t.Fatalf("sign-in: got token %q then %q, want a new one", first, second)
 		}
-		wantAnonymous(t, replay(a, first))
-		wantSignedIn(t, replay(a, second), "user@example.com")
+		wantAnonymous(t, replay(t, a, first))
+		wantSignedIn(t, replay(t, a, second), "user@example.com")
 		wantAudit(t, a, audit.ActionLoginSuccess, u.ID, 2, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success", Metadata: map[string]string{"method": "password", "aal": "1"}})
 		if h.count("signin "+u.ID) != 2 {
 			t.Errorf("AfterSignIn called %d times, want 2", h.count("signin "+u.ID))
 		}
 		// The JSON answer names the user.
-		j := loginJSON(a.Client(), "user@example.com", pw)
+		j := loginJSON(a.Client(t), "user@example.com", pw)
 		d := decode(t, j)
 		if user, _ := d.Rest["user"].(map[string]any); user["email"] != "user@example.com" || user["id"] != u.ID || user["email_confirmed"] != true {
-			t.Errorf("JSON sign-in body: %s", j.Body)
+			t.Errorf("JSON sign-in: got %s, want the user's id, email and email_confirmed", j.Body)
 		}
 	})
 }
 
-// TestSignInDisabledAndMFA: a disabled account is refused after the
-// password; an account with a second factor is only half signed in.
-func TestSignInDisabledAndMFA(t *testing.T) {
+// TestSignInDisabled: a disabled account is refused after the password
+// (a wrong password still gets the generic refusal).
+func TestSignInDisabled(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		d := newUser(a, "disabled@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		d := newUser(t, a, "disabled@example.com")
 		if err := a.Store.SetDisabled(ctx, d.ID, a.Clock.Now(), a.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		c := a.Client()
+		c := a.Client(t)
 		wantError(t, "disabled", loginJSON(c, "disabled@example.com", pw), http.StatusForbidden, "account_disabled")
 		wantError(t, "disabled, wrong password", loginJSON(c, "disabled@example.com", "wrong password"), http.StatusUnauthorized, "invalid_credentials")
 		wantAnonymous(t, c)
-
-		m := newUser(a, "mfa@example.com")
-		enrollTOTP(t, a, m.ID)
-		res := c.Post("/auth/login", form("email", "mfa@example.com", "password", pw, "return_to", "/private"))
-		wantRedirect(t, "password of an MFA user", res, "/auth/mfa/challenge?return_to=%2Fprivate")
-		if state, _ := whoami(c); state != "pending" {
-			t.Errorf("after the password of an MFA user: state %q, want pending", state)
-		}
-		wantRedirect(t, "guarded page while pending", c.Get("/private"), "/auth/mfa/challenge?return_to=%2Fprivate")
+		wantAudit(t, a, audit.ActionLoginFailure, d.ID, 2, auditWant{Subject: d.ID, Outcome: "failure", Metadata: map[string]string{"reason": "bad_password"}})
 	})
 }
 
-// enrollTOTP gives the user a confirmed TOTP authenticator directly in the
-// store (its secret is never used by these tests).
-func enrollTOTP(t *testing.T, a *testapp.App, userID string) {
-	t.Helper()
-	if err := a.Store.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: userID, Sealed: []byte("not a real secret"), CreatedAt: a.Clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Store.UseTOTPStep(ctx, userID, 1, true, a.Clock.Now()); err != nil {
-		t.Fatal(err)
-	}
+// TestSecondFactor: the password of a user with a second factor leaves
+// the session pending and sends the browser to the second step (with
+// return_to), where the guards send it too; on a browser the user trusts,
+// the sign-in completes at AAL2; sudo accepts the second factor's code.
+func TestSecondFactor(t *testing.T) {
+	t.Parallel()
+	each(t, opts{Second: true}, func(t *testing.T, a *app) {
+		m := newUser(t, a, "mfa@example.com")
+		a.Second.enroll(m.ID, "424242")
+		plain := newUser(t, a, "plain@example.com")
+
+		c := a.Client(t)
+		res := c.Post("/auth/login", form("email", "mfa@example.com", "password", pw, "return_to", "/private"))
+		wantRedirect(t, "password of an enrolled user", res, "/auth/mfa/challenge?return_to=%2Fprivate")
+		if state, _ := whoami(c); state != "pending" {
+			t.Errorf("after the password of an enrolled user: got state %q, want pending", state)
+		}
+		wantRedirect(t, "guarded page while pending", c.Get("/private"), "/auth/mfa/challenge?return_to=%2Fprivate")
+		wantRedirect(t, "without return_to", a.Client(t).Post("/auth/login", form("email", "mfa@example.com", "password", pw)), "/auth/mfa/challenge")
+		j := loginJSON(a.Client(t), "mfa@example.com", pw)
+		if d := decode(t, j); !d.OK || d.Next != "/auth/mfa/challenge" || d.Rest["mfa_required"] != true {
+			t.Errorf("JSON sign-in of an enrolled user: got %s, want next /auth/mfa/challenge and mfa_required", j.Body)
+		}
+		wantAudit(t, a, audit.ActionLoginSuccess, m.ID, 0, auditWant{})
+		if a.Hooks.has("signin " + m.ID) {
+			t.Error("AfterSignIn called for a pending sign-in, want no call")
+		}
+
+		// A user without a second factor signs in at AAL1.
+		p := a.Client(t)
+		p.SignIn("plain@example.com", pw)
+		if state, _, aal := p.Whoami(); state != "authenticated" || aal != 1 {
+			t.Errorf("user without a second factor: got %s AAL%d, want authenticated AAL1", state, aal)
+		}
+		if got := a.Second.recorded("Trusted"); slices.Contains(got, "Trusted "+plain.ID) {
+			t.Errorf("second factor asked whether the browser of a user without one is trusted: %q", got)
+		}
+
+		// A trusted browser skips the second step, at AAL2.
+		a.Second.trust(m.ID)
+		tc := a.Client(t)
+		wantRedirect(t, "trusted browser", tc.Post("/auth/login", form("email", "mfa@example.com", "password", pw)), "/")
+		if state, email, aal := tc.Whoami(); state != "authenticated" || email != "mfa@example.com" || aal != 2 {
+			t.Errorf("trusted browser: got %s %s AAL%d, want authenticated mfa@example.com AAL2", state, email, aal)
+		}
+		info := tc.JSON("GET", "/auth/session", "")
+		if !strings.Contains(info.Body, `"methods":["password","trusted_browser"]`) {
+			t.Errorf("trusted browser: got session %s, want methods password and trusted_browser", info.Body)
+		}
+		wantAudit(t, a, audit.ActionLoginSuccess, m.ID, 1, auditWant{Actor: m.ID, Subject: m.ID, Outcome: "success", Metadata: map[string]string{"method": "password", "aal": "2"}})
+
+		// Sudo by the second factor's code.
+		a.Clock.Advance(11 * time.Minute)
+		sudo := tc.JSON("GET", "/auth/sudo", "")
+		if d := decode(t, sudo); !d.OK || d.Rest["has_password"] != true || d.Rest["has_totp"] != true {
+			t.Errorf("sudo form: got %s, want has_password and has_totp", sudo.Body)
+		}
+		if page := tc.Get("/auth/sudo"); !strings.Contains(page.Body, `name="code"`) {
+			t.Errorf("sudo page: got no code field:\n%s", page.Body)
+		}
+		res = tc.Post("/auth/sudo", form("code", "000000", "return_to", "/billing"))
+		wantStatus(t, "wrong code", res, http.StatusUnauthorized)
+		if !strings.Contains(res.Body, `id="sudo-code-error"`) {
+			t.Errorf("wrong code: got no error at the code field:\n%s", res.Body)
+		}
+		wantError(t, "wrong code JSON", tc.JSON("POST", "/auth/sudo", `{"code":"111111"}`), http.StatusUnauthorized, "invalid_code")
+		wantAudit(t, a, audit.ActionSudo, m.ID, 2, auditWant{Actor: m.ID, Subject: m.ID, Outcome: "failure", Metadata: map[string]string{"method": "totp"}})
+		wantRedirect(t, "still guarded", tc.Get("/billing"), "/auth/sudo?return_to=%2Fbilling")
+		wantRedirect(t, "sudo by code", tc.Post("/auth/sudo", form("code", "424242", "return_to", "/billing")), "/billing")
+		wantStatus(t, "billing after sudo", tc.Get("/billing"), http.StatusOK)
+		wantAudit(t, a, audit.ActionSudo, m.ID, 3, auditWant{Actor: m.ID, Subject: m.ID, Outcome: "success", Metadata: map[string]string{"method": "totp"}})
+		// Without a second factor a code checks nothing.
+		a.Clock.Advance(11 * time.Minute)
+		wantError(t, "code of a user without a second factor", p.JSON("POST", "/auth/sudo", `{"code":"424242"}`), http.StatusUnprocessableEntity, "invalid_input")
+		if got := a.Second.recorded("VerifySudo"); slices.Contains(got, "VerifySudo "+plain.ID) {
+			t.Errorf("got a VerifySudo call for a user without a second factor: %q", got)
+		}
+	})
 }
 
 // TestLogoutPostOnly: GET does not sign out (405); POST does, revoking the
 // session row.
 func TestLogoutPostOnly(t *testing.T) {
 	t.Parallel()
-	h := &hooks{}
-	each(t, testapp.Options{Hooks: hooksRecorder(h)}, func(t *testing.T, a *testapp.App) {
-		u := newUser(a, "user@example.com")
-		c := signedIn(a, "user@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		h := a.Hooks
+		u := newUser(t, a, "user@example.com")
+		c := signedIn(t, a, "user@example.com")
 		tok := c.Cookie(sessionCookie)
 		res := c.Get("/auth/logout")
 		wantStatus(t, "GET /auth/logout", res, http.StatusMethodNotAllowed)
@@ -451,13 +515,47 @@ func TestLogoutPostOnly(t *testing.T) {
 
 		wantRedirect(t, "POST /auth/logout", c.Post("/auth/logout", nil), "/auth/login?notice=signed_out")
 		wantAnonymous(t, c)
-		wantAnonymous(t, replay(a, tok))
-		if n := a.Count("sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
+		wantAnonymous(t, replay(t, a, tok))
+		if n := a.Count(t, "sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
 			t.Errorf("got %d live sessions after sign-out, want 0", n)
 		}
 		wantAudit(t, a, audit.ActionLogout, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "success"})
 		if !h.has("signout " + u.ID) {
-			t.Error("AfterSignOut not called")
+			t.Error("got no AfterSignOut call, want one")
+		}
+	})
+}
+
+// TestRefusedFormsKeepReturnTo: a sign-in or sudo form refused after its
+// POST shows again with the return_to it posted, which wins over the
+// query's, so the user still lands where they were going.
+func TestRefusedFormsKeepReturnTo(t *testing.T) {
+	t.Parallel()
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
+		anon := a.Client(t)
+		user := signedIn(t, a, "user@example.com")
+		tests := []struct {
+			name   string
+			c      *apptest.Client
+			path   string
+			fields url.Values
+			status int
+			want   string
+		}{
+			{"wrong password", anon, "/auth/login", form("email", "user@example.com", "password", "wrong password", "return_to", "/private?tab=2"), http.StatusUnauthorized, "/private?tab=2"},
+			{"no password", anon, "/auth/login", form("email", "user@example.com", "return_to", "/private?tab=2"), http.StatusUnprocessableEntity, "/private?tab=2"},
+			{"the form's over the query's", anon, "/auth/login?return_to=%2Ffrom-query", form("email", "user@example.com", "password", "wrong password", "return_to", "/from-form"), http.StatusUnauthorized, "/from-form"},
+			{"the query's when the form has none", anon, "/auth/login?return_to=%2Ffrom-query", form("email", "user@example.com", "password", "wrong password"), http.StatusUnauthorized, "/from-query"},
+			{"sudo, wrong password", user, "/auth/sudo", form("password", "wrong password", "return_to", "/billing"), http.StatusUnauthorized, "/billing"},
+			{"sudo, nothing entered", user, "/auth/sudo", form("return_to", "/billing"), http.StatusUnprocessableEntity, "/billing"},
+		}
+		for _, tc := range tests {
+			res := tc.c.Post(tc.path, tc.fields)
+			wantStatus(t, tc.name, res, tc.status)
+			if field := `name="return_to" value="` + tc.want + `"`; !strings.Contains(res.Body, field) || strings.Count(res.Body, `name="return_to"`) != 1 {
+				t.Errorf("%s: got a page without exactly one %s:\n%s", tc.name, field, res.Body)
+			}
 		}
 	})
 }

@@ -8,46 +8,47 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/flow"
+	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
-	"github.com/sigra-go/sigra/ui"
 )
 
 func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
-	h.ui.Render(w, r, http.StatusOK, "forgot", h.x.Page(r, "Reset your password", nil))
+	h.k.Render(w, r, http.StatusOK, "forgot", h.k.Page(r, "Reset your password", nil), nil)
 }
 
-// emailRequest reads the address of a reset or magic-link request and
-// applies the per-IP and per-address limits. It returns "" after
-// answering the request itself. A request over the per-address limit gets
-// the same answer as any other (the address's owner is not flooded, and
-// the limit reveals nothing).
-func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request, page string, p *ui.Page) (email string, limited bool) {
+// emailRequest reads the address of a reset or magic-link request (whose
+// form is page, titled title) and applies the per-IP and per-address
+// limits. It returns "" after answering the request itself. A request over
+// the per-address limit gets the same answer as any other (the address's
+// owner is not flooded, and the limit reveals nothing): limited reports
+// it.
+func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request, page, title string) (email string, limited bool) {
 	ctx := r.Context()
-	in, err := flow.ReadInput(r)
+	in, err := kernel.ReadInput(r)
+	p := h.k.Page(r, title, nil)
 	if err != nil {
-		h.x.FormError(w, r, http.StatusBadRequest, page, p, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		h.k.BadForm(w, r, page, kernel.Built(p))
 		return "", false
 	}
 	p.Values = map[string]string{"email": in["email"]}
-	email, ok := flow.ParseEmail(in["email"])
+	email, ok := kernel.ParseEmail(in["email"])
 	if !ok {
-		h.x.FormError(w, r, http.StatusUnprocessableEntity, page, p, "invalid_input", "Check the highlighted fields.", map[string]string{"email": "Enter a valid email address, like name@example.com."})
+		h.k.FormError(w, r, http.StatusUnprocessableEntity, page, kernel.Built(p), "invalid_input", "Check the highlighted fields.", map[string]string{"email": "Enter a valid email address, like name@example.com."})
 		return "", false
 	}
-	if err := h.rl.Check(ctx, "email-ip:"+middleware.IPKey(h.rl.ClientIP(r)), h.cfg.Limits.EmailPerIP.N, h.cfg.Limits.EmailPerIP.Window); err != nil {
-		h.x.Error(w, r, err)
+	if err := h.k.Limiter.Check(ctx, "email-ip:"+middleware.IPKey(h.k.Site.ClientIP(r)), h.cfg.Limits.EmailPerIP); err != nil {
+		h.k.Error(w, r, err)
 		return "", false
 	}
-	err = h.rl.Check(ctx, "email-addr:"+store.NormalizeEmail(email), h.cfg.Limits.EmailPerAddress.N, h.cfg.Limits.EmailPerAddress.Window)
+	err = h.k.Limiter.Check(ctx, "email-addr:"+store.NormalizeEmail(email), h.cfg.Limits.EmailPerAddress)
 	if errors.Is(err, middleware.ErrLimited) {
 		return email, true
 	}
 	if err != nil {
-		h.x.Error(w, r, err)
+		h.k.Error(w, r, err)
 		return "", false
 	}
 	return email, false
@@ -56,26 +57,26 @@ func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request, page stri
 // forgot starts a password reset. The answer is the same whether or not
 // an account holds the address.
 func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p := h.x.Page(r, "Reset your password", nil)
-	email, limited := h.emailRequest(w, r, "forgot", p)
+	email, limited := h.emailRequest(w, r, "forgot", "Reset your password")
 	if email == "" {
 		return
 	}
 	if !limited {
-		if err := h.sendEmailToken(ctx, r, email, store.PurposeReset, h.cfg.ResetTTL, "/password/reset", "reset", audit.ActionPasswordResetRequest); err != nil {
-			h.x.Error(w, r, err)
+		if err := h.sendEmailToken(r, email, store.PurposeReset, h.cfg.ResetTTL, pathReset, "reset", audit.ActionPasswordResetRequest); err != nil {
+			h.k.Error(w, r, err)
 			return
 		}
 	}
-	h.x.Render(w, r, http.StatusOK, "forgot_sent", h.x.Page(r, "Check your email", &ui.SentData{Email: email}),
+	h.k.Render(w, r, http.StatusOK, "forgot_sent", h.k.Page(r, "Check your email", &SentData{Email: email}),
 		map[string]any{"ok": true, "message": "If an account uses that address, a reset link is on its way."})
 }
 
 // sendEmailToken creates a single-use token bound to the account's current
-// address and queues the email carrying its link, in one transaction, if
-// an account holds email. Otherwise it does nothing.
-func (h *Handler) sendEmailToken(ctx context.Context, r *http.Request, email, purpose string, d time.Duration, path, mailName, action string) error {
+// address and queues the email carrying its link (path under the prefix),
+// in one transaction with its audit row, if an enabled account holds
+// email. Otherwise it does nothing.
+func (h *Handler) sendEmailToken(r *http.Request, email, purpose string, ttl time.Duration, path, mailName, action string) error {
+	ctx := r.Context()
 	u, err := h.st.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -90,22 +91,22 @@ func (h *Handler) sendEmailToken(ctx context.Context, r *http.Request, email, pu
 	if err != nil {
 		return err
 	}
-	now := h.now()
-	return h.st.WithTx(ctx, func(tx store.Store) error {
+	now := h.k.Now()
+	return h.k.InTx(ctx, func(ctx context.Context) error {
 		// One live token per purpose: a new request replaces the last.
-		if _, err := tx.DeleteUserTokens(ctx, u.ID, purpose); err != nil {
+		if _, err := h.st.DeleteUserTokens(ctx, u.ID, purpose); err != nil {
 			return err
 		}
-		if err := tx.CreateToken(ctx, &store.Token{Digest: token.Digest(tok), Purpose: purpose, UserID: u.ID, SentTo: u.Email, CreatedAt: now, ExpiresAt: now.Add(d)}); err != nil {
+		if err := h.st.CreateToken(ctx, &store.Token{Digest: token.Digest(tok), Purpose: purpose, UserID: u.ID, SentTo: u.Email, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 			return err
 		}
-		data := h.reqEmail(r)
-		data.Link = h.link(path, tok)
-		data.ExpiresIn = flow.TTLText(d)
-		if err := h.queue(ctx, tx, mailName, u.Email, data); err != nil {
+		data := h.k.RequestEmail(r)
+		data.Link = h.k.Link(path, tok)
+		data.ExpiresIn = kernel.TTLText(ttl)
+		if err := h.k.Queue(ctx, mailName, u.Email, data); err != nil {
 			return err
 		}
-		return h.record(ctx, tx, action, "", u.ID, nil)
+		return h.k.Record(ctx, action, "", u.ID, nil)
 	})
 }
 
@@ -113,114 +114,116 @@ func (h *Handler) sendEmailToken(ctx context.Context, r *http.Request, email, pu
 // expired". The page never leaks the token through the Referer header.
 func (h *Handler) resetPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
-	if _, ok := h.liveLink(w, r, tok, store.PurposeReset, h.resetExpired); !ok {
+	if _, ok := h.k.LiveLink(w, r, h.st, tok, store.PurposeReset, h.resetExpired); !ok {
 		return
 	}
-	h.ui.Render(w, r, http.StatusOK, "reset", h.x.Page(r, "Choose a new password", &ui.ResetData{Token: tok, MinPasswordLength: h.pw.MinLength()}))
+	n := h.pw.MinLength()
+	h.k.Render(w, r, http.StatusOK, "reset", h.k.Page(r, "Choose a new password", &ResetData{Token: tok, MinPasswordLength: n}),
+		map[string]any{"ok": true, "min_password_length": n})
 }
 
 // reset completes a password reset. It never signs the user in: it sets
-// the password, revokes every session, outstanding token and trusted
-// browser, confirms the address the link was sent to, and emails a notice,
-// all in one transaction that also consumes the token (a second tab with
-// the same link then finds it expired).
+// the password, revokes every session and outstanding token, has the
+// second factor forget every trusted browser, ends a lockout, confirms the
+// address the link was sent to, and emails a notice, all in one
+// transaction that also consumes the token (a second tab with the same
+// link then finds it expired).
 func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	in, err := flow.ReadInput(r)
-	if err != nil {
-		h.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
-		return
-	}
-	tok := in["token"]
-	if !token.Valid(tok) {
-		h.resetExpired(w, r)
+	in, tok, ok := h.k.OpenLink(w, r, h.resetExpired)
+	if !ok {
 		return
 	}
 	digest := token.Digest(tok)
-	now := h.now()
+	now := h.k.Now()
 	t, err := h.st.PeekToken(ctx, store.PurposeReset, digest, now)
 	if errors.Is(err, store.ErrNotFound) {
 		h.resetExpired(w, r)
 		return
 	}
 	if err != nil {
-		h.x.Error(w, r, err)
+		h.k.Error(w, r, err)
 		return
 	}
-	p := h.x.Page(r, "Choose a new password", &ui.ResetData{Token: tok, MinPasswordLength: h.pw.MinLength()})
+	p := h.k.Page(r, "Choose a new password", &ResetData{Token: tok, MinPasswordLength: h.pw.MinLength()})
 	if in["password"] == "" {
-		h.x.FormError(w, r, http.StatusUnprocessableEntity, "reset", p, "invalid_input", "Choose a new password.", map[string]string{"password": "Choose a new password."})
+		h.k.FormError(w, r, http.StatusUnprocessableEntity, "reset", kernel.Built(p), "invalid_input", "Choose a new password.", map[string]string{"password": "Choose a new password."})
 		return
 	}
 	hash, ok := h.newPasswordHash(w, r, in["password"], t.SentTo, func(status int, code, msg string, fields map[string]string) {
-		h.x.FormError(w, r, status, "reset", p, code, msg, fields)
+		h.k.FormError(w, r, status, "reset", kernel.Built(p), code, msg, fields)
 	})
 	if !ok {
 		return
 	}
 	var u *store.User
-	err = h.st.WithTx(ctx, func(tx store.Store) error {
-		t, err := tx.ConsumeToken(ctx, store.PurposeReset, digest, now)
+	err = h.k.InTx(ctx, func(ctx context.Context) error {
+		t, err := h.st.ConsumeToken(ctx, store.PurposeReset, digest, now)
 		if err != nil {
 			return err
 		}
-		if u, err = tx.UserByID(ctx, t.UserID); err != nil {
+		if u, err = h.st.UserByID(ctx, t.UserID); err != nil {
 			return err
 		}
 		if store.NormalizeEmail(u.Email) != store.NormalizeEmail(t.SentTo) {
 			return store.ErrNotFound // sent to an address the account no longer has
 		}
-		if err := tx.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
+		if err := h.st.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
 		}
-		if err := tx.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
+		if err := h.st.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
 			return err
 		}
-		if err := tx.ConfirmEmail(ctx, u.ID, u.Email, now); err != nil {
+		if err := h.st.ConfirmEmail(ctx, u.ID, u.Email, now); err != nil {
 			return err
 		}
-		if _, err := tx.RevokeUserSessions(ctx, u.ID, nil, now); err != nil {
+		if _, err := h.st.RevokeUserSessions(ctx, u.ID, nil, now); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteUserTokens(ctx, u.ID); err != nil {
+		if _, err := h.st.DeleteUserTokens(ctx, u.ID); err != nil {
 			return err
 		}
-		if _, err := tx.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
+		if sf := h.cfg.SecondFactor; sf != nil {
+			// A reset by whoever reads the mailbox also ends the trust
+			// of the browsers that skip the second factor.
+			if err := sf.ForgetTrust(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		if err := h.k.Record(ctx, audit.ActionPasswordResetComplete, "", u.ID, nil); err != nil {
 			return err
 		}
-		if err := h.record(ctx, tx, audit.ActionPasswordResetComplete, "", u.ID, nil); err != nil {
-			return err
-		}
-		notice := h.reqEmail(r)
-		notice.Link = h.absolute(h.links.Forgot)
-		return h.queue(ctx, tx, "password_reset_done", u.Email, notice)
+		notice := h.k.RequestEmail(r)
+		notice.Link = h.k.Absolute(h.k.Path(pathForgot))
+		return h.k.Queue(ctx, "password_reset_done", u.Email, notice)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		h.resetExpired(w, r)
 		return
 	}
 	if err != nil {
-		h.x.Error(w, r, err)
+		h.k.Error(w, r, err)
 		return
 	}
 	// The browser that completed the reset may hold a session of this user:
 	// it was revoked above; forget it here too.
 	if a := sigra.AuthFrom(ctx); a.User != nil && a.User.ID == u.ID {
-		if err := h.sess.SignOut(ctx); err != nil {
-			h.log.ErrorContext(ctx, "sign out after reset failed", "err", err)
+		if err := h.k.Sess.SignOut(ctx); err != nil {
+			h.k.Log.ErrorContext(ctx, "sign out after reset failed", "err", err)
 		}
 	}
 	if h.cfg.Hooks.AfterPasswordReset != nil {
-		h.cfg.Hooks.AfterPasswordReset(ctx, u)
+		h.cfg.Hooks.AfterPasswordReset(ctx, publicUser(u))
 	}
-	flow.Redirect(w, r, flow.WithNotice(h.links.Login, "reset"), map[string]any{"message": "Your password was changed. Sign in with the new one."})
+	kernel.Redirect(w, r, kernel.WithNotice(h.k.Path(pathLogin), "reset"), map[string]any{"message": "Your password was changed. Sign in with the new one."})
 }
 
+// resetExpired answers a reset link that is unknown, used, expired or no
+// longer matches the account.
 func (h *Handler) resetExpired(w http.ResponseWriter, r *http.Request) {
 	if web.WantsJSON(r) {
-		web.Error(w, http.StatusGone, "link_expired", "This link has expired or was already used.")
+		h.k.Fail(w, r, http.StatusGone, "link_expired", "This link has expired or was already used.")
 		return
 	}
-	h.ui.Render(w, r, http.StatusGone, "reset_expired", h.x.Page(r, "Link expired", nil))
+	h.k.UI.Render(w, r, http.StatusGone, "reset_expired", h.k.Page(r, "Link expired", nil))
 }

@@ -2,48 +2,48 @@ package account_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/store"
-	"github.com/sigra-go/sigra/token"
 )
 
 // requestReset asks for a reset link for email and returns it.
-func requestReset(t *testing.T, a *testapp.App, email string) string {
+func requestReset(t *testing.T, a *app, email string) string {
 	t.Helper()
-	res := a.Client().Post("/auth/password/forgot", form("email", email))
+	res := a.Client(t).Post("/auth/password/forgot", form("email", email))
 	wantStatus(t, "forgot", res, http.StatusOK)
-	return a.Link(a.LastMail(email), "/auth/password/reset")
+	return apptest.Link(t, a.LastMail(t, email), "/auth/password/reset")
 }
 
 // TestResetEnumerationSafe: a reset request answers the same for a known
 // and an unknown address; only the known one gets an email.
 func TestResetEnumerationSafe(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		u := newUser(a, "user@example.com")
-		known := a.Client().Post("/auth/password/forgot", form("email", "user@example.com"))
-		unknown := a.Client().Post("/auth/password/forgot", form("email", "nobody@example.com"))
+	each(t, opts{}, func(t *testing.T, a *app) {
+		u := newUser(t, a, "user@example.com")
+		known := a.Client(t).Post("/auth/password/forgot", form("email", "user@example.com"))
+		unknown := a.Client(t).Post("/auth/password/forgot", form("email", "nobody@example.com"))
 		if known.StatusCode != http.StatusOK || unknown.StatusCode != known.StatusCode || page(known.Body) != page(unknown.Body) {
-			t.Errorf("HTML answers differ: known %d, unknown %d", known.StatusCode, unknown.StatusCode)
+			t.Errorf("HTML: got known %d, unknown %d, want 200 and the same page", known.StatusCode, unknown.StatusCode)
 		}
-		jk := a.Client().JSON("POST", "/auth/password/forgot", `{"email":"user@example.com"}`)
-		ju := a.Client().JSON("POST", "/auth/password/forgot", `{"email":"nobody@example.com"}`)
+		jk := a.Client(t).JSON("POST", "/auth/password/forgot", `{"email":"user@example.com"}`)
+		ju := a.Client(t).JSON("POST", "/auth/password/forgot", `{"email":"nobody@example.com"}`)
 		if jk.StatusCode != http.StatusOK || jk.StatusCode != ju.StatusCode || jk.Body != ju.Body {
-			t.Errorf("JSON answers differ: known %d %s, unknown %d %s", jk.StatusCode, jk.Body, ju.StatusCode, ju.Body)
+			t.Errorf("JSON: got known %d %s, unknown %d %s, want 200 and the same body", jk.StatusCode, jk.Body, ju.StatusCode, ju.Body)
 		}
-		if n := mailCount(a, "user@example.com"); n != 2 {
+		if n := mailCount(t, a, "user@example.com"); n != 2 {
 			t.Errorf("known address got %d emails, want 2", n)
 		}
-		if n := mailCount(a, "nobody@example.com"); n != 0 {
+		if n := mailCount(t, a, "nobody@example.com"); n != 0 {
 			t.Errorf("unknown address got %d emails, want 0", n)
 		}
 		// One live link at a time: the second request replaced the first.
-		if n := tokenCount(a, u.ID, store.PurposeReset); n != 1 {
+		if n := tokenCount(t, a, u.ID, store.PurposeReset); n != 1 {
 			t.Errorf("got %d reset tokens, want 1", n)
 		}
 		wantAudit(t, a, audit.ActionPasswordResetRequest, u.ID, 2, auditWant{Subject: u.ID, Outcome: "success"})
@@ -54,11 +54,11 @@ func TestResetEnumerationSafe(t *testing.T) {
 // within 15 minutes sends nothing and answers the same.
 func TestResetRateLimitedPerAddress(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		newUser(a, "user@example.com")
-		var first *testapp.Response
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
+		var first *apptest.Response
 		for i := range 4 {
-			res := a.Client().Post("/auth/password/forgot", form("email", "user@example.com"))
+			res := a.Client(t).Post("/auth/password/forgot", form("email", "user@example.com"))
 			if first == nil {
 				first = res
 			}
@@ -66,52 +66,54 @@ func TestResetRateLimitedPerAddress(t *testing.T) {
 				t.Errorf("request %d: got %d, want the same answer", i+1, res.StatusCode)
 			}
 		}
-		if n := mailCount(a, "user@example.com"); n != 3 {
+		if n := mailCount(t, a, "user@example.com"); n != 3 {
 			t.Errorf("got %d emails, want 3", n)
 		}
 		// Other addresses are not affected, and the window ends.
-		newUser(a, "other@example.com")
+		newUser(t, a, "other@example.com")
 		requestReset(t, a, "other@example.com")
 		a.Clock.Advance(15 * time.Minute)
-		a.Client().Post("/auth/password/forgot", form("email", "user@example.com"))
-		if n := mailCount(a, "user@example.com"); n != 4 {
+		a.Client(t).Post("/auth/password/forgot", form("email", "user@example.com"))
+		if n := mailCount(t, a, "user@example.com"); n != 4 {
 			t.Errorf("got %d emails after the window, want 4", n)
 		}
 	})
 }
 
 // TestResetFlow: completing a reset sets the password without signing
-// in, signs out every session, voids every outstanding token and trusted
-// browser, and emails a notice; a second tab with the same link finds it
-// expired and changes nothing.
+// in, signs out every session, voids every outstanding token, has the
+// second factor forget the trusted browsers (in the reset's transaction)
+// and emails a notice; a second tab with the same link finds it expired
+// and changes nothing; the next sign-in still asks for the second factor.
 func TestResetFlow(t *testing.T) {
 	t.Parallel()
-	h := &hooks{}
-	each(t, testapp.Options{Hooks: hooksRecorder(h)}, func(t *testing.T, a *testapp.App) {
-		u := newUser(a, "user@example.com")
-		phone, laptop := signedIn(a, "user@example.com"), signedIn(a, "user@example.com")
-		// An outstanding magic link and a trusted browser.
-		a.Client().Post("/auth/magic", form("email", "user@example.com"))
-		magic := a.Link(a.LastMail("user@example.com"), "/auth/magic/verify")
-		if err := a.Store.CreateTrustedBrowser(ctx, &store.TrustedBrowser{UserID: u.ID, Digest: token.Digest("trusted-browser-token"), CreatedAt: a.Clock.Now(), ExpiresAt: a.Clock.Now().Add(24 * time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
+	each(t, opts{Second: true}, func(t *testing.T, a *app) {
+		h := a.Hooks
+		u := newUser(t, a, "user@example.com")
+		// A second factor, skipped on trusted browsers.
+		a.Second.enroll(u.ID, "424242")
+		a.Second.trust(u.ID)
+		phone, laptop := signedIn(t, a, "user@example.com"), signedIn(t, a, "user@example.com")
+		wantSignedIn(t, phone, "user@example.com")
+		// An outstanding magic link.
+		a.Client(t).Post("/auth/magic", form("email", "user@example.com"))
+		magic := apptest.Link(t, a.LastMail(t, "user@example.com"), "/auth/magic/verify")
 
 		link := requestReset(t, a, "user@example.com")
-		tok := testapp.TokenOf(link)
-		tab1, tab2 := a.Client(), a.Client()
-		for _, c := range []*testapp.Client{tab1, tab2} {
+		tok := apptest.TokenOf(link)
+		tab1, tab2 := a.Client(t), a.Client(t)
+		for _, c := range []*apptest.Client{tab1, tab2} {
 			res := c.Get(link)
 			wantStatus(t, "reset page", res, http.StatusOK)
 			if got := res.Header.Get("Referrer-Policy"); got != "no-referrer" {
 				t.Errorf("reset page Referrer-Policy %q, want no-referrer", got)
 			}
 			if !strings.Contains(res.Body, `name="token" value="`+tok+`"`) {
-				t.Errorf("reset page does not post the token:\n%s", res.Body)
+				t.Errorf("reset page: got no token field, want one:\n%s", res.Body)
 			}
 		}
 		// Loading the page consumed nothing.
-		if n := tokenCount(a, u.ID, store.PurposeReset); n != 1 {
+		if n := tokenCount(t, a, u.ID, store.PurposeReset); n != 1 {
 			t.Fatalf("got %d reset tokens after GET, want 1", n)
 		}
 
@@ -123,36 +125,45 @@ func TestResetFlow(t *testing.T) {
 		wantAnonymous(t, tab1)
 		wantAnonymous(t, phone)
 		wantAnonymous(t, laptop)
-		if n := a.Count("sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
+		if n := a.Count(t, "sigra_sessions", "user_id = ? AND revoked_at IS NULL", u.ID); n != 0 {
 			t.Errorf("got %d live sessions, want 0", n)
 		}
-		if n := tokenCount(a, u.ID, ""); n != 0 {
+		if n := tokenCount(t, a, u.ID, ""); n != 0 {
 			t.Errorf("got %d outstanding tokens, want 0", n)
 		}
-		wantStatus(t, "earlier magic link", a.Client().Get(magic), http.StatusGone)
-		if bs, err := a.Store.TrustedBrowsersByUser(ctx, u.ID, a.Clock.Now()); err != nil || len(bs) != 0 {
-			t.Errorf("trusted browsers after reset: %d, %v", len(bs), err)
+		wantStatus(t, "earlier magic link", a.Client(t).Get(magic), http.StatusGone)
+		if got := a.Second.recorded("ForgetTrust"); !slices.Equal(got, []string{"ForgetTrust " + u.ID}) {
+			t.Errorf("ForgetTrust calls: got %q, want one for the user", got)
 		}
-		notice := a.LastMail("user@example.com")
+		if a.Second.isTrusted(u.ID) {
+			t.Error("after the reset: got the browser still trusted, want the trust forgotten")
+		}
+		notice := a.LastMail(t, "user@example.com")
 		if !strings.Contains(notice.Subject, "password was reset") || !strings.Contains(notice.Text, "127.0.0.1") {
-			t.Errorf("notice: %q\n%s", notice.Subject, notice.Text)
+			t.Errorf("notice: got %q\n%s\nwant the reset notice with the request's address", notice.Subject, notice.Text)
 		}
 		wantAudit(t, a, audit.ActionPasswordResetComplete, u.ID, 1, auditWant{Subject: u.ID, Outcome: "success"})
 		if !h.has("reset " + u.ID) {
-			t.Error("AfterPasswordReset not called")
+			t.Error("got no AfterPasswordReset call, want one")
 		}
 
 		// The second tab: link expired, password unchanged by it.
-		hash := a.User("user@example.com").PasswordHash
+		hash := a.User(t, "user@example.com").PasswordHash
 		res = tab2.Post("/auth/password/reset", form("token", tok, "password", "the second tab's passphrase"))
 		wantStatus(t, "second tab", res, http.StatusGone)
 		wantError(t, "second tab JSON", tab2.JSON("POST", "/auth/password/reset", jsonOf(map[string]string{"token": tok, "password": "the second tab's passphrase"})), http.StatusGone, "link_expired")
-		if a.User("user@example.com").PasswordHash != hash {
-			t.Fatal("the second tab changed the password")
+		if a.User(t, "user@example.com").PasswordHash != hash {
+			t.Fatal("second tab: got the password changed, want it kept")
 		}
 		wantAnonymous(t, tab2)
-		wantError(t, "old password", loginJSON(a.Client(), "user@example.com", pw), http.StatusUnauthorized, "invalid_credentials")
-		a.Client().SignIn("user@example.com", "a brand new passphrase")
+		wantError(t, "old password", loginJSON(a.Client(t), "user@example.com", pw), http.StatusUnauthorized, "invalid_credentials")
+		// The new password passes the first factor only: the reset did not
+		// bypass the second.
+		c := a.Client(t)
+		wantRedirect(t, "sign in after the reset", c.Post("/auth/login", form("email", "user@example.com", "password", "a brand new passphrase")), "/auth/mfa/challenge")
+		if state, _ := whoami(c); state != "pending" {
+			t.Errorf("sign-in after the reset: got state %q, want pending", state)
+		}
 	})
 }
 
@@ -160,11 +171,11 @@ func TestResetFlow(t *testing.T) {
 // the reset is signed out too.
 func TestResetSignedInBrowser(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		newUser(a, "user@example.com")
-		c := signedIn(a, "user@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
+		c := signedIn(t, a, "user@example.com")
 		link := requestReset(t, a, "user@example.com")
-		wantRedirect(t, "reset", c.Post("/auth/password/reset", form("token", testapp.TokenOf(link), "password", "a brand new passphrase")), "/auth/login?notice=reset")
+		wantRedirect(t, "reset", c.Post("/auth/password/reset", form("token", apptest.TokenOf(link), "password", "a brand new passphrase")), "/auth/login?notice=reset")
 		wantAnonymous(t, c)
 	})
 }
@@ -172,20 +183,20 @@ func TestResetSignedInBrowser(t *testing.T) {
 // TestResetTTL: the link lives one hour.
 func TestResetTTL(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		newUser(a, "a@example.com")
-		newUser(a, "b@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "a@example.com")
+		newUser(t, a, "b@example.com")
 		la, lb := requestReset(t, a, "a@example.com"), requestReset(t, a, "b@example.com")
 		a.Clock.Advance(time.Hour - ms)
-		c := a.Client()
+		c := a.Client(t)
 		wantStatus(t, "page before expiry", c.Get(la), http.StatusOK)
-		wantRedirect(t, "reset before expiry", c.Post("/auth/password/reset", form("token", testapp.TokenOf(la), "password", "a brand new passphrase")), "/auth/login?notice=reset")
+		wantRedirect(t, "reset before expiry", c.Post("/auth/password/reset", form("token", apptest.TokenOf(la), "password", "a brand new passphrase")), "/auth/login?notice=reset")
 		a.Clock.Advance(ms)
 		wantStatus(t, "page at expiry", c.Get(lb), http.StatusGone)
-		hash := a.User("b@example.com").PasswordHash
-		wantStatus(t, "reset at expiry", c.Post("/auth/password/reset", form("token", testapp.TokenOf(lb), "password", "a brand new passphrase")), http.StatusGone)
-		if a.User("b@example.com").PasswordHash != hash {
-			t.Error("an expired link changed the password")
+		hash := a.User(t, "b@example.com").PasswordHash
+		wantStatus(t, "reset at expiry", c.Post("/auth/password/reset", form("token", apptest.TokenOf(lb), "password", "a brand new passphrase")), http.StatusGone)
+		if a.User(t, "b@example.com").PasswordHash != hash {
+			t.Error("expired link: got the password changed, want it kept")
 		}
 	})
 }
@@ -194,19 +205,19 @@ func TestResetTTL(t *testing.T) {
 // a lockout cannot keep the owner out.
 func TestResetWhileLockedOut(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		newUser(a, "user@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
 		for range 5 {
-			loginJSON(a.Client(), "user@example.com", "wrong password")
+			loginJSON(a.Client(t), "user@example.com", "wrong password")
 		}
-		if !a.User("user@example.com").LockedUntil.After(a.Clock.Now()) {
-			t.Fatal("not locked")
+		if !a.User(t, "user@example.com").LockedUntil.After(a.Clock.Now()) {
+			t.Fatal("after 5 wrong passwords: got no lock, want one")
 		}
 		link := requestReset(t, a, "user@example.com")
-		c := a.Client()
-		wantRedirect(t, "reset while locked", c.Post("/auth/password/reset", form("token", testapp.TokenOf(link), "password", "a brand new passphrase")), "/auth/login?notice=reset")
-		if u := a.User("user@example.com"); !u.LockedUntil.IsZero() || u.FailedLogins != 0 {
-			t.Errorf("lockout not cleared: LockedUntil %v FailedLogins %d", u.LockedUntil, u.FailedLogins)
+		c := a.Client(t)
+		wantRedirect(t, "reset while locked", c.Post("/auth/password/reset", form("token", apptest.TokenOf(link), "password", "a brand new passphrase")), "/auth/login?notice=reset")
+		if u := a.User(t, "user@example.com"); !u.LockedUntil.IsZero() || u.FailedLogins != 0 {
+			t.Errorf("after the reset: got LockedUntil %v FailedLogins %d, want both cleared", u.LockedUntil, u.FailedLogins)
 		}
 		c.SignIn("user@example.com", "a brand new passphrase")
 		wantSignedIn(t, c, "user@example.com")
@@ -217,20 +228,59 @@ func TestResetWhileLockedOut(t *testing.T) {
 // shows the reason at the field.
 func TestResetWeakPassword(t *testing.T) {
 	t.Parallel()
-	each(t, testapp.Options{}, func(t *testing.T, a *testapp.App) {
-		newUser(a, "user@example.com")
+	each(t, opts{}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
 		link := requestReset(t, a, "user@example.com")
-		tok := testapp.TokenOf(link)
-		c := a.Client()
+		tok := apptest.TokenOf(link)
+		c := a.Client(t)
 		res := c.Post("/auth/password/reset", form("token", tok, "password", "short"))
 		wantStatus(t, "weak password", res, http.StatusUnprocessableEntity)
 		if !strings.Contains(res.Body, `id="password-error"`) || !strings.Contains(res.Body, `name="token" value="`+tok+`"`) {
-			t.Errorf("weak password page lacks the field error or the token:\n%s", res.Body)
+			t.Errorf("weak password: got a page without the field error or the token, want both:\n%s", res.Body)
 		}
 		fields := wantError(t, "weak password JSON", c.JSON("POST", "/auth/password/reset", jsonOf(map[string]string{"token": tok, "password": "short"})), http.StatusUnprocessableEntity, "weak_password:too_short")
 		if fields["password"] == "" {
-			t.Error("no fields.password")
+			t.Errorf("weak password JSON: got fields %v, want fields.password", fields)
 		}
 		wantRedirect(t, "reset", c.Post("/auth/password/reset", form("token", tok, "password", "a brand new passphrase")), "/auth/login?notice=reset")
+	})
+}
+
+// TestResetRollsBackWithForgetTrust: when the second factor cannot forget
+// the trusted browsers, the reset does not happen at all: the password,
+// the sessions and the link stay, and the link works once it can.
+func TestResetRollsBackWithForgetTrust(t *testing.T) {
+	t.Parallel()
+	each(t, opts{Second: true}, func(t *testing.T, a *app) {
+		u := newUser(t, a, "user@example.com")
+		a.Second.enroll(u.ID, "424242")
+		a.Second.trust(u.ID)
+		c := signedIn(t, a, "user@example.com")
+		link := requestReset(t, a, "user@example.com")
+		mails := mailCount(t, a, "user@example.com")
+		before := snapshot(t, a, "user@example.com")
+
+		a.Second.setFailForget(true)
+		body := jsonOf(map[string]string{"token": apptest.TokenOf(link), "password": "a brand new passphrase"})
+		wantError(t, "reset while the second factor fails", a.Client(t).JSON("POST", "/auth/password/reset", body), http.StatusInternalServerError, "internal")
+		wantUnchanged(t, "reset while the second factor fails", a, before, "user@example.com")
+		wantSignedIn(t, c, "user@example.com")
+		if n := mailCount(t, a, "user@example.com"); n != mails {
+			t.Errorf("got %d emails, want %d: the notice went out without the reset", n, mails)
+		}
+		wantAudit(t, a, audit.ActionPasswordResetComplete, u.ID, 0, auditWant{})
+		if !a.Second.isTrusted(u.ID) {
+			t.Error("failed ForgetTrust: got the trust forgotten, want it kept")
+		}
+
+		a.Second.setFailForget(false)
+		res := a.Client(t).JSON("POST", "/auth/password/reset", body)
+		if d := decode(t, res); res.StatusCode != http.StatusOK || !d.OK {
+			t.Fatalf("reset once the second factor works: got %d %s, want 200 ok", res.StatusCode, res.Body)
+		}
+		wantAnonymous(t, c)
+		if a.Second.isTrusted(u.ID) {
+			t.Error("after the reset: got the browser still trusted, want the trust forgotten")
+		}
 	})
 }

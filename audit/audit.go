@@ -51,10 +51,8 @@ var (
 	// ErrInvalidQuery: a query's limit, time range, action, user or cursor
 	// is out of bounds.
 	ErrInvalidQuery = errors.New("sigra/audit: invalid query")
-	// ErrNoStore: a nil store.AuditLog was passed.
+	// ErrNoStore: the Logger has no store (Config.Store is nil).
 	ErrNoStore = errors.New("sigra/audit: no store")
-	// ErrBadConfig: a Config field is invalid.
-	ErrBadConfig = errors.New("sigra/audit: invalid config")
 )
 
 // Event is what a caller records. The Logger adds the time, and fills IP,
@@ -95,8 +93,13 @@ type Event struct {
 	UserAgent string
 }
 
-// Config configures a [Logger]. The zero value is ready to use.
+// Config configures a [Logger]. Store is required to record; the other
+// zero fields are the defaults.
 type Config struct {
+	// Store receives the events. Record writes with the caller's context,
+	// so inside [store.Transactor.InTx] of the same store the row commits
+	// or rolls back with the change it describes.
+	Store store.AuditLog
 	// Now returns the current time; it stamps every event. Default
 	// time.Now.
 	Now func() time.Time
@@ -117,13 +120,14 @@ type Config struct {
 }
 
 // Logger validates audit events and writes them through a [store.AuditLog].
-// It holds no store itself: each call takes the store to write through, so
-// a caller inside [store.Store.WithTx] passes its transaction's store and
-// the change and its audit row commit together or not at all.
+// Writes take the caller's context: inside a transaction of the store (see
+// [store.Transactor]), the change and its audit row commit together or not
+// at all.
 //
-// A Logger is safe for concurrent use. The zero Logger behaves as
-// New(Config{}).
+// A Logger is safe for concurrent use. The zero Logger validates events but
+// has no store: Record returns ErrNoStore.
 type Logger struct {
+	st      store.AuditLog
 	now     func() time.Time
 	log     *slog.Logger
 	strict  bool
@@ -132,13 +136,14 @@ type Logger struct {
 }
 
 // New returns a Logger configured by cfg, with defaults filled in. It
-// returns an error wrapping ErrBadConfig or ErrInvalidAction if cfg is
+// returns an error wrapping sigra.ErrConfig (and ErrInvalidAction) if cfg is
 // invalid.
 func New(cfg Config) (*Logger, error) {
 	if cfg.WriteTimeout < 0 {
-		return nil, fmt.Errorf("%w: WriteTimeout %v is negative", ErrBadConfig, cfg.WriteTimeout)
+		return nil, fmt.Errorf("%w: audit: WriteTimeout %v is negative", sigra.ErrConfig, cfg.WriteTimeout)
 	}
 	l := &Logger{
+		st:      cfg.Store,
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		strict:  cfg.Strict,
@@ -148,7 +153,7 @@ func New(cfg Config) (*Logger, error) {
 		l.extra = make(map[string]bool, len(cfg.Actions))
 		for _, a := range cfg.Actions {
 			if err := checkAction(a); err != nil {
-				return nil, fmt.Errorf("%w: Actions: %w", ErrBadConfig, err)
+				return nil, fmt.Errorf("%w: audit: Actions: %w", sigra.ErrConfig, err)
 			}
 			l.extra[a] = true
 		}
@@ -177,29 +182,31 @@ func (l *Logger) writeTimeout() time.Duration {
 	return l.timeout
 }
 
-// Record validates e, completes it from ctx and writes it through st. Inside
-// a transaction, pass the transaction's store: the row then commits or rolls
-// back with the change it describes. An invalid event is refused before
+// Record validates e, completes it from ctx and writes it through the
+// store with ctx: inside a transaction of the store, the row commits or
+// rolls back with the change it describes. An invalid event is refused before
 // anything is written, with an error wrapping ErrInvalidAction,
 // ErrUnknownAction, ErrInvalidOutcome, ErrInvalidMetadata, ErrSecretMetadata
 // or ErrInvalidEvent; a store failure is returned wrapped.
-func (l *Logger) Record(ctx context.Context, st store.AuditLog, e Event) error {
+func (l *Logger) Record(ctx context.Context, e Event) error {
 	row, err := l.build(ctx, e)
 	if err != nil {
 		return err
 	}
-	if st == nil {
+	if l.st == nil {
 		return ErrNoStore
 	}
-	if err := st.AppendAudit(ctx, row); err != nil {
+	if err := l.st.AppendAudit(ctx, row); err != nil {
 		return fmt.Errorf("sigra/audit: record %s: %w", row.Action, err)
 	}
 	return nil
 }
 
 // RecordFailure records a failed attempt (a wrong password, a wrong second
-// factor) on its own, outside any transaction that could roll it back: pass
-// the application's store, not a transaction's. The outcome is always
+// factor) on its own, outside any transaction ctx carries (see
+// [store.WithoutTx]), so a rollback cannot erase it. Call it after the
+// request's transactions have ended, never from inside one (the write
+// would wait for the transaction's locks). The outcome is always
 // OutcomeFailure, whatever e.Outcome says; the rest is validated as by
 // Record.
 //
@@ -207,13 +214,15 @@ func (l *Logger) Record(ctx context.Context, st store.AuditLog, e Event) error {
 // keep its failure out of the log) and is bounded by Config.WriteTimeout. If
 // the event is invalid or cannot be written, RecordFailure logs it (action,
 // actor, subject, impersonator, IP and the error; never metadata) at level
-// Error and returns the error.
-func (l *Logger) RecordFailure(ctx context.Context, st store.AuditLog, e Event) error {
+// Error and returns the error. (Inside a transaction of a store whose
+// writes wait for it, such as the SQLite adapter's single writer, that is
+// what happens: the write times out after WriteTimeout and is only logged.)
+func (l *Logger) RecordFailure(ctx context.Context, e Event) error {
 	e = complete(ctx, e)
 	e.Outcome = OutcomeFailure
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.writeTimeout())
+	wctx, cancel := context.WithTimeout(store.WithoutTx(context.WithoutCancel(ctx)), l.writeTimeout())
 	defer cancel()
-	err := l.Record(wctx, st, e)
+	err := l.Record(wctx, e)
 	if err != nil {
 		l.logger().LogAttrs(ctx, slog.LevelError, "sigra/audit: failure event not recorded",
 			slog.String("action", clean(e.Action, MaxActionLen)),
@@ -288,21 +297,21 @@ func (l *Logger) build(ctx context.Context, e Event) (*store.AuditEvent, error) 
 
 // Query returns one page of the events q selects, newest first, and the
 // cursor of the next page ("" on the last page). It checks q before asking
-// st: Limit must be between 0 and MaxQueryLimit (0 means MaxQueryLimit),
+// the store: Limit must be between 0 and MaxQueryLimit (0 means MaxQueryLimit),
 // Since must be before Until when both are set, Action must be well formed
 // when set, and UserID and After must be of reasonable length. A query out
 // of bounds returns an error wrapping ErrInvalidQuery.
-func (l *Logger) Query(ctx context.Context, st store.AuditLog, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
+func (l *Logger) Query(ctx context.Context, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
 	if err := checkQuery(q); err != nil {
 		return nil, "", err
 	}
-	if st == nil {
+	if l.st == nil {
 		return nil, "", ErrNoStore
 	}
 	if q.Limit == 0 {
 		q.Limit = MaxQueryLimit
 	}
-	events, next, err := st.QueryAudit(ctx, q)
+	events, next, err := l.st.QueryAudit(ctx, q)
 	if err != nil {
 		return nil, "", fmt.Errorf("sigra/audit: query: %w", err)
 	}

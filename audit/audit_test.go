@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/store"
 )
@@ -30,20 +31,26 @@ func TestNewConfig(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  audit.Config
-		want error
+		want []error
 	}{
 		{"zero", audit.Config{}, nil},
+		{"store", audit.Config{Store: openSQLite(t)}, nil},
 		{"strict with own actions", audit.Config{Strict: true, Actions: []string{"billing.card.update"}}, nil},
-		{"negative timeout", audit.Config{WriteTimeout: -time.Second}, audit.ErrBadConfig},
-		{"malformed own action", audit.Config{Actions: []string{"Billing.Update"}}, audit.ErrBadConfig},
-		{"own action without dot", audit.Config{Actions: []string{"billing"}}, audit.ErrInvalidAction},
+		{"negative timeout", audit.Config{WriteTimeout: -time.Second}, []error{sigra.ErrConfig}},
+		{"malformed own action", audit.Config{Actions: []string{"Billing.Update"}}, []error{sigra.ErrConfig, audit.ErrInvalidAction}},
+		{"own action without dot", audit.Config{Actions: []string{"billing"}}, []error{sigra.ErrConfig, audit.ErrInvalidAction}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			l, err := audit.New(tt.cfg)
-			if !errors.Is(err, tt.want) {
+			if (err != nil) != (len(tt.want) > 0) {
 				t.Fatalf("New: got error %v, want %v", err, tt.want)
+			}
+			for _, want := range tt.want {
+				if !errors.Is(err, want) {
+					t.Errorf("New: got error %v, want it to wrap %v", err, want)
+				}
 			}
 			if (l == nil) == (err == nil) {
 				t.Errorf("New: got logger %v with error %v, want exactly one", l, err)
@@ -57,9 +64,9 @@ func TestNewConfig(t *testing.T) {
 // cursor paging visits each exactly once.
 func TestRecordAndQuery(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st store.Store) {
+	forEachBackend(t, func(t *testing.T, st auditStore) {
 		ctx := context.Background()
-		l := newLogger(t, audit.Config{Now: newClock().Now})
+		l := newLogger(t, audit.Config{Store: st, Now: newClock().Now})
 
 		const a, b, admin = "user-a", "user-b", "admin-1"
 		events := []audit.Event{
@@ -72,7 +79,7 @@ func TestRecordAndQuery(t *testing.T) {
 			{Action: audit.ActionLogout, ActorID: a, SubjectID: a, Outcome: audit.OutcomeSuccess},
 		}
 		for i, e := range events {
-			if err := l.Record(ctx, st, e); err != nil {
+			if err := l.Record(ctx, e); err != nil {
 				t.Fatalf("Record #%d (%s): %v", i, e.Action, err)
 			}
 		}
@@ -124,7 +131,7 @@ func TestRecordAndQuery(t *testing.T) {
 					q.Limit = limit
 					var got []string
 					for page := 0; ; page++ {
-						rows, next, err := l.Query(ctx, st, q)
+						rows, next, err := l.Query(ctx, q)
 						if err != nil {
 							t.Fatalf("Query page %d: %v", page, err)
 						}
@@ -211,15 +218,15 @@ func TestRecordRejects(t *testing.T) {
 		{"control in subject", with(func(e *audit.Event) { e.SubjectID = "u1\n" }), audit.ErrInvalidEvent},
 		{"invalid UTF-8 impersonator", with(func(e *audit.Event) { e.ImpersonatorID = "\xc3" }), audit.ErrInvalidEvent},
 	}
-	forEachBackend(t, func(t *testing.T, st store.Store) {
-		l := newLogger(t, audit.Config{Logger: slog.New(slog.DiscardHandler)})
+	forEachBackend(t, func(t *testing.T, st auditStore) {
+		l := newLogger(t, audit.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				err := l.Record(context.Background(), st, tt.e)
+				err := l.Record(context.Background(), tt.e)
 				if !errors.Is(err, tt.want) {
 					t.Errorf("Record: got error %v, want %v", err, tt.want)
 				}
-				err = l.RecordFailure(context.Background(), st, tt.e)
+				err = l.RecordFailure(context.Background(), tt.e)
 				if tt.want == audit.ErrInvalidOutcome {
 					// RecordFailure sets the outcome itself.
 					if err != nil {
@@ -246,8 +253,8 @@ func TestRecordRejects(t *testing.T) {
 // TestRecordBoundaries checks that values exactly at each limit pass.
 func TestRecordBoundaries(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st store.Store) {
-		l := newLogger(t, audit.Config{})
+	forEachBackend(t, func(t *testing.T, st auditStore) {
+		l := newLogger(t, audit.Config{Store: st})
 		md := map[string]string{}
 		for i := range audit.MaxMetadataKeys - 1 {
 			md[fmt.Sprintf("k%02d", i)] = strings.Repeat("é", audit.MaxValueLen/2)
@@ -260,7 +267,7 @@ func TestRecordBoundaries(t *testing.T) {
 			Outcome:   audit.OutcomeSuccess,
 			Metadata:  md,
 		}
-		if err := l.Record(context.Background(), st, e); err != nil {
+		if err := l.Record(context.Background(), e); err != nil {
 			t.Fatalf("Record at the limits: %v", err)
 		}
 		got := all(t, st)
@@ -297,15 +304,15 @@ func TestSecretMetadata(t *testing.T) {
 		"device_id", "browser_id", "new_email", "old_email", "ip_country", "provider", "org_id", "role",
 		"Method", "REASON", "a-b.c_d", "k",
 	}
-	forEachBackend(t, func(t *testing.T, st store.Store) {
-		l := newLogger(t, audit.Config{Logger: slog.New(slog.DiscardHandler)})
+	forEachBackend(t, func(t *testing.T, st auditStore) {
+		l := newLogger(t, audit.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 		for _, key := range refused {
 			t.Run("refuse/"+key, func(t *testing.T) {
 				e := audit.Event{Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Metadata: map[string]string{"reason": "x", key: "v"}}
-				if err := l.Record(context.Background(), st, e); !errors.Is(err, audit.ErrSecretMetadata) {
+				if err := l.Record(context.Background(), e); !errors.Is(err, audit.ErrSecretMetadata) {
 					t.Errorf("Record with key %q: got error %v, want ErrSecretMetadata", key, err)
 				}
-				if err := l.RecordFailure(context.Background(), st, e); !errors.Is(err, audit.ErrSecretMetadata) {
+				if err := l.RecordFailure(context.Background(), e); !errors.Is(err, audit.ErrSecretMetadata) {
 					t.Errorf("RecordFailure with key %q: got error %v, want ErrSecretMetadata", key, err)
 				}
 			})
@@ -315,7 +322,7 @@ func TestSecretMetadata(t *testing.T) {
 		}
 		for _, key := range allowed {
 			e := audit.Event{Action: audit.ActionLoginSuccess, Outcome: audit.OutcomeSuccess, Metadata: map[string]string{key: "v"}}
-			if err := l.Record(context.Background(), st, e); err != nil {
+			if err := l.Record(context.Background(), e); err != nil {
 				t.Errorf("Record with key %q: got error %v, want nil", key, err)
 			}
 		}
@@ -331,7 +338,7 @@ func TestSecretMetadataNoLeak(t *testing.T) {
 	t.Parallel()
 	var l audit.Logger
 	const value = "hunter2-very-secret-value"
-	err := l.Record(context.Background(), nil, audit.Event{
+	err := l.Record(context.Background(), audit.Event{
 		Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure,
 		Metadata: map[string]string{"password": value},
 	})
@@ -346,88 +353,128 @@ func TestSecretMetadataNoLeak(t *testing.T) {
 	}
 }
 
-// TestRecordInTransaction checks that an audit row written through a
-// transaction's store commits and rolls back with it.
+// TestRecordInTransaction checks that an audit row recorded with the
+// context of a store transaction commits and rolls back with it.
 func TestRecordInTransaction(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st store.Store) {
+	forEachBackend(t, func(t *testing.T, st auditStore) {
 		ctx := context.Background()
-		l := newLogger(t, audit.Config{Now: newClock().Now})
+		l := newLogger(t, audit.Config{Store: st, Now: newClock().Now})
 		errBoom := errors.New("boom")
-
-		// Rolled back: neither the user nor the audit row remains.
-		err := st.WithTx(ctx, func(tx store.Store) error {
-			u := &store.User{Email: "rollback@example.com", CreatedAt: t0}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return err
+		register := func(ctx context.Context, email string, meta map[string]string) (string, error) {
+			u := &store.User{Email: email, CreatedAt: t0}
+			if err := st.CreateUser(ctx, u); err != nil {
+				return "", err
 			}
-			if err := l.Record(ctx, tx, audit.Event{Action: audit.ActionRegister, ActorID: u.ID, SubjectID: u.ID, Outcome: audit.OutcomeSuccess}); err != nil {
-				return err
+			return u.ID, l.Record(ctx, audit.Event{Action: audit.ActionRegister, ActorID: u.ID, SubjectID: u.ID, Outcome: audit.OutcomeSuccess, Metadata: meta})
+		}
+		tests := []struct {
+			name    string
+			email   string
+			meta    map[string]string
+			fail    error // returned by the transaction after the record
+			wantErr error
+			kept    bool
+		}{
+			{"rolled back", "rollback@example.com", nil, errBoom, errBoom, false},
+			{"refused event aborts the change", "refused@example.com", map[string]string{"password": "x"}, nil, audit.ErrSecretMetadata, false},
+			{"committed", "commit@example.com", nil, nil, nil, true},
+		}
+		for _, tt := range tests {
+			var id string
+			err := st.InTx(ctx, func(ctx context.Context) error {
+				var err error
+				if id, err = register(ctx, tt.email, tt.meta); err != nil {
+					return err
+				}
+				return tt.fail
+			})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("%s: InTx got error %v, want %v", tt.name, err, tt.wantErr)
 			}
-			return errBoom
-		})
-		if !errors.Is(err, errBoom) {
-			t.Fatalf("WithTx: got error %v, want %v", err, errBoom)
-		}
-		if got := all(t, st); len(got) != 0 {
-			t.Errorf("after rollback: got %d audit rows, want 0", len(got))
-		}
-		if _, err := st.UserByEmail(ctx, "rollback@example.com"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("after rollback: UserByEmail got error %v, want ErrNotFound", err)
-		}
-
-		// A refused event inside a transaction aborts it: the change it
-		// would describe is not kept either.
-		err = st.WithTx(ctx, func(tx store.Store) error {
-			u := &store.User{Email: "refused@example.com", CreatedAt: t0}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return err
+			_, uerr := st.UserByEmail(ctx, tt.email)
+			if (uerr == nil) != tt.kept {
+				t.Errorf("%s: UserByEmail got error %v, want the user kept: %v", tt.name, uerr, tt.kept)
 			}
-			return l.Record(ctx, tx, audit.Event{Action: audit.ActionRegister, ActorID: u.ID, SubjectID: u.ID, Outcome: audit.OutcomeSuccess,
-				Metadata: map[string]string{"password": "x"}})
-		})
-		if !errors.Is(err, audit.ErrSecretMetadata) {
-			t.Fatalf("WithTx: got error %v, want ErrSecretMetadata", err)
-		}
-		if _, err := st.UserByEmail(ctx, "refused@example.com"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("after refused event: UserByEmail got error %v, want ErrNotFound", err)
-		}
-
-		// Committed: both remain.
-		var id string
-		err = st.WithTx(ctx, func(tx store.Store) error {
-			u := &store.User{Email: "commit@example.com", CreatedAt: t0}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return err
+			rows, _, err := l.Query(ctx, store.AuditQuery{UserID: id})
+			if err != nil {
+				t.Fatal(err)
 			}
-			id = u.ID
-			return l.Record(ctx, tx, audit.Event{Action: audit.ActionRegister, ActorID: u.ID, SubjectID: u.ID, Outcome: audit.OutcomeSuccess})
-		})
-		if err != nil {
-			t.Fatalf("WithTx: %v", err)
+			if want := map[bool]int{true: 1, false: 0}[tt.kept]; id != "" && len(rows) != want {
+				t.Errorf("%s: audit rows of the user got %d, want %d", tt.name, len(rows), want)
+			}
 		}
-		got := all(t, st)
-		if len(got) != 1 || got[0].SubjectID != id || got[0].Action != audit.ActionRegister {
-			t.Errorf("after commit: got %d rows (%v), want one %s row for %s", len(got), got, audit.ActionRegister, id)
+		if got := all(t, st); len(got) != 1 || got[0].Action != audit.ActionRegister {
+			t.Errorf("audit log: got %d rows, want only the committed registration", len(got))
 		}
 	})
 }
 
+// TestRecordFailureInTransaction: a failed attempt recorded inside a
+// transaction is written on its own and survives the transaction's
+// rollback. On a store whose writes queue behind the open transaction (the
+// SQLite adapter's single writer connection) it cannot be written before
+// the transaction ends: RecordFailure then gives up after WriteTimeout and
+// logs the event, so the transaction is never blocked for longer.
+func TestRecordFailureInTransaction(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			st := b.open(t)
+			ctx := context.Background()
+			var logs bytes.Buffer
+			l := newLogger(t, audit.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), WriteTimeout: 500 * time.Millisecond})
+			errBoom := errors.New("boom")
+			var failErr error
+			err := st.InTx(ctx, func(ctx context.Context) error {
+				if err := l.Record(ctx, audit.Event{Action: audit.ActionPasswordChange, SubjectID: "u1", Outcome: audit.OutcomeSuccess}); err != nil {
+					return err
+				}
+				failErr = l.RecordFailure(ctx, audit.Event{Action: audit.ActionLoginFailure, SubjectID: "u1", Metadata: map[string]string{"reason": "bad_password"}})
+				return errBoom
+			})
+			if !errors.Is(err, errBoom) {
+				t.Fatalf("InTx: got error %v, want %v", err, errBoom)
+			}
+			got := all(t, st)
+			if b.name == "sqlite" {
+				if !errors.Is(failErr, context.DeadlineExceeded) {
+					t.Errorf("RecordFailure inside a SQLite transaction: got error %v, want the write timeout", failErr)
+				}
+				if len(got) != 0 {
+					t.Errorf("audit log: got %d rows, want none", len(got))
+				}
+				if out := logs.String(); !strings.Contains(out, audit.ActionLoginFailure) || !strings.Contains(out, `"level":"ERROR"`) {
+					t.Errorf("log: got %q, want an ERROR naming %s", out, audit.ActionLoginFailure)
+				}
+				return
+			}
+			if failErr != nil {
+				t.Fatalf("RecordFailure inside a transaction: got %v, want nil", failErr)
+			}
+			if len(got) != 1 || got[0].Action != audit.ActionLoginFailure || got[0].Outcome != audit.OutcomeFailure {
+				t.Errorf("audit log after the rollback: got %d rows, want only the failure", len(got))
+			}
+		})
+	}
+}
+
 func TestStrict(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st store.Store) {
+	forEachBackend(t, func(t *testing.T, st auditStore) {
 		ctx := context.Background()
-		l := newLogger(t, audit.Config{Strict: true, Actions: []string{"billing.card.update"}})
+		l := newLogger(t, audit.Config{Store: st, Strict: true, Actions: []string{"billing.card.update"}})
 		for _, a := range audit.Actions() {
-			if err := l.Record(ctx, st, audit.Event{Action: a, Outcome: audit.OutcomeSuccess}); err != nil {
+			if err := l.Record(ctx, audit.Event{Action: a, Outcome: audit.OutcomeSuccess}); err != nil {
 				t.Errorf("strict Record(%s): %v", a, err)
 			}
 		}
-		if err := l.Record(ctx, st, audit.Event{Action: "billing.card.update", Outcome: audit.OutcomeSuccess}); err != nil {
+		if err := l.Record(ctx, audit.Event{Action: "billing.card.update", Outcome: audit.OutcomeSuccess}); err != nil {
 			t.Errorf("strict Record of a configured action: %v", err)
 		}
 		for _, a := range []string{"billing.card.delete", "auth.login.sucess", "auth.login"} {
-			if err := l.Record(ctx, st, audit.Event{Action: a, Outcome: audit.OutcomeSuccess}); !errors.Is(err, audit.ErrUnknownAction) {
+			if err := l.Record(ctx, audit.Event{Action: a, Outcome: audit.OutcomeSuccess}); !errors.Is(err, audit.ErrUnknownAction) {
 				t.Errorf("strict Record(%s): got error %v, want ErrUnknownAction", a, err)
 			}
 		}
@@ -435,8 +482,8 @@ func TestStrict(t *testing.T) {
 			t.Errorf("stored events: got %d, want %d", got, want)
 		}
 
-		lax := newLogger(t, audit.Config{})
-		if err := lax.Record(ctx, st, audit.Event{Action: "billing.card.delete", Outcome: audit.OutcomeSuccess}); err != nil {
+		lax := newLogger(t, audit.Config{Store: st})
+		if err := lax.Record(ctx, audit.Event{Action: "billing.card.delete", Outcome: audit.OutcomeSuccess}); err != nil {
 			t.Errorf("non-strict Record of an application action: %v", err)
 		}
 	})
@@ -447,14 +494,14 @@ func TestStrict(t *testing.T) {
 // metadata) what it could not write.
 func TestRecordFailure(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st store.Store) {
+	forEachBackend(t, func(t *testing.T, st auditStore) {
 		var logs bytes.Buffer
-		l := newLogger(t, audit.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+		l := newLogger(t, audit.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // the client hung up
 		ctx = audit.WithRequest(ctx, nil, "198.51.100.7")
-		err := l.RecordFailure(ctx, st, audit.Event{
+		err := l.RecordFailure(ctx, audit.Event{
 			Action: audit.ActionLoginFailure, SubjectID: "u1", Outcome: audit.OutcomeSuccess,
 			Metadata: map[string]string{"reason": "bad_password"},
 		})
@@ -473,7 +520,7 @@ func TestRecordFailure(t *testing.T) {
 		}
 
 		// An invalid event is logged and returned.
-		err = l.RecordFailure(ctx, st, audit.Event{Action: "Bad Action", SubjectID: "u2"})
+		err = l.RecordFailure(ctx, audit.Event{Action: "Bad Action", SubjectID: "u2"})
 		if !errors.Is(err, audit.ErrInvalidAction) {
 			t.Errorf("RecordFailure of an invalid event: got error %v, want ErrInvalidAction", err)
 		}
@@ -494,9 +541,9 @@ func TestRecordFailureStoreDown(t *testing.T) {
 			closeStore(t, st) // every later write fails
 
 			var logs bytes.Buffer
-			l := newLogger(t, audit.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			l := newLogger(t, audit.Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 			ctx := audit.WithRequest(context.Background(), nil, "203.0.113.9")
-			err := l.RecordFailure(ctx, st, audit.Event{
+			err := l.RecordFailure(ctx, audit.Event{
 				Action: audit.ActionMFAChallengeFailure, SubjectID: "user-42",
 				Metadata: map[string]string{"reason": "metadata-value-not-logged"},
 			})
@@ -537,14 +584,14 @@ func TestQueryValidation(t *testing.T) {
 		{"huge user id", store.AuditQuery{UserID: strings.Repeat("u", audit.MaxIDLen+1)}, audit.ErrInvalidQuery},
 		{"huge cursor", store.AuditQuery{After: strings.Repeat("c", 10_000)}, audit.ErrInvalidQuery},
 	}
-	forEachBackend(t, func(t *testing.T, st store.Store) {
-		l := newLogger(t, audit.Config{})
-		if err := l.Record(context.Background(), st, audit.Event{Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess}); err != nil {
+	forEachBackend(t, func(t *testing.T, st auditStore) {
+		l := newLogger(t, audit.Config{Store: st})
+		if err := l.Record(context.Background(), audit.Event{Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess}); err != nil {
 			t.Fatalf("Record: %v", err)
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				rows, next, err := l.Query(context.Background(), st, tt.q)
+				rows, next, err := l.Query(context.Background(), tt.q)
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("Query: got error %v, want %v", err, tt.want)
 				}
@@ -558,31 +605,38 @@ func TestQueryValidation(t *testing.T) {
 
 func TestNilStore(t *testing.T) {
 	t.Parallel()
-	var l audit.Logger
 	ok := audit.Event{Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess}
-	if err := l.Record(context.Background(), nil, ok); !errors.Is(err, audit.ErrNoStore) {
-		t.Errorf("Record(nil store): got error %v, want ErrNoStore", err)
-	}
+	var zero audit.Logger
 	var logs bytes.Buffer
-	l2 := newLogger(t, audit.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err := l2.RecordFailure(context.Background(), nil, ok); !errors.Is(err, audit.ErrNoStore) {
-		t.Errorf("RecordFailure(nil store): got error %v, want ErrNoStore", err)
+	noStore := newLogger(t, audit.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for name, l := range map[string]*audit.Logger{"zero Logger": &zero, "Logger without a store": noStore} {
+		if err := l.Record(context.Background(), ok); !errors.Is(err, audit.ErrNoStore) {
+			t.Errorf("%s: Record got error %v, want ErrNoStore", name, err)
+		}
+		if _, _, err := l.Query(context.Background(), store.AuditQuery{}); !errors.Is(err, audit.ErrNoStore) {
+			t.Errorf("%s: Query got error %v, want ErrNoStore", name, err)
+		}
+		// An invalid event is refused as such, store or not.
+		if err := l.Record(context.Background(), audit.Event{Action: "bad", Outcome: audit.OutcomeSuccess}); !errors.Is(err, audit.ErrInvalidAction) {
+			t.Errorf("%s: Record of an invalid event got error %v, want ErrInvalidAction", name, err)
+		}
 	}
-	if logs.Len() == 0 {
-		t.Error("RecordFailure(nil store): nothing logged")
+	if err := noStore.RecordFailure(context.Background(), ok); !errors.Is(err, audit.ErrNoStore) {
+		t.Errorf("RecordFailure without a store: got error %v, want ErrNoStore", err)
 	}
-	if _, _, err := l.Query(context.Background(), nil, store.AuditQuery{}); !errors.Is(err, audit.ErrNoStore) {
-		t.Errorf("Query(nil store): got error %v, want ErrNoStore", err)
+	if !strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("RecordFailure without a store: log got %q, want an ERROR record", logs.String())
 	}
 }
 
-// TestZeroLogger checks that the zero Logger records with the wall clock.
-func TestZeroLogger(t *testing.T) {
+// TestDefaultClock checks that a Logger without Now records with the wall
+// clock, in UTC.
+func TestDefaultClock(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st store.Store) {
-		var l audit.Logger
+	forEachBackend(t, func(t *testing.T, st auditStore) {
+		l := newLogger(t, audit.Config{Store: st})
 		before := time.Now().Add(-time.Second)
-		if err := l.Record(context.Background(), st, audit.Event{Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess}); err != nil {
+		if err := l.Record(context.Background(), audit.Event{Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess}); err != nil {
 			t.Fatalf("Record: %v", err)
 		}
 		got := all(t, st)

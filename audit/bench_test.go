@@ -33,9 +33,12 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	})
 	b.Run("Record", func(b *testing.B) {
-		var l audit.Logger
+		l, err := audit.New(audit.Config{Store: db})
+		if err != nil {
+			b.Fatal(err)
+		}
 		for b.Loop() {
-			err := l.Record(ctx, db, audit.Event{Action: audit.ActionLoginFailure, SubjectID: "user-1",
+			err := l.Record(ctx, audit.Event{Action: audit.ActionLoginFailure, SubjectID: "user-1",
 				Outcome: audit.OutcomeFailure, Metadata: md})
 			if err != nil {
 				b.Fatal(err)

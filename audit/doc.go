@@ -5,15 +5,16 @@
 //
 // # Recording
 //
-// [Logger.Record] takes the store to write through on every call. A flow
-// that changes state records inside the same transaction, so the change and
-// its audit row commit together or not at all:
+// A [Logger] writes through the store given in Config.Store, with the
+// caller's context. A flow that changes state records inside the same
+// transaction (the context carries it, see [store.Transactor]), so the
+// change and its audit row commit together or not at all:
 //
-//	err := db.WithTx(ctx, func(tx store.Store) error {
-//		if err := tx.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
+//	err := db.InTx(ctx, func(ctx context.Context) error {
+//		if err := db.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 //			return err
 //		}
-//		return logger.Record(ctx, tx, audit.Event{
+//		return logger.Record(ctx, audit.Event{
 //			Action: audit.ActionPasswordChange, ActorID: u.ID, SubjectID: u.ID,
 //			Outcome: audit.OutcomeSuccess,
 //		})
@@ -21,9 +22,14 @@
 //
 // A failed attempt (a wrong password, a wrong code) changes nothing that
 // could carry its row, and must not be lost when the request's transaction
-// rolls back: record it with [Logger.RecordFailure], on the application's
-// store. RecordFailure forces the outcome to failure, outlives the client
-// hanging up, and logs through log/slog what it could not store.
+// rolls back: record it with [Logger.RecordFailure], which writes outside
+// any transaction of its context. RecordFailure forces the outcome to
+// failure, outlives the client hanging up, and logs through log/slog what
+// it could not store. Call it after the transaction rather than inside it:
+// on a store whose writes wait for the open transaction (the SQLite
+// adapter writes through one connection) it cannot write until the
+// transaction ends, so inside one it waits Config.WriteTimeout and then
+// only logs the event.
 //
 // An invalid event is refused before anything is written: the action must
 // be well formed (see [Event.Action]) and, with Config.Strict, in the

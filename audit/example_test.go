@@ -18,7 +18,7 @@ import (
 
 // openExampleStore opens a SQLite store in a temporary directory and
 // returns it with a function that closes and removes it.
-func openExampleStore() (store.Store, func()) {
+func openExampleStore() (*sqlite.DB, func()) {
 	dir, err := os.MkdirTemp("", "audit-example")
 	if err != nil {
 		log.Fatal(err)
@@ -28,9 +28,7 @@ func openExampleStore() (store.Store, func()) {
 		log.Fatal(err)
 	}
 	return db, func() {
-		if c, ok := any(db).(interface{ Close() error }); ok {
-			_ = c.Close()
-		}
+		_ = db.Close()
 		_ = os.RemoveAll(dir)
 	}
 }
@@ -42,20 +40,21 @@ func Example() {
 	db, done := openExampleStore()
 	defer done()
 
-	logger, err := audit.New(audit.Config{})
+	logger, err := audit.New(audit.Config{Store: db})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	// Registration: the user and the audit row in one transaction.
+	// Registration: the user and the audit row in one transaction, which
+	// travels in the context.
 	var userID string
-	err = db.WithTx(ctx, func(tx store.Store) error {
+	err = db.InTx(ctx, func(ctx context.Context) error {
 		u := &store.User{Email: "user@example.com", CreatedAt: time.Now()}
-		if err := tx.CreateUser(ctx, u); err != nil {
+		if err := db.CreateUser(ctx, u); err != nil {
 			return err
 		}
 		userID = u.ID
-		return logger.Record(ctx, tx, audit.Event{
+		return logger.Record(ctx, audit.Event{
 			Action:    audit.ActionRegister,
 			ActorID:   u.ID,
 			SubjectID: u.ID,
@@ -68,13 +67,13 @@ func Example() {
 	}
 
 	// A wrong password: nothing to commit it with, so it is written alone.
-	_ = logger.RecordFailure(ctx, db, audit.Event{
+	_ = logger.RecordFailure(ctx, audit.Event{
 		Action:    audit.ActionLoginFailure,
 		SubjectID: userID,
 		Metadata:  map[string]string{"method": "password", "reason": "bad_password"},
 	})
 
-	events, _, err := logger.Query(ctx, db, store.AuditQuery{UserID: userID})
+	events, _, err := logger.Query(ctx, store.AuditQuery{UserID: userID})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -92,15 +91,15 @@ func ExampleLogger_Record_secretMetadata() {
 	db, done := openExampleStore()
 	defer done()
 
-	var logger audit.Logger // the zero Logger works too
-	err := logger.Record(ctx, db, audit.Event{
+	logger, _ := audit.New(audit.Config{Store: db})
+	err := logger.Record(ctx, audit.Event{
 		Action:   audit.ActionPasswordResetRequest,
 		Outcome:  audit.OutcomeSuccess,
 		Metadata: map[string]string{"resetToken": "…"},
 	})
 	fmt.Println(errors.Is(err, audit.ErrSecretMetadata))
 
-	events, _, _ := logger.Query(ctx, db, store.AuditQuery{})
+	events, _, _ := logger.Query(ctx, store.AuditQuery{})
 	fmt.Println(len(events))
 	// Output:
 	// true
@@ -112,7 +111,7 @@ func ExampleLogger_Record_secretMetadata() {
 func ExampleWithRequest() {
 	db, done := openExampleStore()
 	defer done()
-	logger, _ := audit.New(audit.Config{})
+	logger, _ := audit.New(audit.Config{Store: db})
 
 	withAudit := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +120,7 @@ func ExampleWithRequest() {
 		})
 	}
 	logout := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = logger.Record(r.Context(), db, audit.Event{
+		_ = logger.Record(r.Context(), audit.Event{
 			Action: audit.ActionLogout, ActorID: "user-1", SubjectID: "user-1", Outcome: audit.OutcomeSuccess,
 		})
 	})
@@ -131,7 +130,7 @@ func ExampleWithRequest() {
 	r.Header.Set("User-Agent", "ExampleBrowser/1.0")
 	withAudit(logout).ServeHTTP(httptest.NewRecorder(), r)
 
-	events, _, _ := logger.Query(context.Background(), db, store.AuditQuery{UserID: "user-1"})
+	events, _, _ := logger.Query(context.Background(), store.AuditQuery{UserID: "user-1"})
 	fmt.Println(events[0].Action, events[0].IP, events[0].UserAgent)
 	// Output: auth.logout 192.0.2.7 ExampleBrowser/1.0
 }
@@ -142,7 +141,8 @@ func ExampleNew_strict() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = logger.Record(context.Background(), nil, audit.Event{Action: "auth.login.sucess", Outcome: audit.OutcomeSuccess})
+	// The action is checked before the store is needed.
+	err = logger.Record(context.Background(), audit.Event{Action: "auth.login.sucess", Outcome: audit.OutcomeSuccess})
 	fmt.Println(errors.Is(err, audit.ErrUnknownAction))
 	// Output: true
 }

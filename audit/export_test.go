@@ -221,11 +221,11 @@ func TestWriteJSONLines(t *testing.T) {
 // TestExportFromStore exports what a real store returned, page by page.
 func TestExportFromStore(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, func(t *testing.T, st store.Store) {
+	forEachBackend(t, func(t *testing.T, st auditStore) {
 		ctx := context.Background()
-		l := newLogger(t, audit.Config{Now: newClock().Now})
+		l := newLogger(t, audit.Config{Store: st, Now: newClock().Now})
 		for i := range 5 {
-			if err := l.Record(ctx, st, audit.Event{Action: audit.ActionLoginSuccess, ActorID: "u1", SubjectID: "u1",
+			if err := l.Record(ctx, audit.Event{Action: audit.ActionLoginSuccess, ActorID: "u1", SubjectID: "u1",
 				Outcome: audit.OutcomeSuccess, UserAgent: "=cmd" + string(rune('0'+i))}); err != nil {
 				t.Fatalf("Record: %v", err)
 			}
@@ -234,7 +234,7 @@ func TestExportFromStore(t *testing.T) {
 		w := audit.NewCSVWriter(&buf)
 		q := store.AuditQuery{UserID: "u1", Limit: 2}
 		for {
-			page, next, err := l.Query(ctx, st, q)
+			page, next, err := l.Query(ctx, q)
 			if err != nil {
 				t.Fatalf("Query: %v", err)
 			}

@@ -111,17 +111,17 @@ func TestWithRequest(t *testing.T) {
 			want: want{"192.0.2.50", "", ""},
 		},
 	}
-	forEachBackend(t, func(t *testing.T, st store.Store) {
-		l := newLogger(t, audit.Config{})
+	forEachBackend(t, func(t *testing.T, st auditStore) {
+		l := newLogger(t, audit.Config{Store: st})
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				e := tt.e
 				e.Action = "test." + strings.ReplaceAll(strings.ReplaceAll(strings.ToLower(tt.name), " ", "_"), "'", "")
 				e.Outcome = audit.OutcomeSuccess
-				if err := l.Record(tt.ctx(), st, e); err != nil {
+				if err := l.Record(tt.ctx(), e); err != nil {
 					t.Fatalf("Record: %v", err)
 				}
-				rows, _, err := l.Query(context.Background(), st, store.AuditQuery{Action: e.Action})
+				rows, _, err := l.Query(context.Background(), store.AuditQuery{Action: e.Action})
 				if err != nil || len(rows) != 1 {
 					t.Fatalf("Query: got %d rows, error %v; want 1 row", len(rows), err)
 				}
@@ -150,23 +150,23 @@ func TestHostileRequestMetadata(t *testing.T) {
 		{"huge multibyte", strings.Repeat("€", 1000), "", strings.Repeat("€", audit.MaxUserAgentLen/3)},
 		{"hostile IP", "ok", "1.2.3.4\x00\n" + strings.Repeat("9", 200), "ok"},
 	}
-	forEachBackend(t, func(t *testing.T, st store.Store) {
-		l := newLogger(t, audit.Config{})
+	forEachBackend(t, func(t *testing.T, st auditStore) {
+		l := newLogger(t, audit.Config{Store: st})
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				r := httptest.NewRequest(http.MethodGet, "/", nil)
 				r.Header["User-Agent"] = []string{tt.ua} // bypass header validation, as a raw connection could
 				ctx := audit.WithRequest(context.Background(), r, tt.ip)
 				action := "test." + strings.ReplaceAll(strings.ReplaceAll(strings.ToLower(tt.name), " ", "_"), "-", "_")
-				if err := l.Record(ctx, st, audit.Event{Action: action, Outcome: audit.OutcomeFailure}); err != nil {
+				if err := l.Record(ctx, audit.Event{Action: action, Outcome: audit.OutcomeFailure}); err != nil {
 					t.Fatalf("Record: %v", err)
 				}
 				// The same values passed on the event are cleaned too.
-				if err := l.Record(context.Background(), st, audit.Event{Action: action + "_event", Outcome: audit.OutcomeFailure, UserAgent: tt.ua, IP: tt.ip}); err != nil {
+				if err := l.Record(context.Background(), audit.Event{Action: action + "_event", Outcome: audit.OutcomeFailure, UserAgent: tt.ua, IP: tt.ip}); err != nil {
 					t.Fatalf("Record with event fields: %v", err)
 				}
 				for _, a := range []string{action, action + "_event"} {
-					rows, _, err := l.Query(context.Background(), st, store.AuditQuery{Action: a})
+					rows, _, err := l.Query(context.Background(), store.AuditQuery{Action: a})
 					if err != nil || len(rows) != 1 {
 						t.Fatalf("Query %s: got %d rows, error %v; want 1 row", a, len(rows), err)
 					}

@@ -13,10 +13,19 @@ import (
 	"github.com/sigra-go/sigra/store/sqlite"
 )
 
+// auditStore is what the tests need of a store: the audit log the Logger
+// writes through, users and transactions for the changes an audit row
+// describes.
+type auditStore interface {
+	store.AuditLog
+	store.Users
+	store.Transactor
+}
+
 // backend opens a fresh, empty, migrated store of one kind for one test.
 type backend struct {
 	name string
-	open func(t *testing.T) store.Store
+	open func(t *testing.T) auditStore
 }
 
 // backends returns the stores every store-backed test runs against: the
@@ -29,7 +38,7 @@ func backends() []backend {
 	}
 }
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t *testing.T) auditStore {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "audit.db"))
 	if err != nil {
@@ -39,7 +48,7 @@ func openSQLite(t *testing.T) store.Store {
 	return db
 }
 
-func openPostgres(t *testing.T) store.Store {
+func openPostgres(t *testing.T) auditStore {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	db, err := postgres.Open(context.Background(), dsn)
@@ -66,7 +75,7 @@ func closeStore(t *testing.T, s any) {
 
 // forEachBackend runs fn once per backend, each in a parallel subtest with
 // a store of its own.
-func forEachBackend(t *testing.T, fn func(t *testing.T, st store.Store)) {
+func forEachBackend(t *testing.T, fn func(t *testing.T, st auditStore)) {
 	t.Helper()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {

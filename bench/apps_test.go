@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/sigra-go/sigra/internal/pgtest"
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/postgres"
 	"github.com/sigra-go/sigra/store/sqlite"
@@ -237,16 +239,23 @@ func openPostgres(tb testing.TB, cfg postgres.Config) *postgres.DB {
 	return db
 }
 
+// benchStore is what the Sigra applications need of a store: users and
+// sessions to seed, in one transaction.
+type benchStore interface {
+	store.Users
+	store.Sessions
+	store.Transactor
+}
+
 // seed creates population users, each with an authenticated session of
 // its own, and returns the one in the middle.
-func seed(tb testing.TB, st store.Store, now time.Time) *store.User {
+func seed(tb testing.TB, st benchStore, now time.Time) *store.User {
 	tb.Helper()
-	ctx := context.Background()
 	var mid *store.User
-	err := st.WithTx(ctx, func(tx store.Store) error {
+	err := st.InTx(context.Background(), func(ctx context.Context) error {
 		for i := range population {
 			u := &store.User{Email: fmt.Sprintf("user%d@example.com", i), PasswordHash: passwordHash, EmailConfirmedAt: now, CreatedAt: now}
-			if err := tx.CreateUser(ctx, u); err != nil {
+			if err := st.CreateUser(ctx, u); err != nil {
 				return err
 			}
 			tok := sha256.Sum256(fmt.Appendf(nil, "seed-token-%d", i))
@@ -255,7 +264,7 @@ func seed(tb testing.TB, st store.Store, now time.Time) *store.User {
 				AAL: 1, Methods: []string{"password"}, AuthTime: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour),
 				IP: "192.0.2.1", UserAgent: userAgent,
 			}
-			if err := tx.SaveSession(ctx, s); err != nil {
+			if err := st.SaveSession(ctx, s); err != nil {
 				return err
 			}
 			if i == population/2 {
@@ -270,27 +279,37 @@ func seed(tb testing.TB, st store.Store, now time.Time) *store.User {
 	return mid
 }
 
-// newSigraApp builds the Sigra chain over st: LoadAndSave, Guard.Load,
-// RequireUser and the dashboard, with a session signed in for a user of
-// a seeded database. sessions is the store the manager uses (st itself,
-// or a wrapper around it); now is the manager's clock (nil: time.Now).
-func newSigraApp(tb testing.TB, st store.Store, sessions session.Store, now func() time.Time) *app {
+// newSigraApp builds the Sigra chain over st: one site, the session
+// manager's LoadAndSave, the guard's RequireUser (its sign-in page found
+// in a UI built with the account pack, as an application builds it) and
+// the dashboard, with a session signed in for a user of a seeded database.
+// sessions is the store the manager uses (st itself, or a wrapper around
+// it); now is the site's clock (nil: time.Now).
+func newSigraApp(tb testing.TB, st benchStore, sessions session.Store, now func() time.Time) *app {
 	tb.Helper()
 	start := time.Now()
 	if now != nil {
 		start = now()
 	}
 	u := seed(tb, st, start)
-	mgr, err := session.New(sessions, session.Config{BaseURL: "https://example.com", Now: now})
+	s, err := site.New(site.Config{BaseURL: "https://example.com", Now: now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatalf("site.New: %v", err)
+	}
+	mgr, err := session.New(s, sessions, session.Config{})
 	if err != nil {
 		tb.Fatalf("session.New: %v", err)
 	}
-	guard, err := middleware.New(mgr, middleware.Config{})
+	// The guard needs only the sign-in page's path (RequireUser redirects
+	// a browser there); a table of routes gives it without a UI, as the
+	// baseline has no templates either.
+	guard, err := middleware.New(mgr, middleware.Config{Routes: routes{"sign_in": "/auth/login"}})
 	if err != nil {
 		tb.Fatalf("middleware.New: %v", err)
 	}
+	user := &sigra.User{ID: u.ID, Email: u.Email, EmailConfirmedAt: u.EmailConfirmedAt, CreatedAt: u.CreatedAt}
 	signIn := mgr.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := mgr.SignIn(r.Context(), u, []sigra.Method{sigra.MethodPassword}, sigra.AAL1, false); err != nil {
+		if err := mgr.SignIn(r.Context(), user, []sigra.Method{sigra.MethodPassword}, sigra.AAL1, false); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -300,7 +319,7 @@ func newSigraApp(tb testing.TB, st store.Store, sessions session.Store, now func
 		writeEmail(w, sigra.UserFrom(r.Context()).Email)
 	})
 	return &app{
-		h:      mgr.LoadAndSave(guard.Load(guard.RequireUser(dashboard))),
+		h:      mgr.LoadAndSave(guard.RequireUser(dashboard)),
 		cookie: signedInCookie(tb, signIn, mgr.CookieName()),
 		email:  u.Email,
 	}
@@ -371,4 +390,12 @@ func (c *roundTrips) take() (int64, []string) {
 	log := c.log
 	c.log = nil
 	return c.n.Swap(0), log
+}
+
+// routes is the guard's route table of the benchmark applications.
+type routes map[string]string
+
+func (m routes) Route(name string) (string, bool) {
+	p, ok := m[name]
+	return p, ok
 }

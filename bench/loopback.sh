@@ -17,7 +17,10 @@ trap cleanup EXIT
 go build -o "$tmp/demo" ./examples/demo
 go build -o "$tmp/hello" ./bench/hello
 
-"$tmp/demo" -addr localhost:0 -db "$tmp/demo.db" >"$tmp/demo.out" 2>"$tmp/demo.err" &
+# A fresh SQLite file (its development key file is created beside it) and
+# the development mailbox, whatever the environment says.
+SIGRA_DEMO_POSTGRES= SIGRA_KEYS= SIGRA_SMTP_URL= \
+  "$tmp/demo" -addr localhost:0 -db "$tmp/demo.db" >"$tmp/demo.out" 2>"$tmp/demo.err" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "listening on" "$tmp/demo.out" 2>/dev/null && break; sleep 0.1; done
 base="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/demo.out")"

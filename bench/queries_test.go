@@ -134,10 +134,10 @@ func TestQueriesPerRequest(t *testing.T) {
 		name string
 		// open returns a store and, for PostgreSQL, the round-trip counter
 		// installed on its pool.
-		open func(t *testing.T) (store.Store, *roundTrips)
+		open func(t *testing.T) (benchStore, *roundTrips)
 	}{
-		{"sqlite", func(t *testing.T) (store.Store, *roundTrips) { return openSQLite(t), nil }},
-		{"postgres", func(t *testing.T) (store.Store, *roundTrips) {
+		{"sqlite", func(t *testing.T) (benchStore, *roundTrips) { return openSQLite(t), nil }},
+		{"postgres", func(t *testing.T) (benchStore, *roundTrips) {
 			trips := &roundTrips{keep: true}
 			// One connection, so that the warm-up request prepares the
 			// lookup on the connection every later request uses.

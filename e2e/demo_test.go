@@ -36,9 +36,10 @@ var (
 	accountRE   = regexp.MustCompile(`^Demo account: (\S+)\s+password: (\S+)$`)
 )
 
-// startDemo starts the demo with a fresh database and keys file on a free
-// localhost port, waits until it listens, and stops it when t ends. A
-// data race the demo reports (when built with -race) fails t.
+// startDemo starts the demo with a fresh database on a free localhost
+// port (its development key file is created beside the database), waits
+// until it listens, and stops it when t ends. A data race the demo reports
+// (when built with -race) fails t.
 func startDemo(t *testing.T, args ...string) *demo {
 	t.Helper()
 	dir := t.TempDir()
@@ -66,11 +67,13 @@ func startDemo(t *testing.T, args ...string) *demo {
 	cmd := exec.Command(suite.demo, append([]string{
 		"-addr", "localhost:0",
 		"-db", filepath.Join(dir, "demo.db"),
-		"-keys", filepath.Join(dir, "demo.keys"),
 	}, args...)...)
 	cmd.Stdout = stdout
 	cmd.Stderr = d.log
-	cmd.Env = append(os.Environ(), "SIGRA_DEMO_POSTGRES=")
+	// The demo's settings from the environment would change what the
+	// suite expects: PostgreSQL, keys, an SMTP server instead of the
+	// mailbox.
+	cmd.Env = append(os.Environ(), "SIGRA_DEMO_POSTGRES=", "SIGRA_KEYS=", "SIGRA_SMTP_URL=")
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the demo: %v", err)
@@ -120,7 +123,8 @@ type message struct {
 
 // mail returns the oldest message to the address to whose subject
 // contains subject and that no earlier call returned, polling the
-// mailbox (the demo's outbox delivers every 500 ms) for up to 20 s.
+// mailbox (the demo's outbox delivers as soon as the change that queued
+// a message commits) for up to 20 s.
 func (d *demo) mail(to, subject string) message {
 	d.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -13,7 +13,7 @@ import (
 func BenchmarkOutboxQueue(b *testing.B) {
 	db := sqliteDBForBench(b)
 	msg := &mail.Message{To: "user@example.com", Subject: "Reset your password", Text: "https://example.com/reset?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", HTML: "<p>html</p>"}
-	o, err := mail.NewOutbox(mail.OutboxConfig{Store: db, Keys: testKeys(b, "k1"), Mailer: mail.NewMailbox(mail.MailboxConfig{}), Logger: quiet})
+	o, err := mail.NewOutbox(mail.OutboxConfig{Store: db, Keys: testKeys(b, "k1"), Sender: mail.NewMailbox(mail.MailboxConfig{}), Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,17 +1,17 @@
 // Package mail sends the emails of Sigra's flows (confirmation links,
-// reset links, codes, notices): a small [Mailer] interface, an SMTP
+// reset links, codes, notices): a small [Sender] interface, an SMTP
 // sender, a development mailbox, and a durable outbox that retries.
 //
-// # Mailer
+// # Sender
 //
 // A [Message] is one email to one recipient: subject, plain-text body and
 // an optional HTML alternative. Anything that can send one implements
-// [Mailer]; [MailerFunc] adapts a function. Feature packages take a Mailer
+// [Sender]; [SenderFunc] adapts a function. Feature packages take a Sender
 // and do not care which one it is.
 //
 // # SMTP
 //
-// [NewSMTP] returns a Mailer that hands each message to an SMTP server over
+// [NewSMTP] returns a Sender that hands each message to an SMTP server over
 // its own connection, as multipart/alternative with Date and Message-ID
 // headers. The connection is protected by STARTTLS (the default, required:
 // a server that does not offer it is an error) or implicit TLS;
@@ -23,7 +23,7 @@
 //
 // # Development mailbox
 //
-// [Mailbox] is a Mailer that keeps the last messages in memory (200 by
+// [Mailbox] is a Sender that keeps the last messages in memory (200 by
 // default) and serves them: an HTML list and pages ([Mailbox.Mount]), the
 // HTML part in a sandboxed frame, and JSON at messages.json for scripts.
 // In-process tests read them with [Mailbox.Wait] and [Mailbox.Latest].
@@ -32,12 +32,12 @@
 //
 // # Outbox and worker
 //
-// [Outbox] is a Mailer that queues messages in the store ([store.Outbox])
+// [Outbox] is a Sender that queues messages in the store ([store.Outbox])
 // and returns; its worker, [Outbox.Run], delivers them through another
-// Mailer (typically [SMTP]). Queuing goes through whatever store the
-// caller passes to [Outbox.Queue], so a flow running inside
-// [store.Store.WithTx] queues its email in the same transaction as the
-// change it announces: both commit or neither does.
+// Sender (typically [SMTP]). Send passes its context to the store, so a
+// flow running inside [store.Transactor.InTx] of the same store queues its
+// email in the same transaction as the change it announces: both commit or
+// neither does.
 //
 // Bodies are sealed (AES-256-GCM, keys from OutboxConfig.Keys) before they
 // reach the store, bound to the row and the recipient, so a queued reset

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sigra-go/sigra/mail"
-	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/sqlite"
 )
 
@@ -57,7 +56,7 @@ func ExampleMailbox() {
 }
 
 // An Outbox queues mail in the store, in the caller's transaction, and
-// its worker delivers it through another Mailer.
+// its worker delivers it through another Sender.
 func ExampleOutbox() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "example")
@@ -76,7 +75,7 @@ func ExampleOutbox() {
 
 	delivered := mail.NewMailbox(mail.MailboxConfig{}) // an *mail.SMTP in production
 	outbox, err := mail.NewOutbox(mail.OutboxConfig{
-		Store: db, Keys: keys, Mailer: delivered,
+		Store: db, Keys: keys, Sender: delivered,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -86,10 +85,11 @@ func ExampleOutbox() {
 	defer stop()
 	go outbox.Run(runCtx) // usually for the life of the process
 
-	// The email commits with the change it announces.
-	err = db.WithTx(ctx, func(tx store.Store) error {
-		// ... create the token, write the audit row ...
-		return outbox.Queue(ctx, tx, &mail.Message{
+	// The email commits with the change it announces: the transaction
+	// travels in the context Send is given.
+	err = db.InTx(ctx, func(ctx context.Context) error {
+		// ... create the token, write the audit row, with this ctx ...
+		return outbox.Send(ctx, &mail.Message{
 			To: "user@example.com", Subject: "Reset your password", Text: "https://example.com/reset?token=...",
 		})
 	})
@@ -121,7 +121,7 @@ func ExampleOutbox_Purge() {
 
 	outbox, err := mail.NewOutbox(mail.OutboxConfig{
 		Store: db, Keys: "2026-01:" + base64.StdEncoding.EncodeToString(secret),
-		Mailer:    mail.NewMailbox(mail.MailboxConfig{}), // an *mail.SMTP in production
+		Sender:    mail.NewMailbox(mail.MailboxConfig{}), // an *mail.SMTP in production
 		Retention: 30 * 24 * time.Hour,                   // keep delivery records for 30 days
 	})
 	if err != nil {

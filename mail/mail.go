@@ -10,8 +10,6 @@ import (
 
 // Errors returned by this package. Test with errors.Is.
 var (
-	// ErrInvalidConfig: a configuration passed to a constructor is unusable.
-	ErrInvalidConfig = errors.New("sigra/mail: invalid config")
 	// ErrInvalidMessage: a Message fails [Message.Validate].
 	ErrInvalidMessage = errors.New("sigra/mail: invalid message")
 	// ErrAuth: the SMTP server refused the configured credentials.
@@ -85,19 +83,22 @@ func checkAddress(s string) error {
 	return nil
 }
 
-// Mailer sends email. Implementations are safe for concurrent use.
+// Sender sends email. Implementations are safe for concurrent use. The
+// features take a Sender: in production an [Outbox] (durable, and part of
+// the caller's transaction), in development a [Mailbox], or an [SMTP]
+// sender directly (not durable: a message is lost if the server is down).
 //
 // A nil error means the message was handed over: to the SMTP server for
 // [SMTP], to memory for [Mailbox], to the store's queue for [Outbox].
-type Mailer interface {
+type Sender interface {
 	// Send sends m, or returns why it could not. It returns an error
 	// wrapping ErrInvalidMessage if m fails Validate, and stops when ctx
 	// is done.
 	Send(ctx context.Context, m *Message) error
 }
 
-// MailerFunc adapts a function to the Mailer interface.
-type MailerFunc func(ctx context.Context, m *Message) error
+// SenderFunc adapts a function to the Sender interface.
+type SenderFunc func(ctx context.Context, m *Message) error
 
 // Send calls f(ctx, m).
-func (f MailerFunc) Send(ctx context.Context, m *Message) error { return f(ctx, m) }
+func (f SenderFunc) Send(ctx context.Context, m *Message) error { return f(ctx, m) }

@@ -44,7 +44,7 @@ type Captured struct {
 	seq uint64
 }
 
-// Mailbox is a development and test [Mailer]: it keeps the last messages
+// Mailbox is a development and test [Sender]: it keeps the last messages
 // in memory instead of sending them, and shows them over HTTP (see
 // [Mailbox.ServeHTTP]) and to Go code ([Mailbox.Messages],
 // [Mailbox.Latest], [Mailbox.Wait]).
@@ -169,11 +169,15 @@ func (b *Mailbox) Clear() {
 	clear(b.waited)
 }
 
-// Mount registers the mailbox's pages on mux under prefix (such as
-// "/dev/mail"): the list at prefix+"/", as ServeHTTP describes.
+// Mount registers the mailbox's pages on mux under prefix: "/dev/mail",
+// "/dev/mail/" and "dev/mail" all serve the list at /dev/mail/, as
+// ServeHTTP describes (GET and HEAD only).
 func (b *Mailbox) Mount(mux *http.ServeMux, prefix string) {
-	prefix = strings.TrimRight(prefix, "/")
-	mux.Handle(prefix+"/", http.StripPrefix(prefix, b))
+	prefix = "/" + strings.Trim(prefix, "/")
+	if prefix == "/" {
+		prefix = ""
+	}
+	mux.Handle("GET "+prefix+"/", http.StripPrefix(prefix, b))
 }
 
 // ServeHTTP serves the mailbox's pages. Paths are relative to where the

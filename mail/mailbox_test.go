@@ -17,7 +17,7 @@ import (
 	"github.com/sigra-go/sigra/mail"
 )
 
-func send(t *testing.T, m mail.Mailer, to, subject string) {
+func send(t *testing.T, m mail.Sender, to, subject string) {
 	t.Helper()
 	if err := m.Send(context.Background(), &mail.Message{To: to, Subject: subject, Text: "text of " + subject, HTML: "<p>html of " + subject + "</p>"}); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -225,6 +225,63 @@ func TestMailboxPages(t *testing.T) {
 			resp, text := get(t, base+"messages/1/text")
 			if ct := resp.Header.Get("Content-Type"); ct != "text/plain; charset=utf-8" || text != "Open https://example.com/reset?token=abc&x=<b>" {
 				t.Errorf("text part = %s %q", ct, text)
+			}
+		})
+	}
+}
+
+// TestMailboxMountPrefix: Mount normalises its prefix, so "/dev/mail",
+// "/dev/mail/" and "dev/mail" all serve the list at /dev/mail/, and only
+// GET and HEAD are answered.
+func TestMailboxMountPrefix(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{"/dev/mail", "/dev/mail/", "dev/mail", "dev/mail/"} {
+		t.Run(prefix, func(t *testing.T) {
+			t.Parallel()
+			b := mail.NewMailbox(mail.MailboxConfig{})
+			send(t, b, "user@example.com", "Welcome")
+			srv := mount(t, b, prefix)
+			noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			tests := []struct {
+				method, path string
+				status       int
+				want         string // in the body, or the Location of a redirect
+			}{
+				{"GET", "/dev/mail/", http.StatusOK, "Welcome"},
+				{"HEAD", "/dev/mail/", http.StatusOK, ""},
+				{"GET", "/dev/mail/messages.json", http.StatusOK, `"subject":"Welcome"`},
+				{"GET", "/dev/mail", http.StatusFound, "/dev/mail/"}, // any redirect
+				{"POST", "/dev/mail/", http.StatusMethodNotAllowed, ""},
+				{"DELETE", "/dev/mail/messages/1", http.StatusMethodNotAllowed, ""},
+				{"GET", "/dev/mailbox/", http.StatusNotFound, ""},
+				{"GET", "/mail/", http.StatusNotFound, ""},
+			}
+			for _, tt := range tests {
+				req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := noRedirect.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				redirect := res.StatusCode >= 300 && res.StatusCode < 400
+				if res.StatusCode != tt.status && !(redirect && tt.status == http.StatusFound) {
+					t.Errorf("%s %s: status got %d, want %d", tt.method, tt.path, res.StatusCode, tt.status)
+					continue
+				}
+				got := string(body)
+				if redirect {
+					got = res.Header.Get("Location")
+				}
+				if !strings.Contains(got, tt.want) {
+					t.Errorf("%s %s: got %q, want it to contain %q", tt.method, tt.path, got, tt.want)
+				}
+				if res.StatusCode == http.StatusMethodNotAllowed && res.Header.Get("Allow") != "GET, HEAD" {
+					t.Errorf("%s %s: Allow got %q, want %q", tt.method, tt.path, res.Header.Get("Allow"), "GET, HEAD")
+				}
 			}
 		})
 	}

@@ -54,15 +54,17 @@ func TestMessageValidate(t *testing.T) {
 	}
 }
 
-func TestMailerFunc(t *testing.T) {
+// TestSenderFunc: a function is a Sender, and the features take any
+// Sender.
+func TestSenderFunc(t *testing.T) {
 	t.Parallel()
 	var got string
-	var m mail.Mailer = mail.MailerFunc(func(_ context.Context, m *mail.Message) error {
+	var m mail.Sender = mail.SenderFunc(func(_ context.Context, m *mail.Message) error {
 		got = m.To
 		return nil
 	})
 	if err := m.Send(context.Background(), &mail.Message{To: "user@example.com", Text: "x"}); err != nil || got != "user@example.com" {
-		t.Errorf("got %q, %v", got, err)
+		t.Errorf("SenderFunc: got %q, %v; want user@example.com, nil", got, err)
 	}
 }
 

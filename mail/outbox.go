@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/seal"
 	"github.com/sigra-go/sigra/store"
 )
@@ -33,18 +34,19 @@ const purgeInterval = time.Hour
 // maxErrorText bounds the error text stored with a failed message.
 const maxErrorText = 1000
 
-// OutboxConfig configures [NewOutbox]. Store, Keys and Mailer are
+// OutboxConfig configures [NewOutbox]. Store, Keys and Sender are
 // required; every other zero field takes the default named beside it.
 type OutboxConfig struct {
-	// Store holds the queue: Send queues into it, and the worker claims
-	// from it. Use Queue to queue into another (a transaction's) store.
+	// Store holds the queue: Send queues into it (inside the caller's
+	// transaction when its context carries one), and the worker claims
+	// from it.
 	Store store.Outbox
 	// Keys are the keys that seal queued bodies: keys written "id:base64"
 	// (32 random bytes), separated by commas, the one sealing new messages
 	// first; the others still open older messages, so keys can rotate.
 	Keys string
-	// Mailer delivers claimed messages, typically an [SMTP].
-	Mailer Mailer
+	// Sender delivers claimed messages, typically an [SMTP].
+	Sender Sender
 	// Now returns the current time; nil means time.Now. The worker reads
 	// it for every decision (due times, leases, backoff), so a test can
 	// move time forward without sleeping.
@@ -86,14 +88,14 @@ type OutboxConfig struct {
 	Logger *slog.Logger
 }
 
-// Outbox is a durable [Mailer]: Send and Queue store the message, its
+// Outbox is a durable [Sender]: Send stores the message, its
 // body sealed, and return; [Outbox.Run] delivers queued messages through
-// the configured Mailer, retrying with backoff. See the package
+// the configured Sender, retrying with backoff. See the package
 // documentation for the delivery guarantees. It is safe for concurrent use.
 type Outbox struct {
 	store  store.Outbox
 	keys   *seal.Keyring
-	mailer Mailer
+	mailer Sender
 	now    func() time.Time
 	poll   time.Duration
 	lease  time.Duration
@@ -107,23 +109,23 @@ type Outbox struct {
 	wake   chan struct{}
 }
 
-// NewOutbox returns an outbox, or an error wrapping ErrInvalidConfig.
+// NewOutbox returns an outbox, or an error wrapping sigra.ErrConfig.
 func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
 	if cfg.Store == nil {
-		return nil, fmt.Errorf("%w: outbox Store is required", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: mail: outbox Store is required", sigra.ErrConfig)
 	}
-	if cfg.Mailer == nil {
-		return nil, fmt.Errorf("%w: outbox Mailer is required", ErrInvalidConfig)
+	if cfg.Sender == nil {
+		return nil, fmt.Errorf("%w: mail: outbox Sender is required", sigra.ErrConfig)
 	}
 	if cfg.Keys == "" {
-		return nil, fmt.Errorf("%w: outbox Keys are required", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: mail: outbox Keys are required", sigra.ErrConfig)
 	}
 	keys, err := seal.ParseKeyring(cfg.Keys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: outbox Keys: %w", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: mail: outbox Keys: %w", sigra.ErrConfig, err)
 	}
 	o := &Outbox{
-		store: cfg.Store, keys: keys, mailer: cfg.Mailer, now: cfg.Now, log: cfg.Logger,
+		store: cfg.Store, keys: keys, mailer: cfg.Sender, now: cfg.Now, log: cfg.Logger,
 		poll:  orDefault(cfg.PollInterval, DefaultPollInterval),
 		lease: orDefault(cfg.Lease, DefaultLease),
 		base:  orDefault(cfg.BaseDelay, DefaultBaseDelay),
@@ -139,10 +141,10 @@ func NewOutbox(cfg OutboxConfig) (*Outbox, error) {
 	}
 	if cfg.PollInterval < 0 || cfg.Lease < 0 || cfg.BaseDelay < 0 || cfg.MaxDelay < 0 ||
 		cfg.ShutdownGrace < 0 || cfg.Batch < 0 || cfg.MaxAttempts < 0 {
-		return nil, fmt.Errorf("%w: negative outbox setting", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: mail: negative outbox setting", sigra.ErrConfig)
 	}
 	if o.max < o.base {
-		return nil, fmt.Errorf("%w: MaxDelay %v is below BaseDelay %v", ErrInvalidConfig, o.max, o.base)
+		return nil, fmt.Errorf("%w: mail: MaxDelay %v is below BaseDelay %v", sigra.ErrConfig, o.max, o.base)
 	}
 	if o.now == nil {
 		o.now = time.Now
@@ -175,26 +177,19 @@ func associatedData(id, to string) []byte {
 	return []byte("sigra/mail outbox v1\x00" + id + "\x00" + to)
 }
 
-// Send queues m in the outbox's own store and wakes the worker. It
-// returns once the message is stored, not delivered.
-func (o *Outbox) Send(ctx context.Context, m *Message) error {
-	return o.Queue(ctx, o.store, m)
-}
-
-// Queue queues m in st, which may be the Store given to a
-// [store.Store.WithTx] function: the message then commits or rolls back
-// with the transaction. A nil st means the outbox's own store. The body (subject, text, HTML) is sealed; only the
-// recipient and the delivery bookkeeping are stored in the clear.
+// Send queues m in the outbox's store and wakes the worker. It returns
+// once the message is stored, not delivered. The body (subject, text,
+// HTML) is sealed; only the recipient and the delivery bookkeeping are
+// stored in the clear.
 //
-// Queue wakes this process's worker. A message queued in a transaction is
-// not visible to the worker until the commit, so call [Outbox.Notify]
-// after committing for prompt delivery; otherwise the next poll finds it.
-func (o *Outbox) Queue(ctx context.Context, st store.Outbox, m *Message) error {
+// Called with a context that carries a transaction of the outbox's store
+// (inside [store.Transactor.InTx]), the message is queued in that
+// transaction: it commits or rolls back with the change it announces. The
+// worker cannot see it before the commit, so call [Outbox.Notify] after
+// committing for prompt delivery; otherwise the next poll finds it.
+func (o *Outbox) Send(ctx context.Context, m *Message) error {
 	if err := m.Validate(); err != nil {
 		return err
-	}
-	if st == nil {
-		st = o.store
 	}
 	plain, err := json.Marshal(body{Subject: m.Subject, Text: m.Text, HTML: m.HTML, ReplyTo: m.ReplyTo})
 	if err != nil {
@@ -206,7 +201,7 @@ func (o *Outbox) Queue(ctx context.Context, st store.Outbox, m *Message) error {
 		return fmt.Errorf("sigra/mail: outbox: %w", err)
 	}
 	now := o.now().UTC()
-	if err := st.Enqueue(ctx, &store.Message{ID: id, To: m.To, Sealed: sealed, NextAttemptAt: now, CreatedAt: now}); err != nil {
+	if err := o.store.Enqueue(ctx, &store.Message{ID: id, To: m.To, Sealed: sealed, NextAttemptAt: now, CreatedAt: now}); err != nil {
 		return fmt.Errorf("sigra/mail: outbox: queue: %w", err)
 	}
 	o.Notify()
@@ -223,7 +218,7 @@ func (o *Outbox) Notify() {
 }
 
 // Run delivers queued messages until ctx is cancelled, then returns nil.
-// It looks for due messages at once, whenever Queue or Notify wakes it,
+// It looks for due messages at once, whenever Send or Notify wakes it,
 // and every PollInterval. Several workers, in one process or many, may run
 // on one store: the store's leases give each message to one of them.
 //
@@ -374,7 +369,7 @@ func (o *Outbox) deliver(ctx context.Context, sm *store.Message) (bool, error) {
 	return false, o.markFailed(rctx, sm, sendErr.Error(), o.now().UTC().Add(o.backoff(attempts)))
 }
 
-// send runs the inner Mailer with a context that outlives ctx by the
+// send runs the inner Sender with a context that outlives ctx by the
 // shutdown grace.
 func (o *Outbox) send(ctx context.Context, m *Message) error {
 	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -395,11 +390,11 @@ func (o *Outbox) send(ctx context.Context, m *Message) error {
 func (o *Outbox) open(sm *store.Message) (*Message, error) {
 	plain, err := o.keys.Open(sm.Sealed, associatedData(sm.ID, sm.To))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUndeliverable, err)
+		return nil, fmt.Errorf("%w: mail: %w", ErrUndeliverable, err)
 	}
 	var b body
 	if err := json.Unmarshal(plain, &b); err != nil {
-		return nil, fmt.Errorf("%w: decode body: %w", ErrUndeliverable, err)
+		return nil, fmt.Errorf("%w: mail: decode body: %w", ErrUndeliverable, err)
 	}
 	return &Message{To: sm.To, Subject: b.Subject, Text: b.Text, HTML: b.HTML, ReplyTo: b.ReplyTo}, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/pgtest"
 	"github.com/sigra-go/sigra/internal/seal"
 	"github.com/sigra-go/sigra/mail"
@@ -47,12 +48,19 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// mailStore is what the tests need of a store: the outbox queue and
+// transactions (the adapters implement both).
+type mailStore interface {
+	store.Outbox
+	store.Transactor
+}
+
 // testDB is one database that several store handles (as from several
 // processes) can open.
 type testDB struct {
 	name string
 	// open returns a new handle on the database, closed at cleanup.
-	open func(t *testing.T) store.Store
+	open func(t *testing.T) mailStore
 	// setRecipient rewrites a queued message's address behind the
 	// outbox's back.
 	setRecipient func(t *testing.T, id, to string)
@@ -62,7 +70,7 @@ type testDB struct {
 }
 
 // messageReader reads one message whether sent or not; both adapters have
-// it beside store.Store.
+// it beside store.Outbox.
 type messageReader interface {
 	MessageByID(ctx context.Context, id string) (*store.Message, error)
 }
@@ -71,7 +79,7 @@ func sqliteDB(t *testing.T) *testDB {
 	path := filepath.Join(t.TempDir(), "app.db")
 	return &testDB{
 		name: "sqlite",
-		open: func(t *testing.T) store.Store {
+		open: func(t *testing.T) mailStore {
 			t.Helper()
 			db, err := sqlite.Open(context.Background(), path)
 			if err != nil {
@@ -95,7 +103,7 @@ func sqliteDB(t *testing.T) *testDB {
 	}
 }
 
-func sqliteDBForBench(b *testing.B) store.Store {
+func sqliteDBForBench(b *testing.B) mailStore {
 	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "app.db"))
 	if err != nil {
 		b.Fatal(err)
@@ -108,7 +116,7 @@ func postgresDB(t *testing.T) *testDB {
 	dsn := pgtest.DSN(t)
 	return &testDB{
 		name: "postgres",
-		open: func(t *testing.T) store.Store {
+		open: func(t *testing.T) mailStore {
 			t.Helper()
 			db, err := postgres.Open(context.Background(), dsn)
 			if err != nil {
@@ -146,13 +154,13 @@ func eachDB(t *testing.T, fn func(t *testing.T, db *testDB)) {
 
 // recorder is a store whose Enqueue remembers the IDs it queued.
 type recorder struct {
-	store.Store
+	mailStore
 	mu  sync.Mutex
 	ids []string
 }
 
 func (r *recorder) Enqueue(ctx context.Context, m *store.Message) error {
-	if err := r.Store.Enqueue(ctx, m); err != nil {
+	if err := r.mailStore.Enqueue(ctx, m); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -198,10 +206,10 @@ func newOutbox(t *testing.T, cfg mail.OutboxConfig) *mail.Outbox {
 	return o
 }
 
-func messageByID(t *testing.T, st store.Store, id string) *store.Message {
+func messageByID(t *testing.T, st mailStore, id string) *store.Message {
 	t.Helper()
 	if r, ok := st.(*recorder); ok {
-		st = r.Store
+		st = r.mailStore
 	}
 	m, err := st.(messageReader).MessageByID(context.Background(), id)
 	if err != nil {
@@ -253,8 +261,8 @@ func TestOutboxRetriesUntilServerIsUp(t *testing.T) {
 		addr := freeAddr(t) // nothing listens yet: the server is down
 		clk := newClock()
 		smtpSender := newSMTP(t, smtpConfig(t, &testServer{addr: addr}, mail.InsecureNoTLS))
-		st := &recorder{Store: db.open(t)}
-		o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Mailer: smtpSender, Now: clk.Now, PollInterval: 20 * time.Millisecond})
+		st := &recorder{mailStore: db.open(t)}
+		o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Sender: smtpSender, Now: clk.Now, PollInterval: 20 * time.Millisecond})
 
 		msg, secret := resetMessage(t, "user@example.com")
 		if err := o.Send(ctx, msg); err != nil {
@@ -385,11 +393,11 @@ func TestOutboxShutdown(t *testing.T) {
 
 		t.Run("nothing running", func(t *testing.T) {
 			// Queued while no worker runs, delivered by the next one.
-			st := &recorder{Store: db.open(t)}
+			st := &recorder{mailStore: db.open(t)}
 			box := mail.NewMailbox(mail.MailboxConfig{})
-			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Mailer: box, Now: clk.Now})
+			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Sender: box, Now: clk.Now})
 			send(t, o, "a@example.com", "queued before start")
-			o2 := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: keys, Mailer: box, Now: clk.Now})
+			o2 := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: keys, Sender: box, Now: clk.Now})
 			runUntil(t, o2, func() bool { return len(box.Messages("a@example.com")) == 1 })
 			if got := subjects(box.Messages("")); got != "queued before start" {
 				t.Errorf("delivered %q", got)
@@ -399,9 +407,9 @@ func TestOutboxShutdown(t *testing.T) {
 		t.Run("send abandoned", func(t *testing.T) {
 			// A send still in flight when the grace ends is abandoned; the
 			// message is due again at once for the next worker.
-			st := &recorder{Store: db.open(t)}
+			st := &recorder{mailStore: db.open(t)}
 			blocked := &blockingMailer{started: make(chan struct{}, 1), release: make(chan struct{})}
-			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Mailer: blocked, Now: clk.Now, ShutdownGrace: time.Millisecond})
+			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Sender: blocked, Now: clk.Now, ShutdownGrace: time.Millisecond})
 			send(t, o, "b@example.com", "abandoned")
 			id := st.last(t)
 			runCtx, stop := context.WithCancel(ctx)
@@ -417,16 +425,16 @@ func TestOutboxShutdown(t *testing.T) {
 				t.Fatalf("after shutdown: sent at %v, last error %q, next attempt %v; want unsent and due now", row.SentAt, row.LastError, row.NextAttemptAt)
 			}
 			box := mail.NewMailbox(mail.MailboxConfig{})
-			o2 := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: keys, Mailer: box, Now: clk.Now})
+			o2 := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: keys, Sender: box, Now: clk.Now})
 			if sent, _ := deliverDue(t, o2); sent != 1 || len(box.Messages("b@example.com")) != 1 {
 				t.Fatalf("restarted worker sent %d, want 1", sent)
 			}
 		})
 
 		t.Run("send finished within grace", func(t *testing.T) {
-			st := &recorder{Store: db.open(t)}
+			st := &recorder{mailStore: db.open(t)}
 			blocked := &blockingMailer{started: make(chan struct{}, 1), release: make(chan struct{})}
-			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Mailer: blocked, Now: clk.Now, ShutdownGrace: time.Hour})
+			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Sender: blocked, Now: clk.Now, ShutdownGrace: time.Hour})
 			send(t, o, "c@example.com", "finished")
 			id := st.last(t)
 			runCtx, stop := context.WithCancel(ctx)
@@ -446,9 +454,9 @@ func TestOutboxShutdown(t *testing.T) {
 		t.Run("worker died holding a lease", func(t *testing.T) {
 			// A worker claimed the message and died: it is sent again
 			// after the lease, not before.
-			st := &recorder{Store: db.open(t)}
+			st := &recorder{mailStore: db.open(t)}
 			box := mail.NewMailbox(mail.MailboxConfig{})
-			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Mailer: box, Now: clk.Now})
+			o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: keys, Sender: box, Now: clk.Now})
 			send(t, o, "d@example.com", "leased")
 			if claimed, err := st.ClaimMessages(ctx, clk.Now(), mail.DefaultLease, 10); err != nil || len(claimed) != 1 {
 				t.Fatalf("claim by the dying worker: %d messages, %v", len(claimed), err)
@@ -501,12 +509,12 @@ func TestOutboxTwoWorkers(t *testing.T) {
 		for _, box := range boxes {
 			// Each send takes a moment, as a real one does, so that both
 			// workers are busy at once and a double claim would show.
-			slow := mail.MailerFunc(func(ctx context.Context, m *mail.Message) error {
+			slow := mail.SenderFunc(func(ctx context.Context, m *mail.Message) error {
 				time.Sleep(time.Millisecond)
 				return box.Send(ctx, m)
 			})
 			workers = append(workers, newOutbox(t, mail.OutboxConfig{
-				Store: db.open(t), Keys: keys, Mailer: slow, Batch: 3, PollInterval: 5 * time.Millisecond,
+				Store: db.open(t), Keys: keys, Sender: slow, Batch: 3, PollInterval: 5 * time.Millisecond,
 			}))
 		}
 		ctx, stop := context.WithCancel(context.Background())
@@ -584,9 +592,9 @@ func TestOutboxGivesUp(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				clk := newClock()
-				st := &recorder{Store: db.open(t)}
+				st := &recorder{mailStore: db.open(t)}
 				f := &failingMailer{err: tt.err}
-				o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Mailer: f, Now: clk.Now, MaxAttempts: tt.attempts})
+				o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Sender: f, Now: clk.Now, MaxAttempts: tt.attempts})
 				send(t, o, "user@example.com", tt.name)
 				id := st.last(t)
 				for range 10 {
@@ -622,9 +630,9 @@ func TestOutboxGivesUp(t *testing.T) {
 func TestOutboxBodyBoundToRecipient(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, db *testDB) {
-		st := &recorder{Store: db.open(t)}
+		st := &recorder{mailStore: db.open(t)}
 		box := mail.NewMailbox(mail.MailboxConfig{})
-		o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Mailer: box})
+		o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Sender: box})
 		msg, _ := resetMessage(t, "user@example.com")
 		if err := o.Send(context.Background(), msg); err != nil {
 			t.Fatal(err)
@@ -644,35 +652,60 @@ func TestOutboxBodyBoundToRecipient(t *testing.T) {
 	})
 }
 
-func TestOutboxQueueInTransaction(t *testing.T) {
+// TestOutboxSendInTransaction: Send called with the context of a
+// transaction of the outbox's store queues the message in it, so it
+// commits or rolls back with the change it announces and no worker sees
+// it before the commit; Send outside a transaction queues at once.
+func TestOutboxSendInTransaction(t *testing.T) {
 	t.Parallel()
+	errRollback := errors.New("rollback")
+	tests := []struct {
+		name     string
+		inTx     bool
+		fail     error
+		want     int // messages delivered
+		visible0 bool
+	}{
+		{"rolled back", true, errRollback, 0, false},
+		{"committed", true, nil, 1, false},
+		{"outside a transaction", false, nil, 1, true},
+	}
 	eachDB(t, func(t *testing.T, db *testDB) {
-		ctx := context.Background()
-		st := db.open(t)
-		box := mail.NewMailbox(mail.MailboxConfig{})
-		o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Mailer: box})
-		errRollback := errors.New("rollback")
-		err := st.WithTx(ctx, func(tx store.Store) error {
-			if err := o.Queue(ctx, tx, &mail.Message{To: "a@example.com", Subject: "rolled back", Text: "x"}); err != nil {
-				return err
-			}
-			return errRollback
-		})
-		if !errors.Is(err, errRollback) {
-			t.Fatalf("WithTx: %v", err)
-		}
-		if n := pending(t, st); n != 0 {
-			t.Fatalf("%d pending after rollback, want 0", n)
-		}
-		err = st.WithTx(ctx, func(tx store.Store) error {
-			return o.Queue(ctx, tx, &mail.Message{To: "a@example.com", Subject: "committed", Text: "x"})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Notify()
-		if sent, _ := deliverDue(t, o); sent != 1 || subjects(box.Messages("")) != "committed" {
-			t.Fatalf("sent %d: %q, want only the committed message", sent, subjects(box.Messages("")))
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ctx := context.Background()
+				st := db.open(t)
+				box := mail.NewMailbox(mail.MailboxConfig{})
+				o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Sender: box})
+				before := pending(t, st)
+				send := func(ctx context.Context) error {
+					if err := o.Send(ctx, &mail.Message{To: "a@example.com", Subject: tt.name, Text: "x"}); err != nil {
+						return err
+					}
+					// Another connection (a worker) sees it only once
+					// it is committed.
+					if visible := pending(t, st) > before; visible != tt.visible0 {
+						t.Errorf("queued message visible outside before the commit: got %v, want %v", visible, tt.visible0)
+					}
+					return tt.fail
+				}
+				var err error
+				if tt.inTx {
+					err = st.InTx(ctx, send)
+				} else {
+					err = send(ctx)
+				}
+				if !errors.Is(err, tt.fail) {
+					t.Fatalf("got error %v, want %v", err, tt.fail)
+				}
+				if got := pending(t, st) - before; got != tt.want {
+					t.Fatalf("queued messages: got %d, want %d", got, tt.want)
+				}
+				deliverDue(t, o)
+				if got := len(box.Messages("a@example.com")); got != tt.want {
+					t.Fatalf("delivered: got %d (%q), want %d", got, subjects(box.Messages("")), tt.want)
+				}
+			})
 		}
 	})
 }
@@ -683,9 +716,9 @@ func TestOutboxKeyRotation(t *testing.T) {
 		oldKeys := testKeys(t, "old")
 		newKey := testKeys(t, "new")
 		box := mail.NewMailbox(mail.MailboxConfig{})
-		before := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: oldKeys, Mailer: box})
+		before := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: oldKeys, Sender: box})
 		send(t, before, "a@example.com", "sealed with the old key")
-		after := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: newKey + "," + oldKeys, Mailer: box})
+		after := newOutbox(t, mail.OutboxConfig{Store: db.open(t), Keys: newKey + "," + oldKeys, Sender: box})
 		send(t, after, "a@example.com", "sealed with the new key")
 		if sent, failed := deliverDue(t, after); sent != 2 || failed != 0 {
 			t.Fatalf("sent %d, failed %d; want 2, 0", sent, failed)
@@ -695,8 +728,8 @@ func TestOutboxKeyRotation(t *testing.T) {
 
 func TestOutboxRejectsInvalidMessage(t *testing.T) {
 	t.Parallel()
-	st := &recorder{Store: sqliteDB(t).open(t)}
-	o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Mailer: mail.NewMailbox(mail.MailboxConfig{})})
+	st := &recorder{mailStore: sqliteDB(t).open(t)}
+	o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Sender: mail.NewMailbox(mail.MailboxConfig{})})
 	if err := o.Send(context.Background(), &mail.Message{To: "a@example.com"}); !errors.Is(err, mail.ErrInvalidMessage) {
 		t.Errorf("got %v, want ErrInvalidMessage", err)
 	}
@@ -715,19 +748,19 @@ func TestNewOutbox(t *testing.T) {
 		cfg  mail.OutboxConfig
 		ok   bool
 	}{
-		{"minimal", mail.OutboxConfig{Store: st, Keys: keys, Mailer: box}, true},
-		{"retention kept forever", mail.OutboxConfig{Store: st, Keys: keys, Mailer: box, Retention: -1}, true},
-		{"no store", mail.OutboxConfig{Keys: keys, Mailer: box}, false},
+		{"minimal", mail.OutboxConfig{Store: st, Keys: keys, Sender: box}, true},
+		{"retention kept forever", mail.OutboxConfig{Store: st, Keys: keys, Sender: box, Retention: -1}, true},
+		{"no store", mail.OutboxConfig{Keys: keys, Sender: box}, false},
 		{"no mailer", mail.OutboxConfig{Store: st, Keys: keys}, false},
-		{"no keys", mail.OutboxConfig{Store: st, Mailer: box}, false},
-		{"bad keys", mail.OutboxConfig{Store: st, Mailer: box, Keys: "k1:c2hvcnQ="}, false},
-		{"negative poll", mail.OutboxConfig{Store: st, Keys: keys, Mailer: box, PollInterval: -1}, false},
-		{"negative attempts", mail.OutboxConfig{Store: st, Keys: keys, Mailer: box, MaxAttempts: -1}, false},
-		{"max below base", mail.OutboxConfig{Store: st, Keys: keys, Mailer: box, BaseDelay: time.Minute, MaxDelay: time.Second}, false},
+		{"no keys", mail.OutboxConfig{Store: st, Sender: box}, false},
+		{"bad keys", mail.OutboxConfig{Store: st, Sender: box, Keys: "k1:c2hvcnQ="}, false},
+		{"negative poll", mail.OutboxConfig{Store: st, Keys: keys, Sender: box, PollInterval: -1}, false},
+		{"negative attempts", mail.OutboxConfig{Store: st, Keys: keys, Sender: box, MaxAttempts: -1}, false},
+		{"max below base", mail.OutboxConfig{Store: st, Keys: keys, Sender: box, BaseDelay: time.Minute, MaxDelay: time.Second}, false},
 	}
 	for _, tt := range tests {
 		o, err := mail.NewOutbox(tt.cfg)
-		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, mail.ErrInvalidConfig)) || (o == nil) == tt.ok {
+		if tt.ok != (err == nil) || (err != nil && !errors.Is(err, sigra.ErrConfig)) || (o == nil) == tt.ok {
 			t.Errorf("%s: NewOutbox = %v, %v", tt.name, o, err)
 		}
 	}

@@ -17,8 +17,8 @@ import (
 
 // splitMailer rejects mail to reject@example.com for good, fails mail to
 // later@example.com for now, and delivers the rest to box.
-func splitMailer(box *mail.Mailbox) mail.Mailer {
-	return mail.MailerFunc(func(ctx context.Context, m *mail.Message) error {
+func splitMailer(box *mail.Mailbox) mail.Sender {
+	return mail.SenderFunc(func(ctx context.Context, m *mail.Message) error {
 		switch m.To {
 		case "reject@example.com":
 			return fmt.Errorf("%w: 550 no such user", mail.ErrRejected)
@@ -30,10 +30,10 @@ func splitMailer(box *mail.Mailbox) mail.Mailer {
 }
 
 // stored reports whether the message with id is still in st.
-func stored(t *testing.T, st store.Store, id string) bool {
+func stored(t *testing.T, st mailStore, id string) bool {
 	t.Helper()
 	if r, ok := st.(*recorder); ok {
-		st = r.Store
+		st = r.mailStore
 	}
 	_, err := st.(messageReader).MessageByID(context.Background(), id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -61,9 +61,9 @@ func TestOutboxPurge(t *testing.T) {
 			eachDB(t, func(t *testing.T, db *testDB) {
 				ctx := context.Background()
 				clk := newClock()
-				st := &recorder{Store: db.open(t)}
+				st := &recorder{mailStore: db.open(t)}
 				box := mail.NewMailbox(mail.MailboxConfig{})
-				o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Mailer: splitMailer(box),
+				o := newOutbox(t, mail.OutboxConfig{Store: st, Keys: testKeys(t, "k1"), Sender: splitMailer(box),
 					Now: clk.Now, MaxAttempts: 1000, Retention: tt.retention})
 				ids := map[string]string{}
 				for _, to := range []string{"sent@example.com", "reject@example.com", "later@example.com"} {
@@ -109,7 +109,7 @@ func TestOutboxPurge(t *testing.T) {
 // purgeCounter is a store that counts claims and records the cutoff of
 // every purge; PurgeMessages fails with err when it is set.
 type purgeCounter struct {
-	store.Store
+	mailStore
 	mu      sync.Mutex
 	claims  int
 	cutoffs []time.Time
@@ -120,7 +120,7 @@ func (p *purgeCounter) ClaimMessages(ctx context.Context, now time.Time, lease t
 	p.mu.Lock()
 	p.claims++
 	p.mu.Unlock()
-	return p.Store.ClaimMessages(ctx, now, lease, limit)
+	return p.mailStore.ClaimMessages(ctx, now, lease, limit)
 }
 
 // PurgeMessages records the cutoff once the purge has ended, so that a
@@ -131,7 +131,7 @@ func (p *purgeCounter) PurgeMessages(ctx context.Context, before time.Time) (int
 	p.mu.Unlock()
 	n := 0
 	if err == nil {
-		n, err = p.Store.PurgeMessages(ctx, before)
+		n, err = p.mailStore.PurgeMessages(ctx, before)
 	}
 	p.mu.Lock()
 	p.cutoffs = append(p.cutoffs, before)
@@ -193,13 +193,13 @@ func TestOutboxRunPurges(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, db *testDB) {
 		clk := newClock()
-		pc := &purgeCounter{Store: &recorder{Store: db.open(t)}}
+		pc := &purgeCounter{mailStore: &recorder{mailStore: db.open(t)}}
 		box := mail.NewMailbox(mail.MailboxConfig{})
-		o := newOutbox(t, mail.OutboxConfig{Store: pc, Keys: testKeys(t, "k1"), Mailer: box, Now: clk.Now, PollInterval: time.Millisecond})
+		o := newOutbox(t, mail.OutboxConfig{Store: pc, Keys: testKeys(t, "k1"), Sender: box, Now: clk.Now, PollInterval: time.Millisecond})
 
 		// A message sent more than the retention period before Run starts.
 		send(t, o, "old@example.com", "old")
-		old := pc.Store.(*recorder).last(t)
+		old := pc.mailStore.(*recorder).last(t)
 		if sent, _ := deliverDue(t, o); sent != 1 {
 			t.Fatalf("sent %d, want 1", sent)
 		}
@@ -211,7 +211,7 @@ func TestOutboxRunPurges(t *testing.T) {
 		if got, want := pc.cutoff(0), start.Add(-mail.DefaultRetention); !got.Equal(want) {
 			t.Errorf("first purge cutoff: got %v, want %v (now less the retention)", got, want)
 		}
-		if stored(t, pc.Store, old) {
+		if stored(t, pc.mailStore, old) {
 			t.Error("the old sent message is still stored after the purge at start")
 		}
 
@@ -242,12 +242,12 @@ const purgeEvery = time.Hour
 func TestOutboxRetentionForever(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	pc := &purgeCounter{Store: &recorder{Store: sqliteDB(t).open(t)}}
+	pc := &purgeCounter{mailStore: &recorder{mailStore: sqliteDB(t).open(t)}}
 	box := mail.NewMailbox(mail.MailboxConfig{})
-	o := newOutbox(t, mail.OutboxConfig{Store: pc, Keys: testKeys(t, "k1"), Mailer: box, Now: clk.Now,
+	o := newOutbox(t, mail.OutboxConfig{Store: pc, Keys: testKeys(t, "k1"), Sender: box, Now: clk.Now,
 		PollInterval: time.Millisecond, Retention: -1})
 	send(t, o, "kept@example.com", "kept")
-	id := pc.Store.(*recorder).last(t)
+	id := pc.mailStore.(*recorder).last(t)
 	if sent, _ := deliverDue(t, o); sent != 1 {
 		t.Fatalf("sent %d, want 1", sent)
 	}
@@ -262,7 +262,7 @@ func TestOutboxRetentionForever(t *testing.T) {
 	if _, n := pc.counts(); n != 0 {
 		t.Errorf("PurgeMessages calls: got %d, want 0", n)
 	}
-	if !stored(t, pc.Store, id) {
+	if !stored(t, pc.mailStore, id) {
 		t.Error("the sent message was deleted; a negative Retention keeps it")
 	}
 }
@@ -290,10 +290,10 @@ func (s *syncBuffer) String() string {
 func TestOutboxPurgeFailure(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	pc := &purgeCounter{Store: sqliteDB(t).open(t), err: errors.New("disk I/O error")}
+	pc := &purgeCounter{mailStore: sqliteDB(t).open(t), err: errors.New("disk I/O error")}
 	box := mail.NewMailbox(mail.MailboxConfig{})
 	var logs syncBuffer
-	o := newOutbox(t, mail.OutboxConfig{Store: pc, Keys: testKeys(t, "k1"), Mailer: box, Now: clk.Now,
+	o := newOutbox(t, mail.OutboxConfig{Store: pc, Keys: testKeys(t, "k1"), Sender: box, Now: clk.Now,
 		PollInterval: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 
 	startRun(t, o)
@@ -313,12 +313,12 @@ func TestOutboxPurgeFailure(t *testing.T) {
 
 // settledElsewhere is a store in which another worker records every
 // claimed message sent before this worker gets to it.
-type settledElsewhere struct{ store.Store }
+type settledElsewhere struct{ mailStore }
 
 func (s settledElsewhere) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
-	ms, err := s.Store.ClaimMessages(ctx, now, lease, limit)
+	ms, err := s.mailStore.ClaimMessages(ctx, now, lease, limit)
 	for _, m := range ms {
-		if err := s.Store.MarkSent(ctx, m.ID, now); err != nil {
+		if err := s.mailStore.MarkSent(ctx, m.ID, now); err != nil {
 			return nil, err
 		}
 	}
@@ -331,9 +331,9 @@ func (s settledElsewhere) ClaimMessages(ctx context.Context, now time.Time, leas
 func TestOutboxGiveUpSettledElsewhere(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, db *testDB) {
-		st := &recorder{Store: db.open(t)}
+		st := &recorder{mailStore: db.open(t)}
 		o := newOutbox(t, mail.OutboxConfig{Store: settledElsewhere{st}, Keys: testKeys(t, "k1"),
-			Mailer: splitMailer(mail.NewMailbox(mail.MailboxConfig{}))})
+			Sender: splitMailer(mail.NewMailbox(mail.MailboxConfig{}))})
 		send(t, o, "reject@example.com", "rejected here, sent elsewhere")
 		id := st.last(t)
 		sent, failed, err := o.DeliverDue(context.Background())

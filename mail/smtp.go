@@ -16,6 +16,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/sigra-go/sigra"
 )
 
 // TLSMode says how the SMTP sender protects its connection.
@@ -105,34 +107,34 @@ type SMTP struct {
 	now    func() time.Time
 }
 
-// NewSMTP returns an SMTP sender, or an error wrapping ErrInvalidConfig.
+// NewSMTP returns an SMTP sender, or an error wrapping sigra.ErrConfig.
 func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 	if cfg.Host == "" {
-		return nil, fmt.Errorf("%w: SMTP Host is required", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: mail: SMTP Host is required", sigra.ErrConfig)
 	}
 	if strings.ContainsAny(cfg.Host, " /\r\n") {
-		return nil, fmt.Errorf("%w: SMTP Host %q", ErrInvalidConfig, cfg.Host)
+		return nil, fmt.Errorf("%w: mail: SMTP Host %q", sigra.ErrConfig, cfg.Host)
 	}
 	if err := checkAddress(cfg.From); err != nil {
-		return nil, fmt.Errorf("%w: From: %w", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: mail: From: %w", sigra.ErrConfig, err)
 	}
 	if strings.ContainsAny(cfg.FromName, "\r\n") {
-		return nil, fmt.Errorf("%w: FromName contains a line break", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: mail: FromName contains a line break", sigra.ErrConfig)
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("%w: SMTP Port %d", ErrInvalidConfig, cfg.Port)
+		return nil, fmt.Errorf("%w: mail: SMTP Port %d", sigra.ErrConfig, cfg.Port)
 	}
 	if cfg.Timeout < 0 {
-		return nil, fmt.Errorf("%w: negative Timeout", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: mail: negative Timeout", sigra.ErrConfig)
 	}
 	switch cfg.TLS {
 	case StartTLS, ImplicitTLS:
 	case InsecureNoTLS:
 		if !isLoopback(cfg.Host) {
-			return nil, fmt.Errorf("%w: InsecureNoTLS is only allowed for a loopback host, not %q", ErrInvalidConfig, cfg.Host)
+			return nil, fmt.Errorf("%w: mail: InsecureNoTLS is only allowed for a loopback host, not %q", sigra.ErrConfig, cfg.Host)
 		}
 	default:
-		return nil, fmt.Errorf("%w: unknown %v", ErrInvalidConfig, cfg.TLS)
+		return nil, fmt.Errorf("%w: mail: unknown %v", sigra.ErrConfig, cfg.TLS)
 	}
 	if cfg.Port == 0 {
 		cfg.Port = map[TLSMode]int{StartTLS: 587, ImplicitTLS: 465, InsecureNoTLS: 25}[cfg.TLS]
@@ -269,13 +271,13 @@ func (s *SMTP) wrap(ctx context.Context, stage string, err error) error {
 	}
 	var tp *textproto.Error
 	if stage == "connect" && errors.As(err, &tp) && isAuthCode(tp.Code) {
-		return fmt.Errorf("%w: smtp %s: %w", ErrAuth, s.Addr(), err)
+		return fmt.Errorf("%w: mail: smtp %s: %w", ErrAuth, s.Addr(), err)
 	}
 	var se *gomail.SendError
 	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 {
 		switch se.Reason {
 		case gomail.ErrSMTPMailFrom, gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
-			return fmt.Errorf("%w: smtp %s: %w", ErrRejected, s.Addr(), err)
+			return fmt.Errorf("%w: mail: smtp %s: %w", ErrRejected, s.Addr(), err)
 		}
 	}
 	return fmt.Errorf("sigra/mail: smtp %s: %s: %w", s.Addr(), stage, err)
@@ -304,7 +306,7 @@ func (s *SMTP) build(m *Message) (*gomail.Msg, error) {
 		err = msg.ReplyTo(m.ReplyTo)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		return nil, fmt.Errorf("%w: mail: %w", ErrInvalidMessage, err)
 	}
 	msg.Subject(m.Subject)
 	msg.SetDateWithValue(s.now())

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/mail"
 )
 
@@ -401,7 +402,7 @@ func TestNewSMTP(t *testing.T) {
 	tests := []struct {
 		name     string
 		edit     func(*mail.SMTPConfig)
-		wantAddr string // empty: want ErrInvalidConfig
+		wantAddr string // empty: want sigra.ErrConfig
 	}{
 		{"defaults", func(*mail.SMTPConfig) {}, "smtp.example.com:587"},
 		{"implicit default port", func(c *mail.SMTPConfig) { c.TLS = mail.ImplicitTLS }, "smtp.example.com:465"},
@@ -429,8 +430,8 @@ func TestNewSMTP(t *testing.T) {
 			tt.edit(&cfg)
 			s, err := mail.NewSMTP(cfg)
 			if tt.wantAddr == "" {
-				if !errors.Is(err, mail.ErrInvalidConfig) || s != nil {
-					t.Fatalf("got %v, %v; want nil, ErrInvalidConfig", s, err)
+				if !errors.Is(err, sigra.ErrConfig) || s != nil {
+					t.Fatalf("got %v, %v; want nil, sigra.ErrConfig", s, err)
 				}
 				return
 			}

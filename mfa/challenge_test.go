@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
 )
 
 // TestSecondFactorSignIn: an enrolled user's password sign-in stops in the
@@ -15,13 +15,13 @@ import (
 // challenge completes it at AAL2 with a new session token.
 func TestSecondFactorSignIn(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
-		c := a.Client()
+		c := a.Client(t)
 		res := c.Post("/auth/login", url.Values{"email": {u.Email}, "password": {pw}, "return_to": {"/private"}})
 		wantRedirect(t, "password sign-in", res, "/auth/mfa/challenge?return_to=%2Fprivate")
-		wantState(t, c, "pending", 0)
-		if i := whoami(t, c); i.SignedIn || i.User.Email != "" {
+		wantState(t, a, c, "pending", 0)
+		if i := whoami(t, a, c); i.SignedIn || i.User.Email != "" {
 			t.Fatalf("pending session reports a signed-in user: %+v", i)
 		}
 		// sigra.UserFrom is nil below the session: the home page greets no one.
@@ -51,7 +51,7 @@ func TestSecondFactorSignIn(t *testing.T) {
 		if after := c.Cookie("sigra_session"); after == before || after == "" {
 			t.Fatal("the session token was not renewed by the second factor")
 		}
-		wantState(t, c, "authenticated", 2, "password", "totp")
+		wantState(t, a, c, "authenticated", 2, "password", "totp")
 		if res := c.Get("/private"); res.StatusCode != http.StatusOK || res.Body != "private of user@example.com" {
 			t.Fatalf("private page: %d %q", res.StatusCode, res.Body)
 		}
@@ -73,9 +73,9 @@ func TestSecondFactorSignIn(t *testing.T) {
 // TestChallengeJSON signs in through the JSON API.
 func TestChallengeJSON(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
-		c := a.Client()
+		c := a.Client(t)
 		res := post(t, c, "/auth/login", map[string]any{"email": u.Email, "password": pw})
 		want(t, "sign-in", res, http.StatusOK)
 		if b := body(t, res); b["mfa_required"] != true || b["next"] != "/auth/mfa/challenge" {
@@ -93,7 +93,7 @@ func TestChallengeJSON(t *testing.T) {
 		if b := body(t, res); b["ok"] != true || b["next"] != "/secure" {
 			t.Fatalf("challenge answer: %v", b)
 		}
-		wantState(t, c, "authenticated", 2, "password", "totp")
+		wantState(t, a, c, "authenticated", 2, "password", "totp")
 		if res := c.JSON("GET", "/secure", ""); res.StatusCode != http.StatusOK {
 			t.Fatalf("AAL2 route: got %d", res.StatusCode)
 		}
@@ -104,19 +104,19 @@ func TestChallengeJSON(t *testing.T) {
 // injected clock.
 func TestPendingExpires(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
-		early, late, lateJSON := a.Client(), a.Client(), a.Client()
-		signInPending(t, late, u.Email)
-		signInPending(t, lateJSON, u.Email)
+		early, late, lateJSON := a.Client(t), a.Client(t), a.Client(t)
+		signInPending(t, a, late, u.Email)
+		signInPending(t, a, lateJSON, u.Email)
 		a.Clock.Advance(time.Second)
-		signInPending(t, early, u.Email)
+		signInPending(t, a, early, u.Email)
 		step := totpRow(t, a, u.ID).LastStep
 
 		a.Clock.Advance(5*time.Minute - time.Second) // late: exactly 5 minutes; early: 1 second less
 		res := late.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}})
 		wantRedirect(t, "challenge after 5 minutes", res, "/auth/login?notice=mfa_expired")
-		wantState(t, late, "anonymous", 0)
+		wantState(t, a, late, "anonymous", 0)
 		res = post(t, lateJSON, "/auth/mfa/challenge", map[string]any{"code": code(t, a, secret)})
 		want(t, "JSON challenge after 5 minutes", res, http.StatusUnauthorized)
 		if got := errCode(t, res); got != "unauthenticated" {
@@ -129,7 +129,7 @@ func TestPendingExpires(t *testing.T) {
 
 		res = early.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}})
 		wantRedirect(t, "challenge after 4:59", res, "/")
-		wantState(t, early, "authenticated", 2)
+		wantState(t, a, early, "authenticated", 2)
 	})
 }
 
@@ -138,39 +138,39 @@ func TestPendingExpires(t *testing.T) {
 // link, not after a password reset.
 func TestNoSingleFactorSignIn(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 
 		t.Run("magic link", func(t *testing.T) {
-			c := a.Client()
+			c := a.Client(t)
 			want(t, "magic link request", c.Post("/auth/magic", url.Values{"email": {u.Email}}), http.StatusOK)
-			link := a.Link(a.LastMail(u.Email), "/auth/magic/verify")
+			link := apptest.Link(t, a.LastMail(t, u.Email), "/auth/magic/verify")
 			want(t, "magic link page", c.Get(link), http.StatusOK)
-			wantState(t, c, "anonymous", 0)
-			res := c.Post("/auth/magic/verify", url.Values{"token": {testapp.TokenOf(link)}})
+			wantState(t, a, c, "anonymous", 0)
+			res := c.Post("/auth/magic/verify", url.Values{"token": {apptest.TokenOf(link)}})
 			wantRedirect(t, "magic link", res, "/auth/mfa/challenge")
-			wantState(t, c, "pending", 0)
+			wantState(t, a, c, "pending", 0)
 			wantRedirect(t, "private page", c.Get("/private"), "/auth/mfa/challenge?return_to=%2Fprivate")
 			res = c.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}})
 			wantRedirect(t, "challenge", res, "/")
-			wantState(t, c, "authenticated", 2, "magic_link", "totp")
+			wantState(t, a, c, "authenticated", 2, "magic_link", "totp")
 			nextStep(a)
 		})
 
 		t.Run("password reset", func(t *testing.T) {
-			c := a.Client()
+			c := a.Client(t)
 			want(t, "reset request", c.Post("/auth/password/forgot", url.Values{"email": {u.Email}}), http.StatusOK)
-			link := a.Link(a.LastMail(u.Email), "/auth/password/reset")
+			link := apptest.Link(t, a.LastMail(t, u.Email), "/auth/password/reset")
 			const newPW = "a brand new passphrase"
-			res := c.Post("/auth/password/reset", url.Values{"token": {testapp.TokenOf(link)}, "password": {newPW}})
+			res := c.Post("/auth/password/reset", url.Values{"token": {apptest.TokenOf(link)}, "password": {newPW}})
 			wantRedirect(t, "reset", res, "/auth/login?notice=reset")
-			wantState(t, c, "anonymous", 0) // a reset never signs in
+			wantState(t, a, c, "anonymous", 0) // a reset never signs in
 			res = c.Post("/auth/login", url.Values{"email": {u.Email}, "password": {newPW}})
 			wantRedirect(t, "sign-in with the new password", res, "/auth/mfa/challenge")
-			wantState(t, c, "pending", 0)
+			wantState(t, a, c, "pending", 0)
 			res = c.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}})
 			wantRedirect(t, "challenge", res, "/")
-			wantState(t, c, "authenticated", 2, "password", "totp")
+			wantState(t, a, c, "authenticated", 2, "password", "totp")
 		})
 	})
 }
@@ -178,16 +178,16 @@ func TestNoSingleFactorSignIn(t *testing.T) {
 // TestReplay: a code is accepted once, whichever flow used it first.
 func TestReplay(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
-		c1, c2 := a.Client(), a.Client()
-		signInPending(t, c1, u.Email)
-		signInPending(t, c2, u.Email)
+		c1, c2 := a.Client(t), a.Client(t)
+		signInPending(t, a, c1, u.Email)
+		signInPending(t, a, c2, u.Email)
 		x := code(t, a, secret)
 		wantRedirect(t, "first use", c1.Post("/auth/mfa/challenge", url.Values{"code": {x}}), "/")
 		want(t, "second use", c2.Post("/auth/mfa/challenge", url.Values{"code": {x}}), http.StatusUnauthorized)
-		wantState(t, c2, "pending", 0)
-		if got := a.User(u.Email).FailedMFA; got != 1 {
+		wantState(t, a, c2, "pending", 0)
+		if got := a.User(t, u.Email).FailedMFA; got != 1 {
 			t.Fatalf("FailedMFA after a replay: got %d, want 1", got)
 		}
 		ev := audits(t, a, u.ID, "mfa.challenge.failure")
@@ -202,8 +202,8 @@ func TestReplay(t *testing.T) {
 			t.Skip("two consecutive steps share a code")
 		}
 		wantRedirect(t, "next step", c2.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}}), "/")
-		c3 := a.Client()
-		signInPending(t, c3, u.Email)
+		c3 := a.Client(t)
+		signInPending(t, a, c3, u.Email)
 		want(t, "the step before the last used one", c3.Post("/auth/mfa/challenge", url.Values{"code": {prev}}), http.StatusUnauthorized)
 	})
 }
@@ -212,12 +212,12 @@ func TestReplay(t *testing.T) {
 // code at once, exactly one signs in.
 func TestConcurrentChallenge(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 		for round := range 4 {
-			clients := []*testapp.Client{a.Client(), a.Client()}
+			clients := []*apptest.Client{a.Client(t), a.Client(t)}
 			for _, c := range clients {
-				signInPending(t, c, u.Email)
+				signInPending(t, a, c, u.Email)
 			}
 			statuses := race(t, a, clients, "/auth/mfa/challenge", map[string]any{"code": code(t, a, secret)})
 			if countStatus(statuses, http.StatusOK) != 1 || countStatus(statuses, http.StatusUnauthorized) != 1 {
@@ -225,7 +225,7 @@ func TestConcurrentChallenge(t *testing.T) {
 			}
 			signedIn := 0
 			for _, c := range clients {
-				if whoami(t, c).State == "authenticated" {
+				if whoami(t, a, c).State == "authenticated" {
 					signedIn++
 				}
 			}
@@ -241,7 +241,7 @@ func TestConcurrentChallenge(t *testing.T) {
 // are not.
 func TestDrift(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 		a.Clock.Advance(5 * 30 * time.Second)
 		now := a.Clock.Now()
@@ -256,8 +256,8 @@ func TestDrift(t *testing.T) {
 			{+2, false},
 			{+1, true},
 		} {
-			c := a.Client()
-			signInPending(t, c, u.Email)
+			c := a.Client(t)
+			signInPending(t, a, c, u.Email)
 			x := codeAt(t, secret, time.Unix((cur+tc.steps)*30, 0))
 			if !tc.ok {
 				for d := int64(-1); d <= 1; d++ {
@@ -274,6 +274,43 @@ func TestDrift(t *testing.T) {
 				}
 			} else {
 				want(t, "drift", res, http.StatusUnauthorized)
+			}
+		}
+	})
+}
+
+// TestRefusedFormsKeepReturnTo: a form refused after its POST shows again
+// with the return_to it posted (the request's query has none), so the
+// user still lands where they were going.
+func TestRefusedFormsKeepReturnTo(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
+		pending := a.Client(t)
+		signInPending(t, a, pending, u.Email)
+		a.CreateUser(t, "new@example.com", pw)
+		fresh := a.Client(t)
+		fresh.SignIn("new@example.com", pw)
+		freshSecret, enrollment := setupPage(t, fresh.Get("/auth/mfa/setup"))
+
+		tests := []struct {
+			name   string
+			c      *apptest.Client
+			path   string
+			fields url.Values
+			status int
+		}{
+			{"wrong code", pending, "/auth/mfa/challenge", url.Values{"code": {wrongCode(t, a, secret)}}, http.StatusUnauthorized},
+			{"malformed code", pending, "/auth/mfa/challenge", url.Values{"code": {"12"}}, http.StatusUnprocessableEntity},
+			{"wrong recovery code", pending, "/auth/mfa/recovery", url.Values{"recovery_code": {"7KQM-3XWP"}}, http.StatusUnauthorized},
+			{"wrong first code at set-up", fresh, "/auth/mfa/setup", url.Values{"code": {wrongCode(t, a, freshSecret)}, "enrollment": {enrollment}}, http.StatusUnprocessableEntity},
+		}
+		for _, tc := range tests {
+			tc.fields.Set("return_to", "/private?tab=2")
+			res := tc.c.Post(tc.path, tc.fields)
+			want(t, tc.name, res, tc.status)
+			if !strings.Contains(res.Body, `name="return_to" value="/private?tab=2"`) {
+				t.Errorf("%s: the page again lacks the posted return_to:\n%s", tc.name, res.Body)
 			}
 		}
 	})

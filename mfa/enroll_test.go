@@ -17,8 +17,8 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/internal/seal"
-	"github.com/sigra-go/sigra/internal/testapp"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -32,7 +32,7 @@ var (
 
 // setupPage reads the secret and the enrollment value off the HTML set-up
 // page, checking that it shows a QR code that decodes as a PNG.
-func setupPage(t *testing.T, res *testapp.Response) (secret, enrollment string) {
+func setupPage(t *testing.T, res *apptest.Response) (secret, enrollment string) {
 	t.Helper()
 	qr := qrRE.FindStringSubmatch(res.Body)
 	if qr == nil {
@@ -60,10 +60,10 @@ func setupPage(t *testing.T, res *testapp.Response) (secret, enrollment string) 
 // TestEnrollHTML enrolls through the pages with a code from oathtool.
 func TestEnrollHTML(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		ctx := context.Background()
-		u := a.CreateUser("user@example.com", pw)
-		c := a.Client()
+		u := a.CreateUser(t, "user@example.com", pw)
+		c := a.Client(t)
 		c.SignIn(u.Email, pw)
 
 		res := c.Get("/auth/mfa/setup")
@@ -92,7 +92,7 @@ func TestEnrollHTML(t *testing.T) {
 		if _, err := a.Store.TOTPByUser(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("after a wrong code: TOTP row: got %v, want not found", err)
 		}
-		if got := a.User(u.Email).FailedMFA; got != 0 {
+		if got := a.User(t, u.Email).FailedMFA; got != 0 {
 			t.Fatalf("a wrong set-up code counted towards the lockout: FailedMFA %d", got)
 		}
 
@@ -122,29 +122,29 @@ func TestEnrollHTML(t *testing.T) {
 		if n := recoveryLeft(t, a, u.ID); n != 10 {
 			t.Fatalf("recovery codes stored: got %d, want 10", n)
 		}
-		wantState(t, c, "authenticated", 2, "password", "totp")
-		if n := countMails(a, u.Email, "Two-factor authentication is on"); n != 1 {
-			t.Fatalf("enable notices: got %d, want 1 (mail: %v)", n, subjects(a, u.Email))
+		wantState(t, a, c, "authenticated", 2, "password", "totp")
+		if n := countMails(t, a, u.Email, "Two-factor authentication is on"); n != 1 {
+			t.Fatalf("enable notices: got %d, want 1 (mail: %v)", n, subjects(t, a, u.Email))
 		}
 		wantAudits(t, a, u.ID, "mfa.totp.enable", 1)
 
 		// The confirming code cannot then pass the challenge.
-		c2 := a.Client()
-		signInPending(t, c2, u.Email)
+		c2 := a.Client(t)
+		signInPending(t, a, c2, u.Email)
 		res = c2.Post("/auth/mfa/challenge", url.Values{"code": {good}})
 		want(t, "challenge with the enrollment code", res, http.StatusUnauthorized)
-		wantState(t, c2, "pending", 0)
+		wantState(t, a, c2, "pending", 0)
 		nextStep(a)
 		res = c2.Post("/auth/mfa/challenge", url.Values{"code": {oathtool(t, secret, a.Clock.Now())}})
 		wantRedirect(t, "challenge with the next code", res, "/")
-		wantState(t, c2, "authenticated", 2, "password", "totp")
+		wantState(t, a, c2, "authenticated", 2, "password", "totp")
 	})
 }
 
 // checkSealed checks that the stored secret is sealed with the app's MFA
 // keys, bound to the user, and that neither the base32 secret nor its raw
 // bytes appear in the row.
-func checkSealed(t *testing.T, a *testapp.App, userID string, sealed []byte, secret string) {
+func checkSealed(t *testing.T, a *app, userID string, sealed []byte, secret string) {
 	t.Helper()
 	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
 	if err != nil {
@@ -153,10 +153,10 @@ func checkSealed(t *testing.T, a *testapp.App, userID string, sealed []byte, sec
 	if bytes.Contains(sealed, []byte(secret)) || bytes.Contains(sealed, raw) || bytes.Contains(bytes.ToLower(sealed), []byte(strings.ToLower(secret))) {
 		t.Fatal("the stored row holds the secret in the clear")
 	}
-	if got := openSecret(t, a, userID, sealed); got != secret {
+	if got := openSecret(t, a.Keys, userID, sealed); got != secret {
 		t.Fatalf("sealed secret: got %q, want %q", got, secret)
 	}
-	kr, err := seal.ParseKeyring(a.MFAKeys)
+	kr, err := seal.ParseKeyring(a.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,12 +185,12 @@ func checkCodes(t *testing.T, codes []string) {
 // TestEnrollJSON enrolls through the JSON API with a code from pquerna/otp.
 func TestEnrollJSON(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
-		u := a.CreateUser("user@example.com", pw)
-		c := a.Client()
+	each(t, func(t *testing.T, a *app) {
+		u := a.CreateUser(t, "user@example.com", pw)
+		c := a.Client(t)
 		c.SignIn(u.Email, pw)
 
-		e := startEnrollment(t, c)
+		e := startEnrollment(t, a, c)
 		if e.Digits != 6 || e.Period != 30 {
 			t.Fatalf("digits %d period %d, want 6 and 30", e.Digits, e.Period)
 		}
@@ -206,7 +206,7 @@ func TestEnrollJSON(t *testing.T) {
 			t.Fatalf("uri %s does not describe the secret", e.URI)
 		}
 		// Each GET makes a new secret; none is stored.
-		if e2 := startEnrollment(t, c); e2.Secret == e.Secret {
+		if e2 := startEnrollment(t, a, c); e2.Secret == e.Secret {
 			t.Fatal("two set-up pages showed the same secret")
 		}
 		if _, err := a.Store.TOTPByUser(context.Background(), u.ID); !errors.Is(err, store.ErrNotFound) {
@@ -229,7 +229,7 @@ func TestEnrollJSON(t *testing.T) {
 		}
 		checkCodes(t, codes)
 		checkSealed(t, a, u.ID, totpRow(t, a, u.ID).Sealed, e.Secret)
-		wantState(t, c, "authenticated", 2, "password", "totp")
+		wantState(t, a, c, "authenticated", 2, "password", "totp")
 
 		// Enrolled: set-up answers 409 and stores nothing new.
 		res = c.JSON("GET", "/auth/mfa/setup", "")
@@ -247,16 +247,16 @@ func TestEnrollJSON(t *testing.T) {
 // set-up forms are refused, and nothing is stored.
 func TestEnrollmentRefused(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		ctx := context.Background()
-		u := a.CreateUser("user@example.com", pw)
-		other := a.CreateUser("other@example.com", pw)
-		c, co := a.Client(), a.Client()
+		u := a.CreateUser(t, "user@example.com", pw)
+		other := a.CreateUser(t, "other@example.com", pw)
+		c, co := a.Client(t), a.Client(t)
 		c.SignIn(u.Email, pw)
 		co.SignIn(other.Email, pw)
 
-		e1 := startEnrollment(t, c)
-		eo := startEnrollment(t, co)
+		e1 := startEnrollment(t, a, c)
+		eo := startEnrollment(t, a, co)
 		raw, _ := base64.RawURLEncoding.DecodeString(e1.Enrollment)
 		raw[len(raw)/2] ^= 0x20
 		tampered := base64.RawURLEncoding.EncodeToString(raw)
@@ -278,9 +278,9 @@ func TestEnrollmentRefused(t *testing.T) {
 
 		// Expiry: e1 is 31 minutes old when posted, e2 29 minutes.
 		a.Clock.Advance(2 * time.Minute)
-		e2 := startEnrollment(t, c)
+		e2 := startEnrollment(t, a, c)
 		a.Clock.Advance(29 * time.Minute)
-		c = a.Client() // a fresh sign-in: the first session's sudo window is long over
+		c = a.Client(t) // a fresh sign-in: the first session's sudo window is long over
 		c.SignIn(u.Email, pw)
 		res := post(t, c, "/auth/mfa/setup", map[string]any{"code": code(t, a, e1.Secret), "enrollment": e1.Enrollment})
 		want(t, "31-minute-old form", res, http.StatusGone)
@@ -299,14 +299,14 @@ func TestEnrollmentRefused(t *testing.T) {
 // re-authentication; a pending sign-in is sent to its challenge.
 func TestEnrollRequiresSudo(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
-		u := a.CreateUser("user@example.com", pw)
-		c := a.Client()
+	each(t, func(t *testing.T, a *app) {
+		u := a.CreateUser(t, "user@example.com", pw)
+		c := a.Client(t)
 		res := c.Get("/auth/mfa/setup")
 		wantRedirect(t, "anonymous", res, "/auth/login")
 
 		c.SignIn(u.Email, pw)
-		e := startEnrollment(t, c)
+		e := startEnrollment(t, a, c)
 		a.Clock.Advance(11 * time.Minute)
 		c.Get("/") // keep the session from idling out
 		res = c.JSON("GET", "/auth/mfa/setup", "")

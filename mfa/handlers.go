@@ -10,36 +10,53 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/flow"
+	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/internal/web"
-	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
 	"github.com/sigra-go/sigra/ui"
 )
 
+// Page titles.
+const (
+	titleSettings  = "Two-factor authentication"
+	titleSetup     = "Set up two-factor authentication"
+	titleCodes     = "Save your recovery codes"
+	titleChallenge = "Two-factor authentication"
+)
+
+// current reads the stored record of the session's user (signed in or
+// pending): the session carries no lockout counters.
+func (m *MFA) current(ctx context.Context) (*store.User, error) {
+	u := m.k.Sess.User(ctx)
+	if u == nil {
+		return nil, session.ErrNotSignedIn
+	}
+	return m.st.UserByID(ctx, u.ID)
+}
+
 // ---- settings ----
 
-func (m *MFA) settingsData(r *http.Request) (*ui.MFAData, error) {
+func (m *MFA) settingsData(r *http.Request) (*SettingsData, error) {
 	ctx := r.Context()
-	u := m.sess.User(ctx)
+	u := m.k.Sess.User(ctx)
 	on, err := m.Required(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
-	d := &ui.MFAData{Enabled: on}
+	d := &SettingsData{Enabled: on}
 	if on {
 		if d.RecoveryCodesLeft, err = m.st.CountRecoveryCodes(ctx, u.ID); err != nil {
 			return nil, err
 		}
 	}
-	grants, err := m.st.TrustedBrowsersByUser(ctx, u.ID, m.now())
+	grants, err := m.st.TrustedBrowsersByUser(ctx, u.ID, m.k.Now())
 	if err != nil {
 		return nil, err
 	}
 	for _, g := range grants {
-		tb := ui.TrustedBrowser{ID: g.ID, IP: g.IP, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt}
+		tb := TrustedBrowser{ID: g.ID, IP: g.IP, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt}
 		if g.UserAgent != "" {
 			tb.Browser, tb.OS = session.ParseUserAgent(g.UserAgent)
 		}
@@ -51,76 +68,72 @@ func (m *MFA) settingsData(r *http.Request) (*ui.MFAData, error) {
 func (m *MFA) settingsPage(w http.ResponseWriter, r *http.Request) {
 	d, err := m.settingsData(r)
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	if web.WantsJSON(r) {
-		trusted := make([]map[string]any, len(d.Trusted))
-		for i, t := range d.Trusted {
-			trusted[i] = map[string]any{"id": t.ID, "browser": t.Browser, "os": t.OS, "ip": t.IP, "created_at": t.CreatedAt, "expires_at": t.ExpiresAt}
-		}
-		web.JSON(w, http.StatusOK, map[string]any{"enabled": d.Enabled, "recovery_codes_left": d.RecoveryCodesLeft, "trusted_browsers": trusted})
-		return
+	trusted := make([]map[string]any, len(d.Trusted))
+	for i, t := range d.Trusted {
+		trusted[i] = map[string]any{"id": t.ID, "browser": t.Browser, "os": t.OS, "ip": t.IP, "created_at": t.CreatedAt, "expires_at": t.ExpiresAt}
 	}
-	m.ui.Render(w, r, http.StatusOK, "mfa", m.x.Page(r, "Two-factor authentication", d))
+	m.k.Render(w, r, http.StatusOK, "mfa", m.k.Page(r, titleSettings, d),
+		map[string]any{"enabled": d.Enabled, "recovery_codes_left": d.RecoveryCodesLeft, "trusted_browsers": trusted})
 }
 
+// settingsError answers a refused settings form: the settings page again
+// with the error, or JSON (without loading the page's data).
 func (m *MFA) settingsError(w http.ResponseWriter, r *http.Request, status int, code, msg string, fields map[string]string) {
-	d, err := m.settingsData(r)
-	if err != nil {
-		m.x.Error(w, r, err)
-		return
-	}
-	m.x.FormError(w, r, status, "mfa", m.x.Page(r, "Two-factor authentication", d), code, msg, fields)
+	m.k.FormError(w, r, status, "mfa", func() (*ui.Page, error) {
+		d, err := m.settingsData(r)
+		if err != nil {
+			return nil, err
+		}
+		return m.k.Page(r, titleSettings, d), nil
+	}, code, msg, fields)
 }
 
 // ---- enrollment ----
 
-// enrollmentAD binds a set-up page's sealed secret to the user and to the
-// time it was made.
+// enrollmentAD binds a set-up page's sealed secret to the user.
 func enrollmentAD(userID string) []byte { return []byte("sigra.totp-enroll:" + userID) }
 
 // setupPage shows a new secret as a QR code and key, or, for a user who is
 // already enrolled but signed in with one factor, the step-up challenge.
-// GET stores nothing: the new secret travels sealed in the form
-// (bound to the user, valid for EnrollmentTTL) and is saved only when the
-// user proves the app holds it.
+// GET stores nothing: the new secret travels sealed in the form (bound to
+// the user, valid for EnrollmentTTL) and is saved only when the user
+// proves the app holds it.
 func (m *MFA) setupPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a := sigra.AuthFrom(ctx)
-	u := m.sess.User(ctx)
+	u := m.k.Sess.User(ctx)
 	on, err := m.Required(ctx, u.ID)
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
 	if on {
 		switch {
 		case a.AAL >= sigra.AAL2 && web.WantsJSON(r):
-			m.x.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
+			m.k.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
 		case a.AAL >= sigra.AAL2:
-			flow.Redirect(w, r, m.links.MFA, nil)
+			kernel.Redirect(w, r, m.k.Path(pathSettings), nil)
 		case web.WantsJSON(r):
 			// Step-up: the enrolled user signed in with one factor.
-			flow.Redirect(w, r, m.links.MFAChallenge, map[string]any{"mfa_required": true})
+			kernel.Redirect(w, r, m.k.Path(pathChallenge), map[string]any{"mfa_required": true})
 		default:
-			m.renderChallenge(w, r, http.StatusOK, false, nil)
+			m.k.UI.Render(w, r, http.StatusOK, "mfa_challenge", m.k.Page(r, titleChallenge, m.challengeData(r, false)))
 		}
 		return
 	}
 	d, err := m.newEnrollment(u)
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	if web.WantsJSON(r) {
-		web.JSON(w, http.StatusOK, map[string]any{"secret": d.Secret, "uri": d.URI, "qr_png": d.QRDataURI, "enrollment": d.Enrollment, "digits": Digits, "period": Period})
-		return
-	}
-	m.ui.Render(w, r, http.StatusOK, "mfa_setup", m.x.Page(r, "Set up two-factor authentication", d))
+	m.k.Render(w, r, http.StatusOK, "mfa_setup", m.k.Page(r, titleSetup, d),
+		map[string]any{"secret": d.Secret, "uri": d.URI, "qr_png": d.QRDataURI, "enrollment": d.Enrollment, "digits": Digits, "period": Period})
 }
 
-func (m *MFA) newEnrollment(u *store.User) (*ui.MFASetupData, error) {
+func (m *MFA) newEnrollment(u *sigra.User) (*SetupData, error) {
 	key, err := m.newKey(u.Email)
 	if err != nil {
 		return nil, err
@@ -129,12 +142,12 @@ func (m *MFA) newEnrollment(u *store.User) (*ui.MFASetupData, error) {
 	if err != nil {
 		return nil, err
 	}
-	payload := key.Secret() + "|" + m.now().UTC().Format(time.RFC3339)
+	payload := key.Secret() + "|" + m.k.Now().UTC().Format(time.RFC3339)
 	sealed, err := m.keys.Seal([]byte(payload), enrollmentAD(u.ID))
 	if err != nil {
 		return nil, err
 	}
-	return &ui.MFASetupData{QRDataURI: qr, Secret: key.Secret(), URI: key.URL(), Digits: Digits, Enrollment: base64.RawURLEncoding.EncodeToString(sealed)}, nil
+	return &SetupData{QRDataURI: qr, Secret: key.Secret(), URI: key.URL(), Digits: Digits, Enrollment: base64.RawURLEncoding.EncodeToString(sealed)}, nil
 }
 
 // openEnrollment returns the secret of a set-up form, or "" if the form is
@@ -150,7 +163,8 @@ func (m *MFA) openEnrollment(userID, s string) string {
 	}
 	secret, at, ok := strings.Cut(string(b), "|")
 	t, err := time.Parse(time.RFC3339, at)
-	if !ok || err != nil || m.now().Sub(t) > m.cfg.EnrollmentTTL || t.After(m.now().Add(time.Minute)) {
+	now := m.k.Now()
+	if !ok || err != nil || now.Sub(t) > m.cfg.EnrollmentTTL || t.After(now.Add(time.Minute)) {
 		return ""
 	}
 	return secret
@@ -162,88 +176,90 @@ func (m *MFA) openEnrollment(userID, s string) string {
 // is told by email.
 func (m *MFA) setup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u := m.sess.User(ctx)
-	in, err := flow.ReadInput(r)
+	u := m.k.Sess.User(ctx)
+	in, err := kernel.ReadInput(r)
 	if err != nil {
-		m.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
+		m.k.BadInput(w, r)
 		return
 	}
 	if on, err := m.Required(ctx, u.ID); err != nil || on {
 		if err == nil {
-			m.x.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
+			m.k.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
 			return
 		}
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
 	secret := m.openEnrollment(u.ID, in["enrollment"])
 	if secret == "" {
-		m.x.Fail(w, r, http.StatusGone, "enrollment_expired", "This set-up page has expired. Start again.")
+		m.k.Fail(w, r, http.StatusGone, "enrollment_expired", "This set-up page has expired. Start again.")
 		return
 	}
-	now := m.now()
+	now := m.k.Now()
 	var step int64
 	code, err := token.NormalizeCode(in["code"], Digits)
 	ok := err == nil
 	if ok {
-		if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
-			m.x.Error(w, r, err)
+		if err := m.k.Limiter.Check(ctx, codeKey(u.ID), codeLimit); err != nil {
+			m.k.Error(w, r, err)
 			return
 		}
 		step, ok = matchStep(secret, code, now)
 	}
 	if !ok {
-		d, err := m.reEnrollment(u, secret, in["enrollment"])
-		if err != nil {
-			m.x.Error(w, r, err)
-			return
+		again := func() (*ui.Page, error) { // the page again, with the same secret
+			d, err := m.reEnrollment(u, secret, in["enrollment"])
+			if err != nil {
+				return nil, err
+			}
+			return m.k.Page(r, titleSetup, d), nil
 		}
-		m.x.FormError(w, r, http.StatusUnprocessableEntity, "mfa_setup", m.x.Page(r, "Set up two-factor authentication", d), "invalid_code",
+		m.k.FormError(w, r, http.StatusUnprocessableEntity, "mfa_setup", again, "invalid_code",
 			"That code is not valid. Check the time on your phone and try the newest code.", map[string]string{"code": "That code is not valid."})
 		return
 	}
 	sealed, err := m.keys.Seal([]byte(secret), totpAD(u.ID))
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
 	codes, digests, err := newRecoveryCodes(u.ID)
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	err = m.st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: sealed, CreatedAt: now}); err != nil {
+	err = m.k.InTx(ctx, func(ctx context.Context) error {
+		if err := m.st.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: sealed, CreatedAt: now}); err != nil {
 			return err
 		}
-		if err := tx.UseTOTPStep(ctx, u.ID, step, true, now); err != nil {
+		if err := m.st.UseTOTPStep(ctx, u.ID, step, true, now); err != nil {
 			return err
 		}
-		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+		if err := m.st.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
 			return err
 		}
-		if err := m.record(ctx, tx, audit.ActionTOTPEnable, u.ID, nil); err != nil {
+		if err := m.k.Record(ctx, audit.ActionTOTPEnable, u.ID, u.ID, nil); err != nil {
 			return err
 		}
-		return m.queue(ctx, tx, "mfa_enabled", u.Email, m.reqEmail(r))
+		return m.k.Queue(ctx, "mfa_enabled", u.Email, m.k.RequestEmail(r))
 	})
 	if errors.Is(err, store.ErrConflict) {
-		m.x.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
+		m.k.Fail(w, r, http.StatusConflict, "already_enabled", "Two-factor authentication is already on.")
 		return
 	}
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	if err := m.sess.RaiseAAL(ctx, sigra.MethodTOTP); err != nil {
-		m.log.ErrorContext(ctx, "raising the session to AAL2 failed", "err", err)
+	if err := m.k.Sess.RaiseAAL(ctx, sigra.MethodTOTP); err != nil {
+		m.k.Log.ErrorContext(ctx, "raising the session to AAL2 failed", "err", err)
 	}
 	m.showCodes(w, r, codes)
 }
 
 // reEnrollment rebuilds the set-up page for a wrong first code, keeping
 // the same secret (the user already scanned it).
-func (m *MFA) reEnrollment(u *store.User, secret, sealed string) (*ui.MFASetupData, error) {
+func (m *MFA) reEnrollment(u *sigra.User, secret, sealed string) (*SetupData, error) {
 	key, err := m.keyFor(u.Email, secret)
 	if err != nil {
 		return nil, err
@@ -252,50 +268,37 @@ func (m *MFA) reEnrollment(u *store.User, secret, sealed string) (*ui.MFASetupDa
 	if err != nil {
 		return nil, err
 	}
-	return &ui.MFASetupData{QRDataURI: qr, Secret: secret, URI: key.URL(), Digits: Digits, Enrollment: sealed}, nil
+	return &SetupData{QRDataURI: qr, Secret: secret, URI: key.URL(), Digits: Digits, Enrollment: sealed}, nil
 }
 
 // showCodes renders freshly made recovery codes (the only time they are
 // shown) or returns them as JSON.
 func (m *MFA) showCodes(w http.ResponseWriter, r *http.Request, codes []string) {
 	w.Header().Set("Cache-Control", "no-store")
-	if web.WantsJSON(r) {
-		web.JSON(w, http.StatusOK, map[string]any{"ok": true, "recovery_codes": codes})
-		return
-	}
 	file := "Recovery codes for " + m.cfg.Issuer + "\r\nEach code works once.\r\n\r\n" + strings.Join(codes, "\r\n") + "\r\n"
-	d := &ui.RecoveryCodesData{Codes: codes, DownloadURL: "data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(file))}
-	m.ui.Render(w, r, http.StatusOK, "mfa_recovery_codes", m.x.Page(r, "Save your recovery codes", d))
+	d := &RecoveryCodesData{Codes: codes, DownloadURL: "data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(file))}
+	m.k.Render(w, r, http.StatusOK, "mfa_recovery_codes", m.k.Page(r, titleCodes, d), map[string]any{"ok": true, "recovery_codes": codes})
 }
 
 // ---- challenge ----
 
 // challengeUser returns the user a challenge is for: the pending user, or
 // a signed-in user at AAL1 stepping up. nil if neither.
-func (m *MFA) challengeUser(r *http.Request) *store.User {
+func (m *MFA) challengeUser(r *http.Request) *sigra.User {
 	a := sigra.AuthFrom(r.Context())
 	if a.State == sigra.StatePending || (a.SignedIn() && a.AAL < sigra.AAL2) {
-		return m.sess.User(r.Context())
+		return m.k.Sess.User(r.Context())
 	}
 	return nil
 }
 
-func (m *MFA) challengeData(r *http.Request, recovery bool) *ui.MFAChallengeData {
-	d := &ui.MFAChallengeData{Recovery: recovery}
+func (m *MFA) challengeData(r *http.Request, recovery bool) *ChallengeData {
+	d := &ChallengeData{Recovery: recovery}
 	if sigra.AuthFrom(r.Context()).State == sigra.StatePending && m.cfg.TrustDuration > 0 {
 		d.AllowTrust = true
 		d.TrustDays = int(m.cfg.TrustDuration / (24 * time.Hour))
 	}
 	return d
-}
-
-func (m *MFA) renderChallenge(w http.ResponseWriter, r *http.Request, status int, recovery bool, fail func(*ui.Page)) {
-	d := m.challengeData(r, recovery)
-	p := m.x.Page(r, "Two-factor authentication", d)
-	if fail != nil {
-		fail(p)
-	}
-	m.ui.Render(w, r, status, "mfa_challenge", p)
 }
 
 func (m *MFA) challengePage(w http.ResponseWriter, r *http.Request) {
@@ -318,30 +321,26 @@ func (m *MFA) showChallenge(w http.ResponseWriter, r *http.Request, recovery boo
 			web.Error(w, http.StatusUnauthorized, "unauthenticated", "No sign-in is waiting for a second factor. Sign in again.")
 			return
 		}
-		flow.Redirect(w, r, m.links.Login, nil)
+		kernel.Redirect(w, r, m.k.Route(ui.RouteSignIn), nil)
 		return
 	}
 	if sigra.AuthFrom(ctx).State != sigra.StatePending {
 		on, err := m.Required(ctx, u.ID)
 		if err != nil {
-			m.x.Error(w, r, err)
+			m.k.Error(w, r, err)
 			return
 		}
 		if !on {
-			flow.Redirect(w, r, m.links.MFASetup, map[string]any{"mfa_enabled": false})
+			kernel.Redirect(w, r, m.k.Path(pathSetup), map[string]any{"mfa_enabled": false})
 			return
 		}
 	}
-	if web.WantsJSON(r) {
-		d := m.challengeData(r, recovery)
-		body := map[string]any{"ok": true, "allow_trust": d.AllowTrust, "trust_days": d.TrustDays}
-		if until := m.sess.PendingUntil(ctx); !until.IsZero() {
-			body["expires_at"] = until
-		}
-		web.JSON(w, http.StatusOK, body)
-		return
+	d := m.challengeData(r, recovery)
+	body := map[string]any{"ok": true, "allow_trust": d.AllowTrust, "trust_days": d.TrustDays}
+	if until := m.k.Sess.PendingUntil(ctx); !until.IsZero() {
+		body["expires_at"] = until
 	}
-	m.renderChallenge(w, r, http.StatusOK, recovery, nil)
+	m.k.Render(w, r, http.StatusOK, "mfa_challenge", m.k.Page(r, titleChallenge, d), body)
 }
 
 // challenge checks a TOTP code for the pending sign-in (or a step-up).
@@ -356,18 +355,23 @@ func (m *MFA) recovery(w http.ResponseWriter, r *http.Request) {
 
 func (m *MFA) answerChallenge(w http.ResponseWriter, r *http.Request, recovery bool) {
 	ctx := r.Context()
-	u := m.challengeUser(r)
-	if u == nil {
+	su := m.challengeUser(r)
+	if su == nil {
 		if web.WantsJSON(r) {
 			web.Error(w, http.StatusUnauthorized, "unauthenticated", "Your sign-in expired. Sign in again.")
 			return
 		}
-		flow.Redirect(w, r, flow.WithNotice(m.links.Login, "mfa_expired"), nil)
+		kernel.Redirect(w, r, kernel.WithNotice(m.k.Route(ui.RouteSignIn), "mfa_expired"), nil)
 		return
 	}
-	in, err := flow.ReadInput(r)
+	in, err := kernel.ReadInput(r)
 	if err != nil {
-		m.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
+		m.k.BadInput(w, r)
+		return
+	}
+	u, err := m.st.UserByID(ctx, su.ID)
+	if err != nil {
+		m.k.Error(w, r, err)
 		return
 	}
 	method := sigra.MethodTOTP
@@ -384,43 +388,37 @@ func (m *MFA) answerChallenge(w http.ResponseWriter, r *http.Request, recovery b
 	}
 	a := sigra.AuthFrom(ctx)
 	pending := a.State == sigra.StatePending
+	first := ""
+	if len(a.Methods) > 0 {
+		first = string(a.Methods[0])
+	}
 	if pending {
-		err = m.sess.CompleteSecondFactor(ctx, method)
+		err = m.k.Sess.CompleteSecondFactor(ctx, method)
 	} else {
-		err = m.sess.RaiseAAL(ctx, method)
+		err = m.k.Sess.RaiseAAL(ctx, method)
 	}
 	if errors.Is(err, session.ErrNotPending) {
-		flow.Redirect(w, r, m.links.Login, nil)
+		kernel.Redirect(w, r, m.k.Route(ui.RouteSignIn), nil)
 		return
 	}
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	if err := m.record(ctx, m.st, audit.ActionMFAChallengeSuccess, u.ID, map[string]string{"method": string(method)}); err != nil {
-		m.log.ErrorContext(ctx, "audit row not written", "err", err)
-	}
+	m.k.RecordOutside(ctx, audit.ActionMFAChallengeSuccess, u.ID, u.ID, map[string]string{"method": string(method)})
 	if pending {
-		if err := m.record(ctx, m.st, audit.ActionLoginSuccess, u.ID, map[string]string{"method": string(a.Methods[0]), "aal": "2"}); err != nil {
-			m.log.ErrorContext(ctx, "audit row not written", "err", err)
-		}
+		m.k.RecordOutside(ctx, audit.ActionLoginSuccess, u.ID, u.ID, map[string]string{"method": first, "aal": "2"})
 	}
 	if pending && in.Bool("trust") && m.cfg.TrustDuration > 0 {
-		if err := m.trust(ctx, w, r, u); err != nil {
-			m.log.ErrorContext(ctx, "trusting the browser failed", "err", err)
+		if err := m.trust(ctx, w, u.ID); err != nil {
+			m.k.Log.ErrorContext(ctx, "trusting the browser failed", "err", err)
 		}
 	}
-	next := m.cfg.AfterSignInPath
-	if rt, ok := middleware.SafeReturnTo(in["return_to"]); ok {
-		next = rt
-	} else if rt, ok := middleware.ReturnTo(r); ok {
-		next = rt
-	}
-	body := map[string]any{}
+	var body map[string]any
 	if remaining >= 0 {
-		body["recovery_codes_left"] = remaining
+		body = map[string]any{"recovery_codes_left": remaining}
 	}
-	flow.Redirect(w, r, next, body)
+	kernel.Redirect(w, r, m.k.ReturnTo(r, in), body)
 }
 
 func (m *MFA) challengeFailed(w http.ResponseWriter, r *http.Request, recovery bool, err error) {
@@ -440,24 +438,17 @@ func (m *MFA) challengeFailed(w http.ResponseWriter, r *http.Request, recovery b
 		code, msg, status = "mfa_locked", "Too many wrong codes. Two-factor sign-in is locked for a while; we sent you an email.", http.StatusTooManyRequests
 	case errors.Is(err, sigra.ErrInvalidCredentials):
 	default:
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	if web.WantsJSON(r) {
-		web.JSON(w, status, web.ErrorBody{Error: web.ErrorDetail{Code: code, Message: msg, Fields: map[string]string{field: msg}}})
-		return
-	}
-	m.renderChallenge(w, r, status, recovery, func(p *ui.Page) {
-		p.Error = msg
-		p.FieldErrors = map[string]string{field: msg}
-	})
+	m.k.FormError(w, r, status, "mfa_challenge", kernel.Built(m.k.Page(r, titleChallenge, m.challengeData(r, recovery))), code, msg, map[string]string{field: msg})
 }
 
 // useRecoveryCode spends one of u's recovery codes (atomically: of two
 // concurrent uses, one wins), under the same lockout as TOTP codes, and
 // emails the owner with the count left.
 func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.User, input string) (int, error) {
-	now := m.now()
+	now := m.k.Now()
 	if now.Before(u.MFALockedUntil) {
 		return 0, errLocked
 	}
@@ -465,7 +456,7 @@ func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.Use
 	if err != nil {
 		return 0, errMalformed
 	}
-	if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
+	if err := m.k.Limiter.Check(ctx, codeKey(u.ID), codeLimit); err != nil {
 		return 0, err
 	}
 	if n, err := m.st.CountRecoveryCodes(ctx, u.ID); err != nil || n == 0 {
@@ -478,20 +469,20 @@ func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.Use
 		return 0, err
 	}
 	var left int
-	err = m.st.WithTx(ctx, func(tx store.Store) error {
+	err = m.k.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if left, err = tx.UseRecoveryCode(ctx, u.ID, token.RecoveryCodeDigest(u.ID, code), now); err != nil {
+		if left, err = m.st.UseRecoveryCode(ctx, u.ID, token.RecoveryCodeDigest(u.ID, code), now); err != nil {
 			return err
 		}
-		if err := m.succeeded(ctx, tx, u); err != nil {
+		if err := m.succeeded(ctx, u); err != nil {
 			return err
 		}
-		if err := m.record(ctx, tx, audit.ActionRecoveryCodeUse, u.ID, map[string]string{"remaining": itoa(left)}); err != nil {
+		if err := m.k.Record(ctx, audit.ActionRecoveryCodeUse, u.ID, u.ID, map[string]string{"remaining": itoa(left)}); err != nil {
 			return err
 		}
-		data := m.reqEmail(r)
-		data.Remaining = left
-		return m.queue(ctx, tx, "recovery_code_used", u.Email, data)
+		data := m.k.RequestEmail(r)
+		data.Data = &RecoveryCodeMail{Remaining: left}
+		return m.k.Queue(ctx, "recovery_code_used", u.Email, data)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, m.failure(ctx, r, u, "recovery_code")
@@ -505,7 +496,7 @@ func (m *MFA) useRecoveryCode(ctx context.Context, r *http.Request, u *store.Use
 // recovery code, for a management action (disable, regenerate). The code
 // comes from the field code (either kind: six digits are a TOTP code,
 // anything else a recovery code) or recovery_code.
-func (m *MFA) proveCode(ctx context.Context, r *http.Request, u *store.User, in flow.Input, allowRecovery bool) error {
+func (m *MFA) proveCode(ctx context.Context, r *http.Request, u *store.User, in kernel.Input, allowRecovery bool) error {
 	c := in["code"]
 	if strings.TrimSpace(c) == "" && allowRecovery {
 		c = in["recovery_code"]
@@ -528,22 +519,39 @@ func isTOTPCode(input string) bool {
 	return err == nil
 }
 
+// manageInput reads a management form of an enrolled user: its fields and
+// the user's stored record. ok is false when it answered (unreadable
+// body, two-factor authentication off, a store failure).
+func (m *MFA) manageInput(w http.ResponseWriter, r *http.Request, offMsg string) (in kernel.Input, u *store.User, ok bool) {
+	ctx := r.Context()
+	in, err := kernel.ReadInput(r)
+	if err != nil {
+		m.settingsError(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		return nil, nil, false
+	}
+	u, err = m.current(ctx)
+	if err != nil {
+		m.k.Error(w, r, err)
+		return nil, nil, false
+	}
+	on, err := m.Required(ctx, u.ID)
+	if err != nil {
+		m.k.Error(w, r, err)
+		return nil, nil, false
+	}
+	if !on {
+		m.settingsError(w, r, http.StatusConflict, "not_enabled", offMsg, nil)
+		return nil, nil, false
+	}
+	return in, u, true
+}
+
 // regenerate replaces the recovery codes. Requires sudo and a current
 // TOTP code.
 func (m *MFA) regenerate(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u := m.sess.User(ctx)
-	in, err := flow.ReadInput(r)
-	if err != nil {
-		m.settingsError(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
-		return
-	}
-	if on, err := m.Required(ctx, u.ID); err != nil || !on {
-		if err != nil {
-			m.x.Error(w, r, err)
-			return
-		}
-		m.settingsError(w, r, http.StatusConflict, "not_enabled", "Two-factor authentication is off.", nil)
+	in, u, ok := m.manageInput(w, r, "Two-factor authentication is off.")
+	if !ok {
 		return
 	}
 	if err := m.proveCode(ctx, r, u, in, false); err != nil {
@@ -552,21 +560,21 @@ func (m *MFA) regenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	codes, digests, err := newRecoveryCodes(u.ID)
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	now := m.now()
-	err = m.st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+	now := m.k.Now()
+	err = m.k.InTx(ctx, func(ctx context.Context) error {
+		if err := m.st.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
 			return err
 		}
-		if err := m.record(ctx, tx, audit.ActionRecoveryCodesRegenerate, u.ID, nil); err != nil {
+		if err := m.k.Record(ctx, audit.ActionRecoveryCodesRegenerate, u.ID, u.ID, nil); err != nil {
 			return err
 		}
-		return m.queue(ctx, tx, "recovery_codes_regenerated", u.Email, m.reqEmail(r))
+		return m.k.Queue(ctx, "recovery_codes_regenerated", u.Email, m.k.RequestEmail(r))
 	})
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
 	m.showCodes(w, r, codes)
@@ -576,45 +584,35 @@ func (m *MFA) regenerate(w http.ResponseWriter, r *http.Request) {
 // browser go. Requires sudo and a current code (or a recovery code).
 func (m *MFA) disable(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u := m.sess.User(ctx)
-	in, err := flow.ReadInput(r)
-	if err != nil {
-		m.settingsError(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
-		return
-	}
-	if on, err := m.Required(ctx, u.ID); err != nil || !on {
-		if err != nil {
-			m.x.Error(w, r, err)
-			return
-		}
-		m.settingsError(w, r, http.StatusConflict, "not_enabled", "Two-factor authentication is already off.", nil)
+	in, u, ok := m.manageInput(w, r, "Two-factor authentication is already off.")
+	if !ok {
 		return
 	}
 	if err := m.proveCode(ctx, r, u, in, true); err != nil {
 		m.manageFailed(w, r, err, "disable_code")
 		return
 	}
-	err = m.st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.DeleteTOTP(ctx, u.ID); err != nil {
+	err := m.k.InTx(ctx, func(ctx context.Context) error {
+		if err := m.st.DeleteTOTP(ctx, u.ID); err != nil {
 			return err
 		}
-		if err := tx.DeleteRecoveryCodes(ctx, u.ID); err != nil {
+		if err := m.st.DeleteRecoveryCodes(ctx, u.ID); err != nil {
 			return err
 		}
-		if _, err := tx.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
+		if _, err := m.st.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
 			return err
 		}
-		if err := m.record(ctx, tx, audit.ActionTOTPDisable, u.ID, nil); err != nil {
+		if err := m.k.Record(ctx, audit.ActionTOTPDisable, u.ID, u.ID, nil); err != nil {
 			return err
 		}
-		return m.queue(ctx, tx, "mfa_disabled", u.Email, m.reqEmail(r))
+		return m.k.Queue(ctx, "mfa_disabled", u.Email, m.k.RequestEmail(r))
 	})
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
 	m.clearTrustCookie(w)
-	flow.Redirect(w, r, flow.WithNotice(m.links.MFA, "mfa_disabled"), nil)
+	kernel.Redirect(w, r, kernel.WithNotice(m.k.Path(pathSettings), "mfa_disabled"), nil)
 }
 
 func (m *MFA) manageFailed(w http.ResponseWriter, r *http.Request, err error, field string) {
@@ -630,50 +628,53 @@ func (m *MFA) manageFailed(w http.ResponseWriter, r *http.Request, err error, fi
 	case errors.Is(err, sigra.ErrInvalidCredentials):
 		m.settingsError(w, r, http.StatusUnauthorized, "invalid_code", "That code is not valid.", map[string]string{field: "That code is not valid."})
 	default:
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 	}
 }
 
 func (m *MFA) trustedRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u := m.sess.User(ctx)
-	in, err := flow.ReadInput(r)
+	u := m.k.Sess.User(ctx)
+	in, err := kernel.ReadInput(r)
 	if err != nil || in["id"] == "" {
-		m.x.Fail(w, r, http.StatusBadRequest, "invalid_input", "No browser was named.")
+		m.k.Fail(w, r, http.StatusBadRequest, "invalid_input", "No browser was named.")
 		return
 	}
-	err = m.st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.RevokeTrustedBrowser(ctx, u.ID, in["id"]); err != nil {
+	err = m.k.InTx(ctx, func(ctx context.Context) error {
+		if err := m.st.RevokeTrustedBrowser(ctx, u.ID, in["id"]); err != nil {
 			return err
 		}
-		return m.record(ctx, tx, audit.ActionTrustedBrowserRevoke, u.ID, nil)
+		return m.k.Record(ctx, audit.ActionTrustedBrowserRevoke, u.ID, u.ID, nil)
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		m.x.Fail(w, r, http.StatusNotFound, "not_found", "That browser is not trusted.")
+		m.k.Fail(w, r, http.StatusNotFound, "not_found", "That browser is not trusted.")
 		return
 	}
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
-	flow.Redirect(w, r, flow.WithNotice(m.links.MFA, "trusted_revoked"), nil)
+	kernel.Redirect(w, r, kernel.WithNotice(m.k.Path(pathSettings), "trusted_revoked"), nil)
 }
 
 func (m *MFA) trustedRevokeAll(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	u := m.sess.User(ctx)
+	if !m.k.Readable(w, r) {
+		return
+	}
+	u := m.k.Sess.User(ctx)
 	var n int
-	err := m.st.WithTx(ctx, func(tx store.Store) error {
+	err := m.k.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if n, err = tx.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
+		if n, err = m.st.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
 			return err
 		}
-		return m.record(ctx, tx, audit.ActionTrustedBrowserRevoke, u.ID, map[string]string{"count": itoa(n)})
+		return m.k.Record(ctx, audit.ActionTrustedBrowserRevoke, u.ID, u.ID, map[string]string{"count": itoa(n)})
 	})
 	if err != nil {
-		m.x.Error(w, r, err)
+		m.k.Error(w, r, err)
 		return
 	}
 	m.clearTrustCookie(w)
-	flow.Redirect(w, r, flow.WithNotice(m.links.MFA, "trusted_cleared"), map[string]any{"revoked": n})
+	kernel.Redirect(w, r, kernel.WithNotice(m.k.Path(pathSettings), "trusted_cleared"), map[string]any{"revoked": n})
 }

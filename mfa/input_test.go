@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -48,7 +48,7 @@ func badRequests() []badRequest {
 
 // send posts a raw body as a same-origin page would, with the CSRF token
 // in its header.
-func send(a *testapp.App, c *testapp.Client, path, contentType, body string) *testapp.Response {
+func send(a *app, c *apptest.Client, path, contentType, body string) *apptest.Response {
 	h := http.Header{}
 	h.Set("Origin", a.Server.URL)
 	h.Set("Sec-Fetch-Site", "same-origin")
@@ -58,7 +58,7 @@ func send(a *testapp.App, c *testapp.Client, path, contentType, body string) *te
 	return c.Do("POST", path, h, strings.NewReader(body))
 }
 
-func checkBad(t *testing.T, a *testapp.App, c *testapp.Client, path, field string) {
+func checkBad(t *testing.T, a *app, c *apptest.Client, path, field string) {
 	t.Helper()
 	for _, tc := range badRequests() {
 		res := send(a, c, path, tc.contentType, tc.body(field))
@@ -78,21 +78,21 @@ func checkBad(t *testing.T, a *testapp.App, c *testapp.Client, path, field strin
 // no failure counted, no step or code spent, no state change.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		ctx := context.Background()
 		c, u, secret, codes := newEnrolledUser(t, a, "user@example.com")
 		step := totpRow(t, a, u.ID).LastStep
 
-		p := a.Client()
-		signInPending(t, p, u.Email)
+		p := a.Client(t)
+		signInPending(t, a, p, u.Email)
 		checkBad(t, a, p, "/auth/mfa/challenge", "code")
 		checkBad(t, a, p, "/auth/mfa/recovery", "recovery_code")
-		wantState(t, p, "pending", 0)
+		wantState(t, a, p, "pending", 0)
 
 		checkBad(t, a, c, "/auth/mfa/disable", "code")
 		checkBad(t, a, c, "/auth/mfa/recovery-codes/regenerate", "code")
 
-		usr := a.User(u.Email)
+		usr := a.User(t, u.Email)
 		if usr.FailedMFA != 0 || !usr.MFALockedUntil.IsZero() {
 			t.Fatalf("bad input counted towards the lockout: FailedMFA %d", usr.FailedMFA)
 		}
@@ -106,15 +106,15 @@ func TestBadInput(t *testing.T) {
 
 		// The right code and a recovery code still work.
 		wantRedirect(t, "challenge", p.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}}), "/")
-		p2 := a.Client()
-		signInPending(t, p2, u.Email)
+		p2 := a.Client(t)
+		signInPending(t, a, p2, u.Email)
 		wantRedirect(t, "recovery", p2.Post("/auth/mfa/recovery", url.Values{"recovery_code": {codes[0]}}), "/")
 
 		// Set-up: bad codes (the form is valid) and unreadable bodies.
-		n := a.CreateUser("new@example.com", pw)
-		nc := a.Client()
+		n := a.CreateUser(t, "new@example.com", pw)
+		nc := a.Client(t)
 		nc.SignIn(n.Email, pw)
-		e := startEnrollment(t, nc)
+		e := startEnrollment(t, a, nc)
 		for _, tc := range badRequests() {
 			b := tc.body("code")
 			if tc.contentType == "application/x-www-form-urlencoded" {
@@ -137,7 +137,7 @@ func TestBadInput(t *testing.T) {
 // another site changes nothing.
 func TestCrossSiteRefused(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		c, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 		for _, path := range []string{"/auth/mfa/disable", "/auth/mfa/recovery-codes/regenerate", "/auth/mfa/trusted/revoke-all"} {
 			h := http.Header{}
@@ -159,5 +159,63 @@ func TestCrossSiteRefused(t *testing.T) {
 			t.Fatalf("codes left: %d", n)
 		}
 		wantAudits(t, a, u.ID, "mfa.recovery_codes.regenerate", 0)
+	})
+}
+
+// TestPagesAnswerJSON: a GET of each page asked for JSON answers JSON, in
+// every state a browser can be in.
+func TestPagesAnswerJSON(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		_, u, _, _ := newEnrolledUser(t, a, "user@example.com")
+		plain := a.CreateUser(t, "plain@example.com", pw)
+		oneFactor := a.Client(t)
+		oneFactor.SignIn(plain.Email, pw)
+		aal2 := a.Client(t)
+		signInMFA(t, a, aal2, u.Email, mustSecret(t, a, a.User(t, u.Email)))
+		pending := a.Client(t)
+		signInPending(t, a, pending, u.Email)
+		stepUp := a.Client(t) // enrolled, signed in with one factor before enrolling
+		other := a.CreateUser(t, "other@example.com", pw)
+		stepUp.SignIn(other.Email, pw)
+		e := a.Client(t)
+		e.SignIn(other.Email, pw)
+		enroll(t, a, e)
+
+		clients := map[string]*apptest.Client{"anonymous": a.Client(t), "pending": pending, "one factor": oneFactor, "step-up": stepUp, "two factors": aal2}
+		for _, tc := range []struct {
+			state, path string
+			status      int
+		}{
+			{"anonymous", "/auth/mfa", http.StatusUnauthorized},
+			{"anonymous", "/auth/mfa/setup", http.StatusUnauthorized},
+			{"anonymous", "/auth/mfa/challenge", http.StatusUnauthorized},
+			{"anonymous", "/auth/mfa/recovery", http.StatusUnauthorized},
+			{"pending", "/auth/mfa", http.StatusUnauthorized},
+			{"pending", "/auth/mfa/setup", http.StatusUnauthorized},
+			{"pending", "/auth/mfa/challenge", http.StatusOK},
+			{"pending", "/auth/mfa/recovery", http.StatusOK},
+			{"one factor", "/auth/mfa", http.StatusOK},
+			{"one factor", "/auth/mfa/setup", http.StatusOK},
+			{"one factor", "/auth/mfa/challenge", http.StatusOK},
+			{"one factor", "/auth/mfa/recovery", http.StatusOK},
+			{"step-up", "/auth/mfa", http.StatusOK},
+			{"step-up", "/auth/mfa/setup", http.StatusOK},
+			{"step-up", "/auth/mfa/challenge", http.StatusOK},
+			{"step-up", "/auth/mfa/recovery", http.StatusOK},
+			{"two factors", "/auth/mfa", http.StatusOK},
+			{"two factors", "/auth/mfa/setup", http.StatusConflict},
+			{"two factors", "/auth/mfa/challenge", http.StatusUnauthorized},
+			{"two factors", "/auth/mfa/recovery", http.StatusUnauthorized},
+		} {
+			t.Run(tc.state+" "+tc.path, func(t *testing.T) {
+				res := clients[tc.state].For(t).JSON("GET", tc.path, "")
+				if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+					t.Fatalf("Content-Type: got %q, want application/json\n%s", ct, res.Body)
+				}
+				want(t, tc.path, res, tc.status)
+				body(t, res)
+			})
+		}
 	})
 }

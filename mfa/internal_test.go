@@ -1,8 +1,12 @@
 package mfa
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -12,9 +16,16 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/internal/seal"
+	"github.com/sigra-go/sigra/mail"
+	"github.com/sigra-go/sigra/middleware"
+	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
+	"github.com/sigra-go/sigra/ui"
 )
 
 // rfcSecret is the SHA-1 seed of RFC 6238's test vectors,
@@ -110,6 +121,9 @@ func TestMatchStepRefuses(t *testing.T) {
 func TestMatchStepOathtool(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("oathtool"); err != nil {
+		if os.Getenv("SIGRA_E2E_REQUIRED") != "" {
+			t.Fatal("oathtool not found: install Debian package oathtool")
+		}
 		t.Skip("oathtool not found: install Debian package oathtool")
 	}
 	secret := newSecret(t)
@@ -139,7 +153,8 @@ func newSecret(t testing.TB) string {
 	return k.Secret()
 }
 
-// testMFA returns an MFA with only what enrollment sealing needs.
+// testMFA returns an MFA with only what enrollment sealing needs, on a
+// clock stopped at now.
 func testMFA(t testing.TB, now time.Time) *MFA {
 	t.Helper()
 	k, err := seal.GenerateKey("t1")
@@ -150,14 +165,26 @@ func testMFA(t testing.TB, now time.Time) *MFA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &MFA{cfg: Config{Issuer: "Example", EnrollmentTTL: 30 * time.Minute}, keys: kr, now: func() time.Time { return now }}
+	return withNow(t, &MFA{cfg: Config{Issuer: "Example", EnrollmentTTL: 30 * time.Minute}, keys: kr}, now)
+}
+
+// withNow returns a copy of m whose site clock is stopped at now.
+func withNow(t testing.TB, m *MFA, now time.Time) *MFA {
+	t.Helper()
+	s, err := site.New(site.Config{BaseURL: "https://app.example.com", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := *m
+	c.k = &kernel.Kernel{Site: s}
+	return &c
 }
 
 func TestOpenEnrollment(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	m := testMFA(t, t0)
-	d, err := m.newEnrollment(&store.User{ID: "u1", Email: "user@example.com"})
+	d, err := m.newEnrollment(&sigra.User{ID: "u1", Email: "user@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +223,7 @@ func TestOpenEnrollment(t *testing.T) {
 		{"clock skew under a minute", m, "u1", sealedPayload(d.Secret+"|"+t0.Add(30*time.Second).Format(time.RFC3339), "u1"), 0, d.Secret},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mm := *tc.m
-			mm.now = func() time.Time { return t0.Add(tc.offset) }
+			mm := withNow(t, tc.m, t0.Add(tc.offset))
 			if got := mm.openEnrollment(tc.user, tc.value); got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
@@ -211,7 +237,7 @@ func TestOpenEnrollment(t *testing.T) {
 func FuzzOpenEnrollment(f *testing.F) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	m := testMFA(f, t0)
-	d, err := m.newEnrollment(&store.User{ID: "u1", Email: "user@example.com"})
+	d, err := m.newEnrollment(&sigra.User{ID: "u1", Email: "user@example.com"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -357,5 +383,83 @@ func TestNewKey(t *testing.T) {
 	}
 	if _, err := m.keyFor("user@example.com", "1!"); err == nil {
 		t.Fatal("keyFor accepted a secret that is not base32")
+	}
+}
+
+// TestTrustCookie: the trusted-browser cookie has the site's name and
+// attributes (the __Host- prefix on HTTPS, the cookie domain when one is
+// set), a request carrying it is trusted, and clearing it sends the same
+// name and domain.
+func TestTrustCookie(t *testing.T) {
+	t.Parallel()
+	st, _ := apptest.OpenStore(t, "sqlite")
+	for _, tc := range []struct {
+		name, base, domain string
+		wantName           string
+		wantSecure         bool
+	}{
+		{"https", "https://app.example.com", "", "__Host-sigra_trust", true},
+		{"https with a cookie domain", "https://app.example.com", "example.com", "sigra_trust", true},
+		{"local http", "http://localhost:8080", "", "sigra_trust", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := site.New(site.Config{BaseURL: tc.base, CookieDomain: tc.domain})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessions, err := session.New(s, st, session.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The routes mfa sends users to, which the account pack
+			// usually declares.
+			signIn := ui.Pack{Name: "signin", Routes: map[string]string{ui.RouteSignIn: "/login", ui.RouteSudo: "/sudo"}}
+			views, err := ui.New(s, ui.Config{Packs: []ui.Pack{Pages(), signIn}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			guard, err := middleware.New(sessions, middleware.Config{Routes: views})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := New(Config{Store: st, Sessions: sessions, Guard: guard, UI: views, Mail: mail.NewMailbox(mail.MailboxConfig{}), Keys: apptest.NewKey("t1")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &store.User{Email: tc.name + "@example.com", CreatedAt: s.Now()}
+			if err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+
+			rec := httptest.NewRecorder()
+			if err := m.trust(ctx, rec, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			set := rec.Result().Cookies()
+			if len(set) != 1 {
+				t.Fatalf("got %d cookies, want 1", len(set))
+			}
+			c := set[0]
+			if c.Name != tc.wantName || c.Domain != tc.domain || c.Secure != tc.wantSecure || !c.HttpOnly ||
+				c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 30*24*3600 {
+				t.Fatalf("trust cookie: got %+v; want %s, Domain %q, Secure %v, HttpOnly, SameSite=Lax, Path /, 30 days", c, tc.wantName, tc.domain, tc.wantSecure)
+			}
+			r := httptest.NewRequest("GET", tc.base+"/", nil)
+			r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+			if !m.Trusted(r, u.ID) {
+				t.Fatal("a request with the cookie is not trusted")
+			}
+			if m.Trusted(r, "someone-else") {
+				t.Fatal("the cookie trusts the browser for another user")
+			}
+
+			rec = httptest.NewRecorder()
+			m.clearTrustCookie(rec)
+			cleared := rec.Result().Cookies()
+			if len(cleared) != 1 || cleared[0].Name != tc.wantName || cleared[0].Domain != tc.domain || cleared[0].MaxAge >= 0 {
+				t.Fatalf("clearing: got %+v; want %s on domain %q, expired", cleared, tc.wantName, tc.domain)
+			}
+		})
 	}
 }

@@ -3,17 +3,15 @@ package mfa_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/mfa"
-	"github.com/sigra-go/sigra/store"
 )
 
 // TestLockout: five wrong codes, TOTP and recovery codes together, lock
@@ -22,7 +20,7 @@ import (
 // owner is told.
 func TestLockout(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, codes := newEnrolledUser(t, a, "user@example.com")
 		wrongRecovery := "2222-2222"
 		for _, c := range codes {
@@ -31,8 +29,8 @@ func TestLockout(t *testing.T) {
 			}
 		}
 
-		c := a.Client()
-		signInPending(t, c, u.Email)
+		c := a.Client(t)
+		signInPending(t, a, c, u.Email)
 		fail := func(i int, path string, form url.Values, status int) {
 			t.Helper()
 			res := c.Post(path, form)
@@ -45,16 +43,16 @@ func TestLockout(t *testing.T) {
 		fail(0, "/auth/mfa/recovery", url.Values{"recovery_code": {"not-a-code"}}, http.StatusUnprocessableEntity)
 		fail(3, "/auth/mfa/challenge", url.Values{"code": {wrongCode(t, a, secret)}}, http.StatusUnauthorized)
 		fail(4, "/auth/mfa/recovery", url.Values{"recovery_code": {wrongRecovery}}, http.StatusUnauthorized)
-		if got := a.User(u.Email).FailedMFA; got != 4 {
+		if got := a.User(t, u.Email).FailedMFA; got != 4 {
 			t.Fatalf("FailedMFA after four failures: got %d, want 4", got)
 		}
-		if n := countMails(a, u.Email, "Too many two-factor attempts"); n != 0 {
+		if n := countMails(t, a, u.Email, "Too many two-factor attempts"); n != 0 {
 			t.Fatalf("lockout notice before the lock: %d", n)
 		}
 		lockedAt := a.Clock.Now()
 		fail(5, "/auth/mfa/challenge", url.Values{"code": {wrongCode(t, a, secret)}}, http.StatusTooManyRequests)
 
-		usr := a.User(u.Email)
+		usr := a.User(t, u.Email)
 		if !usr.MFALockedUntil.Equal(lockedAt.Add(15 * time.Minute)) {
 			t.Fatalf("locked until %s, want %s", usr.MFALockedUntil, lockedAt.Add(15*time.Minute))
 		}
@@ -63,7 +61,7 @@ func TestLockout(t *testing.T) {
 			t.Fatalf("lockout audit: %+v", ev[0])
 		}
 		wantAudits(t, a, u.ID, "mfa.challenge.failure", 5)
-		m := a.LastMail(u.Email)
+		m := a.LastMail(t, u.Email)
 		if !strings.Contains(m.Subject, "Too many two-factor attempts") || !strings.Contains(m.Text, "15 minutes") {
 			t.Fatalf("lockout notice: %q\n%s", m.Subject, m.Text)
 		}
@@ -81,26 +79,26 @@ func TestLockout(t *testing.T) {
 		if totpRow(t, a, u.ID).LastStep != step || recoveryLeft(t, a, u.ID) != 10 {
 			t.Fatal("a refused code was spent while locked")
 		}
-		wantState(t, c, "pending", 0)
+		wantState(t, a, c, "pending", 0)
 
 		// Signing in with the password again does not lift the lock.
 		a.Clock.Advance(10 * time.Minute)
-		c = a.Client()
-		signInPending(t, c, u.Email)
+		c = a.Client(t)
+		signInPending(t, a, c, u.Email)
 		want(t, "right code after a new sign-in", c.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}}), http.StatusTooManyRequests)
 		a.Clock.Advance(5*time.Minute - time.Second)
 		want(t, "right code at 14:59", c.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}}), http.StatusTooManyRequests)
-		if n := countMails(a, u.Email, "Too many two-factor attempts"); n != 1 {
+		if n := countMails(t, a, u.Email, "Too many two-factor attempts"); n != 1 {
 			t.Fatalf("lockout notices: got %d, want 1", n)
 		}
 
 		// At 15 minutes the lock is over.
 		a.Clock.Advance(time.Second)
-		c = a.Client()
-		signInPending(t, c, u.Email)
+		c = a.Client(t)
+		signInPending(t, a, c, u.Email)
 		wantRedirect(t, "right code after the lock", c.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}}), "/")
-		wantState(t, c, "authenticated", 2, "password", "totp")
-		if got := a.User(u.Email).FailedMFA; got != 0 {
+		wantState(t, a, c, "authenticated", 2, "password", "totp")
+		if got := a.User(t, u.Email).FailedMFA; got != 0 {
 			t.Fatalf("FailedMFA after a success: got %d, want 0", got)
 		}
 	})
@@ -109,15 +107,15 @@ func TestLockout(t *testing.T) {
 // TestLockoutCoversSudo: sudo codes share the lockout.
 func TestLockoutCoversSudo(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		c, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 		for range 5 {
 			want(t, "wrong sudo code", c.Post("/auth/sudo", url.Values{"code": {wrongCode(t, a, secret)}}), http.StatusUnauthorized)
 		}
 		wantAudits(t, a, u.ID, "security.lockout.mfa", 1)
 		want(t, "right sudo code while locked", c.Post("/auth/sudo", url.Values{"code": {code(t, a, secret)}}), http.StatusUnauthorized)
-		p := a.Client()
-		signInPending(t, p, u.Email)
+		p := a.Client(t)
+		signInPending(t, a, p, u.Email)
 		want(t, "challenge while locked", p.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}}), http.StatusTooManyRequests)
 	})
 }
@@ -127,13 +125,13 @@ func TestLockoutCoversSudo(t *testing.T) {
 // are compared than a sequence of requests gets before the lock.
 func TestConcurrentGuessesBounded(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 		// 10 pending sessions, each sending four guesses at once.
-		var clients []*testapp.Client
+		var clients []*apptest.Client
 		for range 10 {
-			c := a.Client()
-			signInPending(t, c, u.Email)
+			c := a.Client(t)
+			signInPending(t, a, c, u.Email)
 			clients = append(clients, c, c, c, c)
 		}
 		statuses := race(t, a, clients, "/auth/mfa/challenge", map[string]any{"code": wrongCode(t, a, secret)})
@@ -143,7 +141,7 @@ func TestConcurrentGuessesBounded(t *testing.T) {
 		if n := len(audits(t, a, u.ID, "mfa.challenge.failure")); n > 5 {
 			t.Fatalf("%d guesses were compared, want at most 5", n)
 		}
-		if usr := a.User(u.Email); !a.Clock.Now().Before(usr.MFALockedUntil) {
+		if usr := a.User(t, u.Email); !a.Clock.Now().Before(usr.MFALockedUntil) {
 			t.Fatal("the burst did not lock second factors")
 		}
 		if n := len(audits(t, a, u.ID, "security.lockout.mfa")); n < 1 {
@@ -157,11 +155,11 @@ func TestConcurrentGuessesBounded(t *testing.T) {
 // minutes per user, with Retry-After.
 func TestAttemptLimit(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
-		u := a.CreateUser("user@example.com", pw)
-		c := a.Client()
+	each(t, func(t *testing.T, a *app) {
+		u := a.CreateUser(t, "user@example.com", pw)
+		c := a.Client(t)
 		c.SignIn(u.Email, pw)
-		e := startEnrollment(t, c)
+		e := startEnrollment(t, a, c)
 		bad := wrongCode(t, a, e.Secret)
 		for i := range 20 {
 			res := post(t, c, "/auth/mfa/setup", map[string]any{"code": bad, "enrollment": e.Enrollment})
@@ -172,50 +170,47 @@ func TestAttemptLimit(t *testing.T) {
 		if got := errCode(t, res); got != "rate_limited" || res.Header.Get("Retry-After") == "" {
 			t.Fatalf("21st attempt: error %q, Retry-After %q", got, res.Header.Get("Retry-After"))
 		}
-		if usr := a.User(u.Email); usr.FailedMFA != 0 {
+		if usr := a.User(t, u.Email); usr.FailedMFA != 0 {
 			t.Fatalf("set-up codes counted towards the lockout: %d", usr.FailedMFA)
 		}
 		a.Clock.Advance(15 * time.Minute)
-		c = a.Client()
+		c = a.Client(t)
 		c.SignIn(u.Email, pw)
 		res = post(t, c, "/auth/mfa/setup", map[string]any{"code": code(t, a, e.Secret), "enrollment": e.Enrollment})
 		want(t, "after the window", res, http.StatusOK)
 	})
 }
 
-// lockoutMailFails refuses to queue the lockout notice and passes every
+// lockoutMailFails refuses to send the lockout notice and passes every
 // other message on.
-type lockoutMailFails struct{ next mfa.Mailer }
+type lockoutMailFails struct{ next mail.Sender }
 
-func (l lockoutMailFails) Queue(ctx context.Context, st store.Outbox, m *mail.Message) error {
+func (l lockoutMailFails) Send(ctx context.Context, m *mail.Message) error {
 	if strings.Contains(m.Subject, "Too many two-factor attempts") {
 		return errors.New("mail is down")
 	}
-	return l.next.Queue(ctx, st, m)
+	return l.next.Send(ctx, m)
 }
 
 // TestLockoutWithoutMail: a lockout notice that cannot be queued does not
 // undo the lock.
 func TestLockoutWithoutMail(t *testing.T) {
 	t.Parallel()
-	opt := testapp.Options{MFA: func(c *mfa.Config) {
-		c.Mailer = lockoutMailFails{c.Mailer}
-		c.Logger = slog.New(slog.DiscardHandler)
-	}}
-	eachWith(t, opt, func(t *testing.T, a *testapp.App) {
+	opt := options{mfa: func(c *mfa.Config) { c.Mail = lockoutMailFails{c.Mail} }}
+	eachWith(t, opt, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
-		c := a.Client()
-		signInPending(t, c, u.Email)
+		c := a.Client(t)
+		signInPending(t, a, c, u.Email)
 		for range 4 {
 			want(t, "wrong code", c.Post("/auth/mfa/challenge", url.Values{"code": {wrongCode(t, a, secret)}}), http.StatusUnauthorized)
 		}
 		want(t, "fifth wrong code", c.Post("/auth/mfa/challenge", url.Values{"code": {wrongCode(t, a, secret)}}), http.StatusTooManyRequests)
-		if usr := a.User(u.Email); !a.Clock.Now().Before(usr.MFALockedUntil) {
+		if usr := a.User(t, u.Email); !a.Clock.Now().Before(usr.MFALockedUntil) {
 			t.Fatal("not locked")
 		}
 		wantAudits(t, a, u.ID, "security.lockout.mfa", 1)
 		want(t, "right code while locked", c.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}}), http.StatusTooManyRequests)
-		if n := countMails(a, u.Email, "Too many"); n != 0 {
+		if n := countMails(t, a, u.Email, "Too many"); n != 0 {
 			t.Fatalf("got %d lockout notices from a failing mailer", n)
 		}
 	})

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sigra-go/sigra/internal/testapp"
 	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/ui"
 )
 
 // TestDisable: turning MFA off needs sudo and a current code; it removes
@@ -18,7 +19,7 @@ import (
 // owner.
 func TestDisable(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		c, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 		const path = "/auth/mfa/disable"
 		for _, tc := range []struct {
@@ -68,13 +69,13 @@ func TestDisable(t *testing.T) {
 		want(t, "regenerate when off", post(t, c, "/auth/mfa/recovery-codes/regenerate", map[string]any{"code": code(t, a, secret)}), http.StatusConflict)
 
 		// The next sign-in has one factor.
-		c2 := a.Client()
+		c2 := a.Client(t)
 		wantRedirect(t, "sign-in", c2.SignIn(u.Email, pw), "/")
-		wantState(t, c2, "authenticated", 1, "password")
+		wantState(t, a, c2, "authenticated", 1, "password")
 	})
 }
 
-func checkDisabled(t *testing.T, a *testapp.App, u *store.User) {
+func checkDisabled(t *testing.T, a *app, u *store.User) {
 	t.Helper()
 	if _, err := a.Store.TOTPByUser(context.Background(), u.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("TOTP row after disable: %v", err)
@@ -85,8 +86,8 @@ func checkDisabled(t *testing.T, a *testapp.App, u *store.User) {
 	if n := trustedCount(t, a, u.ID); n != 0 {
 		t.Fatalf("trusted browsers after disable: %d", n)
 	}
-	if n := countMails(a, u.Email, "Two-factor authentication was turned off"); n != 1 {
-		t.Fatalf("disable notices: got %d, want 1 (mail: %v)", n, subjects(a, u.Email))
+	if n := countMails(t, a, u.Email, "Two-factor authentication was turned off"); n != 1 {
+		t.Fatalf("disable notices: got %d, want 1 (mail: %v)", n, subjects(t, a, u.Email))
 	}
 	wantAudits(t, a, u.ID, "mfa.totp.disable", 1)
 }
@@ -98,9 +99,9 @@ func TestDisableWithRecoveryCode(t *testing.T) {
 	for _, field := range []string{"code", "recovery_code"} {
 		t.Run(field, func(t *testing.T) {
 			t.Parallel()
-			each(t, func(t *testing.T, a *testapp.App) {
+			each(t, func(t *testing.T, a *app) {
 				c, u, _, codes := newEnrolledUser(t, a, "user@example.com")
-				trustBrowser(t, a, a.Client(), u.Email, mustSecret(t, a, u))
+				trustBrowser(t, a, a.Client(t), u.Email, mustSecret(t, a, u))
 				res := c.Post("/auth/mfa/disable", url.Values{field: {sloppy(codes[3])}})
 				wantRedirect(t, "disable", res, "/auth/mfa?notice=mfa_disabled")
 				checkDisabled(t, a, u)
@@ -111,16 +112,16 @@ func TestDisableWithRecoveryCode(t *testing.T) {
 }
 
 // mustSecret opens the user's stored secret.
-func mustSecret(t *testing.T, a *testapp.App, u *store.User) string {
+func mustSecret(t *testing.T, a *app, u *store.User) string {
 	t.Helper()
-	return openSecret(t, a, u.ID, totpRow(t, a, u.ID).Sealed)
+	return openSecret(t, a.Keys, u.ID, totpRow(t, a, u.ID).Sealed)
 }
 
 // TestSudoWithCode: account's re-authentication page accepts a TOTP code,
 // once.
 func TestSudoWithCode(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		c, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 		a.Clock.Advance(11 * time.Minute)
 		res := c.Get("/billing")
@@ -147,14 +148,14 @@ func TestSudoWithCode(t *testing.T) {
 
 		// The same code again, from this session or another, is refused.
 		want(t, "replayed sudo code", c.Post("/auth/sudo", url.Values{"code": {x}}), http.StatusUnauthorized)
-		p := a.Client()
-		signInPending(t, p, u.Email)
+		p := a.Client(t)
+		signInPending(t, a, p, u.Email)
 		want(t, "sudo code reused at sign-in", p.Post("/auth/mfa/challenge", url.Values{"code": {x}}), http.StatusUnauthorized)
 
 		// A user without MFA gains nothing by posting codes, and is not
 		// locked out or mailed about second factors they do not have.
-		plain := a.CreateUser("plain@example.com", pw)
-		pc := a.Client()
+		plain := a.CreateUser(t, "plain@example.com", pw)
+		pc := a.Client(t)
 		pc.SignIn(plain.Email, pw)
 		for range 6 {
 			if res := pc.Post("/auth/sudo", url.Values{"code": {"123456"}}); res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusUnprocessableEntity {
@@ -162,10 +163,10 @@ func TestSudoWithCode(t *testing.T) {
 			}
 		}
 		want(t, "sudo page still works", pc.Post("/auth/sudo", url.Values{"password": {pw}}), http.StatusSeeOther)
-		if usr := a.User(plain.Email); usr.FailedMFA != 0 || !usr.MFALockedUntil.IsZero() {
+		if usr := a.User(t, plain.Email); usr.FailedMFA != 0 || !usr.MFALockedUntil.IsZero() {
 			t.Fatalf("a user without MFA was counted: %+v", usr)
 		}
-		if n := countMails(a, plain.Email, "two-factor"); n != 0 {
+		if n := countMails(t, a, plain.Email, "two-factor"); n != 0 {
 			t.Fatalf("a user without MFA got %d two-factor emails", n)
 		}
 	})
@@ -175,13 +176,13 @@ func TestSudoWithCode(t *testing.T) {
 // to set up MFA and back; an enrolled one-factor session steps up.
 func TestRequireAAL2(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
-		u := a.CreateUser("user@example.com", pw)
-		other := a.Client()
+	each(t, func(t *testing.T, a *app) {
+		u := a.CreateUser(t, "user@example.com", pw)
+		other := a.Client(t)
 		other.SignIn(u.Email, pw) // stays at AAL1 while the user enrolls elsewhere
-		c := a.Client()
+		c := a.Client(t)
 		c.SignIn(u.Email, pw)
-		wantState(t, c, "authenticated", 1, "password")
+		wantState(t, a, c, "authenticated", 1, "password")
 
 		res := c.Get("/secure")
 		wantRedirect(t, "AAL2 route at AAL1", res, "/auth/mfa/setup?return_to=%2Fsecure")
@@ -205,14 +206,14 @@ func TestRequireAAL2(t *testing.T) {
 			t.Fatal("the recovery codes page does not lead back to /secure")
 		}
 		nextStep(a)
-		wantState(t, c, "authenticated", 2, "password", "totp")
+		wantState(t, a, c, "authenticated", 2, "password", "totp")
 		if res := c.Get("/secure"); res.StatusCode != http.StatusOK || res.Body != "aal2 area" {
 			t.Fatalf("AAL2 route after enrolling: %d %q", res.StatusCode, res.Body)
 		}
 
 		// The other session signed in with one factor before enrollment:
 		// it is asked for a code (step-up), not to enroll again.
-		wantState(t, other, "authenticated", 1, "password")
+		wantState(t, a, other, "authenticated", 1, "password")
 		res = other.Get("/secure")
 		wantRedirect(t, "AAL2 route on the AAL1 session", res, "/auth/mfa/setup?return_to=%2Fsecure")
 		res = other.Get("/auth/mfa/setup?return_to=%2Fsecure")
@@ -232,7 +233,7 @@ func TestRequireAAL2(t *testing.T) {
 		if other.Cookie("sigra_session") == before {
 			t.Fatal("the step-up did not renew the session token")
 		}
-		wantState(t, other, "authenticated", 2, "password", "totp")
+		wantState(t, a, other, "authenticated", 2, "password", "totp")
 		want(t, "AAL2 route after step-up", other.Get("/secure"), http.StatusOK)
 	})
 }
@@ -240,9 +241,9 @@ func TestRequireAAL2(t *testing.T) {
 // TestSettingsPage shows the settings page in both states.
 func TestSettingsPage(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
-		u := a.CreateUser("user@example.com", pw)
-		c := a.Client()
+	each(t, func(t *testing.T, a *app) {
+		u := a.CreateUser(t, "user@example.com", pw)
+		c := a.Client(t)
 		wantRedirect(t, "anonymous", c.Get("/auth/mfa"), "/auth/login")
 		want(t, "anonymous JSON", c.JSON("GET", "/auth/mfa", ""), http.StatusUnauthorized)
 		c.SignIn(u.Email, pw)
@@ -266,5 +267,62 @@ func TestSettingsPage(t *testing.T) {
 				t.Fatal("the settings page shows a recovery code")
 			}
 		}
+	})
+}
+
+var twoFactorRE = regexp.MustCompile(`(?s)<section[^>]*aria-labelledby="two-factor-heading".*?</section>`)
+
+// TestSettingsSection: the account settings page carries the two-factor
+// section (off with a way to set it up, then on with the recovery codes
+// left), and its JSON answer has the section's data under "two_factor".
+func TestSettingsSection(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		settings, ok := a.UI.Route(ui.RouteSettings)
+		if !ok {
+			t.Fatal("no settings route")
+		}
+		u := a.CreateUser(t, "user@example.com", pw)
+		c := a.Client(t)
+		c.SignIn(u.Email, pw)
+		check := func(t *testing.T, enabled bool, left int, html ...string) {
+			t.Helper()
+			c := c.For(t)
+			res := c.Get(settings)
+			want(t, "settings page", res, http.StatusOK)
+			section := twoFactorRE.FindString(res.Body)
+			if section == "" {
+				t.Fatalf("the settings page has no two-factor section:\n%s", res.Body)
+			}
+			for _, s := range html {
+				if !strings.Contains(section, s) {
+					t.Errorf("two-factor section lacks %s:\n%s", s, section)
+				}
+			}
+			b := body(t, c.JSON("GET", settings, ""))
+			tf, _ := b["two_factor"].(map[string]any)
+			if tf == nil {
+				if sections, _ := b["sections"].(map[string]any); sections != nil {
+					tf, _ = sections["two_factor"].(map[string]any)
+				}
+			}
+			if tf == nil || tf["enabled"] != enabled || tf["recovery_codes_left"] != float64(left) {
+				t.Fatalf("settings JSON: got two_factor %v, want enabled %v with %d recovery codes left (body %v)", tf, enabled, left, b)
+			}
+		}
+
+		t.Run("off", func(t *testing.T) {
+			check(t, false, 0, `<span class="badge">Off</span>`, `href="/auth/mfa"`, "Set up<span")
+		})
+		_, codes := enroll(t, a, c)
+		t.Run("on", func(t *testing.T) {
+			check(t, true, 10, `<span class="badge badge-success">On</span>`, "10 recovery codes left.", "Manage<span")
+		})
+		p := a.Client(t)
+		signInPending(t, a, p, u.Email)
+		wantRedirect(t, "recovery code", p.Post("/auth/mfa/recovery", url.Values{"recovery_code": {codes[0]}}), "/")
+		t.Run("one code used", func(t *testing.T) {
+			check(t, true, 9, "9 recovery codes left.")
+		})
 	})
 }

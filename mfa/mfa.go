@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,9 +20,9 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
-	"github.com/sigra-go/sigra/internal/flow"
+	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/internal/seal"
-	sigramail "github.com/sigra-go/sigra/mail"
+	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/store"
@@ -41,26 +40,37 @@ const (
 	RecoveryCodeCount = 10
 )
 
-// Mailer queues a message through the store it is given, so it commits
-// with the change it reports. *mail.Outbox implements it.
-type Mailer interface {
-	Queue(ctx context.Context, st store.Outbox, m *sigramail.Message) error
+// Store is what the two-factor flows need of storage: users (lockout
+// counters), TOTP secrets, recovery codes, trusted browsers, the rate
+// limiter, the audit log and transactions.
+type Store interface {
+	store.Users
+	store.TOTP
+	store.RecoveryCodes
+	store.TrustedBrowsers
+	store.Limiter
+	store.AuditLog
+	store.Transactor
 }
 
-// Config configures the MFA flows. Store, Sessions, Guard, UI, Mailer and
-// Keys are required.
+// Config configures the MFA flows. Store, Sessions, Guard, UI, Mail and
+// Keys are required; the site comes from Sessions, and the UI must be
+// built from the same site with [Pages] among its packs.
 type Config struct {
-	Store    store.Store
+	Store    Store
 	Sessions *session.Manager
 	Guard    *middleware.Guard
 	UI       *ui.UI
-	Mailer   Mailer
+	// Mail sends the notices (two-factor on or off, a recovery code used,
+	// lockout): an *mail.Outbox over the same store in production.
+	Mail mail.Sender
 	// Keys seal TOTP secrets at rest: "id:base64key[,id:base64key...]",
 	// 32-byte AES keys with the primary first (new secrets are sealed with
 	// it; the others still open older ones, so keys rotate). Keep them
-	// apart from the database, e.g. in an environment variable.
+	// apart from the database, e.g. in an environment variable, and keep
+	// them: a secret sealed with a lost key cannot be opened.
 	Keys string
-	// Audit records the events. Default: a Logger with defaults.
+	// Audit records the events. Default: a Logger over Store.
 	Audit *audit.Logger
 	// RateLimiter limits attempts per user and address. Default: one over
 	// Store.
@@ -78,60 +88,52 @@ type Config struct {
 	// EnrollmentTTL bounds how long a set-up page's secret stays usable.
 	// Default 30 minutes.
 	EnrollmentTTL time.Duration
-	// AfterSignInPath is where a completed challenge lands without
-	// return_to. Default "/".
-	AfterSignInPath string
-	// Now is the clock. Default: the session manager's.
-	Now func() time.Time
-	// Logger receives errors. Default slog.Default().
-	Logger *slog.Logger
 }
 
 // MFA serves TOTP enrollment and challenge, recovery codes and trusted
 // browsers, and implements account.SecondFactor. Create it with [New] and
 // mount it with [MFA.Mount]. Safe for concurrent use.
 type MFA struct {
+	k      *kernel.Kernel
 	cfg    Config
-	st     store.Store
-	sess   *session.Manager
-	guard  *middleware.Guard
-	ui     *ui.UI
+	st     Store
 	keys   *seal.Keyring
-	audit  *audit.Logger
-	rl     *middleware.RateLimiter
-	x      *flow.Responder
-	links  ui.Links
-	now    func() time.Time
-	log    *slog.Logger
 	cookie string
-	secure bool
 }
 
-// New validates cfg and returns an MFA.
+// New validates cfg and returns an MFA. Errors wrap [sigra.ErrConfig] and
+// name the missing or invalid field.
 func New(cfg Config) (*MFA, error) {
-	switch {
-	case cfg.Store == nil:
-		return nil, errors.New("sigra/mfa: Config.Store is required")
-	case cfg.Sessions == nil:
-		return nil, errors.New("sigra/mfa: Config.Sessions is required")
-	case cfg.Guard == nil:
-		return nil, errors.New("sigra/mfa: Config.Guard is required")
-	case cfg.UI == nil:
-		return nil, errors.New("sigra/mfa: Config.UI is required")
-	case cfg.Mailer == nil:
-		return nil, errors.New("sigra/mfa: Config.Mailer is required")
-	case cfg.Keys == "":
-		return nil, errors.New("sigra/mfa: Config.Keys is required")
+	var st kernel.Store
+	if cfg.Store != nil {
+		st = cfg.Store
+	}
+	k, err := kernel.New("mfa", PackName, st, kernel.Deps{
+		Sessions: cfg.Sessions, Guard: cfg.Guard, UI: cfg.UI, Mail: cfg.Mail, Audit: cfg.Audit, Limiter: cfg.RateLimiter,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The challenge sends a browser with no sign-in waiting to the sign-in
+	// page; the set-up and management routes require a recent
+	// re-authentication (sudo).
+	for _, route := range []string{ui.RouteSignIn, ui.RouteSudo} {
+		if err := k.Need(route, "the pack of the sign-in flows (such as account.Pages())"); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Keys == "" {
+		return nil, fmt.Errorf("%w: mfa: Config.Keys is required (the keys that seal TOTP secrets)", sigra.ErrConfig)
 	}
 	keys, err := seal.ParseKeyring(cfg.Keys)
 	if err != nil {
-		return nil, fmt.Errorf("sigra/mfa: Keys: %w", err)
+		return nil, fmt.Errorf("%w: mfa: Keys: %w", sigra.ErrConfig, err)
 	}
 	if cfg.Issuer == "" {
 		cfg.Issuer = cfg.UI.Brand().ProductName
 	}
 	if strings.Contains(cfg.Issuer, ":") {
-		return nil, fmt.Errorf("sigra/mfa: Issuer %q must not contain a colon", cfg.Issuer)
+		return nil, fmt.Errorf("%w: mfa: Issuer %q must not contain a colon", sigra.ErrConfig, cfg.Issuer)
 	}
 	if cfg.TrustDuration == 0 {
 		cfg.TrustDuration = 30 * 24 * time.Hour
@@ -145,69 +147,54 @@ func New(cfg Config) (*MFA, error) {
 	if cfg.EnrollmentTTL <= 0 {
 		cfg.EnrollmentTTL = 30 * time.Minute
 	}
-	if cfg.AfterSignInPath == "" {
-		cfg.AfterSignInPath = "/"
-	}
-	if _, ok := middleware.SafeReturnTo(cfg.AfterSignInPath); !ok {
-		return nil, fmt.Errorf("sigra/mfa: AfterSignInPath %q is not a local path", cfg.AfterSignInPath)
-	}
-	if cfg.Now == nil {
-		cfg.Now = cfg.Sessions.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Audit == nil {
-		if cfg.Audit, err = audit.New(audit.Config{Now: cfg.Now, Logger: cfg.Logger}); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.RateLimiter == nil {
-		if cfg.RateLimiter, err = middleware.NewRateLimiter(middleware.RateLimiterConfig{Limiter: cfg.Store, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
-			return nil, err
-		}
-	}
-	m := &MFA{
-		cfg: cfg, st: cfg.Store, sess: cfg.Sessions, guard: cfg.Guard, ui: cfg.UI, keys: keys,
-		audit: cfg.Audit, rl: cfg.RateLimiter, now: cfg.Now, log: cfg.Logger,
-		secure: cfg.Sessions.Secure(),
-	}
-	m.cookie = "sigra_trust"
-	if m.secure {
-		m.cookie = "__Host-sigra_trust"
-	}
-	m.links = flow.Links("/auth")
-	m.x = &flow.Responder{UI: cfg.UI, Links: m.links, Log: cfg.Logger}
-	return m, nil
+	return &MFA{k: k, cfg: cfg, st: cfg.Store, keys: keys, cookie: k.Site.CookieName(trustCookie)}, nil
 }
 
-// Mount registers the MFA routes on mux under prefix (the same prefix as
-// the account flows, "/auth"). See the package documentation for the
-// routes.
-func (m *MFA) Mount(mux *http.ServeMux, prefix string) {
-	prefix = flow.CleanPrefix(prefix)
-	m.links = flow.Links(prefix)
-	m.x.Links = m.links
-	limit := middleware.LimitBody(0)
-	std := func(f http.HandlerFunc) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			f(w, r.WithContext(audit.WithRequest(r.Context(), r, m.rl.ClientIP(r))))
-		})
-	}
-	user := func(f http.HandlerFunc) http.Handler { return m.guard.RequireUser(std(f)) }
-	sudo := func(f http.HandlerFunc) http.Handler { return m.guard.RequireSudo(std(f)) }
+// Mount registers the MFA routes on mux under the site's prefix. See the
+// package documentation for the routes.
+func (m *MFA) Mount(mux *http.ServeMux) {
+	get, post := http.MethodGet, http.MethodPost
+	user, sudo := m.k.Guard.RequireUser, m.k.Guard.RequireSudo
+	m.k.Handle(mux, get, pathSettings, m.settingsPage, user)
+	m.k.Handle(mux, get, pathSetup, m.setupPage, sudo)
+	m.k.Handle(mux, post, pathSetup, m.setup, sudo)
+	m.k.Handle(mux, get, pathChallenge, m.challengePage)
+	m.k.Handle(mux, post, pathChallenge, m.challenge)
+	m.k.Handle(mux, get, pathRecovery, m.recoveryPage)
+	m.k.Handle(mux, post, pathRecovery, m.recovery)
+	m.k.Handle(mux, post, pathRegenerate, m.regenerate, sudo)
+	m.k.Handle(mux, post, pathDisable, m.disable, sudo)
+	m.k.Handle(mux, post, pathTrustedRevoke, m.trustedRevoke, user)
+	m.k.Handle(mux, post, pathTrustedAll, m.trustedRevokeAll, user)
+}
 
-	mux.Handle("GET "+prefix+"/mfa", user(m.settingsPage))
-	mux.Handle("GET "+prefix+"/mfa/setup", sudo(m.setupPage))
-	mux.Handle("POST "+prefix+"/mfa/setup", limit(sudo(m.setup)))
-	mux.Handle("GET "+prefix+"/mfa/challenge", std(m.challengePage))
-	mux.Handle("POST "+prefix+"/mfa/challenge", limit(std(m.challenge)))
-	mux.Handle("GET "+prefix+"/mfa/recovery", std(m.recoveryPage))
-	mux.Handle("POST "+prefix+"/mfa/recovery", limit(std(m.recovery)))
-	mux.Handle("POST "+prefix+"/mfa/recovery-codes/regenerate", limit(sudo(m.regenerate)))
-	mux.Handle("POST "+prefix+"/mfa/disable", limit(sudo(m.disable)))
-	mux.Handle("POST "+prefix+"/mfa/trusted/revoke", limit(user(m.trustedRevoke)))
-	mux.Handle("POST "+prefix+"/mfa/trusted/revoke-all", limit(user(m.trustedRevokeAll)))
+// Section returns the two-factor part of the settings page (on or off,
+// recovery codes left, a link to manage it), for account.Config.Sections.
+func (m *MFA) Section() ui.Section {
+	return ui.Section{Name: "two_factor", Order: 40, Data: func(r *http.Request) (any, error) {
+		u := m.k.Sess.User(r.Context())
+		if u == nil {
+			return nil, nil
+		}
+		on, err := m.Required(r.Context(), u.ID)
+		if err != nil {
+			return nil, err
+		}
+		d := &TwoFactorSection{Enabled: on}
+		if on {
+			if d.RecoveryCodesLeft, err = m.st.CountRecoveryCodes(r.Context(), u.ID); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	}}
+}
+
+// ForgetTrust forgets every browser userID trusted (account calls it in a
+// password reset's transaction).
+func (m *MFA) ForgetTrust(ctx context.Context, userID string) error {
+	_, err := m.st.RevokeTrustedBrowsers(ctx, userID)
+	return err
 }
 
 // ---- account.SecondFactor ----
@@ -234,9 +221,9 @@ func (m *MFA) Trusted(r *http.Request, userID string) bool {
 	if err != nil || !token.Valid(c.Value) {
 		return false
 	}
-	_, err = m.st.TrustedBrowserByDigest(r.Context(), userID, token.Digest(c.Value), m.now())
+	_, err = m.st.TrustedBrowserByDigest(r.Context(), userID, token.Digest(c.Value), m.k.Now())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		m.log.ErrorContext(r.Context(), "trusted browser lookup failed", "err", err)
+		m.k.Log.ErrorContext(r.Context(), "trusted browser lookup failed", "err", err)
 	}
 	return err == nil
 }
@@ -265,6 +252,12 @@ var errLocked = fmt.Errorf("sigra/mfa: %w", sigra.ErrLockedOut)
 // lockout; it still wraps sigra.ErrInvalidCredentials for callers that
 // only know that error (account's sudo).
 var errMalformed = fmt.Errorf("sigra/mfa: malformed code: %w", sigra.ErrInvalidCredentials)
+
+// codeLimit bounds code checks, right or wrong, per user: beside the
+// lockout (which counts only wrong codes), it also covers set-up codes.
+var codeLimit = middleware.Limit{N: 20, Window: 15 * time.Minute}
+
+func codeKey(userID string) string { return "mfa:" + userID }
 
 func totpAD(userID string) []byte { return []byte("sigra.totp:" + userID) }
 
@@ -301,7 +294,7 @@ func matchStep(secret, code string, now time.Time) (step int64, ok bool) {
 // (errMalformed) and a user without a confirmed secret (errBadCode: there
 // is nothing to guess) do not.
 func (m *MFA) checkTOTP(ctx context.Context, r *http.Request, u *store.User, code string) error {
-	now := m.now()
+	now := m.k.Now()
 	if now.Before(u.MFALockedUntil) {
 		return errLocked
 	}
@@ -309,7 +302,7 @@ func (m *MFA) checkTOTP(ctx context.Context, r *http.Request, u *store.User, cod
 	if err != nil {
 		return errMalformed
 	}
-	if err := m.rl.Check(ctx, "mfa:"+u.ID, 20, 15*time.Minute); err != nil {
+	if err := m.k.Limiter.Check(ctx, codeKey(u.ID), codeLimit); err != nil {
 		return err
 	}
 	s, err := m.st.TOTPByUser(ctx, u.ID)
@@ -337,11 +330,11 @@ func (m *MFA) checkTOTP(ctx context.Context, r *http.Request, u *store.User, cod
 	if err != nil {
 		return err
 	}
-	return m.succeeded(ctx, m.st, u)
+	return m.succeeded(ctx, u)
 }
 
-// admit lets one code comparison for u go ahead. The lockout is read with
-// the session, before the request; guesses sent at once would all pass
+// admit lets one code comparison for u go ahead. The lockout is read
+// before the request's comparison; guesses sent at once would all pass
 // that check before any of their failures is counted. So every comparison
 // first takes one of MaxFailures places per LockoutDuration, counted
 // atomically in the store (and so across instances): a burst compares at
@@ -349,7 +342,7 @@ func (m *MFA) checkTOTP(ctx context.Context, r *http.Request, u *store.User, cod
 // A success frees the places (see succeeded). A full window answers
 // errLocked.
 func (m *MFA) admit(ctx context.Context, u *store.User) error {
-	res, err := m.st.Hit(ctx, guessKey(u.ID), m.cfg.MaxFailures, m.cfg.LockoutDuration, m.now())
+	res, err := m.st.Hit(ctx, guessKey(u.ID), m.cfg.MaxFailures, m.cfg.LockoutDuration, m.k.Now())
 	if err != nil {
 		return fmt.Errorf("sigra/mfa: attempt limit: %w", err)
 	}
@@ -360,54 +353,32 @@ func (m *MFA) admit(ctx context.Context, u *store.User) error {
 }
 
 // succeeded resets u's failure count and attempt places after a second
-// factor verified.
-func (m *MFA) succeeded(ctx context.Context, st store.Store, u *store.User) error {
-	if err := st.ClearFailures(ctx, u.ID, store.LockMFA, m.now()); err != nil {
+// factor verified (in ctx's transaction, if any).
+func (m *MFA) succeeded(ctx context.Context, u *store.User) error {
+	if err := m.st.ClearFailures(ctx, u.ID, store.LockMFA, m.k.Now()); err != nil {
 		return err
 	}
-	return st.ResetLimit(ctx, guessKey(u.ID))
+	return m.st.ResetLimit(ctx, guessKey(u.ID))
 }
 
 func guessKey(userID string) string { return "mfa-guess:" + userID }
 
-// failure counts a failed second factor; the MaxFailures-th locks second
-// factors for LockoutDuration and emails the owner. The lock and its audit
-// row commit with the notice; if the notice cannot be queued, the lock
-// still commits (without it) and the failure is logged: a broken mailer
-// must not turn the lockout off. It returns errBadCode, or errLocked when
-// this failure locked the account.
+// failure records and counts a failed second factor (method names it in
+// the audit row); the MaxFailures-th locks second factors for
+// LockoutDuration and emails the owner (see kernel.Kernel.CountFailure: a
+// notice that cannot be queued does not undo the lock). It returns
+// errBadCode, or errLocked when this failure locked the account.
 func (m *MFA) failure(ctx context.Context, r *http.Request, u *store.User, method string) error {
-	now := m.now()
-	_ = m.audit.RecordFailure(ctx, m.st, audit.Event{Action: audit.ActionMFAChallengeFailure, SubjectID: u.ID, Outcome: audit.OutcomeFailure, Metadata: map[string]string{"method": method}})
-	var locked bool
-	count := func(notify bool) error {
-		locked = false
-		return m.st.WithTx(ctx, func(tx store.Store) error {
-			until, err := tx.RecordFailure(ctx, u.ID, store.LockMFA, m.cfg.MaxFailures, m.cfg.LockoutDuration, now)
-			if err != nil || until.IsZero() {
-				return err
-			}
-			locked = true
-			if err := m.audit.Record(ctx, tx, audit.Event{Action: audit.ActionLockoutMFA, SubjectID: u.ID, Outcome: audit.OutcomeSuccess, Metadata: map[string]string{"until": until.UTC().Format(time.RFC3339)}}); err != nil {
-				return err
-			}
-			if !notify {
-				return nil
-			}
-			data := m.reqEmail(r)
-			data.ExpiresIn = flow.TTLText(m.cfg.LockoutDuration)
-			if err := m.queue(ctx, tx, "mfa_lockout", u.Email, data); err != nil {
-				return &mailError{err}
-			}
-			return nil
-		})
-	}
-	err := count(true)
-	var me *mailError
-	if errors.As(err, &me) {
-		m.log.ErrorContext(ctx, "MFA lockout notice not queued; locking without it", "user", u.ID, "err", me.err)
-		err = count(false)
-	}
+	m.k.RecordFailure(ctx, audit.ActionMFAChallengeFailure, "", u.ID, map[string]string{"method": method})
+	locked, err := m.k.CountFailure(ctx, r, u, kernel.Lockout{
+		Lock: store.LockMFA, Max: m.cfg.MaxFailures, Duration: m.cfg.LockoutDuration,
+		Action: audit.ActionLockoutMFA, Email: "mfa_lockout",
+		Data: func() *ui.Email {
+			d := m.k.RequestEmail(r)
+			d.ExpiresIn = kernel.TTLText(m.cfg.LockoutDuration)
+			return d
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -416,12 +387,6 @@ func (m *MFA) failure(ctx context.Context, r *http.Request, u *store.User, metho
 	}
 	return errBadCode
 }
-
-// mailError marks a failure to queue an email inside a transaction.
-type mailError struct{ err error }
-
-func (e *mailError) Error() string { return e.err.Error() }
-func (e *mailError) Unwrap() error { return e.err }
 
 // newKey makes a new TOTP key for an account.
 func (m *MFA) newKey(account string) (*otp.Key, error) {
@@ -485,54 +450,35 @@ func newRecoveryCodes(userID string) (codes []string, digests [][]byte, err erro
 
 // ---- trusted browsers ----
 
-// trust marks the request's browser as trusted by u: a new grant whose
-// token goes into a cookie.
-func (m *MFA) trust(ctx context.Context, w http.ResponseWriter, r *http.Request, u *store.User) error {
+// trustCookie is the trusted-browser cookie's name before the site adds
+// its prefix (see site.Site.CookieName).
+const trustCookie = "sigra_trust"
+
+// trust marks the request's browser as trusted by userID: a new grant
+// whose token goes into a cookie with the site's attributes.
+func (m *MFA) trust(ctx context.Context, w http.ResponseWriter, userID string) error {
 	tok, err := token.New()
 	if err != nil {
 		return err
 	}
-	now := m.now()
+	now := m.k.Now()
 	ip, ua := audit.RequestInfo(ctx)
-	b := &store.TrustedBrowser{UserID: u.ID, Digest: token.Digest(tok), UserAgent: ua, IP: ip, CreatedAt: now, ExpiresAt: now.Add(m.cfg.TrustDuration)}
-	err = m.st.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.CreateTrustedBrowser(ctx, b); err != nil {
+	b := &store.TrustedBrowser{UserID: userID, Digest: token.Digest(tok), UserAgent: ua, IP: ip, CreatedAt: now, ExpiresAt: now.Add(m.cfg.TrustDuration)}
+	err = m.k.InTx(ctx, func(ctx context.Context) error {
+		if err := m.st.CreateTrustedBrowser(ctx, b); err != nil {
 			return err
 		}
-		return m.audit.Record(ctx, tx, audit.Event{Action: audit.ActionTrustedBrowserAdd, ActorID: u.ID, SubjectID: u.ID, Outcome: audit.OutcomeSuccess})
+		return m.k.Record(ctx, audit.ActionTrustedBrowserAdd, userID, userID, nil)
 	})
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: m.cookie, Value: tok, Path: "/", MaxAge: int(m.cfg.TrustDuration / time.Second),
-		HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode,
-	})
+	http.SetCookie(w, m.k.Site.Cookie(trustCookie, tok, int(m.cfg.TrustDuration/time.Second)))
 	return nil
 }
 
 func (m *MFA) clearTrustCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: m.cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: m.secure, SameSite: http.SameSiteLaxMode})
-}
-
-// ---- helpers ----
-
-func (m *MFA) reqEmail(r *http.Request) *ui.Email {
-	ip, ua := audit.RequestInfo(r.Context())
-	return &ui.Email{IP: ip, UserAgent: ua, When: m.now()}
-}
-
-func (m *MFA) queue(ctx context.Context, st store.Outbox, name, to string, data *ui.Email) error {
-	data.To = to
-	subject, text, html, err := m.ui.RenderEmail(name, data)
-	if err != nil {
-		return fmt.Errorf("sigra/mfa: render email %s: %w", name, err)
-	}
-	return m.cfg.Mailer.Queue(ctx, st, &sigramail.Message{To: to, Subject: subject, Text: text, HTML: html})
-}
-
-func (m *MFA) record(ctx context.Context, st store.AuditLog, action, userID string, meta map[string]string) error {
-	return m.audit.Record(ctx, st, audit.Event{Action: action, ActorID: userID, SubjectID: userID, Outcome: audit.OutcomeSuccess, Metadata: meta})
+	http.SetCookie(w, m.k.Site.Cookie(trustCookie, "", -1))
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

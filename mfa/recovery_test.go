@@ -7,48 +7,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/internal/apptest"
 )
-
-// sloppy writes a recovery code the way a user might type it: lower case,
-// no dash, spaces around.
-func sloppy(code string) string {
-	return "  " + strings.ToLower(strings.ReplaceAll(code, "-", " ")) + " "
-}
 
 // TestRecoveryCodeSignIn: a recovery code completes a pending sign-in
 // once, typed in any case with or without the dash, and its owner is told
 // how many are left.
 func TestRecoveryCodeSignIn(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, _, codes := newEnrolledUser(t, a, "user@example.com")
-		c := a.Client()
-		signInPending(t, c, u.Email)
+		c := a.Client(t)
+		signInPending(t, a, c, u.Email)
 		res := c.Get("/auth/mfa/recovery")
 		want(t, "recovery page", res, http.StatusOK)
 		if !strings.Contains(res.Body, `name="recovery_code"`) || !strings.Contains(res.Body, `name="trust"`) {
 			t.Fatal("recovery page lacks its fields")
 		}
 		for _, in := range []string{sloppy(codes[0]), strings.ToLower(strings.ReplaceAll(codes[1], "-", ""))} {
-			c := a.Client()
-			signInPending(t, c, u.Email)
+			c := a.Client(t)
+			signInPending(t, a, c, u.Email)
 			before := c.Cookie("sigra_session")
 			res = c.Post("/auth/mfa/recovery", url.Values{"recovery_code": {in}})
 			wantRedirect(t, "recovery code "+in, res, "/")
 			if c.Cookie("sigra_session") == before {
 				t.Fatal("the session token was not renewed")
 			}
-			wantState(t, c, "authenticated", 2, "password", "recovery_code")
+			wantState(t, a, c, "authenticated", 2, "password", "recovery_code")
 		}
 		if n := recoveryLeft(t, a, u.ID); n != 8 {
 			t.Fatalf("codes left: got %d, want 8", n)
 		}
-		m := a.LastMail(u.Email)
+		m := a.LastMail(t, u.Email)
 		if !strings.Contains(m.Subject, "A recovery code was used") || !strings.Contains(m.Text, "8 recovery codes left") {
 			t.Fatalf("notice: %q\n%s", m.Subject, m.Text)
 		}
-		if n := countMails(a, u.Email, "A recovery code was used"); n != 2 {
+		if n := countMails(t, a, u.Email, "A recovery code was used"); n != 2 {
 			t.Fatalf("recovery notices: got %d, want 2", n)
 		}
 		ev := wantAudits(t, a, u.ID, "mfa.recovery_code.use", 2)
@@ -57,11 +51,11 @@ func TestRecoveryCodeSignIn(t *testing.T) {
 		}
 
 		// Single use: the same code again, in its printed form, is refused.
-		c2 := a.Client()
-		signInPending(t, c2, u.Email)
+		c2 := a.Client(t)
+		signInPending(t, a, c2, u.Email)
 		res = c2.Post("/auth/mfa/recovery", url.Values{"recovery_code": {codes[0]}})
 		want(t, "used code", res, http.StatusUnauthorized)
-		wantState(t, c2, "pending", 0)
+		wantState(t, a, c2, "pending", 0)
 		if n := recoveryLeft(t, a, u.ID); n != 8 {
 			t.Fatalf("codes left after a refused code: got %d, want 8", n)
 		}
@@ -72,7 +66,7 @@ func TestRecoveryCodeSignIn(t *testing.T) {
 		if b := body(t, res); b["ok"] != true || b["recovery_codes_left"] != float64(7) || b["next"] != "/" {
 			t.Fatalf("JSON recovery answer: %v", b)
 		}
-		wantState(t, c2, "authenticated", 2, "password", "recovery_code")
+		wantState(t, a, c2, "authenticated", 2, "password", "recovery_code")
 	})
 }
 
@@ -80,12 +74,12 @@ func TestRecoveryCodeSignIn(t *testing.T) {
 // exactly one signs in.
 func TestConcurrentRecoveryCode(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, _, codes := newEnrolledUser(t, a, "user@example.com")
 		for round := range 3 {
-			clients := []*testapp.Client{a.Client(), a.Client()}
+			clients := []*apptest.Client{a.Client(t), a.Client(t)}
 			for _, c := range clients {
-				signInPending(t, c, u.Email)
+				signInPending(t, a, c, u.Email)
 			}
 			statuses := race(t, a, clients, "/auth/mfa/recovery", map[string]any{"recovery_code": codes[round]})
 			if countStatus(statuses, http.StatusOK) != 1 || countStatus(statuses, http.StatusUnauthorized) != 1 {
@@ -103,7 +97,7 @@ func TestConcurrentRecoveryCode(t *testing.T) {
 // code, and the old set stops working.
 func TestRegenerateRecoveryCodes(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		c, u, secret, old := newEnrolledUser(t, a, "user@example.com")
 		const path = "/auth/mfa/recovery-codes/regenerate"
 
@@ -151,13 +145,13 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 				}
 			}
 		}
-		if n := countMails(a, u.Email, "New recovery codes"); n != 1 {
-			t.Fatalf("regeneration notices: got %d, want 1 (mail: %v)", n, subjects(a, u.Email))
+		if n := countMails(t, a, u.Email, "New recovery codes"); n != 1 {
+			t.Fatalf("regeneration notices: got %d, want 1 (mail: %v)", n, subjects(t, a, u.Email))
 		}
 		wantAudits(t, a, u.ID, "mfa.recovery_codes.regenerate", 1)
 
-		p := a.Client()
-		signInPending(t, p, u.Email)
+		p := a.Client(t)
+		signInPending(t, a, p, u.Email)
 		want(t, "old code", p.Post("/auth/mfa/recovery", url.Values{"recovery_code": {old[1]}}), http.StatusUnauthorized)
 		wantRedirect(t, "new code", p.Post("/auth/mfa/recovery", url.Values{"recovery_code": {fresh[0]}}), "/")
 
@@ -171,21 +165,4 @@ func TestRegenerateRecoveryCodes(t *testing.T) {
 		}
 		want(t, "replayed code", post(t, c, path, map[string]any{"code": x}), http.StatusUnauthorized)
 	})
-}
-
-// wrongCode returns a well-formed code that is not valid now.
-func wrongCode(t testing.TB, a *testapp.App, secret string) string {
-	t.Helper()
-	now := a.Clock.Now()
-	valid := map[string]bool{}
-	for d := -1; d <= 1; d++ {
-		valid[codeAt(t, secret, now.Add(time.Duration(d)*30*time.Second))] = true
-	}
-	for _, c := range []string{"000000", "111111", "222222", "333333"} {
-		if !valid[c] {
-			return c
-		}
-	}
-	t.Fatal("no wrong code found")
-	return ""
 }

@@ -3,26 +3,30 @@ package mfa_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/sigra-go/sigra/internal/testapp"
+	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/mfa"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
 )
 
 // trustBrowser signs in on c with a code and "trust this browser", and
 // returns the trust cookie's value.
-func trustBrowser(t testing.TB, a *testapp.App, c *testapp.Client, email, secret string) string {
+func trustBrowser(t testing.TB, a *app, c *apptest.Client, email, secret string) string {
 	t.Helper()
-	signInPending(t, c, email)
-	res := c.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}, "trust": {"on"}})
+	signInPending(t, a, c, email)
+	res := c.Post(a.Path("/mfa/challenge"), url.Values{"code": {code(t, a, secret)}, "trust": {"on"}})
 	wantRedirect(t, "challenge with trust", res, "/")
 	nextStep(a)
-	v := c.Cookie("sigra_trust")
+	v := c.Cookie(trustName)
 	if v == "" {
 		t.Fatal("no trust cookie")
 	}
@@ -30,28 +34,28 @@ func trustBrowser(t testing.TB, a *testapp.App, c *testapp.Client, email, secret
 }
 
 // signInAgain signs out of c and signs in with the password.
-func signInAgain(t testing.TB, c *testapp.Client, email string) *testapp.Response {
+func signInAgain(t testing.TB, a *app, c *apptest.Client, email string) *apptest.Response {
 	t.Helper()
-	c.Post("/auth/logout", nil)
+	c.Post(a.Path("/logout"), nil)
 	return c.SignIn(email, pw)
 }
 
 // wantTrusted checks that a password sign-in on c skips the challenge.
-func wantTrusted(t testing.TB, c *testapp.Client, email string) {
+func wantTrusted(t testing.TB, a *app, c *apptest.Client, email string) {
 	t.Helper()
-	wantRedirect(t, "sign-in on a trusted browser", signInAgain(t, c, email), "/")
-	wantState(t, c, "authenticated", 2, "password", "trusted_browser")
+	wantRedirect(t, "sign-in on a trusted browser", signInAgain(t, a, c, email), "/")
+	wantState(t, a, c, "authenticated", 2, "password", "trusted_browser")
 }
 
 // wantAsked checks that a password sign-in on c asks for the second factor.
-func wantAsked(t testing.TB, c *testapp.Client, email string) {
+func wantAsked(t testing.TB, a *app, c *apptest.Client, email string) {
 	t.Helper()
-	wantRedirect(t, "sign-in on an untrusted browser", signInAgain(t, c, email), "/auth/mfa/challenge")
-	wantState(t, c, "pending", 0)
+	wantRedirect(t, "sign-in on an untrusted browser", signInAgain(t, a, c, email), a.Path("/mfa/challenge"))
+	wantState(t, a, c, "pending", 0)
 }
 
 // grantOf returns the id of the grant whose digest matches a cookie.
-func grantOf(t testing.TB, a *testapp.App, userID, cookie string) string {
+func grantOf(t testing.TB, a *app, userID, cookie string) string {
 	t.Helper()
 	l, err := a.Store.TrustedBrowsersByUser(context.Background(), userID, a.Clock.Now())
 	if err != nil {
@@ -68,25 +72,25 @@ func grantOf(t testing.TB, a *testapp.App, userID, cookie string) string {
 
 func TestTrustedBrowser(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		c0, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
 
 		// Without the checkbox nothing is trusted.
-		plain := a.Client()
+		plain := a.Client(t)
 		signInMFA(t, a, plain, u.Email, secret)
-		if plain.Cookie("sigra_trust") != "" || trustedCount(t, a, u.ID) != 0 {
+		if plain.Cookie(trustName) != "" || trustedCount(t, a, u.ID) != 0 {
 			t.Fatal("a browser was trusted without opting in")
 		}
 
 		// Browser A opts in.
-		A := a.Client()
-		signInPending(t, A, u.Email)
+		A := a.Client(t)
+		signInPending(t, a, A, u.Email)
 		res := A.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}, "trust": {"on"}})
 		wantRedirect(t, "challenge with trust", res, "/")
 		nextStep(a)
 		var set *http.Cookie
 		for _, ck := range res.Cookies() {
-			if ck.Name == "sigra_trust" {
+			if ck.Name == trustName {
 				set = ck
 			}
 		}
@@ -104,10 +108,10 @@ func TestTrustedBrowser(t *testing.T) {
 		}
 		wantAudits(t, a, u.ID, "mfa.trusted_browser.add", 1)
 
-		wantTrusted(t, A, u.Email)
+		wantTrusted(t, a, A, u.Email)
 		// Another browser is still asked.
-		B := a.Client()
-		wantAsked(t, B, u.Email)
+		B := a.Client(t)
+		wantAsked(t, a, B, u.Email)
 		cookieB := trustBrowser(t, a, B, u.Email, secret)
 
 		// Settings list both, as JSON and on the page.
@@ -136,12 +140,12 @@ func TestTrustedBrowser(t *testing.T) {
 		// Revoke A alone.
 		res = c0.Post("/auth/mfa/trusted/revoke", url.Values{"id": {idA}})
 		wantRedirect(t, "revoke", res, "/auth/mfa?notice=trusted_revoked")
-		wantAsked(t, A, u.Email)
-		wantTrusted(t, B, u.Email)
+		wantAsked(t, a, A, u.Email)
+		wantTrusted(t, a, B, u.Email)
 		wantAudits(t, a, u.ID, "mfa.trusted_browser.revoke", 1)
 
 		// Unknown ids and another user's grant are not found.
-		other := a.CreateUser("other@example.com", pw)
+		other := a.CreateUser(t, "other@example.com", pw)
 		og := &store.TrustedBrowser{UserID: other.ID, Digest: token.Digest("x"), CreatedAt: a.Clock.Now(), ExpiresAt: a.Clock.Now().Add(time.Hour)}
 		if err := a.Store.CreateTrustedBrowser(context.Background(), og); err != nil {
 			t.Fatal(err)
@@ -161,7 +165,7 @@ func TestTrustedBrowser(t *testing.T) {
 		if b := body(t, res); b["revoked"] != float64(1) {
 			t.Fatalf("revoke all: %v", b)
 		}
-		wantAsked(t, B, u.Email)
+		wantAsked(t, a, B, u.Email)
 		if trustedCount(t, a, u.ID) != 0 || trustedCount(t, a, other.ID) != 1 {
 			t.Fatal("revoke all: wrong grants left")
 		}
@@ -171,27 +175,27 @@ func TestTrustedBrowser(t *testing.T) {
 // TestTrustRevokedByPasswordReset: a reset forgets every trusted browser.
 func TestTrustRevokedByPasswordReset(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
-		A := a.Client()
+		A := a.Client(t)
 		trustBrowser(t, a, A, u.Email, secret)
-		wantTrusted(t, A, u.Email)
+		wantTrusted(t, a, A, u.Email)
 
-		r := a.Client()
+		r := a.Client(t)
 		want(t, "reset request", r.Post("/auth/password/forgot", url.Values{"email": {u.Email}}), http.StatusOK)
-		link := a.Link(a.LastMail(u.Email), "/auth/password/reset")
+		link := apptest.Link(t, a.LastMail(t, u.Email), "/auth/password/reset")
 		const newPW = "a brand new passphrase"
-		wantRedirect(t, "reset", r.Post("/auth/password/reset", url.Values{"token": {testapp.TokenOf(link)}, "password": {newPW}}), "/auth/login?notice=reset")
+		wantRedirect(t, "reset", r.Post("/auth/password/reset", url.Values{"token": {apptest.TokenOf(link)}, "password": {newPW}}), "/auth/login?notice=reset")
 		if n := trustedCount(t, a, u.ID); n != 0 {
 			t.Fatalf("grants after reset: %d", n)
 		}
-		if A.Cookie("sigra_trust") == "" {
+		if A.Cookie(trustName) == "" {
 			t.Fatal("test setup: the browser lost its cookie")
 		}
-		wantState(t, A, "anonymous", 0) // every session was revoked too
+		wantState(t, a, A, "anonymous", 0) // every session was revoked too
 		res := A.Post("/auth/login", url.Values{"email": {u.Email}, "password": {newPW}})
 		wantRedirect(t, "sign-in after reset", res, "/auth/mfa/challenge")
-		wantState(t, A, "pending", 0)
+		wantState(t, a, A, "pending", 0)
 	})
 }
 
@@ -199,9 +203,9 @@ func TestTrustRevokedByPasswordReset(t *testing.T) {
 // browser, so after enrolling again an old trust cookie is useless.
 func TestTrustRevokedByDisable(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
+	each(t, func(t *testing.T, a *app) {
 		c0, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
-		A := a.Client()
+		A := a.Client(t)
 		trustBrowser(t, a, A, u.Email, secret)
 		trustBrowser(t, a, c0, u.Email, secret)
 
@@ -209,7 +213,7 @@ func TestTrustRevokedByDisable(t *testing.T) {
 		wantRedirect(t, "disable", res, "/auth/mfa?notice=mfa_disabled")
 		cleared := false
 		for _, ck := range res.Cookies() {
-			cleared = cleared || (ck.Name == "sigra_trust" && ck.MaxAge < 0)
+			cleared = cleared || (ck.Name == trustName && ck.MaxAge < 0)
 		}
 		if !cleared {
 			t.Fatal("disable did not clear the browser's trust cookie")
@@ -218,16 +222,16 @@ func TestTrustRevokedByDisable(t *testing.T) {
 			t.Fatalf("grants after disable: %d", n)
 		}
 		// Without MFA a sign-in is one factor.
-		wantRedirect(t, "sign-in without MFA", signInAgain(t, A, u.Email), "/")
-		wantState(t, A, "authenticated", 1, "password")
+		wantRedirect(t, "sign-in without MFA", signInAgain(t, a, A, u.Email), "/")
+		wantState(t, a, A, "authenticated", 1, "password")
 
-		c1 := a.Client()
+		c1 := a.Client(t)
 		c1.SignIn(u.Email, pw)
 		secret2, _ := enroll(t, a, c1)
-		if A.Cookie("sigra_trust") == "" {
+		if A.Cookie(trustName) == "" {
 			t.Fatal("test setup: the browser lost its cookie")
 		}
-		wantAsked(t, A, u.Email)
+		wantAsked(t, a, A, u.Email)
 		wantRedirect(t, "challenge with the new secret", A.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret2)}}), "/")
 	})
 }
@@ -236,11 +240,11 @@ func TestTrustRevokedByDisable(t *testing.T) {
 // step-up of a signed-in session does not create a grant.
 func TestTrustNotOfferedOnStepUp(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, a *testapp.App) {
-		u := a.CreateUser("user@example.com", pw)
-		B := a.Client()
+	each(t, func(t *testing.T, a *app) {
+		u := a.CreateUser(t, "user@example.com", pw)
+		B := a.Client(t)
 		B.SignIn(u.Email, pw) // AAL1, before enrollment
-		A := a.Client()
+		A := a.Client(t)
 		A.SignIn(u.Email, pw)
 		secret, _ := enroll(t, a, A)
 
@@ -251,8 +255,74 @@ func TestTrustNotOfferedOnStepUp(t *testing.T) {
 		}
 		res = B.Post("/auth/mfa/challenge", url.Values{"code": {code(t, a, secret)}, "trust": {"on"}, "return_to": {"/secure"}})
 		wantRedirect(t, "step-up", res, "/secure")
-		if B.Cookie("sigra_trust") != "" || trustedCount(t, a, u.ID) != 0 {
+		if B.Cookie(trustName) != "" || trustedCount(t, a, u.ID) != 0 {
 			t.Fatal("a step-up trusted the browser")
 		}
 	})
+}
+
+// forgetSpy is the MFA as account's second factor, counting ForgetTrust
+// calls and, while fail is set, failing each one after the trust was
+// forgotten: the step that follows it in the caller's transaction fails.
+type forgetSpy struct {
+	*mfa.MFA
+	calls atomic.Int32
+	fail  atomic.Bool
+}
+
+func (f *forgetSpy) ForgetTrust(ctx context.Context, userID string) error {
+	f.calls.Add(1)
+	if err := f.MFA.ForgetTrust(ctx, userID); err != nil {
+		return err
+	}
+	if f.fail.Load() {
+		return errors.New("a later step of the reset failed")
+	}
+	return nil
+}
+
+// TestResetForgetsTrustInItsTransaction: a password reset forgets the
+// trusted browsers through ForgetTrust, inside the reset's transaction: a
+// reset that rolls back leaves the trust (and the password) as they were.
+func TestResetForgetsTrustInItsTransaction(t *testing.T) {
+	t.Parallel()
+	for _, b := range apptest.Backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			spy := &forgetSpy{}
+			a := newApp(t, options{backend: b, account: func(c *account.Config, m *mfa.MFA) {
+				spy.MFA = m
+				c.SecondFactor = spy
+			}})
+			_, u, secret, _ := newEnrolledUser(t, a, "user@example.com")
+			A := a.Client(t)
+			trustBrowser(t, a, A, u.Email, secret)
+
+			r := a.Client(t)
+			want(t, "reset request", r.Post("/auth/password/forgot", url.Values{"email": {u.Email}}), http.StatusOK)
+			tok := apptest.TokenOf(apptest.Link(t, a.LastMail(t, u.Email), "/auth/password/reset"))
+			const newPW = "a brand new passphrase"
+
+			spy.fail.Store(true)
+			res := r.Post("/auth/password/reset", url.Values{"token": {tok}, "password": {newPW}})
+			want(t, "reset that fails", res, http.StatusInternalServerError)
+			if n := spy.calls.Load(); n != 1 {
+				t.Fatalf("ForgetTrust calls: got %d, want 1", n)
+			}
+			if n := trustedCount(t, a, u.ID); n != 1 {
+				t.Fatalf("grants after a reset that rolled back: got %d, want 1", n)
+			}
+			wantTrusted(t, a, A, u.Email) // the old password, and no code asked
+
+			spy.fail.Store(false)
+			wantRedirect(t, "reset", r.Post("/auth/password/reset", url.Values{"token": {tok}, "password": {newPW}}), "/auth/login?notice=reset")
+			if n := spy.calls.Load(); n != 2 {
+				t.Fatalf("ForgetTrust calls: got %d, want 2", n)
+			}
+			if n := trustedCount(t, a, u.ID); n != 0 {
+				t.Fatalf("grants after the reset: got %d, want 0", n)
+			}
+			wantRedirect(t, "sign-in after the reset", A.Post("/auth/login", url.Values{"email": {u.Email}, "password": {newPW}}), "/auth/mfa/challenge")
+		})
+	}
 }

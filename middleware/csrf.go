@@ -1,78 +1,82 @@
 package middleware
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/justinas/nosurf"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/web"
-	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/site"
 )
 
-// CSRFConfig configures [CSRF]. The zero value protects an HTTPS site.
+// CSRFConfig configures [CSRF]. The zero value protects the site.
 type CSRFConfig struct {
-	// BaseURL is the application's external URL. Its scheme tells the
-	// token check whether the site is served over TLS (an http:// base URL
-	// on localhost makes plain-HTTP development work); an http:// URL of
-	// another host is refused unless InsecureAllowHTTP is set.
-	BaseURL string
-	// InsecureAllowHTTP permits a non-local http:// BaseURL.
-	InsecureAllowHTTP bool
 	// TrustedOrigins are other origins ("https://app.example.com") allowed
-	// to make state-changing requests.
+	// to make state-changing requests. The site's own origin (its base
+	// URL) is always allowed.
 	TrustedOrigins []string
 	// Exempt reports requests that skip the token check (the origin check
 	// still applies). Default: [TokenExempt].
 	Exempt func(r *http.Request) bool
-	// CookieName is the token cookie's name. Default "__Host-sigra_csrf"
-	// over HTTPS, "sigra_csrf" otherwise.
+	// CookieName is the token cookie's base name. Default "sigra_csrf";
+	// the site adds the __Host- prefix where it can.
 	CookieName string
 	// FailureHandler answers refused requests. Default: 403 with the error
-	// code "csrf_failed", as JSON or plain text.
+	// code "csrf_failed", as JSON or a minimal HTML page. Either way the
+	// refusal and its reason are logged (at level Info: a refused request
+	// is usually an expired form or an attack, not a fault).
 	FailureHandler http.Handler
 }
 
 // CSRF returns middleware that refuses cross-site state-changing requests
-// in two layers:
+// in two layers. The site's own origin (its base URL, such as
+// "https://app.example.com") is always trusted, so the checks hold behind
+// a proxy that rewrites the Host header. Which requests pass, exactly:
 //
-//   - http.CrossOriginProtection on every request: browsers' Sec-Fetch-Site
-//     and Origin headers must show a same-origin (or trusted) request for
-//     any method but GET, HEAD and OPTIONS. Requests without either header
-//     (non-browser clients) pass this layer.
-//   - a nosurf token on every other request that is not exempt: HTML forms
-//     carry it in a hidden field named by [CSRFFieldName] (see [CSRFToken]);
-//     scripts may send it in the X-CSRF-Token header.
+//   - GET, HEAD and OPTIONS always pass both layers (state never changes on
+//     them).
+//   - Layer 1, http.CrossOriginProtection, on every other request: a
+//     request with "Sec-Fetch-Site: same-origin" (or "none") passes; one
+//     with another Sec-Fetch-Site value (cross-site, same-site) is refused
+//     unless its Origin is the site's origin or a trusted origin; a request
+//     without Sec-Fetch-Site passes when it has no Origin either (a
+//     non-browser client), or an Origin whose host is the request's Host,
+//     or the site's origin, or a trusted origin.
+//   - Layer 2, a justinas/nosurf token, on every request that layer 1 let
+//     through and that is not exempt: the request must show where it comes
+//     from, by "Sec-Fetch-Site: same-origin", else an Origin, else a
+//     Referer, that is on the request's Host (with the site's scheme), the
+//     site's origin or a trusted origin (so a form POST with none of the
+//     three headers is refused, and so is one whose only header is
+//     "Sec-Fetch-Site: none"); and it must carry the token of the CSRF
+//     cookie, in the hidden form field named by [CSRFFieldName] (see
+//     [CSRFToken]) or in the [CSRFHeaderName] header for scripts.
 //
 // By default requests that carry a bearer token, or a JSON body, are
-// exempt from the token (see [TokenExempt]): a browser cannot send either
-// cross-site without a CORS preflight, and the first layer still applies.
-// State never changes on GET, so neither layer guards GET.
-func CSRF(cfg CSRFConfig) (func(http.Handler) http.Handler, error) {
-	secure := true
-	if cfg.BaseURL != "" {
-		u, err := url.Parse(cfg.BaseURL)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("sigra/middleware: BaseURL %q is not an absolute http(s) URL", cfg.BaseURL)
-		}
-		if u.Scheme == "http" {
-			if !session.IsLocalHost(u.Hostname()) && !cfg.InsecureAllowHTTP {
-				return nil, fmt.Errorf("sigra/middleware: BaseURL %q is plain HTTP on a non-local host", cfg.BaseURL)
-			}
-			secure = false
-		}
+// exempt from layer 2 (see [TokenExempt]): a browser cannot send either
+// cross-site without a CORS preflight, and layer 1 still applies.
+//
+// Every refusal is logged at level Info with the layer ("cross-origin" or
+// "token") and the reason, then answered by CSRFConfig.FailureHandler.
+// The token cookie takes the site's attributes (see [site.Site.Cookie]).
+// Errors wrap [sigra.ErrConfig].
+func CSRF(s *site.Site, cfg CSRFConfig) (func(http.Handler) http.Handler, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: middleware: CSRF needs a site", sigra.ErrConfig)
 	}
+	secure := s.Secure()
 	cop := http.NewCrossOriginProtection()
-	for _, o := range cfg.TrustedOrigins {
+	origins := append([]string{s.Origin()}, cfg.TrustedOrigins...)
+	for _, o := range origins {
 		if err := cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("sigra/middleware: trusted origin: %w", err)
+			return nil, fmt.Errorf("%w: middleware: trusted origin: %w", sigra.ErrConfig, err)
 		}
 	}
-	allowed, err := nosurf.StaticOrigins(cfg.TrustedOrigins...)
+	allowed, err := nosurf.StaticOrigins(origins...)
 	if err != nil {
-		return nil, fmt.Errorf("sigra/middleware: trusted origin: %w", err)
+		return nil, fmt.Errorf("%w: middleware: trusted origin: %w", sigra.ErrConfig, err)
 	}
 	fail := cfg.FailureHandler
 	if fail == nil {
@@ -81,7 +85,27 @@ func CSRF(cfg CSRFConfig) (func(http.Handler) http.Handler, error) {
 				"This form has expired or was sent from another site. Go back, reload the page and try again.")
 		})
 	}
-	cop.SetDenyHandler(fail)
+	log := s.Logger()
+	refuse := func(layer string, reason func(r *http.Request) string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			log.InfoContext(r.Context(), "sigra/middleware: CSRF check refused a request",
+				"layer", layer, "reason", reason(r), "method", r.Method, "path", r.URL.Path,
+				"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+			fail.ServeHTTP(w, r)
+		})
+	}
+	cop.SetDenyHandler(refuse("cross-origin", func(r *http.Request) string {
+		if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" {
+			return "Sec-Fetch-Site is " + sfs
+		}
+		return "the Origin does not match the request's host or a trusted origin"
+	}))
+	tokenFail := refuse("token", func(r *http.Request) string {
+		if err := nosurf.Reason(r); err != nil {
+			return err.Error()
+		}
+		return "refused"
+	})
 	exempt := cfg.Exempt
 	if exempt == nil {
 		exempt = TokenExempt
@@ -89,27 +113,18 @@ func CSRF(cfg CSRFConfig) (func(http.Handler) http.Handler, error) {
 	name := cfg.CookieName
 	if name == "" {
 		name = "sigra_csrf"
-		if secure {
-			name = "__Host-sigra_csrf"
-		}
 	}
 	if !validName(name) {
-		return nil, errors.New("sigra/middleware: invalid CSRF cookie name")
+		return nil, fmt.Errorf("%w: middleware: invalid CSRF cookie name %q", sigra.ErrConfig, name)
 	}
+	base := *s.Cookie(name, "", nosurf.MaxAge)
 	return func(next http.Handler) http.Handler {
 		h := nosurf.New(next)
-		h.SetBaseCookie(http.Cookie{
-			Name:     name,
-			Path:     "/",
-			MaxAge:   nosurf.MaxAge,
-			HttpOnly: true,
-			Secure:   secure,
-			SameSite: http.SameSiteLaxMode,
-		})
+		h.SetBaseCookie(base)
 		h.SetIsTLSFunc(func(*http.Request) bool { return secure })
 		h.SetIsAllowedOriginFunc(allowed)
 		h.ExemptFunc(exempt)
-		h.SetFailureHandler(fail)
+		h.SetFailureHandler(tokenFail)
 		return cop.Handler(h)
 	}, nil
 }

@@ -1,13 +1,33 @@
 // Package middleware guards routes and hardens the HTTP layer of a Sigra
 // application.
 //
+// Every piece takes the application's [site.Site], the configuration all
+// Sigra packages share (base URL, mount prefix, home page, client address
+// behind trusted proxies, cookie attributes, clock, logger), so the guards'
+// redirects, the CSRF cookie, rate-limit keys and HSTS all agree with the
+// sessions and the pages.
+//
 // # Guards
 //
 // A [Guard] wraps routes with [Guard.RequireUser], [Guard.RequireSudo],
 // [Guard.RequireAAL2], [Guard.RequireConfirmed] and
-// [Guard.RedirectIfSignedIn]. HTML requests are redirected (to sign in, to
-// re-authenticate, to set up a second factor) with a local return_to;
-// requests that want JSON or carry a bearer token get a JSON error instead:
+// [Guard.RedirectIfSignedIn]. It is built over the session manager with
+// the pages it sends browsers to:
+//
+//	guard, err := middleware.New(sessions, middleware.Config{Routes: theUI})
+//
+// Config.Routes is usually the ui.UI built with the features' packs: the
+// guard looks up the well-known routes (ui.RouteSignIn, ui.RouteSecondFactor,
+// ui.RouteSudo, ui.RouteStepUp, ui.RouteConfirm) under whatever prefix
+// the site mounts them. Each guard checks when it wraps a handler that the
+// route it needs is there, and panics with a message naming the guard and
+// the route if not: RequireAAL2 in an application without a second factor
+// stops at start instead of sending users to a page that does not exist.
+//
+// HTML requests are redirected (to sign in, to the second step of a
+// pending sign-in, to re-authenticate, to set up a second factor, to
+// confirm the address) with a local return_to; requests that want JSON or
+// carry a bearer token get a JSON error instead:
 //
 //	status  code
 //	401     unauthenticated     not signed in (also sets WWW-Authenticate)
@@ -20,9 +40,10 @@
 //
 // Error bodies have the shape {"error": {"code": "...", "message": "..."}}.
 //
-// [Guard.Load] runs on every request below the session middleware: it
-// signs out a user who was disabled, whose deletion is scheduled, or who
-// no longer exists.
+// The guards only read the request's [sigra.Auth]. Signing out a user who
+// was disabled, whose deletion is scheduled or who no longer exists is the
+// session middleware's job (session.Manager.LoadAndSave), on every
+// request, so no guard is needed for it.
 //
 // return_to values are accepted only as local paths ([SafeReturnTo]):
 // "//evil", "/\evil", "https://evil", "javascript:" and their
@@ -31,28 +52,37 @@
 // # CSRF
 //
 // [CSRF] layers net/http's CrossOriginProtection (every request) with
-// justinas/nosurf tokens (HTML forms). Bearer and JSON requests are exempt
-// from the token, not from the origin check. Plain-HTTP development on
-// localhost works when the configured base URL says http://localhost.
+// justinas/nosurf tokens (HTML forms); its documentation lists exactly
+// which requests pass. Bearer and JSON requests are exempt from the token,
+// not from the origin check. The site's own origin is always trusted, so
+// the checks hold behind a proxy that rewrites the Host header, and
+// plain-HTTP development on localhost works when the base URL says
+// http://localhost. Each refusal is logged at level Info with its reason.
 //
 // # Rate limits
 //
 // A [RateLimiter] applies [Rule]s over a [Limiter]: the store's atomic
 // counter (limits hold across instances) or a bounded [MemoryLimiter] for
-// single-process apps. Keys are per client address (IPv6 grouped by /64,
-// see [IPKey]), per account (handlers call [RateLimiter.Check] with the
-// account they parsed), or global. The client address comes from
-// forwarding headers only when the peer is a trusted proxy ([IPResolver]).
+// single-process apps. A [Limit] is N events per fixed window; it is also
+// the limit type of every feature's configuration. Keys are per client
+// address (IPv6 grouped by /64, see [IPKey]), per account (handlers call
+// [RateLimiter.Check] with the account they parsed), or global. The client
+// address is the site's ([site.Site.ClientIP]): forwarding headers count
+// only when the peer is a trusted proxy.
 //
 // # Headers and bodies
 //
 // [SecureHeaders] sets a strict Content-Security-Policy (script-src 'self',
-// frame-ancestors 'none'), nosniff, Referrer-Policy, COOP and, over HTTPS,
-// HSTS. [LimitBody] bounds request bodies.
+// frame-ancestors 'none'), nosniff, Referrer-Policy, COOP and HSTS: on
+// every response of a site whose base URL is https (TLS may end at a
+// proxy), and on requests that arrived over HTTPS otherwise. [LimitBody]
+// bounds request bodies.
 //
 // # Order
 //
 // A typical chain, outermost first:
 //
-//	SecureHeaders → LimitBody → CSRF → sessions.LoadAndSave → guard.Load → mux
+//	SecureHeaders → LimitBody → CSRF → sessions.LoadAndSave → mux
+//
+// with the guards wrapping individual routes of the mux.
 package middleware

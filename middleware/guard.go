@@ -1,119 +1,98 @@
 package middleware
 
 import (
-	"errors"
-	"log/slog"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/site"
 )
 
-// Config configures a [Guard]. Paths are where the account and MFA
-// handlers are mounted; the defaults match account.Mount and mfa.Mount
-// under "/auth".
+// Routes finds the local path of a route by name. *ui.UI implements it
+// from its packs' routes; the guard looks up the well-known names
+// ui.RouteSignIn, ui.RouteSecondFactor, ui.RouteSudo, ui.RouteStepUp and
+// ui.RouteConfirm.
+type Routes interface {
+	Route(name string) (path string, ok bool)
+}
+
+// Well-known route names the guard redirects to (the same strings as the
+// ui package's Route constants).
+const (
+	routeSignIn       = "sign_in"
+	routeSecondFactor = "second_factor"
+	routeSudo         = "sudo"
+	routeStepUp       = "step_up"
+	routeConfirm      = "confirm"
+)
+
+// Config configures a [Guard].
 type Config struct {
-	// SignInPath is where RequireUser sends anonymous HTML requests.
-	// Default "/auth/login".
-	SignInPath string
-	// SecondFactorPath is where RequireUser sends a user whose sign-in is
-	// waiting for a second factor. Default "/auth/mfa/challenge".
-	SecondFactorPath string
-	// SudoPath is where RequireSudo sends a user to re-authenticate.
-	// Default "/auth/sudo".
-	SudoPath string
-	// StepUpPath is where RequireAAL2 sends a user signed in with one
-	// factor (to verify a second factor, or enroll one). Default
-	// "/auth/mfa/setup".
-	StepUpPath string
-	// ConfirmPath is where RequireConfirmed sends a user whose address is
-	// not confirmed. Default "/auth/confirm".
-	ConfirmPath string
-	// AfterSignInPath is where RedirectIfSignedIn sends signed-in users.
-	// Default "/".
-	AfterSignInPath string
+	// Routes finds the pages the guard sends browsers to: sign in, the
+	// second step of a sign-in, re-authentication, adding a second factor,
+	// confirming the address. Pass the ui.UI built with the features'
+	// packs. Required.
+	Routes Routes
 	// SudoWindow is how long a re-authentication counts for RequireSudo.
 	// Default 10 minutes.
 	SudoWindow time.Duration
-	// Logger receives errors that do not fail a request. Default
-	// slog.Default().
-	Logger *slog.Logger
 }
 
-// Guard loads the signed-in user and guards routes. Create it with [New];
-// it is safe for concurrent use. Its methods RequireUser, RequireSudo,
-// RequireAAL2, RequireConfirmed and RedirectIfSignedIn have the type
-// func(http.Handler) http.Handler.
+// Guard guards routes. Create it with [New]; it is safe for concurrent
+// use. Its methods RequireUser, RequireSudo, RequireAAL2, RequireConfirmed
+// and RedirectIfSignedIn have the type func(http.Handler) http.Handler.
+//
+// Each guard needs a page to send browsers to, and checks at the moment it
+// wraps a handler (at start) that a feature provides it: RequireAAL2 in an
+// application without a second factor panics there with a message naming
+// what is missing, rather than sending users to a page that does not exist.
 type Guard struct {
 	cfg      Config
 	sessions *session.Manager
+	site     *site.Site
 }
 
-// New returns a Guard over sessions.
+// New returns a Guard over sessions. Errors wrap [sigra.ErrConfig].
 func New(sessions *session.Manager, cfg Config) (*Guard, error) {
 	if sessions == nil {
-		return nil, errors.New("sigra/middleware: nil session manager")
+		return nil, fmt.Errorf("%w: middleware: nil session manager", sigra.ErrConfig)
 	}
-	def := func(p *string, v string) error {
-		if *p == "" {
-			*p = v
-		}
-		if _, ok := web.LocalPath(*p); !ok {
-			return errors.New("sigra/middleware: path " + *p + " is not a local absolute path")
-		}
-		return nil
-	}
-	for _, d := range []struct {
-		p *string
-		v string
-	}{
-		{&cfg.SignInPath, "/auth/login"},
-		{&cfg.SecondFactorPath, "/auth/mfa/challenge"},
-		{&cfg.SudoPath, "/auth/sudo"},
-		{&cfg.StepUpPath, "/auth/mfa/setup"},
-		{&cfg.ConfirmPath, "/auth/confirm"},
-		{&cfg.AfterSignInPath, "/"},
-	} {
-		if err := def(d.p, d.v); err != nil {
-			return nil, err
-		}
+	if cfg.Routes == nil {
+		return nil, fmt.Errorf("%w: middleware: Config.Routes is required (the ui.UI built with the features' packs)", sigra.ErrConfig)
 	}
 	if cfg.SudoWindow == 0 {
 		cfg.SudoWindow = 10 * time.Minute
 	}
 	if cfg.SudoWindow < 0 {
-		return nil, errors.New("sigra/middleware: negative SudoWindow")
+		return nil, fmt.Errorf("%w: middleware: negative SudoWindow", sigra.ErrConfig)
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Guard{cfg: cfg, sessions: sessions}, nil
+	return &Guard{cfg: cfg, sessions: sessions, site: sessions.Site()}, nil
 }
 
-// Load checks the session's user on every request: a user who was
-// disabled, whose deletion is scheduled, or who no longer exists is signed
-// out, and the request continues anonymous. It must run below the session
-// manager's LoadAndSave. It costs no store round trip: the session load
-// already read the user.
-func (g *Guard) Load(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		a := sigra.AuthFrom(ctx)
-		if a.State != sigra.StateAnonymous || a.User != nil {
-			u := g.sessions.User(ctx)
-			if u == nil || !u.DisabledAt.IsZero() || !u.DeletionDueAt.IsZero() {
-				if err := g.sessions.SignOut(ctx); err != nil {
-					g.cfg.Logger.ErrorContext(ctx, "sign out of a barred user failed", "err", err)
-					web.PlainError(w, r, http.StatusInternalServerError, "internal", "Internal Server Error")
-					return
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+// what each well-known route is, for the messages of a missing one.
+var routeRoles = map[string]string{
+	routeSignIn:       "a sign-in page, such as the account feature's (account.Pages())",
+	routeSecondFactor: "the second step of a sign-in, such as the mfa feature's (mfa.Pages())",
+	routeSudo:         "a re-authentication page, such as the account feature's (account.Pages())",
+	routeStepUp:       "a page where a user adds a second factor, such as the mfa feature's (mfa.Pages())",
+	routeConfirm:      "an email confirmation page, such as the account feature's (account.Pages())",
+}
+
+// need returns the path of a well-known route the wrapper called guard
+// sends browsers to, and panics with a clear message when no pack
+// declares it: a programming error, caught when the routes are wired.
+func (g *Guard) need(guard, route string) string {
+	p, ok := g.cfg.Routes.Route(route)
+	if !ok {
+		panic(fmt.Sprintf("sigra/middleware: %s needs the route %q, %s, and no pack of the UI declares it: "+
+			"add that feature's pack to ui.Config.Packs and mount the feature", guard, route, routeRoles[route]))
+	}
+	return p
 }
 
 // SudoWindow returns how long a re-authentication counts for RequireSudo.
@@ -124,27 +103,34 @@ func (g *Guard) SudoWindow() time.Duration { return g.cfg.SudoWindow }
 // sign-in is pending) with a local return_to; for JSON or bearer requests,
 // 401 with the error code "unauthenticated".
 func (g *Guard) RequireUser(next http.Handler) http.Handler {
+	deny := g.denier("RequireUser")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := sigra.AuthFrom(r.Context())
 		if a.SignedIn() {
 			next.ServeHTTP(w, r)
 			return
 		}
-		g.unauthenticated(w, r, a)
+		deny(w, r, a)
 	})
 }
 
-func (g *Guard) unauthenticated(w http.ResponseWriter, r *http.Request, a *sigra.Auth) {
-	if web.WantsJSON(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="sigra"`)
-		web.Error(w, http.StatusUnauthorized, "unauthenticated", "Sign in to continue.")
-		return
+// denier returns the answer to a request that is not signed in, with the
+// pages it redirects to looked up now (see need).
+func (g *Guard) denier(guard string) func(w http.ResponseWriter, r *http.Request, a *sigra.Auth) {
+	signIn := g.need(guard, routeSignIn)
+	second, hasSecond := g.cfg.Routes.Route(routeSecondFactor)
+	return func(w http.ResponseWriter, r *http.Request, a *sigra.Auth) {
+		if web.WantsJSON(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sigra"`)
+			web.Error(w, http.StatusUnauthorized, "unauthenticated", "Sign in to continue.")
+			return
+		}
+		target := signIn
+		if a.State == sigra.StatePending && hasSecond {
+			target = second
+		}
+		g.redirectWithReturn(w, r, target)
 	}
-	target := g.cfg.SignInPath
-	if a.State == sigra.StatePending {
-		target = g.cfg.SecondFactorPath
-	}
-	redirectWithReturn(w, r, target)
 }
 
 // RequireSudo lets through signed-in users who re-authenticated within the
@@ -158,10 +144,12 @@ func (g *Guard) RequireSudo(next http.Handler) http.Handler {
 // RequireSudoWithin is RequireSudo with its own window.
 func (g *Guard) RequireSudoWithin(window time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
+		deny := g.denier("RequireSudo")
+		sudo := g.need("RequireSudo", routeSudo)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			a := sigra.AuthFrom(r.Context())
 			if !a.SignedIn() {
-				g.unauthenticated(w, r, a)
+				deny(w, r, a)
 				return
 			}
 			if a.InSudo(g.sessions.Now(), window) {
@@ -172,19 +160,21 @@ func (g *Guard) RequireSudoWithin(window time.Duration) func(http.Handler) http.
 				web.Error(w, http.StatusForbidden, "sudo_required", "Confirm your identity to continue.")
 				return
 			}
-			redirectWithReturn(w, r, g.cfg.SudoPath)
+			g.redirectWithReturn(w, r, sudo)
 		})
 	}
 }
 
 // RequireAAL2 lets through users signed in with two factors. Users signed
-// in with one are sent to StepUpPath (HTML) or get 403 with the error code
+// in with one are sent to the step-up page (HTML) or get 403 with the error code
 // "aal2_required" (JSON). Anonymous users are handled as by RequireUser.
 func (g *Guard) RequireAAL2(next http.Handler) http.Handler {
+	deny := g.denier("RequireAAL2")
+	stepUp := g.need("RequireAAL2", routeStepUp)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := sigra.AuthFrom(r.Context())
 		if !a.SignedIn() {
-			g.unauthenticated(w, r, a)
+			deny(w, r, a)
 			return
 		}
 		if a.AAL >= sigra.AAL2 {
@@ -195,19 +185,21 @@ func (g *Guard) RequireAAL2(next http.Handler) http.Handler {
 			web.Error(w, http.StatusForbidden, "aal2_required", "This requires two-factor authentication.")
 			return
 		}
-		redirectWithReturn(w, r, g.cfg.StepUpPath)
+		g.redirectWithReturn(w, r, stepUp)
 	})
 }
 
 // RequireConfirmed lets through signed-in users whose address is
-// confirmed. Others are sent to ConfirmPath (HTML) or get 403 with the
+// confirmed. Others are sent to the confirmation page (HTML) or get 403 with the
 // error code "email_unconfirmed" (JSON). Anonymous users are handled as by
 // RequireUser.
 func (g *Guard) RequireConfirmed(next http.Handler) http.Handler {
+	deny := g.denier("RequireConfirmed")
+	confirm := g.need("RequireConfirmed", routeConfirm)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := sigra.AuthFrom(r.Context())
 		if !a.SignedIn() {
-			g.unauthenticated(w, r, a)
+			deny(w, r, a)
 			return
 		}
 		if a.User.EmailConfirmed() {
@@ -218,20 +210,21 @@ func (g *Guard) RequireConfirmed(next http.Handler) http.Handler {
 			web.Error(w, http.StatusForbidden, "email_unconfirmed", "Confirm your email address to continue.")
 			return
 		}
-		redirectWithReturn(w, r, g.cfg.ConfirmPath)
+		g.redirectWithReturn(w, r, confirm)
 	})
 }
 
 // RedirectIfSignedIn sends signed-in users away from pages meant for
 // anonymous ones (sign in, register): to a valid local return_to if the
-// request has one, else to AfterSignInPath. JSON requests pass through.
+// request has one, else to the site's home page. JSON requests pass
+// through.
 func (g *Guard) RedirectIfSignedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !sigra.AuthFrom(r.Context()).SignedIn() || web.WantsJSON(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		target := g.cfg.AfterSignInPath
+		target := g.site.Home()
 		if rt, ok := ReturnTo(r); ok {
 			target = rt
 		}
@@ -254,17 +247,20 @@ func ReturnTo(r *http.Request) (string, bool) {
 // control character, and stays so after percent-decoding. "//evil",
 // "/\evil", "https://evil", "javascript:alert(1)" and their encoded forms
 // are refused.
-func SafeReturnTo(s string) (string, bool) { return web.LocalPath(s) }
+func SafeReturnTo(s string) (string, bool) { return site.LocalPath(s) }
 
 // redirectWithReturn sends the browser to target with return_to set to
 // where it was going: the request's own URL for GET and HEAD, or the local
 // path of a same-origin Referer for other methods (a form's body cannot be
-// replayed, but its page can be shown again).
-func redirectWithReturn(w http.ResponseWriter, r *http.Request, target string) {
+// replayed, but its page can be shown again). A Referer is same-origin
+// when it is on the request's host or on the site's origin (behind a proxy
+// that rewrites the Host header, only the latter matches).
+func (g *Guard) redirectWithReturn(w http.ResponseWriter, r *http.Request, target string) {
 	back := ""
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		back = r.URL.RequestURI()
-	} else if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path != "" {
+	} else if ref, err := url.Parse(r.Referer()); err == nil && ref.Path != "" &&
+		(ref.Host == r.Host || ref.Scheme+"://"+strings.ToLower(ref.Host) == g.site.Origin()) {
 		back = ref.RequestURI()
 	}
 	if p, ok := SafeReturnTo(back); ok && p != target {

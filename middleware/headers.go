@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/sigra-go/sigra/site"
 )
 
 // DefaultCSP is the Content-Security-Policy of [SecureHeaders] when none is
@@ -18,13 +20,11 @@ type HeadersConfig struct {
 	CSP string
 	// ReferrerPolicy. Default "strict-origin-when-cross-origin".
 	ReferrerPolicy string
-	// HSTSMaxAge is the Strict-Transport-Security max-age sent on HTTPS
-	// requests (r.TLS set, or HTTPS is true). Default two years; negative
-	// disables the header.
+	// HSTSMaxAge is the Strict-Transport-Security max-age, sent on every
+	// response of a site whose base URL is https (TLS may end at a proxy),
+	// and on requests that arrived over HTTPS otherwise. Default two
+	// years; negative disables the header.
 	HSTSMaxAge time.Duration
-	// HTTPS declares that the site is served over HTTPS even when TLS ends
-	// at a proxy, so HSTS is sent on every response.
-	HTTPS bool
 }
 
 // SecureHeaders sets security headers on every response:
@@ -33,7 +33,7 @@ type HeadersConfig struct {
 // Cross-Origin-Opener-Policy same-origin, and Strict-Transport-Security
 // over HTTPS. Headers a handler sets itself win (for example a stricter
 // Referrer-Policy on the password reset page).
-func SecureHeaders(cfg HeadersConfig) func(http.Handler) http.Handler {
+func SecureHeaders(s *site.Site, cfg HeadersConfig) func(http.Handler) http.Handler {
 	if cfg.CSP == "" {
 		cfg.CSP = DefaultCSP
 	}
@@ -55,7 +55,7 @@ func SecureHeaders(cfg HeadersConfig) func(http.Handler) http.Handler {
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", cfg.ReferrerPolicy)
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
-			if hsts != "" && (cfg.HTTPS || r.TLS != nil) {
+			if hsts != "" && (s.Secure() || s.HTTPS(r)) {
 				h.Set("Strict-Transport-Security", hsts)
 			}
 			next.ServeHTTP(w, r)

@@ -6,21 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/sqlite"
 )
@@ -37,12 +37,12 @@ func TestSafeReturnTo(t *testing.T) {
 	}
 	for _, s := range good {
 		if got, ok := middleware.SafeReturnTo(s); !ok || got != s {
-			t.Errorf("SafeReturnTo(%q) = %q, %v; want accepted", s, got, ok)
+			t.Errorf("SafeReturnTo(%q): got %q, %v; want %q, true", s, got, ok, s)
 		}
 	}
 	for _, s := range bad {
 		if got, ok := middleware.SafeReturnTo(s); ok {
-			t.Errorf("SafeReturnTo(%q) = %q, accepted; want refused", s, got)
+			t.Errorf("SafeReturnTo(%q): got %q, true; want refused", s, got)
 		}
 	}
 }
@@ -58,105 +58,142 @@ func FuzzSafeReturnTo(f *testing.F) {
 		}
 		u, err := url.Parse(got)
 		if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\r\n\t") {
-			t.Fatalf("accepted %q", got)
+			t.Fatalf("SafeReturnTo(%q): got %q accepted, want refused", s, got)
 		}
 		// A browser resolving it against a page stays on the same origin.
 		base, _ := url.Parse("https://app.example.com/page")
 		if r := base.ResolveReference(u); r.Host != "app.example.com" {
-			t.Fatalf("%q resolves to host %q", got, r.Host)
+			t.Fatalf("SafeReturnTo(%q): resolves to host %q, want app.example.com", got, r.Host)
 		}
 	})
 }
 
-// env is an app with a session manager over SQLite, a guard and a few
-// routes, served over HTTP.
-type env struct {
-	t     *testing.T
-	st    *sqlite.DB
-	m     *session.Manager
-	g     *middleware.Guard
-	now   atomic.Pointer[time.Time]
-	srv   *httptest.Server
-	user  *store.User
-	csrf  func(http.Handler) http.Handler
-	reach atomic.Int32
+// routes is the tests' own middleware.Routes: route names to local paths.
+type routes map[string]string
+
+func (r routes) Route(name string) (string, bool) {
+	p, ok := r[name]
+	return p, ok
 }
 
-func newEnv(t *testing.T) *env {
+// allRoutes returns every well-known route the guards use, under the
+// site's prefix, leaving out the names in without.
+func allRoutes(s *site.Site, without ...string) routes {
+	r := routes{
+		"sign_in":       s.Path("/login"),
+		"second_factor": s.Path("/mfa/challenge"),
+		"sudo":          s.Path("/sudo"),
+		"step_up":       s.Path("/mfa/setup"),
+		"confirm":       s.Path("/confirm"),
+	}
+	for _, n := range without {
+		delete(r, n)
+	}
+	return r
+}
+
+// testClock is a clock the tests move.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func openSQLite(t testing.TB) *sqlite.DB {
 	t.Helper()
-	e := &env{t: t}
-	now := time.Now().UTC().Truncate(time.Second)
-	e.now.Store(&now)
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e.st = db
-	e.m, err = session.New(db, session.Config{BaseURL: "http://localhost", Now: e.clock})
+	return db
+}
+
+// env is an app with a session manager over SQLite, a guard over the
+// test's routes and a few guarded routes, served over HTTP.
+type env struct {
+	t      *testing.T
+	st     *sqlite.DB
+	clock  *testClock
+	site   *site.Site
+	routes routes
+	m      *session.Manager
+	g      *middleware.Guard
+	srv    *httptest.Server
+	user   *store.User
+}
+
+// envOptions vary the environment.
+type envOptions struct {
+	prefix  string
+	without []string // well-known routes the test's Routes lack
+}
+
+func newEnv(t *testing.T, opt envOptions) *env {
+	t.Helper()
+	e := &env{t: t, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}, st: openSQLite(t)}
+	var err error
+	e.site, err = site.New(site.Config{BaseURL: "http://localhost", Prefix: opt.prefix, Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.g, err = middleware.New(e.m, middleware.Config{})
+	e.m, err = session.New(e.site, e.st, session.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.user = &store.User{Email: "guard@example.com", CreatedAt: now}
-	if err := db.CreateUser(context.Background(), e.user); err != nil {
+	e.routes = allRoutes(e.site, opt.without...)
+	e.g, err = middleware.New(e.m, middleware.Config{Routes: e.routes})
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.csrf, err = middleware.CSRF(middleware.CSRFConfig{BaseURL: "http://localhost"})
-	if err != nil {
+	e.user = &store.User{Email: "guard@example.com", CreatedAt: e.clock.Now()}
+	if err := e.st.CreateUser(context.Background(), e.user); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.reach.Add(1)
-		_, _ = io.WriteString(w, "ok")
-	})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux.Handle("GET /private", e.g.RequireUser(ok))
+	mux.Handle("POST /private", e.g.RequireUser(ok))
 	mux.Handle("GET /sudo-only", e.g.RequireSudo(ok))
 	mux.Handle("POST /sudo-only", e.g.RequireSudo(ok))
-	mux.Handle("GET /aal2", e.g.RequireAAL2(ok))
-	mux.Handle("GET /confirmed", e.g.RequireConfirmed(ok))
-	mux.Handle("GET /login", e.g.RedirectIfSignedIn(ok))
-	mux.Handle("POST /form", ok)
-	mux.Handle("POST /api/thing", ok)
-	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<form method="post"><input name="%s" value="%s"></form>`, middleware.CSRFFieldName, middleware.CSRFToken(r))
-	})
+	if _, has := e.routes["step_up"]; has {
+		mux.Handle("GET /aal2", e.g.RequireAAL2(ok))
+	}
+	if _, has := e.routes["confirm"]; has {
+		mux.Handle("GET /confirmed", e.g.RequireConfirmed(ok))
+	}
+	mux.Handle("GET /guest", e.g.RedirectIfSignedIn(ok))
+	mux.Handle("POST /guest", e.g.RedirectIfSignedIn(ok))
 	mux.HandleFunc("POST /test/signin", func(w http.ResponseWriter, r *http.Request) {
 		aal := sigra.AAL1
 		if r.URL.Query().Get("aal") == "2" {
 			aal = sigra.AAL2
 		}
-		if err := e.m.SignIn(r.Context(), e.user, []sigra.Method{sigra.MethodPassword}, aal, false); err != nil {
+		u := &sigra.User{ID: e.user.ID, Email: e.user.Email, EmailConfirmedAt: e.user.EmailConfirmedAt}
+		if err := e.m.SignIn(r.Context(), u, []sigra.Method{sigra.MethodPassword}, aal, false); err != nil {
 			t.Error(err)
 		}
 	})
 	mux.HandleFunc("POST /test/pending", func(w http.ResponseWriter, r *http.Request) {
-		if err := e.m.BeginSecondFactor(r.Context(), e.user, sigra.MethodPassword, false); err != nil {
+		u := &sigra.User{ID: e.user.ID, Email: e.user.Email}
+		if err := e.m.BeginSecondFactor(r.Context(), u, sigra.MethodPassword, false); err != nil {
 			t.Error(err)
 		}
 	})
-	// Test-only sign-in routes skip CSRF; everything else goes through it.
-	app := e.csrf(mux)
-	e.srv = httptest.NewServer(e.m.LoadAndSave(e.g.Load(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/test/") {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		app.ServeHTTP(w, r)
-	}))))
+	e.srv = httptest.NewServer(e.m.LoadAndSave(mux))
 	t.Cleanup(e.srv.Close)
 	return e
-}
-
-func (e *env) clock() time.Time { return *e.now.Load() }
-
-func (e *env) advance(d time.Duration) {
-	n := e.clock().Add(d)
-	e.now.Store(&n)
 }
 
 func (e *env) client() *http.Client {
@@ -164,14 +201,14 @@ func (e *env) client() *http.Client {
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func (e *env) do(c *http.Client, method, path string, hdr map[string]string, body string) *http.Response {
+func (e *env) do(c *http.Client, method, path string, hdr map[string]string) *http.Response {
 	e.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
 	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	res, err := c.Do(req)
@@ -182,394 +219,256 @@ func (e *env) do(c *http.Client, method, path string, hdr map[string]string, bod
 	return res
 }
 
-func TestRequireUser(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	c := e.client()
-	res := e.do(c, "GET", "/private?x=1", nil, "")
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/auth/login?return_to=%2Fprivate%3Fx%3D1" {
-		t.Fatalf("anonymous HTML: got %d %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	res = e.do(c, "GET", "/private", map[string]string{"Accept": "application/json"}, "")
+// errorCode decodes a JSON error body's code.
+func errorCode(t *testing.T, res *http.Response) string {
+	t.Helper()
 	var body struct{ Error struct{ Code string } }
-	_ = json.NewDecoder(res.Body).Decode(&body)
-	if res.StatusCode != http.StatusUnauthorized || body.Error.Code != "unauthenticated" {
-		t.Fatalf("anonymous JSON: got %d %+v", res.StatusCode, body)
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatalf("JSON error body: %v", err)
 	}
-	res = e.do(c, "GET", "/private", map[string]string{"Authorization": "Bearer abc"}, "")
-	if res.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("bearer: got %d, want 401", res.StatusCode)
+	return body.Error.Code
+}
+
+var jsonHdr = map[string]string{"Accept": "application/json"}
+
+// TestGuards runs each guard against each kind of user, under several
+// prefixes: redirects go to the routes the Routes give, with a local
+// return_to; JSON answers are the documented codes.
+func TestGuards(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		name     string
+		method   string
+		path     string
+		hdr      map[string]string
+		status   int
+		location string // with "{p}" for the prefix
+		code     string // JSON error code
+		wwwAuth  bool
 	}
-	e.do(c, "POST", "/test/pending", nil, "")
-	res = e.do(c, "GET", "/private", nil, "")
-	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/auth/mfa/challenge") {
-		t.Fatalf("pending user: got %d %q, want the second-factor page", res.StatusCode, loc)
+	tests := []struct {
+		name  string
+		setup []string // POSTs before the checks
+		sudo  time.Duration
+		steps []step
+	}{
+		{"anonymous", nil, 0, []step{
+			{"RequireUser HTML", "GET", "/private?x=1", nil, http.StatusSeeOther, "{p}/login?return_to=%2Fprivate%3Fx%3D1", "", false},
+			{"RequireUser JSON", "GET", "/private", jsonHdr, http.StatusUnauthorized, "", "unauthenticated", true},
+			{"RequireUser bearer", "GET", "/private", map[string]string{"Authorization": "Bearer abc"}, http.StatusUnauthorized, "", "unauthenticated", true},
+			{"RequireUser POST with a same-origin Referer", "POST", "/private", map[string]string{"Referer": "{srv}/page?a=b"}, http.StatusSeeOther, "{p}/login?return_to=%2Fpage%3Fa%3Db", "", false},
+			{"RequireUser POST with a foreign Referer", "POST", "/private", map[string]string{"Referer": "https://evil.example/page"}, http.StatusSeeOther, "{p}/login", "", false},
+			{"RequireSudo HTML", "GET", "/sudo-only", nil, http.StatusSeeOther, "{p}/login?return_to=%2Fsudo-only", "", false},
+			{"RequireSudo JSON", "GET", "/sudo-only", jsonHdr, http.StatusUnauthorized, "", "unauthenticated", true},
+			{"RequireAAL2", "GET", "/aal2", nil, http.StatusSeeOther, "{p}/login?return_to=%2Faal2", "", false},
+			{"RequireConfirmed", "GET", "/confirmed", nil, http.StatusSeeOther, "{p}/login?return_to=%2Fconfirmed", "", false},
+			{"RedirectIfSignedIn", "GET", "/guest", nil, http.StatusOK, "", "", false},
+		}},
+		{"pending", []string{"/test/pending"}, 0, []step{
+			{"RequireUser HTML", "GET", "/private", nil, http.StatusSeeOther, "{p}/mfa/challenge?return_to=%2Fprivate", "", false},
+			{"RequireUser JSON", "GET", "/private", jsonHdr, http.StatusUnauthorized, "", "unauthenticated", true},
+			{"RequireSudo", "GET", "/sudo-only", nil, http.StatusSeeOther, "{p}/mfa/challenge?return_to=%2Fsudo-only", "", false},
+			{"RequireAAL2", "GET", "/aal2", nil, http.StatusSeeOther, "{p}/mfa/challenge?return_to=%2Faal2", "", false},
+			{"RedirectIfSignedIn", "GET", "/guest", nil, http.StatusOK, "", "", false},
+		}},
+		{"signed in, AAL1, unconfirmed", []string{"/test/signin"}, 0, []step{
+			{"RequireUser", "GET", "/private", nil, http.StatusOK, "", "", false},
+			{"RequireSudo right after sign-in", "GET", "/sudo-only", nil, http.StatusOK, "", "", false},
+			{"RequireAAL2 HTML", "GET", "/aal2?a=b", nil, http.StatusSeeOther, "{p}/mfa/setup?return_to=%2Faal2%3Fa%3Db", "", false},
+			{"RequireAAL2 JSON", "GET", "/aal2", jsonHdr, http.StatusForbidden, "", "aal2_required", false},
+			{"RequireConfirmed HTML", "GET", "/confirmed", nil, http.StatusSeeOther, "{p}/confirm?return_to=%2Fconfirmed", "", false},
+			{"RequireConfirmed JSON", "GET", "/confirmed", jsonHdr, http.StatusForbidden, "", "email_unconfirmed", false},
+			{"RedirectIfSignedIn without return_to", "GET", "/guest", nil, http.StatusSeeOther, "/", "", false},
+			{"RedirectIfSignedIn with return_to", "GET", "/guest?return_to=/private", nil, http.StatusSeeOther, "/private", "", false},
+			{"RedirectIfSignedIn with an unsafe return_to", "GET", "/guest?return_to=//evil.example", nil, http.StatusSeeOther, "/", "", false},
+			{"RedirectIfSignedIn JSON passes", "GET", "/guest", jsonHdr, http.StatusOK, "", "", false},
+			{"RedirectIfSignedIn POST passes", "POST", "/guest", nil, http.StatusOK, "", "", false},
+		}},
+		{"signed in, sudo expired", []string{"/test/signin"}, 11 * time.Minute, []step{
+			{"RequireUser", "GET", "/private", nil, http.StatusOK, "", "", false},
+			{"RequireSudo HTML", "GET", "/sudo-only?a=b", nil, http.StatusSeeOther, "{p}/sudo?return_to=%2Fsudo-only%3Fa%3Db", "", false},
+			{"RequireSudo JSON", "GET", "/sudo-only", jsonHdr, http.StatusForbidden, "", "sudo_required", false},
+			{"RequireSudo POST back to the form", "POST", "/sudo-only", map[string]string{"Referer": "{srv}/billing"}, http.StatusSeeOther, "{p}/sudo?return_to=%2Fbilling", "", false},
+		}},
+		{"signed in, AAL2", []string{"/test/signin?aal=2"}, 0, []step{
+			{"RequireAAL2", "GET", "/aal2", nil, http.StatusOK, "", "", false},
+		}},
 	}
-	e.do(c, "POST", "/test/signin", nil, "")
-	if res := e.do(c, "GET", "/private", nil, ""); res.StatusCode != 200 {
-		t.Fatalf("signed in: got %d", res.StatusCode)
-	}
-	if res := e.do(c, "GET", "/login?return_to=/private", nil, ""); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/private" {
-		t.Fatalf("RedirectIfSignedIn: got %d %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	if res := e.do(c, "GET", "/login?return_to=//evil.com", nil, ""); res.Header.Get("Location") != "/" {
-		t.Fatalf("RedirectIfSignedIn followed an unsafe return_to: %q", res.Header.Get("Location"))
+	for _, prefix := range []string{"", "/auth", "/account"} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("prefix %q/%s", prefix, tt.name), func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, envOptions{prefix: prefix})
+				c := e.client()
+				for _, p := range tt.setup {
+					e.do(c, "POST", p, nil)
+				}
+				e.clock.Advance(tt.sudo)
+				for _, s := range tt.steps {
+					hdr := map[string]string{}
+					for k, v := range s.hdr {
+						hdr[k] = strings.ReplaceAll(v, "{srv}", e.srv.URL)
+					}
+					res := e.do(c, s.method, s.path, hdr)
+					if res.StatusCode != s.status {
+						t.Errorf("%s: status got %d, want %d", s.name, res.StatusCode, s.status)
+						continue
+					}
+					want := strings.ReplaceAll(s.location, "{p}", e.site.Prefix())
+					if got := res.Header.Get("Location"); got != want {
+						t.Errorf("%s: Location got %q, want %q", s.name, got, want)
+					}
+					if s.code != "" {
+						if got := errorCode(t, res); got != s.code {
+							t.Errorf("%s: error code got %q, want %q", s.name, got, s.code)
+						}
+					}
+					if got := res.Header.Get("WWW-Authenticate") != ""; got != s.wwwAuth {
+						t.Errorf("%s: WWW-Authenticate set got %v, want %v", s.name, got, s.wwwAuth)
+					}
+				}
+			})
+		}
 	}
 }
 
-func TestRequireSudo(t *testing.T) {
+// TestPendingWithoutSecondFactorRoute: without a second-factor page, a
+// pending user is sent to sign in.
+func TestPendingWithoutSecondFactorRoute(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, envOptions{without: []string{"second_factor"}})
 	c := e.client()
-	e.do(c, "POST", "/test/signin", nil, "")
-	if res := e.do(c, "GET", "/sudo-only", nil, ""); res.StatusCode != 200 {
-		t.Fatalf("fresh sign-in counts as sudo: got %d", res.StatusCode)
-	}
-	e.advance(11 * time.Minute)
-	res := e.do(c, "GET", "/sudo-only?a=b", nil, "")
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/auth/sudo?return_to=%2Fsudo-only%3Fa%3Db" {
-		t.Fatalf("stale sudo HTML: got %d %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	res = e.do(c, "GET", "/sudo-only", map[string]string{"Accept": "application/json"}, "")
-	var body struct{ Error struct{ Code string } }
-	_ = json.NewDecoder(res.Body).Decode(&body)
-	if res.StatusCode != http.StatusForbidden || body.Error.Code != "sudo_required" {
-		t.Fatalf("stale sudo JSON: got %d %+v", res.StatusCode, body)
+	e.do(c, "POST", "/test/pending", nil)
+	res := e.do(c, "GET", "/private", nil)
+	if got, want := res.Header.Get("Location"), "/auth/login?return_to=%2Fprivate"; res.StatusCode != http.StatusSeeOther || got != want {
+		t.Fatalf("pending user: got %d %q, want 303 %q", res.StatusCode, got, want)
 	}
 }
 
-func TestRequireAAL2AndConfirmed(t *testing.T) {
+// TestGuardBehindProxy: a form POST refused by a guard comes back to its
+// page when its Referer is on the site's origin, even when a proxy
+// rewrote the Host header.
+func TestGuardBehindProxy(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	c := e.client()
-	e.do(c, "POST", "/test/signin", nil, "")
-	if res := e.do(c, "GET", "/aal2", nil, ""); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/auth/mfa/setup?return_to=") {
-		t.Fatalf("AAL1 on an AAL2 route: got %d %q", res.StatusCode, res.Header.Get("Location"))
+	e := newEnv(t, envOptions{})
+	res := e.do(e.client(), "POST", "/private", map[string]string{"Host": "backend.internal:8080", "Referer": "http://localhost/settings?tab=1"})
+	if got, want := res.Header.Get("Location"), "/auth/login?return_to=%2Fsettings%3Ftab%3D1"; got != want {
+		t.Fatalf("Location: got %q, want %q", got, want)
 	}
-	if res := e.do(c, "GET", "/aal2", map[string]string{"Accept": "application/json"}, ""); res.StatusCode != http.StatusForbidden {
-		t.Fatalf("AAL1 JSON: got %d", res.StatusCode)
-	}
-	if res := e.do(c, "GET", "/confirmed", nil, ""); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/auth/confirm") {
-		t.Fatalf("unconfirmed: got %d %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	e.do(c, "POST", "/test/signin?aal=2", nil, "")
-	if res := e.do(c, "GET", "/aal2", nil, ""); res.StatusCode != 200 {
-		t.Fatalf("AAL2: got %d", res.StatusCode)
-	}
-	if err := e.st.ConfirmEmail(context.Background(), e.user.ID, e.user.Email, e.clock()); err != nil {
+}
+
+// TestGuardPanicsWithoutRoute: each guard checks, when it wraps a handler,
+// that the routes give the page it sends browsers to, and panics with a
+// message naming itself and the route.
+func TestGuardPanicsWithoutRoute(t *testing.T) {
+	t.Parallel()
+	s, err := site.New(site.Config{BaseURL: "http://localhost"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if res := e.do(c, "GET", "/confirmed", nil, ""); res.StatusCode != 200 {
-		t.Fatalf("confirmed: got %d", res.StatusCode)
+	m, err := session.New(s, openSQLite(t), session.Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func TestLoadSignsOutBarredUsers(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		bar  func(st store.Store, id string, now time.Time) error
+	next := http.NotFoundHandler()
+	tests := []struct {
+		guard   string
+		missing string
+		wrap    func(g *middleware.Guard)
 	}{
-		{"disabled", func(st store.Store, id string, now time.Time) error {
-			return st.SetDisabled(context.Background(), id, now, now)
-		}},
-		{"deletion scheduled", func(st store.Store, id string, now time.Time) error {
-			return st.ScheduleDeletion(context.Background(), id, now.Add(time.Hour), now)
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+		{"RequireUser", "sign_in", func(g *middleware.Guard) { g.RequireUser(next) }},
+		{"RequireSudo", "sign_in", func(g *middleware.Guard) { g.RequireSudo(next) }},
+		{"RequireSudo", "sudo", func(g *middleware.Guard) { g.RequireSudo(next) }},
+		{"RequireSudo", "sudo", func(g *middleware.Guard) { g.RequireSudoWithin(time.Minute)(next) }},
+		{"RequireAAL2", "sign_in", func(g *middleware.Guard) { g.RequireAAL2(next) }},
+		{"RequireAAL2", "step_up", func(g *middleware.Guard) { g.RequireAAL2(next) }},
+		{"RequireConfirmed", "sign_in", func(g *middleware.Guard) { g.RequireConfirmed(next) }},
+		{"RequireConfirmed", "confirm", func(g *middleware.Guard) { g.RequireConfirmed(next) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.guard+" without "+tt.missing, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t)
-			c := e.client()
-			e.do(c, "POST", "/test/signin", nil, "")
-			if err := tc.bar(e.st, e.user.ID, e.clock()); err != nil {
-				t.Fatal(err)
-			}
-			if res := e.do(c, "GET", "/private", nil, ""); res.StatusCode != http.StatusSeeOther {
-				t.Fatalf("barred user reached a private page: %d", res.StatusCode)
-			}
-			sessions, err := e.st.UserSessions(context.Background(), e.user.ID, e.clock())
+			g, err := middleware.New(m, middleware.Config{Routes: allRoutes(s, tt.missing)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(sessions) != 0 {
-				t.Fatalf("barred user still has %d live sessions", len(sessions))
+			msg := func() (msg string) {
+				defer func() {
+					if r := recover(); r != nil {
+						msg = fmt.Sprint(r)
+					}
+				}()
+				tt.wrap(g)
+				return ""
+			}()
+			if msg == "" {
+				t.Fatalf("%s without the route %q: got no panic, want one at wrap time", tt.guard, tt.missing)
+			}
+			for _, want := range []string{tt.guard, `"` + tt.missing + `"`} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("panic message %q: want it to name %s", msg, want)
+				}
 			}
 		})
 	}
+	// With every route, no guard panics; RedirectIfSignedIn needs none.
+	g, err := middleware.New(m, middleware.Config{Routes: allRoutes(s)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		tt.wrap(g)
+	}
+	bare, err := middleware.New(m, middleware.Config{Routes: routes{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare.RedirectIfSignedIn(next)
 }
 
-// TestCSRFMatrix: same-origin form with token passes; without token 403;
-// cross-site 403; bearer from a non-browser client passes on an API route.
-func TestCSRFMatrix(t *testing.T) {
+func TestNewConfig(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	c := e.client()
-	page := e.do(c, "GET", "/form", nil, "")
-	b, _ := io.ReadAll(page.Body)
-	m := regexp.MustCompile(`value="([^"]+)"`).FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no token in form: %s", b)
+	s, err := site.New(site.Config{BaseURL: "http://localhost"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	tok := url.QueryEscape(string(m[1]))
-	origin := e.srv.URL
-	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
-	with := func(extra map[string]string) map[string]string {
-		h := map[string]string{}
-		for k, v := range form {
-			h[k] = v
-		}
-		for k, v := range extra {
-			h[k] = v
-		}
-		return h
+	m, err := session.New(s, openSQLite(t), session.Config{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	cases := []struct {
-		name   string
-		path   string
-		hdr    map[string]string
-		body   string
-		client *http.Client
-		want   int
+	tests := []struct {
+		name     string
+		sessions *session.Manager
+		cfg      middleware.Config
+		want     string // in the error; "" for success
+		window   time.Duration
 	}{
-		{"same-origin form with token", "/form", with(map[string]string{"Origin": origin, "Sec-Fetch-Site": "same-origin"}), "csrf_token=" + tok, c, 200},
-		{"same-origin form, Referer only", "/form", with(map[string]string{"Referer": origin + "/form"}), "csrf_token=" + tok, c, 200},
-		{"same-origin form without token", "/form", with(map[string]string{"Origin": origin, "Sec-Fetch-Site": "same-origin"}), "x=1", c, 403},
-		{"same-origin form with a wrong token", "/form", with(map[string]string{"Origin": origin}), "csrf_token=" + url.QueryEscape(strings.Repeat("A", 88)), c, 403},
-		{"cross-site form with token", "/form", with(map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}), "csrf_token=" + tok, c, 403},
-		{"cross-site without fetch metadata", "/form", with(map[string]string{"Origin": "https://evil.example"}), "csrf_token=" + tok, c, 403},
-		{"same-site sibling", "/form", with(map[string]string{"Origin": "http://other.localhost", "Sec-Fetch-Site": "same-site"}), "csrf_token=" + tok, c, 403},
-		{"bearer API call from a non-browser client", "/api/thing", map[string]string{"Authorization": "Bearer k", "Content-Type": "application/json"}, `{}`, e.client(), 200},
-		{"bearer API call from a cross-site browser", "/api/thing", map[string]string{"Authorization": "Bearer k", "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, `{}`, e.client(), 403},
-		{"form from curl without token", "/form", form, "x=1", e.client(), 403},
+		{"defaults", m, middleware.Config{Routes: routes{}}, "", 10 * time.Minute},
+		{"own sudo window", m, middleware.Config{Routes: routes{}, SudoWindow: time.Minute}, "", time.Minute},
+		{"nil sessions", nil, middleware.Config{Routes: routes{}}, "session", 0},
+		{"nil routes", m, middleware.Config{}, "Routes", 0},
+		{"negative sudo window", m, middleware.Config{Routes: routes{}, SudoWindow: -time.Second}, "SudoWindow", 0},
 	}
-	for _, tc := range cases {
-		before := e.reach.Load()
-		res := e.do(tc.client, "POST", tc.path, tc.hdr, tc.body)
-		if res.StatusCode != tc.want {
-			b, _ := io.ReadAll(res.Body)
-			t.Errorf("%s: got %d, want %d (%s)", tc.name, res.StatusCode, tc.want, b)
-		}
-		if reached := e.reach.Load() != before; reached != (tc.want == 200) {
-			t.Errorf("%s: handler reached = %v", tc.name, reached)
-		}
-	}
-	// JSON clients get a JSON refusal.
-	res := e.do(c, "POST", "/form", with(map[string]string{"Accept": "application/json", "Origin": "https://evil.example"}), "x=1")
-	var body struct{ Error struct{ Code string } }
-	_ = json.NewDecoder(res.Body).Decode(&body)
-	if body.Error.Code != "csrf_failed" {
-		t.Errorf("JSON refusal: got %+v", body)
-	}
-	// The token cookie is HttpOnly and SameSite=Lax.
-	for _, ck := range page.Cookies() {
-		if ck.Name == "sigra_csrf" && (!ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/") {
-			t.Errorf("csrf cookie: %+v", ck)
-		}
-	}
-}
-
-func TestCSRFSecureCookie(t *testing.T) {
-	t.Parallel()
-	mw, err := middleware.CSRF(middleware.CSRFConfig{BaseURL: "https://app.example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	mw(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "https://app.example.com/", nil))
-	var found bool
-	for _, ck := range rec.Result().Cookies() {
-		if ck.Name == "__Host-sigra_csrf" {
-			found = ck.Secure && ck.HttpOnly && ck.Path == "/"
-		}
-	}
-	if !found {
-		t.Fatalf("no secure __Host- CSRF cookie: %v", rec.Result().Header["Set-Cookie"])
-	}
-	if _, err := middleware.CSRF(middleware.CSRFConfig{BaseURL: "http://app.example.com"}); err == nil {
-		t.Fatal("plain HTTP on a public host accepted")
-	}
-}
-
-func TestIPResolver(t *testing.T) {
-	t.Parallel()
-	proxies, err := middleware.ParsePrefixes("10.0.0.0/8", "192.0.2.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &middleware.IPResolver{TrustedProxies: proxies}
-	cases := []struct {
-		remote, xff, want string
-	}{
-		{"203.0.113.5:1234", "", "203.0.113.5"},
-		{"203.0.113.5:1234", "1.2.3.4", "203.0.113.5"},                     // untrusted peer: header ignored
-		{"10.1.1.1:80", "198.51.100.7", "198.51.100.7"},                    // trusted proxy
-		{"10.1.1.1:80", "6.6.6.6, 198.51.100.7, 10.2.2.2", "198.51.100.7"}, // spoofed left part ignored
-		{"192.0.2.1:80", "garbage, 198.51.100.7", "198.51.100.7"},
-		{"10.1.1.1:80", "not-an-ip", "10.1.1.1"},
-		{"[2001:db8::1]:443", "", "2001:db8::1"},
-	}
-	for _, tc := range cases {
-		req := httptest.NewRequest("GET", "/", nil)
-		req.RemoteAddr = tc.remote
-		if tc.xff != "" {
-			req.Header.Set("X-Forwarded-For", tc.xff)
-		}
-		if got := r.ClientIP(req); got != tc.want {
-			t.Errorf("remote %s xff %q: got %s, want %s", tc.remote, tc.xff, got, tc.want)
-		}
-	}
-	if _, err := middleware.ParsePrefixes("nope"); err == nil {
-		t.Error("bad prefix accepted")
-	}
-}
-
-func TestIPKey(t *testing.T) {
-	t.Parallel()
-	if a, b := middleware.IPKey("2001:db8:1:2:aaaa::1"), middleware.IPKey("2001:db8:1:2:bbbb::9"); a != b {
-		t.Errorf("same /64 got different keys %s %s", a, b)
-	}
-	if a, b := middleware.IPKey("2001:db8:1:2::1"), middleware.IPKey("2001:db8:1:3::1"); a == b {
-		t.Errorf("different /64 got the same key %s", a)
-	}
-	if got := middleware.IPKey("::ffff:192.0.2.1"); got != "ip:192.0.2.1" {
-		t.Errorf("mapped IPv4: got %s", got)
-	}
-}
-
-func TestRateLimitMiddleware(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "rl.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, lim := range []middleware.Limiter{db, middleware.NewMemoryLimiter(0)} {
-		rl, err := middleware.NewRateLimiter(middleware.RateLimiterConfig{Limiter: lim, Now: clock})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := rl.Limit(middleware.Rule{Name: fmt.Sprintf("t%T", lim), Limit: 3, Window: time.Minute})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-		hit := func(ip string) *httptest.ResponseRecorder {
-			req := httptest.NewRequest("POST", "/", nil)
-			req.RemoteAddr = ip + ":1"
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			return rec
-		}
-		for i := range 3 {
-			if rec := hit("192.0.2.1"); rec.Code != 200 {
-				t.Fatalf("%T hit %d: got %d", lim, i, rec.Code)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g, err := middleware.New(tt.sessions, tt.cfg)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("New: got %v, want no error", err)
+				}
+				if got := g.SudoWindow(); got != tt.window {
+					t.Errorf("SudoWindow: got %v, want %v", got, tt.window)
+				}
+				return
 			}
-		}
-		rec := hit("192.0.2.1")
-		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "60" {
-			t.Fatalf("%T: over the limit got %d Retry-After %q", lim, rec.Code, rec.Header().Get("Retry-After"))
-		}
-		if rec := hit("192.0.2.2"); rec.Code != 200 {
-			t.Fatalf("%T: another address was limited", lim)
-		}
-		mu.Lock()
-		now = now.Add(time.Minute)
-		mu.Unlock()
-		if rec := hit("192.0.2.1"); rec.Code != 200 {
-			t.Fatalf("%T: limit did not reset after the window", lim)
-		}
-	}
-}
-
-type failingLimiter struct{}
-
-func (failingLimiter) Hit(context.Context, string, int, time.Duration, time.Time) (store.Limit, error) {
-	return store.Limit{}, errors.New("down")
-}
-
-func TestRateLimitFailure(t *testing.T) {
-	t.Parallel()
-	for _, open := range []bool{false, true} {
-		rl, _ := middleware.NewRateLimiter(middleware.RateLimiterConfig{Limiter: failingLimiter{}, FailOpen: open})
-		rec := httptest.NewRecorder()
-		rl.Limit(middleware.Rule{Name: "x", Limit: 1, Window: time.Second})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-		want := http.StatusServiceUnavailable
-		if open {
-			want = 200
-		}
-		if rec.Code != want {
-			t.Errorf("FailOpen=%v: got %d, want %d", open, rec.Code, want)
-		}
-	}
-}
-
-func TestMemoryLimiterBounded(t *testing.T) {
-	t.Parallel()
-	m := middleware.NewMemoryLimiter(1000)
-	now := time.Now()
-	for i := range 50_000 {
-		if _, err := m.Hit(context.Background(), fmt.Sprint("k", i), 5, time.Hour, now); err != nil {
-			t.Fatal(err)
-		}
-		if m.Len() > 1000 {
-			t.Fatalf("after %d keys the limiter holds %d counters, over its bound of 1000", i+1, m.Len())
-		}
-	}
-	// A key under attack keeps its count while others churn below the bound.
-	for range 5 {
-		_, _ = m.Hit(context.Background(), "victim", 5, time.Hour, now)
-	}
-	res, _ := m.Hit(context.Background(), "victim", 5, time.Hour, now)
-	if res.Allowed {
-		t.Fatal("sixth hit allowed")
-	}
-}
-
-func TestMemoryLimiterExactUnderConcurrency(t *testing.T) {
-	t.Parallel()
-	m := middleware.NewMemoryLimiter(0)
-	var allowed atomic.Int32
-	var wg sync.WaitGroup
-	now := time.Now()
-	for range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if res, _ := m.Hit(context.Background(), "k", 37, time.Minute, now); res.Allowed {
-				allowed.Add(1)
+			if !errors.Is(err, sigra.ErrConfig) || g != nil {
+				t.Fatalf("New: got %v, %v; want nil and an error wrapping sigra.ErrConfig", g, err)
 			}
-		}()
-	}
-	wg.Wait()
-	if allowed.Load() != 37 {
-		t.Fatalf("got %d allowed of 200, want 37", allowed.Load())
-	}
-}
-
-func TestSecureHeaders(t *testing.T) {
-	t.Parallel()
-	h := middleware.SecureHeaders(middleware.HeadersConfig{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Referrer-Policy", "no-referrer")
-	}))
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "http://x/", nil))
-	hd := rec.Header()
-	if csp := hd.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
-		t.Errorf("CSP: %q", csp)
-	}
-	if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("X-Frame-Options") != "DENY" {
-		t.Errorf("headers: %v", hd)
-	}
-	if hd.Get("Referrer-Policy") != "no-referrer" {
-		t.Errorf("a handler's stricter Referrer-Policy was overwritten: %q", hd.Get("Referrer-Policy"))
-	}
-	if hd.Get("Strict-Transport-Security") != "" {
-		t.Error("HSTS over plain HTTP")
-	}
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "https://x/", nil))
-	if !strings.HasPrefix(rec.Header().Get("Strict-Transport-Security"), "max-age=63072000") {
-		t.Errorf("HSTS over HTTPS: %q", rec.Header().Get("Strict-Transport-Security"))
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q: want it to mention %s", err, tt.want)
+			}
+		})
 	}
 }
 
@@ -579,16 +478,37 @@ func TestLimitBody(t *testing.T) {
 	h := middleware.LimitBody(16)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, readErr = io.ReadAll(r.Body)
 	}))
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", 17))))
-	if rec.Code != http.StatusRequestEntityTooLarge {
-		t.Fatalf("declared oversize body: got %d", rec.Code)
+	tests := []struct {
+		name     string
+		body     string
+		declared bool
+		status   int
+		tooLarge bool
+	}{
+		{"within the limit", strings.Repeat("x", 16), true, http.StatusOK, false},
+		{"declared oversize", strings.Repeat("x", 17), true, http.StatusRequestEntityTooLarge, false},
+		{"undeclared oversize", strings.Repeat("x", 40), false, http.StatusOK, true},
 	}
-	req := httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader(strings.Repeat("x", 40))))
-	req.ContentLength = -1
-	h.ServeHTTP(httptest.NewRecorder(), req)
-	var mbe *http.MaxBytesError
-	if !errors.As(readErr, &mbe) {
-		t.Fatalf("undeclared oversize body: read error %v", readErr)
+	for _, tt := range tests {
+		readErr = nil
+		req := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+		if !tt.declared {
+			req.ContentLength = -1
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tt.status {
+			t.Errorf("%s: status got %d, want %d", tt.name, rec.Code, tt.status)
+		}
+		var mbe *http.MaxBytesError
+		if got := errors.As(readErr, &mbe); got != tt.tooLarge {
+			t.Errorf("%s: read error got %v, want a *http.MaxBytesError: %v", tt.name, readErr, tt.tooLarge)
+		}
+	}
+	// The default limit.
+	rec := httptest.NewRecorder()
+	middleware.LimitBody(0)(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", middleware.DefaultBodyLimit+1))))
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("default limit: status got %d, want 413", rec.Code)
 	}
 }

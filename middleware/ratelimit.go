@@ -5,105 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/web"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 )
-
-// IPResolver finds a request's client address. Forwarded headers are
-// believed only when the connection comes from a trusted proxy, and only
-// as far back as the chain of trusted proxies goes. The zero value trusts
-// no proxy and uses r.RemoteAddr. Safe for concurrent use.
-type IPResolver struct {
-	// TrustedProxies are the networks of the reverse proxies in front of
-	// the application ("10.0.0.0/8", "127.0.0.1/32", ...).
-	TrustedProxies []netip.Prefix
-	// Header is the forwarding header to read. Default "X-Forwarded-For".
-	Header string
-}
-
-// ParsePrefixes parses CIDR prefixes or single addresses, for
-// IPResolver.TrustedProxies.
-func ParsePrefixes(list ...string) ([]netip.Prefix, error) {
-	out := make([]netip.Prefix, 0, len(list))
-	for _, s := range list {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("sigra/middleware: trusted proxy %q is not an address or CIDR prefix", s)
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
-}
-
-func (p *IPResolver) trusted(a netip.Addr) bool {
-	for _, pr := range p.TrustedProxies {
-		if pr.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// ClientIP returns the client address of r: the peer address, or, when the
-// peer is a trusted proxy, the right-most address in the forwarding header
-// that is not itself a trusted proxy.
-func (p *IPResolver) ClientIP(r *http.Request) string {
-	peer := remoteAddr(r)
-	if !peer.IsValid() {
-		return r.RemoteAddr
-	}
-	if p == nil || len(p.TrustedProxies) == 0 || !p.trusted(peer) {
-		return peer.String()
-	}
-	header := p.Header
-	if header == "" {
-		header = "X-Forwarded-For"
-	}
-	values := r.Header.Values(header)
-	client := peer
-	for i := len(values) - 1; i >= 0; i-- {
-		hops := strings.Split(values[i], ",")
-		for j := len(hops) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
-			if err != nil {
-				return client.String()
-			}
-			client = a.Unmap()
-			if !p.trusted(client) {
-				return client.String()
-			}
-		}
-	}
-	return client.String()
-}
-
-func remoteAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a.Unmap()
-}
 
 // IPKey returns the rate-limit key of a client address: the address itself
 // for IPv4, its /64 network for IPv6 (one subscriber usually holds a whole
@@ -125,26 +37,48 @@ func IPKey(ip string) string {
 // satisfies it and holds across instances; [MemoryLimiter] is the
 // single-process alternative.
 type Limiter interface {
-	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (store.Limit, error)
+	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (store.LimitResult, error)
 }
 
-// Rule is one rate limit: at most Limit requests per Window for each key.
+// Limit is a rate limit: at most N events per fixed Window. It is the one
+// limit type of the module: rules, and the limits of every feature's
+// configuration.
+type Limit struct {
+	// N is the number of events allowed per window.
+	N int
+	// Window is the length of a fixed window.
+	Window time.Duration
+}
+
+// valid reports whether both fields are positive.
+func (l Limit) valid() bool { return l.N > 0 && l.Window > 0 }
+
+// Or returns l, or def when l is the zero Limit: a configuration's zero
+// field takes the default.
+func (l Limit) Or(def Limit) Limit {
+	if l == (Limit{}) {
+		return def
+	}
+	return l
+}
+
+// Rule is one rate limit applied by middleware: at most Limit.N requests
+// per Limit.Window for each key.
 type Rule struct {
 	// Name prefixes the keys, so rules do not share counters ("login").
-	Name   string
-	Limit  int
-	Window time.Duration
+	Name  string
+	Limit Limit
 	// Key derives the key from the request. Default: the client address,
 	// IPv6 grouped by /64 (see IPKey). Return a constant for a global limit,
 	// or "" to skip the rule for this request.
 	Key func(r *http.Request) string
 }
 
-// RateLimiter applies [Rule]s over a [Limiter]. Safe for concurrent use.
+// RateLimiter applies limits over a [Limiter], with the site's clock and
+// client addresses. Safe for concurrent use.
 type RateLimiter struct {
 	limiter  Limiter
-	clientIP func(*http.Request) string
-	now      func() time.Time
+	site     *site.Site
 	logger   *slog.Logger
 	failOpen bool
 }
@@ -154,39 +88,33 @@ type RateLimiterConfig struct {
 	// Limiter counts hits. Required: pass the store for limits that hold
 	// across instances, or a MemoryLimiter.
 	Limiter Limiter
-	// ClientIP resolves the client address. Default: the zero IPResolver's
-	// (the peer address).
-	ClientIP func(*http.Request) string
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
 	// FailOpen lets requests through when the limiter fails (store down).
 	// Default false: they get 503.
 	FailOpen bool
-	// Logger receives limiter failures. Default slog.Default().
-	Logger *slog.Logger
 }
 
-// NewRateLimiter returns a RateLimiter.
-func NewRateLimiter(cfg RateLimiterConfig) (*RateLimiter, error) {
+// NewRateLimiter returns a RateLimiter for the site s. Errors wrap
+// [sigra.ErrConfig].
+func NewRateLimiter(s *site.Site, cfg RateLimiterConfig) (*RateLimiter, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: middleware: RateLimiter needs a site", sigra.ErrConfig)
+	}
 	if cfg.Limiter == nil {
-		return nil, errors.New("sigra/middleware: RateLimiter needs a Limiter")
+		return nil, fmt.Errorf("%w: middleware: RateLimiter needs a Limiter", sigra.ErrConfig)
 	}
-	rl := &RateLimiter{limiter: cfg.Limiter, clientIP: cfg.ClientIP, now: cfg.Now, logger: cfg.Logger, failOpen: cfg.FailOpen}
-	if rl.clientIP == nil {
-		rl.clientIP = (&IPResolver{}).ClientIP
-	}
-	if rl.now == nil {
-		rl.now = time.Now
-	}
-	if rl.logger == nil {
-		rl.logger = slog.Default()
-	}
-	return rl, nil
+	return &RateLimiter{limiter: cfg.Limiter, site: s, logger: s.Logger(), failOpen: cfg.FailOpen}, nil
 }
 
 // ErrLimited is returned by Check when the limit is reached; the
 // [*LimitError] carries when to retry.
 var ErrLimited = errors.New("sigra/middleware: rate limit reached")
+
+// ErrLimiterUnavailable is wrapped, with the limiter's own error, by the
+// error Check returns when the limiter fails (its store is unreachable or
+// too slow) and FailOpen is not set. Handlers answer it with 503 and
+// Retry-After, as [WriteLimitError] does: an outage is not a fault of the
+// request.
+var ErrLimiterUnavailable = errors.New("sigra/middleware: rate limiter unavailable")
 
 // LimitError reports a reached limit.
 type LimitError struct {
@@ -202,18 +130,19 @@ func (e *LimitError) Error() string {
 func (e *LimitError) Unwrap() error { return ErrLimited }
 
 // Check counts one hit on key (Name-prefixed by the caller) and returns a
-// *LimitError when it is over limit, or the limiter's error (nil when the
-// limiter fails and FailOpen is set). Handlers use it for limits keyed by
-// what they parse from the body, such as the account an attempt targets.
-func (rl *RateLimiter) Check(ctx context.Context, key string, limit int, window time.Duration) error {
-	now := rl.now()
-	res, err := rl.limiter.Hit(ctx, key, limit, window, now)
+// *LimitError when it is over limit. When the limiter fails it returns an
+// error wrapping ErrLimiterUnavailable and the limiter's error (nil,
+// logged, when FailOpen is set). Handlers use it for limits keyed by what
+// they parse from the body, such as the account an attempt targets.
+func (rl *RateLimiter) Check(ctx context.Context, key string, limit Limit) error {
+	now := rl.site.Now()
+	res, err := rl.limiter.Hit(ctx, key, limit.N, limit.Window, now)
 	if err != nil {
 		if rl.failOpen {
 			rl.logger.WarnContext(ctx, "rate limiter failed; letting the request through", "key", key, "err", err)
 			return nil
 		}
-		return fmt.Errorf("sigra/middleware: rate limiter: %w", err)
+		return fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)
 	}
 	if !res.Allowed {
 		retry := res.Reset.Sub(now)
@@ -225,20 +154,17 @@ func (rl *RateLimiter) Check(ctx context.Context, key string, limit int, window 
 	return nil
 }
 
-// ClientIP returns the client address of r as the limiter resolves it.
-func (rl *RateLimiter) ClientIP(r *http.Request) string { return rl.clientIP(r) }
-
 // Limit returns middleware enforcing rule. Requests over the limit get 429
 // with Retry-After, as JSON ("rate_limited") or plain text; a limiter
-// failure gets 503 unless FailOpen. Limit panics when rule.Limit or
-// rule.Window is not positive: a programming error, caught at startup.
+// failure gets 503 unless FailOpen. Limit panics when rule.Limit's N or
+// Window is not positive: a programming error, caught at startup.
 func (rl *RateLimiter) Limit(rule Rule) func(http.Handler) http.Handler {
-	if rule.Limit <= 0 || rule.Window <= 0 {
-		panic("sigra/middleware: Rule needs a positive Limit and Window")
+	if !rule.Limit.valid() {
+		panic("sigra/middleware: Rule needs a positive Limit.N and Limit.Window")
 	}
 	keyFn := rule.Key
 	if keyFn == nil {
-		keyFn = func(r *http.Request) string { return IPKey(rl.clientIP(r)) }
+		keyFn = func(r *http.Request) string { return IPKey(rl.site.ClientIP(r)) }
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -247,7 +173,7 @@ func (rl *RateLimiter) Limit(rule Rule) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			if err := rl.Check(r.Context(), rule.Name+":"+k, rule.Limit, rule.Window); err != nil {
+			if err := rl.Check(r.Context(), rule.Name+":"+k, rule.Limit); err != nil {
 				WriteLimitError(w, r, err)
 				return
 			}
@@ -257,7 +183,8 @@ func (rl *RateLimiter) Limit(rule Rule) func(http.Handler) http.Handler {
 }
 
 // WriteLimitError answers a request refused by Check: 429 with
-// Retry-After for a *LimitError, 503 for a limiter failure.
+// Retry-After for a *LimitError, 503 with Retry-After for a limiter
+// failure.
 func WriteLimitError(w http.ResponseWriter, r *http.Request, err error) {
 	var le *LimitError
 	if errors.As(err, &le) {
@@ -265,6 +192,7 @@ func WriteLimitError(w http.ResponseWriter, r *http.Request, err error) {
 		web.PlainError(w, r, http.StatusTooManyRequests, "rate_limited", "Too many attempts. Try again later.")
 		return
 	}
+	w.Header().Set("Retry-After", "5")
 	web.PlainError(w, r, http.StatusServiceUnavailable, "unavailable", "The service is busy. Try again shortly.")
 }
 
@@ -295,7 +223,7 @@ func NewMemoryLimiter(maxKeys int) *MemoryLimiter {
 
 // Hit implements Limiter with the same fixed-window semantics as
 // store.Limiter.
-func (m *MemoryLimiter) Hit(_ context.Context, key string, limit int, window time.Duration, now time.Time) (store.Limit, error) {
+func (m *MemoryLimiter) Hit(_ context.Context, key string, limit int, window time.Duration, now time.Time) (store.LimitResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[key]
@@ -310,7 +238,7 @@ func (m *MemoryLimiter) Hit(_ context.Context, key string, limit int, window tim
 		e.count, e.reset = 0, now.Add(window)
 	}
 	e.count++
-	return store.Limit{Allowed: e.count <= limit, Count: e.count, Reset: e.reset}, nil
+	return store.LimitResult{Allowed: e.count <= limit, Count: e.count, Reset: e.reset}, nil
 }
 
 // Len returns how many counters are held.

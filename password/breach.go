@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sigra-go/sigra"
 )
 
 // BreachChecker tells whether a password is known from data breaches.
@@ -74,7 +76,7 @@ type RangeClient struct {
 var _ BreachChecker = (*RangeClient)(nil)
 
 // NewRangeClient returns a RangeClient for cfg, with defaults filled in, or
-// an error wrapping ErrInvalidConfig.
+// an error wrapping sigra.ErrConfig.
 func NewRangeClient(cfg RangeConfig) (*RangeClient, error) {
 	c := &RangeClient{
 		base:      strings.TrimSuffix(cfg.BaseURL, "/"),
@@ -89,17 +91,17 @@ func NewRangeClient(cfg RangeConfig) (*RangeClient, error) {
 	}
 	u, err := url.Parse(c.base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%w: RangeConfig.BaseURL %q is not an http(s) URL without query", ErrInvalidConfig, cfg.BaseURL)
+		return nil, fmt.Errorf("%w: password: RangeConfig.BaseURL %q is not an http(s) URL without query", sigra.ErrConfig, cfg.BaseURL)
 	}
 	switch {
 	case c.timeout < 0:
-		return nil, fmt.Errorf("%w: negative RangeConfig.Timeout", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: password: negative RangeConfig.Timeout", sigra.ErrConfig)
 	case c.timeout == 0:
 		c.timeout = DefaultRangeTimeout
 	}
 	switch {
 	case c.max < 0:
-		return nil, fmt.Errorf("%w: negative RangeConfig.MaxResponseBytes", ErrInvalidConfig)
+		return nil, fmt.Errorf("%w: password: negative RangeConfig.MaxResponseBytes", sigra.ErrConfig)
 	case c.max == 0:
 		c.max = DefaultRangeMaxResponse
 	}

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sigra-go/sigra"
 )
 
 const breachPassword = "violet tractor anthem"
@@ -205,8 +207,8 @@ func TestRangeClientOptions(t *testing.T) {
 		{Timeout: -1},
 		{MaxResponseBytes: -1},
 	} {
-		if _, err := NewRangeClient(cfg); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("NewRangeClient(%+v): got %v, want ErrInvalidConfig", cfg, err)
+		if _, err := NewRangeClient(cfg); !errors.Is(err, sigra.ErrConfig) {
+			t.Errorf("NewRangeClient(%+v): got %v, want sigra.ErrConfig", cfg, err)
 		}
 	}
 	def, err := NewRangeClient(RangeConfig{})

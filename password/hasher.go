@@ -20,9 +20,6 @@ import (
 // Errors returned by this package. Test with errors.Is; returned errors wrap
 // them with detail.
 var (
-	// ErrInvalidConfig: New or Policy.Check was given a configuration it
-	// refuses, such as parameters below the floor.
-	ErrInvalidConfig = errors.New("sigra/password: invalid configuration")
 	// ErrMalformedHash: a stored hash is not a valid Argon2 PHC string or
 	// bcrypt hash.
 	ErrMalformedHash = errors.New("sigra/password: malformed hash")
@@ -166,7 +163,7 @@ type Hasher struct {
 }
 
 // New returns a Hasher for cfg, with defaults filled in. It returns an error
-// wrapping ErrInvalidConfig if cfg is invalid, for example parameters below
+// wrapping sigra.ErrConfig if cfg is invalid, for example parameters below
 // the floor without InsecureAllowWeakParams.
 func New(cfg Config) (*Hasher, error) {
 	p := cfg.Params.withDefaults()
@@ -176,25 +173,25 @@ func New(cfg Config) (*Hasher, error) {
 	}
 	switch {
 	case p.Memory > l.MaxMemory:
-		return nil, fmt.Errorf("%w: Params.Memory %d KiB exceeds Limits.MaxMemory %d KiB", ErrInvalidConfig, p.Memory, l.MaxMemory)
+		return nil, fmt.Errorf("%w: password: Params.Memory %d KiB exceeds Limits.MaxMemory %d KiB", sigra.ErrConfig, p.Memory, l.MaxMemory)
 	case p.Time > l.MaxTime:
-		return nil, fmt.Errorf("%w: Params.Time %d exceeds Limits.MaxTime %d", ErrInvalidConfig, p.Time, l.MaxTime)
+		return nil, fmt.Errorf("%w: password: Params.Time %d exceeds Limits.MaxTime %d", sigra.ErrConfig, p.Time, l.MaxTime)
 	case p.Threads > l.MaxThreads:
-		return nil, fmt.Errorf("%w: Params.Threads %d exceeds Limits.MaxThreads %d", ErrInvalidConfig, p.Threads, l.MaxThreads)
+		return nil, fmt.Errorf("%w: password: Params.Threads %d exceeds Limits.MaxThreads %d", sigra.ErrConfig, p.Threads, l.MaxThreads)
 	case l.MaxBcryptCost < bcrypt.MinCost || l.MaxBcryptCost > bcrypt.MaxCost:
-		return nil, fmt.Errorf("%w: Limits.MaxBcryptCost %d outside %d to %d", ErrInvalidConfig, l.MaxBcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
+		return nil, fmt.Errorf("%w: password: Limits.MaxBcryptCost %d outside %d to %d", sigra.ErrConfig, l.MaxBcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	pool := cfg.PoolSize
 	switch {
 	case pool < 0:
-		return nil, fmt.Errorf("%w: negative PoolSize %d", ErrInvalidConfig, pool)
+		return nil, fmt.Errorf("%w: password: negative PoolSize %d", sigra.ErrConfig, pool)
 	case pool == 0:
 		pool = runtime.GOMAXPROCS(0)
 	}
 	wait := cfg.MaxWait
 	switch {
 	case wait < 0:
-		return nil, fmt.Errorf("%w: negative MaxWait %v", ErrInvalidConfig, wait)
+		return nil, fmt.Errorf("%w: password: negative MaxWait %v", sigra.ErrConfig, wait)
 	case wait == 0:
 		wait = DefaultMaxWait
 	}
@@ -224,27 +221,27 @@ func New(cfg Config) (*Hasher, error) {
 
 func validateParams(p Params, allowWeak bool) error {
 	if p.SaltLength < minSpecSaltLen || p.SaltLength > maxSaltLen {
-		return fmt.Errorf("%w: SaltLength %d outside %d to %d", ErrInvalidConfig, p.SaltLength, minSpecSaltLen, maxSaltLen)
+		return fmt.Errorf("%w: password: SaltLength %d outside %d to %d", sigra.ErrConfig, p.SaltLength, minSpecSaltLen, maxSaltLen)
 	}
 	if p.KeyLength < minKeyLen || p.KeyLength > maxKeyLen {
-		return fmt.Errorf("%w: KeyLength %d outside %d to %d", ErrInvalidConfig, p.KeyLength, minKeyLen, maxKeyLen)
+		return fmt.Errorf("%w: password: KeyLength %d outside %d to %d", sigra.ErrConfig, p.KeyLength, minKeyLen, maxKeyLen)
 	}
 	if p.Memory < 8*uint32(p.Threads) {
-		return fmt.Errorf("%w: Memory %d KiB below 8 KiB per thread", ErrInvalidConfig, p.Memory)
+		return fmt.Errorf("%w: password: Memory %d KiB below 8 KiB per thread", sigra.ErrConfig, p.Memory)
 	}
 	if allowWeak {
 		return nil
 	}
 	switch {
 	case p.Memory < MinMemory:
-		return fmt.Errorf("%w: Memory %d KiB below the floor of %d KiB (set InsecureAllowWeakParams only in tests)", ErrInvalidConfig, p.Memory, MinMemory)
+		return fmt.Errorf("%w: password: Memory %d KiB below the floor of %d KiB (set InsecureAllowWeakParams only in tests)", sigra.ErrConfig, p.Memory, MinMemory)
 	case uint64(p.Memory)*uint64(p.Time) < MinMemoryTime:
-		return fmt.Errorf("%w: Memory×Time %d below the floor of %d (m=%d KiB needs t≥%d)", ErrInvalidConfig,
+		return fmt.Errorf("%w: password: Memory×Time %d below the floor of %d (m=%d KiB needs t≥%d)", sigra.ErrConfig,
 			uint64(p.Memory)*uint64(p.Time), MinMemoryTime, p.Memory, (MinMemoryTime+p.Memory-1)/p.Memory)
 	case p.SaltLength < MinSaltLength:
-		return fmt.Errorf("%w: SaltLength %d below the floor of %d", ErrInvalidConfig, p.SaltLength, MinSaltLength)
+		return fmt.Errorf("%w: password: SaltLength %d below the floor of %d", sigra.ErrConfig, p.SaltLength, MinSaltLength)
 	case p.KeyLength < MinKeyLength:
-		return fmt.Errorf("%w: KeyLength %d below the floor of %d", ErrInvalidConfig, p.KeyLength, MinKeyLength)
+		return fmt.Errorf("%w: password: KeyLength %d below the floor of %d", sigra.ErrConfig, p.KeyLength, MinKeyLength)
 	}
 	return nil
 }

@@ -99,8 +99,8 @@ func TestNewValidation(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrInvalidConfig) || h != nil {
-				t.Fatalf("New: got (%v, %v), want (nil, ErrInvalidConfig)", h, err)
+			if !errors.Is(err, sigra.ErrConfig) || h != nil {
+				t.Fatalf("New: got (%v, %v), want (nil, sigra.ErrConfig)", h, err)
 			}
 		})
 	}

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/sigra-go/sigra"
 )
 
 // Policy defaults and floors.
@@ -112,7 +114,7 @@ func (e *PolicyError) Unwrap() error { return e.Err }
 // account described by c. It returns nil or a *PolicyError (use errors.As)
 // naming the first rule broken, in this order: invalid UTF-8, length,
 // common password, context words, breach. Invalid Policy fields give an
-// error wrapping ErrInvalidConfig instead.
+// error wrapping sigra.ErrConfig instead.
 //
 // The password is NFKC-normalized first, as Hash and Verify do, so lengths
 // count the characters that are hashed; the blocklist and context checks
@@ -146,13 +148,13 @@ func (p Policy) resolve() (Policy, error) {
 	}
 	switch {
 	case p.MinLength < DefaultMinLength:
-		return p, fmt.Errorf("%w: Policy.MinLength %d below %d", ErrInvalidConfig, p.MinLength, DefaultMinLength)
+		return p, fmt.Errorf("%w: password: Policy.MinLength %d below %d", sigra.ErrConfig, p.MinLength, DefaultMinLength)
 	case p.MaxLength < 64:
-		return p, fmt.Errorf("%w: Policy.MaxLength %d below 64", ErrInvalidConfig, p.MaxLength)
+		return p, fmt.Errorf("%w: password: Policy.MaxLength %d below 64", sigra.ErrConfig, p.MaxLength)
 	case p.MaxLength < p.MinLength:
-		return p, fmt.Errorf("%w: Policy.MaxLength %d below MinLength %d", ErrInvalidConfig, p.MaxLength, p.MinLength)
+		return p, fmt.Errorf("%w: password: Policy.MaxLength %d below MinLength %d", sigra.ErrConfig, p.MaxLength, p.MinLength)
 	case p.MaxBytes < 256:
-		return p, fmt.Errorf("%w: Policy.MaxBytes %d below 256", ErrInvalidConfig, p.MaxBytes)
+		return p, fmt.Errorf("%w: password: Policy.MaxBytes %d below 256", sigra.ErrConfig, p.MaxBytes)
 	}
 	return p, nil
 }

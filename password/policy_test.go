@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/sigra-go/sigra"
 )
 
 func TestPolicyCheck(t *testing.T) {
@@ -99,8 +101,8 @@ func TestPolicyInvalid(t *testing.T) {
 		{MaxBytes: 255},
 	} {
 		err := p.Check(context.Background(), "violet tractor anthem", Context{})
-		if !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("%+v.Check: got %v, want ErrInvalidConfig", p, err)
+		if !errors.Is(err, sigra.ErrConfig) {
+			t.Errorf("%+v.Check: got %v, want sigra.ErrConfig", p, err)
 		}
 	}
 }

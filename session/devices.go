@@ -72,7 +72,7 @@ func (m *Manager) Devices(ctx context.Context) ([]Device, error) {
 	if userID == "" {
 		return nil, ErrNotSignedIn
 	}
-	rows, err := m.st.UserSessions(ctx, userID, m.cfg.Now())
+	rows, err := m.st.UserSessions(ctx, userID, m.now())
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (m *Manager) RevokeDevice(ctx context.Context, id string) error {
 	if id == curID {
 		return m.SignOut(ctx)
 	}
-	return m.st.RevokeSessionByID(ctx, userID, id, m.cfg.Now())
+	return m.st.RevokeSessionByID(ctx, userID, id, m.now())
 }
 
 // RevokeOtherDevices revokes every live session of the request's user but
@@ -144,13 +144,13 @@ func (m *Manager) RevokeOtherDevices(ctx context.Context) (int, error) {
 	if userID == "" {
 		return 0, ErrNotSignedIn
 	}
-	return m.st.RevokeUserSessions(ctx, userID, cur, m.cfg.Now())
+	return m.st.RevokeUserSessions(ctx, userID, cur, m.now())
 }
 
 // RevokeAll revokes every session of userID (for example after a password
 // reset, or by an administrator) and returns how many. It needs no request.
 func (m *Manager) RevokeAll(ctx context.Context, userID string) (int, error) {
-	return m.st.RevokeUserSessions(ctx, userID, nil, m.cfg.Now())
+	return m.st.RevokeUserSessions(ctx, userID, nil, m.now())
 }
 
 // CurrentDigest returns the digest of the request's session token, after

@@ -5,6 +5,18 @@
 // by the token's SHA-256 digest, so a copy of the database holds no usable
 // session.
 //
+// A [Manager] is made for one [site.Site], the configuration every Sigra
+// package shares, and a store:
+//
+//	s, err := site.New(site.Config{BaseURL: "https://app.example.com"})
+//	...
+//	sessions, err := session.New(s, db, session.Config{})
+//	...
+//	http.ListenAndServe(":8080", sessions.LoadAndSave(mux))
+//
+// Below [Manager.LoadAndSave], handlers read the signed-in user with
+// [sigra.UserFrom] and the whole state with [sigra.AuthFrom].
+//
 // # State machine
 //
 //	anonymous ──SignIn──────────────────────────────▶ authenticated (AAL1 or AAL2)
@@ -14,7 +26,13 @@
 //
 // Every transition renews the token: the old row is revoked and the next
 // response carries a new cookie (session fixation). A pending session has a
-// user but nobody is signed in: [sigra.UserFrom] returns nil for it.
+// user but nobody is signed in: [sigra.UserFrom] returns nil for it, and
+// [Manager.User] returns its user.
+//
+// The transitions take a [*sigra.User], the public user (ID, address,
+// confirmation and creation times), and [Manager.User] hands the same back:
+// the session never holds a password hash or a lockout counter. A flow that
+// needs the stored record reads it from its store.
 //
 // # Revocation
 //
@@ -33,13 +51,33 @@
 // clock is the row's last-seen time, written at most once per
 // TouchInterval (default one minute), so the idle timeout is accurate to
 // that interval and a busy session costs one write a minute, not one per
-// request. The clock is injectable (Config.Now).
+// request. Every time comes from the site's clock (site.Config.Now), so
+// tests move time without sleeping.
+//
+// # Barred users
+//
+// [Manager.LoadAndSave] reads the session's user with the session, in the
+// same round trip. A user who was disabled, whose deletion is scheduled, or
+// who no longer exists is signed out on that request, signed in or pending
+// alike (the row is revoked and the cookie deleted), and the request
+// continues anonymous. No other middleware is needed for it, and it costs a
+// healthy user nothing.
 //
 // # Cookies
 //
-// The cookie is HttpOnly, SameSite=Lax, Path=/, Secure and named with the
-// __Host- prefix, unless Config.BaseURL is an http:// URL of localhost
-// (development), where browsers would drop a Secure cookie.
+// Cookie attributes come from the [site.Site]: HttpOnly, SameSite=Lax,
+// Path=/, Secure and named with the __Host- prefix ("__Host-sigra_session"),
+// unless the site's base URL is an http:// URL of localhost or a loopback
+// address (development: "sigra_session", not Secure), where browsers would
+// drop a Secure cookie, or the site has a cookie domain (then the cookie
+// carries that Domain and no prefix, which a cookie with a Domain cannot
+// have).
+//
+// # Client address
+//
+// The session row records the client's address and user agent, for device
+// lists. The address is the site's [site.Site.ClientIP]: the peer, or
+// behind a trusted proxy the forwarded address.
 //
 // # Values
 //

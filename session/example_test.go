@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/sqlite"
 )
@@ -26,20 +27,28 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	user := &store.User{Email: "user@example.com"}
-	if err := db.CreateUser(ctx, user); err != nil {
+	rec := &store.User{Email: "user@example.com"}
+	if err := db.CreateUser(ctx, rec); err != nil {
 		log.Fatal(err)
 	}
 
-	sessions, err := session.New(db, session.Config{BaseURL: "http://localhost:8080"})
+	// One site for every package: cookie attributes, clock, client
+	// addresses. On local http the cookie is not Secure.
+	s, err := site.New(site.Config{BaseURL: "http://localhost:8080"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := session.New(s, db, session.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		// After checking a password: a new token, AAL1, method "password".
+		// The session takes the public user, never the stored record.
+		user := &sigra.User{ID: rec.ID, Email: rec.Email, CreatedAt: rec.CreatedAt}
 		if err := sessions.SignIn(r.Context(), user, []sigra.Method{sigra.MethodPassword}, sigra.AAL1, false); err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
 	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
@@ -70,10 +79,66 @@ func Example() {
 		return rec.Body.String()
 	}
 	send("POST", "/login")
+	fmt.Println(sessions.CookieName())
 	fmt.Println(send("GET", "/me"))
 	send("POST", "/logout")
 	fmt.Println(send("GET", "/me"))
 	// Output:
+	// sigra_session
 	// user@example.com (AAL1)
 	// anonymous
+}
+
+// A user who is disabled is signed out on their next request, by every
+// instance of the application: the session is read with its user in one
+// round trip, and the request continues anonymous.
+func ExampleManager_LoadAndSave_disabledUser() {
+	dir, _ := os.MkdirTemp("", "sigra-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	rec := &store.User{Email: "user@example.com"}
+	if err := db.CreateUser(ctx, rec); err != nil {
+		log.Fatal(err)
+	}
+	s, err := site.New(site.Config{BaseURL: "https://app.example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := session.New(s, db, session.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			user := &sigra.User{ID: rec.ID, Email: rec.Email}
+			_ = sessions.SignIn(r.Context(), user, []sigra.Method{sigra.MethodPassword}, sigra.AAL1, false)
+			return
+		}
+		fmt.Fprint(w, sigra.AuthFrom(r.Context()).State)
+	}))
+	serve := func(method string, c *http.Cookie) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "https://app.example.com/", nil)
+		if c != nil {
+			req.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, req)
+		return w
+	}
+	cookie := serve("POST", nil).Result().Cookies()[0]
+	fmt.Println(cookie.Name, serve("GET", cookie).Body.String())
+
+	if err := db.SetDisabled(ctx, rec.ID, s.Now(), s.Now()); err != nil {
+		log.Fatal(err)
+	}
+	w := serve("GET", cookie)
+	fmt.Println(w.Body.String(), w.Result().Cookies()[0].MaxAge < 0)
+	// Output:
+	// __Host-sigra_session authenticated
+	// anonymous true
 }

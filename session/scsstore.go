@@ -48,7 +48,7 @@ func (s *scsStore) CommitCtx(ctx context.Context, tok string, b []byte, _ time.T
 	if h == nil {
 		return ErrNoSession
 	}
-	now := s.m.cfg.Now()
+	now := s.m.now()
 	if h.createdAt.IsZero() {
 		h.createdAt = now
 	}
@@ -91,7 +91,7 @@ func (s *scsStore) DeleteCtx(ctx context.Context, tok string) error {
 	if !token.Valid(tok) {
 		return nil
 	}
-	return s.m.st.RevokeSession(ctx, token.Digest(tok), s.m.cfg.Now())
+	return s.m.st.RevokeSession(ctx, token.Digest(tok), s.m.now())
 }
 
 // Find, Commit and Delete satisfy scs.Store; scs always calls the Ctx

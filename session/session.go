@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
 )
@@ -38,19 +37,13 @@ type Store interface {
 	store.Sessions
 }
 
-// Config configures a [Manager]. The zero value is valid and safe: Secure
-// cookies with the __Host- prefix and the default timeouts.
+// Config configures a [Manager]. The zero value is valid and uses the
+// default timeouts; cookie attributes, the clock, the logger and the
+// client address come from the [site.Site].
 type Config struct {
-	// BaseURL is the application's external URL. Cookies are Secure and
-	// named with the __Host- prefix unless it is an http:// URL of
-	// localhost, 127.0.0.1 or [::1] (local development). Any other http://
-	// base URL is refused unless InsecureAllowHTTP is set.
-	BaseURL string
-	// InsecureAllowHTTP permits a non-local http:// BaseURL, sending the
-	// session cookie without the Secure attribute. Never in production.
-	InsecureAllowHTTP bool
-	// CookieName is the session cookie's name. Default "__Host-sigra_session"
-	// for secure cookies, "sigra_session" otherwise.
+	// CookieName is the session cookie's base name. Default
+	// "sigra_session"; the site adds the __Host- prefix where it can (see
+	// site.Site.CookieName).
 	CookieName string
 
 	// IdleTimeout ends a session after this long without a request. Default
@@ -69,47 +62,31 @@ type Config struct {
 	// user agent are written. Default 1 minute.
 	TouchInterval time.Duration
 
-	// ClientIP returns the client address of a request, recorded in the
-	// device list. Default: the host of r.RemoteAddr. Behind a proxy, use
-	// middleware.IPResolver's ClientIP.
-	ClientIP func(r *http.Request) string
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
 	// ErrorHandler answers when loading or saving the session fails.
 	// Default: 500 with a plain message, error logged.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// Logger receives errors that do not fail a request (a failed touch).
-	// Default slog.Default().
-	Logger *slog.Logger
 }
 
 // Manager manages browser sessions: it loads the session named by the
 // cookie, runs the auth state machine, and saves the session row. Create it
 // with [New]; it is safe for concurrent use.
 type Manager struct {
-	cfg    Config
-	st     Store
-	scs    *scs.SessionManager
-	secure bool
+	cfg  Config
+	site *site.Site
+	st   Store
+	scs  *scs.SessionManager
+	now  func() time.Time
+	log  *slog.Logger
 }
 
-// New returns a Manager over st. It fills defaults and validates cfg.
-func New(st Store, cfg Config) (*Manager, error) {
-	if st == nil {
-		return nil, errors.New("sigra/session: nil store")
+// New returns a Manager over st for the site s. It fills defaults and
+// validates cfg; errors wrap [sigra.ErrConfig].
+func New(s *site.Site, st Store, cfg Config) (*Manager, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: session: nil site", sigra.ErrConfig)
 	}
-	secure := true
-	if cfg.BaseURL != "" {
-		u, err := url.Parse(cfg.BaseURL)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("sigra/session: BaseURL %q is not an absolute http(s) URL", cfg.BaseURL)
-		}
-		if u.Scheme == "http" {
-			if !IsLocalHost(u.Hostname()) && !cfg.InsecureAllowHTTP {
-				return nil, fmt.Errorf("sigra/session: BaseURL %q is plain HTTP on a non-local host (set InsecureAllowHTTP to allow it)", cfg.BaseURL)
-			}
-			secure = false
-		}
+	if st == nil {
+		return nil, fmt.Errorf("%w: session: nil store", sigra.ErrConfig)
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -121,41 +98,33 @@ func New(st Store, cfg Config) (*Manager, error) {
 	def(&cfg.RememberLifetime, 30*24*time.Hour)
 	def(&cfg.PendingLifetime, 5*time.Minute)
 	def(&cfg.TouchInterval, time.Minute)
-	for name, d := range map[string]time.Duration{
-		"Lifetime": cfg.Lifetime, "RememberLifetime": cfg.RememberLifetime,
-		"PendingLifetime": cfg.PendingLifetime, "TouchInterval": cfg.TouchInterval,
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"Lifetime", cfg.Lifetime}, {"RememberLifetime", cfg.RememberLifetime},
+		{"PendingLifetime", cfg.PendingLifetime}, {"TouchInterval", cfg.TouchInterval},
 	} {
-		if d < 0 {
-			return nil, fmt.Errorf("sigra/session: %s is negative", name)
+		if d.v < 0 {
+			return nil, fmt.Errorf("%w: session: %s is negative", sigra.ErrConfig, d.name)
 		}
 	}
 	if cfg.CookieName == "" {
 		cfg.CookieName = "sigra_session"
-		if secure {
-			cfg.CookieName = "__Host-sigra_session"
-		}
 	}
 	if !validCookieName(cfg.CookieName) {
-		return nil, fmt.Errorf("sigra/session: invalid cookie name %q", cfg.CookieName)
+		return nil, fmt.Errorf("%w: session: invalid cookie name %q", sigra.ErrConfig, cfg.CookieName)
 	}
-	if cfg.ClientIP == nil {
-		cfg.ClientIP = RemoteIP
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.CookieName = s.CookieName(cfg.CookieName)
+	logger := s.Logger()
 	if cfg.ErrorHandler == nil {
-		logger := cfg.Logger
 		cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 			logger.ErrorContext(r.Context(), "session error", "err", err)
 			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		}
 	}
 
-	m := &Manager{cfg: cfg, st: st, secure: secure}
+	m := &Manager{cfg: cfg, site: s, st: st, now: s.Clock(), log: logger}
 	sm := scs.New()
 	// Idle expiry is enforced by the store from the last-seen time, so scs
 	// must not re-commit every request (which would also resurrect revoked
@@ -168,25 +137,25 @@ func New(st Store, cfg Config) (*Manager, error) {
 	sm.HashTokenInStore = false
 	sm.Cookie = scs.SessionCookie{
 		Name:     cfg.CookieName,
-		Domain:   "",
+		Domain:   s.CookieDomain(),
 		HttpOnly: true,
 		Path:     "/",
 		SameSite: http.SameSiteLaxMode,
-		Secure:   secure,
+		Secure:   s.Secure(),
 		Persist:  false,
 	}
 	m.scs = sm
 	return m, nil
 }
 
-// Secure reports whether cookies are sent with the Secure attribute.
-func (m *Manager) Secure() bool { return m.secure }
+// Site returns the site the manager was built for.
+func (m *Manager) Site() *site.Site { return m.site }
 
 // CookieName returns the session cookie's name.
 func (m *Manager) CookieName() string { return m.cfg.CookieName }
 
-// Now returns the manager's clock reading.
-func (m *Manager) Now() time.Time { return m.cfg.Now() }
+// Now returns the site clock's reading.
+func (m *Manager) Now() time.Time { return m.now() }
 
 // Values returns the underlying scs session manager, for application
 // values (Put, GetString, PopString, ...). Do not call its RenewToken,
@@ -255,6 +224,31 @@ func (h *holder) load(s *store.Session, u *store.User) {
 	h.digest = s.Digest
 }
 
+// addVaryCookie adds "Vary: Cookie" unless the response already varies on
+// cookies (the CSRF middleware, outside this one, adds it too).
+func addVaryCookie(h http.Header) {
+	for _, v := range h["Vary"] {
+		for v != "" {
+			var f string
+			f, v, _ = strings.Cut(v, ",")
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
+				return
+			}
+		}
+	}
+	h["Vary"] = append(h["Vary"], "Cookie")
+}
+
+// barred reports whether the loaded session belongs to a user who may no
+// longer be signed in: missing, disabled, or with a deletion scheduled.
+func (h *holder) barred() bool {
+	if h.loaded == nil || h.userID == "" {
+		return false
+	}
+	u := h.user
+	return u == nil || !u.DisabledAt.IsZero() || !u.DeletionDueAt.IsZero()
+}
+
 // syncAuth rewrites h.auth in place from the holder's fields.
 func (h *holder) syncAuth() {
 	a := h.auth
@@ -286,8 +280,8 @@ func (h *holder) syncAuth() {
 // it, before the first byte of the response is written.
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Add("Vary", "Cookie")
-		h := &holder{now: m.cfg.Now()}
+		addVaryCookie(w.Header())
+		h := &holder{now: m.now()}
 		h.authv.State = sigra.StateAnonymous
 		h.auth = &h.authv
 		ctx := context.WithValue(r.Context(), holderKey{}, h)
@@ -299,10 +293,19 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		h.syncAuth()
 		ctx = sigra.WithAuth(ctx, h.auth)
 		r = r.WithContext(ctx)
-		h.ip, h.ua = clean(m.cfg.ClientIP(r), 64), clean(r.UserAgent(), 512)
+		if h.barred() {
+			// A user who was disabled, whose deletion is scheduled, or who
+			// no longer exists is signed out on their next request, by
+			// every instance: the row read with the session says so.
+			if err := m.SignOut(ctx); err != nil {
+				m.cfg.ErrorHandler(w, r, err)
+				return
+			}
+		}
+		h.ip, h.ua = clean(m.site.ClientIP(r), 64), clean(r.UserAgent(), 512)
 		if s := h.loaded; s != nil && (h.now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval || s.IP != h.ip || s.UserAgent != h.ua) {
 			if err := m.st.TouchSession(ctx, s.Digest, h.now, h.ip, h.ua); err != nil {
-				m.cfg.Logger.WarnContext(ctx, "session touch failed", "err", err)
+				m.log.WarnContext(ctx, "session touch failed", "err", err)
 			}
 		}
 		sw := &h.sw
@@ -358,9 +361,11 @@ func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // sigra.AuthFrom(ctx) below LoadAndSave.
 func (m *Manager) Auth(ctx context.Context) *sigra.Auth { return sigra.AuthFrom(ctx) }
 
-// User returns the stored record of the session's user (signed in or
-// pending), or nil.
-func (m *Manager) User(ctx context.Context) *store.User {
+// User returns the session's user, signed in or pending a second factor,
+// or nil. Unlike [sigra.UserFrom] it also returns the user of a pending
+// sign-in. It carries no secrets: a flow that needs the stored record
+// (password hash, lockout counters) reads it from the store.
+func (m *Manager) User(ctx context.Context) *sigra.User {
 	h := holderFrom(ctx)
 	if h == nil {
 		return nil
@@ -370,7 +375,7 @@ func (m *Manager) User(ctx context.Context) *store.User {
 	if h.userID == "" {
 		return nil
 	}
-	return h.user
+	return h.auth.User
 }
 
 // Remembered reports whether the session was started with "remember me".
@@ -412,7 +417,7 @@ func (m *Manager) transition(ctx context.Context, change func(h *holder) error) 
 	if err := change(h); err != nil {
 		return err
 	}
-	now := m.cfg.Now()
+	now := m.now()
 	h.now = now
 	h.id = store.NewID()
 	h.createdAt = now
@@ -433,6 +438,12 @@ func (m *Manager) lifetime(remember bool) time.Duration {
 	return m.cfg.Lifetime
 }
 
+// record is the stored form of u that the holder keeps: the public fields
+// only (the session never needs the user's secrets).
+func record(u *sigra.User) *store.User {
+	return &store.User{ID: u.ID, Email: u.Email, EmailConfirmedAt: u.EmailConfirmedAt, CreatedAt: u.CreatedAt}
+}
+
 func methodStrings(ms []sigra.Method) []string {
 	out := make([]string, len(ms))
 	for i, v := range ms {
@@ -445,7 +456,7 @@ func methodStrings(ms []sigra.Method) []string {
 // state (a different user's session is replaced). The token is renewed;
 // auth time and sudo time are set to now. remember selects the long
 // lifetime and a persistent cookie.
-func (m *Manager) SignIn(ctx context.Context, u *store.User, methods []sigra.Method, aal sigra.AAL, remember bool) error {
+func (m *Manager) SignIn(ctx context.Context, u *sigra.User, methods []sigra.Method, aal sigra.AAL, remember bool) error {
 	if u == nil || u.ID == "" {
 		return errors.New("sigra/session: SignIn without a user")
 	}
@@ -453,8 +464,8 @@ func (m *Manager) SignIn(ctx context.Context, u *store.User, methods []sigra.Met
 		return fmt.Errorf("sigra/session: SignIn with AAL %d and %d methods", aal, len(methods))
 	}
 	return m.transition(ctx, func(h *holder) error {
-		now := m.cfg.Now()
-		h.user, h.userID = u, u.ID
+		now := m.now()
+		h.user, h.userID = record(u), u.ID
 		h.state = store.SessionAuthenticated
 		h.aal = int(aal)
 		h.methods = methodStrings(methods)
@@ -469,13 +480,13 @@ func (m *Manager) SignIn(ctx context.Context, u *store.User, methods []sigra.Met
 // BeginSecondFactor records that u passed the first factor (method) and
 // must present a second one. The session becomes pending for
 // PendingLifetime; it has a user but is not signed in. The token is renewed.
-func (m *Manager) BeginSecondFactor(ctx context.Context, u *store.User, method sigra.Method, remember bool) error {
+func (m *Manager) BeginSecondFactor(ctx context.Context, u *sigra.User, method sigra.Method, remember bool) error {
 	if u == nil || u.ID == "" {
 		return errors.New("sigra/session: BeginSecondFactor without a user")
 	}
 	return m.transition(ctx, func(h *holder) error {
-		now := m.cfg.Now()
-		h.user, h.userID = u, u.ID
+		now := m.now()
+		h.user, h.userID = record(u), u.ID
 		h.state = store.SessionPending
 		h.aal = int(sigra.AAL1)
 		h.methods = []string{string(method)}
@@ -493,7 +504,7 @@ func (m *Manager) BeginSecondFactor(ctx context.Context, u *store.User, method s
 // session is not found, so it is anonymous by then).
 func (m *Manager) CompleteSecondFactor(ctx context.Context, method sigra.Method) error {
 	return m.transition(ctx, func(h *holder) error {
-		now := m.cfg.Now()
+		now := m.now()
 		if h.state != store.SessionPending || h.userID == "" || !now.Before(h.expiresAt) {
 			return ErrNotPending
 		}
@@ -514,7 +525,7 @@ func (m *Manager) Sudo(ctx context.Context, method sigra.Method) error {
 		if h.state != store.SessionAuthenticated || h.userID == "" {
 			return ErrNotSignedIn
 		}
-		h.sudoTime = m.cfg.Now()
+		h.sudoTime = m.now()
 		if !slices.Contains(h.methods, string(method)) {
 			h.methods = append(slices.Clip(h.methods), string(method))
 		}
@@ -532,7 +543,7 @@ func (m *Manager) RaiseAAL(ctx context.Context, method sigra.Method) error {
 			return ErrNotSignedIn
 		}
 		h.aal = int(sigra.AAL2)
-		h.sudoTime = m.cfg.Now()
+		h.sudoTime = m.now()
 		if !slices.Contains(h.methods, string(method)) {
 			h.methods = append(slices.Clip(h.methods), string(method))
 		}
@@ -553,27 +564,9 @@ func (m *Manager) SignOut(ctx context.Context) error {
 	if err := m.scs.Destroy(ctx); err != nil {
 		return fmt.Errorf("sigra/session: sign out: %w", err)
 	}
-	h.reset(m.cfg.Now())
+	h.reset(m.now())
 	h.syncAuth()
 	return nil
-}
-
-// IsLocalHost reports whether host is localhost or a loopback address.
-func IsLocalHost(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// RemoteIP returns the host part of r.RemoteAddr.
-func RemoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // clean makes a request header fit a text column: at most n bytes of valid

@@ -2,9 +2,11 @@
 // context-first interfaces the feature packages use to read and write them.
 //
 // The adapters in store/sqlite and store/postgres implement every interface
-// here and are the only packages that know SQL. A host application may keep
-// Sigra's data in its own database instead: implement [Store] and run the
-// conformance suite in store/storetest against it (see that package).
+// here and are the only packages that know SQL. Each feature package declares
+// the store it needs as a composition of these interfaces (account.Store,
+// mfa.Store, ...), so a host application that keeps Sigra's data in its own
+// database implements only what the features it uses need, and runs the
+// matching parts of the conformance suite in store/storetest.
 //
 // # Contracts
 //
@@ -29,9 +31,17 @@
 //
 // # Transactions
 //
-// [Store.WithTx] runs a function with a Store bound to one transaction: a
-// change and the audit row or outbox message that goes with it commit
-// together or not at all.
+// A transaction travels in the context. [Transactor.InTx] runs a function
+// with a context bound to one transaction; every method of the same store
+// called with that context, or with one derived from it, runs inside the
+// transaction. So a change, its audit row and its queued email commit
+// together or not at all, whichever small interfaces the caller holds: a
+// transaction never requires the whole store, and adding an interface later
+// changes no existing store.
+//
+// [ContextWithTx] and [TxFromContext] are the helpers an implementation uses
+// to carry its transaction handle; [WithoutTx] hides every transaction of a
+// context, for writes that must not roll back with it (a failed attempt).
 package store
 
 import (
@@ -53,25 +63,18 @@ var (
 	ErrReplay = errors.New("sigra/store: already used")
 )
 
-// Store is everything Sigra persists. Implementations are safe for
-// concurrent use.
-type Store interface {
-	Users
-	Sessions
-	Tokens
-	Limiter
-	Outbox
-	AuditLog
-	TOTP
-	RecoveryCodes
-	TrustedBrowsers
-
-	// WithTx runs fn with a Store whose methods all run in one
-	// transaction. If fn returns an error or panics, the transaction rolls
-	// back; otherwise it commits and WithTx returns the commit's error.
-	// Calling WithTx on the Store passed to fn runs the inner function in
-	// the same transaction.
-	WithTx(ctx context.Context, fn func(tx Store) error) error
+// Transactor runs functions in one transaction of a store. Implementations
+// are safe for concurrent use.
+type Transactor interface {
+	// InTx runs fn with a context bound to a new transaction: every method
+	// of this store called with that context (or one derived from it) runs
+	// in the transaction. If fn returns an error or panics, the transaction
+	// rolls back; otherwise it commits and InTx returns the commit's error.
+	// Called with a context that already carries a transaction of this
+	// store, InTx runs fn in that transaction (nested calls join the outer
+	// one, which alone commits). A context carrying another store's
+	// transaction, or one hidden by [WithoutTx], does not join it.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // User is a user account record.
@@ -323,8 +326,8 @@ type Tokens interface {
 	PurgeTokens(ctx context.Context, before time.Time) (int, error)
 }
 
-// Limit is the outcome of one limiter hit.
-type Limit struct {
+// LimitResult is the outcome of one limiter hit.
+type LimitResult struct {
 	// Allowed reports whether this hit is within the limit.
 	Allowed bool
 	// Count is the number of hits in the current window, this one included.
@@ -341,7 +344,7 @@ type Limiter interface {
 	// lasts window). The hit is allowed when the window's count, this hit
 	// included, is at most limit: of M concurrent hits on a fresh key,
 	// exactly min(M, limit) are allowed.
-	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (Limit, error)
+	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (LimitResult, error)
 	// ResetLimit forgets key's counter.
 	ResetLimit(ctx context.Context, key string) error
 	// PurgeLimits deletes counters whose window ended before before.

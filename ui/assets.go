@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"mime"
 	"net/http"
 	"path"
@@ -69,7 +68,7 @@ func loadAssets(files map[string][]byte, brand Brand) (map[string]*asset, error)
 	}
 	for _, need := range []string{"sigra.css", "theme.js"} {
 		if out[need] == nil {
-			return nil, fmt.Errorf("%w: assets/%s is missing", ErrTemplate, need)
+			return nil, templateErr("assets/%s is missing", need)
 		}
 	}
 	if out["icon.svg"] == nil {

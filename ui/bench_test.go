@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 )
 
 // discardWriter is a ResponseWriter that throws the body away, so the
@@ -17,28 +16,30 @@ func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
-// BenchmarkRender measures Render for a small and a large page. The
-// baseline executes a bare html/template of the same page straight into
-// io.Discard: the difference is the cost of buffering, headers and the
-// layout machinery.
+// BenchmarkRender measures Render for a small page and for the settings
+// page with its sections. The baseline executes the same page's template
+// straight into io.Discard: the difference is the cost of buffering,
+// filling from the request and headers.
 func BenchmarkRender(b *testing.B) {
-	u := newTestUI(b, Config{})
+	u := newDemoUI(b, Config{})
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	login := &Page{Links: allLinks(), CSRFToken: "tok", Data: &LoginData{AllowRegister: true, AllowMagicLink: true}}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var devices []Device
-	for i := range 10 {
-		devices = append(devices, Device{ID: string(rune('a' + i)), Browser: "Firefox", OS: "Linux", IP: "192.0.2.1", Current: i == 0, CreatedAt: t0, LastSeenAt: t0})
+	login := &Page{CSRFToken: "tok", CSRFField: DefaultCSRFField, Data: &loginData{AllowRegister: true}}
+	settings, _, err := u.Settings(req, &Page{User: testUser}, []Section{
+		{Name: "profile", Order: 1, Data: func(*http.Request) (any, error) { return &profileSection{DisplayName: "Ada"}, nil }},
+		{Name: "plan", Order: 2, Data: func(*http.Request) (any, error) { return &planSection{Plan: "team"}, nil }},
+		{Name: "notes", Order: 3, Data: func(*http.Request) (any, error) { return &notesSection{Count: 3}, nil }},
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
-	sessions := &Page{Links: allLinks(), User: testUser, CSRFToken: "tok", Data: &SessionsData{Devices: devices}}
+	settingsPage := &Page{User: testUser, CSRFToken: "tok", CSRFField: DefaultCSRFField, Data: settings}
 
 	for _, tc := range []struct {
 		name string
-		page string
 		p    *Page
-	}{{"login", "login", login}, {"sessions-10", "sessions", sessions}} {
+	}{{"login", login}, {"settings", settingsPage}} {
 		b.Run("baseline-template/"+tc.name, func(b *testing.B) {
-			t := u.pages[tc.page]
+			t := u.pages[tc.name]
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := t.ExecuteTemplate(io.Discard, "base", tc.p); err != nil {
@@ -50,7 +51,7 @@ func BenchmarkRender(b *testing.B) {
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
-				u.Render(w, req, http.StatusOK, tc.page, tc.p)
+				u.Render(w, req, http.StatusOK, tc.name, tc.p)
 			}
 		})
 	}
@@ -63,20 +64,39 @@ func BenchmarkRender(b *testing.B) {
 	})
 }
 
-func BenchmarkRenderEmail(b *testing.B) {
-	u := newTestUI(b, Config{})
-	e := &Email{To: "user@example.com", Link: "https://app.example.com/auth/confirm?token=abc", Code: "123456", ExpiresIn: "48 hours"}
+// BenchmarkSettings measures loading and rendering three sections.
+func BenchmarkSettings(b *testing.B) {
+	u := newDemoUI(b, Config{})
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	sections := []Section{
+		{Name: "profile", Order: 1, Data: func(*http.Request) (any, error) { return &profileSection{DisplayName: "Ada"}, nil }},
+		{Name: "plan", Order: 2, Data: func(*http.Request) (any, error) { return &planSection{Plan: "team"}, nil }},
+		{Name: "notes", Order: 3, Data: func(*http.Request) (any, error) { return &notesSection{Count: 3}, nil }},
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, _, err := u.RenderEmail("confirm", e); err != nil {
+		if _, _, err := u.Settings(req, &Page{User: testUser}, sections); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderEmail(b *testing.B) {
+	u := newDemoUI(b, Config{})
+	e := &Email{To: "user@example.com", Link: "https://app.example.com/auth/confirm?token=abc", Code: "123456",
+		ExpiresIn: "48 hours", Data: &welcomeMail{Name: "Ada", Plan: "team"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, err := u.RenderEmail("welcome", e); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkNew(b *testing.B) {
+	s := newSite(b, "", nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		newTestUI(b, Config{})
+		newTestUIOn(b, s, Config{Packs: []Pack{testPack()}})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sigra-go/sigra"
 )
 
 // Brand is how pages and emails present the application.
@@ -38,9 +40,9 @@ const (
 	DefaultAccentColor = "#4f46e5"
 )
 
-// ErrInvalidBrand is returned (wrapped) by [New] for a Brand field that
-// cannot be used safely.
-var ErrInvalidBrand = errors.New("sigra/ui: invalid brand")
+// errBrand marks a Brand field that cannot be used safely; it wraps
+// sigra.ErrConfig.
+var errBrand = fmt.Errorf("%w: ui: brand", sigra.ErrConfig)
 
 // normalize returns b with defaults filled and validated fields.
 func (b Brand) normalize() (Brand, error) {
@@ -63,17 +65,17 @@ func (b Brand) normalize() (Brand, error) {
 	}
 	c, err := parseHexColor(b.AccentColor)
 	if err != nil {
-		return b, fmt.Errorf("%w: AccentColor %q: %w", ErrInvalidBrand, b.AccentColor, err)
+		return b, fmt.Errorf("%w: AccentColor %q: %w", errBrand, b.AccentColor, err)
 	}
 	b.AccentColor = c.hex()
 	if b.LogoURL != "" {
 		if err := checkURL(b.LogoURL, "http", "https"); err != nil {
-			return b, fmt.Errorf("%w: LogoURL %q: %w", ErrInvalidBrand, b.LogoURL, err)
+			return b, fmt.Errorf("%w: LogoURL %q: %w", errBrand, b.LogoURL, err)
 		}
 	}
 	if b.SupportURL != "" {
 		if err := checkURL(b.SupportURL, "http", "https", "mailto"); err != nil {
-			return b, fmt.Errorf("%w: SupportURL %q: %w", ErrInvalidBrand, b.SupportURL, err)
+			return b, fmt.Errorf("%w: SupportURL %q: %w", errBrand, b.SupportURL, err)
 		}
 	}
 	return b, nil
@@ -83,14 +85,14 @@ func (b Brand) normalize() (Brand, error) {
 // and overly long values.
 func checkText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
-		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidBrand, field)
+		return fmt.Errorf("%w: %s is not valid UTF-8", errBrand, field)
 	}
 	if utf8.RuneCountInString(s) > max {
-		return fmt.Errorf("%w: %s is longer than %d characters", ErrInvalidBrand, field, max)
+		return fmt.Errorf("%w: %s is longer than %d characters", errBrand, field, max)
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: %s %q contains a control character", ErrInvalidBrand, field, s)
+			return fmt.Errorf("%w: %s %q contains a control character", errBrand, field, s)
 		}
 	}
 	return nil

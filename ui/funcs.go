@@ -1,10 +1,8 @@
 package ui
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
 	"strings"
 	"time"
 	"unicode"
@@ -18,9 +16,12 @@ import (
 // The first arguments are the *Page and the field's name; the rest are
 // option pairs named after Field's members in lower case (id, label, type,
 // autocomplete, inputmode, hint, placeholder, minlength, maxlength,
-// required, autofocus, nospell, mono, errkey, sticky, asideurl, asidetext).
-// The value comes from Page.Values (never for passwords or one-time codes)
-// and the error from Page.FieldErrors[errkey], errkey defaulting to the name.
+// required, autofocus, nospell, mono, errkey, sticky, value, asideurl,
+// asidetext). The value comes from Page.Values when it has the field (what
+// the user typed, shown again after an error), else from the value option
+// (the current value of a setting); never for passwords or one-time codes.
+// The error comes from Page.FieldErrors[errkey], errkey defaulting to the
+// name.
 type Field struct {
 	ID, Name, Label, Type    string
 	Autocomplete, InputMode  string
@@ -67,6 +68,8 @@ func makeField(p *Page, name string, opts ...any) (*Field, error) {
 			f.InputMode, err = optString(k, v)
 		case "hint":
 			f.Hint, err = optString(k, v)
+		case "value":
+			f.Value, err = optString(k, v)
 		case "placeholder":
 			f.Placeholder, err = optString(k, v)
 		case "asideurl":
@@ -98,10 +101,11 @@ func makeField(p *Page, name string, opts ...any) (*Field, error) {
 	}
 	if f.Type == "password" || f.Autocomplete == "one-time-code" {
 		sticky = false
+		f.Value = ""
 	}
 	if p != nil {
-		if sticky {
-			f.Value = p.Values[name]
+		if v, ok := p.Values[name]; sticky && ok {
+			f.Value = v
 		}
 		f.Error = p.FieldErrors[errKey]
 	}
@@ -197,93 +201,12 @@ func humanDuration(d time.Duration) string {
 	return "less than a minute"
 }
 
-// passwordHint is the hint under a new-password field.
-func passwordHint(min int) string {
-	const advice = "A long passphrase you don't use on any other site is best."
-	if min > 0 {
-		return fmt.Sprintf("At least %d characters. %s", min, advice)
-	}
-	return advice
-}
-
 // plural writes "1 day" or "3 days".
 func plural(n int, one, many string) string {
 	if n == 1 || n == -1 {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// group4 writes s without spaces in groups of four: "JBSW Y3DP EHPK".
-func group4(s string) string {
-	var clean []rune
-	for _, r := range s {
-		if !unicode.IsSpace(r) && r != '-' {
-			clean = append(clean, r)
-		}
-	}
-	var b strings.Builder
-	for i, r := range clean {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// compact removes spaces, for copying a grouped secret.
-func compact(s string) string {
-	return strings.Join(strings.Fields(s), "")
-}
-
-const pngDataPrefix = "data:image/png;base64,"
-
-// qrImage returns s as a URL safe for <img src> when it is a base64 PNG
-// data URI that decodes to a PNG, and "" otherwise (html/template would
-// otherwise replace any data: URL with a harmless placeholder).
-func qrImage(s string) template.URL {
-	if !strings.HasPrefix(s, pngDataPrefix) {
-		return ""
-	}
-	raw, err := base64.StdEncoding.DecodeString(s[len(pngDataPrefix):])
-	if err != nil || len(raw) < 8 || string(raw[:8]) != "\x89PNG\r\n\x1a\n" {
-		return ""
-	}
-	return template.URL(s)
-}
-
-// otpauthURL returns s as a trusted URL when it is an otpauth:// URI, and
-// "" otherwise.
-func otpauthURL(s string) template.URL {
-	if len(s) < 10 || !strings.EqualFold(s[:10], "otpauth://") {
-		return ""
-	}
-	for _, r := range s {
-		if r <= ' ' || unicode.IsControl(r) || strings.ContainsRune("\"<>\\", r) {
-			return ""
-		}
-	}
-	return template.URL(s)
-}
-
-// deviceName writes "Chrome on macOS", falling back to what is known.
-func deviceName(browser, os string) string {
-	switch {
-	case browser != "" && os != "":
-		return browser + " on " + os
-	case browser != "":
-		return browser
-	case os != "":
-		return "Browser on " + os
-	}
-	return "Unknown browser"
-}
-
-// isMobile reports whether a device kind is a phone or tablet.
-func isMobile(kind string) bool {
-	k := strings.ToLower(kind)
-	return strings.Contains(k, "mobile") || strings.Contains(k, "phone") || strings.Contains(k, "tablet")
 }
 
 // statusTitle and statusText are the defaults of the error page.
@@ -350,8 +273,8 @@ func oneLine(s string, max int) string {
 			r = ' '
 		}
 		if r == ' ' {
-			if space {
-				continue
+			if space || n == 0 {
+				continue // runs of spaces count once, leading ones not at all
 			}
 			space = true
 		} else {
@@ -367,41 +290,21 @@ func oneLine(s string, max int) string {
 	return strings.TrimSpace(b.String())
 }
 
-// otherDevices counts the devices that are not the current one.
-func otherDevices(ds []Device) int {
-	n := 0
-	for _, d := range ds {
-		if !d.Current {
-			n++
-		}
-	}
-	return n
-}
-
-// trustLabel is the label of the "trust this browser" checkbox.
-func trustLabel(days int) string {
-	if days > 0 {
-		return "Trust this browser for " + plural(days, "day", "days")
-	}
-	return "Trust this browser"
-}
-
-// downloadURL returns s for a download link, or "" when it is not a
-// local path, an http(s) URL or a "data:text/plain" URI (marked safe:
-// plain text cannot run).
-func downloadURL(s string) any {
-	for _, r := range s {
-		if r <= ' ' || unicode.IsControl(r) || strings.ContainsRune("\"<>\\", r) {
-			return ""
-		}
-	}
-	lower := strings.ToLower(s)
+// deviceName writes "Chrome on macOS", falling back to what is known.
+func deviceName(browser, os string) string {
 	switch {
-	case strings.HasPrefix(lower, "data:text/plain;"), strings.HasPrefix(lower, "data:text/plain,"):
-		return template.URL(s)
-	case strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "http://"),
-		strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//"):
-		return s
+	case browser != "" && os != "":
+		return browser + " on " + os
+	case browser != "":
+		return browser
+	case os != "":
+		return "Browser on " + os
 	}
-	return ""
+	return "Unknown browser"
+}
+
+// isMobile reports whether a device kind is a phone or tablet.
+func isMobile(kind string) bool {
+	k := strings.ToLower(kind)
+	return strings.Contains(k, "mobile") || strings.Contains(k, "phone") || strings.Contains(k, "tablet")
 }

@@ -1,19 +1,21 @@
 package ui
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sigra-go/sigra/site"
 )
 
-// FuzzRenderPage renders the sign-in page with form input and messages a
-// request controls, and checks that none of it becomes markup: the
-// document has the same elements as with harmless values, no script,
+// FuzzRenderPage renders a pack's sign-in page with form input and
+// messages a request controls, and checks that none of it becomes markup:
+// the document has the same elements as with harmless values, no script,
 // style or event handler appears, and the sticky email comes back intact.
 func FuzzRenderPage(f *testing.F) {
 	for _, s := range []string{
@@ -26,12 +28,11 @@ func FuzzRenderPage(f *testing.F) {
 	} {
 		f.Add(s, s, s, s)
 	}
-	u := newTestUI(f, Config{})
+	u := newDemoUI(f, Config{})
 	render := func(t *testing.T, value, errMsg, flash, ret string) (string, int) {
 		p := &Page{
 			CSRFToken:   "tok",
-			Links:       allLinks(),
-			Data:        &LoginData{AllowRegister: true, AllowMagicLink: true},
+			Data:        &loginData{AllowRegister: true},
 			Values:      map[string]string{"email": value},
 			Error:       errMsg,
 			Flash:       flash,
@@ -42,7 +43,7 @@ func FuzzRenderPage(f *testing.F) {
 		rec := httptest.NewRecorder()
 		u.Render(rec, httptest.NewRequest(http.MethodGet, "/", nil), http.StatusOK, "login", p)
 		if rec.Code != http.StatusOK {
-			t.Fatalf("status %d", rec.Code)
+			t.Fatalf("got status %d, want 200", rec.Code)
 		}
 		return rec.Body.String(), len(elements(parseHTML(t, rec.Body.String())))
 	}
@@ -57,13 +58,39 @@ func FuzzRenderPage(f *testing.F) {
 		doc := parseHTML(t, body)
 		checkDocument(t, doc, DefaultCSRFField, "tok")
 		if s := byTag(doc, "script"); len(s) != 1 {
-			t.Fatalf("got %d scripts", len(s))
+			t.Fatalf("got %d scripts, want 1", len(s))
 		}
 		if utf8.ValidString(value) && !strings.ContainsFunc(value, unicode.IsControl) {
 			in := inputsByName(doc)["email"]
 			if len(in) != 1 || attrOr(in[0], "value", "") != value {
 				t.Errorf("sticky email did not round-trip: %q", value)
 			}
+		}
+	})
+}
+
+// FuzzFill feeds a request's query to Fill: return_to comes back only as
+// a local path, and the flash is only ever one of the packs' notices.
+func FuzzFill(f *testing.F) {
+	for _, s := range []string{"return_to=/x&notice=saved", "return_to=//evil.example", "return_to=/%2F/evil",
+		"notice=%3Cb%3E", "return_to=https://evil.example/", "return_to=/\\evil", "return_to=%2F%09%2Fevil"} {
+		f.Add(s)
+	}
+	u := newDemoUI(f, Config{})
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.URL.RawQuery = query
+		p := u.Fill(r, nil)
+		if p.ReturnTo != "" {
+			if got, ok := site.LocalPath(p.ReturnTo); !ok || got != p.ReturnTo {
+				t.Errorf("got return_to %q, which is not a local path", p.ReturnTo)
+			}
+			if q, _ := url.ParseQuery(query); q.Get("return_to") != p.ReturnTo {
+				t.Errorf("got return_to %q, want the query's %q", p.ReturnTo, q.Get("return_to"))
+			}
+		}
+		if p.Flash != "" && p.Flash != "Your profile was saved." {
+			t.Errorf("got flash %q, want only the pack's notice", p.Flash)
 		}
 	})
 }
@@ -76,14 +103,15 @@ func FuzzRenderEmail(f *testing.F) {
 		"x\r\nBcc: victim@example.com", "<script>alert(1)</script>", "javascript:alert(1)",
 		"\u2028\u2029\x85", "\x00\x1b[31m", "%0d%0a", "é", strings.Repeat("a", 500),
 	} {
-		f.Add(s, s, s, s, s)
+		f.Add(s, s, s, s)
 	}
-	u := newTestUI(f, Config{})
-	f.Fuzz(func(t *testing.T, to, newEmail, ua, link, code string) {
-		for _, name := range []string{"email_change_notice", "confirm"} {
-			base := &Email{To: "a", NewEmail: "a", UserAgent: "a", IP: "a", Link: "https://a.example.com/", Code: "a", ExpiresIn: "a"}
-			data := &Email{To: "a" + to, NewEmail: "a" + newEmail, UserAgent: "a" + ua, IP: "a" + ua,
-				Link: "https://a.example.com/" + link, Code: "a" + code, ExpiresIn: "a" + code}
+	u := newDemoUI(f, Config{})
+	f.Fuzz(func(t *testing.T, to, ua, link, code string) {
+		for _, name := range []string{"welcome", "notice"} {
+			base := &Email{To: "a", UserAgent: "a", IP: "a", Link: "https://a.example.com/", Code: "a", ExpiresIn: "a",
+				Data: &welcomeMail{Name: "a", Plan: "a"}}
+			data := &Email{To: "a" + to, UserAgent: "a" + ua, IP: "a" + ua,
+				Link: "https://a.example.com/" + link, Code: "a" + code, ExpiresIn: "a" + code, Data: base.Data}
 			_, wantText, wantHTML, err := u.RenderEmail(name, base)
 			if err != nil {
 				t.Fatal(err)
@@ -96,7 +124,7 @@ func FuzzRenderEmail(f *testing.F) {
 				t.Errorf("%s: subject %q has a control character", name, subject)
 			}
 			if got, want := strings.Count(txt, "\n"), strings.Count(wantText, "\n"); got != want {
-				t.Errorf("%s: text part has %d lines, want %d:\n%s", name, got, want, txt)
+				t.Errorf("%s: got %d lines in the text part, want %d:\n%s", name, got, want, txt)
 			}
 			for _, r := range txt {
 				if r != '\n' && (unicode.IsControl(r) || r == '\u2028' || r == '\u2029') {
@@ -104,7 +132,7 @@ func FuzzRenderEmail(f *testing.F) {
 				}
 			}
 			if got, want := len(elements(parseHTML(t, htmlBody))), len(elements(parseHTML(t, wantHTML))); got != want {
-				t.Errorf("%s: HTML part has %d elements, want %d", name, got, want)
+				t.Errorf("%s: got %d elements in the HTML part, want %d", name, got, want)
 			}
 		}
 	})
@@ -121,7 +149,7 @@ func FuzzParseHexColor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := parseHexColor(s)
 		if ok := hexColorRE.MatchString(s); ok != (err == nil) {
-			t.Fatalf("parseHexColor(%q): err=%v, want accepted=%v", s, err, ok)
+			t.Fatalf("parseHexColor(%q): got err=%v, want accepted=%v", s, err, ok)
 		}
 		if err != nil {
 			return
@@ -135,29 +163,6 @@ func FuzzParseHexColor(f *testing.F) {
 		}
 		if css := brandCSS(c.hex()); strings.Count(css, "{") != strings.Count(css, "}") {
 			t.Errorf("unbalanced brand CSS for %q", s)
-		}
-	})
-}
-
-// FuzzTrustedURLs checks the two values pages mark as safe URLs: the QR
-// image must be a PNG data URI and the authenticator link an otpauth URI
-// without characters that could leave an attribute.
-func FuzzTrustedURLs(f *testing.F) {
-	png := pngDataPrefix + base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\nrest"))
-	for _, s := range []string{png, "data:text/html;base64,PHNjcmlwdD4=", "otpauth://totp/x?secret=A", "otpauth://x\" onload=\"", "javascript:alert(1)", "OTPAUTH://X"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if q := string(qrImage(s)); q != "" {
-			raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(q, pngDataPrefix))
-			if q != s || !strings.HasPrefix(q, pngDataPrefix) || err != nil || !strings.HasPrefix(string(raw), "\x89PNG\r\n\x1a\n") {
-				t.Errorf("qrImage accepted %q", s)
-			}
-		}
-		if o := string(otpauthURL(s)); o != "" {
-			if o != s || !strings.HasPrefix(strings.ToLower(o), "otpauth://") || strings.ContainsAny(o, "\"<>\\ ") || strings.ContainsFunc(o, unicode.IsControl) {
-				t.Errorf("otpauthURL accepted %q", s)
-			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -17,99 +18,121 @@ import (
 	"strings"
 	"sync"
 	texttemplate "text/template"
+	"text/template/parse"
 	"time"
 
+	"github.com/justinas/nosurf"
+
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/internal/web"
+	"github.com/sigra-go/sigra/site"
 )
 
 //go:embed templates
 var embedded embed.FS
 
-// DefaultAssetsPath is where [UI.Assets] is expected to be mounted when
-// Config.AssetsPath is empty.
-const DefaultAssetsPath = "/auth/assets"
+// ErrTemplate marks a template (built in, from a [Pack] or from
+// Config.Overrides) that does not parse, or does not render with the data
+// of its page. At [New] it comes wrapped together with [sigra.ErrConfig].
+var ErrTemplate = errors.New("sigra/ui: bad template")
 
-// Errors returned by this package; test with errors.Is.
-var (
-	// ErrTemplate: a template (embedded or from Config.Overrides) does not
-	// parse or does not render with the data of its page.
-	ErrTemplate = errors.New("sigra/ui: bad template")
-	// ErrUnknownEmail: RenderEmail was asked for an email that does not exist.
-	ErrUnknownEmail = errors.New("sigra/ui: unknown email")
-	// ErrInvalidConfig: a Config field other than Brand is unusable.
-	ErrInvalidConfig = errors.New("sigra/ui: invalid config")
-)
+// ErrUnknownEmail: RenderEmail was asked for an email that no pack declares.
+var ErrUnknownEmail = errors.New("sigra/ui: unknown email")
 
-// Config configures [New]. The zero value uses the embedded templates, the
-// default brand and DefaultAssetsPath.
+// Config configures [New]. The zero value renders the core pages (the
+// layout, the error page and the settings page) with the default brand.
 type Config struct {
 	// Brand sets the product name, logo, accent colour and support link.
 	Brand Brand
-	// Overrides holds files that replace or extend the embedded ones, by
-	// path: "pages/login.html" replaces the sign-in page, "emails/reset.txt"
-	// the text part of the reset email, "assets/sigra.css" the stylesheet.
-	// A new "pages/<name>.html" adds a page the application can render
-	// with the same layout; a new "emails/<name>.txt" with its
-	// "emails/<name>.html" adds an email. Files outside the layout, pages,
-	// emails and assets folders are ignored; inside them, a file New cannot
-	// use (in a subfolder, or of an unknown type) is an error. Optional.
+	// Packs are the features' pages, sections, emails, routes, notices and
+	// settings-navigation entries: account.Pages(), mfa.Pages(), and any
+	// of the application's own. A feature refuses to start with a UI that
+	// lacks its pack.
+	Packs []Pack
+	// Overrides holds files that replace built-in ones, by path:
+	// "pages/login.html" replaces the sign-in page, "emails/reset.txt" the
+	// text part of the reset email, "layout/base.html" the document
+	// around every page, "assets/sigra.css" the stylesheet. A file under
+	// layout/, pages/, sections/ or emails/ must replace a built-in file
+	// ([UI.Templates] lists them): any other name is refused, with the
+	// list of known names, so a misspelt override cannot go unnoticed.
+	// Files under assets/ may also add new assets. Other folders are
+	// ignored. Add new pages with a Pack instead. Optional.
 	Overrides fs.FS
-	// AssetsPath is the URL path at which the application mounts
-	// [UI.Assets]; pages link the stylesheet and script below it. Default
-	// DefaultAssetsPath.
-	AssetsPath string
-	// Logger receives template errors met while rendering. Default
-	// slog.Default().
-	Logger *slog.Logger
 }
 
-// UI renders Sigra's pages and emails. It is immutable after New and safe
-// for concurrent use.
+// UI renders the pages and emails of the features it was given. It is
+// immutable after New and safe for concurrent use.
 type UI struct {
+	site       *site.Site
 	brand      Brand
 	assetsPath string
 	log        *slog.Logger
 
+	builtin    map[string][]byte // built-in files by path, before overrides
 	pages      map[string]*htmltemplate.Template
+	ownTitle   map[string]bool // pages whose override defines "title"
+	sections   map[string]*htmltemplate.Template
 	textEmails map[string]*texttemplate.Template
 	htmlEmails map[string]*htmltemplate.Template
+	zero       map[string]any    // page name → zero value of its data
+	emailZero  map[string]any    // email name → zero value of its Email.Data
+	routes     map[string]string // name → local path (with the prefix)
+	notices    map[string]string
+	nav        []NavItem
+	icons      map[string]htmltemplate.HTML
+	packs      map[string]bool
 	assets     map[string]*asset // by plain name
 	handler    *assetHandler
 
 	bufs sync.Pool
 }
 
-// New loads the embedded templates and Config.Overrides, parses every page
-// and email and renders each built-in one once with empty data, so that a
-// broken template or override is reported here rather than on a request.
-// It returns an error wrapping ErrInvalidBrand, ErrInvalidConfig or
-// ErrTemplate.
-func New(cfg Config) (*UI, error) {
+// corePages are the pages of the UI itself, with the zero value of their
+// data.
+func corePages() map[string]any {
+	return map[string]any{"error": &ErrorData{}, "settings": &SettingsData{}}
+}
+
+// New loads the core templates, the packs and the overrides, parses every
+// page, section and email, and renders each once with empty data, so that a
+// broken template, pack or override is reported here rather than on a
+// request. Errors wrap [sigra.ErrConfig] (and [ErrTemplate] for a template
+// that fails).
+func New(s *site.Site, cfg Config) (*UI, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: ui: nil site", sigra.ErrConfig)
+	}
 	brand, err := cfg.Brand.normalize()
 	if err != nil {
 		return nil, err
 	}
-	ap, err := assetsPath(cfg.AssetsPath)
-	if err != nil {
-		return nil, err
-	}
 	u := &UI{
+		site:       s,
 		brand:      brand,
-		assetsPath: ap,
-		log:        cfg.Logger,
+		assetsPath: s.Path("/assets"),
+		log:        s.Logger(),
 		pages:      make(map[string]*htmltemplate.Template),
+		ownTitle:   make(map[string]bool),
+		sections:   make(map[string]*htmltemplate.Template),
 		textEmails: make(map[string]*texttemplate.Template),
 		htmlEmails: make(map[string]*htmltemplate.Template),
-	}
-	if u.log == nil {
-		u.log = slog.Default()
+		routes:     make(map[string]string),
+		notices:    make(map[string]string),
+		packs:      make(map[string]bool),
 	}
 	u.bufs.New = func() any { return new(bytes.Buffer) }
 
-	files, err := loadFiles(cfg.Overrides)
+	b, err := u.collect(cfg.Packs)
 	if err != nil {
 		return nil, err
 	}
+	files := maps.Clone(b.files)
+	overridden, err := applyOverrides(files, cfg.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	u.builtin = b.files
 	if u.assets, err = loadAssets(files, brand); err != nil {
 		return nil, err
 	}
@@ -118,84 +141,339 @@ func New(cfg Config) (*UI, error) {
 		u.handler.byName[a.name] = a
 		u.handler.byName[a.hashed] = a
 	}
-	if err := u.parsePages(files); err != nil {
+	u.zero, u.emailZero = b.pages, b.emails
+	if err := u.parsePages(files, b, overridden); err != nil {
 		return nil, err
 	}
-	if err := u.parseEmails(files); err != nil {
+	if err := u.parseEmails(files, b); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
-func assetsPath(p string) (string, error) {
-	if p == "" {
-		return DefaultAssetsPath, nil
-	}
-	p = strings.TrimRight(p, "/")
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, " \t\r\n\"'<>\\?#") {
-		return "", fmt.Errorf("%w: AssetsPath %q must be a path starting with a single /", ErrInvalidConfig, p)
-	}
-	return p, nil
+// bundle is what the core and the packs declare, merged.
+type bundle struct {
+	files    map[string][]byte
+	pages    map[string]any // page name → zero data
+	sections map[string]any
+	emails   map[string]any
+	funcs    htmltemplate.FuncMap
+	owner    map[string]string // file path → pack name ("" for the core)
+	// declared maps a kind ("page", "route", ...) and a name to the pack
+	// that declares it ("" for the core), so a clash names both.
+	declared map[string]map[string]string
 }
 
-// loadFiles returns the embedded files overlaid with the overrides, by
-// path relative to the templates root.
-func loadFiles(overrides fs.FS) (map[string][]byte, error) {
-	files := make(map[string][]byte)
+// by returns who declared name of kind, for an error message.
+func (b *bundle) by(kind, name string) string { return ownerLabel(b.declared[kind][name]) }
+
+// claim records that owner declares name of kind, or reports who already
+// did.
+func (b *bundle) claim(kind, name, owner string) (prev string, dup bool) {
+	m := b.declared[kind]
+	if m == nil {
+		m = make(map[string]string)
+		b.declared[kind] = m
+	}
+	if o, ok := m[name]; ok {
+		return o, true
+	}
+	m[name] = owner
+	return "", false
+}
+
+// ownerLabel names the provider of a file or declaration in an error
+// message: the UI itself (owner "") or a pack.
+func ownerLabel(owner string) string {
+	if owner == "" {
+		return "the UI"
+	}
+	return fmt.Sprintf("pack %q", owner)
+}
+
+func templateErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %w: %s", sigra.ErrConfig, ErrTemplate, fmt.Sprintf(format, args...))
+}
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: ui: %s", sigra.ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// collect reads the core files and every pack, refusing duplicates.
+func (u *UI) collect(packs []Pack) (*bundle, error) {
+	b := &bundle{
+		files: make(map[string][]byte), pages: corePages(), sections: map[string]any{},
+		emails: map[string]any{}, funcs: u.coreFuncs(), owner: map[string]string{},
+		declared: map[string]map[string]string{},
+	}
 	root, err := fs.Sub(embedded, "templates")
 	if err != nil {
 		return nil, err
 	}
-	read := func(fsys fs.FS, from string) error {
-		return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	if err := readTree(root, "", b, []string{"layout", "pages", "assets"}); err != nil {
+		return nil, err
+	}
+	for name := range b.pages {
+		if _, ok := b.files["pages/"+name+".html"]; !ok {
+			return nil, templateErr("core page %q is missing", name)
+		}
+		b.claim("page", name, "")
+	}
+	for name := range b.funcs {
+		b.claim("template function", name, "")
+	}
+	for _, p := range packs {
+		if p.Name == "" {
+			return nil, configErr("a pack has no Name")
+		}
+		if u.packs[p.Name] {
+			return nil, configErr("pack %q is given twice", p.Name)
+		}
+		u.packs[p.Name] = true
+		if err := u.addPack(b, p); err != nil {
+			return nil, err
+		}
+	}
+	// Every navigation entry names a route.
+	for _, n := range u.nav {
+		if _, ok := u.routes[n.Route]; !ok {
+			return nil, configErr("navigation entry %q names the unknown route %q", n.Label, n.Route)
+		}
+	}
+	slices.SortStableFunc(u.nav, func(a, b NavItem) int { return cmp.Compare(a.Order, b.Order) })
+	return b, nil
+}
+
+func (u *UI) addPack(b *bundle, p Pack) error {
+	if p.Files != nil {
+		if err := readTree(p.Files, p.Name, b, []string{"pages", "sections", "emails"}); err != nil {
+			return err
+		}
+	}
+	declare := func(kind string, into map[string]any, from map[string]any) error {
+		for _, name := range slices.Sorted(maps.Keys(from)) {
+			if !validName(name) {
+				return configErr("pack %q: %s name %q: want lowercase letters, digits and _", p.Name, kind, name)
+			}
+			if prev, dup := b.claim(kind, name, p.Name); dup {
+				return configErr("pack %q declares the %s %q, which %s declares too", p.Name, kind, name, ownerLabel(prev))
+			}
+			into[name] = from[name]
+		}
+		return nil
+	}
+	if err := declare("page", b.pages, p.Pages); err != nil {
+		return err
+	}
+	if err := declare("section", b.sections, p.Sections); err != nil {
+		return err
+	}
+	if err := declare("email", b.emails, p.Emails); err != nil {
+		return err
+	}
+	// Every file of the pack is declared, and every declaration has its files.
+	for file, owner := range b.owner {
+		if owner != p.Name {
+			continue
+		}
+		dir, base := path.Split(file)
+		name := strings.TrimSuffix(base, path.Ext(base))
+		var ok bool
+		switch dir {
+		case "pages/":
+			_, ok = p.Pages[name]
+		case "sections/":
+			_, ok = p.Sections[name]
+		case "emails/":
+			_, ok = p.Emails[name]
+		}
+		if !ok {
+			return configErr("pack %q: %s is not declared in the pack", p.Name, file)
+		}
+	}
+	need := func(kind string, names map[string]any, exts ...string) error {
+		for name := range names {
+			for _, ext := range exts {
+				f := kind + "/" + name + ext
+				if b.owner[f] != p.Name {
+					return configErr("pack %q declares %s %q but has no %s", p.Name, strings.TrimSuffix(kind, "s"), name, f)
+				}
+			}
+		}
+		return nil
+	}
+	if err := errors.Join(need("pages", p.Pages, ".html"), need("sections", p.Sections, ".html"), need("emails", p.Emails, ".txt", ".html")); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Routes)) {
+		rel := p.Routes[name]
+		if !validName(name) {
+			return configErr("pack %q: route name %q: want lowercase letters, digits and _", p.Name, name)
+		}
+		if !strings.HasPrefix(rel, "/") {
+			return configErr("pack %q: route %q: path %q must start with /", p.Name, name, rel)
+		}
+		full := u.site.Path(rel)
+		if _, ok := web.LocalPath(full); !ok {
+			return configErr("pack %q: route %q: %q is not a local path", p.Name, name, rel)
+		}
+		if prev, dup := u.routes[name]; dup && prev != full {
+			return configErr("pack %q declares the route %q as %s, which %s declares as %s", p.Name, name, full, b.by("route", name), prev)
+		}
+		b.claim("route", name, p.Name)
+		u.routes[name] = full
+	}
+	for _, key := range slices.Sorted(maps.Keys(p.Notices)) {
+		if prev, dup := b.claim("notice", key, p.Name); dup {
+			return configErr("pack %q declares the notice %q, which %s declares too", p.Name, key, ownerLabel(prev))
+		}
+		u.notices[key] = p.Notices[key]
+	}
+	u.nav = append(u.nav, p.Nav...)
+	for _, name := range slices.Sorted(maps.Keys(p.Funcs)) {
+		if prev, dup := b.claim("template function", name, p.Name); dup {
+			return configErr("pack %q declares the template function %q, which %s defines too", p.Name, name, ownerLabel(prev))
+		}
+		b.funcs[name] = p.Funcs[name]
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// readTree adds the files of fsys under the given top folders to b, as
+// owner's. A file of an unexpected shape is an error; a path already taken
+// is an error.
+func readTree(fsys fs.FS, owner string, b *bundle, tops []string) error {
+	for _, top := range tops {
+		err := fs.WalkDir(fsys, top, func(p string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) && p == top {
+				return fs.SkipDir
+			}
 			if err != nil {
 				return err
 			}
 			if d.IsDir() {
+				if p != top {
+					return templateErr("%s: %q: templates live directly in %s/", ownerLabel(owner), p, top)
+				}
 				return nil
 			}
-			dir, file := path.Split(p)
-			top, _, _ := strings.Cut(p, "/")
-			switch top {
-			case "layout", "pages", "emails", "assets":
-			default:
-				return nil // not ours
+			if !fileShape(p) {
+				return templateErr("%s: %q: unexpected file name", ownerLabel(owner), p)
 			}
-			ext := path.Ext(file)
-			ok := false
-			switch dir {
-			case "layout/":
-				ok = ext == ".html" || ext == ".txt"
-			case "pages/":
-				ok = ext == ".html"
-			case "emails/":
-				ok = ext == ".html" || ext == ".txt"
-			case "assets/":
-				ok = assetTypes[ext] != ""
+			if prev, dup := b.owner[p]; dup {
+				return configErr("%s and %s both provide %s", ownerLabel(prev), ownerLabel(owner), p)
 			}
-			if !ok || file == ext || dir != top+"/" {
-				return fmt.Errorf("%w: %s %q: unexpected file name", ErrTemplate, from, p)
-			}
-			b, err := fs.ReadFile(fsys, p)
+			body, err := fs.ReadFile(fsys, p)
 			if err != nil {
 				return err
 			}
-			files[p] = b
+			b.files[p], b.owner[p] = body, owner
 			return nil
 		})
-	}
-	if err := read(root, "embedded"); err != nil {
-		return nil, err
-	}
-	if overrides != nil {
-		if err := read(overrides, "override"); err != nil {
-			if errors.Is(err, ErrTemplate) {
-				return nil, err
+		if err != nil {
+			if errors.Is(err, sigra.ErrConfig) {
+				return err
 			}
-			return nil, fmt.Errorf("%w: reading overrides: %w", ErrInvalidConfig, err)
+			return configErr("reading the templates of %s: %v", ownerLabel(owner), err)
 		}
 	}
-	return files, nil
+	return nil
+}
+
+// fileShape reports whether p is a file this package uses: a template in
+// layout/, pages/, sections/ or emails/, or an asset.
+func fileShape(p string) bool {
+	dir, file := path.Split(p)
+	ext := path.Ext(file)
+	if file == ext || strings.Count(p, "/") != 1 {
+		return false
+	}
+	switch dir {
+	case "layout/":
+		return ext == ".html" || ext == ".txt"
+	case "pages/", "sections/":
+		return ext == ".html"
+	case "emails/":
+		return ext == ".html" || ext == ".txt"
+	case "assets/":
+		return assetTypes[ext] != ""
+	}
+	return false
+}
+
+// applyOverrides replaces files with the overrides' and returns the paths
+// it replaced. An override under layout/, pages/, sections/ or emails/ must
+// name an existing file.
+func applyOverrides(files map[string][]byte, overrides fs.FS) (map[string]bool, error) {
+	done := map[string]bool{}
+	if overrides == nil {
+		return done, nil
+	}
+	err := fs.WalkDir(overrides, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		top, _, _ := strings.Cut(p, "/")
+		switch top {
+		case "layout", "pages", "sections", "emails", "assets":
+		default:
+			if d.IsDir() && p != "." {
+				return fs.SkipDir
+			}
+			return nil // not ours
+		}
+		if d.IsDir() {
+			if p != top {
+				return templateErr("override %q: templates live directly in %s/", p, top)
+			}
+			return nil
+		}
+		if !fileShape(p) {
+			return templateErr("override %q: unexpected file name", p)
+		}
+		if _, ok := files[p]; !ok && top != "assets" {
+			return configErr("override %q replaces no built-in file; known %s files: %s", p, top, strings.Join(known(files, top+"/"), ", "))
+		}
+		body, err := fs.ReadFile(overrides, p)
+		if err != nil {
+			return err
+		}
+		files[p] = body
+		done[p] = true
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, sigra.ErrConfig) {
+			return nil, err
+		}
+		return nil, configErr("reading overrides: %v", err)
+	}
+	return done, nil
+}
+
+// known returns the sorted base names of the files under dir.
+func known(files map[string][]byte, dir string) []string {
+	var out []string
+	for p := range files {
+		if d, f := path.Split(p); d == dir {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // names returns the names of files in dir with ext, without either.
@@ -210,7 +488,7 @@ func names(files map[string][]byte, dir, ext string) []string {
 	return out
 }
 
-func (u *UI) pageFuncs() htmltemplate.FuncMap {
+func (u *UI) coreFuncs() htmltemplate.FuncMap {
 	return htmltemplate.FuncMap{
 		"brand": func() Brand { return u.brand },
 		"asset": func(name string) (string, error) {
@@ -219,27 +497,29 @@ func (u *UI) pageFuncs() htmltemplate.FuncMap {
 			}
 			return "", fmt.Errorf("no asset %q", name)
 		},
-		"field":        makeField,
-		"args":         args,
-		"csrfName":     csrfName,
-		"date":         formatDate,
-		"day":          formatDay,
-		"iso":          isoTime,
-		"duration":     humanDuration,
-		"plural":       plural,
-		"passwordHint": passwordHint,
-		"group4":       group4,
-		"compact":      compact,
-		"qrImage":      qrImage,
-		"otpauthURL":   otpauthURL,
-		"downloadURL":  downloadURL,
-		"deviceName":   deviceName,
-		"isMobile":     isMobile,
-		"otherDevices": otherDevices,
-		"trustLabel":   trustLabel,
-		"statusTitle":  statusTitle,
-		"statusText":   statusText,
-		"join":         strings.Join,
+		"route": func(name string) (string, error) {
+			if p, ok := u.routes[name]; ok {
+				return p, nil
+			}
+			return "", fmt.Errorf("no route %q", name)
+		},
+		"hasRoute":    func(name string) bool { _, ok := u.routes[name]; return ok },
+		"home":        func() string { return u.site.Home() },
+		"icon":        u.icon,
+		"settingsNav": u.settingsNav,
+		"field":       makeField,
+		"args":        args,
+		"csrfName":    csrfName,
+		"date":        formatDate,
+		"day":         formatDay,
+		"iso":         isoTime,
+		"duration":    humanDuration,
+		"plural":      plural,
+		"statusTitle": statusTitle,
+		"statusText":  statusText,
+		"join":        strings.Join,
+		"deviceName":  deviceName,
+		"isMobile":    isMobile,
 		"or2": func(a, b string) string {
 			if a != "" {
 				return a
@@ -256,75 +536,149 @@ func csrfName(p *Page) string {
 	return p.CSRFField
 }
 
-func (u *UI) parsePages(files map[string][]byte) error {
-	base := htmltemplate.New("").Funcs(u.pageFuncs())
-	var layouts []string
-	for p := range files {
-		if strings.HasPrefix(p, "layout/") && path.Ext(p) == ".html" && p != "layout/email.html" {
-			layouts = append(layouts, p)
-		}
+// icon returns the inline SVG of the icon template "icon-<name>".
+func (u *UI) icon(name string) (htmltemplate.HTML, error) {
+	if s, ok := u.icons[name]; ok {
+		return s, nil
 	}
-	slices.Sort(layouts)
-	for _, p := range layouts {
+	return "", fmt.Errorf("no icon %q", name)
+}
+
+// NavLink is one entry of the settings navigation as templates see it.
+type NavLink struct {
+	Href, Label string
+	Icon        htmltemplate.HTML
+	// Current marks the entry of the page being shown.
+	Current bool
+}
+
+// settingsNav returns the settings navigation with current (a route name)
+// marked.
+func (u *UI) settingsNav(current string) []NavLink {
+	out := make([]NavLink, 0, len(u.nav))
+	for _, n := range u.nav {
+		out = append(out, NavLink{Href: u.routes[n.Route], Label: n.Label, Icon: u.icons[n.Icon], Current: n.Route == current})
+	}
+	return out
+}
+
+func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[string]bool) error {
+	base := htmltemplate.New("").Funcs(b.funcs)
+	layouts := names(files, "layout/", ".html")
+	for _, name := range layouts {
+		p := "layout/" + name + ".html"
+		if p == "layout/email.html" {
+			continue
+		}
 		if _, err := base.New(p).Parse(string(files[p])); err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+			return templateErr("%v", err)
 		}
 	}
 	if base.Lookup("base") == nil {
-		return fmt.Errorf("%w: no template defines \"base\" (layout/base.html)", ErrTemplate)
+		return templateErr("no template defines \"base\" (layout/base.html)")
+	}
+	// Icons are static: render each once (from a copy: a template set
+	// cannot be cloned once it has run).
+	u.icons = make(map[string]htmltemplate.HTML)
+	iconSet, err := base.Clone()
+	if err != nil {
+		return templateErr("%v", err)
+	}
+	for _, t := range iconSet.Templates() {
+		if name, ok := strings.CutPrefix(t.Name(), "icon-"); ok {
+			var buf bytes.Buffer
+			if err := t.Execute(&buf, nil); err != nil {
+				return templateErr("icon %q: %v", name, err)
+			}
+			u.icons[name] = htmltemplate.HTML(strings.TrimSpace(buf.String()))
+		}
+	}
+	for _, n := range u.nav {
+		if _, ok := u.icons[n.Icon]; !ok {
+			return configErr("navigation entry %q names the unknown icon %q", n.Label, n.Icon)
+		}
 	}
 	for _, name := range names(files, "pages/", ".html") {
+		zero, declared := b.pages[name]
+		if !declared {
+			return configErr("page %q is not declared by any pack", name)
+		}
 		p := "pages/" + name + ".html"
 		t, err := base.Clone()
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+			return templateErr("%v", err)
 		}
 		if _, err := t.New(p).Parse(string(files[p])); err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+			return templateErr("%v", err)
 		}
 		if t.Lookup("content") == nil {
-			return fmt.Errorf("%w: %s does not define \"content\"", ErrTemplate, p)
+			return templateErr("%s does not define \"content\"", p)
 		}
 		u.pages[name] = t
+		// An override's own title block wins over the handler's title.
+		u.ownTitle[name] = overridden[p] && definesTitle(p, files[p])
 		// The first execution escapes the templates: do it now so that an
-		// unsafe construct fails New. Built-in pages also get their data
-		// type, so a wrong field name in an override fails here too.
-		zero, builtin := pageData(name)
-		err = t.ExecuteTemplate(io.Discard, "base", samplePage(zero))
-		var escErr *htmltemplate.Error
-		if err != nil && (builtin || errors.As(err, &escErr)) {
-			return fmt.Errorf("%w: page %q: %w", ErrTemplate, name, err)
+		// unsafe construct, a wrong field name or an unknown route fails New.
+		if err := t.ExecuteTemplate(io.Discard, "base", u.samplePage(zero)); err != nil {
+			return templateErr("page %q (%s): %v", name, ownerLabel(b.owner[p]), err)
 		}
 	}
-	if u.pages["error"] == nil {
-		return fmt.Errorf("%w: page \"error\" is missing", ErrTemplate)
+	for _, name := range names(files, "sections/", ".html") {
+		zero, declared := b.sections[name]
+		if !declared {
+			return configErr("section %q is not declared by any pack", name)
+		}
+		p := "sections/" + name + ".html"
+		t, err := base.Clone()
+		if err != nil {
+			return templateErr("%v", err)
+		}
+		if _, err := t.New(p).Parse(string(files[p])); err != nil {
+			return templateErr("%v", err)
+		}
+		u.sections[name] = t
+		if err := t.ExecuteTemplate(io.Discard, p, u.samplePage(zero)); err != nil {
+			return templateErr("section %q (%s): %v", name, ownerLabel(b.owner[p]), err)
+		}
 	}
 	return nil
 }
 
+// definesTitle reports whether the template file body defines "title"
+// itself (with define or block, however it is spaced or trimmed).
+func definesTitle(name string, body []byte) bool {
+	tree := parse.New(name)
+	tree.Mode = parse.SkipFuncCheck
+	trees := map[string]*parse.Tree{}
+	if _, err := tree.Parse(string(body), "", "", trees); err != nil {
+		return false // already parsed successfully by html/template
+	}
+	_, ok := trees["title"]
+	return ok
+}
+
 // samplePage is the data of New's trial rendering.
-func samplePage(data any) *Page {
+func (u *UI) samplePage(data any) *Page {
 	return &Page{
 		User:        &sigra.User{ID: "0", Email: "user@example.com", CreatedAt: time.Unix(0, 0)},
 		CSRFToken:   "token",
 		FieldErrors: map[string]string{},
 		Values:      map[string]string{},
-		Links:       Links{Home: "/", Login: "/login", Logout: "/logout", Settings: "/settings"},
 		Data:        data,
 	}
 }
 
-func (u *UI) parseEmails(files map[string][]byte) error {
+func (u *UI) parseEmails(files map[string][]byte, b *bundle) error {
 	textBase := texttemplate.New("").Funcs(texttemplate.FuncMap{
-		"date": formatDate, "day": formatDay, "plural": plural,
+		"date": formatDate, "day": formatDay, "plural": plural, "duration": humanDuration,
 	})
-	if b, ok := files["layout/email.txt"]; ok {
-		if _, err := textBase.New("layout/email.txt").Parse(string(b)); err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+	if body, ok := files["layout/email.txt"]; ok {
+		if _, err := textBase.New("layout/email.txt").Parse(string(body)); err != nil {
+			return templateErr("%v", err)
 		}
 	}
 	htmlBase := htmltemplate.New("").Funcs(htmltemplate.FuncMap{
-		"date": formatDate, "day": formatDay, "plural": plural,
+		"date": formatDate, "day": formatDay, "plural": plural, "duration": humanDuration,
 		"logo": func() string {
 			if isAbsoluteHTTP(u.brand.LogoURL) {
 				return u.brand.LogoURL
@@ -338,47 +692,36 @@ func (u *UI) parseEmails(files map[string][]byte) error {
 		"style":    u.emailStyle,
 		"args":     args,
 	})
-	b, ok := files["layout/email.html"]
+	body, ok := files["layout/email.html"]
 	if !ok {
-		return fmt.Errorf("%w: layout/email.html is missing", ErrTemplate)
+		return templateErr("layout/email.html is missing")
 	}
-	if _, err := htmlBase.New("layout/email.html").Parse(string(b)); err != nil {
-		return fmt.Errorf("%w: %w", ErrTemplate, err)
+	if _, err := htmlBase.New("layout/email.html").Parse(string(body)); err != nil {
+		return templateErr("%v", err)
 	}
-	txt, html := names(files, "emails/", ".txt"), names(files, "emails/", ".html")
-	for _, n := range txt {
-		if !slices.Contains(html, n) {
-			return fmt.Errorf("%w: emails/%s.txt has no emails/%s.html", ErrTemplate, n, n)
-		}
-	}
-	for _, n := range html {
-		if !slices.Contains(txt, n) {
-			return fmt.Errorf("%w: emails/%s.html has no emails/%s.txt", ErrTemplate, n, n)
-		}
-	}
-	for _, name := range txt {
+	for name, zero := range b.emails {
 		tt, err := textBase.Clone()
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+			return templateErr("%v", err)
 		}
 		p := "emails/" + name + ".txt"
 		if _, err := tt.New(p).Parse(string(files[p])); err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+			return templateErr("%v", err)
 		}
 		ht, err := htmlBase.Clone()
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+			return templateErr("%v", err)
 		}
 		p = "emails/" + name + ".html"
 		if _, err := ht.New(p).Parse(string(files[p])); err != nil {
-			return fmt.Errorf("%w: %w", ErrTemplate, err)
+			return templateErr("%v", err)
 		}
 		if ht.Lookup("email") == nil || ht.Lookup("content") == nil {
-			return fmt.Errorf("%w: %s must define \"content\" (layout/email.html defines \"email\")", ErrTemplate, p)
+			return templateErr("%s must define \"content\" (layout/email.html defines \"email\")", p)
 		}
 		u.textEmails[name], u.htmlEmails[name] = tt, ht
-		if _, _, _, err := u.RenderEmail(name, &Email{To: "user@example.com", When: time.Unix(0, 0)}); err != nil {
-			return err
+		if _, _, _, err := u.RenderEmail(name, &Email{To: "user@example.com", When: time.Unix(0, 0), Data: zero}); err != nil {
+			return fmt.Errorf("%w: %w", sigra.ErrConfig, err)
 		}
 	}
 	return nil
@@ -417,27 +760,61 @@ func onAccent(accentHex string) string {
 	return "#ffffff"
 }
 
+// Site returns the site the UI was built for.
+func (u *UI) Site() *site.Site { return u.site }
+
 // Brand returns the brand in use, with defaults filled in.
 func (u *UI) Brand() Brand { return u.brand }
 
 // Pages returns the names of the pages Render knows, sorted.
 func (u *UI) Pages() []string { return slices.Sorted(maps.Keys(u.pages)) }
 
+// Sections returns the names of the settings sections the UI knows, sorted.
+func (u *UI) Sections() []string { return slices.Sorted(maps.Keys(u.sections)) }
+
 // Emails returns the names of the emails RenderEmail knows, sorted.
 func (u *UI) Emails() []string { return slices.Sorted(maps.Keys(u.textEmails)) }
 
+// HasPack reports whether the UI was built with the pack called name.
+// Features check it at start, so a UI built without their pages fails
+// early with a clear error.
+func (u *UI) HasPack(name string) bool { return u.packs[name] }
+
+// Route returns the local path of the route called name (with the site's
+// prefix), and whether a pack declares it. The guards find the well-known
+// routes ([RouteSignIn] and the others) this way.
+func (u *UI) Route(name string) (string, bool) {
+	p, ok := u.routes[name]
+	return p, ok
+}
+
+// Notice returns the text of the notice key, or "".
+func (u *UI) Notice(key string) string { return u.notices[key] }
+
+// Templates returns the built-in files (the core's and the packs'), at the
+// paths Config.Overrides uses, before any override: copy one to start an
+// override. The file system is read-only and safe for concurrent use.
+func (u *UI) Templates() fs.FS { return mapFS(u.builtin) }
+
 // Assets returns the handler of the stylesheet, the theme script and the
-// icon (plus any file added under assets/ by Config.Overrides). Mount it at
-// Config.AssetsPath, with or without http.StripPrefix: it looks only at the
-// last element of the request path.
-//
-//	mux.Handle("GET /auth/assets/", u.Assets())
+// icon (plus any file added under assets/ by Config.Overrides). [UI.Mount]
+// mounts it under the site's prefix; it looks only at the last element of
+// the request path, so it can also be mounted elsewhere.
 //
 // Pages link each file by a name that carries a hash of its content
 // ("sigra.3f1c0a9b2e7d.css"), served with a one-year immutable cache
 // lifetime; the plain name ("sigra.css") is served too, revalidated with
 // its ETag on every use.
 func (u *UI) Assets() http.Handler { return u.handler }
+
+// AssetsPath returns the path under which the assets are served: the
+// site's prefix followed by "/assets".
+func (u *UI) AssetsPath() string { return u.assetsPath }
+
+// Mount registers the assets on mux, at GET <prefix>/assets/.
+func (u *UI) Mount(mux *http.ServeMux) {
+	mux.Handle("GET "+u.assetsPath+"/", u.handler)
+}
 
 // AssetURL returns the URL of an asset by its plain name ("sigra.css",
 // "theme.js", "icon.svg"), with its content hash, or "" if there is no
@@ -450,7 +827,53 @@ func (u *UI) AssetURL(name string) string {
 	return u.assetsPath + "/" + a.hashed
 }
 
-// Render writes page name with status. It sets Content-Type, Cache-Control
+// Fill completes p with what every page shows, from r, where p leaves it
+// empty: the signed-in user, the CSRF field and token (from the CSRF
+// middleware), a local return_to, the notice named by the query's notice
+// parameter, and a banner asking an unconfirmed user to confirm their
+// address. It returns p (a new Page when p is nil).
+//
+// The return_to is the posted form's, when the handler has already parsed
+// the form (r.PostForm is not nil: a form re-rendered after a POST keeps
+// what the page posted), else the query's; either only when it is a local
+// path. Fill never reads the request body itself.
+func (u *UI) Fill(r *http.Request, p *Page) *Page {
+	if p == nil {
+		p = &Page{}
+	}
+	if p.User == nil {
+		p.User = sigra.UserFrom(r.Context())
+	}
+	if p.CSRFField == "" {
+		p.CSRFField = DefaultCSRFField
+	}
+	if p.CSRFToken == "" {
+		p.CSRFToken = nosurf.Token(r)
+	}
+	q := r.URL.Query()
+	if p.ReturnTo == "" && r.PostForm != nil {
+		if rt, ok := web.LocalPath(r.PostForm.Get("return_to")); ok {
+			p.ReturnTo = rt
+		}
+	}
+	if p.ReturnTo == "" {
+		if rt, ok := web.LocalPath(q.Get("return_to")); ok {
+			p.ReturnTo = rt
+		}
+	}
+	if p.Flash == "" {
+		if n := q.Get("notice"); n != "" {
+			p.Flash = u.notices[n]
+		}
+	}
+	if p.Banner == "" && p.User != nil && !p.User.EmailConfirmed() {
+		p.Banner = "Confirm your email address: we sent a link to " + p.User.Email + "."
+	}
+	return p
+}
+
+// Render writes page name with status. It fills the common fields of p
+// from r (see [UI.Fill]) in a copy, and sets Content-Type, Cache-Control
 // "no-store" and X-Content-Type-Options. The page renders into a buffer
 // first: if the template fails (or name is unknown) nothing of it is sent,
 // the error is logged, and the client gets a 500 error page instead.
@@ -459,8 +882,9 @@ func (u *UI) Render(w http.ResponseWriter, r *http.Request, status int, name str
 	if p != nil {
 		page = *p
 	}
-	if page.Data == nil {
-		page.Data, _ = pageData(name)
+	u.Fill(r, &page)
+	if u.ownTitle[name] {
+		page.Title = ""
 	}
 	buf := u.bufs.Get().(*bytes.Buffer)
 	defer u.putBuf(buf)
@@ -469,8 +893,7 @@ func (u *UI) Render(w http.ResponseWriter, r *http.Request, status int, name str
 		u.log.ErrorContext(r.Context(), "sigra/ui: rendering page failed", "page", name, "err", err)
 		status = http.StatusInternalServerError
 		buf.Reset()
-		fallback := &Page{Links: page.Links, CSRFField: page.CSRFField, CSRFToken: page.CSRFToken,
-			Data: &ErrorData{Status: status}}
+		fallback := &Page{CSRFField: page.CSRFField, CSRFToken: page.CSRFToken, Data: &ErrorData{Status: status}}
 		if name == "error" || u.execPage(buf, "error", fallback) != nil {
 			http.Error(w, "500 internal server error", status)
 			return
@@ -492,8 +915,16 @@ func (u *UI) execPage(w io.Writer, name string, p *Page) error {
 	if t == nil {
 		return fmt.Errorf("%w: no page %q", ErrTemplate, name)
 	}
+	if p.Data == nil {
+		// A nil Data renders like the zero value of the page's type.
+		p.Data = u.zeroData(name)
+	}
 	return t.ExecuteTemplate(w, "base", p)
 }
+
+// zeroData returns the zero value of page name's data type, as its pack
+// declared it (templates only read it, so it is shared).
+func (u *UI) zeroData(name string) any { return u.zero[name] }
 
 func (u *UI) putBuf(b *bytes.Buffer) {
 	if b.Cap() > 1<<20 {
@@ -507,8 +938,12 @@ func (u *UI) putBuf(b *bytes.Buffer) {
 // "Subject: ..."; the subject comes back without it (on one line, without
 // control characters), followed by the rest of the text part and the HTML
 // part. data is not modified; RenderEmail fills Brand and Subject in its
-// own copy and removes line breaks and control characters from the
-// caller's strings, which may come from a request (the user agent).
+// own copy (and Data, when nil, with the zero value the pack declares),
+// and removes line breaks and control characters from the caller's
+// strings, which may come from a request (the user agent). A nil data
+// renders like a zero Email.
+// Feature-specific values travel in Email.Data; the feature keeps them to
+// one line where a template puts them in the subject.
 func (u *UI) RenderEmail(name string, data *Email) (subject, text, html string, err error) {
 	tt, ht := u.textEmails[name], u.htmlEmails[name]
 	if tt == nil || ht == nil {
@@ -518,11 +953,14 @@ func (u *UI) RenderEmail(name string, data *Email) (subject, text, html string, 
 	if data != nil {
 		e = *data
 	}
+	if e.Data == nil {
+		// A nil Data renders like the zero value the pack declares.
+		e.Data = u.emailZero[name]
+	}
 	e.Brand = u.brand
 	e.To = oneLine(e.To, 320)
 	e.Link = oneLine(e.Link, 4096)
 	e.Code = oneLine(e.Code, 64)
-	e.NewEmail = oneLine(e.NewEmail, 320)
 	e.ExpiresIn = oneLine(e.ExpiresIn, 64)
 	e.IP = oneLine(e.IP, 64)
 	e.UserAgent = oneLine(e.UserAgent, 200)

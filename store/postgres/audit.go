@@ -15,7 +15,7 @@ import (
 )
 
 // ErrBadCursor: AuditQuery.After is not a cursor this adapter returned.
-var ErrBadCursor = errors.New("sigra/store/postgres: malformed audit cursor")
+var ErrBadCursor = errors.New("sigra/postgres: malformed audit cursor")
 
 // maxAuditPage is the default and largest page of QueryAudit.
 const maxAuditPage = 100
@@ -35,7 +35,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	if len(e.Metadata) > 0 {
 		meta = e.Metadata
 	}
-	_, err := db.q.Exec(ctx, `INSERT INTO sigra_audit_log
+	_, err := db.q(ctx).Exec(ctx, `INSERT INTO sigra_audit_log
 		(id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)`,
 		id, at, e.Action, e.ActorID, e.SubjectID, e.ImpersonatorID, e.IP, e.UserAgent, e.Outcome, meta)
@@ -95,7 +95,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	sb.WriteString(" ORDER BY at DESC, id DESC LIMIT ")
 	sb.WriteString(arg(limit + 1))
 
-	rows, err := db.q.Query(ctx, sb.String(), args...)
+	rows, err := db.q(ctx).Query(ctx, sb.String(), args...)
 	if err != nil {
 		return nil, "", wrap("query audit", err)
 	}

@@ -1,6 +1,7 @@
-// Package postgres is the PostgreSQL adapter of Sigra for Go: a
-// [github.com/sigra-go/sigra/store.Store] over a pgx connection pool, for applications that run
-// several instances against one database. Every instance sees every
+// Package postgres is the PostgreSQL adapter of Sigra for Go: one [DB]
+// over a pgx connection pool implements every interface of package
+// [github.com/sigra-go/sigra/store], for applications that run several
+// instances against one database. Every instance sees every
 // other's sessions, revocations, rate-limit counters, tokens and audit
 // rows as soon as they commit; nothing is cached in process memory.
 //
@@ -67,12 +68,35 @@
 //
 // # Transactions
 //
-// [DB.WithTx] binds a DB to one transaction; a nested WithTx joins it.
-// Conflicts, missing rows (including a missing user behind a new
-// session, token or factor) and replays are reported without failing a
-// statement, so a transaction stays usable after them. Any other error,
-// including a caller-chosen ID that is already taken, leaves PostgreSQL's
-// transaction aborted, and the function should return it.
+// A transaction travels in the context (see [store.Transactor]). [DB.InTx]
+// begins a READ COMMITTED transaction and gives its function a context
+// bound to it: every method of the DB called with that context, or with one
+// derived from it, runs in the transaction, and a nested InTx joins it. A
+// context without it (or passed through [store.WithoutTx]) runs on another
+// connection of the pool, outside the transaction. Conflicts, missing rows
+// (including a missing user behind a new session, token or factor) and
+// replays are reported without failing a statement, so a transaction stays
+// usable after them. Any other error, including a caller-chosen ID that is
+// already taken, leaves PostgreSQL's transaction aborted, and the function
+// should return it.
+//
+// # The host's own tables
+//
+// A host application may keep its own tables in the same database, beside
+// Sigra's (whose names all start with sigra_), and change them together
+// with Sigra's records in one transaction. [DB.Exec], [DB.Query] and
+// [DB.QueryRow] run the host's statements where the store's own methods
+// would: in the context's transaction when it carries one, otherwise on a
+// connection of the pool. [DB.Pool] gives the pool itself, for code that
+// does not take part in Sigra's transactions.
+//
+// # Errors
+//
+// [New] refuses an unusable Config with an error wrapping
+// [sigra.ErrConfig]. Every other error of the package starts with
+// "sigra/postgres: " and wraps pgx's error; lookups that match nothing wrap
+// store.ErrNotFound, and writes that break a uniqueness rule
+// store.ErrConflict.
 //
 // # Data
 //

@@ -45,8 +45,8 @@ func ExampleNew() {
 	defer db.Close()
 }
 
-// WithTx commits a change together with its audit row.
-func ExampleDB_WithTx() {
+// InTx commits a change together with its audit row.
+func ExampleDB_InTx() {
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -56,18 +56,59 @@ func ExampleDB_WithTx() {
 
 	now := time.Now()
 	userID := "0190d6e2-4a1b-7c3d-8e9f-0a1b2c3d4e5f"
-	err = db.WithTx(ctx, func(tx store.Store) error {
-		if err := tx.SetDisabled(ctx, userID, now, now); err != nil {
+	err = db.InTx(ctx, func(ctx context.Context) error {
+		if err := db.SetDisabled(ctx, userID, now, now); err != nil {
 			return err
 		}
-		if _, err := tx.RevokeUserSessions(ctx, userID, nil, now); err != nil {
+		if _, err := db.RevokeUserSessions(ctx, userID, nil, now); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, &store.AuditEvent{Action: "admin.user.disable", SubjectID: userID, Outcome: "success"})
+		return db.AppendAudit(ctx, &store.AuditEvent{Action: "admin.user.disable", SubjectID: userID, Outcome: "success"})
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+// A host application keeps its own table beside Sigra's, in the same
+// database, and writes to it in the same transaction as a Sigra write: the
+// profile and the account exist together or not at all.
+func ExampleDB_Exec() {
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	// The host's own schema (its own migrations would do this).
+	_, err = db.Exec(ctx, `CREATE TABLE IF NOT EXISTS profile (
+		user_id      text PRIMARY KEY REFERENCES sigra_users (id) ON DELETE CASCADE,
+		display_name text NOT NULL
+	)`)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var id string
+	err = db.InTx(ctx, func(ctx context.Context) error {
+		u := &store.User{Email: "ada@example.com"}
+		if err := db.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		id = u.ID
+		_, err := db.Exec(ctx, `INSERT INTO profile (user_id, display_name) VALUES ($1, $2)`, u.ID, "Ada")
+		return err
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var name string
+	if err := db.QueryRow(ctx, `SELECT display_name FROM profile WHERE user_id = $1`, id).Scan(&name); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(name)
 }
 
 // Code written for database/sql can share the adapter's pool.

@@ -39,7 +39,7 @@ func digest(s string) []byte {
 }
 
 // newUser creates a user with email.
-func newUser(t testing.TB, db store.Store, email string) *store.User {
+func newUser(t testing.TB, db store.Users, email string) *store.User {
 	t.Helper()
 	u := &store.User{Email: email, PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", CreatedAt: t0}
 	if err := db.CreateUser(context.Background(), u); err != nil {
@@ -49,7 +49,7 @@ func newUser(t testing.TB, db store.Store, email string) *store.User {
 }
 
 // newSession saves an authenticated session of u with token tok.
-func newSession(t testing.TB, db store.Store, u *store.User, tok string) *store.Session {
+func newSession(t testing.TB, db store.Sessions, u *store.User, tok string) *store.Session {
 	t.Helper()
 	s := &store.Session{
 		Digest:     digest(tok),

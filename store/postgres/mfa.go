@@ -22,7 +22,7 @@ func (db *DB) SavePendingTOTP(ctx context.Context, s *store.TOTPSecret) error {
 	}
 	var found bool
 	var saved int
-	err := db.q.QueryRow(ctx, `WITH chk AS (
+	err := db.q(ctx).QueryRow(ctx, `WITH chk AS (
 			SELECT EXISTS (SELECT 1 FROM sigra_users WHERE id = $1::text) AS found
 		), up AS (
 			INSERT INTO sigra_totp_secrets AS t (user_id, sealed, confirmed_at, last_step, created_at)
@@ -50,7 +50,7 @@ func (db *DB) SavePendingTOTP(ctx context.Context, s *store.TOTPSecret) error {
 // TOTPByUser implements [store.TOTP].
 func (db *DB) TOTPByUser(ctx context.Context, userID string) (*store.TOTPSecret, error) {
 	s := new(store.TOTPSecret)
-	err := db.q.QueryRow(ctx, `SELECT user_id, sealed, confirmed_at, last_step, created_at
+	err := db.q(ctx).QueryRow(ctx, `SELECT user_id, sealed, confirmed_at, last_step, created_at
 		FROM sigra_totp_secrets WHERE user_id = $1`, userID,
 	).Scan(&s.UserID, &s.Sealed, ts(&s.ConfirmedAt), &s.LastStep, ts(&s.CreatedAt))
 	if err != nil {
@@ -65,7 +65,7 @@ func (db *DB) TOTPByUser(ctx context.Context, userID string) (*store.TOTPSecret,
 // Only when nothing was updated does a second statement tell a replay
 // from a missing or pending secret.
 func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64, confirm bool, now time.Time) error {
-	ct, err := db.q.Exec(ctx, `UPDATE sigra_totp_secrets
+	ct, err := db.q(ctx).Exec(ctx, `UPDATE sigra_totp_secrets
 		SET last_step = $2, confirmed_at = coalesce(confirmed_at, $4)
 		WHERE user_id = $1 AND last_step < $2 AND (confirmed_at IS NOT NULL OR $3::boolean)`,
 		userID, step, confirm, now)
@@ -77,7 +77,7 @@ func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64, confir
 	}
 	var last int64
 	var confirmed time.Time
-	err = db.q.QueryRow(ctx, `SELECT last_step, confirmed_at FROM sigra_totp_secrets WHERE user_id = $1`,
+	err = db.q(ctx).QueryRow(ctx, `SELECT last_step, confirmed_at FROM sigra_totp_secrets WHERE user_id = $1`,
 		userID).Scan(&last, ts(&confirmed))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -97,7 +97,7 @@ func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64, confir
 
 // DeleteTOTP implements [store.TOTP].
 func (db *DB) DeleteTOTP(ctx context.Context, userID string) error {
-	_, err := db.q.Exec(ctx, `DELETE FROM sigra_totp_secrets WHERE user_id = $1`, userID)
+	_, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_totp_secrets WHERE user_id = $1`, userID)
 	return wrap("delete totp", err)
 }
 
@@ -163,14 +163,14 @@ func (db *DB) UseRecoveryCode(ctx context.Context, userID string, digest []byte,
 // CountRecoveryCodes implements [store.RecoveryCodes].
 func (db *DB) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := db.q.QueryRow(ctx, `SELECT count(*) FROM sigra_recovery_codes
+	err := db.q(ctx).QueryRow(ctx, `SELECT count(*) FROM sigra_recovery_codes
 		WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&n)
 	return n, wrap("count recovery codes", err)
 }
 
 // DeleteRecoveryCodes implements [store.RecoveryCodes].
 func (db *DB) DeleteRecoveryCodes(ctx context.Context, userID string) error {
-	_, err := db.q.Exec(ctx, `DELETE FROM sigra_recovery_codes WHERE user_id = $1`, userID)
+	_, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_recovery_codes WHERE user_id = $1`, userID)
 	return wrap("delete recovery codes", err)
 }
 
@@ -202,7 +202,7 @@ func (db *DB) CreateTrustedBrowser(ctx context.Context, b *store.TrustedBrowser)
 	}
 	var found bool
 	var inserted int
-	err := db.q.QueryRow(ctx, `WITH chk AS (
+	err := db.q(ctx).QueryRow(ctx, `WITH chk AS (
 			SELECT EXISTS (SELECT 1 FROM sigra_users WHERE id = $2::text) AS found
 		), gc AS (
 			DELETE FROM sigra_trusted_browsers WHERE user_id = $2::text AND expires_at <= $6::timestamptz
@@ -230,14 +230,14 @@ func (db *DB) CreateTrustedBrowser(ctx context.Context, b *store.TrustedBrowser)
 
 // TrustedBrowserByDigest implements [store.TrustedBrowsers].
 func (db *DB) TrustedBrowserByDigest(ctx context.Context, userID string, digest []byte, now time.Time) (*store.TrustedBrowser, error) {
-	b, err := scanTrusted(db.q.QueryRow(ctx, `SELECT `+trustedCols+` FROM sigra_trusted_browsers
+	b, err := scanTrusted(db.q(ctx).QueryRow(ctx, `SELECT `+trustedCols+` FROM sigra_trusted_browsers
 		WHERE user_id = $1 AND digest = $2 AND expires_at > $3`, userID, digest, now))
 	return b, wrap("trusted browser by digest", err)
 }
 
 // TrustedBrowsersByUser implements [store.TrustedBrowsers].
 func (db *DB) TrustedBrowsersByUser(ctx context.Context, userID string, now time.Time) ([]*store.TrustedBrowser, error) {
-	rows, err := db.q.Query(ctx, `SELECT `+trustedCols+` FROM sigra_trusted_browsers
+	rows, err := db.q(ctx).Query(ctx, `SELECT `+trustedCols+` FROM sigra_trusted_browsers
 		WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id DESC`, userID, now)
 	if err != nil {
 		return nil, wrap("trusted browsers by user", err)
@@ -254,7 +254,7 @@ func (db *DB) RevokeTrustedBrowser(ctx context.Context, userID, id string) error
 
 // RevokeTrustedBrowsers implements [store.TrustedBrowsers].
 func (db *DB) RevokeTrustedBrowsers(ctx context.Context, userID string) (int, error) {
-	ct, err := db.q.Exec(ctx, `DELETE FROM sigra_trusted_browsers WHERE user_id = $1`, userID)
+	ct, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_trusted_browsers WHERE user_id = $1`, userID)
 	if err != nil {
 		return 0, wrap("revoke trusted browsers", err)
 	}

@@ -96,30 +96,32 @@ func parseMigrationName(file string) (int64, string, error) {
 // records them and commits. Versions recorded by a newer release are left
 // alone, so an older instance still starts during a rolling deploy. It is
 // safe to call from several processes at once; each version is applied
-// exactly once. On a DB bound to a transaction it runs in that
-// transaction.
+// exactly once. With a context from [DB.InTx] it runs in that transaction
+// (in a savepoint).
 func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations(embedded, "migrations")
 	if err != nil {
-		return fmt.Errorf("sigra/store/postgres: migrate: %w", err)
+		return fmt.Errorf("sigra/postgres: migrate: %w", err)
 	}
 	run := func(tx pgx.Tx) error {
 		return migrate(ctx, tx, ms)
 	}
-	if db.tx != nil {
-		err = pgx.BeginFunc(ctx, db.tx, run)
+	if tx, ok := db.tx(ctx); ok {
+		err = pgx.BeginFunc(ctx, tx, run)
 	} else {
 		err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, run)
 	}
 	if err != nil {
-		return fmt.Errorf("sigra/store/postgres: migrate: %w", err)
+		return fmt.Errorf("sigra/postgres: migrate: %w", err)
 	}
 	return nil
 }
 
 func migrate(ctx context.Context, tx pgx.Tx, ms []migration) error {
 	// After the lock, every statement of this READ COMMITTED transaction
-	// sees what an instance that held it before committed.
+	// sees what an instance that held it before committed. The text hashed
+	// into the key is the lock's identity across instances and releases:
+	// it must not change.
 	if _, err := tx.Exec(ctx,
 		`SELECT pg_advisory_xact_lock(hashtextextended('sigra/store/postgres migrate ' || coalesce(current_schema(), ''), 0))`,
 	); err != nil {

@@ -37,7 +37,7 @@ func (db *DB) Enqueue(ctx context.Context, m *store.Message) error {
 	if next.IsZero() {
 		next = created
 	}
-	_, err := db.q.Exec(ctx, `INSERT INTO sigra_outbox
+	_, err := db.q(ctx).Exec(ctx, `INSERT INTO sigra_outbox
 		(id, to_addr, sealed, attempts, next_attempt_at, last_error, created_at, sent_at, given_up_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		id, m.To, bytesArg(m.Sealed), m.Attempts, next, m.LastError, created, tsArg(m.SentAt), tsArg(m.GivenUpAt))
@@ -79,7 +79,7 @@ func (db *DB) ClaimMessages(ctx context.Context, now time.Time, lease time.Durat
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := db.q.Query(ctx, claimMessagesSQL, now, now.Add(lease), limit)
+	rows, err := db.q(ctx).Query(ctx, claimMessagesSQL, now, now.Add(lease), limit)
 	if err != nil {
 		return nil, wrap("claim messages", err)
 	}
@@ -113,7 +113,7 @@ func (db *DB) GiveUp(ctx context.Context, id string, errText string, now time.Ti
 
 // PurgeMessages implements [store.Outbox] in one statement.
 func (db *DB) PurgeMessages(ctx context.Context, before time.Time) (int, error) {
-	ct, err := db.q.Exec(ctx, purgeMessagesSQL, before)
+	ct, err := db.q(ctx).Exec(ctx, purgeMessagesSQL, before)
 	if err != nil {
 		return 0, wrap("purge messages", err)
 	}
@@ -124,7 +124,7 @@ func (db *DB) PurgeMessages(ctx context.Context, before time.Time) (int, error) 
 // It is not part of [store.Outbox]; admin pages and the conformance suite
 // (storetest.MessageReader) use it.
 func (db *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
-	m, err := scanMessage(db.q.QueryRow(ctx, `SELECT `+messageCols+` FROM sigra_outbox WHERE id = $1`, id))
+	m, err := scanMessage(db.q(ctx).QueryRow(ctx, `SELECT `+messageCols+` FROM sigra_outbox WHERE id = $1`, id))
 	return m, wrap("message by id", err)
 }
 
@@ -132,6 +132,6 @@ func (db *DB) MessageByID(ctx context.Context, id string) (*store.Message, error
 // neither sent nor given up.
 func (db *DB) PendingMessages(ctx context.Context) (int, error) {
 	var n int
-	err := db.q.QueryRow(ctx, pendingMessagesSQL).Scan(&n)
+	err := db.q(ctx).QueryRow(ctx, pendingMessagesSQL).Scan(&n)
 	return n, wrap("pending messages", err)
 }

@@ -11,12 +11,13 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/store"
 )
 
 // Compile-time proof that DB implements every store interface.
 var (
-	_ store.Store           = (*DB)(nil)
+	_ store.Transactor      = (*DB)(nil)
 	_ store.Users           = (*DB)(nil)
 	_ store.Sessions        = (*DB)(nil)
 	_ store.Tokens          = (*DB)(nil)
@@ -28,15 +29,6 @@ var (
 	_ store.TrustedBrowsers = (*DB)(nil)
 )
 
-// Errors returned by [New] and [Open] for unusable configuration.
-var (
-	// ErrNoDSN: Config.DSN is empty. The adapter never falls back to the
-	// libpq environment defaults on its own.
-	ErrNoDSN = errors.New("sigra/store/postgres: DSN is required")
-	// ErrBadConfig: a Config field is out of range.
-	ErrBadConfig = errors.New("sigra/store/postgres: invalid config")
-)
-
 // Config configures [New]. The zero value is not usable on its own: DSN is
 // required.
 type Config struct {
@@ -44,7 +36,8 @@ type Config struct {
 	// (postgres://user@host:5432/db?sslmode=verify-full) or keyword/value
 	// form (host=... dbname=...), as accepted by pgx. Runtime parameters
 	// such as search_path may be set in it. It may carry pgxpool settings
-	// (pool_max_conns and others).
+	// (pool_max_conns and others). It is required: New refuses an empty
+	// DSN rather than fall back to libpq's environment defaults.
 	DSN string
 	// MaxConns caps the pool's connections. Zero keeps pgx's default (the
 	// DSN's pool_max_conns, or the larger of 4 and the number of CPUs).
@@ -63,16 +56,11 @@ type Config struct {
 	Tracer pgx.QueryTracer
 }
 
-// DB is the PostgreSQL implementation of [store.Store] over a pgxpool.Pool.
-// It is safe for concurrent use. A DB passed to the function of
-// [DB.WithTx] is bound to that transaction and must not be used after the
-// function returns.
+// DB is Sigra's store over a PostgreSQL connection pool (a pgxpool.Pool):
+// it implements every interface of package store, [store.Transactor]
+// included. It is safe for concurrent use.
 type DB struct {
 	pool *pgxpool.Pool
-	// q is the pool, or the transaction this DB is bound to.
-	q querier
-	// tx is the transaction this DB is bound to; nil for the pool's DB.
-	tx pgx.Tx
 }
 
 // querier is what a pgxpool.Pool and a pgx.Tx have in common.
@@ -94,18 +82,20 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // set, applies pending migrations (see [DB.Migrate]). The pool's sessions
 // default to the READ COMMITTED isolation level (PostgreSQL's own default)
 // unless the DSN sets default_transaction_isolation: the adapter's
-// concurrency guarantees are argued for that level.
+// concurrency guarantees are argued for that level. An unusable cfg (no
+// DSN, a DSN that does not parse, a negative MaxConns) yields an error
+// wrapping [sigra.ErrConfig].
 func New(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.DSN == "" {
-		return nil, ErrNoDSN
+		return nil, fmt.Errorf("%w: postgres: DSN is empty", sigra.ErrConfig)
 	}
 	if cfg.MaxConns < 0 {
-		return nil, fmt.Errorf("%w: MaxConns %d is negative", ErrBadConfig, cfg.MaxConns)
+		return nil, fmt.Errorf("%w: postgres: MaxConns %d is negative", sigra.ErrConfig, cfg.MaxConns)
 	}
 	pc, err := pgxpool.ParseConfig(cfg.DSN)
 	if err != nil {
 		// pgx's parse errors redact the password.
-		return nil, fmt.Errorf("sigra/store/postgres: parse DSN: %w", err)
+		return nil, fmt.Errorf("%w: postgres: parse DSN: %w", sigra.ErrConfig, err)
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
@@ -121,78 +111,129 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return nil, fmt.Errorf("sigra/store/postgres: open pool: %w", err)
+		return nil, fmt.Errorf("sigra/postgres: open pool: %w", err)
 	}
-	db := &DB{pool: pool, q: pool}
+	db := &DB{pool: pool}
 	if cfg.SkipMigrate {
-		err = pool.Ping(ctx)
-	} else {
-		err = db.Migrate(ctx)
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("sigra/postgres: ping: %w", err)
+		}
+		return db, nil
 	}
-	if err != nil {
+	// Migrate's errors carry the package's prefix already.
+	if err := db.Migrate(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("sigra/store/postgres: %w", err)
+		return nil, err
 	}
 	return db, nil
 }
 
-// Close closes the pool, waiting for connections in use to be returned. It
-// does nothing on a DB bound to a transaction.
+// Close closes the pool, waiting for connections in use to be returned.
 func (db *DB) Close() {
-	if db.tx != nil {
-		return
-	}
 	db.pool.Close()
 }
 
 // Pool returns the underlying pool, for hosts that want to share it. Code
 // written for database/sql can use the same pool through
 // github.com/jackc/pgx/v5/stdlib.OpenDBFromPool.
+//
+// The pool knows nothing of [DB.InTx]: a statement sent through it runs on
+// its own connection, outside any transaction the context carries. To change
+// the host's own tables inside a transaction, use [DB.Exec], [DB.Query] and
+// [DB.QueryRow].
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// WithTx runs fn with a DB bound to one READ COMMITTED transaction: every
-// method of the Store passed to fn runs in it. If fn returns an error or
-// panics, the transaction rolls back (and the panic continues); otherwise
-// it commits and WithTx returns the commit's error. Calling WithTx on the
-// Store passed to fn joins the outer transaction: the inner function runs
-// in it, and its error is returned to the outer function without rolling
-// anything back on its own.
+// InTx runs fn in one READ COMMITTED transaction; see [store.Transactor].
+// Every method of db called with the context fn receives, or with one
+// derived from it, runs in that transaction; so do [DB.Exec], [DB.Query]
+// and [DB.QueryRow], for the host's own tables. If fn returns an error or
+// panics, the transaction rolls back (and the panic continues); otherwise it
+// commits and InTx returns the commit's error. Called with a context that
+// already carries a transaction of db, InTx runs fn in it: the inner
+// function's error is returned to the outer one without rolling anything
+// back on its own, and only the outermost call commits. A context without
+// the transaction (or passed through [store.WithoutTx]) runs on another
+// connection of the pool, outside the transaction; like any other
+// transaction's, a write of it to a row the transaction has written waits
+// until the transaction ends, so from inside fn it waits until its context
+// is done.
 //
 // PostgreSQL aborts a transaction at the first failing statement. The
 // methods report the expected outcomes (not found, conflict, replay)
 // without failing a statement, so fn may go on after them; after any other
 // error the transaction is unusable and fn should return it.
-func (db *DB) WithTx(ctx context.Context, fn func(tx store.Store) error) (err error) {
-	if db.tx != nil {
-		return fn(db)
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := db.tx(ctx); ok {
+		return fn(ctx)
 	}
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return fmt.Errorf("sigra/store/postgres: begin: %w", err)
+		return fmt.Errorf("sigra/postgres: begin: %w", err)
 	}
-	committed := false
+	done := false
 	defer func() {
-		if !committed {
+		if !done {
 			// Roll back even when ctx is done, or the connection would
 			// go back to the pool mid-transaction.
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if err := fn(&DB{pool: db.pool, q: tx, tx: tx}); err != nil {
+	if err := fn(store.ContextWithTx(ctx, db, tx)); err != nil {
 		return err
 	}
-	committed = true
+	done = true
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("sigra/store/postgres: commit: %w", err)
+		return fmt.Errorf("sigra/postgres: commit: %w", err)
 	}
 	return nil
+}
+
+// tx returns the transaction of db that ctx carries.
+func (db *DB) tx(ctx context.Context) (pgx.Tx, bool) {
+	if v, ok := store.TxFromContext(ctx, db); ok {
+		tx, ok := v.(pgx.Tx)
+		return tx, ok
+	}
+	return nil, false
+}
+
+// q returns where a statement with ctx runs: the transaction of db that ctx
+// carries, or the pool.
+func (db *DB) q(ctx context.Context) querier {
+	if tx, ok := db.tx(ctx); ok {
+		return tx
+	}
+	return db.pool
 }
 
 // sendBatch runs b and closes its results. Outside a transaction the
 // statements of one batch run in one implicit transaction (PostgreSQL
 // commits at the batch's single Sync message), in one round trip.
 func (db *DB) sendBatch(ctx context.Context, b *pgx.Batch) error {
-	return db.q.SendBatch(ctx, b).Close()
+	return db.q(ctx).SendBatch(ctx, b).Close()
+}
+
+// Exec runs a statement, such as an INSERT into one of the host
+// application's own tables, and returns pgx's result and error as they are.
+// With a context from [DB.InTx] it runs in that transaction; otherwise on a
+// connection of the pool, on its own.
+func (db *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return db.q(ctx).Exec(ctx, sql, args...)
+}
+
+// Query runs a query, such as a SELECT from one of the host application's
+// own tables, where [DB.Exec] would run a statement, and returns pgx's rows
+// and error as they are. The rows must be closed before the next statement
+// of the same transaction.
+func (db *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return db.q(ctx).Query(ctx, sql, args...)
+}
+
+// QueryRow is [DB.Query] for a query that returns at most one row; its
+// error is reported by the row's Scan.
+func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return db.q(ctx).QueryRow(ctx, sql, args...)
 }
 
 // PostgreSQL error codes the adapter maps.
@@ -210,33 +251,33 @@ func wrap(op string, err error) error {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("sigra/store/postgres: %s: %w", op, store.ErrNotFound)
+		return fmt.Errorf("sigra/postgres: %s: %w", op, store.ErrNotFound)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case codeUniqueViolation:
-			return fmt.Errorf("sigra/store/postgres: %s: %w: %w", op, store.ErrConflict, err)
+			return fmt.Errorf("sigra/postgres: %s: %w: %w", op, store.ErrConflict, err)
 		case codeForeignKeyViolation:
-			return fmt.Errorf("sigra/store/postgres: %s: %w: %w", op, store.ErrNotFound, err)
+			return fmt.Errorf("sigra/postgres: %s: %w: %w", op, store.ErrNotFound, err)
 		}
 	}
-	return fmt.Errorf("sigra/store/postgres: %s: %w", op, err)
+	return fmt.Errorf("sigra/postgres: %s: %w", op, err)
 }
 
 // notFound returns the adapter's not-found error for op.
 func notFound(op string) error {
-	return fmt.Errorf("sigra/store/postgres: %s: %w", op, store.ErrNotFound)
+	return fmt.Errorf("sigra/postgres: %s: %w", op, store.ErrNotFound)
 }
 
 // conflict returns the adapter's conflict error for op.
 func conflict(op string) error {
-	return fmt.Errorf("sigra/store/postgres: %s: %w", op, store.ErrConflict)
+	return fmt.Errorf("sigra/postgres: %s: %w", op, store.ErrConflict)
 }
 
 // replayed returns the adapter's replay error for op.
 func replayed(op string) error {
-	return fmt.Errorf("sigra/store/postgres: %s: %w", op, store.ErrReplay)
+	return fmt.Errorf("sigra/postgres: %s: %w", op, store.ErrReplay)
 }
 
 // nowUTC is the clock for the few values the contracts let the store fill

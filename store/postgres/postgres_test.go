@@ -3,12 +3,16 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/pgtest"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/postgres"
@@ -21,8 +25,9 @@ func TestNewValidatesConfig(t *testing.T) {
 		cfg  postgres.Config
 		want error
 	}{
-		{"zero value", postgres.Config{}, postgres.ErrNoDSN},
-		{"negative MaxConns", postgres.Config{DSN: "postgres://a@127.0.0.1/x", MaxConns: -1}, postgres.ErrBadConfig},
+		{"zero value", postgres.Config{}, sigra.ErrConfig},
+		{"negative MaxConns", postgres.Config{DSN: "postgres://a@127.0.0.1/x", MaxConns: -1}, sigra.ErrConfig},
+		{"unparsable DSN", postgres.Config{DSN: "postgres://a:secret@[::1"}, sigra.ErrConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,11 +41,11 @@ func TestNewValidatesConfig(t *testing.T) {
 			}
 		})
 	}
-	t.Run("unparsable DSN", func(t *testing.T) {
+	t.Run("password not in the error", func(t *testing.T) {
 		t.Parallel()
 		_, err := postgres.New(context.Background(), postgres.Config{DSN: "postgres://a:secret@[::1"})
-		if err == nil {
-			t.Fatal("New: got nil error, want a parse error")
+		if err == nil || strings.Contains(err.Error(), "secret") {
+			t.Fatalf("New: got %v, want a parse error without the password", err)
 		}
 	})
 }
@@ -432,19 +437,27 @@ func TestEmailReservations(t *testing.T) {
 	}
 }
 
-func TestWithTx(t *testing.T) {
+func TestInTx(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := openDB(t)
 	errBoom := errors.New("boom")
+	create := func(t *testing.T, ctx context.Context, email string) *store.User {
+		t.Helper()
+		u := &store.User{Email: email, CreatedAt: t0}
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser(%q): %v", email, err)
+		}
+		return u
+	}
 
 	t.Run("rollback on error", func(t *testing.T) {
-		err := db.WithTx(ctx, func(tx store.Store) error {
-			newUser(t, tx, "rolled@example.com")
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			create(t, ctx, "rolled@example.com")
 			return errBoom
 		})
 		if !errors.Is(err, errBoom) {
-			t.Fatalf("WithTx: got %v, want %v", err, errBoom)
+			t.Fatalf("InTx: got %v, want %v", err, errBoom)
 		}
 		if _, err := db.UserByEmail(ctx, "rolled@example.com"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("user after rollback: got %v, want ErrNotFound", err)
@@ -458,8 +471,8 @@ func TestWithTx(t *testing.T) {
 					t.Fatalf("recovered %v, want %v", p, errBoom)
 				}
 			}()
-			_ = db.WithTx(ctx, func(tx store.Store) error {
-				newUser(t, tx, "panicked@example.com")
+			_ = db.InTx(ctx, func(ctx context.Context) error {
+				create(t, ctx, "panicked@example.com")
 				panic(errBoom)
 			})
 		}()
@@ -470,29 +483,29 @@ func TestWithTx(t *testing.T) {
 
 	t.Run("nested joins and commit", func(t *testing.T) {
 		var outerID string
-		err := db.WithTx(ctx, func(tx store.Store) error {
-			u := newUser(t, tx, "tx@example.com")
+		err := db.InTx(ctx, func(txCtx context.Context) error {
+			u := create(t, txCtx, "tx@example.com")
 			outerID = u.ID
 			// Invisible outside the transaction until commit.
 			if _, err := db.UserByID(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("user outside the tx before commit: got %v, want ErrNotFound", err)
 			}
-			return tx.WithTx(ctx, func(inner store.Store) error {
-				if _, err := inner.UserByID(ctx, u.ID); err != nil {
+			return db.InTx(txCtx, func(ctx context.Context) error {
+				if _, err := db.UserByID(ctx, u.ID); err != nil {
 					t.Errorf("inner tx sees the outer's user: %v", err)
 				}
 				// A conflict does not poison the transaction.
-				if err := inner.CreateUser(ctx, &store.User{Email: "TX@example.com"}); !errors.Is(err, store.ErrConflict) {
+				if err := db.CreateUser(ctx, &store.User{Email: "TX@example.com"}); !errors.Is(err, store.ErrConflict) {
 					t.Errorf("CreateUser duplicate in tx: got %v, want ErrConflict", err)
 				}
-				if _, err := inner.ConsumeToken(ctx, "x", digest("x"), t0); !errors.Is(err, store.ErrNotFound) {
+				if _, err := db.ConsumeToken(ctx, "x", digest("x"), t0); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("ConsumeToken missing in tx: got %v, want ErrNotFound", err)
 				}
-				return inner.AppendAudit(ctx, &store.AuditEvent{Action: "user.create", SubjectID: u.ID, Outcome: "success"})
+				return db.AppendAudit(ctx, &store.AuditEvent{Action: "user.create", SubjectID: u.ID, Outcome: "success"})
 			})
 		})
 		if err != nil {
-			t.Fatalf("WithTx: %v", err)
+			t.Fatalf("InTx: %v", err)
 		}
 		if _, err := db.UserByID(ctx, outerID); err != nil {
 			t.Fatalf("user after commit: %v", err)
@@ -504,21 +517,182 @@ func TestWithTx(t *testing.T) {
 	})
 
 	t.Run("inner error rolls back all", func(t *testing.T) {
-		err := db.WithTx(ctx, func(tx store.Store) error {
-			newUser(t, tx, "outer@example.com")
-			return tx.WithTx(ctx, func(inner store.Store) error {
-				newUser(t, inner, "inner@example.com")
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			create(t, ctx, "outer@example.com")
+			return db.InTx(ctx, func(ctx context.Context) error {
+				create(t, ctx, "inner@example.com")
 				return errBoom
 			})
 		})
 		if !errors.Is(err, errBoom) {
-			t.Fatalf("WithTx: got %v, want %v", err, errBoom)
+			t.Fatalf("InTx: got %v, want %v", err, errBoom)
 		}
 		for _, e := range []string{"outer@example.com", "inner@example.com"} {
 			if _, err := db.UserByEmail(ctx, e); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("%s after rollback: got %v, want ErrNotFound", e, err)
 			}
 		}
+	})
+
+	// On PostgreSQL a write with store.WithoutTx inside InTx runs at once
+	// on another connection: the record of a failed attempt survives the
+	// rollback of the change it was part of. (It waits, like any other
+	// transaction, for rows the surrounding transaction has written: here
+	// that one writes only an audit row.)
+	t.Run("WithoutTx writes at once", func(t *testing.T) {
+		u := newUser(t, db, "attempts@example.com")
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			if err := db.AppendAudit(ctx, &store.AuditEvent{Action: "attempt", SubjectID: u.ID, Outcome: "failure"}); err != nil {
+				return err
+			}
+			if _, err := db.RecordFailure(store.WithoutTx(ctx), u.ID, store.LockPassword, 5, time.Minute, t0); err != nil {
+				return err
+			}
+			// Committed already: another instance sees it.
+			if got, err := db.UserByID(store.WithoutTx(ctx), u.ID); err != nil || got.FailedLogins != 1 {
+				t.Errorf("user outside the tx: got %+v (err %v), want the failure counted", got, err)
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			t.Fatalf("InTx: got %v, want %v", err, errBoom)
+		}
+		if got, err := db.UserByID(ctx, u.ID); err != nil || got.FailedLogins != 1 {
+			t.Errorf("user after rollback: got %+v (err %v), want the failure kept", got, err)
+		}
+		if evs, _, err := db.QueryAudit(ctx, store.AuditQuery{Action: "attempt"}); err != nil || len(evs) != 0 {
+			t.Errorf("audit after rollback: got %d events (err %v), want none", len(evs), err)
+		}
+	})
+
+	t.Run("commit error", func(t *testing.T) {
+		// A deferred constraint fails at commit: InTx reports it, wrapped.
+		_, err := db.Exec(ctx, `CREATE TABLE deferred_check (
+			id int PRIMARY KEY,
+			parent int REFERENCES deferred_check (id) DEFERRABLE INITIALLY DEFERRED)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.InTx(ctx, func(ctx context.Context) error {
+			_, err := db.Exec(ctx, `INSERT INTO deferred_check (id, parent) VALUES (1, 2)`)
+			return err
+		})
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "23503" || !strings.HasPrefix(err.Error(), "sigra/postgres: commit: ") {
+			t.Errorf("InTx with a failing commit: got %v, want the commit's foreign-key error, prefixed", err)
+		}
+	})
+}
+
+// TestHostTables: the host's own statements run in the context's
+// transaction and commit or roll back with Sigra's writes.
+func TestHostTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openDB(t)
+	if _, err := db.Exec(ctx, `CREATE TABLE profile (
+		user_id text PRIMARY KEY REFERENCES sigra_users (id) ON DELETE CASCADE,
+		name    text NOT NULL)`); err != nil {
+		t.Fatalf("Exec(CREATE TABLE): %v", err)
+	}
+	errAbort := errors.New("abort")
+	signUp := func(email, name string, fail bool) error {
+		return db.InTx(ctx, func(ctx context.Context) error {
+			u := &store.User{Email: email}
+			if err := db.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			if _, err := db.Exec(ctx, `INSERT INTO profile (user_id, name) VALUES ($1, $2)`, u.ID, name); err != nil {
+				return err
+			}
+			var got string
+			if err := db.QueryRow(ctx, `SELECT name FROM profile WHERE user_id = $1`, u.ID).Scan(&got); err != nil || got != name {
+				return fmt.Errorf("QueryRow in the transaction: got (%q, %v), want %q", got, err, name)
+			}
+			// The pool is outside the transaction: nothing is visible
+			// there yet.
+			if err := db.Pool().QueryRow(ctx, `SELECT name FROM profile WHERE user_id = $1`, u.ID).Scan(&got); !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("the pool's QueryRow during the transaction: got (%q, %v), want pgx.ErrNoRows", got, err)
+			}
+			if fail {
+				return errAbort
+			}
+			return nil
+		})
+	}
+	if err := signUp("kept@example.com", "Kept", false); err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+	if err := signUp("gone@example.com", "Gone", true); !errors.Is(err, errAbort) {
+		t.Fatalf("InTx: got %v, want fn's error", err)
+	}
+	rows, err := db.Query(ctx, `SELECT p.name, u.email FROM profile p JOIN sigra_users u ON u.id = p.user_id`)
+	if err != nil {
+		t.Fatalf("Query: %v", err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var name, email string
+		err := r.Scan(&name, &email)
+		return name + " " + email, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "Kept kept@example.com" {
+		t.Errorf("profiles: got %q, want only the committed one", got)
+	}
+}
+
+// TestErrorPrefix: an error from a failing open or migration names the
+// package once.
+func TestErrorPrefix(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	check := func(t *testing.T, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatal("got nil error, want one")
+		}
+		msg := err.Error()
+		if n := strings.Count(msg, "sigra/postgres: ") + strings.Count(msg, "sigra: invalid config: postgres: "); n != 1 || !strings.HasPrefix(msg, "sigra") {
+			t.Errorf("got %q, want it to start with the package's prefix, once", msg)
+		}
+		if strings.Contains(msg, "sigra/store/postgres") {
+			t.Errorf("got %q, want the prefix sigra/postgres", msg)
+		}
+	}
+	// Nothing listens on port 1: the pool opens (lazily), then the first
+	// statement fails.
+	unreachable := "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=5"
+	t.Run("unreachable, migrating", func(t *testing.T) {
+		_, err := postgres.New(ctx, postgres.Config{DSN: unreachable})
+		check(t, err)
+	})
+	t.Run("unreachable, not migrating", func(t *testing.T) {
+		_, err := postgres.New(ctx, postgres.Config{DSN: unreachable, SkipMigrate: true})
+		check(t, err)
+	})
+	t.Run("config", func(t *testing.T) {
+		_, err := postgres.New(ctx, postgres.Config{})
+		check(t, err)
+	})
+	t.Run("migration fails", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		// A table of the host's that holds a name the first migration
+		// creates.
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `CREATE TABLE sigra_users (x int)`); err != nil {
+			t.Fatal(err)
+		}
+		db, err := postgres.Open(ctx, dsn)
+		if err == nil {
+			db.Close()
+		}
+		check(t, err)
 	})
 }
 

@@ -14,8 +14,8 @@ import (
 	"github.com/sigra-go/sigra/store"
 )
 
-// The tests in this file need a transaction-bound DB and the transaction's
-// connection, so they live inside the package.
+// The tests in this file need the transaction's connection, so they live
+// inside the package.
 
 var raceNow = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 
@@ -41,7 +41,7 @@ func openPair(t *testing.T) (*DB, *DB) {
 // by the transaction (or has finished, which means it did not wait),
 // commits, and returns second's error. blocked reports whether second
 // waited for the transaction.
-func holdInTx(t *testing.T, a, b *DB, first func(tx *DB) error, second func(db *DB) error) (err error, blocked bool) {
+func holdInTx(t *testing.T, a, b *DB, first func(ctx context.Context) error, second func(db *DB) error) (err error, blocked bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -50,7 +50,7 @@ func holdInTx(t *testing.T, a, b *DB, first func(tx *DB) error, second func(db *
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background())
-	if err := first(&DB{pool: a.pool, q: tx, tx: tx}); err != nil {
+	if err := first(store.ContextWithTx(ctx, a, tx)); err != nil {
 		t.Fatalf("first step: %v", err)
 	}
 	pid := tx.Conn().PgConn().PID()
@@ -95,8 +95,8 @@ func TestEmailLockClosesReservationRace(t *testing.T) {
 
 	t.Run("reservation first", func(t *testing.T) {
 		err, blocked := holdInTx(t, a, b,
-			func(tx *DB) error {
-				return tx.ReserveEmail(ctx, holder.ID, "Contested@example.com", raceNow.Add(time.Hour), raceNow)
+			func(ctx context.Context) error {
+				return a.ReserveEmail(ctx, holder.ID, "Contested@example.com", raceNow.Add(time.Hour), raceNow)
 			},
 			func(db *DB) error {
 				return db.CreateUser(ctx, &store.User{Email: "contested@EXAMPLE.com", CreatedAt: raceNow})
@@ -108,8 +108,8 @@ func TestEmailLockClosesReservationRace(t *testing.T) {
 
 	t.Run("registration first", func(t *testing.T) {
 		err, blocked := holdInTx(t, a, b,
-			func(tx *DB) error {
-				return tx.CreateUser(ctx, &store.User{Email: "newcomer@example.com", CreatedAt: raceNow})
+			func(ctx context.Context) error {
+				return a.CreateUser(ctx, &store.User{Email: "newcomer@example.com", CreatedAt: raceNow})
 			},
 			func(db *DB) error {
 				return db.ReserveEmail(ctx, holder.ID, "NEWCOMER@example.com", raceNow.Add(time.Hour), raceNow)

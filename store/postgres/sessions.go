@@ -64,7 +64,7 @@ func idleCutoff(now time.Time, idle time.Duration) any {
 
 // SessionByDigest implements [store.Sessions].
 func (db *DB) SessionByDigest(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*store.Session, error) {
-	s, err := scanSession(db.q.QueryRow(ctx, sessionByDigestSQL, digest, now, idleCutoff(now, idle)))
+	s, err := scanSession(db.q(ctx).QueryRow(ctx, sessionByDigestSQL, digest, now, idleCutoff(now, idle)))
 	return s, wrap("session by digest", err)
 }
 
@@ -81,7 +81,7 @@ func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time,
 		dest  [30]any
 	})
 	dest := userDest(sessionDest(r.dest[:0], &r.s, &r.state), &r.u)
-	err := db.q.QueryRow(ctx, sessionWithUserSQL, digest, now, idleCutoff(now, idle)).Scan(dest...)
+	err := db.q(ctx).QueryRow(ctx, sessionWithUserSQL, digest, now, idleCutoff(now, idle)).Scan(dest...)
 	if err != nil {
 		return nil, nil, wrap("session with user", err)
 	}
@@ -112,7 +112,7 @@ func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	}
 	var gotID string
 	var gotCreated time.Time
-	err := db.q.QueryRow(ctx, `INSERT INTO sigra_sessions (digest, id, data, user_id, state, aal, methods,
+	err := db.q(ctx).QueryRow(ctx, `INSERT INTO sigra_sessions (digest, id, data, user_id, state, aal, methods,
 			auth_time, sudo_time, active_org, impersonator, remember, created_at, last_seen_at,
 			expires_at, revoked_at, ip, user_agent)
 		SELECT $1::bytea, $2::text, $3::bytea, $4::text, $5::text, $6::integer, $7::text[],
@@ -143,7 +143,7 @@ func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	// does not exist.
 	if s.UserID != "" {
 		var exists bool
-		if err := db.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sigra_users WHERE id = $1)`,
+		if err := db.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sigra_users WHERE id = $1)`,
 			s.UserID).Scan(&exists); err != nil {
 			return wrap("save session", err)
 		}
@@ -157,14 +157,14 @@ func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 // TouchSession implements [store.Sessions]. The columns it writes are not
 // indexed, so the update can stay on the row's page (a HOT update).
 func (db *DB) TouchSession(ctx context.Context, digest []byte, seen time.Time, ip, userAgent string) error {
-	_, err := db.q.Exec(ctx, `UPDATE sigra_sessions SET last_seen_at = $2, ip = $3, user_agent = $4
+	_, err := db.q(ctx).Exec(ctx, `UPDATE sigra_sessions SET last_seen_at = $2, ip = $3, user_agent = $4
 		WHERE digest = $1 AND revoked_at IS NULL AND expires_at > $2`, digest, seen, ip, userAgent)
 	return wrap("touch session", err)
 }
 
 // RevokeSession implements [store.Sessions].
 func (db *DB) RevokeSession(ctx context.Context, digest []byte, now time.Time) error {
-	_, err := db.q.Exec(ctx, `UPDATE sigra_sessions SET revoked_at = $2
+	_, err := db.q(ctx).Exec(ctx, `UPDATE sigra_sessions SET revoked_at = $2
 		WHERE digest = $1 AND revoked_at IS NULL`, digest, now)
 	return wrap("revoke session", err)
 }
@@ -180,7 +180,7 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID string, except []by
 	if except != nil && len(except) == 0 {
 		except = nil
 	}
-	ct, err := db.q.Exec(ctx, `UPDATE sigra_sessions SET revoked_at = $3
+	ct, err := db.q(ctx).Exec(ctx, `UPDATE sigra_sessions SET revoked_at = $3
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
 			AND ($2::bytea IS NULL OR digest <> $2::bytea)`, userID, except, now)
 	if err != nil {
@@ -192,7 +192,7 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID string, except []by
 // UserSessions implements [store.Sessions]. Sessions never seen sort
 // last; ties go to the newest.
 func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]*store.Session, error) {
-	rows, err := db.q.Query(ctx, `SELECT `+sessionCols+` FROM sigra_sessions s
+	rows, err := db.q(ctx).Query(ctx, `SELECT `+sessionCols+` FROM sigra_sessions s
 		WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
 		ORDER BY s.last_seen_at DESC NULLS LAST, s.created_at DESC, s.id DESC`, userID, now)
 	if err != nil {
@@ -204,7 +204,7 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([
 
 // PurgeSessions implements [store.Sessions].
 func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
-	ct, err := db.q.Exec(ctx, `DELETE FROM sigra_sessions WHERE expires_at < $1 OR revoked_at < $1`, before)
+	ct, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_sessions WHERE expires_at < $1 OR revoked_at < $1`, before)
 	if err != nil {
 		return 0, wrap("purge sessions", err)
 	}

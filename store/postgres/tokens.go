@@ -33,7 +33,7 @@ func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	}
 	var found bool
 	var inserted int
-	err := db.q.QueryRow(ctx, `WITH chk AS (
+	err := db.q(ctx).QueryRow(ctx, `WITH chk AS (
 			SELECT $3::text IS NULL OR EXISTS (SELECT 1 FROM sigra_users WHERE id = $3::text) AS found
 		), ins AS (
 			INSERT INTO sigra_tokens (digest, purpose, user_id, sent_to, data, attempts, created_at, expires_at)
@@ -59,7 +59,7 @@ func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 
 // PeekToken implements [store.Tokens].
 func (db *DB) PeekToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*store.Token, error) {
-	t, err := scanToken(db.q.QueryRow(ctx, `SELECT `+tokenCols+` FROM sigra_tokens
+	t, err := scanToken(db.q(ctx).QueryRow(ctx, `SELECT `+tokenCols+` FROM sigra_tokens
 		WHERE purpose = $1 AND digest = $2 AND expires_at > $3`, purpose, digest, now))
 	return t, wrap("peek token", err)
 }
@@ -68,7 +68,7 @@ func (db *DB) PeekToken(ctx context.Context, purpose string, digest []byte, now 
 // the row lock makes concurrent consumers wait, and all but the first find
 // nothing left to delete.
 func (db *DB) ConsumeToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*store.Token, error) {
-	t, err := scanToken(db.q.QueryRow(ctx, `DELETE FROM sigra_tokens
+	t, err := scanToken(db.q(ctx).QueryRow(ctx, `DELETE FROM sigra_tokens
 		WHERE purpose = $1 AND digest = $2 AND expires_at > $3
 		RETURNING `+tokenCols, purpose, digest, now))
 	return t, wrap("consume token", err)
@@ -82,7 +82,7 @@ func (db *DB) ConsumeToken(ctx context.Context, purpose string, digest []byte, n
 // another transaction changed re-checks that row's new version, so
 // concurrent attempts are all counted and a code is consumed at most once.
 func (db *DB) ConsumeCode(ctx context.Context, userID, purpose string, digest []byte, maxAttempts int, now time.Time) (*store.Token, error) {
-	t, err := scanToken(db.q.QueryRow(ctx, `WITH hit AS (
+	t, err := scanToken(db.q(ctx).QueryRow(ctx, `WITH hit AS (
 			DELETE FROM sigra_tokens
 			WHERE purpose = $2 AND digest = $3 AND user_id = $1 AND expires_at > $5 AND attempts < $4
 			RETURNING `+tokenCols+`
@@ -99,7 +99,7 @@ func (db *DB) DeleteUserTokens(ctx context.Context, userID string, purposes ...s
 	if purposes == nil {
 		purposes = []string{}
 	}
-	ct, err := db.q.Exec(ctx, `DELETE FROM sigra_tokens
+	ct, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_tokens
 		WHERE user_id = $1 AND (cardinality($2::text[]) = 0 OR purpose = ANY ($2::text[]))`, userID, purposes)
 	if err != nil {
 		return 0, wrap("delete user tokens", err)
@@ -109,7 +109,7 @@ func (db *DB) DeleteUserTokens(ctx context.Context, userID string, purposes ...s
 
 // PurgeTokens implements [store.Tokens].
 func (db *DB) PurgeTokens(ctx context.Context, before time.Time) (int, error) {
-	ct, err := db.q.Exec(ctx, `DELETE FROM sigra_tokens WHERE expires_at < $1`, before)
+	ct, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_tokens WHERE expires_at < $1`, before)
 	if err != nil {
 		return 0, wrap("purge tokens", err)
 	}

@@ -41,7 +41,10 @@ func scanUser(row pgx.Row) (*store.User, error) {
 // check the other table (users against reservations and back), so that no
 // two of them decide on one address at the same time: a user cannot be
 // created with an address another user has just reserved, nor the
-// reverse. Distinct addresses that share a lock key merely wait.
+// reverse. Distinct addresses that share a lock key merely wait. The text
+// hashed into the key ('sigra/store/postgres email ') is part of the lock's
+// identity, shared by every instance: it must not change, or instances of
+// two releases running side by side would take different locks.
 const lockEmailSQL = `SELECT pg_advisory_xact_lock(hashtextextended('sigra/store/postgres email ' || $1::text, 0))`
 
 // CreateUser implements [store.Users]. It takes the address's advisory
@@ -95,13 +98,13 @@ func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 // UserByID implements [store.Users]. With pgx's default statement cache
 // it runs as a prepared statement.
 func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
-	u, err := scanUser(db.q.QueryRow(ctx, `SELECT `+userCols+` FROM sigra_users WHERE id = $1`, id))
+	u, err := scanUser(db.q(ctx).QueryRow(ctx, `SELECT `+userCols+` FROM sigra_users WHERE id = $1`, id))
 	return u, wrap("user by id", err)
 }
 
 // UserByEmail implements [store.Users].
 func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
-	u, err := scanUser(db.q.QueryRow(ctx,
+	u, err := scanUser(db.q(ctx).QueryRow(ctx,
 		`SELECT `+userCols+` FROM sigra_users WHERE email_norm = $1`, store.NormalizeEmail(email)))
 	return u, wrap("user by email", err)
 }
@@ -109,7 +112,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error
 // execOne runs a single-row write and reports ErrNotFound when it touched
 // no row.
 func (db *DB) execOne(ctx context.Context, op, sql string, args ...any) error {
-	ct, err := db.q.Exec(ctx, sql, args...)
+	ct, err := db.q(ctx).Exec(ctx, sql, args...)
 	if err != nil {
 		return wrap(op, err)
 	}
@@ -168,12 +171,12 @@ func (db *DB) RecordFailure(ctx context.Context, id string, lock store.Lock, lim
 	case store.LockMFA:
 		sql = recordMFAFailureSQL
 	default:
-		return time.Time{}, fmt.Errorf("sigra/store/postgres: record failure: unknown lock %d", lock)
+		return time.Time{}, fmt.Errorf("sigra/postgres: record failure: unknown lock %d", lock)
 	}
 	limit = max(limit, 1)
 	var count int
 	var lockedUntil time.Time
-	if err := db.q.QueryRow(ctx, sql, id, limit, now.Add(lockFor)).Scan(&count, ts(&lockedUntil)); err != nil {
+	if err := db.q(ctx).QueryRow(ctx, sql, id, limit, now.Add(lockFor)).Scan(&count, ts(&lockedUntil)); err != nil {
 		return time.Time{}, wrap("record failure", err)
 	}
 	if count != 0 {
@@ -194,9 +197,9 @@ func (db *DB) ClearFailures(ctx context.Context, id string, lock store.Lock, now
 	case store.LockMFA:
 		sql = clearMFAFailuresSQL
 	default:
-		return fmt.Errorf("sigra/store/postgres: clear failures: unknown lock %d", lock)
+		return fmt.Errorf("sigra/postgres: clear failures: unknown lock %d", lock)
 	}
-	_, err := db.q.Exec(ctx, sql, id)
+	_, err := db.q(ctx).Exec(ctx, sql, id)
 	return wrap("clear failures", err)
 }
 
@@ -217,7 +220,7 @@ func (db *DB) UsersDueForDeletion(ctx context.Context, now time.Time, limit int)
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := db.q.Query(ctx, `SELECT `+userCols+` FROM sigra_users
+	rows, err := db.q(ctx).Query(ctx, `SELECT `+userCols+` FROM sigra_users
 		WHERE deletion_due_at <= $1 ORDER BY deletion_due_at, id LIMIT $2`, now, limit)
 	if err != nil {
 		return nil, wrap("users due for deletion", err)
@@ -245,7 +248,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 func (db *DB) AnonymizeUser(ctx context.Context, id string, now time.Time) error {
 	placeholder := "deleted-" + id + "@anonymized.invalid"
 	var n int
-	err := db.q.QueryRow(ctx, `WITH u AS (
+	err := db.q(ctx).QueryRow(ctx, `WITH u AS (
 			UPDATE sigra_users
 			SET email = $2, email_norm = $3, password_hash = '', email_confirmed_at = NULL,
 				failed_logins = 0, locked_until = NULL, failed_mfa = 0, mfa_locked_until = NULL,
@@ -318,7 +321,7 @@ func (db *DB) ReserveEmail(ctx context.Context, id, email string, expires, now t
 func (db *DB) EmailReservation(ctx context.Context, id string, now time.Time) (string, time.Time, error) {
 	var email string
 	var expires time.Time
-	err := db.q.QueryRow(ctx, `SELECT email, expires_at FROM sigra_email_reservations
+	err := db.q(ctx).QueryRow(ctx, `SELECT email, expires_at FROM sigra_email_reservations
 		WHERE user_id = $1 AND expires_at > $2`, id, now).Scan(&email, ts(&expires))
 	if err != nil {
 		return "", time.Time{}, wrap("email reservation", err)
@@ -328,7 +331,7 @@ func (db *DB) EmailReservation(ctx context.Context, id string, now time.Time) (s
 
 // CancelEmailReservation implements [store.Users].
 func (db *DB) CancelEmailReservation(ctx context.Context, id string) error {
-	_, err := db.q.Exec(ctx, `DELETE FROM sigra_email_reservations WHERE user_id = $1`, id)
+	_, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_email_reservations WHERE user_id = $1`, id)
 	return wrap("cancel email reservation", err)
 }
 

@@ -16,7 +16,7 @@ const maxAuditPage = 100
 
 // AppendAudit stores e, filling an empty ID and zero At. Metadata is stored
 // as a JSON object.
-func (c *conn) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
+func (db *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	if e.ID == "" {
 		e.ID = store.NewID()
 	}
@@ -31,7 +31,7 @@ func (c *conn) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 		}
 		meta = string(b)
 	}
-	_, err := c.w().ExecContext(ctx, `INSERT INTO sigra_audit_log (id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata)
+	_, err := db.exec(ctx, `INSERT INTO sigra_audit_log (id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, ms(e.At), e.Action, e.ActorID, e.SubjectID, e.ImpersonatorID, e.IP, e.UserAgent, e.Outcome, meta)
 	return wrap("AppendAudit", err)
@@ -41,7 +41,7 @@ func (c *conn) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 // time, then ID), and the cursor of the next page. A cursor that this
 // package did not produce is refused with an error wrapping
 // store.ErrNotFound.
-func (c *conn) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
+func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > maxAuditPage {
 		limit = maxAuditPage
@@ -79,7 +79,7 @@ func (c *conn) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Aud
 	query += ` ORDER BY at DESC, id DESC LIMIT ?`
 	args = append(args, limit+1)
 
-	rows, err := c.r().QueryContext(ctx, query, args...)
+	rows, err := db.r(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", wrap("QueryAudit", err)
 	}

@@ -25,10 +25,10 @@ func benchFile(b *testing.B, n int) (db *DB, path string, digest []byte, userID 
 	}
 	b.Cleanup(func() { db.Close() })
 	now := time.Now()
-	err = db.WithTx(ctx, func(tx store.Store) error {
+	err = db.InTx(ctx, func(ctx context.Context) error {
 		for i := range n {
 			u := &store.User{Email: fmt.Sprintf("user%d@example.com", i), PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", EmailConfirmedAt: now}
-			if err := tx.CreateUser(ctx, u); err != nil {
+			if err := db.CreateUser(ctx, u); err != nil {
 				return err
 			}
 			h := sha256.Sum256(fmt.Appendf(nil, "token %d", i))
@@ -37,7 +37,7 @@ func benchFile(b *testing.B, n int) (db *DB, path string, digest []byte, userID 
 				AAL: 1, Methods: []string{"password"}, AuthTime: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour),
 				IP: "192.0.2.1", UserAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
 			}
-			if err := tx.SaveSession(ctx, s); err != nil {
+			if err := db.SaveSession(ctx, s); err != nil {
 				return err
 			}
 			if i == n/2 {
@@ -114,6 +114,30 @@ func BenchmarkSessionWithUser(b *testing.B) {
 			}
 		}
 	})
+	// A request's context carries values, and may carry another store's
+	// transaction: finding that this DB has none must not allocate.
+	b.Run("sigra-request-context", func(b *testing.B) {
+		ctx := store.ContextWithTx(requestContext(ctx), new(int), "another store's transaction")
+		b.ReportAllocs()
+		for b.Loop() {
+			_, u, err := db.SessionWithUser(ctx, digest, now, idle)
+			if err != nil || u.ID != userID {
+				b.Fatalf("SessionWithUser: %v", err)
+			}
+		}
+	})
+}
+
+// requestContext returns ctx with values, as a request's context carries
+// them by the time the store is called. (It is not cancellable: with a
+// cancellable context database/sql allocates to watch it, whatever the
+// store does.)
+func requestContext(ctx context.Context) context.Context {
+	type key int
+	for i := range 4 {
+		ctx = context.WithValue(ctx, key(i), i)
+	}
+	return ctx
 }
 
 // BenchmarkUserByID compares the adapter's user lookup with the same
@@ -150,4 +174,63 @@ func BenchmarkUserByID(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkTouchSession compares a write outside any transaction, through
+// the adapter's writer connection, with the same statement run on a plain
+// database/sql pool of one connection with the writer's pragmas, from one
+// goroutine and from several at once (the writes then queue for the
+// writer).
+func BenchmarkTouchSession(b *testing.B) {
+	db, path, digest, _ := benchFile(b, 1000)
+	ctx := context.Background()
+	const query = `UPDATE sigra_sessions SET last_seen_at = ?, ip = ?, user_agent = ? WHERE digest = ? AND revoked_at IS NULL`
+	writerDSN, _, err := dsns(path, DefaultBusyTimeout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", writerDSN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { raw.Close() })
+	raw.SetMaxOpenConns(1)
+	raw.SetMaxIdleConns(1)
+
+	for _, parallel := range []bool{false, true} {
+		suffix := ""
+		if parallel {
+			suffix = "-parallel"
+		}
+		run := func(b *testing.B, touch func() error) {
+			b.ReportAllocs()
+			if !parallel {
+				for b.Loop() {
+					if err := touch(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return
+			}
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := touch(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		b.Run("baseline"+suffix, func(b *testing.B) {
+			run(b, func() error {
+				_, err := raw.ExecContext(ctx, query, time.Now().UnixMilli(), "192.0.2.1", "Firefox", digest)
+				return err
+			})
+		})
+		b.Run("sigra"+suffix, func(b *testing.B) {
+			run(b, func() error {
+				return db.TouchSession(ctx, digest, time.Now(), "192.0.2.1", "Firefox")
+			})
+		})
+	}
 }

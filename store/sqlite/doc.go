@@ -1,5 +1,6 @@
-// Package sqlite is the SQLite adapter of Sigra for Go: a [store.Store] over
-// one database file, on the pure-Go driver modernc.org/sqlite (no cgo).
+// Package sqlite is the SQLite adapter of Sigra for Go: one [DB] over one
+// database file implements every interface of package store, on the pure-Go
+// driver modernc.org/sqlite (no cgo).
 //
 //	db, err := sqlite.Open(ctx, "app.db") // creates and migrates the file
 //	if err != nil {
@@ -14,7 +15,8 @@
 // pools on the file:
 //
 //   - one writer connection, through which every write and every
-//     [DB.WithTx] goes, with transactions begun by BEGIN IMMEDIATE;
+//     transaction of [DB.InTx] goes, with transactions begun by BEGIN
+//     IMMEDIATE;
 //   - a pool of read-only connections (query_only) for lookups,
 //     [Config.ReadConns] of them.
 //
@@ -22,9 +24,12 @@
 // racing for SQLite's lock, so none fails with SQLITE_BUSY however many
 // goroutines write at once; a transaction that reads and then writes holds
 // the write lock from its first statement, so it cannot be invalidated
-// half-way. Readers never wait for the writer (WAL). Several processes may
-// share a file: their writers then wait on each other for up to
-// [Config.BusyTimeout].
+// half-way. The wait in that queue is bounded: a write (or a transaction)
+// that has waited [Config.BusyTimeout] for the writer connection fails
+// with an error wrapping [ErrWriterBusy] and [sigra.ErrBusy], instead of
+// waiting as long as its context allows. Readers never wait for the writer
+// (WAL). Several processes may share a file: their writers then wait on
+// each other's lock for up to [Config.BusyTimeout] too.
 //
 // The lookups on every authenticated request, [DB.SessionWithUser] (one
 // query joining the session and its user), [DB.SessionByDigest] and
@@ -34,11 +39,30 @@
 //
 // # Transactions
 //
-// [DB.WithTx] gives its function a Store bound to one transaction on the
-// writer connection: every method, reads included, runs in it, and calling
-// WithTx on that Store joins it. Code inside the function must use only that
-// Store. Calling the DB itself from inside would wait for the writer
-// connection that the transaction holds, until the context ends.
+// A transaction travels in the context (see [store.Transactor]). [DB.InTx]
+// begins one on the writer connection and gives its function a context
+// bound to it: every method of the DB called with that context, or with one
+// derived from it, runs in the transaction, reads included, and a nested
+// InTx joins it. A context without the transaction (or passed through
+// [store.WithoutTx]) reads from the reader pool, which sees only what was
+// committed, and writes on the writer connection, which the transaction
+// holds: from inside the function such a write cannot proceed before the
+// transaction ends, so it fails after [Config.BusyTimeout] with an error
+// wrapping [ErrWriterBusy] (or earlier, when its context ends). Inside a
+// transaction, write only with the context it gave; record what must
+// survive a rollback after InTx returns.
+//
+// # The host's own tables
+//
+// A host application may keep its own tables in the same file, beside
+// Sigra's (whose names all start with sigra_), and change them together with
+// Sigra's records in one transaction. [DB.ExecContext], [DB.QueryContext]
+// and [DB.QueryRowContext] run the host's statements where the store's own
+// methods would: in the context's transaction when it carries one, and
+// otherwise on the writer connection (ExecContext) or the reader pool (the
+// queries). Inside InTx every write must go through them: a *sql.DB the host
+// opened on the same file would wait for the write lock the transaction
+// holds and fail with SQLITE_BUSY.
 //
 // # Migrations
 //
@@ -58,10 +82,15 @@
 // BLOBs; session methods are comma-separated text; audit metadata is a JSON
 // object.
 //
-// # Paths
+// # Paths and errors
 //
 // [Config.Path] is a file path, never a DSN: it is made absolute and
 // percent-encoded into a file: URI, so a name containing '?', '#' or '%'
 // names a file rather than adding driver options. In-memory databases are
 // refused: the two pools must share one file.
+//
+// [New] refuses an unusable Config with an error wrapping [sigra.ErrConfig].
+// Every other error of the package starts with "sigra/sqlite: " and wraps
+// the driver's error; lookups that match nothing wrap [store.ErrNotFound],
+// and writes that break a uniqueness rule [store.ErrConflict].
 package sqlite

@@ -60,10 +60,10 @@ func ExampleNew() {
 	fmt.Println(err)
 	// Output:
 	// opened
-	// sigra/sqlite: invalid config: Path ":memory:": want a file path, not a DSN or an in-memory database
+	// sigra: invalid config: sqlite: Path ":memory:": want a file path, not a DSN or an in-memory database
 }
 
-func ExampleDB_WithTx() {
+func ExampleDB_InTx() {
 	dir, err := os.MkdirTemp("", "sigra-example")
 	if err != nil {
 		log.Fatal(err)
@@ -78,13 +78,13 @@ func ExampleDB_WithTx() {
 	defer db.Close()
 
 	// The account and its audit row commit together. Inside the function,
-	// use tx, never db.
-	err = db.WithTx(ctx, func(tx store.Store) error {
+	// every call passes the context it was given.
+	err = db.InTx(ctx, func(ctx context.Context) error {
 		u := &store.User{Email: "new.user@example.com"}
-		if err := tx.CreateUser(ctx, u); err != nil {
+		if err := db.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, &store.AuditEvent{Action: "user.registered", SubjectID: u.ID, Outcome: "success"})
+		return db.AppendAudit(ctx, &store.AuditEvent{Action: "user.registered", SubjectID: u.ID, Outcome: "success"})
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -95,6 +95,54 @@ func ExampleDB_WithTx() {
 	}
 	fmt.Println(len(events), "audit event")
 	// Output: 1 audit event
+}
+
+// A host application keeps its own table beside Sigra's, in the same file,
+// and writes to it in the same transaction as a Sigra write: the profile
+// and the account exist together or not at all.
+func ExampleDB_ExecContext() {
+	dir, err := os.MkdirTemp("", "sigra-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	// The host's own schema (its own migrations would do this).
+	_, err = db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS profile (
+		user_id      TEXT PRIMARY KEY REFERENCES sigra_users (id) ON DELETE CASCADE,
+		display_name TEXT NOT NULL
+	)`)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var id string
+	err = db.InTx(ctx, func(ctx context.Context) error {
+		u := &store.User{Email: "ada@example.com"}
+		if err := db.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		id = u.ID
+		_, err := db.ExecContext(ctx, `INSERT INTO profile (user_id, display_name) VALUES (?, ?)`, u.ID, "Ada")
+		return err
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var name string
+	if err := db.QueryRowContext(ctx, `SELECT display_name FROM profile WHERE user_id = ?`, id).Scan(&name); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(name)
+	// Output: Ada
 }
 
 func ExampleMigrations() {

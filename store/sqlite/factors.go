@@ -14,11 +14,11 @@ import (
 // SavePendingTOTP stores s as the user's pending secret, replacing a pending
 // one, in one upsert that leaves a confirmed secret alone (then
 // store.ErrConflict). A zero CreatedAt is filled.
-func (c *conn) SavePendingTOTP(ctx context.Context, s *store.TOTPSecret) error {
+func (db *DB) SavePendingTOTP(ctx context.Context, s *store.TOTPSecret) error {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = clock()
 	}
-	n, err := op("SavePendingTOTP").count(c.w().ExecContext(ctx, `INSERT INTO sigra_totp_secrets (user_id, sealed, confirmed_at, last_step, created_at)
+	n, err := op("SavePendingTOTP").count(db.exec(ctx, `INSERT INTO sigra_totp_secrets (user_id, sealed, confirmed_at, last_step, created_at)
 		VALUES (?, ?, NULL, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET sealed = excluded.sealed, last_step = excluded.last_step, created_at = excluded.created_at
 		WHERE sigra_totp_secrets.confirmed_at IS NULL`, s.UserID, blob(s.Sealed), s.LastStep, ms(s.CreatedAt)))
@@ -32,9 +32,9 @@ func (c *conn) SavePendingTOTP(ctx context.Context, s *store.TOTPSecret) error {
 }
 
 // TOTPByUser returns the user's secret, pending or confirmed.
-func (c *conn) TOTPByUser(ctx context.Context, userID string) (*store.TOTPSecret, error) {
+func (db *DB) TOTPByUser(ctx context.Context, userID string) (*store.TOTPSecret, error) {
 	s := &store.TOTPSecret{UserID: userID}
-	err := c.r().QueryRowContext(ctx, `SELECT sealed, confirmed_at, last_step, created_at FROM sigra_totp_secrets WHERE user_id = ?`, userID).
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT sealed, confirmed_at, last_step, created_at FROM sigra_totp_secrets WHERE user_id = ?`, userID).
 		Scan(&s.Sealed, timeDest{&s.ConfirmedAt}, &s.LastStep, timeDest{&s.CreatedAt})
 	if err != nil {
 		return nil, wrap("TOTPByUser", err)
@@ -46,15 +46,15 @@ func (c *conn) TOTPByUser(ctx context.Context, userID string) (*store.TOTPSecret
 // conditional update (WHERE last_step < step); when it changes nothing, a
 // second read tells store.ErrReplay (a usable secret at or past step) from
 // store.ErrNotFound (no secret, or a pending one without confirm).
-func (c *conn) UseTOTPStep(ctx context.Context, userID string, step int64, confirm bool, now time.Time) error {
-	n, err := op("UseTOTPStep").count(c.w().ExecContext(ctx, `UPDATE sigra_totp_secrets SET last_step = ?1,
+func (db *DB) UseTOTPStep(ctx context.Context, userID string, step int64, confirm bool, now time.Time) error {
+	n, err := op("UseTOTPStep").count(db.exec(ctx, `UPDATE sigra_totp_secrets SET last_step = ?1,
 			confirmed_at = CASE WHEN confirmed_at IS NULL THEN ?2 ELSE confirmed_at END
 		WHERE user_id = ?3 AND last_step < ?1 AND (confirmed_at IS NOT NULL OR ?4)`, step, ms(now), userID, confirm))
 	if err != nil || n == 1 {
 		return err
 	}
 	var confirmed sql.NullInt64
-	err = c.w().QueryRowContext(ctx, `SELECT confirmed_at FROM sigra_totp_secrets WHERE user_id = ?`, userID).Scan(&confirmed)
+	err = db.scanRow(ctx, `SELECT confirmed_at FROM sigra_totp_secrets WHERE user_id = ?`, []any{userID}, &confirmed)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return notFound("UseTOTPStep")
@@ -67,15 +67,15 @@ func (c *conn) UseTOTPStep(ctx context.Context, userID string, step int64, confi
 }
 
 // DeleteTOTP removes the user's secret, if any.
-func (c *conn) DeleteTOTP(ctx context.Context, userID string) error {
-	_, err := c.w().ExecContext(ctx, `DELETE FROM sigra_totp_secrets WHERE user_id = ?`, userID)
+func (db *DB) DeleteTOTP(ctx context.Context, userID string) error {
+	_, err := db.exec(ctx, `DELETE FROM sigra_totp_secrets WHERE user_id = ?`, userID)
 	return wrap("DeleteTOTP", err)
 }
 
 // ReplaceRecoveryCodes replaces the user's codes with digests in one
 // transaction. Duplicate digests are stored once.
-func (c *conn) ReplaceRecoveryCodes(ctx context.Context, userID string, digests [][]byte, now time.Time) error {
-	return c.inTx(ctx, func(q querier) error {
+func (db *DB) ReplaceRecoveryCodes(ctx context.Context, userID string, digests [][]byte, now time.Time) error {
+	return db.inTx(ctx, func(q querier) error {
 		if _, err := q.ExecContext(ctx, `DELETE FROM sigra_recovery_codes WHERE user_id = ?`, userID); err != nil {
 			return wrap("ReplaceRecoveryCodes", err)
 		}
@@ -94,9 +94,9 @@ func (c *conn) ReplaceRecoveryCodes(ctx context.Context, userID string, digests 
 
 // UseRecoveryCode marks the user's unused code with digest used and counts
 // the unused codes left, in one transaction.
-func (c *conn) UseRecoveryCode(ctx context.Context, userID string, digest []byte, now time.Time) (int, error) {
+func (db *DB) UseRecoveryCode(ctx context.Context, userID string, digest []byte, now time.Time) (int, error) {
 	var remaining int
-	err := c.inTx(ctx, func(q querier) error {
+	err := db.inTx(ctx, func(q querier) error {
 		if err := op("UseRecoveryCode").one(q.ExecContext(ctx, `UPDATE sigra_recovery_codes SET used_at = ?
 			WHERE user_id = ? AND digest = ? AND used_at IS NULL`, ms(now), userID, digest)); err != nil {
 			return err
@@ -111,15 +111,15 @@ func (c *conn) UseRecoveryCode(ctx context.Context, userID string, digest []byte
 }
 
 // CountRecoveryCodes returns how many unused codes the user has.
-func (c *conn) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
+func (db *DB) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
 	var n int
-	err := c.r().QueryRowContext(ctx, `SELECT count(*) FROM sigra_recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(intDest{&n})
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT count(*) FROM sigra_recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(intDest{&n})
 	return n, wrap("CountRecoveryCodes", err)
 }
 
 // DeleteRecoveryCodes removes all of the user's codes.
-func (c *conn) DeleteRecoveryCodes(ctx context.Context, userID string) error {
-	_, err := c.w().ExecContext(ctx, `DELETE FROM sigra_recovery_codes WHERE user_id = ?`, userID)
+func (db *DB) DeleteRecoveryCodes(ctx context.Context, userID string) error {
+	_, err := db.exec(ctx, `DELETE FROM sigra_recovery_codes WHERE user_id = ?`, userID)
 	return wrap("DeleteRecoveryCodes", err)
 }
 
@@ -130,22 +130,22 @@ func browserDest(b *store.TrustedBrowser) []any {
 }
 
 // CreateTrustedBrowser stores b, filling an empty ID and zero CreatedAt.
-func (c *conn) CreateTrustedBrowser(ctx context.Context, b *store.TrustedBrowser) error {
+func (db *DB) CreateTrustedBrowser(ctx context.Context, b *store.TrustedBrowser) error {
 	if b.ID == "" {
 		b.ID = store.NewID()
 	}
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = clock()
 	}
-	_, err := c.w().ExecContext(ctx, `INSERT INTO sigra_trusted_browsers (`+browserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO sigra_trusted_browsers (`+browserCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		b.ID, b.UserID, b.Digest, b.UserAgent, b.IP, ms(b.CreatedAt), ms(b.ExpiresAt))
 	return wrap("CreateTrustedBrowser", err)
 }
 
 // TrustedBrowserByDigest returns the user's unexpired grant with digest.
-func (c *conn) TrustedBrowserByDigest(ctx context.Context, userID string, digest []byte, now time.Time) (*store.TrustedBrowser, error) {
+func (db *DB) TrustedBrowserByDigest(ctx context.Context, userID string, digest []byte, now time.Time) (*store.TrustedBrowser, error) {
 	b := new(store.TrustedBrowser)
-	err := c.r().QueryRowContext(ctx, `SELECT `+browserCols+` FROM sigra_trusted_browsers
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT `+browserCols+` FROM sigra_trusted_browsers
 		WHERE user_id = ? AND digest = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1`, userID, digest, ms(now)).Scan(browserDest(b)...)
 	if err != nil {
 		return nil, wrap("TrustedBrowserByDigest", err)
@@ -154,8 +154,8 @@ func (c *conn) TrustedBrowserByDigest(ctx context.Context, userID string, digest
 }
 
 // TrustedBrowsersByUser lists the user's unexpired grants, newest first.
-func (c *conn) TrustedBrowsersByUser(ctx context.Context, userID string, now time.Time) ([]*store.TrustedBrowser, error) {
-	rows, err := c.r().QueryContext(ctx, `SELECT `+browserCols+` FROM sigra_trusted_browsers
+func (db *DB) TrustedBrowsersByUser(ctx context.Context, userID string, now time.Time) ([]*store.TrustedBrowser, error) {
+	rows, err := db.r(ctx).QueryContext(ctx, `SELECT `+browserCols+` FROM sigra_trusted_browsers
 		WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC`, userID, ms(now))
 	if err != nil {
 		return nil, wrap("TrustedBrowsersByUser", err)
@@ -174,11 +174,11 @@ func (c *conn) TrustedBrowsersByUser(ctx context.Context, userID string, now tim
 
 // RevokeTrustedBrowser deletes the user's grant with id; another user's id
 // is store.ErrNotFound.
-func (c *conn) RevokeTrustedBrowser(ctx context.Context, userID, id string) error {
-	return op("RevokeTrustedBrowser").one(c.w().ExecContext(ctx, `DELETE FROM sigra_trusted_browsers WHERE id = ? AND user_id = ?`, id, userID))
+func (db *DB) RevokeTrustedBrowser(ctx context.Context, userID, id string) error {
+	return op("RevokeTrustedBrowser").one(db.exec(ctx, `DELETE FROM sigra_trusted_browsers WHERE id = ? AND user_id = ?`, id, userID))
 }
 
 // RevokeTrustedBrowsers deletes all of the user's grants.
-func (c *conn) RevokeTrustedBrowsers(ctx context.Context, userID string) (int, error) {
-	return op("RevokeTrustedBrowsers").count(c.w().ExecContext(ctx, `DELETE FROM sigra_trusted_browsers WHERE user_id = ?`, userID))
+func (db *DB) RevokeTrustedBrowsers(ctx context.Context, userID string) (int, error) {
+	return op("RevokeTrustedBrowsers").count(db.exec(ctx, `DELETE FROM sigra_trusted_browsers WHERE user_id = ?`, userID))
 }

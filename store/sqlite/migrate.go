@@ -71,25 +71,43 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // on the lock for up to the busy timeout, then find nothing left to do. All
 // pending migrations commit together or not at all. Versions in the database
 // that this build does not know (applied by a newer build) are left alone.
+// With a context from [DB.InTx] it runs in that transaction.
 func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations(Migrations())
 	if err != nil {
 		return err
 	}
+	if tx := db.tx(ctx); tx != nil {
+		return migrate(ctx, tx, ms)
+	}
+	if err := db.acquire(ctx); err != nil {
+		return fmt.Errorf("sigra/sqlite: migrate: begin: %w", err)
+	}
+	defer db.release()
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sigra/sqlite: migrate: begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := migrate(ctx, tx, ms); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sigra/sqlite: migrate: commit: %w", err)
+	}
+	return nil
+}
 
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS sigra_schema_migrations (
+// migrate applies the migrations of ms that the database lacks, through q.
+func migrate(ctx context.Context, q querier, ms []migration) error {
+	if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS sigra_schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL
 	)`); err != nil {
 		return fmt.Errorf("sigra/sqlite: migrate: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT version FROM sigra_schema_migrations`)
+	rows, err := q.QueryContext(ctx, `SELECT version FROM sigra_schema_migrations`)
 	if err != nil {
 		return fmt.Errorf("sigra/sqlite: migrate: %w", err)
 	}
@@ -113,16 +131,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if applied[m.version] {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		if _, err := q.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("sigra/sqlite: migration %s: %w", m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sigra_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		if _, err := q.ExecContext(ctx, `INSERT INTO sigra_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, clock().UnixMilli()); err != nil {
 			return fmt.Errorf("sigra/sqlite: migration %s: %w", m.name, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sigra/sqlite: migrate: commit: %w", err)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ func messageDest(m *store.Message) []any {
 
 // Enqueue queues m, filling an empty ID and zero CreatedAt; a zero
 // NextAttemptAt makes it due at CreatedAt.
-func (c *conn) Enqueue(ctx context.Context, m *store.Message) error {
+func (db *DB) Enqueue(ctx context.Context, m *store.Message) error {
 	if m.ID == "" {
 		m.ID = store.NewID()
 	}
@@ -29,7 +29,7 @@ func (c *conn) Enqueue(ctx context.Context, m *store.Message) error {
 	if next.IsZero() {
 		next = m.CreatedAt
 	}
-	_, err := c.w().ExecContext(ctx, `INSERT INTO sigra_outbox (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO sigra_outbox (`+messageCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.To, m.Sealed, m.Attempts, ms(next), m.LastError, ms(m.CreatedAt), ms(m.SentAt), ms(m.GivenUpAt))
 	return wrap("Enqueue", err)
 }
@@ -49,24 +49,27 @@ const (
 // ClaimMessages leases up to limit due, queued (neither sent nor given
 // up), unleased messages until now+lease, in one statement, and returns
 // them oldest due first. See [store.Outbox].
-func (c *conn) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
+func (db *DB) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.Message, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := c.w().QueryContext(ctx, claimMessagesSQL, ms(now.Add(lease)), ms(now), limit)
-	if err != nil {
-		return nil, wrap("ClaimMessages", err)
-	}
-	defer rows.Close()
 	var out []*store.Message
-	for rows.Next() {
-		m := new(store.Message)
-		if err := rows.Scan(messageDest(m)...); err != nil {
-			return nil, wrap("ClaimMessages", err)
+	err := db.write(ctx, func(q querier) error {
+		rows, err := q.QueryContext(ctx, claimMessagesSQL, ms(now.Add(lease)), ms(now), limit)
+		if err != nil {
+			return err
 		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			m := new(store.Message)
+			if err := rows.Scan(messageDest(m)...); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, wrap("ClaimMessages", err)
 	}
 	slices.SortFunc(out, func(a, b *store.Message) int {
@@ -76,48 +79,48 @@ func (c *conn) ClaimMessages(ctx context.Context, now time.Time, lease time.Dura
 }
 
 // MarkSent records delivery, erases the sealed body and ends the lease.
-func (c *conn) MarkSent(ctx context.Context, id string, now time.Time) error {
-	return op("MarkSent").one(c.w().ExecContext(ctx,
+func (db *DB) MarkSent(ctx context.Context, id string, now time.Time) error {
+	return op("MarkSent").one(db.exec(ctx,
 		`UPDATE sigra_outbox SET sent_at = ?, sealed = NULL, lease_until = NULL WHERE id = ?`, ms(now), id))
 }
 
 // MarkFailed records a failed attempt and when to try next, ending the
 // lease.
-func (c *conn) MarkFailed(ctx context.Context, id string, errText string, next time.Time) error {
-	return op("MarkFailed").one(c.w().ExecContext(ctx, `UPDATE sigra_outbox
+func (db *DB) MarkFailed(ctx context.Context, id string, errText string, next time.Time) error {
+	return op("MarkFailed").one(db.exec(ctx, `UPDATE sigra_outbox
 		SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE id = ?`, errText, ms(next), id))
 }
 
 // GiveUp records the final failure of a queued message, erases its body
 // and ends its lease. ErrNotFound if the message is missing, sent or
 // already given up. See [store.Outbox].
-func (c *conn) GiveUp(ctx context.Context, id string, errText string, now time.Time) error {
-	return op("GiveUp").one(c.w().ExecContext(ctx, `UPDATE sigra_outbox
+func (db *DB) GiveUp(ctx context.Context, id string, errText string, now time.Time) error {
+	return op("GiveUp").one(db.exec(ctx, `UPDATE sigra_outbox
 		SET attempts = attempts + 1, last_error = ?, given_up_at = ?, sealed = NULL, lease_until = NULL
 		WHERE id = ? AND sent_at IS NULL AND given_up_at IS NULL`, errText, ms(now), id))
 }
 
 // PendingMessages counts queued messages (neither sent nor given up),
 // leased or not.
-func (c *conn) PendingMessages(ctx context.Context) (int, error) {
+func (db *DB) PendingMessages(ctx context.Context) (int, error) {
 	var n int
-	err := c.r().QueryRowContext(ctx, pendingMessagesSQL).Scan(intDest{&n})
+	err := db.r(ctx).QueryRowContext(ctx, pendingMessagesSQL).Scan(intDest{&n})
 	return n, wrap("PendingMessages", err)
 }
 
 // PurgeMessages deletes messages sent or given up before before, in one
 // statement, and returns how many. Queued messages stay.
-func (c *conn) PurgeMessages(ctx context.Context, before time.Time) (int, error) {
-	return op("PurgeMessages").count(c.w().ExecContext(ctx, purgeMessagesSQL, ms(before)))
+func (db *DB) PurgeMessages(ctx context.Context, before time.Time) (int, error) {
+	return op("PurgeMessages").count(db.exec(ctx, purgeMessagesSQL, ms(before)))
 }
 
 // MessageByID returns the message with id, sent or not, or an error
-// wrapping store.ErrNotFound. It is not part of [store.Store]; the
-// conformance suite uses it to check that MarkSent and GiveUp erase the
-// body.
-func (c *conn) MessageByID(ctx context.Context, id string) (*store.Message, error) {
+// wrapping store.ErrNotFound. It is not part of [store.Outbox]; the
+// conformance suite (storetest.MessageReader) uses it to check that MarkSent
+// and GiveUp erase the body.
+func (db *DB) MessageByID(ctx context.Context, id string) (*store.Message, error) {
 	m := new(store.Message)
-	if err := c.r().QueryRowContext(ctx, `SELECT `+messageCols+` FROM sigra_outbox WHERE id = ?`, id).Scan(messageDest(m)...); err != nil {
+	if err := db.r(ctx).QueryRowContext(ctx, `SELECT `+messageCols+` FROM sigra_outbox WHERE id = ?`, id).Scan(messageDest(m)...); err != nil {
 		return nil, wrap("MessageByID", err)
 	}
 	return m, nil

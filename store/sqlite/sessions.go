@@ -71,12 +71,12 @@ func liveArgs(digest []byte, now time.Time, idle time.Duration) []any {
 // SessionByDigest returns the live session with digest; see
 // [store.Sessions]. Outside a transaction it runs a statement prepared at
 // open.
-func (c *conn) SessionByDigest(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*store.Session, error) {
+func (db *DB) SessionByDigest(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*store.Session, error) {
 	var row *sql.Row
-	if c.tx != nil {
-		row = c.tx.QueryRowContext(ctx, qSessionByDigest, liveArgs(digest, now, idle)...)
+	if tx := db.tx(ctx); tx != nil {
+		row = tx.QueryRowContext(ctx, qSessionByDigest, liveArgs(digest, now, idle)...)
 	} else {
-		h, err := c.db.hotStmts(ctx)
+		h, err := db.hotStmts(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -98,12 +98,12 @@ type sessionUser struct {
 // SessionWithUser returns the live session with digest and its user (nil
 // for an anonymous session) from one query; see [store.Sessions]. Outside a
 // transaction it runs a statement prepared at open.
-func (c *conn) SessionWithUser(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*store.Session, *store.User, error) {
+func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*store.Session, *store.User, error) {
 	var row *sql.Row
-	if c.tx != nil {
-		row = c.tx.QueryRowContext(ctx, qSessionWithUser, liveArgs(digest, now, idle)...)
+	if tx := db.tx(ctx); tx != nil {
+		row = tx.QueryRowContext(ctx, qSessionWithUser, liveArgs(digest, now, idle)...)
 	} else {
-		h, err := c.db.hotStmts(ctx)
+		h, err := db.hotStmts(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -142,7 +142,7 @@ func joinMethods(methods []string) (string, error) {
 // SaveSession inserts s or updates the row with its digest in one
 // statement; see [store.Sessions]. A revoked row is left as it is. After an
 // insert or update, s.ID and s.CreatedAt hold the row's values.
-func (c *conn) SaveSession(ctx context.Context, s *store.Session) error {
+func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	methods, err := joinMethods(s.Methods)
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ func (c *conn) SaveSession(ctx context.Context, s *store.Session) error {
 	if created.IsZero() {
 		created = clock()
 	}
-	err = c.w().QueryRowContext(ctx, `INSERT INTO sigra_sessions (digest, id, data, user_id, state, aal, methods,
+	err = db.scanRow(ctx, `INSERT INTO sigra_sessions (digest, id, data, user_id, state, aal, methods,
 			auth_time, sudo_time, active_org, impersonator, remember, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (digest) DO UPDATE SET
@@ -164,9 +164,10 @@ func (c *conn) SaveSession(ctx context.Context, s *store.Session) error {
 			last_seen_at = excluded.last_seen_at, expires_at = excluded.expires_at, ip = excluded.ip, user_agent = excluded.user_agent
 		WHERE sigra_sessions.revoked_at IS NULL
 		RETURNING id, created_at`,
-		s.Digest, id, blob(s.Data), nullStr(s.UserID), string(s.State), s.AAL, methods,
-		ms(s.AuthTime), ms(s.SudoTime), s.ActiveOrg, s.Impersonator, s.Remember, ms(created), ms(s.LastSeenAt), ms(s.ExpiresAt), ms(s.RevokedAt),
-		s.IP, s.UserAgent).Scan(&id, timeDest{&created})
+		[]any{s.Digest, id, blob(s.Data), nullStr(s.UserID), string(s.State), s.AAL, methods,
+			ms(s.AuthTime), ms(s.SudoTime), s.ActiveOrg, s.Impersonator, s.Remember, ms(created), ms(s.LastSeenAt), ms(s.ExpiresAt), ms(s.RevokedAt),
+			s.IP, s.UserAgent},
+		&id, timeDest{&created})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil // revoked: the tombstone stays as it is
@@ -178,40 +179,40 @@ func (c *conn) SaveSession(ctx context.Context, s *store.Session) error {
 }
 
 // TouchSession records activity on a live session; see [store.Sessions].
-func (c *conn) TouchSession(ctx context.Context, digest []byte, seen time.Time, ip, userAgent string) error {
-	_, err := c.w().ExecContext(ctx, `UPDATE sigra_sessions SET last_seen_at = ?, ip = ?, user_agent = ? WHERE digest = ? AND revoked_at IS NULL`,
+func (db *DB) TouchSession(ctx context.Context, digest []byte, seen time.Time, ip, userAgent string) error {
+	_, err := db.exec(ctx, `UPDATE sigra_sessions SET last_seen_at = ?, ip = ?, user_agent = ? WHERE digest = ? AND revoked_at IS NULL`,
 		ms(seen), ip, userAgent, digest)
 	return wrap("TouchSession", err)
 }
 
 // RevokeSession sets RevokedAt on the session with digest unless it is
 // already revoked; see [store.Sessions].
-func (c *conn) RevokeSession(ctx context.Context, digest []byte, now time.Time) error {
-	_, err := c.w().ExecContext(ctx, `UPDATE sigra_sessions SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL`, ms(now), digest)
+func (db *DB) RevokeSession(ctx context.Context, digest []byte, now time.Time) error {
+	_, err := db.exec(ctx, `UPDATE sigra_sessions SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL`, ms(now), digest)
 	return wrap("RevokeSession", err)
 }
 
 // RevokeSessionByID revokes userID's live session with the public id; see
 // [store.Sessions].
-func (c *conn) RevokeSessionByID(ctx context.Context, userID, id string, now time.Time) error {
-	return op("RevokeSessionByID").one(c.w().ExecContext(ctx, `UPDATE sigra_sessions SET revoked_at = ?1
+func (db *DB) RevokeSessionByID(ctx context.Context, userID, id string, now time.Time) error {
+	return op("RevokeSessionByID").one(db.exec(ctx, `UPDATE sigra_sessions SET revoked_at = ?1
 		WHERE id = ?2 AND user_id = ?3 AND revoked_at IS NULL AND expires_at > ?1`, ms(now), id, userID))
 }
 
 // RevokeUserSessions revokes userID's live sessions but the one with digest
 // except; see [store.Sessions].
-func (c *conn) RevokeUserSessions(ctx context.Context, userID string, except []byte, now time.Time) (int, error) {
+func (db *DB) RevokeUserSessions(ctx context.Context, userID string, except []byte, now time.Time) (int, error) {
 	var keep any
 	if len(except) > 0 {
 		keep = except
 	}
-	return op("RevokeUserSessions").count(c.w().ExecContext(ctx, `UPDATE sigra_sessions SET revoked_at = ?1
+	return op("RevokeUserSessions").count(db.exec(ctx, `UPDATE sigra_sessions SET revoked_at = ?1
 		WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1 AND digest IS NOT ?3`, ms(now), userID, keep))
 }
 
 // UserSessions lists userID's live sessions, most recently seen first.
-func (c *conn) UserSessions(ctx context.Context, userID string, now time.Time) ([]*store.Session, error) {
-	rows, err := c.r().QueryContext(ctx, `SELECT s.digest, `+sessionCols+` FROM sigra_sessions s
+func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]*store.Session, error) {
+	rows, err := db.r(ctx).QueryContext(ctx, `SELECT s.digest, `+sessionCols+` FROM sigra_sessions s
 		WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?
 		ORDER BY s.last_seen_at DESC, s.id DESC`, userID, ms(now))
 	if err != nil {
@@ -231,7 +232,7 @@ func (c *conn) UserSessions(ctx context.Context, userID string, now time.Time) (
 }
 
 // PurgeSessions deletes rows that expired, or were revoked, before before.
-func (c *conn) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
-	return op("PurgeSessions").count(c.w().ExecContext(ctx,
+func (db *DB) PurgeSessions(ctx context.Context, before time.Time) (int, error) {
+	return op("PurgeSessions").count(db.exec(ctx,
 		`DELETE FROM sigra_sessions WHERE expires_at < ?1 OR revoked_at < ?1`, ms(before)))
 }

@@ -16,17 +16,23 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/store"
 )
 
+// Compile-time proof that DB implements every store interface.
 var (
-	_ store.Store = (*DB)(nil)
-	_ store.Store = (*txStore)(nil)
+	_ store.Transactor      = (*DB)(nil)
+	_ store.Users           = (*DB)(nil)
+	_ store.Sessions        = (*DB)(nil)
+	_ store.Tokens          = (*DB)(nil)
+	_ store.Limiter         = (*DB)(nil)
+	_ store.Outbox          = (*DB)(nil)
+	_ store.AuditLog        = (*DB)(nil)
+	_ store.TOTP            = (*DB)(nil)
+	_ store.RecoveryCodes   = (*DB)(nil)
+	_ store.TrustedBrowsers = (*DB)(nil)
 )
-
-// ErrConfig is returned by [New] for an unusable [Config]; the error wraps it
-// with the reason.
-var ErrConfig = errors.New("sigra/sqlite: invalid config")
 
 // Defaults applied by [New] to zero Config fields.
 const (
@@ -54,25 +60,62 @@ type Config struct {
 	// that applies [Migrations] with its own tool. [DB.Migrate] applies them
 	// later on demand.
 	SkipMigrate bool
-	// BusyTimeout is how long a connection waits on a lock held by another
-	// process before failing with SQLITE_BUSY. Zero means
-	// DefaultBusyTimeout. Within one process writes never wait on each
-	// other's locks: they queue for the single writer connection.
+	// BusyTimeout bounds two waits of a write. Within one process, writes
+	// queue for the single writer connection rather than race for SQLite's
+	// lock: a write or a transaction that finds the writer busy waits at
+	// most BusyTimeout for it, then fails with an error wrapping
+	// [ErrWriterBusy] (and [sigra.ErrBusy]). Once it has the connection, it
+	// waits at most BusyTimeout more for a lock held by another process
+	// on the same file, then fails with SQLITE_BUSY. A write whose context
+	// ends first fails with the context's error. Zero means
+	// DefaultBusyTimeout.
 	BusyTimeout time.Duration
 }
 
-// DB is a [store.Store] over one SQLite file. It is safe for concurrent use.
+// ErrWriterBusy is wrapped by the error of a write, or of the beginning of
+// a transaction, that waited [Config.BusyTimeout] for the writer connection
+// without getting it: the other writes of the process kept it busy that
+// long. The error also wraps [sigra.ErrBusy], which handlers answer with
+// 503 Service Unavailable.
+//
+// Inside [DB.InTx] this is also what a write with a context that does not
+// carry the transaction gets (the transaction holds the writer connection
+// until it ends): a bug in the caller, reported instead of waiting
+// forever.
+var ErrWriterBusy = errors.New("sigra/sqlite: writer connection busy")
+
+// writerBusyError is the error of a write that waited busy for the writer
+// connection. Its message leaves the package's prefix to wrap.
+type writerBusyError struct{ waited time.Duration }
+
+func (e *writerBusyError) Error() string {
+	return "the writer connection stayed busy for " + e.waited.String()
+}
+
+// Unwrap returns ErrWriterBusy and sigra.ErrBusy.
+func (e *writerBusyError) Unwrap() []error { return []error{ErrWriterBusy, sigra.ErrBusy} }
+
+// DB is Sigra's store over one SQLite file: it implements every interface
+// of package store, [store.Transactor] included. It is safe for concurrent
+// use.
 //
 // It keeps two connection pools on the file: a writer pool of exactly one
-// connection, through which every write and every [DB.WithTx] goes (begun
-// with BEGIN IMMEDIATE), and a pool of read-only connections for lookups.
-// In WAL mode readers never block the writer nor each other, and since
-// writes queue for the one writer connection inside the process, they never
-// fail with SQLITE_BUSY.
+// connection, through which every write and every transaction of [DB.InTx]
+// goes (begun with BEGIN IMMEDIATE), and a pool of read-only connections for
+// lookups. In WAL mode readers never block the writer nor each other, and
+// since writes queue for the one writer connection inside the process, they
+// never fail with SQLITE_BUSY. A write waits in that queue for at most
+// [Config.BusyTimeout] (see [ErrWriterBusy]).
 type DB struct {
-	conn
 	writer *sql.DB
 	reader *sql.DB
+	path   string
+
+	// writing holds a value while a write or a transaction outside any
+	// transaction of the context uses the writer connection: the queue
+	// for the writer, with a bounded wait (busy).
+	writing chan struct{}
+	busy    time.Duration
 
 	mu  sync.Mutex // serializes preparing hot
 	hot atomic.Pointer[hotStmts]
@@ -94,7 +137,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // New opens the database described by cfg, applies pending migrations unless
 // cfg.SkipMigrate is set, and prepares the statements of the hot paths. It
-// returns an error wrapping [ErrConfig] for an invalid cfg.
+// returns an error wrapping [sigra.ErrConfig] for an invalid cfg.
 func New(ctx context.Context, cfg Config) (*DB, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -134,8 +177,7 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	reader.SetConnMaxLifetime(0)
 	reader.SetConnMaxIdleTime(0)
 
-	db := &DB{writer: writer, reader: reader}
-	db.conn = conn{db: db}
+	db := &DB{writer: writer, reader: reader, path: cfg.Path, writing: make(chan struct{}, 1), busy: cfg.BusyTimeout}
 	if !cfg.SkipMigrate {
 		if err := db.Migrate(ctx); err != nil {
 			db.Close()
@@ -154,15 +196,15 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 func (cfg *Config) validate() error {
 	switch {
 	case cfg.Path == "":
-		return fmt.Errorf("%w: Path is empty", ErrConfig)
+		return fmt.Errorf("%w: sqlite: Path is empty", sigra.ErrConfig)
 	case strings.IndexByte(cfg.Path, 0) >= 0:
-		return fmt.Errorf("%w: Path contains a NUL byte", ErrConfig)
+		return fmt.Errorf("%w: sqlite: Path contains a NUL byte", sigra.ErrConfig)
 	case cfg.Path == ":memory:" || strings.HasPrefix(cfg.Path, "file:"):
-		return fmt.Errorf("%w: Path %q: want a file path, not a DSN or an in-memory database", ErrConfig, cfg.Path)
+		return fmt.Errorf("%w: sqlite: Path %q: want a file path, not a DSN or an in-memory database", sigra.ErrConfig, cfg.Path)
 	case cfg.ReadConns < 0:
-		return fmt.Errorf("%w: ReadConns %d is negative", ErrConfig, cfg.ReadConns)
+		return fmt.Errorf("%w: sqlite: ReadConns %d is negative", sigra.ErrConfig, cfg.ReadConns)
 	case cfg.BusyTimeout < 0:
-		return fmt.Errorf("%w: BusyTimeout %v is negative", ErrConfig, cfg.BusyTimeout)
+		return fmt.Errorf("%w: sqlite: BusyTimeout %v is negative", sigra.ErrConfig, cfg.BusyTimeout)
 	}
 	return nil
 }
@@ -173,7 +215,7 @@ func (cfg *Config) validate() error {
 func dsns(path string, busy time.Duration) (writer, reader string, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", "", fmt.Errorf("%w: Path %q: %v", ErrConfig, path, err)
+		return "", "", fmt.Errorf("%w: sqlite: Path %q: %v", sigra.ErrConfig, path, err)
 	}
 	abs = filepath.ToSlash(abs)
 	if !strings.HasPrefix(abs, "/") {
@@ -248,43 +290,103 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// WithTx runs fn in one transaction on the writer connection, begun with
+// Path returns the database file's path as it was given in [Config.Path].
+func (db *DB) Path() string { return db.path }
+
+// InTx runs fn in one transaction on the writer connection, begun with
 // BEGIN IMMEDIATE so that reads inside it cannot be invalidated by another
-// writer. The Store passed to fn runs every method, reads included, in
-// that transaction. If fn returns an error or panics, the transaction rolls
-// back (and the panic continues); otherwise WithTx commits.
+// writer; see [store.Transactor]. Every method of db called with the
+// context fn receives, or with one derived from it, runs in that
+// transaction, reads included; so do [DB.ExecContext], [DB.QueryContext] and
+// [DB.QueryRowContext], for the host's own tables. If fn returns an error or
+// panics, the transaction rolls back (and the panic continues); otherwise
+// InTx commits and returns the commit's error. Called with a context that
+// already carries a transaction of db, InTx runs fn in it: only the
+// outermost call commits.
 //
-// Code inside fn must use only the Store it is given: the DB's own methods
-// wait for the writer connection, which fn holds until it returns, so a write
-// through the DB from inside fn blocks until ctx is done. Keep transactions
-// short for the same reason: every other write in the process waits for them.
-func (db *DB) WithTx(ctx context.Context, fn func(tx store.Store) error) error {
+// The transaction holds the only writer connection until InTx returns.
+// Code inside fn must therefore write only with the context it was given:
+// a write with another context (one without the transaction, or one passed
+// through [store.WithoutTx]) waits for the writer connection until the
+// transaction ends, so from inside fn it fails after [Config.BusyTimeout]
+// with an error wrapping [ErrWriterBusy] (or earlier with its context's
+// error). Reads with such a context do not wait: they go to the reader pool
+// and see what was committed before the transaction. Keep transactions
+// short for the same reason: every other write in the process waits for
+// them, and gives up after the busy timeout. InTx itself waits for the
+// writer connection as a write does.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if db.tx(ctx) != nil {
+		return fn(ctx)
+	}
+	return db.begin(ctx, func(tx *sql.Tx) error {
+		return fn(store.ContextWithTx(ctx, db, tx))
+	})
+}
+
+// begin runs fn in a new transaction on the writer connection, waited for
+// as by acquire. If fn returns an error or panics, the transaction rolls
+// back; otherwise it commits.
+func (db *DB) begin(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := db.acquire(ctx); err != nil {
+		return fmt.Errorf("sigra/sqlite: begin: %w", err)
+	}
+	defer db.release()
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sigra/sqlite: begin: %w", err)
 	}
-	finished := false
+	done := false
 	defer func() {
-		if !finished {
+		if !done {
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&txStore{conn{db: db, tx: tx}}); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
-	finished = true
+	done = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sigra/sqlite: commit: %w", err)
 	}
 	return nil
 }
 
-// txStore is the Store passed to a WithTx function.
-type txStore struct{ conn }
+// acquire takes the writer connection for a write or a transaction that
+// ctx does not carry: at once when it is free, otherwise after the writes
+// queued before. It waits at most the busy timeout (then the error wraps
+// ErrWriterBusy) or until ctx is done (then it is ctx's error). Every
+// successful acquire is followed by one release once the connection is
+// back in the writer pool (statement finished, rows closed, transaction
+// ended), so that the pool never makes a writer wait unbounded.
+func (db *DB) acquire(ctx context.Context) error {
+	select {
+	case db.writing <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(db.busy)
+	defer timer.Stop()
+	select {
+	case db.writing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return &writerBusyError{waited: db.busy}
+	}
+}
 
-// WithTx runs fn in the transaction already open: nested calls join it.
-func (t *txStore) WithTx(_ context.Context, fn func(tx store.Store) error) error {
-	return fn(t)
+// release gives the writer connection taken by acquire back.
+func (db *DB) release() { <-db.writing }
+
+// tx returns the transaction of db that ctx carries, or nil.
+func (db *DB) tx(ctx context.Context) *sql.Tx {
+	if v, ok := store.TxFromContext(ctx, db); ok {
+		tx, _ := v.(*sql.Tx)
+		return tx
+	}
+	return nil
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -294,45 +396,100 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// conn holds the methods of the store. Outside a transaction, reads go to
-// the reader pool and writes to the writer; inside one, everything goes to
-// the transaction.
-type conn struct {
-	db *DB
-	tx *sql.Tx // nil outside WithTx
+// r returns where a read with ctx goes: the transaction of db that ctx
+// carries, or the reader pool.
+func (db *DB) r(ctx context.Context) querier {
+	if tx := db.tx(ctx); tx != nil {
+		return tx
+	}
+	return db.reader
 }
 
-func (c *conn) r() querier {
-	if c.tx != nil {
-		return c.tx
+// write runs fn with where a write with ctx goes: the transaction of db
+// that ctx carries, or the writer connection, waited for by acquire and
+// held until fn returns. fn must be done with the connection when it
+// returns (rows closed).
+func (db *DB) write(ctx context.Context, fn func(q querier) error) error {
+	if tx := db.tx(ctx); tx != nil {
+		return fn(tx)
 	}
-	return c.db.reader
-}
-
-func (c *conn) w() querier {
-	if c.tx != nil {
-		return c.tx
-	}
-	return c.db.writer
-}
-
-// inTx runs fn in the current transaction, or in a new one on the writer.
-func (c *conn) inTx(ctx context.Context, fn func(q querier) error) error {
-	if c.tx != nil {
-		return fn(c.tx)
-	}
-	tx, err := c.db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sigra/sqlite: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
+	if err := db.acquire(ctx); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sigra/sqlite: commit: %w", err)
+	defer db.release()
+	return fn(db.writer)
+}
+
+// exec runs a statement that writes and returns no rows where a write with
+// ctx goes (see write).
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if tx := db.tx(ctx); tx != nil {
+		return tx.ExecContext(ctx, query, args...)
 	}
-	return nil
+	if err := db.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer db.release()
+	return db.writer.ExecContext(ctx, query, args...)
+}
+
+// scanRow runs a statement that writes and returns at most one row
+// (... RETURNING) where a write with ctx goes (see write), and scans the
+// row into dest. No row is sql.ErrNoRows.
+func (db *DB) scanRow(ctx context.Context, query string, args []any, dest ...any) error {
+	if tx := db.tx(ctx); tx != nil {
+		return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	}
+	if err := db.acquire(ctx); err != nil {
+		return err
+	}
+	defer db.release()
+	return db.writer.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
+// inTx runs fn in the transaction of db that ctx carries, or in a new one on
+// the writer, for methods made of several statements.
+func (db *DB) inTx(ctx context.Context, fn func(q querier) error) error {
+	if tx := db.tx(ctx); tx != nil {
+		return fn(tx)
+	}
+	return db.begin(ctx, func(tx *sql.Tx) error { return fn(tx) })
+}
+
+// ExecContext runs a statement that returns no rows, such as an INSERT into
+// one of the host application's own tables, and returns the driver's result
+// and error as they are. With a context from [DB.InTx] it runs in that
+// transaction; otherwise it runs on its own on the writer connection,
+// queued behind the process's other writes for at most
+// [Config.BusyTimeout] (then the error wraps [ErrWriterBusy]).
+//
+// Inside InTx, every write, to the host's tables as to Sigra's, must go
+// through a method of db with the context InTx gave, never through a
+// *sql.DB the host opened on the same file: that write would wait for the
+// write lock the transaction holds and fail with SQLITE_BUSY after the busy
+// timeout. (A write through db with another context waits for the
+// transaction to end, and fails with ErrWriterBusy; see InTx.)
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := db.exec(ctx, query, args...)
+	if _, busy := err.(*writerBusyError); busy {
+		return nil, fmt.Errorf("sigra/sqlite: ExecContext: %w", err)
+	}
+	return res, err
+}
+
+// QueryContext runs a query, such as a SELECT from one of the host
+// application's own tables, and returns the driver's rows and error as they
+// are. With a context from [DB.InTx] it runs in that transaction and sees
+// its writes; otherwise it runs on the read-only pool, so a statement that
+// writes and returns rows (INSERT ... RETURNING) must run inside InTx.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.r(ctx).QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is [DB.QueryContext] for a query that returns at most one
+// row.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.r(ctx).QueryRowContext(ctx, query, args...)
 }
 
 // wrap turns a driver error into a store error: no rows becomes
@@ -363,7 +520,7 @@ func notFound(op string) error {
 }
 
 // op names a store method in errors. Its methods take a statement's result
-// directly: op("X").count(db.ExecContext(...)).
+// directly: op("X").count(db.exec(ctx, ...)).
 type op string
 
 // count returns the rows a statement changed, wrapping errors.
@@ -415,7 +572,7 @@ func (d timeDest) Scan(src any) error {
 	case int64:
 		*d.p = time.UnixMilli(v).UTC()
 	default:
-		return fmt.Errorf("sigra/sqlite: scan time: unexpected %T", src)
+		return fmt.Errorf("scan time: unexpected %T", src)
 	}
 	return nil
 }
@@ -429,7 +586,7 @@ func (d strDest) Scan(src any) error {
 	case []byte:
 		*d.p = string(v)
 	default:
-		return fmt.Errorf("sigra/sqlite: scan text: unexpected %T", src)
+		return fmt.Errorf("scan text: unexpected %T", src)
 	}
 	return nil
 }
@@ -441,7 +598,7 @@ func (d intDest) Scan(src any) error {
 	case int64:
 		*d.p = int(v)
 	default:
-		return fmt.Errorf("sigra/sqlite: scan integer: unexpected %T", src)
+		return fmt.Errorf("scan integer: unexpected %T", src)
 	}
 	return nil
 }
@@ -453,7 +610,7 @@ func (d boolDest) Scan(src any) error {
 	case int64:
 		*d.p = v != 0
 	default:
-		return fmt.Errorf("sigra/sqlite: scan boolean: unexpected %T", src)
+		return fmt.Errorf("scan boolean: unexpected %T", src)
 	}
 	return nil
 }

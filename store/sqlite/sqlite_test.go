@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/storetest"
 )
@@ -37,7 +39,7 @@ func openTest(t testing.TB) *DB {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
+	storetest.Run(t, func(t *testing.T) *DB { return openTest(t) })
 }
 
 func TestConformanceReadConns1(t *testing.T) {
@@ -46,7 +48,7 @@ func TestConformanceReadConns1(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: the suite already ran with the default pool")
 	}
-	storetest.Run(t, func(t *testing.T) store.Store {
+	storetest.Run(t, func(t *testing.T) *DB {
 		db, err := New(t.Context(), Config{Path: filepath.Join(t.TempDir(), "sigra.db"), ReadConns: 1})
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -152,8 +154,18 @@ func TestSkipMigrate(t *testing.T) {
 	if _, err := db.UserByID(t.Context(), "x"); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UserByID without a schema: got %v, want a schema error", err)
 	}
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
+	// With a transaction's context, Migrate runs in that transaction (on
+	// its own, it would wait for the writer connection the transaction
+	// holds).
+	err = db.InTx(t.Context(), func(ctx context.Context) error {
+		if err := db.Migrate(ctx); err != nil {
+			return err
+		}
+		_, err := db.ExecContext(ctx, `CREATE TABLE host_table (id INTEGER PRIMARY KEY)`)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Migrate in InTx: %v", err)
 	}
 	if _, err := db.UserByID(t.Context(), "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UserByID after Migrate: got %v, want ErrNotFound", err)
@@ -232,21 +244,21 @@ func TestConcurrentWriters(t *testing.T) {
 						err = db.Enqueue(ctx, &store.Message{To: tag + "@example.com", Sealed: []byte("x")})
 					}
 				case 3:
-					err = db.WithTx(ctx, func(tx store.Store) error {
-						if _, err := tx.UserByEmail(ctx, "g0-r0@example.com"); err != nil && !errors.Is(err, store.ErrNotFound) {
+					err = db.InTx(ctx, func(ctx context.Context) error {
+						if _, err := db.UserByEmail(ctx, "g0-r0@example.com"); err != nil && !errors.Is(err, store.ErrNotFound) {
 							return err
 						}
 						u := &store.User{Email: tag + "@example.com"}
-						if err := tx.CreateUser(ctx, u); err != nil {
+						if err := db.CreateUser(ctx, u); err != nil {
 							return err
 						}
-						if _, err := tx.Hit(ctx, "shared-key", 1000, time.Hour, time.Now()); err != nil {
+						if _, err := db.Hit(ctx, "shared-key", 1000, time.Hour, time.Now()); err != nil {
 							return err
 						}
-						if err := tx.SaveSession(ctx, &store.Session{Digest: []byte(tag), UserID: u.ID, State: store.SessionAuthenticated, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+						if err := db.SaveSession(ctx, &store.Session{Digest: []byte(tag), UserID: u.ID, State: store.SessionAuthenticated, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 							return err
 						}
-						return tx.Enqueue(ctx, &store.Message{To: tag + "@example.com", Sealed: []byte("x")})
+						return db.Enqueue(ctx, &store.Message{To: tag + "@example.com", Sealed: []byte("x")})
 					})
 				}
 				if err != nil {
@@ -346,8 +358,11 @@ func TestConfigValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db, err := New(t.Context(), tt.cfg)
-			if !errors.Is(err, ErrConfig) {
-				t.Errorf("New(%+v): got %v, want ErrConfig", tt.cfg, err)
+			if !errors.Is(err, sigra.ErrConfig) {
+				t.Errorf("New(%+v): got %v, want sigra.ErrConfig", tt.cfg, err)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "sigra: invalid config: sqlite: ") {
+				t.Errorf("New(%+v): got %q, want it to start with %q", tt.cfg, err, "sigra: invalid config: sqlite: ")
 			}
 			if db != nil {
 				t.Errorf("New(%+v): got a DB with the error", tt.cfg)
@@ -411,8 +426,8 @@ func TestPragmasAndPools(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	err = db.WithTx(t.Context(), func(store.Store) error {
-		return other.WithTx(t.Context(), func(store.Store) error { return nil })
+	err = db.InTx(t.Context(), func(ctx context.Context) error {
+		return other.InTx(ctx, func(context.Context) error { return nil })
 	})
 	var se *sqlite.Error
 	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
@@ -420,25 +435,248 @@ func TestPragmasAndPools(t *testing.T) {
 	}
 }
 
-// TestWithTxOuterCall pins the documented hazard: inside WithTx, a write
-// through the DB itself waits for the writer connection the transaction
-// holds, and gives up when its context ends instead of deadlocking.
-func TestWithTxOuterCall(t *testing.T) {
+// TestInTxOutsideWrite pins the documented hazard of the single writer
+// connection: inside InTx, a write with a context that does not carry the
+// transaction (here one passed through store.WithoutTx) waits for the
+// writer connection the transaction holds, and gives up when its context
+// ends (here before the busy timeout; see TestWriterBusy) instead of
+// deadlocking. A read with such a context does not wait, and sees only
+// what was committed.
+func TestInTxOutsideWrite(t *testing.T) {
 	db := openTest(t)
-	err := db.WithTx(t.Context(), func(tx store.Store) error {
-		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-		defer cancel()
-		err := db.CreateUser(ctx, &store.User{Email: "outer@example.com"})
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("write through the DB inside WithTx: got %v, want the context's error", err)
+	err := db.InTx(t.Context(), func(ctx context.Context) error {
+		inner := &store.User{Email: "inner@example.com"}
+		if err := db.CreateUser(ctx, inner); err != nil {
+			return err
 		}
-		return tx.CreateUser(t.Context(), &store.User{Email: "inner@example.com"})
+		out, cancel := context.WithTimeout(store.WithoutTx(ctx), 50*time.Millisecond)
+		defer cancel()
+		if _, err := db.UserByID(out, inner.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("read outside the transaction of its uncommitted user: got %v, want ErrNotFound", err)
+		}
+		err := db.CreateUser(out, &store.User{Email: "outer@example.com"})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("write outside the transaction from inside InTx: got %v, want the context's error", err)
+		}
+		return nil
 	})
 	if err != nil {
-		t.Fatalf("WithTx: %v", err)
+		t.Fatalf("InTx: %v", err)
 	}
 	if _, err := db.UserByEmail(t.Context(), "inner@example.com"); err != nil {
 		t.Errorf("the transaction's own write: %v", err)
+	}
+	if _, err := db.UserByEmail(t.Context(), "outer@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the write that gave up: got %v, want ErrNotFound", err)
+	}
+}
+
+// TestWriterBusy: inside InTx, a write with a context that does not carry
+// the transaction (a bug: here through store.WithoutTx, with no deadline)
+// cannot get the writer connection the transaction holds. Whatever path
+// the write takes, it fails after Config.BusyTimeout with an error wrapping
+// ErrWriterBusy and sigra.ErrBusy, instead of waiting forever; the
+// transaction still commits, and the failed write left nothing.
+func TestWriterBusy(t *testing.T) {
+	const busy = 100 * time.Millisecond
+	db, err := New(t.Context(), Config{Path: filepath.Join(t.TempDir(), "busy.db"), BusyTimeout: busy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	outer := func(ctx context.Context) error {
+		return db.CreateUser(ctx, &store.User{Email: "outer@example.com"})
+	}
+	tests := []struct {
+		name  string
+		write func(ctx context.Context) error
+	}{
+		{"statement (CreateUser)", outer},
+		{"statement with RETURNING (Hit)", func(ctx context.Context) error {
+			_, err := db.Hit(ctx, "outer", 10, time.Hour, time.Now())
+			return err
+		}},
+		{"statement with rows (ClaimMessages)", func(ctx context.Context) error {
+			_, err := db.ClaimMessages(ctx, time.Now(), time.Minute, 10)
+			return err
+		}},
+		{"method in its own transaction (ReplaceRecoveryCodes)", func(ctx context.Context) error {
+			return db.ReplaceRecoveryCodes(ctx, store.NewID(), [][]byte{[]byte("code")}, time.Now())
+		}},
+		{"InTx", func(ctx context.Context) error {
+			return db.InTx(ctx, outer)
+		}},
+		{"ExecContext", func(ctx context.Context) error {
+			_, err := db.ExecContext(ctx, `DELETE FROM sigra_rate_limits`)
+			return err
+		}},
+		{"Migrate", db.Migrate},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			var waited time.Duration
+			inner := fmt.Sprintf("inner%d@example.com", i)
+			txErr := db.InTx(t.Context(), func(ctx context.Context) error {
+				if err := db.CreateUser(ctx, &store.User{Email: inner}); err != nil {
+					return err
+				}
+				done := make(chan error, 1)
+				start := time.Now()
+				go func() { done <- tt.write(store.WithoutTx(ctx)) }()
+				select {
+				case err = <-done:
+					waited = time.Since(start)
+				case <-time.After(busy + 30*time.Second):
+					// Returning ends the transaction, which lets the
+					// write through.
+					return fmt.Errorf("the write outside the transaction still waits after %v, want it to give up after %v", busy+30*time.Second, busy)
+				}
+				return nil
+			})
+			if txErr != nil {
+				t.Fatalf("InTx: %v", txErr)
+			}
+			if _, err := db.UserByEmail(t.Context(), inner); err != nil {
+				t.Errorf("the transaction's own write: %v", err)
+			}
+			if !errors.Is(err, ErrWriterBusy) || !errors.Is(err, sigra.ErrBusy) {
+				t.Fatalf("write outside the transaction from inside InTx: got %v, want an error wrapping ErrWriterBusy and sigra.ErrBusy", err)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "sigra/sqlite: ") || !strings.Contains(msg, "busy for "+busy.String()) {
+				t.Errorf("error: got %q, want the package's prefix and the writer busy for %v", msg, busy)
+			}
+			if waited < busy {
+				t.Errorf("gave up after %v, want at least the busy timeout %v", waited, busy)
+			}
+			if _, err := db.UserByEmail(t.Context(), "outer@example.com"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("user of the write that gave up: got %v, want ErrNotFound", err)
+			}
+		})
+	}
+	// The writer connection is free again: writes go through at once.
+	if err := outer(t.Context()); err != nil {
+		t.Errorf("write after the transactions: %v", err)
+	}
+}
+
+// TestHostTables: the host's own statements run in the context's
+// transaction, commit and roll back with Sigra's writes, and run on the
+// right pool outside one.
+func TestHostTables(t *testing.T) {
+	db := openTest(t)
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE profile (user_id TEXT PRIMARY KEY REFERENCES sigra_users (id) ON DELETE CASCADE, name TEXT NOT NULL)`); err != nil {
+		t.Fatalf("ExecContext(CREATE TABLE): %v", err)
+	}
+	signUp := func(email, name string, fail bool) (string, error) {
+		var id string
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			u := &store.User{Email: email}
+			if err := db.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			id = u.ID
+			if _, err := db.ExecContext(ctx, `INSERT INTO profile (user_id, name) VALUES (?, ?)`, u.ID, name); err != nil {
+				return err
+			}
+			// The transaction reads its own write, through the host's
+			// query and through Sigra's.
+			var got string
+			if err := db.QueryRowContext(ctx, `SELECT name FROM profile WHERE user_id = ?`, u.ID).Scan(&got); err != nil || got != name {
+				return fmt.Errorf("QueryRowContext in the transaction: got (%q, %v), want %q", got, err, name)
+			}
+			// Outside the transaction, nothing is visible yet.
+			err := db.QueryRowContext(store.WithoutTx(ctx), `SELECT name FROM profile WHERE user_id = ?`, u.ID).Scan(&got)
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("QueryRowContext outside the transaction: got (%q, %v), want sql.ErrNoRows", got, err)
+			}
+			if fail {
+				return errors.New("abort")
+			}
+			return nil
+		})
+		return id, err
+	}
+	kept, err := signUp("kept@example.com", "Kept", false)
+	if err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+	gone, err := signUp("gone@example.com", "Gone", true)
+	if err == nil || err.Error() != "abort" {
+		t.Fatalf("InTx: got %v, want fn's error", err)
+	}
+
+	rows, err := db.QueryContext(ctx, `SELECT user_id, name FROM profile ORDER BY name`)
+	if err != nil {
+		t.Fatalf("QueryContext: %v", err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name)
+		if id != kept {
+			t.Errorf("profile of %s: want only the committed user's (%s); the rolled back one was %s", id, kept, gone)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "Kept" {
+		t.Errorf("profiles: got %q, want [Kept]", got)
+	}
+	// Outside a transaction, queries run on the read-only pool.
+	if _, err := db.QueryContext(ctx, `INSERT INTO profile (user_id, name) VALUES (?, 'x') RETURNING name`, kept); err == nil {
+		t.Error("a write through QueryContext outside a transaction: got nil, want the reader pool's read-only error")
+	}
+	if got := db.Path(); filepath.Base(got) != "sigra.db" {
+		t.Errorf("Path: got %q, want the file given to Open", got)
+	}
+}
+
+// TestErrorPrefix: an error from a failing open or migration names the
+// package once.
+func TestErrorPrefix(t *testing.T) {
+	dir := t.TempDir()
+	conflicting := filepath.Join(dir, "conflicting.db")
+	raw, err := sql.Open("sqlite", conflicting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A table of the host's that holds a name the first migration creates.
+	if _, err := raw.Exec(`CREATE TABLE sigra_users (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	notADatabase := filepath.Join(dir, "text.db")
+	if err := os.WriteFile(notADatabase, []byte(strings.Repeat("not a database\n", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"missing directory", Config{Path: filepath.Join(dir, "missing", "x.db")}},
+		{"not a database", Config{Path: notADatabase}},
+		{"migration fails", Config{Path: conflicting}},
+		{"config", Config{Path: ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := New(t.Context(), tt.cfg)
+			if err == nil {
+				db.Close()
+				t.Fatalf("New(%+v): got nil error, want one", tt.cfg)
+			}
+			msg := err.Error()
+			if n := strings.Count(msg, "sigra/sqlite: ") + strings.Count(msg, "sigra: invalid config: sqlite: "); n != 1 || !strings.HasPrefix(msg, "sigra") {
+				t.Errorf("New: got %q, want it to start with the package's prefix, once", msg)
+			}
+		})
 	}
 }
 

@@ -25,42 +25,50 @@ func scanToken(op string, row *sql.Row) (*store.Token, error) {
 }
 
 // CreateToken stores t, filling a zero CreatedAt; see [store.Tokens].
-func (c *conn) CreateToken(ctx context.Context, t *store.Token) error {
+func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = clock()
 	}
-	_, err := c.w().ExecContext(ctx, `INSERT INTO sigra_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO sigra_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Purpose, t.Digest, nullStr(t.UserID), t.SentTo, t.Data, t.Attempts, ms(t.CreatedAt), ms(t.ExpiresAt))
 	return wrap("CreateToken", err)
 }
 
 // PeekToken returns the unexpired token with purpose and digest without
 // consuming it.
-func (c *conn) PeekToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*store.Token, error) {
-	return scanToken("PeekToken", c.r().QueryRowContext(ctx, `SELECT `+tokenCols+` FROM sigra_tokens
+func (db *DB) PeekToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*store.Token, error) {
+	return scanToken("PeekToken", db.r(ctx).QueryRowContext(ctx, `SELECT `+tokenCols+` FROM sigra_tokens
 		WHERE purpose = ? AND digest = ? AND expires_at > ?`, purpose, digest, ms(now)))
 }
 
 // ConsumeToken deletes and returns the unexpired token with purpose and
 // digest in one statement (DELETE ... RETURNING): of concurrent consumers,
 // exactly one gets it.
-func (c *conn) ConsumeToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*store.Token, error) {
-	return scanToken("ConsumeToken", c.w().QueryRowContext(ctx, `DELETE FROM sigra_tokens
-		WHERE purpose = ? AND digest = ? AND expires_at > ? RETURNING `+tokenCols, purpose, digest, ms(now)))
+func (db *DB) ConsumeToken(ctx context.Context, purpose string, digest []byte, now time.Time) (*store.Token, error) {
+	t := new(store.Token)
+	if err := db.scanRow(ctx, `DELETE FROM sigra_tokens
+		WHERE purpose = ? AND digest = ? AND expires_at > ? RETURNING `+tokenCols, []any{purpose, digest, ms(now)}, tokenDest(t)...); err != nil {
+		return nil, wrap("ConsumeToken", err)
+	}
+	return t, nil
 }
 
 // ConsumeCode deletes and returns the user's unexpired code with purpose and
 // digest if it has had fewer than maxAttempts failed attempts, in one
 // statement; when none matches, it counts a failed attempt on every
 // unexpired code of the user and purpose. See [store.Tokens].
-func (c *conn) ConsumeCode(ctx context.Context, userID, purpose string, digest []byte, maxAttempts int, now time.Time) (*store.Token, error) {
-	t, err := scanToken("ConsumeCode", c.w().QueryRowContext(ctx, `DELETE FROM sigra_tokens
+func (db *DB) ConsumeCode(ctx context.Context, userID, purpose string, digest []byte, maxAttempts int, now time.Time) (*store.Token, error) {
+	t := new(store.Token)
+	err := wrap("ConsumeCode", db.scanRow(ctx, `DELETE FROM sigra_tokens
 		WHERE purpose = ? AND digest = ? AND user_id = ? AND expires_at > ? AND attempts < ? RETURNING `+tokenCols,
-		purpose, digest, userID, ms(now), maxAttempts))
-	if !errors.Is(err, store.ErrNotFound) {
-		return t, err
+		[]any{purpose, digest, userID, ms(now), maxAttempts}, tokenDest(t)...))
+	switch {
+	case err == nil:
+		return t, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
 	}
-	if _, uerr := c.w().ExecContext(ctx, `UPDATE sigra_tokens SET attempts = attempts + 1
+	if _, uerr := db.exec(ctx, `UPDATE sigra_tokens SET attempts = attempts + 1
 		WHERE user_id = ? AND purpose = ? AND expires_at > ?`, userID, purpose, ms(now)); uerr != nil {
 		return nil, wrap("ConsumeCode", uerr)
 	}
@@ -69,7 +77,7 @@ func (c *conn) ConsumeCode(ctx context.Context, userID, purpose string, digest [
 
 // DeleteUserTokens deletes the user's tokens with the given purposes (all
 // when none are given) and returns how many.
-func (c *conn) DeleteUserTokens(ctx context.Context, userID string, purposes ...string) (int, error) {
+func (db *DB) DeleteUserTokens(ctx context.Context, userID string, purposes ...string) (int, error) {
 	q := `DELETE FROM sigra_tokens WHERE user_id = ?`
 	args := []any{userID}
 	if len(purposes) > 0 {
@@ -78,11 +86,11 @@ func (c *conn) DeleteUserTokens(ctx context.Context, userID string, purposes ...
 			args = append(args, p)
 		}
 	}
-	return op("DeleteUserTokens").count(c.w().ExecContext(ctx, q, args...))
+	return op("DeleteUserTokens").count(db.exec(ctx, q, args...))
 }
 
 // PurgeTokens deletes tokens that expired before before.
-func (c *conn) PurgeTokens(ctx context.Context, before time.Time) (int, error) {
-	return op("PurgeTokens").count(c.w().ExecContext(ctx,
+func (db *DB) PurgeTokens(ctx context.Context, before time.Time) (int, error) {
+	return op("PurgeTokens").count(db.exec(ctx,
 		`DELETE FROM sigra_tokens WHERE expires_at IS NULL OR expires_at < ?`, ms(before)))
 }

@@ -36,7 +36,7 @@ func scanUser(op string, row *sql.Row) (*store.User, error) {
 // CreateUser inserts u, filling an empty ID and zero CreatedAt and
 // UpdatedAt; see [store.Users]. The check against other users' address
 // reservations and the insert are one statement.
-func (c *conn) CreateUser(ctx context.Context, u *store.User) error {
+func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 	if u.ID == "" {
 		u.ID = store.NewID()
 	}
@@ -47,7 +47,7 @@ func (c *conn) CreateUser(ctx context.Context, u *store.User) error {
 		u.UpdatedAt = u.CreatedAt
 	}
 	norm := store.NormalizeEmail(u.Email)
-	n, err := op("CreateUser").count(c.w().ExecContext(ctx, `INSERT INTO sigra_users (`+userCols+`, email_norm)
+	n, err := op("CreateUser").count(db.exec(ctx, `INSERT INTO sigra_users (`+userCols+`, email_norm)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE NOT EXISTS (SELECT 1 FROM sigra_email_reservations WHERE email_norm = ? AND expires_at > ?)`,
 		u.ID, u.Email, u.PasswordHash, ms(u.EmailConfirmedAt), u.FailedLogins, ms(u.LockedUntil),
@@ -64,11 +64,11 @@ func (c *conn) CreateUser(ctx context.Context, u *store.User) error {
 
 // UserByID returns the user with id, or an error wrapping store.ErrNotFound.
 // Outside a transaction it runs a statement prepared at open.
-func (c *conn) UserByID(ctx context.Context, id string) (*store.User, error) {
-	if c.tx != nil {
-		return scanUser("UserByID", c.tx.QueryRowContext(ctx, qUserByID, id))
+func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
+	if tx := db.tx(ctx); tx != nil {
+		return scanUser("UserByID", tx.QueryRowContext(ctx, qUserByID, id))
 	}
-	h, err := c.db.hotStmts(ctx)
+	h, err := db.hotStmts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -78,21 +78,21 @@ func (c *conn) UserByID(ctx context.Context, id string) (*store.User, error) {
 // UserByEmail returns the user whose address equals email
 // case-insensitively (compared as store.NormalizeEmail), or an error
 // wrapping store.ErrNotFound.
-func (c *conn) UserByEmail(ctx context.Context, email string) (*store.User, error) {
-	return scanUser("UserByEmail", c.r().QueryRowContext(ctx,
+func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
+	return scanUser("UserByEmail", db.r(ctx).QueryRowContext(ctx,
 		`SELECT `+userCols+` FROM sigra_users WHERE email_norm = ?`, store.NormalizeEmail(email)))
 }
 
 // SetPasswordHash replaces the user's password hash; see [store.Users].
-func (c *conn) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
-	return op("SetPasswordHash").one(c.w().ExecContext(ctx,
+func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+	return op("SetPasswordHash").one(db.exec(ctx,
 		`UPDATE sigra_users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(now), id))
 }
 
 // ConfirmEmail marks the user's address confirmed if it still equals email;
 // see [store.Users].
-func (c *conn) ConfirmEmail(ctx context.Context, id, email string, now time.Time) error {
-	return op("ConfirmEmail").one(c.w().ExecContext(ctx, `UPDATE sigra_users SET
+func (db *DB) ConfirmEmail(ctx context.Context, id, email string, now time.Time) error {
+	return op("ConfirmEmail").one(db.exec(ctx, `UPDATE sigra_users SET
 			email_confirmed_at = COALESCE(email_confirmed_at, ?1),
 			updated_at = CASE WHEN email_confirmed_at IS NULL THEN ?1 ELSE updated_at END
 		WHERE id = ?2 AND email_norm = ?3`, ms(now), id, store.NormalizeEmail(email)))
@@ -117,7 +117,7 @@ const (
 
 // RecordFailure atomically counts one failure on the given lock; see
 // [store.Users].
-func (c *conn) RecordFailure(ctx context.Context, id string, lock store.Lock, limit int, lockFor time.Duration, now time.Time) (time.Time, error) {
+func (db *DB) RecordFailure(ctx context.Context, id string, lock store.Lock, limit int, lockFor time.Duration, now time.Time) (time.Time, error) {
 	var q string
 	switch lock {
 	case store.LockPassword:
@@ -129,7 +129,7 @@ func (c *conn) RecordFailure(ctx context.Context, id string, lock store.Lock, li
 	}
 	until := now.Add(lockFor).UTC().Truncate(time.Millisecond)
 	var count int64
-	if err := c.w().QueryRowContext(ctx, q, limit, until.UnixMilli(), id).Scan(&count); err != nil {
+	if err := db.scanRow(ctx, q, []any{limit, until.UnixMilli(), id}, &count); err != nil {
 		return time.Time{}, wrap("RecordFailure", err)
 	}
 	if count == 0 {
@@ -141,7 +141,7 @@ func (c *conn) RecordFailure(ctx context.Context, id string, lock store.Lock, li
 // ClearFailures resets the counter and lock time of the given lock; see
 // [store.Users]. It returns an error wrapping store.ErrNotFound if there is
 // no such user.
-func (c *conn) ClearFailures(ctx context.Context, id string, lock store.Lock, _ time.Time) error {
+func (db *DB) ClearFailures(ctx context.Context, id string, lock store.Lock, _ time.Time) error {
 	var q string
 	switch lock {
 	case store.LockPassword:
@@ -151,30 +151,30 @@ func (c *conn) ClearFailures(ctx context.Context, id string, lock store.Lock, _ 
 	default:
 		return fmt.Errorf("sigra/sqlite: ClearFailures: unknown lock %d", lock)
 	}
-	return op("ClearFailures").one(c.w().ExecContext(ctx, q, id))
+	return op("ClearFailures").one(db.exec(ctx, q, id))
 }
 
 // SetDisabled disables the user at at, or enables it when at is zero; see
 // [store.Users].
-func (c *conn) SetDisabled(ctx context.Context, id string, at, now time.Time) error {
-	return op("SetDisabled").one(c.w().ExecContext(ctx,
+func (db *DB) SetDisabled(ctx context.Context, id string, at, now time.Time) error {
+	return op("SetDisabled").one(db.exec(ctx,
 		`UPDATE sigra_users SET disabled_at = ?, updated_at = ? WHERE id = ?`, ms(at), ms(now), id))
 }
 
 // ScheduleDeletion sets or cancels the user's scheduled deletion; see
 // [store.Users].
-func (c *conn) ScheduleDeletion(ctx context.Context, id string, due, now time.Time) error {
-	return op("ScheduleDeletion").one(c.w().ExecContext(ctx,
+func (db *DB) ScheduleDeletion(ctx context.Context, id string, due, now time.Time) error {
+	return op("ScheduleDeletion").one(db.exec(ctx,
 		`UPDATE sigra_users SET deletion_due_at = ?, updated_at = ? WHERE id = ?`, ms(due), ms(now), id))
 }
 
 // UsersDueForDeletion returns up to limit users whose deletion is due at or
 // before now, oldest due first.
-func (c *conn) UsersDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*store.User, error) {
+func (db *DB) UsersDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*store.User, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := c.r().QueryContext(ctx, `SELECT `+userCols+` FROM sigra_users
+	rows, err := db.r(ctx).QueryContext(ctx, `SELECT `+userCols+` FROM sigra_users
 		WHERE deletion_due_at <= ? ORDER BY deletion_due_at, id LIMIT ?`, ms(now), limit)
 	if err != nil {
 		return nil, wrap("UsersDueForDeletion", err)
@@ -193,8 +193,8 @@ func (c *conn) UsersDueForDeletion(ctx context.Context, now time.Time, limit int
 
 // DeleteUser removes the user; foreign keys remove its sessions, tokens,
 // factors, trusted browsers and reservation. Audit rows stay.
-func (c *conn) DeleteUser(ctx context.Context, id string) error {
-	return op("DeleteUser").one(c.w().ExecContext(ctx, `DELETE FROM sigra_users WHERE id = ?`, id))
+func (db *DB) DeleteUser(ctx context.Context, id string) error {
+	return op("DeleteUser").one(db.exec(ctx, `DELETE FROM sigra_users WHERE id = ?`, id))
 }
 
 // AnonymizeUser replaces the user's address with the placeholder
@@ -204,9 +204,9 @@ func (c *conn) DeleteUser(ctx context.Context, id string) error {
 // back by saving its session, whereas a deleted one would be re-created
 // for a user row that still exists. It returns an error wrapping
 // store.ErrNotFound if there is no such user.
-func (c *conn) AnonymizeUser(ctx context.Context, id string, now time.Time) error {
+func (db *DB) AnonymizeUser(ctx context.Context, id string, now time.Time) error {
 	placeholder := id + "@anonymized.invalid"
-	return c.inTx(ctx, func(q querier) error {
+	return db.inTx(ctx, func(q querier) error {
 		if err := op("AnonymizeUser").one(q.ExecContext(ctx, `UPDATE sigra_users SET
 				email = ?1, email_norm = ?2, password_hash = '', email_confirmed_at = NULL,
 				failed_logins = 0, locked_until = NULL, failed_mfa = 0, mfa_locked_until = NULL,
@@ -239,9 +239,9 @@ func (c *conn) AnonymizeUser(ctx context.Context, id string, now time.Time) erro
 // [store.Users]. Another user's expired reservation of the address is
 // dropped; an unexpired one, or another user holding the address, is
 // store.ErrConflict.
-func (c *conn) ReserveEmail(ctx context.Context, id, email string, expires, now time.Time) error {
+func (db *DB) ReserveEmail(ctx context.Context, id, email string, expires, now time.Time) error {
 	norm := store.NormalizeEmail(email)
-	return c.inTx(ctx, func(q querier) error {
+	return db.inTx(ctx, func(q querier) error {
 		var one int
 		err := q.QueryRowContext(ctx, `SELECT 1 FROM sigra_users WHERE email_norm = ? AND id <> ?`, norm, id).Scan(&one)
 		switch {
@@ -263,10 +263,10 @@ func (c *conn) ReserveEmail(ctx context.Context, id, email string, expires, now 
 
 // EmailReservation returns the user's unexpired reserved address and its
 // expiry, or an error wrapping store.ErrNotFound.
-func (c *conn) EmailReservation(ctx context.Context, id string, now time.Time) (string, time.Time, error) {
+func (db *DB) EmailReservation(ctx context.Context, id string, now time.Time) (string, time.Time, error) {
 	var email string
 	var expires time.Time
-	err := c.r().QueryRowContext(ctx, `SELECT email, expires_at FROM sigra_email_reservations WHERE user_id = ? AND expires_at > ?`,
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT email, expires_at FROM sigra_email_reservations WHERE user_id = ? AND expires_at > ?`,
 		id, ms(now)).Scan(&email, timeDest{&expires})
 	if err != nil {
 		return "", time.Time{}, wrap("EmailReservation", err)
@@ -275,17 +275,17 @@ func (c *conn) EmailReservation(ctx context.Context, id string, now time.Time) (
 }
 
 // CancelEmailReservation removes the user's reservation, if any.
-func (c *conn) CancelEmailReservation(ctx context.Context, id string) error {
-	_, err := c.w().ExecContext(ctx, `DELETE FROM sigra_email_reservations WHERE user_id = ?`, id)
+func (db *DB) CancelEmailReservation(ctx context.Context, id string) error {
+	_, err := db.exec(ctx, `DELETE FROM sigra_email_reservations WHERE user_id = ?`, id)
 	return wrap("CancelEmailReservation", err)
 }
 
 // ChangeEmail makes the user's unexpired reservation of email (compared
 // case-insensitively) the user's confirmed address, as it was entered when
 // reserved; see [store.Users].
-func (c *conn) ChangeEmail(ctx context.Context, id, email string, now time.Time) error {
+func (db *DB) ChangeEmail(ctx context.Context, id, email string, now time.Time) error {
 	norm := store.NormalizeEmail(email)
-	return c.inTx(ctx, func(q querier) error {
+	return db.inTx(ctx, func(q querier) error {
 		var reserved string
 		if err := q.QueryRowContext(ctx, `SELECT email FROM sigra_email_reservations WHERE user_id = ? AND email_norm = ? AND expires_at > ?`,
 			id, norm, ms(now)).Scan(&reserved); err != nil {

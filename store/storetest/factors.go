@@ -10,22 +10,22 @@ import (
 
 func totpChecks() []check {
 	return []check{
-		{"SavePendingTOTP", testSavePendingTOTP},
-		{"TOTPByUser", testTOTPByUser},
-		{"UseTOTPStep", testUseTOTPStep},
-		{"UseTOTPStep/Concurrent", testUseTOTPStepConcurrent},
-		{"DeleteTOTP", testDeleteTOTP},
+		checkOf("SavePendingTOTP", testSavePendingTOTP),
+		checkOf("TOTPByUser", testTOTPByUser),
+		checkOf("UseTOTPStep", testUseTOTPStep),
+		checkOf("UseTOTPStep/Concurrent", testUseTOTPStepConcurrent),
+		checkOf("DeleteTOTP", testDeleteTOTP),
 	}
 }
 
-func getTOTP(t *testing.T, s store.Store, userID string) *store.TOTPSecret {
+func getTOTP(t *testing.T, s store.TOTP, userID string) *store.TOTPSecret {
 	t.Helper()
 	got, err := s.TOTPByUser(t.Context(), userID)
 	must(t, "TOTPByUser", err)
 	return got
 }
 
-func testSavePendingTOTP(t *testing.T, s store.Store) {
+func testSavePendingTOTP(t *testing.T, s totpStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "totp@example.com")
 	first := &store.TOTPSecret{UserID: u.ID, Sealed: []byte{1, 0, 2, 0xfe}, CreatedAt: t0}
@@ -64,7 +64,7 @@ func testSavePendingTOTP(t *testing.T, s store.Store) {
 	sameTime(t, "filled CreatedAt", getTOTP(t, s, filled.ID).CreatedAt, f.CreatedAt)
 }
 
-func testTOTPByUser(t *testing.T, s store.Store) {
+func testTOTPByUser(t *testing.T, s totpStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "nototp@example.com")
 	_, err := s.TOTPByUser(ctx, u.ID)
@@ -73,7 +73,7 @@ func testTOTPByUser(t *testing.T, s store.Store) {
 	wantErr(t, "TOTPByUser(missing user)", err, store.ErrNotFound)
 }
 
-func testUseTOTPStep(t *testing.T, s store.Store) {
+func testUseTOTPStep(t *testing.T, s totpStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "steps@example.com")
 	wantErr(t, "UseTOTPStep(no secret)", s.UseTOTPStep(ctx, u.ID, 10, true, t0), store.ErrNotFound)
@@ -107,7 +107,7 @@ func testUseTOTPStep(t *testing.T, s store.Store) {
 	wantErr(t, "UseTOTPStep(another user)", s.UseTOTPStep(ctx, store.NewID(), 500, false, at(3*time.Minute)), store.ErrNotFound)
 }
 
-func testUseTOTPStepConcurrent(t *testing.T, s store.Store) {
+func testUseTOTPStepConcurrent(t *testing.T, s totpStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "concurrent@example.com")
 	must(t, "SavePendingTOTP", s.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: []byte("s"), CreatedAt: t0}))
@@ -133,7 +133,7 @@ func testUseTOTPStepConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-func testDeleteTOTP(t *testing.T, s store.Store) {
+func testDeleteTOTP(t *testing.T, s totpStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "delete@example.com")
 	v := newUser(t, s, "keep@example.com")
@@ -155,10 +155,10 @@ func testDeleteTOTP(t *testing.T, s store.Store) {
 
 func recoveryChecks() []check {
 	return []check{
-		{"ReplaceRecoveryCodes", testReplaceRecoveryCodes},
-		{"UseRecoveryCode", testUseRecoveryCode},
-		{"UseRecoveryCode/Concurrent", testUseRecoveryCodeConcurrent},
-		{"DeleteRecoveryCodes", testDeleteRecoveryCodes},
+		checkOf("ReplaceRecoveryCodes", testReplaceRecoveryCodes),
+		checkOf("UseRecoveryCode", testUseRecoveryCode),
+		checkOf("UseRecoveryCode/Concurrent", testUseRecoveryCodeConcurrent),
+		checkOf("DeleteRecoveryCodes", testDeleteRecoveryCodes),
 	}
 }
 
@@ -170,7 +170,7 @@ func codes(prefix string, n int) [][]byte {
 	return out
 }
 
-func countCodes(t *testing.T, s store.Store, userID string, want int) {
+func countCodes(t *testing.T, s store.RecoveryCodes, userID string, want int) {
 	t.Helper()
 	n, err := s.CountRecoveryCodes(t.Context(), userID)
 	must(t, "CountRecoveryCodes", err)
@@ -179,7 +179,7 @@ func countCodes(t *testing.T, s store.Store, userID string, want int) {
 	}
 }
 
-func testReplaceRecoveryCodes(t *testing.T, s store.Store) {
+func testReplaceRecoveryCodes(t *testing.T, s recoveryStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "codes@example.com")
 	countCodes(t, s, u.ID, 0)
@@ -202,7 +202,7 @@ func testReplaceRecoveryCodes(t *testing.T, s store.Store) {
 	}
 }
 
-func testUseRecoveryCode(t *testing.T, s store.Store) {
+func testUseRecoveryCode(t *testing.T, s recoveryStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "use@example.com")
 	v := newUser(t, s, "other@example.com")
@@ -227,7 +227,7 @@ func testUseRecoveryCode(t *testing.T, s store.Store) {
 	countCodes(t, s, v.ID, 3)
 }
 
-func testUseRecoveryCodeConcurrent(t *testing.T, s store.Store) {
+func testUseRecoveryCodeConcurrent(t *testing.T, s recoveryStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "race@example.com")
 	cs := codes("race", 5)
@@ -251,7 +251,7 @@ func testUseRecoveryCodeConcurrent(t *testing.T, s store.Store) {
 	countCodes(t, s, u.ID, 4)
 }
 
-func testDeleteRecoveryCodes(t *testing.T, s store.Store) {
+func testDeleteRecoveryCodes(t *testing.T, s recoveryStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "del@example.com")
 	v := newUser(t, s, "keep@example.com")
@@ -267,11 +267,11 @@ func testDeleteRecoveryCodes(t *testing.T, s store.Store) {
 
 func trustedChecks() []check {
 	return []check{
-		{"CreateTrustedBrowser", testCreateTrustedBrowser},
-		{"TrustedBrowserByDigest", testTrustedBrowserByDigest},
-		{"TrustedBrowsersByUser", testTrustedBrowsersByUser},
-		{"RevokeTrustedBrowser", testRevokeTrustedBrowser},
-		{"RevokeTrustedBrowsers", testRevokeTrustedBrowsers},
+		checkOf("CreateTrustedBrowser", testCreateTrustedBrowser),
+		checkOf("TrustedBrowserByDigest", testTrustedBrowserByDigest),
+		checkOf("TrustedBrowsersByUser", testTrustedBrowsersByUser),
+		checkOf("RevokeTrustedBrowser", testRevokeTrustedBrowser),
+		checkOf("RevokeTrustedBrowsers", testRevokeTrustedBrowsers),
 	}
 }
 
@@ -288,7 +288,7 @@ func sameBrowser(t *testing.T, what string, got, want *store.TrustedBrowser) {
 	sameTime(t, what+": ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 }
 
-func testCreateTrustedBrowser(t *testing.T, s store.Store) {
+func testCreateTrustedBrowser(t *testing.T, s trustedStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "trust@example.com")
 	b := newBrowser(u.ID, "browser", t0, at(30*24*time.Hour))
@@ -307,7 +307,7 @@ func testCreateTrustedBrowser(t *testing.T, s store.Store) {
 	}
 }
 
-func testTrustedBrowserByDigest(t *testing.T, s store.Store) {
+func testTrustedBrowserByDigest(t *testing.T, s trustedStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "trust@example.com")
 	v := newUser(t, s, "other@example.com")
@@ -331,7 +331,7 @@ func testTrustedBrowserByDigest(t *testing.T, s store.Store) {
 	}
 }
 
-func testTrustedBrowsersByUser(t *testing.T, s store.Store) {
+func testTrustedBrowsersByUser(t *testing.T, s trustedStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "list@example.com")
 	v := newUser(t, s, "other@example.com")
@@ -359,7 +359,7 @@ func testTrustedBrowsersByUser(t *testing.T, s store.Store) {
 	}
 }
 
-func testRevokeTrustedBrowser(t *testing.T, s store.Store) {
+func testRevokeTrustedBrowser(t *testing.T, s trustedStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "revoke@example.com")
 	v := newUser(t, s, "other@example.com")
@@ -379,7 +379,7 @@ func testRevokeTrustedBrowser(t *testing.T, s store.Store) {
 	wantErr(t, "RevokeTrustedBrowser(twice)", s.RevokeTrustedBrowser(ctx, u.ID, mine.ID), store.ErrNotFound)
 }
 
-func testRevokeTrustedBrowsers(t *testing.T, s store.Store) {
+func testRevokeTrustedBrowsers(t *testing.T, s trustedStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "all@example.com")
 	v := newUser(t, s, "other@example.com")

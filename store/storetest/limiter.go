@@ -10,14 +10,14 @@ import (
 
 func limiterChecks() []check {
 	return []check{
-		{"Hit", testHit},
-		{"Hit/Concurrent", testHitConcurrent},
-		{"ResetLimit", testResetLimit},
-		{"PurgeLimits", testPurgeLimits},
+		checkOf("Hit", testHit),
+		checkOf("Hit/Concurrent", testHitConcurrent),
+		checkOf("ResetLimit", testResetLimit),
+		checkOf("PurgeLimits", testPurgeLimits),
 	}
 }
 
-func testHit(t *testing.T, s store.Store) {
+func testHit(t *testing.T, s store.Limiter) {
 	ctx := t.Context()
 	const limit, window = 3, time.Minute
 	steps := []struct {
@@ -49,10 +49,10 @@ func testHit(t *testing.T, s store.Store) {
 	}
 }
 
-func testHitConcurrent(t *testing.T, s store.Store) {
+func testHitConcurrent(t *testing.T, s store.Limiter) {
 	ctx := t.Context()
 	const m, limit = 32, 7
-	results := make([]store.Limit, m)
+	results := make([]store.LimitResult, m)
 	errs := race(m, func(i int) error {
 		var err error
 		results[i], err = s.Hit(ctx, "register:ip:198.51.100.1", limit, time.Hour, t0)
@@ -82,7 +82,7 @@ func testHitConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-func testResetLimit(t *testing.T, s store.Store) {
+func testResetLimit(t *testing.T, s store.Limiter) {
 	ctx := t.Context()
 	must(t, "ResetLimit(unknown key)", s.ResetLimit(ctx, "never-hit"))
 	for range 3 {
@@ -105,7 +105,7 @@ func testResetLimit(t *testing.T, s store.Store) {
 	}
 }
 
-func testPurgeLimits(t *testing.T, s store.Store) {
+func testPurgeLimits(t *testing.T, s store.Limiter) {
 	ctx := t.Context()
 	for _, h := range []struct {
 		key    string

@@ -14,17 +14,17 @@ import (
 
 func outboxChecks() []check {
 	return []check{
-		{"Enqueue", testEnqueue},
-		{"ClaimMessages", testClaimMessages},
-		{"ClaimMessages/Concurrent", testClaimMessagesConcurrent},
-		{"MarkSent", testMarkSent},
-		{"MarkSent/ErasesBody", testMarkSentErases},
-		{"MarkFailed", testMarkFailed},
-		{"GiveUp", testGiveUp},
-		{"GiveUp/ErasesBody", testGiveUpErases},
-		{"GiveUp/Concurrent", testGiveUpConcurrent},
-		{"PendingMessages", testPendingMessages},
-		{"PurgeMessages", testPurgeMessages},
+		checkOf("Enqueue", testEnqueue),
+		checkOf("ClaimMessages", testClaimMessages),
+		checkOf("ClaimMessages/Concurrent", testClaimMessagesConcurrent),
+		checkOf("MarkSent", testMarkSent),
+		checkEnv("MarkSent/ErasesBody", testMarkSentErases),
+		checkOf("MarkFailed", testMarkFailed),
+		checkOf("GiveUp", testGiveUp),
+		checkEnv("GiveUp/ErasesBody", testGiveUpErases),
+		checkEnv("GiveUp/Concurrent", testGiveUpConcurrent),
+		checkOf("PendingMessages", testPendingMessages),
+		checkEnv("PurgeMessages", testPurgeMessages),
 	}
 }
 
@@ -32,7 +32,7 @@ func newMessage(to string, next time.Time) *store.Message {
 	return &store.Message{To: to, Sealed: []byte("sealed\x00body " + to), CreatedAt: t0, NextAttemptAt: next}
 }
 
-func enqueue(t *testing.T, s store.Store, m *store.Message) *store.Message {
+func enqueue(t *testing.T, s store.Outbox, m *store.Message) *store.Message {
 	t.Helper()
 	must(t, "Enqueue", s.Enqueue(t.Context(), m))
 	if m.ID == "" {
@@ -41,7 +41,7 @@ func enqueue(t *testing.T, s store.Store, m *store.Message) *store.Message {
 	return m
 }
 
-func claim(t *testing.T, s store.Store, now time.Time, lease time.Duration, limit int) []*store.Message {
+func claim(t *testing.T, s store.Outbox, now time.Time, lease time.Duration, limit int) []*store.Message {
 	t.Helper()
 	ms, err := s.ClaimMessages(t.Context(), now, lease, limit)
 	must(t, "ClaimMessages", err)
@@ -73,7 +73,7 @@ func sameMessage(t *testing.T, what string, got, want *store.Message) {
 	sameTime(t, what+": GivenUpAt", got.GivenUpAt, want.GivenUpAt)
 }
 
-func testEnqueue(t *testing.T, s store.Store) {
+func testEnqueue(t *testing.T, s store.Outbox) {
 	ctx := t.Context()
 	// A zero NextAttemptAt means due at once (at CreatedAt).
 	now := enqueue(t, s, newMessage("now@example.com", time.Time{}))
@@ -96,7 +96,7 @@ func testEnqueue(t *testing.T, s store.Store) {
 	}
 }
 
-func testClaimMessages(t *testing.T, s store.Store) {
+func testClaimMessages(t *testing.T, s store.Outbox) {
 	if got := claim(t, s, t0, time.Minute, 10); len(got) != 0 {
 		t.Fatalf("ClaimMessages on an empty outbox: got %d, want 0", len(got))
 	}
@@ -136,7 +136,7 @@ func testClaimMessages(t *testing.T, s store.Store) {
 	}
 }
 
-func testClaimMessagesConcurrent(t *testing.T, s store.Store) {
+func testClaimMessagesConcurrent(t *testing.T, s store.Outbox) {
 	const messages, workers, batch = 30, 6, 3
 	for i := range messages {
 		enqueue(t, s, newMessage(fmt.Sprintf("m%d@example.com", i), at(time.Duration(i)*time.Millisecond)))
@@ -177,7 +177,7 @@ func testClaimMessagesConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-func testMarkSent(t *testing.T, s store.Store) {
+func testMarkSent(t *testing.T, s store.Outbox) {
 	ctx := t.Context()
 	m := enqueue(t, s, newMessage("sent@example.com", t0))
 	other := enqueue(t, s, newMessage("other@example.com", t0))
@@ -199,11 +199,11 @@ func testMarkSent(t *testing.T, s store.Store) {
 
 }
 
-func testMarkSentErases(t *testing.T, s store.Store) {
+func testMarkSentErases(t *testing.T, s store.Outbox, e env) {
 	ctx := t.Context()
-	r, ok := s.(MessageReader)
+	r, ok := as[MessageReader](e)
 	if !ok {
-		t.Skip("the store does not implement storetest.MessageReader: cannot check that MarkSent erases the sealed body")
+		t.Skip("the store's type does not implement storetest.MessageReader: cannot check that MarkSent erases the sealed body")
 	}
 	m := enqueue(t, s, newMessage("sent@example.com", t0))
 	other := enqueue(t, s, newMessage("other@example.com", t0))
@@ -223,7 +223,7 @@ func testMarkSentErases(t *testing.T, s store.Store) {
 	wantErr(t, "MessageByID(missing)", err, store.ErrNotFound)
 }
 
-func testMarkFailed(t *testing.T, s store.Store) {
+func testMarkFailed(t *testing.T, s store.Outbox) {
 	ctx := t.Context()
 	m := enqueue(t, s, newMessage("retry@example.com", t0))
 	if got := claim(t, s, t0, time.Hour, 10); len(got) != 1 {
@@ -249,7 +249,7 @@ func testMarkFailed(t *testing.T, s store.Store) {
 	}
 }
 
-func testPendingMessages(t *testing.T, s store.Store) {
+func testPendingMessages(t *testing.T, s store.Outbox) {
 	ctx := t.Context()
 	count := func(want int) {
 		t.Helper()
@@ -275,7 +275,7 @@ func testPendingMessages(t *testing.T, s store.Store) {
 	count(1) // given up: no longer pending
 }
 
-func testGiveUp(t *testing.T, s store.Store) {
+func testGiveUp(t *testing.T, s store.Outbox) {
 	ctx := t.Context()
 	leased := enqueue(t, s, newMessage("leased@example.com", t0))
 	other := enqueue(t, s, newMessage("other@example.com", t0))
@@ -321,11 +321,11 @@ func testGiveUp(t *testing.T, s store.Store) {
 	}
 }
 
-func testGiveUpErases(t *testing.T, s store.Store) {
+func testGiveUpErases(t *testing.T, s store.Outbox, e env) {
 	ctx := t.Context()
-	r, ok := s.(MessageReader)
+	r, ok := as[MessageReader](e)
 	if !ok {
-		t.Skip("the store does not implement storetest.MessageReader: cannot check that GiveUp erases the sealed body")
+		t.Skip("the store's type does not implement storetest.MessageReader: cannot check that GiveUp erases the sealed body")
 	}
 	m := enqueue(t, s, newMessage("gone@example.com", t0))
 	other := enqueue(t, s, newMessage("other@example.com", t0))
@@ -350,7 +350,7 @@ func testGiveUpErases(t *testing.T, s store.Store) {
 	sameMessage(t, "given-up message after a refused GiveUp", got, &want)
 }
 
-func testGiveUpConcurrent(t *testing.T, s store.Store) {
+func testGiveUpConcurrent(t *testing.T, s store.Outbox, e env) {
 	const workers = 8
 	m := enqueue(t, s, newMessage("race@example.com", t0))
 	errs := race(workers, func(i int) error {
@@ -359,7 +359,7 @@ func testGiveUpConcurrent(t *testing.T, s store.Store) {
 	if ok, _ := countOutcomes(t, "GiveUp", errs, store.ErrNotFound); ok != 1 {
 		t.Errorf("concurrent GiveUp of one message: %d succeeded, want exactly 1", ok)
 	}
-	if r, isReader := s.(MessageReader); isReader {
+	if r, isReader := as[MessageReader](e); isReader {
 		got, err := r.MessageByID(t.Context(), m.ID)
 		must(t, "MessageByID", err)
 		if got.Attempts != 1 {
@@ -370,7 +370,7 @@ func testGiveUpConcurrent(t *testing.T, s store.Store) {
 
 // testPurgeMessages builds an outbox with sent, given-up and queued
 // messages of several ages and purges it at cutoffs between them.
-func testPurgeMessages(t *testing.T, s store.Store) {
+func testPurgeMessages(t *testing.T, s store.Outbox, e env) {
 	ctx := t.Context()
 	day := 24 * time.Hour
 	msg := func(to string) *store.Message { return enqueue(t, s, newMessage(to, t0)) }
@@ -407,7 +407,7 @@ func testPurgeMessages(t *testing.T, s store.Store) {
 	// exists reports which of ms are still stored, when the store can tell.
 	exists := func(what string, want bool, ms ...*store.Message) {
 		t.Helper()
-		r, ok := s.(MessageReader)
+		r, ok := as[MessageReader](e)
 		if !ok {
 			return
 		}

@@ -11,18 +11,18 @@ import (
 
 func sessionChecks() []check {
 	return []check{
-		{"SaveSession/Insert", testSaveSessionInsert},
-		{"SaveSession/Update", testSaveSessionUpdate},
-		{"SaveSession/Tombstone", testSaveSessionTombstone},
-		{"SaveSession/ConcurrentRevoke", testSaveSessionConcurrentRevoke},
-		{"SessionByDigest", testSessionByDigest},
-		{"SessionWithUser", testSessionWithUser},
-		{"TouchSession", testTouchSession},
-		{"RevokeSession", testRevokeSession},
-		{"RevokeSessionByID", testRevokeSessionByID},
-		{"RevokeUserSessions", testRevokeUserSessions},
-		{"UserSessions", testUserSessions},
-		{"PurgeSessions", testPurgeSessions},
+		checkOf("SaveSession/Insert", testSaveSessionInsert),
+		checkOf("SaveSession/Update", testSaveSessionUpdate),
+		checkOf("SaveSession/Tombstone", testSaveSessionTombstone),
+		checkOf("SaveSession/ConcurrentRevoke", testSaveSessionConcurrentRevoke),
+		checkOf("SessionByDigest", testSessionByDigest),
+		checkOf("SessionWithUser", testSessionWithUser),
+		checkOf("TouchSession", testTouchSession),
+		checkOf("RevokeSession", testRevokeSession),
+		checkOf("RevokeSessionByID", testRevokeSessionByID),
+		checkOf("RevokeUserSessions", testRevokeUserSessions),
+		checkOf("UserSessions", testUserSessions),
+		checkOf("PurgeSessions", testPurgeSessions),
 	}
 }
 
@@ -81,7 +81,7 @@ func sameSession(t *testing.T, what string, got, want *store.Session) {
 	sameTime(t, what+": RevokedAt", got.RevokedAt, want.RevokedAt)
 }
 
-func getSession(t *testing.T, s store.Store, d []byte, now time.Time) *store.Session {
+func getSession(t *testing.T, s store.Sessions, d []byte, now time.Time) *store.Session {
 	t.Helper()
 	got, err := s.SessionByDigest(t.Context(), d, now, 0)
 	if err != nil {
@@ -90,7 +90,7 @@ func getSession(t *testing.T, s store.Store, d []byte, now time.Time) *store.Ses
 	return got
 }
 
-func testSaveSessionInsert(t *testing.T, s store.Store) {
+func testSaveSessionInsert(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "session@example.com")
 	full := &store.Session{
@@ -130,7 +130,7 @@ func testSaveSessionInsert(t *testing.T, s store.Store) {
 	sameSession(t, "anonymous session", getSession(t, s, anon.Digest, t0), anon)
 }
 
-func testSaveSessionUpdate(t *testing.T, s store.Store) {
+func testSaveSessionUpdate(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "update@example.com")
 	d := digest("update")
@@ -171,7 +171,7 @@ func testSaveSessionUpdate(t *testing.T, s store.Store) {
 	sameSession(t, "cleared session", getSession(t, s, d, at(2*time.Minute)), back)
 }
 
-func testSaveSessionTombstone(t *testing.T, s store.Store) {
+func testSaveSessionTombstone(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "tomb@example.com")
 	d := digest("tomb")
@@ -210,7 +210,7 @@ func testSaveSessionTombstone(t *testing.T, s store.Store) {
 	}
 }
 
-func testSaveSessionConcurrentRevoke(t *testing.T, s store.Store) {
+func testSaveSessionConcurrentRevoke(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "race@example.com")
 	d := digest("race")
@@ -230,7 +230,7 @@ func testSaveSessionConcurrentRevoke(t *testing.T, s store.Store) {
 	wantErr(t, "SessionByDigest after the race", err, store.ErrNotFound)
 }
 
-func testSessionByDigest(t *testing.T, s store.Store) {
+func testSessionByDigest(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "lookup@example.com")
 	d := digest("lookup")
@@ -263,7 +263,7 @@ func testSessionByDigest(t *testing.T, s store.Store) {
 	}
 }
 
-func testSessionWithUser(t *testing.T, s store.Store) {
+func testSessionWithUser(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "Joined@example.com")
 	must(t, "ConfirmEmail", s.ConfirmEmail(ctx, u.ID, u.Email, at(time.Second)))
@@ -329,7 +329,7 @@ func sameUser(t *testing.T, what string, got, want *store.User) {
 	sameTime(t, what+": UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 }
 
-func testTouchSession(t *testing.T, s store.Store) {
+func testTouchSession(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "touch@example.com")
 	d := digest("touch")
@@ -351,7 +351,7 @@ func testTouchSession(t *testing.T, s store.Store) {
 	wantErr(t, "SessionByDigest after touching a revoked session", err, store.ErrNotFound)
 }
 
-func testRevokeSession(t *testing.T, s store.Store) {
+func testRevokeSession(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "revoke@example.com")
 	d, other := digest("revoke"), digest("other")
@@ -373,7 +373,7 @@ func testRevokeSession(t *testing.T, s store.Store) {
 	}
 }
 
-func testRevokeSessionByID(t *testing.T, s store.Store) {
+func testRevokeSessionByID(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	owner := newUser(t, s, "first@example.com")
 	intruder := newUser(t, s, "second@example.com")
@@ -399,7 +399,7 @@ func testRevokeSessionByID(t *testing.T, s store.Store) {
 	getSession(t, s, victim.Digest, at(3*time.Minute))
 }
 
-func testRevokeUserSessions(t *testing.T, s store.Store) {
+func testRevokeUserSessions(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "everywhere@example.com")
 	other := newUser(t, s, "other@example.com")
@@ -444,7 +444,7 @@ func testRevokeUserSessions(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserSessions(t *testing.T, s store.Store) {
+func testUserSessions(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "list@example.com")
 	other := newUser(t, s, "other@example.com")
@@ -482,7 +482,7 @@ func testUserSessions(t *testing.T, s store.Store) {
 	}
 }
 
-func testPurgeSessions(t *testing.T, s store.Store) {
+func testPurgeSessions(t *testing.T, s sessionStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "purge@example.com")
 	early := liveSession(digest("early"), u.ID)

@@ -10,14 +10,14 @@ import (
 
 func tokenChecks() []check {
 	return []check{
-		{"CreateToken", testCreateToken},
-		{"PeekToken", testPeekToken},
-		{"ConsumeToken", testConsumeToken},
-		{"ConsumeToken/Concurrent", testConsumeTokenConcurrent},
-		{"ConsumeCode", testConsumeCode},
-		{"ConsumeCode/Concurrent", testConsumeCodeConcurrent},
-		{"DeleteUserTokens", testDeleteUserTokens},
-		{"PurgeTokens", testPurgeTokens},
+		checkOf("CreateToken", testCreateToken),
+		checkOf("PeekToken", testPeekToken),
+		checkOf("ConsumeToken", testConsumeToken),
+		checkOf("ConsumeToken/Concurrent", testConsumeTokenConcurrent),
+		checkOf("ConsumeCode", testConsumeCode),
+		checkOf("ConsumeCode/Concurrent", testConsumeCodeConcurrent),
+		checkOf("DeleteUserTokens", testDeleteUserTokens),
+		checkOf("PurgeTokens", testPurgeTokens),
 	}
 }
 
@@ -45,7 +45,7 @@ func sameToken(t *testing.T, what string, got, want *store.Token) {
 	sameTime(t, what+": ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 }
 
-func testCreateToken(t *testing.T, s store.Store) {
+func testCreateToken(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "token@example.com")
 	tok := newToken(store.PurposeConfirm, "secret", u.ID, at(48*time.Hour))
@@ -71,7 +71,7 @@ func testCreateToken(t *testing.T, s store.Store) {
 	sameTime(t, "filled CreatedAt", got.CreatedAt, filled.CreatedAt)
 }
 
-func testPeekToken(t *testing.T, s store.Store) {
+func testPeekToken(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "peek@example.com")
 	tok := newToken(store.PurposeMagicLink, "peek", u.ID, at(15*time.Minute))
@@ -99,7 +99,7 @@ func testPeekToken(t *testing.T, s store.Store) {
 	}
 }
 
-func testConsumeToken(t *testing.T, s store.Store) {
+func testConsumeToken(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "consume@example.com")
 	tok := newToken(store.PurposeReset, "consume", u.ID, at(time.Hour))
@@ -121,7 +121,7 @@ func testConsumeToken(t *testing.T, s store.Store) {
 	wantErr(t, "ConsumeToken(at expiry)", err, store.ErrNotFound)
 }
 
-func testConsumeTokenConcurrent(t *testing.T, s store.Store) {
+func testConsumeTokenConcurrent(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "once@example.com")
 	tok := newToken(store.PurposeMagicLink, "once", u.ID, at(time.Hour))
@@ -137,7 +137,7 @@ func testConsumeTokenConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-func testConsumeCode(t *testing.T, s store.Store) {
+func testConsumeCode(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "code@example.com")
 	other := newUser(t, s, "other@example.com")
@@ -200,7 +200,7 @@ func testConsumeCode(t *testing.T, s store.Store) {
 	wantErr(t, "ConsumeCode(at expiry)", err, store.ErrNotFound)
 }
 
-func testConsumeCodeConcurrent(t *testing.T, s store.Store) {
+func testConsumeCodeConcurrent(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "codes@example.com")
 	const n = 16
@@ -232,7 +232,7 @@ func testConsumeCodeConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-func testDeleteUserTokens(t *testing.T, s store.Store) {
+func testDeleteUserTokens(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "tokens@example.com")
 	other := newUser(t, s, "other@example.com")
@@ -264,7 +264,7 @@ func testDeleteUserTokens(t *testing.T, s store.Store) {
 	}
 }
 
-func testPurgeTokens(t *testing.T, s store.Store) {
+func testPurgeTokens(t *testing.T, s tokenStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "purge@example.com")
 	must(t, "CreateToken", s.CreateToken(ctx, newToken(store.PurposeMagicLink, "a", u.ID, at(time.Hour))))

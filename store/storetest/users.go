@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -11,30 +12,30 @@ import (
 
 func userChecks() []check {
 	return []check{
-		{"CreateUser/Fills", testCreateUserFills},
-		{"CreateUser/Conflict", testCreateUserConflict},
-		{"CreateUser/Reserved", testCreateUserReserved},
-		{"UserByID", testUserByID},
-		{"UserByEmail", testUserByEmail},
-		{"SetPasswordHash", testSetPasswordHash},
-		{"ConfirmEmail", testConfirmEmail},
-		{"RecordFailure", testRecordFailure},
-		{"RecordFailure/Concurrent", testRecordFailureConcurrent},
-		{"ClearFailures", testClearFailures},
-		{"SetDisabled", testSetDisabled},
-		{"ScheduleDeletion", testScheduleDeletion},
-		{"UsersDueForDeletion", testUsersDueForDeletion},
-		{"DeleteUser", testDeleteUser},
-		{"AnonymizeUser", testAnonymizeUser},
-		{"ReserveEmail", testReserveEmail},
-		{"EmailReservation", testEmailReservation},
-		{"CancelEmailReservation", testCancelEmailReservation},
-		{"ChangeEmail", testChangeEmail},
-		{"ChangeEmail/Conflict", testChangeEmailConflict},
+		checkOf("CreateUser/Fills", testCreateUserFills),
+		checkOf("CreateUser/Conflict", testCreateUserConflict),
+		checkOf("CreateUser/Reserved", testCreateUserReserved),
+		checkOf("UserByID", testUserByID),
+		checkOf("UserByEmail", testUserByEmail),
+		checkOf("SetPasswordHash", testSetPasswordHash),
+		checkOf("ConfirmEmail", testConfirmEmail),
+		checkOf("RecordFailure", testRecordFailure),
+		checkOf("RecordFailure/Concurrent", testRecordFailureConcurrent),
+		checkOf("ClearFailures", testClearFailures),
+		checkOf("SetDisabled", testSetDisabled),
+		checkOf("ScheduleDeletion", testScheduleDeletion),
+		checkOf("UsersDueForDeletion", testUsersDueForDeletion),
+		checkEnv("DeleteUser", testDeleteUser),
+		checkEnv("AnonymizeUser", testAnonymizeUser),
+		checkOf("ReserveEmail", testReserveEmail),
+		checkOf("EmailReservation", testEmailReservation),
+		checkOf("CancelEmailReservation", testCancelEmailReservation),
+		checkOf("ChangeEmail", testChangeEmail),
+		checkOf("ChangeEmail/Conflict", testChangeEmailConflict),
 	}
 }
 
-func testCreateUserFills(t *testing.T, s store.Store) {
+func testCreateUserFills(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	a := &store.User{Email: "fill-a@example.com"}
 	b := &store.User{Email: "fill-b@example.com"}
@@ -62,7 +63,7 @@ func testCreateUserFills(t *testing.T, s store.Store) {
 	sameTime(t, "given UpdatedAt", got.UpdatedAt, at(-time.Minute))
 }
 
-func testCreateUserConflict(t *testing.T, s store.Store) {
+func testCreateUserConflict(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	ascii := newUser(t, s, "someone@example.com")
 	accented := newUser(t, s, "ÉLISE@example.com")
@@ -95,7 +96,7 @@ func testCreateUserConflict(t *testing.T, s store.Store) {
 	newUser(t, s, "someone.else@example.com")
 }
 
-func testCreateUserReserved(t *testing.T, s store.Store) {
+func testCreateUserReserved(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	holder := newUser(t, s, "holder@example.com")
 	must(t, "ReserveEmail", s.ReserveEmail(ctx, holder.ID, "Wanted@example.com", at(time.Hour), t0))
@@ -115,7 +116,7 @@ func testCreateUserReserved(t *testing.T, s store.Store) {
 	must(t, "CreateUser after the reservation expired", s.CreateUser(ctx, late))
 }
 
-func testUserByID(t *testing.T, s store.Store) {
+func testUserByID(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "byid@example.com")
 	got := getUser(t, s, u.ID)
@@ -128,7 +129,7 @@ func testUserByID(t *testing.T, s store.Store) {
 	}
 }
 
-func testUserByEmail(t *testing.T, s store.Store) {
+func testUserByEmail(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "Mixed.Case@Example.com")
 	v := newUser(t, s, "ÉLISE@example.com")
@@ -159,7 +160,7 @@ func testUserByEmail(t *testing.T, s store.Store) {
 	}
 }
 
-func testSetPasswordHash(t *testing.T, s store.Store) {
+func testSetPasswordHash(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "pw@example.com")
 	other := newUser(t, s, "other@example.com")
@@ -181,7 +182,7 @@ func testSetPasswordHash(t *testing.T, s store.Store) {
 	wantErr(t, "SetPasswordHash(missing)", s.SetPasswordHash(ctx, store.NewID(), hash, t0), store.ErrNotFound)
 }
 
-func testConfirmEmail(t *testing.T, s store.Store) {
+func testConfirmEmail(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "Confirm.Me@example.com")
 
@@ -202,7 +203,7 @@ func testConfirmEmail(t *testing.T, s store.Store) {
 	wantErr(t, "ConfirmEmail(missing user)", s.ConfirmEmail(ctx, store.NewID(), "confirm.me@example.com", t0), store.ErrNotFound)
 }
 
-func testRecordFailure(t *testing.T, s store.Store) {
+func testRecordFailure(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "fail@example.com")
 	const limit, lockFor = 3, 15 * time.Minute
@@ -247,7 +248,7 @@ func testRecordFailure(t *testing.T, s store.Store) {
 	wantErr(t, "RecordFailure(missing user)", err, store.ErrNotFound)
 }
 
-func testRecordFailureConcurrent(t *testing.T, s store.Store) {
+func testRecordFailureConcurrent(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	const n = 16
 	counted := newUser(t, s, "count@example.com")
@@ -280,7 +281,7 @@ func testRecordFailureConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-func testClearFailures(t *testing.T, s store.Store) {
+func testClearFailures(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "clear@example.com")
 	for _, lock := range []store.Lock{store.LockPassword, store.LockMFA} {
@@ -306,7 +307,7 @@ func testClearFailures(t *testing.T, s store.Store) {
 	}
 }
 
-func testSetDisabled(t *testing.T, s store.Store) {
+func testSetDisabled(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "disable@example.com")
 	must(t, "SetDisabled", s.SetDisabled(ctx, u.ID, at(time.Minute), at(2*time.Minute)))
@@ -318,7 +319,7 @@ func testSetDisabled(t *testing.T, s store.Store) {
 	wantErr(t, "SetDisabled(missing)", s.SetDisabled(ctx, store.NewID(), t0, t0), store.ErrNotFound)
 }
 
-func testScheduleDeletion(t *testing.T, s store.Store) {
+func testScheduleDeletion(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "schedule@example.com")
 	must(t, "ScheduleDeletion", s.ScheduleDeletion(ctx, u.ID, at(30*24*time.Hour), at(time.Minute)))
@@ -330,7 +331,7 @@ func testScheduleDeletion(t *testing.T, s store.Store) {
 	wantErr(t, "ScheduleDeletion(missing)", s.ScheduleDeletion(ctx, store.NewID(), t0, t0), store.ErrNotFound)
 }
 
-func testUsersDueForDeletion(t *testing.T, s store.Store) {
+func testUsersDueForDeletion(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	// Created in an order unrelated to their due times.
 	third := newUser(t, s, "third@example.com")
@@ -375,28 +376,52 @@ func userIDs(us []*store.User) []string {
 	return ids
 }
 
-// belongings gives u one of everything a user can own, and returns the
-// session, token and trusted-browser digests.
-func belongings(t *testing.T, s store.Store, u *store.User, name string) (session, token, browser []byte) {
+// ownedKinds are the interfaces whose records belong to a user, as
+// DeleteUser and AnonymizeUser see them, besides store.Users itself.
+func ownedKinds() []reflect.Type {
+	return []reflect.Type{
+		reflect.TypeFor[store.Sessions](),
+		reflect.TypeFor[store.Tokens](),
+		reflect.TypeFor[store.TOTP](),
+		reflect.TypeFor[store.RecoveryCodes](),
+		reflect.TypeFor[store.TrustedBrowsers](),
+		reflect.TypeFor[store.AuditLog](),
+	}
+}
+
+// belongings gives u one of everything a user can own among the interfaces
+// the suite's type has: a session, a token, a TOTP secret, two recovery
+// codes, a trusted browser, an audit row, and always an address
+// reservation.
+func belongings(t *testing.T, s store.Users, e env, u *store.User, name string) {
 	t.Helper()
 	ctx := t.Context()
-	session, token, browser = digest(name+"-session"), digest(name+"-token"), digest(name+"-browser")
-	must(t, "SaveSession", s.SaveSession(ctx, liveSession(session, u.ID)))
-	must(t, "CreateToken", s.CreateToken(ctx, &store.Token{Digest: token, Purpose: store.PurposeReset, UserID: u.ID, SentTo: u.Email, CreatedAt: t0, ExpiresAt: at(time.Hour)}))
-	must(t, "SavePendingTOTP", s.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: []byte("sealed"), CreatedAt: t0}))
-	must(t, "ReplaceRecoveryCodes", s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{digest(name + "-rc1"), digest(name + "-rc2")}, t0))
-	must(t, "CreateTrustedBrowser", s.CreateTrustedBrowser(ctx, &store.TrustedBrowser{UserID: u.ID, Digest: browser, CreatedAt: t0, ExpiresAt: at(time.Hour)}))
+	if ss, ok := as[store.Sessions](e); ok {
+		must(t, "SaveSession", ss.SaveSession(ctx, liveSession(digest(name+"-session"), u.ID)))
+	}
+	if ts, ok := as[store.Tokens](e); ok {
+		must(t, "CreateToken", ts.CreateToken(ctx, &store.Token{Digest: digest(name + "-token"), Purpose: store.PurposeReset, UserID: u.ID, SentTo: u.Email, CreatedAt: t0, ExpiresAt: at(time.Hour)}))
+	}
+	if ts, ok := as[store.TOTP](e); ok {
+		must(t, "SavePendingTOTP", ts.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: []byte("sealed"), CreatedAt: t0}))
+	}
+	if rs, ok := as[store.RecoveryCodes](e); ok {
+		must(t, "ReplaceRecoveryCodes", rs.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{digest(name + "-rc1"), digest(name + "-rc2")}, t0))
+	}
+	if bs, ok := as[store.TrustedBrowsers](e); ok {
+		must(t, "CreateTrustedBrowser", bs.CreateTrustedBrowser(ctx, &store.TrustedBrowser{UserID: u.ID, Digest: digest(name + "-browser"), CreatedAt: t0, ExpiresAt: at(time.Hour)}))
+	}
+	if al, ok := as[store.AuditLog](e); ok {
+		must(t, "AppendAudit", al.AppendAudit(ctx, &store.AuditEvent{At: t0, Action: "test.owned", ActorID: u.ID, SubjectID: u.ID, Outcome: "success"}))
+	}
 	must(t, "ReserveEmail", s.ReserveEmail(ctx, u.ID, name+"-new@example.com", at(time.Hour), t0))
-	must(t, "AppendAudit", s.AppendAudit(ctx, &store.AuditEvent{At: t0, Action: "test.owned", ActorID: u.ID, SubjectID: u.ID, Outcome: "success"}))
-	return session, token, browser
 }
 
 // checkBelongings reports whether each of u's belongings is present (want
 // true) or gone (want false). Audit rows are always present.
-func checkBelongings(t *testing.T, s store.Store, u *store.User, name string, want bool) {
+func checkBelongings(t *testing.T, s store.Users, e env, u *store.User, name string, want bool) {
 	t.Helper()
 	ctx := t.Context()
-	session, token, browser := digest(name+"-session"), digest(name+"-token"), digest(name+"-browser")
 	present := func(what string, err error) {
 		t.Helper()
 		switch {
@@ -406,40 +431,53 @@ func checkBelongings(t *testing.T, s store.Store, u *store.User, name string, wa
 			t.Errorf("%s of %s: got %v, want ErrNotFound (removed)", what, name, err)
 		}
 	}
-	_, err := s.SessionByDigest(ctx, session, at(time.Minute), 0)
-	present("session", err)
-	_, err = s.PeekToken(ctx, store.PurposeReset, token, at(time.Minute))
-	present("token", err)
-	_, err = s.TOTPByUser(ctx, u.ID)
-	present("TOTP secret", err)
-	_, err = s.TrustedBrowserByDigest(ctx, u.ID, browser, at(time.Minute))
-	present("trusted browser", err)
-	_, _, err = s.EmailReservation(ctx, u.ID, at(time.Minute))
+	if ss, ok := as[store.Sessions](e); ok {
+		_, err := ss.SessionByDigest(ctx, digest(name+"-session"), at(time.Minute), 0)
+		present("session", err)
+	}
+	if ts, ok := as[store.Tokens](e); ok {
+		_, err := ts.PeekToken(ctx, store.PurposeReset, digest(name+"-token"), at(time.Minute))
+		present("token", err)
+	}
+	if ts, ok := as[store.TOTP](e); ok {
+		_, err := ts.TOTPByUser(ctx, u.ID)
+		present("TOTP secret", err)
+	}
+	if rs, ok := as[store.RecoveryCodes](e); ok {
+		n, err := rs.CountRecoveryCodes(ctx, u.ID)
+		must(t, "CountRecoveryCodes", err)
+		if wantN := map[bool]int{true: 2, false: 0}[want]; n != wantN {
+			t.Errorf("recovery codes of %s: got %d, want %d", name, n, wantN)
+		}
+	}
+	if bs, ok := as[store.TrustedBrowsers](e); ok {
+		_, err := bs.TrustedBrowserByDigest(ctx, u.ID, digest(name+"-browser"), at(time.Minute))
+		present("trusted browser", err)
+	}
+	if al, ok := as[store.AuditLog](e); ok {
+		events, _, err := al.QueryAudit(ctx, store.AuditQuery{UserID: u.ID, Action: "test.owned"})
+		must(t, "QueryAudit", err)
+		if len(events) != 1 {
+			t.Errorf("audit rows of %s: got %d, want 1 (audit rows stay)", name, len(events))
+		}
+	}
+	_, _, err := s.EmailReservation(ctx, u.ID, at(time.Minute))
 	present("email reservation", err)
-	n, err := s.CountRecoveryCodes(ctx, u.ID)
-	must(t, "CountRecoveryCodes", err)
-	if wantN := map[bool]int{true: 2, false: 0}[want]; n != wantN {
-		t.Errorf("recovery codes of %s: got %d, want %d", name, n, wantN)
-	}
-	events, _, err := s.QueryAudit(ctx, store.AuditQuery{UserID: u.ID, Action: "test.owned"})
-	must(t, "QueryAudit", err)
-	if len(events) != 1 {
-		t.Errorf("audit rows of %s: got %d, want 1 (audit rows stay)", name, len(events))
-	}
 }
 
-func testDeleteUser(t *testing.T, s store.Store) {
+func testDeleteUser(t *testing.T, s store.Users, e env) {
 	ctx := t.Context()
+	e.logLacking(t, "records of the user", ownedKinds()...)
 	victim := newUser(t, s, "victim@example.com")
 	bystander := newUser(t, s, "bystander@example.com")
-	belongings(t, s, victim, "victim")
-	belongings(t, s, bystander, "bystander")
+	belongings(t, s, e, victim, "victim")
+	belongings(t, s, e, bystander, "bystander")
 
 	must(t, "DeleteUser", s.DeleteUser(ctx, victim.ID))
 	_, err := s.UserByID(ctx, victim.ID)
 	wantErr(t, "UserByID after DeleteUser", err, store.ErrNotFound)
-	checkBelongings(t, s, victim, "victim", false)
-	checkBelongings(t, s, bystander, "bystander", true)
+	checkBelongings(t, s, e, victim, "victim", false)
+	checkBelongings(t, s, e, bystander, "bystander", true)
 
 	// The address and the reserved address are free again.
 	newUser(t, s, "victim@example.com")
@@ -447,8 +485,9 @@ func testDeleteUser(t *testing.T, s store.Store) {
 	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, victim.ID), store.ErrNotFound)
 }
 
-func testAnonymizeUser(t *testing.T, s store.Store) {
+func testAnonymizeUser(t *testing.T, s store.Users, e env) {
 	ctx := t.Context()
+	e.logLacking(t, "records of the user", ownedKinds()...)
 	first := newUser(t, s, "forget.me@example.com")
 	second := newUser(t, s, "forget.me.too@example.com")
 	bystander := newUser(t, s, "bystander@example.com")
@@ -456,8 +495,8 @@ func testAnonymizeUser(t *testing.T, s store.Store) {
 		must(t, "SetPasswordHash", s.SetPasswordHash(ctx, u.ID, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", t0))
 		must(t, "ScheduleDeletion", s.ScheduleDeletion(ctx, u.ID, at(time.Hour), t0))
 	}
-	belongings(t, s, first, "first")
-	belongings(t, s, bystander, "bystander")
+	belongings(t, s, e, first, "first")
+	belongings(t, s, e, bystander, "bystander")
 
 	must(t, "AnonymizeUser", s.AnonymizeUser(ctx, first.ID, at(time.Minute)))
 	must(t, "AnonymizeUser(second)", s.AnonymizeUser(ctx, second.ID, at(time.Minute))) // placeholders are unique
@@ -477,8 +516,8 @@ func testAnonymizeUser(t *testing.T, s store.Store) {
 	if a, b := getUser(t, s, first.ID).Email, getUser(t, s, second.ID).Email; a == b {
 		t.Errorf("placeholders: both %q, want distinct", a)
 	}
-	checkBelongings(t, s, first, "first", false)
-	checkBelongings(t, s, bystander, "bystander", true)
+	checkBelongings(t, s, e, first, "first", false)
+	checkBelongings(t, s, e, bystander, "bystander", true)
 	due, err := s.UsersDueForDeletion(ctx, at(24*time.Hour), 10)
 	must(t, "UsersDueForDeletion", err)
 	if len(due) != 0 {
@@ -488,7 +527,7 @@ func testAnonymizeUser(t *testing.T, s store.Store) {
 	newUser(t, s, "FORGET.ME@example.com")
 }
 
-func testReserveEmail(t *testing.T, s store.Store) {
+func testReserveEmail(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	a := newUser(t, s, "a@example.com")
 	b := newUser(t, s, "b@example.com")
@@ -525,7 +564,7 @@ func testReserveEmail(t *testing.T, s store.Store) {
 	must(t, "ReserveEmail(freed address)", s.ReserveEmail(ctx, b.ID, "one@example.com", at(5*time.Hour), at(time.Hour)))
 }
 
-func testEmailReservation(t *testing.T, s store.Store) {
+func testEmailReservation(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "res@example.com")
 	_, _, err := s.EmailReservation(ctx, u.ID, t0)
@@ -544,7 +583,7 @@ func testEmailReservation(t *testing.T, s store.Store) {
 	wantErr(t, "EmailReservation at expiry", err, store.ErrNotFound)
 }
 
-func testCancelEmailReservation(t *testing.T, s store.Store) {
+func testCancelEmailReservation(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "cancel@example.com")
 	v := newUser(t, s, "other@example.com")
@@ -560,7 +599,7 @@ func testCancelEmailReservation(t *testing.T, s store.Store) {
 	newUser(t, s, "next@example.com") // freed
 }
 
-func testChangeEmail(t *testing.T, s store.Store) {
+func testChangeEmail(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	u := newUser(t, s, "old@example.com")
 
@@ -595,7 +634,7 @@ func testChangeEmail(t *testing.T, s store.Store) {
 // reservation is outstanding. Reservations and registration keep this from
 // happening on one clock; it happens when instances' clocks disagree, which
 // the test reproduces by passing times that go backwards.
-func testChangeEmailConflict(t *testing.T, s store.Store) {
+func testChangeEmailConflict(t *testing.T, s store.Users) {
 	ctx := t.Context()
 	a := newUser(t, s, "a@example.com")
 	must(t, "ReserveEmail", s.ReserveEmail(ctx, a.ID, "contested@example.com", at(time.Hour), t0))

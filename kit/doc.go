@@ -1,0 +1,95 @@
+// Package kit composes Sigra's common set in one call: [New] builds, from
+// one [Config], the shared site, browser sessions, the UI, the guard, the
+// rate limiter, password hashing, mail (a durable outbox delivering
+// through SMTP, or into a development mailbox), the account flows and
+// two-factor authentication, and mounts them on one http.ServeMux.
+//
+//	db, err := sqlite.Open(ctx, "app.db")
+//	...
+//	auth, err := kit.New(kit.Config{
+//		Store: db,
+//		Site:  site.Config{BaseURL: "http://localhost:8080"},
+//		Keys:  keys, // kit.KeysFile("app.keys") in development
+//	})
+//	...
+//	go auth.Run(ctx) // delivers email, purges expired rows
+//	auth.Handle("GET /dashboard", auth.RequireUser(dashboard))
+//	http.ListenAndServe("localhost:8080", auth.Handler())
+//
+// Every part it builds is a field of [Kit] (Sessions, UI, Guard, Outbox,
+// Accounts, MFA, Hasher, ...) and stays usable on its own; kit adds no
+// behaviour of its own beyond the wiring and the CSRF failure page. An
+// application that wants to choose each piece composes the packages by
+// hand the same way (examples/manual does).
+//
+// # What is mounted
+//
+// Under the site's prefix ("/auth" unless Config.Site.Prefix says
+// otherwise): the account routes (registration, confirmation, sign-in and
+// sign-out, password reset, magic link, re-authentication, settings,
+// email and password change, sessions, deletion; see package account),
+// the two-factor routes (see package mfa) unless DisableMFA is set, and
+// the UI's assets at <prefix>/assets/. Without an SMTP server, the
+// development mailbox is served at [DevMailboxPath]. The application adds
+// its own routes to [Kit.Mux] (or with [Kit.Handle]), guarded by
+// [Kit.RequireUser], [Kit.RequireSudo], [Kit.RequireAAL2] and
+// [Kit.RequireConfirmed], and its own pages and settings sections with
+// Config.Packs and Config.Sections.
+//
+// # The middleware chain
+//
+// [Kit.Handler] wraps the mux, outermost first, in:
+//
+//  1. middleware.SecureHeaders: Content-Security-Policy, frame and
+//     referrer policies, and HSTS when the base URL is https;
+//  2. middleware.LimitBody: request bodies bounded
+//     (middleware.DefaultBodyLimit);
+//  3. middleware.CSRF: cross-origin protection always, and form tokens on
+//     HTML forms; a refused request gets the UI's error page (or JSON);
+//  4. session.Manager.LoadAndSave: the session and its user read in one
+//     store round trip, the auth state put in the request's context
+//     (sigra.UserFrom, sigra.AuthFrom), a disabled, deleted or revoked
+//     user signed out.
+//
+// # Defaults
+//
+// Every zero field of Config takes the defaults of the package it
+// configures: sessions idle for 30 minutes and at most 24 hours (30 days
+// with "remember me"), re-authentication valid for 10 minutes, Argon2id
+// at m=19 MiB, t=2, p=1 in a bounded pool, account lockout after 5
+// failures for 15 minutes, the account flows' rate limits counted in the
+// store, confirmation links valid 48 hours, reset links 1 hour, magic
+// links 15 minutes, account deletion after a 14-day grace, expired rows
+// purged hourly by [Kit.Run]. Registration is open and sign-in is allowed
+// before the address is confirmed (Config.Account changes both).
+//
+// # In production
+//
+//   - Base URL: the https:// origin users see (Config.Site.BaseURL).
+//     Emailed links are built from it, never from the Host header, and
+//     cookies are Secure, with the __Host- prefix unless
+//     Config.Site.CookieDomain shares them with subdomains.
+//   - SMTP: required for an https base URL (the development mailbox is
+//     refused there). mail.ParseSMTPURL reads the settings from one URL,
+//     such as an environment variable holding
+//     smtps://user:password@smtp.example.com?from=noreply@example.com.
+//     Every email is queued in the store, in the transaction of the change
+//     it reports, and [Kit.Run] delivers it with retries: run it in every
+//     instance.
+//   - Keys: the keyring that seals queued email bodies and TOTP secrets
+//     ("id:base64key", token.NewSealKey makes one). Keep it out of the
+//     database, in a secret store or the environment, and keep it: what a
+//     lost key sealed cannot be opened. To rotate, put a new key first
+//     and keep the old ones after it. [KeysFile] is for development and
+//     single machines.
+//   - Trusted proxies: behind a reverse proxy or load balancer, list it in
+//     Config.Site.TrustedProxies, so the client's address (for rate
+//     limits, audit and the device list) is read from X-Forwarded-For and
+//     only from it.
+//   - PostgreSQL: for more than one instance of the application, open the
+//     store with store/postgres. Sessions, rate limits, tokens, the mail
+//     queue and the audit log are then shared by every instance, and
+//     nothing that another instance needs is kept in memory.
+//
+// A Kit is safe for concurrent use once built.
+package kit

@@ -1,0 +1,310 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/internal/web"
+	"github.com/sigra-go/sigra/mail"
+	"github.com/sigra-go/sigra/mfa"
+	"github.com/sigra-go/sigra/middleware"
+	"github.com/sigra-go/sigra/password"
+	"github.com/sigra-go/sigra/session"
+	"github.com/sigra-go/sigra/site"
+	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/ui"
+)
+
+// Store is what the kit needs of storage: the account flows' store and
+// the mail outbox. Two-factor authentication needs [mfa.Store] as well;
+// both adapters (store/sqlite, store/postgres) implement everything.
+type Store interface {
+	account.Store
+	store.Outbox
+}
+
+// DevMailboxPath is where the development mailbox is served when no SMTP
+// server is configured.
+const DevMailboxPath = "/dev/mail/"
+
+// Config configures [New]. Store, Site.BaseURL and Keys are required; every
+// other zero field takes the packages' defaults.
+type Config struct {
+	// Store holds everything: sqlite.Open, postgres.Open, or a host's own
+	// store. Unless DisableMFA is set it must also implement mfa.Store.
+	Store Store
+	// Site is the shared configuration: the external base URL (required),
+	// the mount prefix ("/auth"), the home page, trusted proxies, the
+	// cookie domain, the clock and the logger.
+	Site site.Config
+	// Keys seal queued email bodies and TOTP secrets at rest:
+	// "id:base64key[,id:base64key...]", 32-byte keys with the primary first
+	// (token.NewSealKey makes one; [KeysFile] keeps one in a file for
+	// development). Keep them out of the database and keep them: what a
+	// lost key sealed cannot be opened. Required.
+	Keys string
+	// SMTP sends the email (mail.ParseSMTPURL reads it from a URL). Nil
+	// keeps every message in a development mailbox served at
+	// DevMailboxPath, which is allowed only when the base URL is local.
+	SMTP *mail.SMTPConfig
+
+	// Brand is the product name, logo, accent colour and support link.
+	Brand ui.Brand
+	// Overrides replace built-in templates (see ui.Config.Overrides).
+	Overrides fs.FS
+	// Packs are the application's own pages (its features), added to the
+	// account's and the two-factor packs.
+	Packs []ui.Pack
+	// Sections are the application's parts of the settings page.
+	Sections []ui.Section
+	// Passwords configures hashing and the password policy.
+	Passwords password.Config
+	// Session configures the session lifetimes.
+	Session session.Config
+	// SudoWindow is how long a re-authentication counts for RequireSudo.
+	// Default 10 minutes.
+	SudoWindow time.Duration
+	// CSRF configures the CSRF middleware (trusted origins, exemptions).
+	// Its FailureHandler defaults to the UI's error page.
+	CSRF middleware.CSRFConfig
+	// Headers configures the security headers (Content-Security-Policy,
+	// HSTS).
+	Headers middleware.HeadersConfig
+	// Account holds the account flows' options (RequireConfirmation,
+	// DisableRegistration, lifetimes, limits, hooks). Its dependencies
+	// (Store, Sessions, Guard, UI, Passwords, Mail) are filled by the kit;
+	// SecondFactor defaults to the two-factor flows, and their settings
+	// section is added to Sections.
+	Account account.Config
+	// MFA holds the two-factor flows' options (Issuer, TrustDuration,
+	// lockout); the kit fills the dependencies and Keys.
+	MFA mfa.Config
+	// DisableMFA leaves two-factor authentication out: no TOTP routes, and
+	// the store need not implement mfa.Store.
+	DisableMFA bool
+	// PurgeInterval is how often Run deletes due accounts and expired
+	// sessions, tokens and limiter counters. Default one hour.
+	PurgeInterval time.Duration
+}
+
+// Kit is the common composition: one site, sessions, the UI, the guard,
+// mail (an outbox delivering through SMTP, or the development mailbox), the
+// account flows and, unless disabled, two-factor authentication, mounted on
+// Mux. Every part stays available for use on its own. Safe for concurrent
+// use once built.
+type Kit struct {
+	Site     *site.Site
+	Sessions *session.Manager
+	UI       *ui.UI
+	Guard    *middleware.Guard
+	Limiter  *middleware.RateLimiter
+	// Outbox queues every email in the store, in the transaction of the
+	// change it reports; Run delivers it.
+	Outbox *mail.Outbox
+	// Mailbox holds the delivered email when no SMTP server is configured;
+	// nil otherwise.
+	Mailbox  *mail.Mailbox
+	Accounts *account.Handler
+	// Hasher hashes and verifies passwords with Config.Passwords, in the
+	// bounded pool the account flows use: an application that creates
+	// accounts itself (a seeded administrator, an import) hashes with it.
+	Hasher *password.Hasher
+	// MFA is nil when DisableMFA is set.
+	MFA *mfa.MFA
+	// Mux holds the features' routes (under the site's prefix), the UI's
+	// assets and the development mailbox. Add the application's routes to
+	// it, then serve [Kit.Handler].
+	Mux *http.ServeMux
+
+	handler http.Handler
+	purge   time.Duration
+}
+
+// New builds and mounts everything from cfg. Errors wrap [sigra.ErrConfig]
+// and say what is missing.
+func New(cfg Config) (*Kit, error) {
+	bad := func(format string, args ...any) (*Kit, error) {
+		return nil, fmt.Errorf("%w: kit: %s", sigra.ErrConfig, fmt.Sprintf(format, args...))
+	}
+	if cfg.Store == nil {
+		return bad("Config.Store is required (sqlite.Open, postgres.Open or the application's own)")
+	}
+	if cfg.Keys == "" {
+		return bad("Config.Keys is required: the keys that seal queued email and TOTP secrets (token.NewSealKey makes one; kit.KeysFile keeps one in a file for development)")
+	}
+	var twoFactor mfa.Store
+	if !cfg.DisableMFA {
+		var ok bool
+		if twoFactor, ok = cfg.Store.(mfa.Store); !ok {
+			return bad("Config.Store does not implement mfa.Store (TOTP, recovery codes, trusted browsers): implement it, or set DisableMFA")
+		}
+	}
+	k := &Kit{Mux: http.NewServeMux(), purge: cfg.PurgeInterval}
+	if k.purge <= 0 {
+		k.purge = time.Hour
+	}
+	var err error
+	if k.Site, err = site.New(cfg.Site); err != nil {
+		return nil, err
+	}
+	if cfg.SMTP == nil && k.Site.Secure() {
+		return bad("no SMTP server is configured for %s: set Config.SMTP (the development mailbox is for local base URLs only)", k.Site.Origin())
+	}
+	if k.Sessions, err = session.New(k.Site, cfg.Store, cfg.Session); err != nil {
+		return nil, err
+	}
+	packs := []ui.Pack{account.Pages()}
+	if !cfg.DisableMFA {
+		packs = append(packs, mfa.Pages())
+	}
+	packs = append(packs, cfg.Packs...)
+	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
+		return nil, err
+	}
+	if k.Guard, err = middleware.New(k.Sessions, middleware.Config{Routes: k.UI, SudoWindow: cfg.SudoWindow}); err != nil {
+		return nil, err
+	}
+	if k.Limiter, err = middleware.NewRateLimiter(k.Site, middleware.RateLimiterConfig{Limiter: cfg.Store}); err != nil {
+		return nil, err
+	}
+	if k.Hasher, err = password.New(cfg.Passwords); err != nil {
+		return nil, err
+	}
+
+	var deliver mail.Sender
+	if cfg.SMTP != nil {
+		smtp := *cfg.SMTP
+		if smtp.FromName == "" {
+			smtp.FromName = k.UI.Brand().SenderName
+		}
+		if deliver, err = mail.NewSMTP(smtp); err != nil {
+			return nil, err
+		}
+	} else {
+		k.Mailbox = mail.NewMailbox(mail.MailboxConfig{Now: k.Site.Clock()})
+		deliver = k.Mailbox
+	}
+	if k.Outbox, err = mail.NewOutbox(mail.OutboxConfig{Store: cfg.Store, Keys: cfg.Keys, Sender: deliver, Now: k.Site.Clock(), Logger: k.Site.Logger()}); err != nil {
+		return nil, err
+	}
+
+	sections := cfg.Sections
+	if !cfg.DisableMFA {
+		m := cfg.MFA
+		m.Store, m.Sessions, m.Guard, m.UI, m.Mail, m.RateLimiter = twoFactor, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		if m.Keys == "" {
+			m.Keys = cfg.Keys
+		}
+		if k.MFA, err = mfa.New(m); err != nil {
+			return nil, err
+		}
+		sections = append([]ui.Section{k.MFA.Section()}, sections...)
+	}
+	a := cfg.Account
+	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
+	a.Sections = append(a.Sections, sections...)
+	if a.SecondFactor == nil && k.MFA != nil {
+		a.SecondFactor = k.MFA
+	}
+	if k.Accounts, err = account.New(a); err != nil {
+		return nil, err
+	}
+
+	k.Accounts.Mount(k.Mux)
+	if k.MFA != nil {
+		k.MFA.Mount(k.Mux)
+	}
+	k.UI.Mount(k.Mux)
+	if k.Mailbox != nil {
+		k.Mailbox.Mount(k.Mux, DevMailboxPath)
+	}
+
+	csrfCfg := cfg.CSRF
+	if csrfCfg.FailureHandler == nil {
+		csrfCfg.FailureHandler = http.HandlerFunc(k.csrfFailed)
+	}
+	csrf, err := middleware.CSRF(k.Site, csrfCfg)
+	if err != nil {
+		return nil, err
+	}
+	k.handler = middleware.SecureHeaders(k.Site, cfg.Headers)(middleware.LimitBody(0)(csrf(k.Sessions.LoadAndSave(k.Mux))))
+	return k, nil
+}
+
+// csrfFailed answers a request the CSRF checks refused: the UI's error
+// page for a browser, JSON for a client that wants it.
+func (k *Kit) csrfFailed(w http.ResponseWriter, r *http.Request) {
+	const msg = "This form has expired or was sent from another site. Go back, reload the page and try again."
+	if web.WantsJSON(r) {
+		web.Error(w, http.StatusForbidden, "csrf_failed", msg)
+		return
+	}
+	k.UI.Render(w, r, http.StatusForbidden, "error", &ui.Page{Title: "Request refused", Data: &ui.ErrorData{Status: http.StatusForbidden, Message: msg}})
+}
+
+// Handler returns the application's handler: the security headers, the
+// body limit, CSRF protection and the session middleware around Mux. Serve
+// it once the application's routes are on Mux.
+func (k *Kit) Handler() http.Handler { return k.handler }
+
+// Handle registers handler for pattern on Mux (see http.ServeMux.Handle).
+func (k *Kit) Handle(pattern string, handler http.Handler) { k.Mux.Handle(pattern, handler) }
+
+// RequireUser lets signed-in users through and sends others to sign in
+// (see middleware.Guard.RequireUser).
+func (k *Kit) RequireUser(next http.Handler) http.Handler { return k.Guard.RequireUser(next) }
+
+// RequireSudo also asks for a recent re-authentication (see
+// middleware.Guard.RequireSudo).
+func (k *Kit) RequireSudo(next http.Handler) http.Handler { return k.Guard.RequireSudo(next) }
+
+// RequireAAL2 lets through users signed in with two factors and sends
+// others to set one up or present it (see middleware.Guard.RequireAAL2).
+// With DisableMFA it panics at wrap time: no page can raise a session to
+// two factors.
+func (k *Kit) RequireAAL2(next http.Handler) http.Handler {
+	if k.MFA == nil {
+		if _, ok := k.UI.Route(ui.RouteStepUp); !ok {
+			panic(`sigra/kit: RequireAAL2 needs two-factor authentication (the route "step_up"), and Config.DisableMFA leaves it out: no page can raise a session to two factors`)
+		}
+	}
+	return k.Guard.RequireAAL2(next)
+}
+
+// RequireConfirmed lets through users whose address is confirmed (see
+// middleware.Guard.RequireConfirmed).
+func (k *Kit) RequireConfirmed(next http.Handler) http.Handler { return k.Guard.RequireConfirmed(next) }
+
+// Run delivers queued email and, every PurgeInterval, deletes the accounts
+// whose deletion is due and the expired sessions, tokens and limiter
+// counters, until ctx ends. Run it once per process (several processes on
+// one store share the work safely). It returns nil when ctx ends.
+func (k *Kit) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := k.Outbox.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- err
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		k.Accounts.RunPurge(ctx, k.purge)
+	}()
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
