@@ -77,6 +77,8 @@ type Manager struct {
 	scs  *scs.SessionManager
 	now  func() time.Time
 	log  *slog.Logger
+
+	listen listeners
 }
 
 // New returns a Manager over st for the site s. It fills defaults and
@@ -455,7 +457,8 @@ func methodStrings(ms []sigra.Method) []string {
 // SignIn signs u in with the given methods and assurance level, from any
 // state (a different user's session is replaced). The token is renewed;
 // auth time and sudo time are set to now. remember selects the long
-// lifetime and a persistent cookie.
+// lifetime and a persistent cookie. The functions registered with
+// [Manager.OnSignIn] are then told.
 func (m *Manager) SignIn(ctx context.Context, u *sigra.User, methods []sigra.Method, aal sigra.AAL, remember bool) error {
 	if u == nil || u.ID == "" {
 		return errors.New("sigra/session: SignIn without a user")
@@ -463,7 +466,7 @@ func (m *Manager) SignIn(ctx context.Context, u *sigra.User, methods []sigra.Met
 	if aal < sigra.AAL1 || aal > sigra.AAL2 || len(methods) == 0 {
 		return fmt.Errorf("sigra/session: SignIn with AAL %d and %d methods", aal, len(methods))
 	}
-	return m.transition(ctx, func(h *holder) error {
+	err := m.transition(ctx, func(h *holder) error {
 		now := m.now()
 		h.user, h.userID = record(u), u.ID
 		h.state = store.SessionAuthenticated
@@ -475,6 +478,11 @@ func (m *Manager) SignIn(ctx context.Context, u *sigra.User, methods []sigra.Met
 		h.expiresAt = now.Add(m.lifetime(remember))
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	m.signedIn(ctx)
+	return nil
 }
 
 // BeginSecondFactor records that u passed the first factor (method) and
@@ -501,9 +509,10 @@ func (m *Manager) BeginSecondFactor(ctx context.Context, u *sigra.User, method s
 // CompleteSecondFactor finishes a pending sign-in with the second factor
 // method: the session becomes authenticated at AAL2 and the token is
 // renewed. ErrNotPending if the session is not pending (an expired pending
-// session is not found, so it is anonymous by then).
+// session is not found, so it is anonymous by then). The functions
+// registered with [Manager.OnSignIn] are then told.
 func (m *Manager) CompleteSecondFactor(ctx context.Context, method sigra.Method) error {
-	return m.transition(ctx, func(h *holder) error {
+	err := m.transition(ctx, func(h *holder) error {
 		now := m.now()
 		if h.state != store.SessionPending || h.userID == "" || !now.Before(h.expiresAt) {
 			return ErrNotPending
@@ -515,6 +524,11 @@ func (m *Manager) CompleteSecondFactor(ctx context.Context, method sigra.Method)
 		h.expiresAt = now.Add(m.lifetime(h.remember))
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	m.signedIn(ctx)
+	return nil
 }
 
 // Sudo records that the signed-in user re-entered a credential (method):

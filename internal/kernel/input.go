@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/mail"
 	"strings"
 	"unicode/utf8"
 
@@ -143,20 +142,25 @@ func (in Input) Bool(k string) bool {
 	return false
 }
 
-// ParseEmail validates an address typed into a form: a bare address (no
-// display name), at most 254 bytes, with a domain that has a dot.
-func ParseEmail(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, "<>\"\r\n ") {
-		return "", false
+// BadInput answers a request whose body could not be read as a form or a
+// JSON object (see ReadInput).
+func (k *Kernel) BadInput(w http.ResponseWriter, r *http.Request) {
+	k.Fail(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.")
+}
+
+// BadForm re-renders page name (built by page, see [Kernel.FormError])
+// after a body that could not be read.
+func (k *Kernel) BadForm(w http.ResponseWriter, r *http.Request, name string, page PageFunc) {
+	k.FormError(w, r, http.StatusBadRequest, name, page, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+}
+
+// Readable reads the body of a request that takes no fields but its CSRF
+// token, and answers a malformed one: every POST refuses input it cannot
+// read before it changes anything. ok is false when it answered.
+func (k *Kernel) Readable(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := ReadInput(r); err != nil {
+		k.BadInput(w, r)
+		return false
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return "", false
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || !strings.Contains(s[at:], ".") {
-		return "", false
-	}
-	return s, true
+	return true
 }
