@@ -71,6 +71,12 @@ func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) {
 		map[string]any{"ok": true, "message": "If an account uses that address, a reset link is on its way."})
 }
 
+// startReset sends u a password reset link, as a request on the forgot
+// page does: for flows that start a reset on the user's behalf.
+func (h *Handler) startReset(r *http.Request, u *store.User) error {
+	return h.sendEmailToken(r, u.Email, store.PurposeReset, h.cfg.ResetTTL, pathReset, "reset", audit.ActionPasswordResetRequest)
+}
+
 // sendEmailToken creates a single-use token bound to the account's current
 // address and queues the email carrying its link (path under the prefix),
 // in one transaction with its audit row, if an enabled account holds
