@@ -195,6 +195,11 @@ type Config struct {
 
 	Limits Limits
 	Hooks  Hooks
+
+	// NewDeviceAlert configures the email sent when the account is signed
+	// in to from a device not seen lately. On by default (a 90-day window,
+	// a 7-day link).
+	NewDeviceAlert NewDeviceAlertConfig
 }
 
 // Handler serves the account flows. Create it with [New] and attach it to a
@@ -223,6 +228,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	k.Forms(forms(cfg))
 	if cfg.SecondFactor != nil {
 		// The second step of a sign-in, for Config.SecondFactor.
 		if err := k.Need(ui.RouteSecondFactor, "the pack of Config.SecondFactor (such as mfa.Pages())"); err != nil {
@@ -240,6 +246,8 @@ func New(cfg Config) (*Handler, error) {
 	dur(&cfg.EmailChangeTTL, 24*time.Hour)
 	dur(&cfg.LockoutDuration, 15*time.Minute)
 	dur(&cfg.DeletionGrace, 14*24*time.Hour)
+	dur(&cfg.NewDeviceAlert.Window, 90*24*time.Hour)
+	dur(&cfg.NewDeviceAlert.LinkTTL, 7*24*time.Hour)
 	if cfg.MaxFailures <= 0 {
 		cfg.MaxFailures = 5
 	}
@@ -263,6 +271,10 @@ func New(cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("%w: account: settings section %q has no template in the UI's packs (or no Data)", sigra.ErrConfig, s.Name)
 		}
 	}
+	// Registered last: a New that fails registers nothing.
+	h.registerJobs()
+	k.Sess.OnSignIn(h.signedIn)
+	k.Sess.OnSignIn(h.noticeNewDevice)
 	return h, nil
 }
 
@@ -316,6 +328,11 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 
 	h.k.Handle(mux, get, pathDelete, h.deletePage, sudo)
 	h.k.Handle(mux, post, pathDelete, h.deleteAccount, sudo)
+
+	// The links of new-device alerts, served even with alerts disabled so
+	// that links already sent keep working.
+	h.k.Handle(mux, get, pathNotMe, h.notMePage)
+	h.k.Handle(mux, post, pathNotMe, h.notMe)
 }
 
 // publicUser is the view of a stored user that hooks and the session get:
@@ -335,13 +352,20 @@ func (h *Handler) current(ctx context.Context) (*store.User, error) {
 	return h.st.UserByID(ctx, u.ID)
 }
 
-// passwordLockout is the password lockout counter.
+// passwordLockout is the password lockout, with the notice's data taken
+// from r.
 func (h *Handler) passwordLockout(r *http.Request) kernel.Lockout {
+	return h.lockoutFor(func() *ui.Email { return h.k.RequestEmail(r) })
+}
+
+// lockoutFor is the password lockout, with the notice's data built on
+// base.
+func (h *Handler) lockoutFor(base func() *ui.Email) kernel.Lockout {
 	return kernel.Lockout{
 		Lock: store.LockPassword, Max: h.cfg.MaxFailures, Duration: h.cfg.LockoutDuration,
 		Action: audit.ActionLockout, Email: "lockout",
 		Data: func() *ui.Email {
-			d := h.k.RequestEmail(r)
+			d := base()
 			d.Link = h.k.Absolute(h.k.Path(pathForgot))
 			d.ExpiresIn = kernel.TTLText(h.cfg.LockoutDuration)
 			return d

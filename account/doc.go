@@ -124,13 +124,33 @@
 // # Requests and answers
 //
 // POST bodies are urlencoded or multipart forms (without files), or JSON
-// objects whose values are strings, booleans (remember: true) or null.
-// Every body is limited to 64 KiB and every field but the passwords to
-// 1024 bytes; a body that is not valid UTF-8, repeats a field, or has
-// another Content-Type is refused with 400 invalid_input before anything
-// happens. HTML forms carry the CSRF token; JSON bodies need none (a
-// browser cannot send them cross-site without CORS), but cross-site
-// requests are refused either way (403 csrf_failed, by the middleware).
+// objects. Every body is limited to 64 KiB and every field but the
+// passwords to 1024 bytes. Each route reads the fields listed above and
+// no others (and the CSRF token's, csrf_token), and a body is refused
+// with 400 before anything happens when it does not fit them:
+//
+//   - A JSON body may hold only those fields (else unknown_field, with a
+//     message at each field in "fields"). Their values are strings, but
+//     remember, a boolean; null is an absent field; any other type is
+//     invalid_type. Registration also takes the application's own fields
+//     when a registration hook is set (see Hooks): strings or booleans.
+//   - A form's other fields are not read: a browser sends the page's
+//     inputs, the CSRF token and whatever an override of the page adds, so
+//     they are not refused for being there. remember is a checkbox ("1",
+//     "true", "on" or "yes" is checked; empty, "0", "false", "off" or "no"
+//     is not; anything else is invalid_type).
+//   - Every field, a form's other fields included, must be valid text:
+//     invalid UTF-8, a lone or mis-paired surrogate escape in JSON
+//     ("\udc00"), and control characters in a field of the route but a
+//     password are refused (invalid_text); so is a field over its bound
+//     (too_long) or sent twice (duplicate_field). Addresses, codes and
+//     tokens are trimmed of white space; passwords never are.
+//   - A body that cannot be read at all (another Content-Type, broken
+//     JSON, a file, a field name that is not text) is invalid_input.
+//
+// HTML forms carry the CSRF token; JSON bodies need none (a browser cannot
+// send them cross-site without CORS), but cross-site requests are refused
+// either way (403 csrf_failed, by the middleware).
 //
 // A request is answered with JSON when it sends JSON, asks for it first in
 // Accept, or carries a bearer token; otherwise with HTML. Where a browser
@@ -185,7 +205,13 @@
 //
 // Error codes, with their status:
 //
-//	400 invalid_input          the body could not be read (see above); POST /sessions/revoke without id
+//	400 invalid_input          the body could not be read (see above); POST /sessions/revoke without id;
+//	                           POST /email, /password, /sessions/revoke: any body refused (see above)
+//	400 unknown_field          a JSON field the route does not read (fields names it)
+//	400 invalid_type           a JSON value of the wrong type, a checkbox value that is not one
+//	400 invalid_text           invalid UTF-8, a lone surrogate, or control characters in a field
+//	400 too_long               a field over 1024 bytes (passwords are bounded by the policy)
+//	400 duplicate_field        a field sent twice
 //	401 invalid_credentials    POST /login: unknown address, wrong password, no password, or locked;
 //	                           POST /sudo, POST /password: wrong (current) password, or locked
 //	401 invalid_code           POST /sudo: wrong second-factor code
@@ -235,7 +261,10 @@
 // adds them to the form). A [*FieldError] refuses the registration with 422
 // invalid_input and the message at the field; another error answers 500.
 // AfterRegister (only for a new account) receives the same fields, to store
-// the application's own.
+// the application's own. A registration takes fields other than email and
+// password only when one of these two hooks is set (any other field, as a
+// string or a boolean, true read as "true"); without them such a JSON
+// field is refused with 400 unknown_field and a form's is ignored.
 //
 // The other hooks are called after their change committed: AfterConfirm,
 // AfterSignIn, AfterSignOut, AfterPasswordReset, AfterEmailChange (with
@@ -255,13 +284,21 @@
 //
 // # Security properties
 //
-//   - No enumeration: registration, reset, magic-link and resend requests
-//     answer the same whether or not an account holds the address (and
-//     registration hashes the password either way); the owner of a taken
-//     address gets a "someone tried to register" email instead. A sign-in
-//     with an unknown address costs a dummy verification and gets the same
-//     401 as a wrong password. The per-address code limit counts unknown
-//     addresses too.
+//   - No enumeration, by answer or by timing: reset, magic-link and
+//     resend requests do the same work before the answer whatever the
+//     address's state (existing, unknown, unconfirmed, locked, disabled):
+//     the limits and one queued job. The address-dependent work (look the
+//     account up, make the token, queue the email) is that job, run after
+//     the answer by the mail outbox's worker (durably, retried on failure;
+//     see mail.Deferrer). Registration answers the same whether or not
+//     the address is taken (and hashes the password either way); the
+//     owner of a taken address gets a "someone tried to register" email
+//     instead. A password sign-in does the same for every state too: one
+//     attempt place, one password computation (a dummy one for an unknown
+//     address, an account without a password or a locked account), one
+//     audit row, and the same 401. Tests count the hashing and the store
+//     writes of each state and require them equal. The per-address code
+//     limit counts unknown addresses too.
 //   - Emailed tokens are 256-bit, stored as SHA-256 digests, single use
 //     (consumed in one statement: of two tabs, one wins), bound to their
 //     purpose and to the address they were sent to, and short-lived; codes
@@ -271,11 +308,22 @@
 //     Referrer-Policy: no-referrer. Links are built from the site's base
 //     URL, never from the request's Host header. With a mail.Outbox as the
 //     sender, queued emails (which carry the links) are sealed at rest.
-//   - Lockout: 5 wrong passwords lock password sign-in for 15 minutes and
-//     email the owner once; the lock is checked before any hashing, a
-//     locked account gets the same 401 as a wrong password, and a reset or
-//     magic link still works (a reset ends the lock). Wrong current
-//     passwords on /sudo and /password count too.
+//   - Lockout that cannot be raced: every password attempt first takes one
+//     of MaxFailures (5) places of the address's window of
+//     LockoutDuration (15 minutes), atomically in the store and so across
+//     instances; a right password frees them. Guesses sent at once cannot
+//     all pass a check made before their failures are counted: of any
+//     burst, at most 5 passwords are verified. A failure that took the last
+//     place locks password sign-in for LockoutDuration and emails the
+//     owner once (a job, queued for unknown addresses too). A locked
+//     account gets the same 401 as a wrong password, after the same
+//     hashing; a reset or magic link still works and ends the lock. Wrong
+//     current passwords on /sudo and /password take places too.
+//   - A scheduled deletion is cancelled only by a complete sign-in (after
+//     the second factor, whichever feature completes it): the password
+//     alone keeps nothing alive. Asking to change to an address another
+//     account holds answers, and shows on the settings page, as a free
+//     address does.
 //   - Sessions: every sign-in, sudo and password change renews the session
 //     token. A reset never signs in and never bypasses the second factor;
 //     it revokes every session and outstanding token, ends the trust of
@@ -294,4 +342,47 @@
 //     (sign-in, sign-out, sudo, revocation) are audited right after they
 //     happen, and failed attempts on their own. Audit rows carry actor,
 //     subject, address, user agent and outcome, never a secret.
+//
+// # New-device alerts
+//
+// When an account is signed in to from a device not seen for
+// [NewDeviceAlertConfig].Window (90 days by default), its owner gets an
+// email with the browser and operating system, the client address, the
+// time, and a "this wasn't me" link that works once, for LinkTTL (7 days by
+// default). A device is a network (the /24 of an IPv4 address, the /48 of
+// an IPv6 one: a home, office or mobile network usually keeps its prefix
+// when its address changes), a browser and an operating system. The store
+// keeps, per user, only a SHA-256 fingerprint of these with the user's ID,
+// and when the device was last seen; a user's devices not seen for the
+// window are forgotten at that user's next sign-in. This takes a store
+// that also implements store.SignIns, as both adapters do; [Store] does
+// not require it, and with a store that lacks it no alert is sent. A
+// host's store that implements it runs the SignIns part of
+// store/storetest.
+//
+// Every completed sign-in counts, whichever feature completed it (a
+// password, a magic link, a second factor after either, and the sign-ins of
+// other features): the check listens to the session manager
+// (session.Manager.OnSignIn), costs one store call, and never fails the
+// sign-in; an alert that cannot be queued is logged. A password that still
+// waits for its second factor is not a sign-in yet. The first sign-in of an
+// account alerts nobody, and neither does a user's first sign-in after the
+// alerts were turned on.
+//
+//	GET  /not-me   ?token=: a button that posts it   {"ok"}; dead link: 410
+//	POST /not-me   token
+//
+// The POST consumes the token and, in one transaction, signs out the
+// session of that sign-in (or every session of the account, when that one
+// has ended or changed since: the stranger may hold it under another ID),
+// forgets the device so that its next sign-in alerts again, starts a
+// password reset (the reset email is queued with the rest) and records
+// security.new_device.not_me; the alert itself is recorded as
+// security.new_device.alert. The answer is a page saying so, or {"ok":
+// true, "message", "signed_out": "session" or "all", "revoked": n}. Like
+// every emailed link, the token is single use and bound to the address it
+// was sent to; a dead link gets 410 link_expired. NewDeviceAlert.Disabled
+// turns the alerts off and stops recording devices; the routes stay, so
+// links already sent still work. The pack names the route not_me, the pages
+// new_device_confirm and new_device_done, and the email new_device.
 package account

@@ -11,6 +11,7 @@ import (
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/internal/web"
+	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
@@ -32,9 +33,15 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		map[string]any{"ok": true, "allow_register": d.AllowRegister, "allow_magic_link": d.AllowMagicLink})
 }
 
-// login is password sign-in. Limits are checked first, then the lockout
-// (before any hashing), then the password through the bounded pool (a
-// dummy verification at the same cost for unknown addresses).
+// login is password sign-in. It does the same work, and the same writes,
+// whatever the state of the address (unknown, without a password, locked,
+// disabled, unconfirmed, or a wrong password): the limits, one place of
+// the address's password attempts taken atomically before any hashing
+// (see kernel.Kernel.Admit: a burst verifies at most MaxFailures
+// passwords), one hashing at the same cost (a dummy one when there is no
+// hash to check or the account is locked), one audit row; the lockout
+// notice is a job run after the answer, queued for an unknown address
+// too.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in, err := kernel.ReadInput(r)
@@ -45,7 +52,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Values = map[string]string{"email": in["email"]}
-	email, ok := kernel.ParseEmail(in["email"])
+	email, ok := kernel.LookupEmail(in["email"])
 	if !ok || in["password"] == "" {
 		fields := map[string]string{}
 		if !ok {
@@ -65,46 +72,55 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.k.Error(w, r, err)
 		return
 	}
+	lock := h.passwordLockout(r)
+	attempt, err := h.k.Admit(ctx, kernel.PasswordKey(email), lock)
+	if err != nil {
+		h.k.Error(w, r, err)
+		return
+	}
 	now := h.k.Now()
 	u, err := h.st.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := h.pw.DummyVerify(ctx, in["password"]); errors.Is(err, sigra.ErrBusy) {
-			h.k.Error(w, r, err)
-			return
-		}
-		h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", "", map[string]string{"reason": "unknown_account"})
-		h.k.FormError(w, r, http.StatusUnauthorized, "login", kernel.Built(p), "invalid_credentials", errGeneric, nil)
-		return
+		u, err = nil, nil
 	}
 	if err != nil {
 		h.k.Error(w, r, err)
 		return
 	}
-	if now.Before(u.LockedUntil) {
-		// Locked: refuse before hashing, with the same answer.
-		h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "locked"})
-		h.k.FormError(w, r, http.StatusUnauthorized, "login", kernel.Built(p), "invalid_credentials", errGeneric, nil)
+	reason := ""
+	switch {
+	case u == nil:
+		reason = "unknown_account"
+	case !attempt.Allowed || now.Before(u.LockedUntil):
+		reason = "locked"
+	case u.PasswordHash == "":
+		// No password (magic link or OAuth only): recorded as a wrong one.
+		reason = "bad_password"
+	}
+	var rehash bool
+	if reason != "" {
+		// Nothing to verify: the same hashing, for the same time.
+		err = h.pw.DummyVerify(ctx, in["password"])
+	} else {
+		ok, rehash, err = h.pw.Verify(ctx, in["password"], u.PasswordHash)
+		if !ok {
+			reason = "bad_password"
+			if err != nil && !errors.Is(err, sigra.ErrBusy) {
+				h.k.Log.WarnContext(ctx, "stored password hash could not be verified", "user", u.ID, "err", err)
+				err = nil
+			}
+		}
+	}
+	if errors.Is(err, sigra.ErrBusy) {
+		h.k.Error(w, r, err)
 		return
 	}
-	if u.PasswordHash == "" {
-		// No password (magic link or OAuth only): same cost, same answer.
-		if err := h.pw.DummyVerify(ctx, in["password"]); errors.Is(err, sigra.ErrBusy) {
-			h.k.Error(w, r, err)
-			return
-		}
-		h.loginFailed(w, r, p, u)
+	if reason != "" {
+		h.loginFailed(w, r, p, u, email, reason, attempt)
 		return
 	}
-	ok, rehash, err := h.pw.Verify(ctx, in["password"], u.PasswordHash)
-	if err != nil && !ok {
-		if errors.Is(err, sigra.ErrBusy) {
-			h.k.Error(w, r, err)
-			return
-		}
-		h.k.Log.WarnContext(ctx, "stored password hash could not be verified", "user", u.ID, "err", err)
-	}
-	if !ok {
-		h.loginFailed(w, r, p, u)
+	if err := h.k.Release(ctx, attempt); err != nil {
+		h.k.Error(w, r, err)
 		return
 	}
 	if rehash {
@@ -119,26 +135,48 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.firstFactorPassed(w, r, u, sigra.MethodPassword, in.Bool("remember"), h.k.ReturnTo(r, in))
 }
 
-// loginFailed records a wrong password and counts it toward the lockout;
-// the fifth in a row locks password sign-in for LockoutDuration and emails
-// the owner.
-func (h *Handler) loginFailed(w http.ResponseWriter, r *http.Request, p *ui.Page, u *store.User) {
+// loginFailed records a refused sign-in (u is nil for an unknown
+// address) and answers it, the same way for every reason. When the
+// attempt took the last place of the address's window, the lock engages:
+// a job, queued whatever the address's state, locks the account (if any)
+// and emails its owner.
+func (h *Handler) loginFailed(w http.ResponseWriter, r *http.Request, p *ui.Page, u *store.User, email, reason string, a kernel.Attempt) {
 	ctx := r.Context()
-	h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "bad_password"})
-	if _, err := h.k.CountFailure(ctx, r, u, h.passwordLockout(r)); err != nil {
-		h.k.Error(w, r, err)
-		return
+	subject := ""
+	if u != nil {
+		subject = u.ID
+	}
+	h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", subject, map[string]string{"reason": reason})
+	if a.Allowed && a.Last {
+		if err := h.k.Later(ctx, jobLockout, email, nil); err != nil {
+			h.k.Error(w, r, err)
+			return
+		}
 	}
 	h.k.FormError(w, r, http.StatusUnauthorized, "login", kernel.Built(p), "invalid_credentials", errGeneric, nil)
 }
 
+// lockoutJob engages the password lock of the account that holds the
+// job's address, if any, and emails its owner (see kernel.Kernel.Engage).
+func (h *Handler) lockoutJob(ctx context.Context, j *mail.Job) error {
+	u, err := h.st.UserByEmail(ctx, j.To)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return h.k.Engage(ctx, nil, u, h.lockoutFor(func() *ui.Email { return h.k.JobEmail(j) }))
+}
+
 // firstFactorPassed finishes a first factor (password or magic link): it
 // refuses disabled accounts and, if required, unconfirmed ones; ends a run
-// of password failures and cancels a scheduled deletion; then either hands
-// over to the second factor (pending state) or signs the user in.
+// of password failures; then either hands over to the second factor
+// (pending state) or signs the user in. A scheduled deletion is cancelled
+// only once the sign-in is complete (see signedIn), never by the first
+// factor alone.
 func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *store.User, method sigra.Method, remember bool, next string) {
 	ctx := r.Context()
-	now := h.k.Now()
 	if !u.DisabledAt.IsZero() {
 		h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "disabled"})
 		h.k.Fail(w, r, http.StatusForbidden, "account_disabled", "This account is disabled. Contact support.")
@@ -148,23 +186,14 @@ func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *s
 		h.k.Fail(w, r, http.StatusForbidden, "email_unconfirmed", "Confirm your email address first: use the link or code we sent you.")
 		return
 	}
-	err := h.k.InTx(ctx, func(ctx context.Context) error {
-		if err := h.st.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
-			return err
+	if method != sigra.MethodPassword || u.FailedLogins > 0 || !u.LockedUntil.IsZero() {
+		// A password sign-in freed its attempt places already; an emailed
+		// link proves control of the account and ends a lockout too.
+		if err := h.k.ClearPasswordLock(ctx, u); err != nil {
+			h.k.Error(w, r, err)
+			return
 		}
-		if u.DeletionDueAt.IsZero() {
-			return nil
-		}
-		if err := h.st.ScheduleDeletion(ctx, u.ID, time.Time{}, now); err != nil {
-			return err
-		}
-		return h.k.Record(ctx, audit.ActionDeleteCancel, u.ID, u.ID, map[string]string{"method": "sign_in"})
-	})
-	if err != nil {
-		h.k.Error(w, r, err)
-		return
 	}
-	u.DeletionDueAt = time.Time{}
 	if sf := h.cfg.SecondFactor; sf != nil {
 		need, err := sf.Required(ctx, u.ID)
 		if err != nil {
@@ -372,4 +401,28 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 		next = rt
 	}
 	kernel.Redirect(w, r, next, nil)
+}
+
+// signedIn is told of every completed sign-in through the session manager
+// (see session.Manager.OnSignIn), whichever feature completed it: a
+// scheduled deletion of the user is cancelled, with its audit row. A
+// password alone (before a second factor) cancels nothing.
+func (h *Handler) signedIn(ctx context.Context, a *sigra.Auth) {
+	u, err := h.st.UserByID(ctx, a.User.ID)
+	if err != nil {
+		h.k.Log.ErrorContext(ctx, "sign-in: user not read", "user", a.User.ID, "err", err)
+		return
+	}
+	if u.DeletionDueAt.IsZero() {
+		return
+	}
+	err = h.k.InTx(ctx, func(ctx context.Context) error {
+		if err := h.st.ScheduleDeletion(ctx, u.ID, time.Time{}, h.k.Now()); err != nil {
+			return err
+		}
+		return h.k.Record(ctx, audit.ActionDeleteCancel, u.ID, u.ID, map[string]string{"method": "sign_in"})
+	})
+	if err != nil {
+		h.k.Log.ErrorContext(ctx, "sign-in: scheduled deletion not cancelled", "user", u.ID, "err", err)
+	}
 }

@@ -235,6 +235,7 @@ func TestMagicLinkWhileLockedOut(t *testing.T) {
 		for range 5 {
 			loginJSON(a.Client(t), "user@example.com", "wrong password")
 		}
+		a.Flush(t)
 		if !a.User(t, "user@example.com").LockedUntil.After(a.Clock.Now()) {
 			t.Fatal("after 5 wrong passwords: got no lock, want one")
 		}

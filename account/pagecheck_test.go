@@ -175,6 +175,10 @@ func pcCases() []pcCase {
 				pcWantToken(t, doc, "tok-magic")
 				pcWantForm(t, doc, "/auth/magic/verify")
 			}},
+		{page: "new_device_confirm", data: &account.TokenData{Token: "tok-notme"},
+			check: func(t *testing.T, doc *html.Node) { pcWantToken(t, doc, "tok-notme") }},
+		{page: "new_device_done", data: &account.NewDeviceDoneData{Email: "user@example.com"},
+			check: func(t *testing.T, doc *html.Node) { pcWantText(t, doc, "user@example.com") }},
 		{page: "link_expired", check: func(t *testing.T, doc *html.Node) {
 			pcWantText(t, doc, "expired")
 			pcWantLink(t, doc, "/auth/login")
@@ -614,6 +618,8 @@ func pcEmails() map[string]struct {
 		"password_changed": {e("https://app.example.com/auth/password/forgot", "", "", nil),
 			[]string{"https://app.example.com/auth/password/forgot", "192.0.2.10"}},
 		"account_deleted": {e("", "", "", nil), []string{"deleted", "Acme"}},
+		"new_device": {e("https://app.example.com/auth/not-me?token=T9", "", "", &account.NewDeviceMail{Browser: "Firefox", OS: "Linux"}),
+			[]string{"https://app.example.com/auth/not-me?token=T9", "192.0.2.10", "Firefox"}},
 		"lockout": {e("https://app.example.com/auth/password/forgot", "", "15 minutes", nil),
 			[]string{"15 minutes", "https://app.example.com/auth/password/forgot"}},
 		"email_change_confirm": {e("https://app.example.com/auth/email/confirm?token=T4", "", "24 hours", &account.EmailChangeMail{NewEmail: "new@example.com"}),

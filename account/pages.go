@@ -36,6 +36,7 @@ const (
 	pathSessionRevoke  = "/sessions/revoke"
 	pathSessionsOthers = "/sessions/revoke-others"
 	pathDelete         = "/delete"
+	pathNotMe          = "/not-me"
 )
 
 // PackName is the name of the account pack in a [ui.UI].
@@ -64,6 +65,8 @@ const PackName = "account"
 //	delete              *DeleteAccountData
 //	delete_scheduled    *DeleteScheduledData
 //	email_confirm       *EmailChangeData
+//	new_device_confirm  *TokenData
+//	new_device_done     *NewDeviceDoneData
 //
 // Settings sections: email (*EmailSection), password (*PasswordSection),
 // devices (*DevicesSection), delete (*DeleteSection).
@@ -71,7 +74,8 @@ const PackName = "account"
 // Emails (name, Email.Data type): confirm, register_exists, reset,
 // password_reset_done, magic_link, password_changed, account_deleted,
 // lockout (nil); email_change_confirm and email_change_notice
-// (*EmailChangeMail); deletion_scheduled (*DeletionMail).
+// (*EmailChangeMail); deletion_scheduled (*DeletionMail); new_device
+// (*NewDeviceMail).
 func Pages() ui.Pack {
 	files, _ := fs.Sub(templates, "templates")
 	return ui.Pack{
@@ -83,6 +87,7 @@ func Pages() ui.Pack {
 			"reset_expired": nil, "magic": nil, "magic_sent": &SentData{}, "magic_confirm": &TokenData{},
 			"link_expired": nil, "sudo": &SudoData{}, "sessions": &SessionsData{}, "delete": &DeleteAccountData{},
 			"delete_scheduled": &DeleteScheduledData{}, "email_confirm": &EmailChangeData{},
+			"new_device_confirm": &TokenData{}, "new_device_done": &NewDeviceDoneData{},
 		},
 		Sections: map[string]any{
 			"email": &EmailSection{}, "password": &PasswordSection{}, "devices": &DevicesSection{}, "delete": &DeleteSection{},
@@ -91,7 +96,7 @@ func Pages() ui.Pack {
 			"confirm": nil, "register_exists": nil, "reset": nil, "password_reset_done": nil, "magic_link": nil,
 			"password_changed": nil, "account_deleted": nil, "lockout": nil,
 			"email_change_confirm": &EmailChangeMail{}, "email_change_notice": &EmailChangeMail{},
-			"deletion_scheduled": &DeletionMail{},
+			"deletion_scheduled": &DeletionMail{}, "new_device": &NewDeviceMail{},
 		},
 		Routes: map[string]string{
 			ui.RouteSignIn: pathLogin, ui.RouteSignOut: pathLogout, ui.RouteRegister: pathRegister,
@@ -100,6 +105,7 @@ func Pages() ui.Pack {
 			"magic": pathMagic, "magic_verify": pathMagicVerify, "email": pathEmail, "email_confirm": pathEmailConfirm,
 			"email_cancel": pathEmailCancel, "password": pathPassword, "sessions": pathSessions,
 			"session_revoke": pathSessionRevoke, "sessions_revoke_others": pathSessionsOthers, "delete": pathDelete,
+			"not_me": pathNotMe,
 		},
 		Notices: map[string]string{
 			"reset":            "Your password was changed. Sign in with the new one.",
@@ -165,8 +171,9 @@ type ResetData struct {
 	MinPasswordLength int
 }
 
-// TokenData is the Data of the "magic_confirm" page: one button posting
-// token to the route magic_verify.
+// TokenData is the Data of the pages that land an emailed link: one button
+// posting token, to the route magic_verify ("magic_confirm") or not_me
+// ("new_device_confirm").
 type TokenData struct {
 	Token string
 }
@@ -254,6 +261,26 @@ type DevicesSection struct {
 type DeleteSection struct {
 	// Grace is how long a scheduled deletion waits; zero deletes at once.
 	Grace time.Duration `json:"-"`
+}
+
+// NewDeviceDoneData is the Data of the "new_device_done" page, shown when
+// the user said a sign-in reported by a new-device alert was not theirs.
+type NewDeviceDoneData struct {
+	// AllSessions tells that every session of the account was signed out
+	// (the one of that sign-in had ended or changed); otherwise only that
+	// session was.
+	AllSessions bool
+	// Email is the account's address, where the reset link was sent.
+	Email string
+}
+
+// NewDeviceMail is the Email.Data of the email "new_device", the alert of
+// a sign-in from a device not seen lately. Email.IP, UserAgent and When
+// describe the sign-in; Email.Link is the "this wasn't me" link.
+type NewDeviceMail struct {
+	// Browser and OS are parsed from the user agent ("Firefox", "Linux");
+	// empty when unknown.
+	Browser, OS string
 }
 
 // EmailChangeMail is the Email.Data of the emails "email_change_confirm"

@@ -59,7 +59,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	email, ok := kernel.ParseEmail(in["email"])
 	bad := map[string]string{}
 	if !ok {
-		bad["email"] = "Enter a valid email address, like name@example.com."
+		bad["email"] = kernel.EmailProblem(in["email"])
 	}
 	if in["password"] == "" {
 		bad["password"] = "Choose a password."
@@ -131,7 +131,7 @@ func (h *Handler) registerNew(ctx context.Context, r *http.Request, email, hash 
 		if err := h.st.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		if err := h.sendConfirmation(ctx, r, u.ID, u.Email); err != nil {
+		if err := h.sendConfirmation(ctx, h.k.RequestEmail(r), u.ID, u.Email); err != nil {
 			return err
 		}
 		return h.k.Record(ctx, audit.ActionRegister, u.ID, u.ID, nil)
@@ -203,7 +203,7 @@ func (h *Handler) newPasswordHash(w http.ResponseWriter, r *http.Request, pw, em
 
 // sendConfirmation replaces the user's confirmation link and code with new
 // ones and queues the email carrying both, in the transaction ctx carries.
-func (h *Handler) sendConfirmation(ctx context.Context, r *http.Request, userID, email string) error {
+func (h *Handler) sendConfirmation(ctx context.Context, data *ui.Email, userID, email string) error {
 	if _, err := h.st.DeleteUserTokens(ctx, userID, store.PurposeConfirm, store.PurposeConfirmCode); err != nil {
 		return err
 	}
@@ -223,7 +223,6 @@ func (h *Handler) sendConfirmation(ctx context.Context, r *http.Request, userID,
 	if err := h.st.CreateToken(ctx, &store.Token{Digest: token.CodeDigest(store.PurposeConfirmCode, userID, code), Purpose: store.PurposeConfirmCode, UserID: userID, SentTo: email, CreatedAt: now, ExpiresAt: exp}); err != nil {
 		return err
 	}
-	data := h.k.RequestEmail(r)
 	data.Link = h.k.Link(pathConfirm, tok)
 	data.Code = code
 	data.ExpiresIn = kernel.TTLText(h.cfg.ConfirmTTL)
@@ -340,7 +339,7 @@ func (h *Handler) confirmCode(w http.ResponseWriter, r *http.Request, in kernel.
 		userID, email = u.ID, u.Email
 	} else {
 		var ok bool
-		if email, ok = kernel.ParseEmail(in["email"]); !ok {
+		if email, ok = kernel.LookupEmail(in["email"]); !ok {
 			h.k.FormError(w, r, http.StatusUnprocessableEntity, "confirm", kernel.Built(p), "invalid_input", "Enter the address the code was sent to.", map[string]string{"email": "Enter the address the code was sent to."})
 			return nil
 		}
@@ -384,8 +383,10 @@ func (h *Handler) confirmCode(w http.ResponseWriter, r *http.Request, in kernel.
 }
 
 // resend sends a new confirmation email to the session's user, or to the
-// named address if an unconfirmed account holds it; the answer is the same
-// either way.
+// named address if an unconfirmed account holds it. The answer, and the
+// work done before it, are the same either way: the email is sent by a
+// job run after the answer (see jobs.go), which does nothing for an
+// unknown, confirmed or disabled account.
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in, err := kernel.ReadInput(r)
@@ -393,9 +394,11 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 		h.k.BadInput(w, r)
 		return
 	}
-	signedIn := sigra.AuthFrom(ctx).User != nil
-	email, ok := kernel.ParseEmail(in["email"])
-	if !signedIn && !ok {
+	email, ok := kernel.LookupEmail(in["email"])
+	if u := sigra.AuthFrom(ctx).User; u != nil {
+		email, ok = u.Email, true
+	}
+	if !ok {
 		// The page's resend form names its address field resend_email.
 		key := "resend_email"
 		if web.WantsJSON(r) {
@@ -409,27 +412,13 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 		h.k.Error(w, r, err)
 		return
 	}
-	var u *store.User
-	if signedIn {
-		if u, err = h.current(ctx); err != nil {
-			h.k.Error(w, r, err)
-			return
-		}
-	} else if u, err = h.st.UserByEmail(ctx, email); errors.Is(err, store.ErrNotFound) {
-		u = nil
-	} else if err != nil {
+	err = h.k.Limiter.Check(ctx, "email-addr:"+store.NormalizeEmail(email), h.cfg.Limits.EmailPerAddress)
+	if err == nil {
+		err = h.k.Later(ctx, jobConfirm, email, nil)
+	}
+	if err != nil && !errors.Is(err, middleware.ErrLimited) {
 		h.k.Error(w, r, err)
 		return
-	}
-	if u != nil && u.EmailConfirmedAt.IsZero() {
-		err := h.k.Limiter.Check(ctx, "email-addr:"+store.NormalizeEmail(u.Email), h.cfg.Limits.EmailPerAddress)
-		if err == nil {
-			err = h.k.InTx(ctx, func(ctx context.Context) error { return h.sendConfirmation(ctx, r, u.ID, u.Email) })
-		}
-		if err != nil && !errors.Is(err, middleware.ErrLimited) {
-			h.k.Error(w, r, err)
-			return
-		}
 	}
 	target := h.k.Path(pathConfirm)
 	if sigra.UserFrom(ctx) == nil {

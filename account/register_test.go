@@ -366,6 +366,7 @@ func TestResendLimited(t *testing.T) {
 
 		want := c.Post("/auth/confirm/resend", form("email", "new@example.com"))
 		wantRedirect(t, "resend", want, "/auth/login?notice=resent")
+		a.Flush(t)
 		// The earlier link was replaced.
 		wantStatus(t, "replaced link", c.Post("/auth/confirm", form("token", apptest.TokenOf(first))), http.StatusGone)
 		c.Post("/auth/confirm/resend", form("email", "new@example.com"))

@@ -13,6 +13,7 @@ import (
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
+	"github.com/sigra-go/sigra/ui"
 )
 
 func (h *Handler) forgotPage(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +35,7 @@ func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request, page, tit
 		return "", false
 	}
 	p.Values = map[string]string{"email": in["email"]}
-	email, ok := kernel.ParseEmail(in["email"])
+	email, ok := kernel.LookupEmail(in["email"])
 	if !ok {
 		h.k.FormError(w, r, http.StatusUnprocessableEntity, page, kernel.Built(p), "invalid_input", "Check the highlighted fields.", map[string]string{"email": "Enter a valid email address, like name@example.com."})
 		return "", false
@@ -54,15 +55,16 @@ func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request, page, tit
 	return email, false
 }
 
-// forgot starts a password reset. The answer is the same whether or not
-// an account holds the address.
+// forgot starts a password reset. The answer, and the work done before
+// it, are the same whether or not an account holds the address: the
+// reset itself is a job run after the answer (see jobs.go).
 func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) {
 	email, limited := h.emailRequest(w, r, "forgot", "Reset your password")
 	if email == "" {
 		return
 	}
 	if !limited {
-		if err := h.sendEmailToken(r, email, store.PurposeReset, h.cfg.ResetTTL, pathReset, "reset", audit.ActionPasswordResetRequest); err != nil {
+		if err := h.k.Later(r.Context(), jobReset, email, nil); err != nil {
 			h.k.Error(w, r, err)
 			return
 		}
@@ -74,25 +76,29 @@ func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) {
 // startReset sends u a password reset link, as a request on the forgot
 // page does: for flows that start a reset on the user's behalf.
 func (h *Handler) startReset(r *http.Request, u *store.User) error {
-	return h.sendEmailToken(r, u.Email, store.PurposeReset, h.cfg.ResetTTL, pathReset, "reset", audit.ActionPasswordResetRequest)
+	return h.sendEmailToken(r.Context(), u, store.PurposeReset, h.k.RequestEmail(r))
 }
 
-// sendEmailToken creates a single-use token bound to the account's current
-// address and queues the email carrying its link (path under the prefix),
-// in one transaction with its audit row, if an enabled account holds
-// email. Otherwise it does nothing.
-func (h *Handler) sendEmailToken(r *http.Request, email, purpose string, ttl time.Duration, path, mailName, action string) error {
-	ctx := r.Context()
-	u, err := h.st.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+// emailToken is what sendEmailToken sends for a purpose.
+type emailToken struct {
+	ttl            time.Duration
+	path, mailName string
+	action         string
+}
+
+func (h *Handler) emailTokenKind(purpose string) emailToken {
+	if purpose == store.PurposeMagicLink {
+		return emailToken{h.cfg.MagicLinkTTL, pathMagicVerify, "magic_link", audit.ActionMagicLinkRequest}
 	}
-	if err != nil {
-		return err
-	}
-	if !u.DisabledAt.IsZero() {
-		return nil
-	}
+	return emailToken{h.cfg.ResetTTL, pathReset, "reset", audit.ActionPasswordResetRequest}
+}
+
+// sendEmailToken creates a single-use token of purpose (a reset or a
+// sign-in link) bound to u's current address and queues the email
+// carrying its link, in one transaction with its audit row. base is the
+// email's data about the request.
+func (h *Handler) sendEmailToken(ctx context.Context, u *store.User, purpose string, base *ui.Email) error {
+	kind := h.emailTokenKind(purpose)
 	tok, err := token.New()
 	if err != nil {
 		return err
@@ -103,16 +109,15 @@ func (h *Handler) sendEmailToken(r *http.Request, email, purpose string, ttl tim
 		if _, err := h.st.DeleteUserTokens(ctx, u.ID, purpose); err != nil {
 			return err
 		}
-		if err := h.st.CreateToken(ctx, &store.Token{Digest: token.Digest(tok), Purpose: purpose, UserID: u.ID, SentTo: u.Email, CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+		if err := h.st.CreateToken(ctx, &store.Token{Digest: token.Digest(tok), Purpose: purpose, UserID: u.ID, SentTo: u.Email, CreatedAt: now, ExpiresAt: now.Add(kind.ttl)}); err != nil {
 			return err
 		}
-		data := h.k.RequestEmail(r)
-		data.Link = h.k.Link(path, tok)
-		data.ExpiresIn = kernel.TTLText(ttl)
-		if err := h.k.Queue(ctx, mailName, u.Email, data); err != nil {
+		base.Link = h.k.Link(kind.path, tok)
+		base.ExpiresIn = kernel.TTLText(kind.ttl)
+		if err := h.k.Queue(ctx, kind.mailName, u.Email, base); err != nil {
 			return err
 		}
-		return h.k.Record(ctx, action, "", u.ID, nil)
+		return h.k.Record(ctx, kind.action, "", u.ID, nil)
 	})
 }
 
@@ -177,7 +182,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 		if err := h.st.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
 		}
-		if err := h.st.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
+		if err := h.k.ClearPasswordLock(ctx, u); err != nil {
 			return err
 		}
 		if err := h.st.ConfirmEmail(ctx, u.ID, u.Email, now); err != nil {

@@ -31,10 +31,40 @@ func (h *Handler) emailSection(r *http.Request) (any, error) {
 	switch {
 	case err == nil:
 		d.Pending = pending
-	case !errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
+		d.Pending = h.decoyPending(ctx)
+	default:
 		return nil, err
 	}
 	return d, nil
+}
+
+// The session keys of a change asked for an address another account
+// holds: shown as pending like any other, so that the settings page does
+// not reveal that the address is taken.
+const (
+	decoyEmail = "sigra_pending_email"
+	decoyUntil = "sigra_pending_email_until"
+)
+
+// decoyPending returns the address of an unexpired change this session
+// asked for an address another account holds, or "".
+func (h *Handler) decoyPending(ctx context.Context) string {
+	v := h.k.Sess.Values()
+	email := v.GetString(ctx, decoyEmail)
+	if email == "" || h.k.Now().UnixMilli() >= v.GetInt64(ctx, decoyUntil) {
+		return ""
+	}
+	return email
+}
+
+// forgetDecoy removes the session's shown change, if any.
+func (h *Handler) forgetDecoy(ctx context.Context) {
+	v := h.k.Sess.Values()
+	if v.Exists(ctx, decoyEmail) {
+		v.Remove(ctx, decoyEmail)
+		v.Remove(ctx, decoyUntil)
+	}
 }
 
 // passwordSection is the data of the settings section "password".
@@ -126,7 +156,7 @@ func (h *Handler) emailChange(w http.ResponseWriter, r *http.Request) {
 	values := map[string]string{"email": in["email"]}
 	email, ok := kernel.ParseEmail(in["email"])
 	if !ok {
-		h.settingsError(w, r, http.StatusUnprocessableEntity, "invalid_input", "Check the highlighted fields.", map[string]string{"email": "Enter a valid email address, like name@example.com."}, values)
+		h.settingsError(w, r, http.StatusUnprocessableEntity, "invalid_input", "Check the highlighted fields.", map[string]string{"email": kernel.EmailProblem(in["email"])}, values)
 		return
 	}
 	if store.NormalizeEmail(email) == store.NormalizeEmail(u.Email) {
@@ -169,9 +199,23 @@ func (h *Handler) emailChange(w http.ResponseWriter, r *http.Request) {
 		}
 		return h.k.Record(ctx, audit.ActionEmailChangeRequest, u.ID, u.ID, nil)
 	})
+	h.forgetDecoy(ctx)
 	if errors.Is(err, store.ErrConflict) {
-		// Taken by another account: answer as if it worked, send nothing.
-		err = nil
+		// Taken by another account: answer as if it worked and send
+		// nothing. As a new request does, it replaces an earlier pending
+		// change; the settings page then shows this address as pending
+		// (from the session), as it would show a free one.
+		err = h.k.InTx(ctx, func(ctx context.Context) error {
+			if err := h.st.CancelEmailReservation(ctx, u.ID); err != nil {
+				return err
+			}
+			_, err := h.st.DeleteUserTokens(ctx, u.ID, store.PurposeEmailChange)
+			return err
+		})
+		if err == nil {
+			h.k.Sess.Values().Put(ctx, decoyEmail, email)
+			h.k.Sess.Values().Put(ctx, decoyUntil, exp.UnixMilli())
+		}
 	}
 	if err != nil {
 		h.k.Error(w, r, err)
@@ -261,6 +305,7 @@ func (h *Handler) emailCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := h.k.Sess.User(ctx)
+	h.forgetDecoy(ctx)
 	err := h.k.InTx(ctx, func(ctx context.Context) error {
 		if err := h.st.CancelEmailReservation(ctx, u.ID); err != nil {
 			return err
@@ -338,7 +383,7 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		if err := h.st.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
 		}
-		if err := h.st.ClearFailures(ctx, u.ID, store.LockPassword, now); err != nil {
+		if err := h.k.ClearPasswordLock(ctx, u); err != nil {
 			return err
 		}
 		if _, err := h.st.RevokeUserSessions(ctx, u.ID, h.k.Sess.CurrentDigest(ctx), now); err != nil {

@@ -237,8 +237,8 @@ func TestPasswordChange(t *testing.T) {
 		if !strings.Contains(res.Body, `id="current_password-error"`) {
 			t.Errorf("wrong current password: got no error at the field, want one:\n%s", res.Body)
 		}
-		if got := a.User(t, "user@example.com"); got.FailedLogins != 1 || got.PasswordHash != u.PasswordHash {
-			t.Errorf("after a wrong current password: got FailedLogins %d, hash changed %v; want 1 and unchanged", got.FailedLogins, got.PasswordHash != u.PasswordHash)
+		if got := a.User(t, "user@example.com"); attempts(t, a, "user@example.com") != 1 || got.PasswordHash != u.PasswordHash {
+			t.Errorf("after a wrong current password: got %d password attempts, hash changed %v; want 1 and unchanged", attempts(t, a, "user@example.com"), got.PasswordHash != u.PasswordHash)
 		}
 		wantAudit(t, a, audit.ActionPasswordChange, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "failure", Metadata: map[string]string{"reason": "bad_password"}})
 		// Weak new password.
@@ -296,8 +296,8 @@ func TestSudo(t *testing.T) {
 		}
 		wantRedirect(t, "still guarded", c.Get("/billing"), "/auth/sudo?return_to=%2Fbilling")
 		wantAudit(t, a, audit.ActionSudo, u.ID, 1, auditWant{Actor: u.ID, Subject: u.ID, Outcome: "failure", Metadata: map[string]string{"method": "password"}})
-		if got := a.User(t, "user@example.com").FailedLogins; got != 1 {
-			t.Errorf("FailedLogins %d, want 1", got)
+		if got := attempts(t, a, "user@example.com"); got != 1 {
+			t.Errorf("password attempts %d, want 1", got)
 		}
 
 		tok := c.Cookie(sessionCookie)

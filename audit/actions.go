@@ -21,6 +21,15 @@ const (
 	// ActionLockoutMFA: too many second-factor failures locked the second
 	// factor for a while.
 	ActionLockoutMFA = "security.lockout.mfa"
+	// ActionNewDeviceAlert: a sign-in from a device (network, browser and
+	// operating system) not seen lately for the user was reported to them
+	// by email, with a link to say it was not them.
+	ActionNewDeviceAlert = "security.new_device.alert"
+	// ActionNewDeviceNotMe: the user followed the link of a new-device
+	// alert and said the sign-in was not them: that session (or, if it had
+	// ended or changed, every session of the user) was revoked and a
+	// password reset was started.
+	ActionNewDeviceNotMe = "security.new_device.not_me"
 )
 
 // Account recovery by email.
@@ -106,6 +115,8 @@ var catalogue = [...]string{
 	ActionLogout,
 	ActionLockout,
 	ActionLockoutMFA,
+	ActionNewDeviceAlert,
+	ActionNewDeviceNotMe,
 
 	ActionPasswordResetRequest,
 	ActionPasswordResetComplete,

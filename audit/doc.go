@@ -81,6 +81,8 @@
 //	auth.logout                    the user signed out                user        user     -
 //	security.lockout               password failures locked sign-in   -           user     failures, until
 //	security.lockout.mfa           factor failures locked the factor  -           user     failures, until
+//	security.new_device.alert      a new-device sign-in was reported  -           user     device_id
+//	security.new_device.not_me     the user disowned that sign-in     user/-      user/-   device_id, revoked, reason
 //
 //	auth.password_reset.request    a reset link was sent              -           user     -
 //	auth.password_reset.complete   a reset link set a new password    user        user     revoked

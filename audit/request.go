@@ -68,3 +68,11 @@ func RequestInfo(ctx context.Context) (ip, userAgent string) {
 	ip, userAgent, _ = fromContext(ctx)
 	return ip, userAgent
 }
+
+// WithClient returns a copy of ctx carrying a client address and user
+// agent recorded earlier (by [RequestInfo] in the request), for work done
+// on a request's behalf after it was answered, such as a queued job. They
+// are cleaned as WithRequest cleans them.
+func WithClient(ctx context.Context, ip, userAgent string) context.Context {
+	return context.WithValue(ctx, requestKey{}, request{ip: clean(ip, MaxIPLen), userAgent: clean(userAgent, MaxUserAgentLen)})
+}

@@ -74,4 +74,17 @@
 // so its recipient may receive it twice; a message is never silently
 // dropped. Several workers may run on one store; the lease gives each
 // message to one worker at a time.
+//
+// # Jobs
+//
+// A request that names an address (a password reset, a sign-in link)
+// must do the same work whatever the address's state, or its timing tells
+// whether an account exists. It hands the address-dependent work to a
+// [Job] instead: [Outbox.Defer] stores the job like a message (sealed, in
+// the caller's transaction if any), and the worker runs it with the
+// function registered for its kind ([Outbox.HandleJob]), usually to look
+// the account up and queue an email. A job that fails is retried with the
+// same backoff as a failed delivery and given up after MaxAttempts; a job
+// whose kind has no function is given up. Jobs run at least once, like
+// deliveries, so a job function must be safe to run again.
 package mail

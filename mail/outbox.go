@@ -107,6 +107,7 @@ type Outbox struct {
 	keep   time.Duration // negative: keep forever
 	log    *slog.Logger
 	wake   chan struct{}
+	jobs   jobs
 }
 
 // NewOutbox returns an outbox, or an error wrapping sigra.ErrConfig.
@@ -170,6 +171,12 @@ type body struct {
 	ReplyTo string `json:"r,omitempty"`
 }
 
+// envelope is the sealed part of a row: a message's body, or a job.
+type envelope struct {
+	body
+	Job *jobBody `json:"j,omitempty"`
+}
+
 // associatedData binds a sealed body to its row and recipient: a body
 // copied to another row, or a row whose address was changed, does not
 // open.
@@ -195,17 +202,7 @@ func (o *Outbox) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return fmt.Errorf("sigra/mail: outbox: encode body: %w", err)
 	}
-	id := store.NewID()
-	sealed, err := o.keys.Seal(plain, associatedData(id, m.To))
-	if err != nil {
-		return fmt.Errorf("sigra/mail: outbox: %w", err)
-	}
-	now := o.now().UTC()
-	if err := o.store.Enqueue(ctx, &store.Message{ID: id, To: m.To, Sealed: sealed, NextAttemptAt: now, CreatedAt: now}); err != nil {
-		return fmt.Errorf("sigra/mail: outbox: queue: %w", err)
-	}
-	o.Notify()
-	return nil
+	return o.enqueue(ctx, m.To, plain)
 }
 
 // Notify wakes this process's worker to look for due messages now. It
@@ -340,12 +337,20 @@ func (o *Outbox) deliver(ctx context.Context, sm *store.Message) (bool, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 
-	m, err := o.open(sm)
+	m, jb, err := o.open(sm)
 	if err != nil {
 		return false, o.giveUp(rctx, sm, err)
 	}
 
-	sendErr := o.send(ctx, m)
+	var sendErr error
+	if jb != nil {
+		sendErr = o.run(ctx, sm.To, jb)
+		if errors.Is(sendErr, ErrNoJobHandler) {
+			return false, o.giveUp(rctx, sm, sendErr)
+		}
+	} else {
+		sendErr = o.send(ctx, m)
+	}
 	if sendErr == nil {
 		if err := o.store.MarkSent(rctx, sm.ID, o.now().UTC()); err != nil {
 			// Delivered but not recorded: the message is sent again after
@@ -387,16 +392,21 @@ func (o *Outbox) send(ctx context.Context, m *Message) error {
 	return o.mailer.Send(sctx, m)
 }
 
-func (o *Outbox) open(sm *store.Message) (*Message, error) {
+// open unseals a claimed row: a message, or a job (jb not nil).
+func (o *Outbox) open(sm *store.Message) (m *Message, jb *jobBody, err error) {
 	plain, err := o.keys.Open(sm.Sealed, associatedData(sm.ID, sm.To))
 	if err != nil {
-		return nil, fmt.Errorf("%w: mail: %w", ErrUndeliverable, err)
+		return nil, nil, fmt.Errorf("%w: mail: %w", ErrUndeliverable, err)
 	}
-	var b body
-	if err := json.Unmarshal(plain, &b); err != nil {
-		return nil, fmt.Errorf("%w: mail: decode body: %w", ErrUndeliverable, err)
+	var e envelope
+	if err := json.Unmarshal(plain, &e); err != nil {
+		return nil, nil, fmt.Errorf("%w: mail: decode body: %w", ErrUndeliverable, err)
 	}
-	return &Message{To: sm.To, Subject: b.Subject, Text: b.Text, HTML: b.HTML, ReplyTo: b.ReplyTo}, nil
+	if e.Job != nil {
+		return nil, e.Job, nil
+	}
+	b := e.body
+	return &Message{To: sm.To, Subject: b.Subject, Text: b.Text, HTML: b.HTML, ReplyTo: b.ReplyTo}, nil, nil
 }
 
 // giveUp records the final failure of a claimed message: the store erases

@@ -99,8 +99,23 @@
 // {"ok": true, "next": ...}. Error codes: invalid_code (401), mfa_locked
 // (429), enrollment_expired (410), already_enabled and not_enabled (409),
 // invalid_input (400 for a body that cannot be read, 422 for input that
-// cannot be a code), not_found (404), rate_limited (429, with
-// Retry-After), unauthenticated (401), sudo_required (403).
+// cannot be a code), unknown_field, invalid_type, invalid_text, too_long
+// and duplicate_field (400, see below), not_found (404), rate_limited
+// (429, with Retry-After), unauthenticated (401), sudo_required (403).
+//
+// Each POST reads the fields listed above (return_to too on the
+// challenge routes, and the CSRF token's, csrf_token) and refuses a body
+// that does not fit them with 400 before a code is compared or anything
+// is counted or stored: a JSON field the route does not read
+// (unknown_field), a JSON value that is not a string, or for trust not a
+// boolean (invalid_type), a field holding invalid UTF-8, a lone surrogate
+// escape or control characters (invalid_text), over 1024 bytes
+// (too_long) or sent twice (duplicate_field); the answer's "fields" names
+// each. A form's other fields are not read (a browser sends whatever the
+// page holds), but must be valid text too. trust in a form is a checkbox
+// ("1", "true", "on" or "yes"; empty, "0", "false", "off" or "no").
+// Codes are trimmed of white space. Regenerating, disabling and forgetting
+// one browser answer any refused body with invalid_input.
 //
 // Disabling takes a current TOTP code or a recovery code, in the field
 // code (six digits are read as a TOTP code, anything else as a recovery

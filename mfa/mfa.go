@@ -114,6 +114,7 @@ func New(cfg Config) (*MFA, error) {
 	if err != nil {
 		return nil, err
 	}
+	k.Forms(forms())
 	// The challenge sends a browser with no sign-in waiting to the sign-in
 	// page; the set-up and management routes require a recent
 	// re-authentication (sudo).

@@ -36,9 +36,11 @@
 //	403     email_unconfirmed   confirm the address first (RequireConfirmed)
 //	403     csrf_failed         the CSRF check refused the request
 //	429     rate_limited        too many requests (Retry-After is set)
-//	503     unavailable         the limiter's store is unreachable
+//	503     busy                the limiter's store is unreachable or too slow (Retry-After is set)
 //
 // Error bodies have the shape {"error": {"code": "...", "message": "..."}}.
+// A request whose client went away (its context was cancelled) gets no
+// answer beyond the status 499, and its error is logged at Debug only.
 //
 // The guards only read the request's [sigra.Auth]. Signing out a user who
 // was disabled, whose deletion is scheduled or who no longer exists is the
@@ -69,6 +71,12 @@
 // [RateLimiter.Check] with the account they parsed), or global. The client
 // address is the site's ([site.Site.ClientIP]): forwarding headers count
 // only when the peer is a trusted proxy.
+//
+// When the limiter fails (its store is unreachable or too slow), the
+// check fails closed: the request gets 503 with Retry-After, and the
+// error returned by [RateLimiter.Check] wraps [ErrLimiterUnavailable] and
+// sigra.ErrBusy, which the features answer the same way. Set
+// RateLimiterConfig.FailOpen to let requests through instead.
 //
 // # Headers and bodies
 //

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -111,10 +110,26 @@ var ErrLimited = errors.New("sigra/middleware: rate limit reached")
 
 // ErrLimiterUnavailable is wrapped, with the limiter's own error, by the
 // error Check returns when the limiter fails (its store is unreachable or
-// too slow) and FailOpen is not set. Handlers answer it with 503 and
-// Retry-After, as [WriteLimitError] does: an outage is not a fault of the
-// request.
-var ErrLimiterUnavailable = errors.New("sigra/middleware: rate limiter unavailable")
+// too slow) and FailOpen is not set. It wraps [sigra.ErrBusy] itself, so
+// handlers answer it, as a full hashing pool, with 503 and Retry-After, as
+// [WriteLimitError] does: an outage is not a fault of the request.
+var ErrLimiterUnavailable error = limiterUnavailable{}
+
+// limiterUnavailable is the type of ErrLimiterUnavailable.
+type limiterUnavailable struct{}
+
+func (limiterUnavailable) Error() string { return "sigra/middleware: rate limiter unavailable" }
+
+// Unwrap returns sigra.ErrBusy.
+func (limiterUnavailable) Unwrap() error { return sigra.ErrBusy }
+
+// limiterError is the error of a failed limiter.
+type limiterError struct{ err error }
+
+func (e *limiterError) Error() string { return ErrLimiterUnavailable.Error() + ": " + e.err.Error() }
+
+// Unwrap returns ErrLimiterUnavailable and the limiter's error.
+func (e *limiterError) Unwrap() []error { return []error{ErrLimiterUnavailable, e.err} }
 
 // LimitError reports a reached limit.
 type LimitError struct {
@@ -131,18 +146,20 @@ func (e *LimitError) Unwrap() error { return ErrLimited }
 
 // Check counts one hit on key (Name-prefixed by the caller) and returns a
 // *LimitError when it is over limit. When the limiter fails it returns an
-// error wrapping ErrLimiterUnavailable and the limiter's error (nil,
-// logged, when FailOpen is set). Handlers use it for limits keyed by what
-// they parse from the body, such as the account an attempt targets.
+// error wrapping ErrLimiterUnavailable (and so sigra.ErrBusy) and the
+// limiter's error; with FailOpen set it logs the failure and returns nil instead,
+// unless ctx was cancelled (the client went away: there is nothing to let
+// through). Handlers use it for limits keyed by what they parse from the
+// body, such as the account an attempt targets.
 func (rl *RateLimiter) Check(ctx context.Context, key string, limit Limit) error {
 	now := rl.site.Now()
 	res, err := rl.limiter.Hit(ctx, key, limit.N, limit.Window, now)
 	if err != nil {
-		if rl.failOpen {
+		if rl.failOpen && ctx.Err() == nil {
 			rl.logger.WarnContext(ctx, "rate limiter failed; letting the request through", "key", key, "err", err)
 			return nil
 		}
-		return fmt.Errorf("%w: %w", ErrLimiterUnavailable, err)
+		return &limiterError{err: err}
 	}
 	if !res.Allowed {
 		retry := res.Reset.Sub(now)
@@ -155,9 +172,10 @@ func (rl *RateLimiter) Check(ctx context.Context, key string, limit Limit) error
 }
 
 // Limit returns middleware enforcing rule. Requests over the limit get 429
-// with Retry-After, as JSON ("rate_limited") or plain text; a limiter
-// failure gets 503 unless FailOpen. Limit panics when rule.Limit's N or
-// Window is not positive: a programming error, caught at startup.
+// with Retry-After, as JSON ("rate_limited") or a minimal HTML page; a
+// limiter failure gets 503 with Retry-After ("busy") unless FailOpen (see
+// [WriteLimitError]). Limit panics when rule.Limit's N or Window is not
+// positive: a programming error, caught at startup.
 func (rl *RateLimiter) Limit(rule Rule) func(http.Handler) http.Handler {
 	if !rule.Limit.valid() {
 		panic("sigra/middleware: Rule needs a positive Limit.N and Limit.Window")
@@ -183,17 +201,20 @@ func (rl *RateLimiter) Limit(rule Rule) func(http.Handler) http.Handler {
 }
 
 // WriteLimitError answers a request refused by Check: 429 with
-// Retry-After for a *LimitError, 503 with Retry-After for a limiter
-// failure.
+// Retry-After for a *LimitError. Any other error is answered as every
+// Sigra handler answers an unexpected error: 503 with Retry-After and the
+// code "busy" for a limiter failure (or any error wrapping
+// sigra.ErrBusy), only the status 499 when the client went away (its
+// request's context was cancelled: it reads nothing), 500 otherwise. It
+// does not log.
 func WriteLimitError(w http.ResponseWriter, r *http.Request, err error) {
 	var le *LimitError
 	if errors.As(err, &le) {
-		w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
+		web.SetRetryAfter(w.Header(), le.RetryAfter)
 		web.PlainError(w, r, http.StatusTooManyRequests, "rate_limited", "Too many attempts. Try again later.")
 		return
 	}
-	w.Header().Set("Retry-After", "5")
-	web.PlainError(w, r, http.StatusServiceUnavailable, "unavailable", "The service is busy. Try again shortly.")
+	web.Classify(r, err).Write(w, r)
 }
 
 // MemoryLimiter is a bounded in-process [Limiter] for single-instance

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -160,6 +161,27 @@ type Hasher struct {
 	// dummy is a hash at the configured parameters that no password
 	// matches (its key is random), verified by DummyVerify.
 	dummy parsedHash
+	// stats count the computations (see Stats).
+	hashes, verifications, dummies atomic.Uint64
+}
+
+// Stats counts the password computations a [Hasher] has run since it was
+// built: each is one key derivation holding a slot of the pool.
+type Stats struct {
+	// Hashes are the derivations of new hashes (Hash).
+	Hashes uint64
+	// Verifications are the derivations checking a password against a
+	// stored hash (Verify; one per form of the password tried).
+	Verifications uint64
+	// Dummies are the derivations of DummyVerify, done where there is no
+	// stored hash to check so that the answer costs the same.
+	Dummies uint64
+}
+
+// Stats returns the counts of the computations run so far, for metrics
+// and for checking that two paths do the same hashing work.
+func (h *Hasher) Stats() Stats {
+	return Stats{Hashes: h.hashes.Load(), Verifications: h.verifications.Load(), Dummies: h.dummies.Load()}
 }
 
 // New returns a Hasher for cfg, with defaults filled in. It returns an error
@@ -287,6 +309,7 @@ func (h *Hasher) hashWithSalt(ctx context.Context, normalized string, salt []byt
 		return "", err
 	}
 	defer release()
+	h.hashes.Add(1)
 	p := h.params
 	key := argon2.IDKey([]byte(normalized), salt, p.Time, p.Memory, p.Threads, p.KeyLength)
 	return encodeArgon2(kindArgon2id, p.Memory, p.Time, uint32(p.Threads), salt, key), nil
@@ -320,7 +343,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, need
 	if err := h.checkLimits(ph); err != nil {
 		return false, false, err
 	}
-	return h.verify(ctx, password, ph)
+	return h.verify(ctx, password, ph, false)
 }
 
 // DummyVerify does the work of a failed Verify at the configured parameters
@@ -329,11 +352,11 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, need
 // sign-in names an unknown user, so that the response takes as long, and
 // uses the pool the same way, as for a known user with a wrong password.
 func (h *Hasher) DummyVerify(ctx context.Context, password string) error {
-	_, _, err := h.verify(ctx, password, h.dummy)
+	_, _, err := h.verify(ctx, password, h.dummy, true)
 	return err
 }
 
-func (h *Hasher) verify(ctx context.Context, password string, ph parsedHash) (ok, needsRehash bool, err error) {
+func (h *Hasher) verify(ctx context.Context, password string, ph parsedHash, dummy bool) (ok, needsRehash bool, err error) {
 	// The normalized form first (what Hash stores), then the form as typed
 	// if it differs, for hashes made elsewhere without normalization.
 	type candidate struct {
@@ -359,6 +382,11 @@ func (h *Hasher) verify(ctx context.Context, password string, ph parsedHash) (ok
 	}
 	defer release()
 	for _, c := range candidates {
+		if dummy {
+			h.dummies.Add(1)
+		} else {
+			h.verifications.Add(1)
+		}
 		if h.matches(ph, c.password) {
 			return true, !c.normalized || h.needsRehash(ph), nil
 		}

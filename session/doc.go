@@ -57,10 +57,12 @@
 // # Barred users
 //
 // [Manager.LoadAndSave] reads the session's user with the session, in the
-// same round trip. A user who was disabled, whose deletion is scheduled, or
-// who no longer exists is signed out on that request, signed in or pending
-// alike (the row is revoked and the cookie deleted), and the request
-// continues anonymous. No other middleware is needed for it, and it costs a
+// same round trip. A user who was disabled or who no longer exists is
+// signed out on that request, signed in or pending alike (the row is
+// revoked and the cookie deleted), and the request continues anonymous; so
+// is a signed-in user whose deletion is scheduled. A pending sign-in of a
+// user whose deletion is scheduled goes on: completing it is how the owner
+// cancels the deletion (see [Manager.OnSignIn]). No other middleware is needed for it, and it costs a
 // healthy user nothing.
 //
 // # Cookies

@@ -16,6 +16,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
@@ -62,8 +63,16 @@ type Config struct {
 	// user agent are written. Default 1 minute.
 	TouchInterval time.Duration
 
-	// ErrorHandler answers when loading or saving the session fails.
-	// Default: 500 with a plain message, error logged.
+	// ErrorHandler answers when loading or saving the session fails. It is
+	// called before the handler's answer is written, and the handler's
+	// answer is then dropped. Default: the error is logged ("session
+	// error") and answered, as JSON or a minimal HTML page, with 503 and
+	// Retry-After when the store is unreachable or too slow (the error
+	// wraps store.ErrUnavailable or sigra.ErrBusy, or a deadline passed);
+	// when the client went away (the request's context was cancelled) it
+	// is logged at Debug only and answered with the status 499 alone,
+	// which no client reads; anything else is logged at Error and answered
+	// with 500.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -121,8 +130,9 @@ func New(s *site.Site, st Store, cfg Config) (*Manager, error) {
 	logger := s.Logger()
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			logger.ErrorContext(r.Context(), "session error", "err", err)
-			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			f := web.Classify(r, err)
+			logger.Log(r.Context(), f.Level, "session error", "status", f.Status, "err", err)
+			f.Write(w, r)
 		}
 	}
 
@@ -242,13 +252,16 @@ func addVaryCookie(h http.Header) {
 }
 
 // barred reports whether the loaded session belongs to a user who may no
-// longer be signed in: missing, disabled, or with a deletion scheduled.
+// longer be signed in: missing, disabled, or signed in with a deletion
+// scheduled. A pending session of a user whose deletion is scheduled is
+// not barred: completing that sign-in is how the owner cancels the
+// deletion.
 func (h *holder) barred() bool {
 	if h.loaded == nil || h.userID == "" {
 		return false
 	}
 	u := h.user
-	return u == nil || !u.DisabledAt.IsZero() || !u.DeletionDueAt.IsZero()
+	return u == nil || !u.DisabledAt.IsZero() || (!u.DeletionDueAt.IsZero() && h.state != store.SessionPending)
 }
 
 // syncAuth rewrites h.auth in place from the holder's fields.
@@ -280,6 +293,11 @@ func (h *holder) syncAuth() {
 // request's [sigra.Auth] in the context, updates the last-seen time at most
 // once per TouchInterval, and saves the session when the handler changed
 // it, before the first byte of the response is written.
+//
+// When loading or saving fails, Config.ErrorHandler answers instead of the
+// handler: a failed load never reaches the handler, and after a failed
+// save the handler's status and body are dropped (its writes return an
+// error). A failed update of the last-seen time is only logged.
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addVaryCookie(w.Header())
@@ -307,7 +325,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		h.ip, h.ua = clean(m.site.ClientIP(r), 64), clean(r.UserAgent(), 512)
 		if s := h.loaded; s != nil && (h.now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval || s.IP != h.ip || s.UserAgent != h.ua) {
 			if err := m.st.TouchSession(ctx, s.Digest, h.now, h.ip, h.ua); err != nil {
-				m.log.WarnContext(ctx, "session touch failed", "err", err)
+				m.log.Log(ctx, min(web.Classify(r, err).Level, slog.LevelWarn), "session touch failed", "err", err)
 			}
 		}
 		sw := &h.sw
@@ -319,42 +337,71 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	})
 }
 
-func (m *Manager) commit(w http.ResponseWriter, r *http.Request) {
+// commit saves the session if the request changed it and sets the
+// cookie. When saving fails it answers with Config.ErrorHandler and
+// returns false.
+func (m *Manager) commit(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
 	switch m.scs.Status(ctx) {
 	case scs.Modified:
 		tok, expiry, err := m.scs.Commit(ctx)
 		if err != nil {
+			// The handler may have described its own answer already.
+			h := w.Header()
+			for _, k := range answerHeaders {
+				h.Del(k)
+			}
 			m.cfg.ErrorHandler(w, r, err)
-			return
+			return false
 		}
 		m.scs.WriteSessionCookie(ctx, w, tok, expiry)
 	case scs.Destroyed:
 		m.scs.WriteSessionCookie(ctx, w, "", time.Time{})
 	}
+	return true
 }
 
+// answerHeaders are the headers that describe a handler's answer, which
+// commit removes before answering an error in its place.
+var answerHeaders = []string{
+	"Content-Length", "Content-Type", "Content-Encoding", "Content-Disposition", "Content-Range",
+	"Location", "Refresh", "ETag", "Last-Modified", "Retry-After",
+}
+
+// errNotSaved is what the handler's writes return once saving the session
+// failed and the error was answered in place of the handler's answer.
+var errNotSaved = errors.New("sigra/session: the session was not saved; the error was answered instead")
+
+// responseWriter saves the session before the first byte of the answer.
 type responseWriter struct {
 	http.ResponseWriter
 	r       *http.Request
 	m       *Manager
-	written bool
+	written bool // the session was saved, or saving failed
+	failed  bool // saving failed: the error was answered, the handler's answer is dropped
+}
+
+// begin saves the session on the answer's first write and reports whether
+// the handler's answer may be written.
+func (w *responseWriter) begin() bool {
+	if !w.written {
+		w.written = true
+		w.failed = !w.m.commit(w.ResponseWriter, w.r)
+	}
+	return !w.failed
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
-	if !w.written {
-		w.m.commit(w.ResponseWriter, w.r)
-		w.written = true
+	if !w.begin() {
+		return 0, errNotSaved
 	}
 	return w.ResponseWriter.Write(b)
 }
 
 func (w *responseWriter) WriteHeader(code int) {
-	if !w.written {
-		w.m.commit(w.ResponseWriter, w.r)
-		w.written = true
+	if w.begin() {
+		w.ResponseWriter.WriteHeader(code)
 	}
-	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

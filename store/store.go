@@ -57,10 +57,20 @@ var (
 	// where the method says so).
 	ErrNotFound = errors.New("sigra/store: not found")
 	// ErrConflict: the write would break a uniqueness rule, such as an
-	// email address already taken (compared case-insensitively).
+	// email address already taken (compared by key: see NormalizeEmail).
 	ErrConflict = errors.New("sigra/store: conflict")
 	// ErrReplay: a one-time value (a TOTP time step) was already used.
 	ErrReplay = errors.New("sigra/store: already used")
+	// ErrUnavailable: the store cannot be reached or did not answer in
+	// time (connection refused or lost, no connection free within the
+	// adapter's wait, a statement, lock or busy timeout, the deadline of
+	// the caller's context). It is transient: the same call may succeed
+	// later. It wraps [sigra.ErrBusy], so errors.Is(err, sigra.ErrBusy)
+	// holds too and handlers answer it as they answer a full hashing pool,
+	// with 503 and Retry-After. A call whose own context was cancelled
+	// fails with an error wrapping context.Canceled instead, not
+	// ErrUnavailable: the caller went away, the store did not fail.
+	ErrUnavailable error = unavailableError{}
 )
 
 // Transactor runs functions in one transaction of a store. Implementations
@@ -80,8 +90,9 @@ type Transactor interface {
 // User is a user account record.
 type User struct {
 	ID string
-	// Email is the address as entered. Uniqueness is case-insensitive: two
-	// users cannot hold addresses that differ only in case.
+	// Email is the address as entered. Uniqueness is on its key
+	// ([NormalizeEmail]): two users cannot hold addresses that differ only
+	// in case, width, Unicode normalisation or the IDNA form of the domain.
 	Email string
 	// PasswordHash is a PHC string (see package password); empty when the
 	// user has no password (magic link or OAuth only).
@@ -123,24 +134,31 @@ const (
 )
 
 // Users stores user accounts.
+//
+// Addresses are compared by their keys: two addresses are the same when
+// [NormalizeEmail] gives them one key (case, width, invisible characters,
+// Unicode normalization and the IDNA form of the domain aside). An
+// implementation stores the key beside the address as entered, and keeps
+// keys unique among users and among unexpired reservations.
 type Users interface {
 	// CreateUser inserts u, filling an empty ID and zero CreatedAt and
 	// UpdatedAt. It returns ErrConflict if the email is held by another user
-	// or reserved by another user's pending email change, compared
-	// case-insensitively. A reservation counts while it is unexpired at
-	// u.CreatedAt (CreateUser has no other "now").
+	// or reserved by another user's pending email change, compared by key.
+	// A reservation counts while it is unexpired at u.CreatedAt (CreateUser
+	// has no other "now").
 	CreateUser(ctx context.Context, u *User) error
 	// UserByID returns the user with id, or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
-	// UserByEmail returns the user whose address equals email
-	// case-insensitively, or ErrNotFound.
+	// UserByEmail returns the user whose address has the key of email, or
+	// ErrNotFound. (A user who kept an older key in a collision when keys
+	// were recomputed is found by their own address as entered then.)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// SetPasswordHash replaces the user's password hash (empty removes the
 	// password). ErrNotFound if there is no such user.
 	SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error
 	// ConfirmEmail marks the user's address confirmed at now, but only if
-	// the user's current address equals email case-insensitively: a link
-	// sent to an old address confirms nothing. Confirming an already
+	// the user's current address has the key of email: a link sent to an
+	// old address confirms nothing. Confirming an already
 	// confirmed address keeps the first time. ErrNotFound if the user does
 	// not exist or holds another address.
 	ConfirmEmail(ctx context.Context, id, email string, now time.Time) error
@@ -152,7 +170,11 @@ type Users interface {
 	// ClearFailures resets the counter and lock time of the given lock.
 	ClearFailures(ctx context.Context, id string, lock Lock, now time.Time) error
 	// SetDisabled disables the user at the given time, or enables the user
-	// when at is zero. ErrNotFound if there is no such user.
+	// when at is zero. Disabling also revokes every live session of the user
+	// at now, in the same transaction, as Sessions.RevokeUserSessions does
+	// (tombstones that saving cannot undo): the next request of any of them
+	// finds no session. Enabling revives none. ErrNotFound if there is no
+	// such user; then nothing changes.
 	SetDisabled(ctx context.Context, id string, at time.Time, now time.Time) error
 	// ScheduleDeletion sets when the user's deletion takes effect, or cancels
 	// a scheduled deletion when due is zero. ErrNotFound if no such user.
@@ -173,7 +195,7 @@ type Users interface {
 	// ReserveEmail records a pending change of the user's address to email,
 	// valid until expires, replacing any earlier reservation of the user.
 	// ErrConflict if email is held by another user or reserved by another
-	// user's unexpired reservation (case-insensitively).
+	// user's unexpired reservation (compared by key).
 	ReserveEmail(ctx context.Context, id, email string, expires, now time.Time) error
 	// EmailReservation returns the user's unexpired reserved address and its
 	// expiry, or ErrNotFound.

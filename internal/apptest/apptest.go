@@ -139,6 +139,8 @@ type App struct {
 	rawOnce sync.Once
 	raw     *sql.DB
 	rawErr  error
+	// writes counts the PostgreSQL store's writes (see Writes).
+	writes *writeCounter
 }
 
 // Backends lists the backends a test should run on: SQLite always,
@@ -194,6 +196,8 @@ func New(t testing.TB, opt Options, mount func(a *App)) *App {
 		}
 		t.Cleanup(func() { db.Close() })
 		a.Store, a.DBPath = db, opt.DBPath
+	} else if a.Backend == "postgres" {
+		a.Store, a.writes = openCountedPostgres(t)
 	} else {
 		a.Store, a.DBPath = OpenStore(t, a.Backend)
 	}

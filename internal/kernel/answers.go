@@ -4,10 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
-	"time"
 
-	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/ui"
@@ -76,23 +73,29 @@ func (k *Kernel) Fail(w http.ResponseWriter, r *http.Request, status int, code, 
 	k.UI.Render(w, r, status, "error", k.Page(r, "Something went wrong", &ui.ErrorData{Status: status, Message: msg}))
 }
 
-// Error answers err: 429 with Retry-After for a reached limit
-// (middleware.LimitError), 503 with Retry-After when the hashing pool is
-// full (sigra.ErrBusy) or the limiter's store fails
-// (middleware.ErrLimiterUnavailable), 500 (logged) otherwise.
+// Error answers err. A reached limit (middleware.LimitError) gets 429
+// with Retry-After. Everything else is answered as [web.Classify]
+// decides, and logged ("request failed") at the level it chooses: 503
+// with Retry-After when the server is busy or the store is unreachable
+// or too slow (sigra.ErrBusy, store.ErrUnavailable,
+// middleware.ErrLimiterUnavailable), nothing but the status 499 when the
+// client went away (logged at Debug only), 500 otherwise. The answer
+// never repeats the error.
 func (k *Kernel) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var le *middleware.LimitError
-	switch {
-	case errors.As(err, &le):
-		w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
+	if errors.As(err, &le) {
+		web.SetRetryAfter(w.Header(), le.RetryAfter)
 		k.Fail(w, r, http.StatusTooManyRequests, "rate_limited", "Too many attempts. Wait a few minutes and try again.")
-	case errors.Is(err, sigra.ErrBusy) || errors.Is(err, middleware.ErrLimiterUnavailable):
-		w.Header().Set("Retry-After", "2")
-		k.Fail(w, r, http.StatusServiceUnavailable, "busy", "The service is busy. Try again in a moment.")
-	default:
-		k.Log.ErrorContext(r.Context(), "request failed", "feature", k.name, "path", r.URL.Path, "err", err)
-		k.Fail(w, r, http.StatusInternalServerError, "internal", "Something went wrong on our side. Try again.")
+		return
 	}
+	f := web.Classify(r, err)
+	k.Log.Log(r.Context(), f.Level, "request failed", "feature", k.name, "path", r.URL.Path, "status", f.Status, "err", err)
+	if f.Gone() {
+		w.WriteHeader(f.Status)
+		return
+	}
+	web.SetRetryAfter(w.Header(), f.RetryAfter)
+	k.Fail(w, r, f.Status, f.Code, f.Message)
 }
 
 // Redirect sends the browser to target (303), or answers JSON

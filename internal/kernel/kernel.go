@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sigra-go/sigra"
@@ -51,7 +52,8 @@ type Deps struct {
 }
 
 // Kernel holds a feature's shared dependencies and the helpers its flows
-// use. It is immutable after New and safe for concurrent use.
+// use. It is set up by New, [Kernel.Forms] (before any route is
+// registered) and [Kernel.Handle], and is safe for concurrent use.
 type Kernel struct {
 	name    string
 	Site    *site.Site
@@ -63,6 +65,16 @@ type Kernel struct {
 	Audit   *audit.Logger
 	Limiter *middleware.RateLimiter
 	Log     *slog.Logger
+	// forms are the schemas of the feature's routes, keyed by "METHOD
+	// path" as given to Handle (see [Kernel.Forms]).
+	forms map[string]Fields
+	// routes are the routes given to Handle that take a body, keyed as
+	// forms, for FormsCheck; routesMu guards them.
+	routesMu sync.Mutex
+	routes   map[string]bool
+	// jobs are the functions registered with HandleLater, run in their own
+	// goroutine when the sender cannot queue jobs.
+	jobs map[string]mail.JobFunc
 }
 
 // New checks d for the feature called name, whose UI pack is called pack,
@@ -117,12 +129,32 @@ func (k *Kernel) Now() time.Time { return k.Site.Now() }
 // Handle registers h for method and path (under the site's prefix) on mux.
 // The handler sees the request's client address and user agent in its
 // context (for audit rows and notices); POST bodies are limited to
-// middleware.DefaultBodyLimit. guards wrap the handler, outermost first
-// (for example k.Guard.RequireUser).
+// middleware.DefaultBodyLimit. A route that takes a body (any method but
+// GET and HEAD) carries its schema, the one given to [Kernel.Forms] for
+// "METHOD path", in its requests' context, where [ReadInput] finds it.
+// guards wrap the handler, outermost first (for example
+// k.Guard.RequireUser).
 func (k *Kernel) Handle(mux *http.ServeMux, method, path string, h http.HandlerFunc, guards ...func(http.Handler) http.Handler) {
+	body := takesBody(method)
+	fields, ok := k.forms[method+" "+path]
+	if ok && fields == nil {
+		fields = Fields{} // declared without fields: not "no schema"
+	}
 	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h(w, r.WithContext(audit.WithRequest(r.Context(), r, k.Site.ClientIP(r))))
+		ctx := audit.WithRequest(r.Context(), r, k.Site.ClientIP(r))
+		if body {
+			ctx = withForm(ctx, fields)
+		}
+		h(w, r.WithContext(ctx))
 	})
+	if body {
+		k.routesMu.Lock()
+		if k.routes == nil {
+			k.routes = map[string]bool{}
+		}
+		k.routes[method+" "+path] = true
+		k.routesMu.Unlock()
+	}
 	for i := len(guards) - 1; i >= 0; i-- {
 		next = guards[i](next)
 	}

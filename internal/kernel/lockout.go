@@ -50,9 +50,11 @@ func (k *Kernel) CountFailure(ctx context.Context, r *http.Request, u *store.Use
 			if !notify || l.Email == "" {
 				return nil
 			}
-			data := k.RequestEmail(r)
+			var data *ui.Email
 			if l.Data != nil {
 				data = l.Data()
+			} else {
+				data = k.RequestEmail(r)
 			}
 			if err := k.Queue(ctx, l.Email, u.Email, data); err != nil {
 				return &mailError{err}
@@ -77,23 +79,71 @@ type Verifier interface {
 
 var _ Verifier = (*password.Hasher)(nil)
 
-// CheckPassword re-checks the current password of a signed-in user u
-// (before a sensitive change): while the lockout l holds it answers
-// sigra.ErrLockedOut without hashing; a wrong password counts toward l (and
-// may engage it) and answers sigra.ErrInvalidCredentials; a right one ends
-// the run of failures and answers nil. A full hashing pool answers
-// sigra.ErrBusy. Every user here has a password (callers check).
+// Attempt is one place taken in a lockout's window by [Kernel.Admit].
+type Attempt struct {
+	// Allowed reports whether the verification may run: false while the
+	// window's places are all taken (the account is locked).
+	Allowed bool
+	// Last reports that this attempt took the window's last place: if it
+	// fails, the lock engages.
+	Last bool
+	key  string
+}
+
+// Admit takes one of l.Max places in the current window of l.Duration for
+// the account that key names, before any verification. The lockout is
+// read before a request's verification, so guesses sent at once would
+// all pass that check before any of their failures is counted; places
+// are taken atomically in the store (and so across instances), so of any
+// number of attempts, sent at once or one by one, at most l.Max are
+// verified per window. [Kernel.Release] frees the places after a success.
 //
-// The lock and its count are the ones l.Lock names: the password lockout
-// (store.LockPassword: u.LockedUntil, u.FailedLogins) or the second-factor
-// lockout (store.LockMFA: u.MFALockedUntil, u.FailedMFA). Another lock
-// answers an error without hashing.
+// key names the account the same way for every state of it, existing or
+// not ("password:" and the address's key for a sign-in), so that an
+// unknown address takes a place as an existing one does.
+func (k *Kernel) Admit(ctx context.Context, key string, l Lockout) (Attempt, error) {
+	res, err := k.Store.Hit(ctx, key, l.Max, l.Duration, k.Now())
+	if err != nil {
+		return Attempt{}, fmt.Errorf("sigra/%s: attempt places: %w", k.name, err)
+	}
+	return Attempt{Allowed: res.Allowed, Last: res.Allowed && res.Count >= l.Max, key: key}, nil
+}
+
+// Release frees the places of a's window after a verified secret.
+func (k *Kernel) Release(ctx context.Context, a Attempt) error {
+	if a.key == "" {
+		return nil
+	}
+	return k.Store.ResetLimit(ctx, a.key)
+}
+
+// PasswordKey is the key of a user's password attempt places (see
+// [Kernel.Admit]): the same for a sign-in by address and for a signed-in
+// user re-entering a password.
+func PasswordKey(email string) string { return "password:" + store.NormalizeEmail(email) }
+
+// CheckPassword re-checks the current password of a signed-in user u
+// (before a sensitive change). It takes a place of u's password attempts
+// first (see [Kernel.Admit]); while none is free, or while the lock l
+// names holds, it answers sigra.ErrLockedOut without hashing. A wrong
+// password answers sigra.ErrInvalidCredentials; when it took the window's
+// last place, the lock engages (see [Kernel.Engage]). A right one frees
+// the places, ends the run of failures and answers nil. A full hashing
+// pool answers sigra.ErrBusy. Every user here has a password (callers
+// check).
 func (k *Kernel) CheckPassword(ctx context.Context, r *http.Request, pw Verifier, u *store.User, plain string, l Lockout) error {
 	until, failures, err := lockState(u, l.Lock)
 	if err != nil {
 		return err
 	}
 	if k.Now().Before(until) {
+		return sigra.ErrLockedOut
+	}
+	a, err := k.Admit(ctx, PasswordKey(u.Email), l)
+	if err != nil {
+		return err
+	}
+	if !a.Allowed {
 		return sigra.ErrLockedOut
 	}
 	ok, _, err := pw.Verify(ctx, plain, u.PasswordHash)
@@ -104,15 +154,42 @@ func (k *Kernel) CheckPassword(ctx context.Context, r *http.Request, pw Verifier
 		if err != nil {
 			k.Log.WarnContext(ctx, "stored password hash could not be verified", "user", u.ID, "err", err)
 		}
-		if _, err := k.CountFailure(ctx, r, u, l); err != nil {
-			return err
+		if a.Last {
+			if err := k.Engage(ctx, r, u, l); err != nil {
+				return err
+			}
 		}
 		return sigra.ErrInvalidCredentials
+	}
+	if err := k.Release(ctx, a); err != nil {
+		return err
 	}
 	if failures > 0 {
 		return k.Store.ClearFailures(ctx, u.ID, l.Lock, k.Now())
 	}
 	return nil
+}
+
+// ClearPasswordLock ends u's password lockout and frees its attempt
+// places (in the transaction ctx carries, if any): after a new password
+// is set, or a sign-in proved the owner's control of the account another
+// way (an emailed link).
+func (k *Kernel) ClearPasswordLock(ctx context.Context, u *store.User) error {
+	if err := k.Store.ClearFailures(ctx, u.ID, store.LockPassword, k.Now()); err != nil {
+		return err
+	}
+	return k.Store.ResetLimit(ctx, PasswordKey(u.Email))
+}
+
+// Engage locks l for u now, for l.Duration, after a failure took the last
+// place of its window: the lock, its audit row and the notice commit
+// together, as in [Kernel.CountFailure] (a notice that cannot be queued
+// does not undo the lock). r may be nil when l.Data builds the notice's
+// data (a job run after the request).
+func (k *Kernel) Engage(ctx context.Context, r *http.Request, u *store.User, l Lockout) error {
+	l.Max = 1
+	_, err := k.CountFailure(ctx, r, u, l)
+	return err
 }
 
 // lockState returns the end of u's lockout lock and its count of

@@ -1,17 +1,25 @@
 // Package web holds the small HTTP helpers that several Sigra packages
-// share: content negotiation between HTML and JSON, JSON error bodies, and
-// local redirect targets.
+// share: content negotiation between HTML and JSON, JSON error bodies,
+// local redirect targets, and [Classify], the one place that decides how
+// a failed request is answered and logged.
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/sigra-go/sigra"
 )
 
 // WantsJSON reports whether r should be answered with JSON rather than
@@ -95,6 +103,100 @@ func PlainError(w http.ResponseWriter, r *http.Request, status int, code, messag
 	title := html.EscapeString(http.StatusText(status))
 	_, _ = io.WriteString(w, "<!doctype html>\n<html lang=\"en\">\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"+
 		title+"</title>\n<main>\n<h1>"+title+"</h1>\n<p>"+html.EscapeString(message)+"</p>\n</main>\n")
+}
+
+// StatusClientClosed is the status of a request whose client went away
+// before its answer (nginx logs it as 499 "client closed request"). No
+// answer reaches the client; the status only shows in access logs and
+// tests.
+const StatusClientClosed = 499
+
+// RetryAfterBusy is the Retry-After of a 503 answer: the hashing pool is
+// full, or the store is unreachable or too slow.
+const RetryAfterBusy = 2 * time.Second
+
+// Failure is how a request that failed with an error is answered and
+// logged; see [Classify].
+type Failure struct {
+	// Status is 503 (http.StatusServiceUnavailable) when the server is
+	// busy or a service it needs is unavailable, [StatusClientClosed]
+	// when the client went away, 500 otherwise.
+	Status int
+	// RetryAfter is the Retry-After of a 503; zero otherwise.
+	RetryAfter time.Duration
+	// Code is the stable JSON error code ("busy", "internal"); empty
+	// when the client went away.
+	Code string
+	// Message is the text for people, which never repeats the error.
+	Message string
+	// Level is the level to log the error at: Debug when the client went
+	// away, Warn when the service is busy or unavailable (an outage is
+	// not a fault of the request, and a flood of them is not a bug),
+	// Error otherwise.
+	Level slog.Level
+}
+
+// Classify decides how to answer r, which failed with err:
+//
+//   - The client went away (the request's context was cancelled): no
+//     answer can reach it, and err is most likely a consequence of the
+//     cancellation. [StatusClientClosed], logged at Debug.
+//   - The server is at capacity or a service it depends on is unreachable
+//     or too slow: err wraps [sigra.ErrBusy] (a full hashing pool,
+//     store.ErrUnavailable, a rate limiter whose store failed) or
+//     context.DeadlineExceeded. 503 with Retry-After [RetryAfterBusy],
+//     code "busy", logged at Warn.
+//   - Anything else: 500, code "internal", logged at Error.
+//
+// Every Sigra package that answers an error it did not expect goes
+// through Classify, so an outage is answered the same way on every path.
+func Classify(r *http.Request, err error) Failure {
+	switch {
+	case ClientGone(r):
+		return Failure{Status: StatusClientClosed, Level: slog.LevelDebug}
+	case errors.Is(err, sigra.ErrBusy) || errors.Is(err, context.DeadlineExceeded):
+		return Failure{
+			Status: http.StatusServiceUnavailable, RetryAfter: RetryAfterBusy, Level: slog.LevelWarn,
+			Code: "busy", Message: "The service is busy. Try again in a moment.",
+		}
+	default:
+		return Failure{
+			Status: http.StatusInternalServerError, Level: slog.LevelError,
+			Code: "internal", Message: "Something went wrong on our side. Try again.",
+		}
+	}
+}
+
+// ClientGone reports whether r's client went away: its context was
+// cancelled (the connection closed, or the HTTP/2 stream was reset). A
+// deadline that passed is not that: it means the server was too slow.
+func ClientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// Gone reports whether f is the answer to a client that went away:
+// nothing more should be written beyond the status.
+func (f Failure) Gone() bool { return f.Status == StatusClientClosed }
+
+// Write answers r with f: for a client that went away the status alone
+// (nothing reaches it anyway), otherwise Retry-After when f has one and
+// the error as [PlainError] writes it (JSON or a minimal HTML page).
+func (f Failure) Write(w http.ResponseWriter, r *http.Request) {
+	if f.Gone() {
+		w.WriteHeader(f.Status)
+		return
+	}
+	SetRetryAfter(w.Header(), f.RetryAfter)
+	PlainError(w, r, f.Status, f.Code, f.Message)
+}
+
+// SetRetryAfter sets the Retry-After header to d in whole seconds,
+// rounded up (at least 1). A d that is not positive sets nothing.
+func SetRetryAfter(h http.Header, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 }
 
 // maxReturnTo bounds the length of a redirect target.

@@ -12,10 +12,41 @@
 //	defer db.Close()
 //
 // [Open] and [New] create a pgxpool.Pool and apply pending migrations.
-// [Config] caps the pool's connections or skips migrating. [DB.Pool]
-// returns the pool so the host can share it; code written for
-// database/sql can run on the same pool through
-// github.com/jackc/pgx/v5/stdlib.OpenDBFromPool.
+// [Config] sizes the pool and bounds the wait for a connection (see Pool
+// and outages), or skips migrating. [DB.Pool] returns the pool so the host
+// can share it; code written for database/sql can run on the same pool
+// through github.com/jackc/pgx/v5/stdlib.OpenDBFromPool.
+//
+// # Pool and outages
+//
+// The pool holds at most Config.MaxConns connections: by default the DSN's
+// pool_max_conns, else [DefaultMaxConns] (four per GOMAXPROCS, from
+// [MinMaxConns] to [MaxMaxConns]). The pools of all instances share the
+// server's max_connections (100 by default): size them together below it.
+//
+// When every connection is in use, a call waits for one at most
+// Config.AcquireTimeout ([DefaultAcquireTimeout], 2 seconds, like the
+// password hashing pool's wait), then fails. A burst the pool cannot serve
+// thus gets quick 503 answers rather than a queue that grows without
+// bound; the bound also covers opening a connection to a server that does
+// not answer, and the liveness ping of a connection idle for a while.
+// Opening one connection gives up after the DSN's connect_timeout
+// ([DefaultConnectTimeout] when it sets none). PostgreSQL's
+// statement_timeout and lock_timeout, set in the DSN, bound the statements
+// themselves.
+//
+// Every error that means the server cannot be reached or did not answer in
+// time wraps [store.ErrUnavailable] (and through it sigra.ErrBusy), which
+// the handlers of every Sigra package answer with 503 and Retry-After: a
+// connection refused, lost or terminated by the server (SQLSTATE classes
+// 08 and 57, such as 57P01 when an administrator or a restart ends it), a
+// server out of resources (class 53), the acquire timeout, a statement or
+// lock timeout (57014, 55P03), a deadline of the caller's context. The
+// driver's error stays in the chain. A call whose own context was
+// cancelled fails with context.Canceled instead: the caller went away,
+// the database did not fail. Nothing is kept from a failed connection: the
+// pool replaces it, so calls succeed again as soon as the server answers,
+// without restarting anything.
 //
 // # Migrations
 //
@@ -95,8 +126,10 @@
 // [New] refuses an unusable Config with an error wrapping
 // [sigra.ErrConfig]. Every other error of the package starts with
 // "sigra/postgres: " and wraps pgx's error; lookups that match nothing wrap
-// store.ErrNotFound, and writes that break a uniqueness rule
-// store.ErrConflict.
+// store.ErrNotFound, writes that break a uniqueness rule
+// store.ErrConflict, and a server that cannot be reached or did not answer
+// in time store.ErrUnavailable (see Pool and outages). [DB.Exec],
+// [DB.Query] and [DB.QueryRow] return pgx's errors as they are.
 //
 // # Data
 //

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -12,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/sigra-go/sigra/store"
 )
 
 //go:embed migrations/*.sql
@@ -23,7 +26,9 @@ var embedded embed.FS
 // files carry goose's "-- +goose Up" annotation; open the DB with
 // Config.SkipMigrate). Each file is plain SQL meant to run in one
 // transaction; table names are unqualified, so they land in the first
-// schema of the search_path.
+// schema of the search_path. One step is not SQL: after applying
+// 0003_email_keys.sql, such a host calls [DB.RekeyEmails] (which
+// [DB.Migrate] does by itself).
 func Migrations() fs.FS {
 	sub, err := fs.Sub(embedded, "migrations")
 	if err != nil {
@@ -98,6 +103,11 @@ func parseMigrationName(file string) (int64, string, error) {
 // safe to call from several processes at once; each version is applied
 // exactly once. With a context from [DB.InTx] it runs in that transaction
 // (in a savepoint).
+//
+// In the same transaction, when the address keys were computed by an older
+// version of [store.NormalizeEmail] than [store.EmailKeyVersion] (as
+// recorded in sigra_meta), Migrate recomputes them as [DB.RekeyEmails]
+// does. Collisions are not errors: see [DB.EmailKeyCollisions].
 func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations(embedded, "migrations")
 	if err != nil {
@@ -117,14 +127,16 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// migrateLockSQL takes the transaction-scoped advisory lock of migrations
+// (and of RekeyEmails), keyed by the current schema.
+const migrateLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('sigra/store/postgres migrate ' || coalesce(current_schema(), ''), 0))`
+
 func migrate(ctx context.Context, tx pgx.Tx, ms []migration) error {
 	// After the lock, every statement of this READ COMMITTED transaction
 	// sees what an instance that held it before committed. The text hashed
 	// into the key is the lock's identity across instances and releases:
 	// it must not change.
-	if _, err := tx.Exec(ctx,
-		`SELECT pg_advisory_xact_lock(hashtextextended('sigra/store/postgres migrate ' || coalesce(current_schema(), ''), 0))`,
-	); err != nil {
+	if _, err := tx.Exec(ctx, migrateLockSQL); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+migrationTable+` (
@@ -155,6 +167,220 @@ func migrate(ctx context.Context, tx pgx.Tx, ms []migration) error {
 			`INSERT INTO `+migrationTable+` (version, name) VALUES ($1, $2)`, m.version, m.name,
 		); err != nil {
 			return fmt.Errorf("record %04d_%s: %w", m.version, m.name, err)
+		}
+	}
+	return rekeyIfOld(ctx, tx)
+}
+
+// emailKeyVersionKey is the sigra_meta row holding the version of
+// store.NormalizeEmail that computed the stored address keys.
+const emailKeyVersionKey = "email_key_version"
+
+// rekeyBatch is how many rows a rekeying reads, or updates, per statement.
+const rekeyBatch = 1000
+
+// RekeyEmails recomputes the key stored beside every address (the
+// email_norm columns of users and address reservations) with the current
+// [store.NormalizeEmail], and records [store.EmailKeyVersion] in
+// sigra_meta. [DB.Migrate] runs it when the recorded version is older; a
+// host that applies [Migrations] with its own tool calls it after applying
+// them, and may call it again at any time: it is idempotent, and fixes the
+// keys of rows written meanwhile by an older release.
+//
+// It runs in one transaction (in a savepoint of the transaction of a
+// context from [DB.InTx]) that takes the advisory lock of [DB.Migrate], so
+// processes starting together rekey once, then locks the two tables
+// against writes (SHARE ROW EXCLUSIVE: reads go on), so no write comes
+// between reading the keys and replacing them. Rows are read and updated
+// in batches. A row whose new key another row would end up with keeps the
+// key it has, and so does that other row: accounts are never merged, and
+// each stays reachable by its own address (see [DB.UserByEmail]).
+// [DB.EmailKeyCollisions] lists them. It fails if the recorded version is
+// newer than this release's.
+func (db *DB) RekeyEmails(ctx context.Context) error {
+	run := func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, migrateLockSQL); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		v, err := emailKeyVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if v > store.EmailKeyVersion {
+			return fmt.Errorf("address keys are of version %d, newer than this release's %d", v, store.EmailKeyVersion)
+		}
+		return rekeyEmails(ctx, tx)
+	}
+	var err error
+	if tx, ok := db.tx(ctx); ok {
+		err = pgx.BeginFunc(ctx, tx, run)
+	} else {
+		err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, run)
+	}
+	if err != nil {
+		return fmt.Errorf("sigra/postgres: rekey emails: %w", err)
+	}
+	return nil
+}
+
+// EmailKeyCollisions lists the users whose addresses the current
+// [store.NormalizeEmail] folds onto one key: the rows that [DB.Migrate] or
+// [DB.RekeyEmails] left with the key they had, rather than merge two
+// accounts. Each collision names the shared key and the users, with the
+// key each keeps. An operator resolves one by changing or deleting one
+// user's address; until then each user signs in with their own address.
+// None is an empty list. It reads every user row (in batches, in one
+// REPEATABLE READ read-only transaction), so it suits an operator's tool
+// or a check at start-up, not a request path. With a context from
+// [DB.InTx] it reads in that transaction.
+func (db *DB) EmailKeyCollisions(ctx context.Context) ([]store.EmailKeyCollision, error) {
+	var collisions []store.EmailKeyCollision
+	read := func(tx pgx.Tx) error {
+		stale, holders, err := readEmailKeys(ctx, tx, "sigra_users", "id")
+		if err != nil {
+			return err
+		}
+		_, collisions = store.PlanEmailRekey(stale, holders)
+		return nil
+	}
+	var err error
+	if tx, ok := db.tx(ctx); ok {
+		err = read(tx)
+	} else {
+		err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, read)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sigra/postgres: email key collisions: %w", err)
+	}
+	return collisions, nil
+}
+
+// rekeyIfOld rekeys the addresses if sigra_meta exists (the migrations
+// that create it may not have run, when a test applies a prefix of them)
+// and records an older key version than the current one.
+func rekeyIfOld(ctx context.Context, tx pgx.Tx) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('sigra_meta') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("find sigra_meta: %w", err)
+	}
+	if !exists {
+		return nil
+	}
+	v, err := emailKeyVersion(ctx, tx)
+	if err != nil || v >= store.EmailKeyVersion {
+		return err
+	}
+	return rekeyEmails(ctx, tx)
+}
+
+// emailKeyVersion returns the recorded key version, 0 if none is.
+func emailKeyVersion(ctx context.Context, tx pgx.Tx) (int, error) {
+	var s string
+	err := tx.QueryRow(ctx, `SELECT value FROM sigra_meta WHERE key = $1`, emailKeyVersionKey).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", emailKeyVersionKey, err)
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %q is not a version", emailKeyVersionKey, s)
+	}
+	return v, nil
+}
+
+// rekeyEmails locks the tables that store addresses against writes, moves
+// their stale keys to their current value as store.PlanEmailRekey decides,
+// and records the current version, all in tx.
+func rekeyEmails(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `LOCK TABLE sigra_users, sigra_email_reservations IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return fmt.Errorf("lock tables: %w", err)
+	}
+	// The tables that store an address beside its key, and the column that
+	// identifies their rows.
+	for _, t := range []struct{ table, id string }{
+		{"sigra_users", "id"},
+		{"sigra_email_reservations", "user_id"},
+	} {
+		stale, holders, err := readEmailKeys(ctx, tx, t.table, t.id)
+		if err != nil {
+			return err
+		}
+		moves, _ := store.PlanEmailRekey(stale, holders)
+		// The unique index on users is checked row by row, and moves may
+		// form chains (a row taking the key another leaves): every moving
+		// row first takes a temporary key unique to it. Temporary keys
+		// start with U+2126 OHM SIGN, which NFC and NFKC replace, so no key
+		// of any version contains it.
+		temp := make([]store.EmailKeyRow, len(moves))
+		for i, m := range moves {
+			temp[i] = store.EmailKeyRow{ID: m.ID, Key: "\u2126rekey " + m.ID}
+		}
+		for _, step := range [][]store.EmailKeyRow{temp, moves} {
+			if err := setEmailKeys(ctx, tx, t.table, t.id, step); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO sigra_meta (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, emailKeyVersionKey, strconv.Itoa(store.EmailKeyVersion))
+	if err != nil {
+		return fmt.Errorf("record %s: %w", emailKeyVersionKey, err)
+	}
+	return nil
+}
+
+// readEmailKeys reads the rows of table in batches, in the order of the
+// id column, and returns those whose stored key is not their current key
+// (stale) and the rows that store one of those current keys (holders).
+func readEmailKeys(ctx context.Context, tx pgx.Tx, table, id string) (stale, holders []store.EmailKeyRow, err error) {
+	scan := func(row pgx.CollectableRow) (store.EmailKeyRow, error) {
+		var r store.EmailKeyRow
+		err := row.Scan(&r.ID, &r.Email, &r.Key)
+		return r, err
+	}
+	var wanted []string
+	for after := ""; ; {
+		rows, _ := tx.Query(ctx, `SELECT `+id+`, email, email_norm FROM `+table+`
+			WHERE `+id+` > $1 ORDER BY `+id+` LIMIT $2`, after, rekeyBatch)
+		batch, err := pgx.CollectRows(rows, scan)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		for _, r := range batch {
+			if k := store.NormalizeEmail(r.Email); k != r.Key {
+				stale = append(stale, r)
+				wanted = append(wanted, k)
+			}
+		}
+		if len(batch) < rekeyBatch {
+			break
+		}
+		after = batch[len(batch)-1].ID
+	}
+	for chunk := range slices.Chunk(wanted, rekeyBatch) {
+		rows, _ := tx.Query(ctx, `SELECT `+id+`, email, email_norm FROM `+table+` WHERE email_norm = ANY($1)`, chunk)
+		batch, err := pgx.CollectRows(rows, scan)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		holders = append(holders, batch...)
+	}
+	return stale, holders, nil
+}
+
+// setEmailKeys sets the key of each row of rows (by ID) in table, a batch
+// per statement.
+func setEmailKeys(ctx context.Context, tx pgx.Tx, table, id string, rows []store.EmailKeyRow) error {
+	for chunk := range slices.Chunk(rows, rekeyBatch) {
+		ids, keys := make([]string, len(chunk)), make([]string, len(chunk))
+		for i, r := range chunk {
+			ids[i], keys[i] = r.ID, r.Key
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+table+` AS t SET email_norm = m.k
+			FROM unnest($1::text[], $2::text[]) AS m(id, k) WHERE t.`+id+` = m.id`, ids, keys); err != nil {
+			return fmt.Errorf("rekey %s: %w", table, err)
 		}
 	}
 	return nil

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +34,36 @@ var (
 	_ store.TrustedBrowsers = (*DB)(nil)
 )
 
+// Pool defaults applied by [New].
+const (
+	// DefaultAcquireTimeout is how long a call waits at most for a
+	// connection of the pool when Config.AcquireTimeout is zero: as long
+	// as the password hashing pool's default wait, so that a full pool
+	// answers 503 about when a full hashing pool does.
+	DefaultAcquireTimeout = 2 * time.Second
+	// DefaultConnectTimeout bounds the opening of one connection when the
+	// DSN sets no connect_timeout, so that a server that does not answer
+	// (a host gone from the network) does not hold the pool's slots for
+	// the operating system's TCP timeout, minutes long.
+	DefaultConnectTimeout = 10 * time.Second
+	// MinMaxConns is the smallest default pool size (see
+	// [DefaultMaxConns]).
+	MinMaxConns = 8
+	// MaxMaxConns is the largest default pool size (see
+	// [DefaultMaxConns]).
+	MaxMaxConns = 32
+)
+
+// DefaultMaxConns returns the pool size [New] uses when neither
+// Config.MaxConns nor the DSN's pool_max_conns sets one: four connections
+// per GOMAXPROCS, at least [MinMaxConns] and at most [MaxMaxConns]. Each
+// instance of the application opens up to that many connections, and
+// PostgreSQL accepts 100 in all by default (max_connections): size the
+// pools of all instances together below it.
+func DefaultMaxConns() int32 {
+	return int32(min(max(MinMaxConns, 4*runtime.GOMAXPROCS(0)), MaxMaxConns))
+}
+
 // Config configures [New]. The zero value is not usable on its own: DSN is
 // required.
 type Config struct {
@@ -36,12 +71,25 @@ type Config struct {
 	// (postgres://user@host:5432/db?sslmode=verify-full) or keyword/value
 	// form (host=... dbname=...), as accepted by pgx. Runtime parameters
 	// such as search_path may be set in it. It may carry pgxpool settings
-	// (pool_max_conns and others). It is required: New refuses an empty
-	// DSN rather than fall back to libpq's environment defaults.
+	// (pool_max_conns and others) and connect_timeout (default
+	// [DefaultConnectTimeout]). It is required: New refuses an empty DSN
+	// rather than fall back to libpq's environment defaults.
 	DSN string
-	// MaxConns caps the pool's connections. Zero keeps pgx's default (the
-	// DSN's pool_max_conns, or the larger of 4 and the number of CPUs).
+	// MaxConns caps the pool's connections. Zero takes the DSN's
+	// pool_max_conns if it has one, else [DefaultMaxConns]. Calls beyond
+	// it wait for a connection, at most AcquireTimeout.
 	MaxConns int32
+	// AcquireTimeout bounds how long a call waits for a connection of the
+	// pool when all of them are in use (or are being opened): past it the
+	// call fails with an error wrapping [store.ErrUnavailable], which
+	// handlers answer with 503 and Retry-After, rather than queue without
+	// bound under a load the pool cannot serve. The call's context may end
+	// the wait earlier. It bounds only the wait for a connection, not the
+	// statements that run once one is free; PostgreSQL's
+	// statement_timeout and lock_timeout (runtime parameters of the DSN)
+	// bound those. Zero means [DefaultAcquireTimeout]; a negative value
+	// leaves the wait to the call's context alone.
+	AcquireTimeout time.Duration
 	// SkipMigrate leaves the schema alone: New does not run [DB.Migrate]
 	// but checks that the database answers. Use it when the host applies
 	// [Migrations] with its own tool.
@@ -52,7 +100,8 @@ type Config struct {
 	// events of the optional pgx tracer interfaces it implements
 	// (pgx.BatchTracer, pgx.PrepareTracer, pgx.ConnectTracer,
 	// pgxpool.AcquireTracer and others). It must be safe for concurrent
-	// use. Nil leaves the DSN's configuration alone (no tracer).
+	// use. The adapter installs a tracer of its own beside it, to bound
+	// the wait for a connection (AcquireTimeout).
 	Tracer pgx.QueryTracer
 }
 
@@ -84,7 +133,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // unless the DSN sets default_transaction_isolation: the adapter's
 // concurrency guarantees are argued for that level. An unusable cfg (no
 // DSN, a DSN that does not parse, a negative MaxConns) yields an error
-// wrapping [sigra.ErrConfig].
+// wrapping [sigra.ErrConfig]. A database that cannot be reached yields an
+// error wrapping [store.ErrUnavailable].
 func New(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.DSN == "" {
 		return nil, fmt.Errorf("%w: postgres: DSN is empty", sigra.ErrConfig)
@@ -97,13 +147,27 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 		// pgx's parse errors redact the password.
 		return nil, fmt.Errorf("%w: postgres: parse DSN: %w", sigra.ErrConfig, err)
 	}
-	if cfg.MaxConns > 0 {
+	switch {
+	case cfg.MaxConns > 0:
 		pc.MaxConns = cfg.MaxConns
-		if pc.MinConns > pc.MaxConns {
-			pc.MinConns = pc.MaxConns
-		}
+	case !setsPoolMaxConns(cfg.DSN):
+		pc.MaxConns = DefaultMaxConns()
 	}
-	if cfg.Tracer != nil {
+	pc.MinConns = min(pc.MinConns, pc.MaxConns)
+	pc.MinIdleConns = min(pc.MinIdleConns, pc.MaxConns)
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	wait := cfg.AcquireTimeout
+	if wait == 0 {
+		wait = DefaultAcquireTimeout
+	}
+	switch {
+	case wait > 0 && cfg.Tracer != nil:
+		pc.ConnConfig.Tracer = multitracer.New(acquireBound{wait}, cfg.Tracer)
+	case wait > 0:
+		pc.ConnConfig.Tracer = acquireBound{wait}
+	case cfg.Tracer != nil:
 		pc.ConnConfig.Tracer = cfg.Tracer
 	}
 	if _, ok := pc.ConnConfig.RuntimeParams["default_transaction_isolation"]; !ok {
@@ -117,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.SkipMigrate {
 		if err := pool.Ping(ctx); err != nil {
 			pool.Close()
-			return nil, fmt.Errorf("sigra/postgres: ping: %w", err)
+			return nil, wrap("ping", err)
 		}
 		return db, nil
 	}
@@ -169,7 +233,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	}
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
-		return fmt.Errorf("sigra/postgres: begin: %w", err)
+		return wrap("begin", err)
 	}
 	done := false
 	defer func() {
@@ -184,7 +248,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 	}
 	done = true
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("sigra/postgres: commit: %w", err)
+		return wrap("commit", err)
 	}
 	return nil
 }
@@ -240,18 +304,25 @@ func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
+	codeLockNotAvailable    = "55P03" // lock_timeout
+	codeSystemError         = "58000"
+	codeIOError             = "58030"
 )
 
 // wrap turns a driver error into the adapter's error for op: no rows
 // becomes store.ErrNotFound, a unique violation store.ErrConflict, a
-// foreign-key violation (the user does not exist) store.ErrNotFound. The
-// driver error stays in the chain.
+// foreign-key violation (the user does not exist) store.ErrNotFound, and
+// a server that cannot be reached or did not answer in time (see
+// unavailable) store.ErrUnavailable. The driver error stays in the chain.
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("sigra/postgres: %s: %w", op, store.ErrNotFound)
+	}
+	if unavailable(err) {
+		return fmt.Errorf("sigra/postgres: %s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -263,6 +334,81 @@ func wrap(op string, err error) error {
 		}
 	}
 	return fmt.Errorf("sigra/postgres: %s: %w", op, err)
+}
+
+// unavailable reports whether err says that PostgreSQL could not be
+// reached or did not answer in time, rather than that the statement
+// failed: a connection that could not be opened or was lost (a network
+// error, an unexpected end of the stream, the server shutting down or
+// terminating the backend: classes 08 and 57), a server out of resources
+// (class 53: too many connections, out of memory, disk full), an I/O
+// error on the server, a statement or lock timeout (57014, 55P03), and a
+// deadline that passed, the call's own or the pool's acquire timeout. A
+// cancelled context is not: the caller went away.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return true
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch c := pe.Code; {
+		case strings.HasPrefix(c, "08"), strings.HasPrefix(c, "53"), strings.HasPrefix(c, "57"),
+			c == codeLockNotAvailable, c == codeSystemError, c == codeIOError:
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed)
+}
+
+// acquireBound is the tracer that bounds the wait for a connection of the
+// pool. pgxpool acquires a connection with the context TraceAcquireStart
+// returns, and with it alone: the deadline added there ends the wait (and
+// the liveness ping of an idle connection) without shortening the
+// statement that runs on the connection. TraceAcquireEnd releases the
+// deadline's timer.
+type acquireBound struct{ wait time.Duration }
+
+// acquireCancelKey keys the cancel function of the acquire's deadline in
+// its context.
+type acquireCancelKey struct{}
+
+func (acquireBound) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (acquireBound) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (b acquireBound) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, b.wait)
+	return context.WithValue(ctx, acquireCancelKey{}, cancel)
+}
+
+func (acquireBound) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireEndData) {
+	if cancel, ok := ctx.Value(acquireCancelKey{}).(context.CancelFunc); ok {
+		cancel()
+	}
+}
+
+// setsPoolMaxConns reports whether dsn sets pool_max_conns: pgxpool
+// consumes the setting while parsing, so New looks for it in pgconn's
+// parse, which keeps it among the runtime parameters.
+func setsPoolMaxConns(dsn string) bool {
+	cc, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	_, ok := cc.RuntimeParams["pool_max_conns"]
+	return ok
 }
 
 // notFound returns the adapter's not-found error for op.

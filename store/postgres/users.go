@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -102,11 +103,47 @@ func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
 	return u, wrap("user by id", err)
 }
 
-// UserByEmail implements [store.Users].
+// UserByEmail implements [store.Users]: the user whose stored key is the
+// key of email ([store.NormalizeEmail]). A user whose key could not be
+// recomputed because of a collision (see [DB.RekeyEmails]) still holds the
+// key of version 1 ([store.LegacyEmailKey]); such a user is found by their
+// own address, and preferred to the user holding the new key.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
-	u, err := scanUser(db.q(ctx).QueryRow(ctx,
-		`SELECT `+userCols+` FROM sigra_users WHERE email_norm = $1`, store.NormalizeEmail(email)))
-	return u, wrap("user by email", err)
+	key, legacy := store.NormalizeEmail(email), store.LegacyEmailKey(email)
+	if key == legacy {
+		u, err := scanUser(db.q(ctx).QueryRow(ctx,
+			`SELECT `+userCols+` FROM sigra_users WHERE email_norm = $1`, key))
+		return u, wrap("user by email", err)
+	}
+	type keyedUser struct {
+		u      *store.User
+		stored string
+	}
+	rows, _ := db.q(ctx).Query(ctx, `SELECT `+userCols+`, email_norm FROM sigra_users WHERE email_norm IN ($1, $2)`, key, legacy)
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (keyedUser, error) {
+		k := keyedUser{u: new(store.User)}
+		err := r.Scan(append(userDest(make([]any, 0, 13), k.u), &k.stored)...)
+		return k, err
+	})
+	if err != nil {
+		return nil, wrap("user by email", err)
+	}
+	var byKey, byLegacy *store.User
+	for _, k := range found {
+		switch {
+		case k.stored == key:
+			byKey = k.u
+		case store.NormalizeEmail(k.u.Email) != k.stored: // kept its version 1 key
+			byLegacy = k.u
+		}
+	}
+	switch {
+	case byLegacy != nil:
+		return byLegacy, nil
+	case byKey != nil:
+		return byKey, nil
+	}
+	return nil, notFound("user by email")
 }
 
 // execOne runs a single-row write and reports ErrNotFound when it touched
@@ -128,14 +165,26 @@ func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, now time.Tim
 		`UPDATE sigra_users SET password_hash = $2, updated_at = $3 WHERE id = $1`, id, hash, now)
 }
 
-// ConfirmEmail implements [store.Users].
+// ConfirmEmail implements [store.Users]. A user who kept a version 1 key
+// in a collision is matched by that key, as by [DB.UserByEmail].
 func (db *DB) ConfirmEmail(ctx context.Context, id, email string, now time.Time) error {
-	return db.execOne(ctx, "confirm email",
-		`UPDATE sigra_users
+	const sql = `UPDATE sigra_users
 		SET email_confirmed_at = coalesce(email_confirmed_at, $3),
 			updated_at = CASE WHEN email_confirmed_at IS NULL THEN $3 ELSE updated_at END
-		WHERE id = $1 AND email_norm = $2`,
-		id, store.NormalizeEmail(email), now)
+		WHERE id = $1 AND email_norm = $2`
+	key, legacy := store.NormalizeEmail(email), store.LegacyEmailKey(email)
+	err := db.execOne(ctx, "confirm email", sql, id, key, now)
+	if key == legacy || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var addr, stored string
+	if err := db.q(ctx).QueryRow(ctx, `SELECT email, email_norm FROM sigra_users WHERE id = $1`, id).Scan(&addr, &stored); err != nil {
+		return wrap("confirm email", err)
+	}
+	if stored != legacy || store.NormalizeEmail(addr) == stored {
+		return notFound("confirm email")
+	}
+	return db.execOne(ctx, "confirm email", sql, id, legacy, now)
 }
 
 // The statements of RecordFailure and ClearFailures, one per lock. SET
@@ -203,10 +252,27 @@ func (db *DB) ClearFailures(ctx context.Context, id string, lock store.Lock, now
 	return wrap("clear failures", err)
 }
 
-// SetDisabled implements [store.Users].
+// SetDisabled implements [store.Users] in one statement: disabling also
+// revokes the user's live sessions at now, as RevokeUserSessions does
+// (tombstones, so that a request in flight cannot bring one back).
 func (db *DB) SetDisabled(ctx context.Context, id string, at, now time.Time) error {
-	return db.execOne(ctx, "set disabled",
-		`UPDATE sigra_users SET disabled_at = $2, updated_at = $3 WHERE id = $1`, id, tsArg(at), now)
+	var n int
+	err := db.q(ctx).QueryRow(ctx, `WITH u AS (
+			UPDATE sigra_users SET disabled_at = $2, updated_at = $3 WHERE id = $1
+			RETURNING id
+		), s AS (
+			UPDATE sigra_sessions SET revoked_at = $3
+			WHERE $2::timestamptz IS NOT NULL AND user_id IN (SELECT id FROM u)
+				AND revoked_at IS NULL AND expires_at > $3
+		)
+		SELECT count(*) FROM u`, id, tsArg(at), now).Scan(&n)
+	if err != nil {
+		return wrap("set disabled", err)
+	}
+	if n == 0 {
+		return notFound("set disabled")
+	}
+	return nil
 }
 
 // ScheduleDeletion implements [store.Users].
@@ -269,6 +335,8 @@ func (db *DB) AnonymizeUser(ctx context.Context, id string, now time.Time) error
 			DELETE FROM sigra_trusted_browsers WHERE user_id IN (SELECT id FROM u)
 		), e AS (
 			DELETE FROM sigra_email_reservations WHERE user_id IN (SELECT id FROM u)
+		), d AS (
+			DELETE FROM sigra_signins WHERE user_id IN (SELECT id FROM u)
 		)
 		SELECT count(*) FROM u`,
 		id, placeholder, store.NormalizeEmail(placeholder), now,

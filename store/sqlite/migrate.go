@@ -2,13 +2,18 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sigra-go/sigra/store"
 )
 
 //go:embed migrations/*.sql
@@ -18,7 +23,9 @@ var migrationFiles embed.FS
 // NNNN_name.sql at the root of the returned file system, applied in order of
 // NNNN. Each is plain SQLite SQL without transaction statements, annotated
 // for goose (-- +goose Up), so a host can apply them with its own migration
-// tool and open the DB with Config.SkipMigrate.
+// tool and open the DB with Config.SkipMigrate. One step is not SQL: after
+// applying 0003_email_keys.sql, such a host calls [DB.RekeyEmails] (which
+// [DB.Migrate] does by itself).
 func Migrations() fs.FS {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
@@ -72,6 +79,11 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // pending migrations commit together or not at all. Versions in the database
 // that this build does not know (applied by a newer build) are left alone.
 // With a context from [DB.InTx] it runs in that transaction.
+//
+// In the same transaction, when the address keys were computed by an older
+// version of [store.NormalizeEmail] than [store.EmailKeyVersion] (as
+// recorded in sigra_meta), Migrate recomputes them as [DB.RekeyEmails]
+// does. Collisions are not errors: see [DB.EmailKeyCollisions].
 func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations(Migrations())
 	if err != nil {
@@ -137,6 +149,240 @@ func migrate(ctx context.Context, q querier, ms []migration) error {
 		if _, err := q.ExecContext(ctx, `INSERT INTO sigra_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, clock().UnixMilli()); err != nil {
 			return fmt.Errorf("sigra/sqlite: migration %s: %w", m.name, err)
+		}
+	}
+	if err := rekeyIfOld(ctx, q); err != nil {
+		return fmt.Errorf("sigra/sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// emailKeyVersionKey is the sigra_meta row holding the version of
+// store.NormalizeEmail that computed the stored address keys.
+const emailKeyVersionKey = "email_key_version"
+
+// rekeyBatch is how many rows a rekeying reads, or updates, per statement.
+const rekeyBatch = 500
+
+// RekeyEmails recomputes the key stored beside every address (the
+// email_norm columns of users and address reservations) with the current
+// [store.NormalizeEmail], and records [store.EmailKeyVersion] in
+// sigra_meta. [DB.Migrate] runs it when the recorded version is older; a
+// host that applies [Migrations] with its own tool calls it after applying
+// them, and may call it again at any time: it is idempotent, and fixes the
+// keys of rows written meanwhile by an older release.
+//
+// It runs in one transaction holding the database's write lock (or in the
+// transaction of a context from [DB.InTx]), so processes starting together
+// rekey once and no write comes between reading the keys and replacing
+// them. Rows are read and updated in batches. A row whose new key another
+// row would end up with keeps the key it has, and so does that other row:
+// accounts are never merged, and each stays reachable by its own address
+// (see [DB.UserByEmail]). [DB.EmailKeyCollisions] lists them. It fails if
+// the recorded version is newer than this release's.
+func (db *DB) RekeyEmails(ctx context.Context) error {
+	run := func(q querier) error {
+		v, err := emailKeyVersion(ctx, q)
+		if err != nil {
+			return err
+		}
+		if v > store.EmailKeyVersion {
+			return fmt.Errorf("address keys are of version %d, newer than this release's %d", v, store.EmailKeyVersion)
+		}
+		return rekeyEmails(ctx, q)
+	}
+	var err error
+	if tx := db.tx(ctx); tx != nil {
+		err = run(tx)
+	} else {
+		err = db.begin(ctx, func(tx *sql.Tx) error { return run(tx) })
+	}
+	if err != nil {
+		return fmt.Errorf("sigra/sqlite: RekeyEmails: %w", err)
+	}
+	return nil
+}
+
+// EmailKeyCollisions lists the users whose addresses the current
+// [store.NormalizeEmail] folds onto one key: the rows that [DB.Migrate] or
+// [DB.RekeyEmails] left with the key they had, rather than merge two
+// accounts. Each collision names the shared key and the users, with the
+// key each keeps. An operator resolves one by changing or deleting one
+// user's address; until then each user signs in with their own address.
+// None is an empty list. It reads every user row (in batches, in one read
+// transaction), so it suits an operator's tool or a check at start-up, not
+// a request path. With a context from [DB.InTx] it reads in that
+// transaction.
+func (db *DB) EmailKeyCollisions(ctx context.Context) ([]store.EmailKeyCollision, error) {
+	var collisions []store.EmailKeyCollision
+	read := func(q querier) error {
+		stale, holders, err := readEmailKeys(ctx, q, "sigra_users", "id")
+		if err != nil {
+			return err
+		}
+		_, collisions = store.PlanEmailRekey(stale, holders)
+		return nil
+	}
+	var err error
+	if tx := db.tx(ctx); tx != nil {
+		err = read(tx)
+	} else {
+		var tx *sql.Tx
+		if tx, err = db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err == nil {
+			err = read(tx)
+			_ = tx.Rollback()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sigra/sqlite: EmailKeyCollisions: %w", err)
+	}
+	return collisions, nil
+}
+
+// rekeyIfOld rekeys the addresses if sigra_meta exists (the migrations
+// that create it may not have run, when a test applies a prefix of them)
+// and records an older key version than the current one.
+func rekeyIfOld(ctx context.Context, q querier) error {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sigra_meta'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	v, err := emailKeyVersion(ctx, q)
+	if err != nil || v >= store.EmailKeyVersion {
+		return err
+	}
+	return rekeyEmails(ctx, q)
+}
+
+// emailKeyVersion returns the recorded key version, 0 if none is.
+func emailKeyVersion(ctx context.Context, q querier) (int, error) {
+	var s string
+	err := q.QueryRowContext(ctx, `SELECT value FROM sigra_meta WHERE key = ?`, emailKeyVersionKey).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", emailKeyVersionKey, err)
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %q is not a version", emailKeyVersionKey, s)
+	}
+	return v, nil
+}
+
+// rekeyEmails moves the stale keys of each table to their current value
+// as store.PlanEmailRekey decides, and records the current version, all
+// through q (one transaction holding the write lock).
+func rekeyEmails(ctx context.Context, q querier) error {
+	// The tables that store an address beside its key, and the column that
+	// identifies their rows.
+	for _, t := range []struct{ table, id string }{
+		{"sigra_users", "id"},
+		{"sigra_email_reservations", "user_id"},
+	} {
+		stale, holders, err := readEmailKeys(ctx, q, t.table, t.id)
+		if err != nil {
+			return err
+		}
+		moves, _ := store.PlanEmailRekey(stale, holders)
+		// The unique indexes are checked row by row, and moves may form
+		// chains (a row taking the key another leaves): every moving row
+		// first takes a temporary key unique to it. Temporary keys start
+		// with U+2126 OHM SIGN, which NFC and NFKC replace, so no key of
+		// any version contains it.
+		temp := make([]store.EmailKeyRow, len(moves))
+		for i, m := range moves {
+			temp[i] = store.EmailKeyRow{ID: m.ID, Key: "\u2126rekey " + m.ID}
+		}
+		for _, step := range [][]store.EmailKeyRow{temp, moves} {
+			if err := setEmailKeys(ctx, q, t.table, t.id, step); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO sigra_meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, emailKeyVersionKey, strconv.Itoa(store.EmailKeyVersion))
+	if err != nil {
+		return fmt.Errorf("record %s: %w", emailKeyVersionKey, err)
+	}
+	return nil
+}
+
+// readEmailKeys reads the rows of table in batches, in the order of the
+// id column, and returns those whose stored key is not their current key
+// (stale) and the rows that store one of those current keys (holders).
+func readEmailKeys(ctx context.Context, q querier, table, id string) (stale, holders []store.EmailKeyRow, err error) {
+	var wanted []string
+	for after := ""; ; {
+		rows, err := q.QueryContext(ctx, `SELECT `+id+`, email, email_norm FROM `+table+` WHERE `+id+` > ? ORDER BY `+id+` LIMIT ?`, after, rekeyBatch)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		n := 0
+		for rows.Next() {
+			var r store.EmailKeyRow
+			if err := rows.Scan(&r.ID, &r.Email, &r.Key); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("read %s: %w", table, err)
+			}
+			n++
+			after = r.ID
+			if k := store.NormalizeEmail(r.Email); k != r.Key {
+				stale = append(stale, r)
+				wanted = append(wanted, k)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		if n < rekeyBatch {
+			break
+		}
+	}
+	for chunk := range slices.Chunk(wanted, rekeyBatch) {
+		args := make([]any, len(chunk))
+		for i, k := range chunk {
+			args[i] = k
+		}
+		marks := strings.Repeat(", ?", len(chunk))[2:]
+		rows, err := q.QueryContext(ctx, `SELECT `+id+`, email, email_norm FROM `+table+` WHERE email_norm IN (`+marks+`)`, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", table, err)
+		}
+		for rows.Next() {
+			var r store.EmailKeyRow
+			if err := rows.Scan(&r.ID, &r.Email, &r.Key); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("read %s: %w", table, err)
+			}
+			holders = append(holders, r)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, nil, fmt.Errorf("read %s: %w", table, err)
+		}
+	}
+	return stale, holders, nil
+}
+
+// setEmailKeys sets the key of each row of rows (by ID) in table, a batch
+// per statement.
+func setEmailKeys(ctx context.Context, q querier, table, id string, rows []store.EmailKeyRow) error {
+	for chunk := range slices.Chunk(rows, rekeyBatch) {
+		pairs := make([][2]string, len(chunk))
+		for i, r := range chunk {
+			pairs[i] = [2]string{r.ID, r.Key}
+		}
+		b, err := json.Marshal(pairs)
+		if err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE `+table+` SET email_norm = m.value ->> 1
+			FROM json_each(?) AS m WHERE `+table+`.`+id+` = m.value ->> 0`, string(b)); err != nil {
+			return fmt.Errorf("rekey %s: %w", table, err)
 		}
 	}
 	return nil

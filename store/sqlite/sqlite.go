@@ -64,19 +64,20 @@ type Config struct {
 	// queue for the single writer connection rather than race for SQLite's
 	// lock: a write or a transaction that finds the writer busy waits at
 	// most BusyTimeout for it, then fails with an error wrapping
-	// [ErrWriterBusy] (and [sigra.ErrBusy]). Once it has the connection, it
-	// waits at most BusyTimeout more for a lock held by another process
-	// on the same file, then fails with SQLITE_BUSY. A write whose context
-	// ends first fails with the context's error. Zero means
-	// DefaultBusyTimeout.
+	// [ErrWriterBusy] (and [store.ErrUnavailable]). Once it has the
+	// connection, it waits at most BusyTimeout more for a lock held by
+	// another process on the same file, then fails with SQLITE_BUSY, also
+	// wrapped with store.ErrUnavailable. A write whose context ends first
+	// fails with the context's error. Zero means DefaultBusyTimeout.
 	BusyTimeout time.Duration
 }
 
 // ErrWriterBusy is wrapped by the error of a write, or of the beginning of
 // a transaction, that waited [Config.BusyTimeout] for the writer connection
 // without getting it: the other writes of the process kept it busy that
-// long. The error also wraps [sigra.ErrBusy], which handlers answer with
-// 503 Service Unavailable.
+// long. The error also wraps [store.ErrUnavailable] (and through it
+// [sigra.ErrBusy]), which handlers answer with 503 Service Unavailable and
+// Retry-After.
 //
 // Inside [DB.InTx] this is also what a write with a context that does not
 // carry the transaction gets (the transaction holds the writer connection
@@ -92,8 +93,9 @@ func (e *writerBusyError) Error() string {
 	return "the writer connection stayed busy for " + e.waited.String()
 }
 
-// Unwrap returns ErrWriterBusy and sigra.ErrBusy.
-func (e *writerBusyError) Unwrap() []error { return []error{ErrWriterBusy, sigra.ErrBusy} }
+// Unwrap returns ErrWriterBusy and store.ErrUnavailable (which wraps
+// sigra.ErrBusy).
+func (e *writerBusyError) Unwrap() []error { return []error{ErrWriterBusy, store.ErrUnavailable} }
 
 // DB is Sigra's store over one SQLite file: it implements every interface
 // of package store, [store.Transactor] included. It is safe for concurrent
@@ -329,12 +331,12 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) erro
 // back; otherwise it commits.
 func (db *DB) begin(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := db.acquire(ctx); err != nil {
-		return fmt.Errorf("sigra/sqlite: begin: %w", err)
+		return wrap("begin", err)
 	}
 	defer db.release()
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sigra/sqlite: begin: %w", err)
+		return wrap("begin", err)
 	}
 	done := false
 	defer func() {
@@ -347,7 +349,7 @@ func (db *DB) begin(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	done = true
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sigra/sqlite: commit: %w", err)
+		return wrap("commit", err)
 	}
 	return nil
 }
@@ -494,7 +496,8 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 
 // wrap turns a driver error into a store error: no rows becomes
 // store.ErrNotFound, a uniqueness violation store.ErrConflict, a missing
-// referenced row (an unknown user) store.ErrNotFound.
+// referenced row (an unknown user) store.ErrNotFound, and a database that
+// did not answer in time (see unavailable) store.ErrUnavailable.
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
@@ -511,7 +514,34 @@ func wrap(op string, err error) error {
 			return fmt.Errorf("sigra/sqlite: %s: referenced row missing: %w (%w)", op, store.ErrNotFound, err)
 		}
 	}
+	if unavailable(err) && !errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("sigra/sqlite: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
 	return fmt.Errorf("sigra/sqlite: %s: %w", op, err)
+}
+
+// unavailable reports whether err says that the database did not answer
+// in time or cannot be used for now, rather than that the statement
+// failed: a lock another connection held past the busy timeout
+// (SQLITE_BUSY, SQLITE_LOCKED), the writer connection busy past it
+// (ErrWriterBusy), an I/O error or a full disk (SQLITE_IOERR,
+// SQLITE_FULL), and a deadline that passed. A cancelled context is not:
+// the caller went away.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrWriterBusy) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL:
+			return true
+		}
+	}
+	return false
 }
 
 // notFound is the error of a lookup or update that matched nothing.

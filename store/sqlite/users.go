@@ -75,12 +75,47 @@ func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
 	return scanUser("UserByID", h.userByID.QueryRowContext(ctx, id))
 }
 
-// UserByEmail returns the user whose address equals email
-// case-insensitively (compared as store.NormalizeEmail), or an error
-// wrapping store.ErrNotFound.
+// UserByEmail returns the user whose address has the key of email
+// ([store.NormalizeEmail]), or an error wrapping store.ErrNotFound. A user
+// whose key could not be recomputed because of a collision (see
+// [DB.RekeyEmails]) still holds the key of version 1
+// ([store.LegacyEmailKey]); such a user is found by their own address, and
+// preferred to the user holding the new key.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
-	return scanUser("UserByEmail", db.r(ctx).QueryRowContext(ctx,
-		`SELECT `+userCols+` FROM sigra_users WHERE email_norm = ?`, store.NormalizeEmail(email)))
+	key, legacy := store.NormalizeEmail(email), store.LegacyEmailKey(email)
+	if key == legacy {
+		return scanUser("UserByEmail", db.r(ctx).QueryRowContext(ctx,
+			`SELECT `+userCols+` FROM sigra_users WHERE email_norm = ?`, key))
+	}
+	rows, err := db.r(ctx).QueryContext(ctx, `SELECT `+userCols+`, email_norm FROM sigra_users WHERE email_norm IN (?, ?)`, key, legacy)
+	if err != nil {
+		return nil, wrap("UserByEmail", err)
+	}
+	defer rows.Close()
+	var byKey, byLegacy *store.User
+	for rows.Next() {
+		u := new(store.User)
+		var stored string
+		if err := rows.Scan(append(userDest(u), &stored)...); err != nil {
+			return nil, wrap("UserByEmail", err)
+		}
+		switch {
+		case stored == key:
+			byKey = u
+		case store.NormalizeEmail(u.Email) != stored: // kept its version 1 key
+			byLegacy = u
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("UserByEmail", err)
+	}
+	switch {
+	case byLegacy != nil:
+		return byLegacy, nil
+	case byKey != nil:
+		return byKey, nil
+	}
+	return nil, notFound("UserByEmail")
 }
 
 // SetPasswordHash replaces the user's password hash; see [store.Users].
@@ -89,13 +124,27 @@ func (db *DB) SetPasswordHash(ctx context.Context, id, hash string, now time.Tim
 		`UPDATE sigra_users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, ms(now), id))
 }
 
-// ConfirmEmail marks the user's address confirmed if it still equals email;
-// see [store.Users].
+// ConfirmEmail marks the user's address confirmed if it still has the key
+// of email; see [store.Users]. A user who kept a version 1 key in a
+// collision is matched by that key, as by [DB.UserByEmail].
 func (db *DB) ConfirmEmail(ctx context.Context, id, email string, now time.Time) error {
-	return op("ConfirmEmail").one(db.exec(ctx, `UPDATE sigra_users SET
+	const q = `UPDATE sigra_users SET
 			email_confirmed_at = COALESCE(email_confirmed_at, ?1),
 			updated_at = CASE WHEN email_confirmed_at IS NULL THEN ?1 ELSE updated_at END
-		WHERE id = ?2 AND email_norm = ?3`, ms(now), id, store.NormalizeEmail(email)))
+		WHERE id = ?2 AND email_norm = ?3`
+	key, legacy := store.NormalizeEmail(email), store.LegacyEmailKey(email)
+	err := op("ConfirmEmail").one(db.exec(ctx, q, ms(now), id, key))
+	if key == legacy || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var addr, stored string
+	if err := db.r(ctx).QueryRowContext(ctx, `SELECT email, email_norm FROM sigra_users WHERE id = ?`, id).Scan(&addr, &stored); err != nil {
+		return wrap("ConfirmEmail", err)
+	}
+	if stored != legacy || store.NormalizeEmail(addr) == stored {
+		return notFound("ConfirmEmail")
+	}
+	return op("ConfirmEmail").one(db.exec(ctx, q, ms(now), id, legacy))
 }
 
 // Lockout counter updates, one statement each: the count and the lock time
@@ -155,10 +204,22 @@ func (db *DB) ClearFailures(ctx context.Context, id string, lock store.Lock, _ t
 }
 
 // SetDisabled disables the user at at, or enables it when at is zero; see
-// [store.Users].
+// [store.Users]. Disabling also revokes the user's live sessions, in the
+// same transaction, as [DB.RevokeUserSessions] does (tombstones, so that a
+// request in flight cannot bring one back).
 func (db *DB) SetDisabled(ctx context.Context, id string, at, now time.Time) error {
-	return op("SetDisabled").one(db.exec(ctx,
-		`UPDATE sigra_users SET disabled_at = ?, updated_at = ? WHERE id = ?`, ms(at), ms(now), id))
+	return db.inTx(ctx, func(q querier) error {
+		if err := op("SetDisabled").one(q.ExecContext(ctx,
+			`UPDATE sigra_users SET disabled_at = ?, updated_at = ? WHERE id = ?`, ms(at), ms(now), id)); err != nil {
+			return err
+		}
+		if at.IsZero() {
+			return nil
+		}
+		_, err := q.ExecContext(ctx, `UPDATE sigra_sessions SET revoked_at = ?1
+			WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1`, ms(now), id)
+		return wrap("SetDisabled", err)
+	})
 }
 
 // ScheduleDeletion sets or cancels the user's scheduled deletion; see
@@ -226,6 +287,7 @@ func (db *DB) AnonymizeUser(ctx context.Context, id string, now time.Time) error
 			`DELETE FROM sigra_recovery_codes WHERE user_id = ?`,
 			`DELETE FROM sigra_trusted_browsers WHERE user_id = ?`,
 			`DELETE FROM sigra_email_reservations WHERE user_id = ?`,
+			`DELETE FROM sigra_signins WHERE user_id = ?`,
 		} {
 			if _, err := q.ExecContext(ctx, stmt, id); err != nil {
 				return wrap("AnonymizeUser", err)
@@ -236,9 +298,10 @@ func (db *DB) AnonymizeUser(ctx context.Context, id string, now time.Time) error
 }
 
 // ReserveEmail records a pending change of the user's address; see
-// [store.Users]. Another user's expired reservation of the address is
-// dropped; an unexpired one, or another user holding the address, is
-// store.ErrConflict.
+// [store.Users]. Addresses are compared by their keys
+// ([store.NormalizeEmail]). Another user's expired reservation of the
+// address is dropped; an unexpired one, or another user holding the
+// address, is store.ErrConflict.
 func (db *DB) ReserveEmail(ctx context.Context, id, email string, expires, now time.Time) error {
 	norm := store.NormalizeEmail(email)
 	return db.inTx(ctx, func(q querier) error {
@@ -281,7 +344,7 @@ func (db *DB) CancelEmailReservation(ctx context.Context, id string) error {
 }
 
 // ChangeEmail makes the user's unexpired reservation of email (compared
-// case-insensitively) the user's confirmed address, as it was entered when
+// by key, [store.NormalizeEmail]) the user's confirmed address, as it was entered when
 // reserved; see [store.Users].
 func (db *DB) ChangeEmail(ctx context.Context, id, email string, now time.Time) error {
 	norm := store.NormalizeEmail(email)

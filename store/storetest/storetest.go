@@ -42,6 +42,11 @@ const (
 	// TrustedBrowsers checks [store.TrustedBrowsers]. Needs store.Users
 	// and store.TrustedBrowsers.
 	TrustedBrowsers Part = "TrustedBrowsers"
+	// SignIns checks [store.SignIns], with the removal of a user's devices
+	// by DeleteUser and AnonymizeUser (and, when the store is a
+	// [store.Transactor], in a transaction). Needs store.Users and
+	// store.SignIns.
+	SignIns Part = "SignIns"
 	// Transactions checks [store.Transactor] with a write of each kind the
 	// store has among users, sessions, tokens, audit events, outbox
 	// messages, limiter hits, TOTP secrets, recovery codes and trusted
@@ -173,6 +178,7 @@ func allParts() []part {
 		{TOTP, []reflect.Type{users, totp}, totpChecks()},
 		{RecoveryCodes, []reflect.Type{users, recovery}, recoveryChecks()},
 		{TrustedBrowsers, []reflect.Type{users, trusted}, trustedChecks()},
+		{SignIns, []reflect.Type{users, reflect.TypeFor[store.SignIns]()}, signInChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
 	}

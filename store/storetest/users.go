@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -15,6 +17,8 @@ func userChecks() []check {
 		checkOf("CreateUser/Fills", testCreateUserFills),
 		checkOf("CreateUser/Conflict", testCreateUserConflict),
 		checkOf("CreateUser/Reserved", testCreateUserReserved),
+		checkOf("CreateUser/LookAlikes", testCreateUserLookAlikes),
+		checkOf("CreateUser/LookAlikeFirst", testCreateUserLookAlikeFirst),
 		checkOf("UserByID", testUserByID),
 		checkOf("UserByEmail", testUserByEmail),
 		checkOf("SetPasswordHash", testSetPasswordHash),
@@ -23,11 +27,13 @@ func userChecks() []check {
 		checkOf("RecordFailure/Concurrent", testRecordFailureConcurrent),
 		checkOf("ClearFailures", testClearFailures),
 		checkOf("SetDisabled", testSetDisabled),
+		checkEnv("SetDisabled/RevokesSessions", testSetDisabledRevokesSessions),
 		checkOf("ScheduleDeletion", testScheduleDeletion),
 		checkOf("UsersDueForDeletion", testUsersDueForDeletion),
 		checkEnv("DeleteUser", testDeleteUser),
 		checkEnv("AnonymizeUser", testAnonymizeUser),
 		checkOf("ReserveEmail", testReserveEmail),
+		checkOf("ReserveEmail/LookAlikes", testReserveEmailLookAlikes),
 		checkOf("EmailReservation", testEmailReservation),
 		checkOf("CancelEmailReservation", testCancelEmailReservation),
 		checkOf("ChangeEmail", testChangeEmail),
@@ -114,6 +120,75 @@ func testCreateUserReserved(t *testing.T, s store.Users) {
 	// by a change of address that was never completed.
 	late := &store.User{Email: "wanted@example.com", CreatedAt: at(2 * time.Hour)}
 	must(t, "CreateUser after the reservation expired", s.CreateUser(ctx, late))
+}
+
+// lookAlikes are addresses, each with forms that look like it or differ
+// from it only in case, width, invisible characters, Unicode normalization
+// or the encoding of the domain: store.NormalizeEmail gives them all one
+// key, so they are one address to the store.
+var lookAlikes = []struct {
+	plain string
+	forms []string
+}{
+	{"kim@example.com", []string{
+		"\u212Aim@example.com",        // KELVIN SIGN
+		"ｋｉｍ@example.com",             // fullwidth letters
+		"ＫＩＭ@ＥＸＡＭＰＬＥ．ＣＯＭ",             // fullwidth capitals and domain
+		"k\u200Bim@example.com",       // zero-width space
+		"ki\u00ADm@exa\u00ADmple.com", // soft hyphens
+		"Kim@Example.COM",
+	}},
+	{"élise@example.com", []string{
+		"e\u0301lise@example.com", // decomposed (NFD)
+		"E\u0301LISE@EXAMPLE.COM",
+		"ÉLISE@example.com",
+	}},
+	{"strasse@example.com", []string{"Straße@example.com", "STRA\u1E9EE@example.com"}},
+	{"οδυσσευς@example.gr", []string{"ΟΔΥΣΣΕΥΣ@example.gr", "Οδυσσευσ@example.gr"}}, // final sigma
+	{"kim@bücher.de", []string{"kim@xn--bcher-kva.de", "KIM@BÜCHER.DE", "kim@XN--BCHER-KVA.DE"}},
+}
+
+// testCreateUserLookAlikes: every look-alike of a registered address is
+// taken, and finds the owner.
+func testCreateUserLookAlikes(t *testing.T, s store.Users) {
+	ctx := t.Context()
+	for _, la := range lookAlikes {
+		owner := newUser(t, s, la.plain)
+		for _, form := range la.forms {
+			if got, want := store.NormalizeEmail(form), store.NormalizeEmail(la.plain); got != want {
+				t.Errorf("NormalizeEmail(%q): got %q, want %q, the key of %q", form, got, want, la.plain)
+			}
+			err := s.CreateUser(ctx, &store.User{Email: form, CreatedAt: t0})
+			wantErr(t, "CreateUser("+form+") beside "+la.plain, err, store.ErrConflict)
+			got, err := s.UserByEmail(ctx, form)
+			if err != nil {
+				t.Errorf("UserByEmail(%q): %v", form, err)
+				continue
+			}
+			if got.ID != owner.ID || got.Email != la.plain {
+				t.Errorf("UserByEmail(%q): got (%q, %q), want the owner (%q, %q), the address as entered", form, got.ID, got.Email, owner.ID, la.plain)
+			}
+		}
+		// A confirmation sent to any form confirms the address.
+		must(t, "ConfirmEmail("+la.forms[0]+")", s.ConfirmEmail(ctx, owner.ID, la.forms[0], at(time.Minute)))
+	}
+}
+
+// testCreateUserLookAlikeFirst: registered first, a look-alike holds the
+// plain address: the plain form is taken, and finds the look-alike's
+// owner, who keeps the address as entered.
+func testCreateUserLookAlikeFirst(t *testing.T, s store.Users) {
+	ctx := t.Context()
+	for _, la := range lookAlikes {
+		first := newUser(t, s, la.forms[0])
+		err := s.CreateUser(ctx, &store.User{Email: la.plain, CreatedAt: t0})
+		wantErr(t, "CreateUser("+la.plain+") beside "+la.forms[0], err, store.ErrConflict)
+		got, err := s.UserByEmail(ctx, la.plain)
+		must(t, "UserByEmail("+la.plain+")", err)
+		if got.ID != first.ID || got.Email != la.forms[0] {
+			t.Errorf("UserByEmail(%q): got (%q, %q), want (%q, %q)", la.plain, got.ID, got.Email, first.ID, la.forms[0])
+		}
+	}
 }
 
 func testUserByID(t *testing.T, s store.Users) {
@@ -317,6 +392,77 @@ func testSetDisabled(t *testing.T, s store.Users) {
 	must(t, "SetDisabled(zero)", s.SetDisabled(ctx, u.ID, time.Time{}, at(3*time.Minute)))
 	sameTime(t, "DisabledAt after enabling", getUser(t, s, u.ID).DisabledAt, time.Time{})
 	wantErr(t, "SetDisabled(missing)", s.SetDisabled(ctx, store.NewID(), t0, t0), store.ErrNotFound)
+}
+
+// testSetDisabledRevokesSessions: disabling revokes every live session of
+// the user at once, as a tombstone, in the caller's transaction; enabling
+// revives none, and other users' sessions stay.
+func testSetDisabledRevokesSessions(t *testing.T, s store.Users, e env) {
+	ctx := t.Context()
+	ss, ok := as[store.Sessions](e)
+	if !ok {
+		e.logLacking(t, "sessions revoked by SetDisabled", reflect.TypeFor[store.Sessions]())
+		return
+	}
+	u := newUser(t, s, "disabled@example.com")
+	bystander := newUser(t, s, "bystander@example.com")
+	mine := []*store.Session{liveSession(digest("disabled-1"), u.ID), liveSession(digest("disabled-2"), u.ID)}
+	mine[1].Remember = true
+	theirs := liveSession(digest("bystander"), bystander.ID)
+	for _, sess := range append(mine, theirs) {
+		must(t, "SaveSession", ss.SaveSession(ctx, sess))
+	}
+
+	must(t, "SetDisabled", s.SetDisabled(ctx, u.ID, at(time.Minute), at(time.Minute)))
+	gone := func(when string) {
+		t.Helper()
+		for i, sess := range mine {
+			_, err := ss.SessionByDigest(ctx, sess.Digest, at(time.Minute), 0)
+			wantErr(t, fmt.Sprintf("SessionByDigest(session %d) %s", i, when), err, store.ErrNotFound)
+			_, _, err = ss.SessionWithUser(ctx, sess.Digest, at(time.Minute), time.Hour)
+			wantErr(t, fmt.Sprintf("SessionWithUser(session %d) %s", i, when), err, store.ErrNotFound)
+		}
+		list, err := ss.UserSessions(ctx, u.ID, at(time.Minute))
+		must(t, "UserSessions", err)
+		if len(list) != 0 {
+			t.Errorf("UserSessions %s: got %d, want none", when, len(list))
+		}
+	}
+	gone("after SetDisabled")
+	if _, err := ss.SessionByDigest(ctx, theirs.Digest, at(time.Minute), 0); err != nil {
+		t.Errorf("another user's session after SetDisabled: %v", err)
+	}
+	// A request in flight that saves its session does not bring it back.
+	for _, sess := range mine {
+		sess.LastSeenAt = at(time.Minute)
+		must(t, "SaveSession after SetDisabled", ss.SaveSession(ctx, sess))
+	}
+	gone("after a save")
+	must(t, "SetDisabled(zero)", s.SetDisabled(ctx, u.ID, time.Time{}, at(2*time.Minute)))
+	gone("after enabling")
+
+	// In a transaction that rolls back, nothing is disabled or revoked.
+	tx, ok := as[store.Transactor](e)
+	if !ok {
+		e.logLacking(t, "SetDisabled in a transaction", reflect.TypeFor[store.Transactor]())
+		return
+	}
+	errRollback := errors.New("roll back")
+	err := tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.SetDisabled(ctx, bystander.ID, at(time.Minute), at(time.Minute)); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("InTx: got %v, want the function's error", err)
+	}
+	if got := getUser(t, s, bystander.ID); !got.DisabledAt.IsZero() {
+		t.Errorf("DisabledAt after a rolled-back SetDisabled: got %v, want zero", got.DisabledAt)
+	}
+	if _, err := ss.SessionByDigest(ctx, theirs.Digest, at(time.Minute), 0); err != nil {
+		t.Errorf("session after a rolled-back SetDisabled: %v, want it live", err)
+	}
 }
 
 func testScheduleDeletion(t *testing.T, s store.Users) {
@@ -562,6 +708,37 @@ func testReserveEmail(t *testing.T, s store.Users) {
 	}
 	sameTime(t, "a's replaced expiry", exp, at(6*time.Hour))
 	must(t, "ReserveEmail(freed address)", s.ReserveEmail(ctx, b.ID, "one@example.com", at(5*time.Hour), at(time.Hour)))
+}
+
+// testReserveEmailLookAlikes: a look-alike of an address held or reserved
+// by another user cannot be reserved, and a reserved look-alike holds the
+// plain address against registration.
+func testReserveEmailLookAlikes(t *testing.T, s store.Users) {
+	ctx := t.Context()
+	mover := newUser(t, s, "mover@example.com")
+	other := newUser(t, s, "other@example.com")
+	for _, la := range lookAlikes {
+		newUser(t, s, la.plain)
+		for _, form := range la.forms {
+			err := s.ReserveEmail(ctx, mover.ID, form, at(time.Hour), t0)
+			wantErr(t, "ReserveEmail("+form+") of an address held as "+la.plain, err, store.ErrConflict)
+		}
+	}
+	if _, _, err := s.EmailReservation(ctx, mover.ID, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("reservation after refused look-alikes: got %v, want ErrNotFound", err)
+	}
+
+	// Reserved as a look-alike, the address is taken in every form.
+	must(t, "ReserveEmail", s.ReserveEmail(ctx, mover.ID, "ｎｅｗ@example.net", at(time.Hour), t0))
+	for _, form := range []string{"new@example.net", "NEW@Example.NET", "n\u200Bew@example.net"} {
+		wantErr(t, "ReserveEmail("+form+") reserved by another user", s.ReserveEmail(ctx, other.ID, form, at(time.Hour), at(time.Minute)), store.ErrConflict)
+		wantErr(t, "CreateUser("+form+") reserved by another user", s.CreateUser(ctx, &store.User{Email: form, CreatedAt: at(time.Minute)}), store.ErrConflict)
+	}
+	// The change completes with any form, and keeps the address as reserved.
+	must(t, "ChangeEmail", s.ChangeEmail(ctx, mover.ID, "NEW@example.net", at(time.Minute)))
+	if got := getUser(t, s, mover.ID); got.Email != "ｎｅｗ@example.net" {
+		t.Errorf("Email after ChangeEmail: got %q, want it as reserved %q", got.Email, "ｎｅｗ@example.net")
+	}
 }
 
 func testEmailReservation(t *testing.T, s store.Users) {
