@@ -40,7 +40,7 @@
 //
 // Error bodies have the shape {"error": {"code": "...", "message": "..."}}.
 // A request whose client went away (its context was cancelled) gets no
-// answer beyond the status 499, and its error is logged at Debug only.
+// answer beyond the status 499, and its error is not logged above Debug.
 //
 // The guards only read the request's [sigra.Auth]. Signing out a user who
 // was disabled, whose deletion is scheduled or who no longer exists is the
