@@ -18,16 +18,18 @@ import (
 )
 
 // Store is what the account flows need of storage: users, sessions,
-// emailed tokens and codes, the rate limiter, the audit log and
-// transactions. A host that keeps accounts in its own database implements
-// these (and runs the matching parts of store/storetest); it needs none of
-// the second factors' interfaces.
+// emailed tokens and codes, the rate limiter, the audit log, the devices
+// users sign in from (for new-device alerts) and transactions. A host
+// that keeps accounts in its own database implements these (and runs the
+// matching parts of store/storetest); it needs none of the second
+// factors' interfaces.
 type Store interface {
 	store.Users
 	store.Sessions
 	store.Tokens
 	store.Limiter
 	store.AuditLog
+	store.SignIns
 	store.Transactor
 }
 

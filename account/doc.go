@@ -354,11 +354,8 @@
 // when its address changes), a browser and an operating system. The store
 // keeps, per user, only a SHA-256 fingerprint of these with the user's ID,
 // and when the device was last seen; a user's devices not seen for the
-// window are forgotten at that user's next sign-in. This takes a store
-// that also implements store.SignIns, as both adapters do; [Store] does
-// not require it, and with a store that lacks it no alert is sent. A
-// host's store that implements it runs the SignIns part of
-// store/storetest.
+// window are forgotten at that user's next sign-in (store.SignIns, part of
+// [Store]: a host's store runs the SignIns part of store/storetest).
 //
 // Every completed sign-in counts, whichever feature completed it (a
 // password, a magic link, a second factor after either, and the sign-ins of

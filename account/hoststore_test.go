@@ -47,7 +47,7 @@ func TestHostStoreConformance(t *testing.T) {
 		got = append(got, p)
 	}
 	slices.Sort(got)
-	want := []string{string(storetest.AuditLog), string(storetest.Limiter), string(storetest.Sessions), string(storetest.Times), string(storetest.Tokens), string(storetest.Transactions), string(storetest.Users)}
+	want := []string{string(storetest.AuditLog), string(storetest.Limiter), string(storetest.Sessions), string(storetest.SignIns), string(storetest.Times), string(storetest.Tokens), string(storetest.Transactions), string(storetest.Users)}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("parts run: got %q, want %q", got, want)

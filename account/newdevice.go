@@ -23,8 +23,7 @@ import (
 // NewDeviceAlertConfig configures the email a user gets when their account
 // is signed in to from a device not seen lately (see the package
 // documentation, "New-device alerts"). The zero value turns the alerts on
-// with the defaults below, for a store that keeps the devices users sign
-// in from (implements store.SignIns, as both adapters do).
+// with the defaults below.
 type NewDeviceAlertConfig struct {
 	// Disabled turns the alerts off: no email, and the devices users sign
 	// in from are not recorded. Links already sent keep working.
@@ -87,35 +86,23 @@ func deviceFingerprint(userID, network, browser, osName string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// signIns returns the store's record of the devices users sign in from:
-// the store itself when it implements store.SignIns (both adapters do).
-// Without it no alert is sent.
-func (h *Handler) signIns() (store.SignIns, bool) {
-	si, ok := h.st.(store.SignIns)
-	return si, ok
-}
-
 // noticeNewDevice is told of every completed sign-in through the session
 // manager (see session.Manager.OnSignIn), whichever feature completed it.
-// It records the device in one store call (when the store keeps devices,
-// see signIns) and, when the device was not seen for the window and this
-// is not the user's first sign-in, emails the user an alert with a "this
-// wasn't me" link: the link's token, the email and the audit row in one
-// transaction. A failure is logged; the sign-in goes on.
+// It records the device in one store call and, when the device was not
+// seen for the window and this is not the user's first sign-in, emails the
+// user an alert with a "this wasn't me" link: the link's token, the email
+// and the audit row in one transaction. A failure is logged; the sign-in
+// goes on.
 func (h *Handler) noticeNewDevice(ctx context.Context, a *sigra.Auth) {
 	cfg := h.cfg.NewDeviceAlert
 	if cfg.Disabled {
-		return
-	}
-	si, ok := h.signIns()
-	if !ok {
 		return
 	}
 	ip, ua := audit.RequestInfo(ctx)
 	browser, osName := session.ParseUserAgent(ua)
 	fp := deviceFingerprint(a.User.ID, place(ip), browser, osName)
 	now := h.k.Now()
-	first, last, err := si.SeenDevice(ctx, a.User.ID, fp, now, now.Add(-cfg.Window))
+	first, last, err := h.st.SeenDevice(ctx, a.User.ID, fp, now, now.Add(-cfg.Window))
 	if err != nil {
 		h.k.Log.ErrorContext(ctx, "new-device check failed", "user", a.User.ID, "err", err)
 		return
@@ -220,8 +207,8 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 		default:
 			return err
 		}
-		if si, ok := h.signIns(); ok && d.Device != "" {
-			if err := si.ForgetDevice(ctx, u.ID, d.Device); err != nil {
+		if d.Device != "" {
+			if err := h.st.ForgetDevice(ctx, u.ID, d.Device); err != nil {
 				return err
 			}
 		}

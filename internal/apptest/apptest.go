@@ -56,6 +56,7 @@ type Store interface {
 	store.TOTP
 	store.RecoveryCodes
 	store.TrustedBrowsers
+	store.SignIns
 	store.Transactor
 }
 
