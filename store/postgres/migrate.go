@@ -202,14 +202,7 @@ func (db *DB) RekeyEmails(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, migrateLockSQL); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
-		v, err := emailKeyVersion(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if v > store.EmailKeyVersion {
-			return fmt.Errorf("address keys are of version %d, newer than this release's %d", v, store.EmailKeyVersion)
-		}
-		return rekeyEmails(ctx, tx)
+		return store.RekeyEmails(ctx, emailKeys{tx}, rekeyBatch)
 	}
 	var err error
 	if tx, ok := db.tx(ctx); ok {
@@ -236,12 +229,9 @@ func (db *DB) RekeyEmails(ctx context.Context) error {
 func (db *DB) EmailKeyCollisions(ctx context.Context) ([]store.EmailKeyCollision, error) {
 	var collisions []store.EmailKeyCollision
 	read := func(tx pgx.Tx) error {
-		stale, holders, err := readEmailKeys(ctx, tx, "sigra_users", "id")
-		if err != nil {
-			return err
-		}
-		_, collisions = store.PlanEmailRekey(stale, holders)
-		return nil
+		var err error
+		collisions, err = store.ReadEmailKeyCollisions(ctx, emailKeys{tx}, rekeyBatch)
+		return err
 	}
 	var err error
 	if tx, ok := db.tx(ctx); ok {
@@ -266,122 +256,76 @@ func rekeyIfOld(ctx context.Context, tx pgx.Tx) error {
 	if !exists {
 		return nil
 	}
-	v, err := emailKeyVersion(ctx, tx)
-	if err != nil || v >= store.EmailKeyVersion {
-		return err
-	}
-	return rekeyEmails(ctx, tx)
+	return store.RekeyEmailsIfOld(ctx, emailKeys{tx}, rekeyBatch)
 }
 
-// emailKeyVersion returns the recorded key version, 0 if none is.
-func emailKeyVersion(ctx context.Context, tx pgx.Tx) (int, error) {
-	var s string
-	err := tx.QueryRow(ctx, `SELECT value FROM sigra_meta WHERE key = $1`, emailKeyVersionKey).Scan(&s)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", emailKeyVersionKey, err)
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %q is not a version", emailKeyVersionKey, s)
-	}
-	return v, nil
-}
+// emailKeys is the PostgreSQL dialect of the address rekeying in package
+// store, in tx: a READ COMMITTED transaction that, when it rekeys, holds
+// the advisory lock of migrations and locks the tables (LockEmailKeys).
+type emailKeys struct{ tx pgx.Tx }
 
-// rekeyEmails locks the tables that store addresses against writes, moves
-// their stale keys to their current value as store.PlanEmailRekey decides,
-// and records the current version, all in tx.
-func rekeyEmails(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `LOCK TABLE sigra_users, sigra_email_reservations IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+var (
+	_ store.EmailKeyRekeyer = emailKeys{}
+	_ store.EmailKeyLocker  = emailKeys{}
+)
+
+// LockEmailKeys implements [store.EmailKeyLocker]: it locks the tables
+// that store addresses against writes until tx ends (reads go on).
+func (k emailKeys) LockEmailKeys(ctx context.Context) error {
+	if _, err := k.tx.Exec(ctx, `LOCK TABLE sigra_users, sigra_email_reservations IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return fmt.Errorf("lock tables: %w", err)
 	}
-	// The tables that store an address beside its key, and the column that
-	// identifies their rows.
-	for _, t := range []struct{ table, id string }{
-		{"sigra_users", "id"},
-		{"sigra_email_reservations", "user_id"},
-	} {
-		stale, holders, err := readEmailKeys(ctx, tx, t.table, t.id)
-		if err != nil {
-			return err
-		}
-		moves, _ := store.PlanEmailRekey(stale, holders)
-		// The unique index on users is checked row by row, and moves may
-		// form chains (a row taking the key another leaves): every moving
-		// row first takes a temporary key unique to it. Temporary keys
-		// start with U+2126 OHM SIGN, which NFC and NFKC replace, so no key
-		// of any version contains it.
-		temp := make([]store.EmailKeyRow, len(moves))
-		for i, m := range moves {
-			temp[i] = store.EmailKeyRow{ID: m.ID, Key: "\u2126rekey " + m.ID}
-		}
-		for _, step := range [][]store.EmailKeyRow{temp, moves} {
-			if err := setEmailKeys(ctx, tx, t.table, t.id, step); err != nil {
-				return err
-			}
-		}
+	return nil
+}
+
+// scanEmailKey scans a row of (id, email, email_norm).
+func scanEmailKey(row pgx.CollectableRow) (store.EmailKeyRow, error) {
+	var r store.EmailKeyRow
+	err := row.Scan(&r.ID, &r.Email, &r.Key)
+	return r, err
+}
+
+// EmailKeysAfter implements [store.EmailKeyReader].
+func (k emailKeys) EmailKeysAfter(ctx context.Context, t store.EmailKeyTable, after string, limit int) ([]store.EmailKeyRow, error) {
+	rows, _ := k.tx.Query(ctx, `SELECT `+t.ID+`, email, email_norm FROM `+t.Name+`
+		WHERE `+t.ID+` > $1 ORDER BY `+t.ID+` LIMIT $2`, after, limit)
+	return pgx.CollectRows(rows, scanEmailKey)
+}
+
+// EmailKeysHeld implements [store.EmailKeyReader].
+func (k emailKeys) EmailKeysHeld(ctx context.Context, t store.EmailKeyTable, keys []string) ([]store.EmailKeyRow, error) {
+	rows, _ := k.tx.Query(ctx, `SELECT `+t.ID+`, email, email_norm FROM `+t.Name+` WHERE email_norm = ANY($1)`, keys)
+	return pgx.CollectRows(rows, scanEmailKey)
+}
+
+// SetEmailKeys implements [store.EmailKeyRekeyer]: one UPDATE joined with
+// the IDs and keys given as two arrays.
+func (k emailKeys) SetEmailKeys(ctx context.Context, table store.EmailKeyTable, rows []store.EmailKeyRow) error {
+	ids, keys := make([]string, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		ids[i], keys[i] = r.ID, r.Key
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO sigra_meta (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, emailKeyVersionKey, strconv.Itoa(store.EmailKeyVersion))
+	_, err := k.tx.Exec(ctx, `UPDATE `+table.Name+` AS t SET email_norm = m.k
+		FROM unnest($1::text[], $2::text[]) AS m(id, k) WHERE t.`+table.ID+` = m.id`, ids, keys)
+	return err
+}
+
+// EmailKeyVersion implements [store.EmailKeyRekeyer].
+func (k emailKeys) EmailKeyVersion(ctx context.Context) (string, bool, error) {
+	var s string
+	err := k.tx.QueryRow(ctx, `SELECT value FROM sigra_meta WHERE key = $1`, emailKeyVersionKey).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("record %s: %w", emailKeyVersionKey, err)
+		return "", false, err
 	}
-	return nil
+	return s, true, nil
 }
 
-// readEmailKeys reads the rows of table in batches, in the order of the
-// id column, and returns those whose stored key is not their current key
-// (stale) and the rows that store one of those current keys (holders).
-func readEmailKeys(ctx context.Context, tx pgx.Tx, table, id string) (stale, holders []store.EmailKeyRow, err error) {
-	scan := func(row pgx.CollectableRow) (store.EmailKeyRow, error) {
-		var r store.EmailKeyRow
-		err := row.Scan(&r.ID, &r.Email, &r.Key)
-		return r, err
-	}
-	var wanted []string
-	for after := ""; ; {
-		rows, _ := tx.Query(ctx, `SELECT `+id+`, email, email_norm FROM `+table+`
-			WHERE `+id+` > $1 ORDER BY `+id+` LIMIT $2`, after, rekeyBatch)
-		batch, err := pgx.CollectRows(rows, scan)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", table, err)
-		}
-		for _, r := range batch {
-			if k := store.NormalizeEmail(r.Email); k != r.Key {
-				stale = append(stale, r)
-				wanted = append(wanted, k)
-			}
-		}
-		if len(batch) < rekeyBatch {
-			break
-		}
-		after = batch[len(batch)-1].ID
-	}
-	for chunk := range slices.Chunk(wanted, rekeyBatch) {
-		rows, _ := tx.Query(ctx, `SELECT `+id+`, email, email_norm FROM `+table+` WHERE email_norm = ANY($1)`, chunk)
-		batch, err := pgx.CollectRows(rows, scan)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", table, err)
-		}
-		holders = append(holders, batch...)
-	}
-	return stale, holders, nil
-}
-
-// setEmailKeys sets the key of each row of rows (by ID) in table, a batch
-// per statement.
-func setEmailKeys(ctx context.Context, tx pgx.Tx, table, id string, rows []store.EmailKeyRow) error {
-	for chunk := range slices.Chunk(rows, rekeyBatch) {
-		ids, keys := make([]string, len(chunk)), make([]string, len(chunk))
-		for i, r := range chunk {
-			ids[i], keys[i] = r.ID, r.Key
-		}
-		if _, err := tx.Exec(ctx, `UPDATE `+table+` AS t SET email_norm = m.k
-			FROM unnest($1::text[], $2::text[]) AS m(id, k) WHERE t.`+id+` = m.id`, ids, keys); err != nil {
-			return fmt.Errorf("rekey %s: %w", table, err)
-		}
-	}
-	return nil
+// SetEmailKeyVersion implements [store.EmailKeyRekeyer].
+func (k emailKeys) SetEmailKeyVersion(ctx context.Context, v string) error {
+	_, err := k.tx.Exec(ctx, `INSERT INTO sigra_meta (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, emailKeyVersionKey, v)
+	return err
 }

@@ -181,21 +181,11 @@ const rekeyBatch = 500
 // (see [DB.UserByEmail]). [DB.EmailKeyCollisions] lists them. It fails if
 // the recorded version is newer than this release's.
 func (db *DB) RekeyEmails(ctx context.Context) error {
-	run := func(q querier) error {
-		v, err := emailKeyVersion(ctx, q)
-		if err != nil {
-			return err
-		}
-		if v > store.EmailKeyVersion {
-			return fmt.Errorf("address keys are of version %d, newer than this release's %d", v, store.EmailKeyVersion)
-		}
-		return rekeyEmails(ctx, q)
-	}
 	var err error
 	if tx := db.tx(ctx); tx != nil {
-		err = run(tx)
+		err = store.RekeyEmails(ctx, emailKeys{tx}, rekeyBatch)
 	} else {
-		err = db.begin(ctx, func(tx *sql.Tx) error { return run(tx) })
+		err = db.begin(ctx, func(tx *sql.Tx) error { return store.RekeyEmails(ctx, emailKeys{tx}, rekeyBatch) })
 	}
 	if err != nil {
 		return fmt.Errorf("sigra/sqlite: RekeyEmails: %w", err)
@@ -215,21 +205,13 @@ func (db *DB) RekeyEmails(ctx context.Context) error {
 // transaction.
 func (db *DB) EmailKeyCollisions(ctx context.Context) ([]store.EmailKeyCollision, error) {
 	var collisions []store.EmailKeyCollision
-	read := func(q querier) error {
-		stale, holders, err := readEmailKeys(ctx, q, "sigra_users", "id")
-		if err != nil {
-			return err
-		}
-		_, collisions = store.PlanEmailRekey(stale, holders)
-		return nil
-	}
 	var err error
 	if tx := db.tx(ctx); tx != nil {
-		err = read(tx)
+		collisions, err = store.ReadEmailKeyCollisions(ctx, emailKeys{tx}, rekeyBatch)
 	} else {
 		var tx *sql.Tx
 		if tx, err = db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err == nil {
-			err = read(tx)
+			collisions, err = store.ReadEmailKeyCollisions(ctx, emailKeys{tx}, rekeyBatch)
 			_ = tx.Rollback()
 		}
 	}
@@ -250,140 +232,91 @@ func rekeyIfOld(ctx context.Context, q querier) error {
 	if n == 0 {
 		return nil
 	}
-	v, err := emailKeyVersion(ctx, q)
-	if err != nil || v >= store.EmailKeyVersion {
+	return store.RekeyEmailsIfOld(ctx, emailKeys{q}, rekeyBatch)
+}
+
+// emailKeys is the SQLite dialect of the address rekeying in package
+// store, through q: one transaction, which holds the write lock when it
+// rekeys.
+type emailKeys struct{ q querier }
+
+var _ store.EmailKeyRekeyer = emailKeys{}
+
+// EmailKeysAfter implements [store.EmailKeyReader].
+func (k emailKeys) EmailKeysAfter(ctx context.Context, t store.EmailKeyTable, after string, limit int) ([]store.EmailKeyRow, error) {
+	rows, err := k.q.QueryContext(ctx, `SELECT `+t.ID+`, email, email_norm FROM `+t.Name+` WHERE `+t.ID+` > ? ORDER BY `+t.ID+` LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanEmailKeys(rows)
+}
+
+// EmailKeysHeld implements [store.EmailKeyReader].
+func (k emailKeys) EmailKeysHeld(ctx context.Context, t store.EmailKeyTable, keys []string) ([]store.EmailKeyRow, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(keys))
+	for i, key := range keys {
+		args[i] = key
+	}
+	marks := strings.Repeat(", ?", len(keys))[2:]
+	rows, err := k.q.QueryContext(ctx, `SELECT `+t.ID+`, email, email_norm FROM `+t.Name+` WHERE email_norm IN (`+marks+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanEmailKeys(rows)
+}
+
+// scanEmailKeys reads and closes rows of (id, email, email_norm).
+func scanEmailKeys(rows *sql.Rows) ([]store.EmailKeyRow, error) {
+	var out []store.EmailKeyRow
+	for rows.Next() {
+		var r store.EmailKeyRow
+		if err := rows.Scan(&r.ID, &r.Email, &r.Key); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SetEmailKeys implements [store.EmailKeyRekeyer]: one UPDATE joined with
+// the rows given as a JSON array of [id, key] pairs.
+func (k emailKeys) SetEmailKeys(ctx context.Context, t store.EmailKeyTable, rows []store.EmailKeyRow) error {
+	pairs := make([][2]string, len(rows))
+	for i, r := range rows {
+		pairs[i] = [2]string{r.ID, r.Key}
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
 		return err
 	}
-	return rekeyEmails(ctx, q)
+	_, err = k.q.ExecContext(ctx, `UPDATE `+t.Name+` SET email_norm = m.value ->> 1
+		FROM json_each(?) AS m WHERE `+t.Name+`.`+t.ID+` = m.value ->> 0`, string(b))
+	return err
 }
 
-// emailKeyVersion returns the recorded key version, 0 if none is.
-func emailKeyVersion(ctx context.Context, q querier) (int, error) {
+// EmailKeyVersion implements [store.EmailKeyRekeyer].
+func (k emailKeys) EmailKeyVersion(ctx context.Context) (string, bool, error) {
 	var s string
-	err := q.QueryRowContext(ctx, `SELECT value FROM sigra_meta WHERE key = ?`, emailKeyVersionKey).Scan(&s)
+	err := k.q.QueryRowContext(ctx, `SELECT value FROM sigra_meta WHERE key = ?`, emailKeyVersionKey).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", emailKeyVersionKey, err)
+		return "", false, err
 	}
-	v, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %q is not a version", emailKeyVersionKey, s)
-	}
-	return v, nil
+	return s, true, nil
 }
 
-// rekeyEmails moves the stale keys of each table to their current value
-// as store.PlanEmailRekey decides, and records the current version, all
-// through q (one transaction holding the write lock).
-func rekeyEmails(ctx context.Context, q querier) error {
-	// The tables that store an address beside its key, and the column that
-	// identifies their rows.
-	for _, t := range []struct{ table, id string }{
-		{"sigra_users", "id"},
-		{"sigra_email_reservations", "user_id"},
-	} {
-		stale, holders, err := readEmailKeys(ctx, q, t.table, t.id)
-		if err != nil {
-			return err
-		}
-		moves, _ := store.PlanEmailRekey(stale, holders)
-		// The unique indexes are checked row by row, and moves may form
-		// chains (a row taking the key another leaves): every moving row
-		// first takes a temporary key unique to it. Temporary keys start
-		// with U+2126 OHM SIGN, which NFC and NFKC replace, so no key of
-		// any version contains it.
-		temp := make([]store.EmailKeyRow, len(moves))
-		for i, m := range moves {
-			temp[i] = store.EmailKeyRow{ID: m.ID, Key: "\u2126rekey " + m.ID}
-		}
-		for _, step := range [][]store.EmailKeyRow{temp, moves} {
-			if err := setEmailKeys(ctx, q, t.table, t.id, step); err != nil {
-				return err
-			}
-		}
-	}
-	_, err := q.ExecContext(ctx, `INSERT INTO sigra_meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, emailKeyVersionKey, strconv.Itoa(store.EmailKeyVersion))
-	if err != nil {
-		return fmt.Errorf("record %s: %w", emailKeyVersionKey, err)
-	}
-	return nil
-}
-
-// readEmailKeys reads the rows of table in batches, in the order of the
-// id column, and returns those whose stored key is not their current key
-// (stale) and the rows that store one of those current keys (holders).
-func readEmailKeys(ctx context.Context, q querier, table, id string) (stale, holders []store.EmailKeyRow, err error) {
-	var wanted []string
-	for after := ""; ; {
-		rows, err := q.QueryContext(ctx, `SELECT `+id+`, email, email_norm FROM `+table+` WHERE `+id+` > ? ORDER BY `+id+` LIMIT ?`, after, rekeyBatch)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", table, err)
-		}
-		n := 0
-		for rows.Next() {
-			var r store.EmailKeyRow
-			if err := rows.Scan(&r.ID, &r.Email, &r.Key); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("read %s: %w", table, err)
-			}
-			n++
-			after = r.ID
-			if k := store.NormalizeEmail(r.Email); k != r.Key {
-				stale = append(stale, r)
-				wanted = append(wanted, k)
-			}
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", table, err)
-		}
-		if n < rekeyBatch {
-			break
-		}
-	}
-	for chunk := range slices.Chunk(wanted, rekeyBatch) {
-		args := make([]any, len(chunk))
-		for i, k := range chunk {
-			args[i] = k
-		}
-		marks := strings.Repeat(", ?", len(chunk))[2:]
-		rows, err := q.QueryContext(ctx, `SELECT `+id+`, email, email_norm FROM `+table+` WHERE email_norm IN (`+marks+`)`, args...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", table, err)
-		}
-		for rows.Next() {
-			var r store.EmailKeyRow
-			if err := rows.Scan(&r.ID, &r.Email, &r.Key); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("read %s: %w", table, err)
-			}
-			holders = append(holders, r)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", table, err)
-		}
-	}
-	return stale, holders, nil
-}
-
-// setEmailKeys sets the key of each row of rows (by ID) in table, a batch
-// per statement.
-func setEmailKeys(ctx context.Context, q querier, table, id string, rows []store.EmailKeyRow) error {
-	for chunk := range slices.Chunk(rows, rekeyBatch) {
-		pairs := make([][2]string, len(chunk))
-		for i, r := range chunk {
-			pairs[i] = [2]string{r.ID, r.Key}
-		}
-		b, err := json.Marshal(pairs)
-		if err != nil {
-			return err
-		}
-		if _, err := q.ExecContext(ctx, `UPDATE `+table+` SET email_norm = m.value ->> 1
-			FROM json_each(?) AS m WHERE `+table+`.`+id+` = m.value ->> 0`, string(b)); err != nil {
-			return fmt.Errorf("rekey %s: %w", table, err)
-		}
-	}
-	return nil
+// SetEmailKeyVersion implements [store.EmailKeyRekeyer].
+func (k emailKeys) SetEmailKeyVersion(ctx context.Context, v string) error {
+	_, err := k.q.ExecContext(ctx, `INSERT INTO sigra_meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, emailKeyVersionKey, v)
+	return err
 }
