@@ -2,7 +2,8 @@
 // of the design's performance section, beside a baseline in the same run.
 //
 // The package has no API: it holds benchmarks and the tests that pin the
-// number of database round trips per request. Run them with
+// number of database round trips and of allocations per request. Run them
+// with
 //
 //	go test -run '^$' -bench AuthenticatedRequest -benchmem -count 6 ./bench/
 //
@@ -43,6 +44,13 @@
 // reports the ratio of their times (the budget is at most 0.5): on a
 // machine shared with other work it is steadier than comparing two
 // sub-benchmarks that ran one after the other.
+//
+// # Allocations
+//
+// TestAllocationsPerRequest pins the allocations of a steady authenticated
+// request through sigra-sqlite's chain, as the benchmark serves it, to a
+// budget (76; the request and recorder of net/http/httptest make about two
+// dozen of them).
 //
 // # Round trips
 //

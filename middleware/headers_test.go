@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,38 @@ func TestSecureHeadersOwnPolicies(t *testing.T) {
 	}
 	if got := rec.Header().Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("Referrer-Policy: got %q, want %q", got, "no-referrer")
+	}
+}
+
+// TestSecureHeadersShareNoValue checks that the headers' values, which
+// share one array, stay apart: a handler that adds to one changes no
+// other, and each response gets its own.
+func TestSecureHeadersShareNoValue(t *testing.T) {
+	t.Parallel()
+	s, err := site.New(site.Config{BaseURL: "https://app.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := middleware.SecureHeaders(s, middleware.HeadersConfig{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Content-Security-Policy", "report-to default")
+		w.Header().Add("X-Frame-Options", "SAMEORIGIN")
+		w.Header()["Referrer-Policy"][0] = "no-referrer"
+	}))
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "https://app.example.com/", nil))
+		got := rec.Header()
+		for name, want := range map[string][]string{
+			"Content-Security-Policy":    {middleware.DefaultCSP, "report-to default"},
+			"X-Frame-Options":            {"DENY", "SAMEORIGIN"},
+			"X-Content-Type-Options":     {"nosniff"},
+			"Referrer-Policy":            {"no-referrer"},
+			"Cross-Origin-Opener-Policy": {"same-origin"},
+			"Strict-Transport-Security":  {"max-age=63072000; includeSubDomains"},
+		} {
+			if !slices.Equal(got[name], want) {
+				t.Errorf("%s: got %q, want %q", name, got[name], want)
+			}
+		}
 	}
 }

@@ -120,7 +120,7 @@ func (Codec) Decode(b []byte) (time.Time, map[string]any, error) {
 	}
 	values := make(map[string]any, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		k := d.string()
+		k := d.key()
 		switch d.byte() {
 		case tagString:
 			values[k] = d.string()
@@ -255,6 +255,19 @@ func (d *decoder) byte() byte {
 }
 
 func (d *decoder) string() string { return string(d.take(d.length())) }
+
+// rememberKey is the value scs.SessionManager.RememberMe sets.
+const rememberKey = "__rememberMe"
+
+// key reads a value's key as string does, without a new string for the
+// key scs itself sets.
+func (d *decoder) key() string {
+	b := d.take(d.length())
+	if string(b) == rememberKey {
+		return rememberKey
+	}
+	return string(b)
+}
 
 type gobData struct {
 	Deadline time.Time

@@ -2,8 +2,10 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"time"
+	"unsafe"
 
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
@@ -29,7 +31,7 @@ func (s *scsStore) FindCtx(ctx context.Context, tok string) ([]byte, bool, error
 	if idle < 0 {
 		idle = 0
 	}
-	row, u, err := s.m.st.SessionWithUser(ctx, token.Digest(tok), h.now, idle)
+	row, u, err := s.m.st.SessionWithUser(ctx, digest(&h.digestv, tok), h.now, idle)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -38,6 +40,13 @@ func (s *scsStore) FindCtx(ctx context.Context, tok string) ([]byte, bool, error
 	}
 	h.load(row, u)
 	return row.Data, true, nil
+}
+
+// digest returns token.Digest(tok), computed into buf.
+func digest(buf *[sha256.Size]byte, tok string) []byte {
+	// Sum256 only reads its input: the token's bytes need no copy.
+	*buf = sha256.Sum256(unsafe.Slice(unsafe.StringData(tok), len(tok)))
+	return buf[:]
 }
 
 // CommitCtx saves the session row for tok: the values blob and the auth

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -179,7 +180,13 @@ type holderKey struct{}
 
 // holder is the per-request session state: the row as loaded, the auth
 // state the next commit writes, and the *sigra.Auth handed to handlers.
+//
+// It is also the request's context below LoadAndSave: the parent context
+// with the holder as the value of holderKey, which spares the request an
+// allocation. Its context methods only read the parent.
 type holder struct {
+	context.Context // the request's context as LoadAndSave received it
+
 	mu   sync.Mutex
 	now  time.Time
 	ip   string
@@ -204,10 +211,27 @@ type holder struct {
 	expiresAt    time.Time
 	digest       []byte // digest of the token the row was loaded with
 
-	// Storage for the request's Auth and response writer, so that
-	// LoadAndSave allocates one value per request instead of three.
-	authv sigra.Auth
-	sw    responseWriter
+	// Storage for what every request needs, so that LoadAndSave allocates
+	// one value instead of one for each: the request's Auth and response
+	// writer, the digest of the cookie's token, the Vary header's value,
+	// and the user and methods of the Auth as loaded (later transitions
+	// allocate their own: a handler may hold the ones it was given).
+	authv    sigra.Auth
+	sw       responseWriter
+	digestv  [sha256.Size]byte
+	vary     [1]string
+	userv    sigra.User
+	methodsv [2]sigra.Method
+	synced   bool // syncAuth used userv and methodsv
+}
+
+// Value returns the holder for holderKey and asks the parent context
+// otherwise.
+func (h *holder) Value(key any) any {
+	if _, ok := key.(holderKey); ok {
+		return h
+	}
+	return h.Context.Value(key)
 }
 
 // reset forgets the loaded row and the auth state, keeping the request's
@@ -237,9 +261,12 @@ func (h *holder) load(s *store.Session, u *store.User) {
 }
 
 // addVaryCookie adds "Vary: Cookie" unless the response already varies on
-// cookies (the CSRF middleware, outside this one, adds it too).
-func addVaryCookie(h http.Header) {
-	for _, v := range h["Vary"] {
+// cookies (the CSRF middleware, outside this one, adds it too). A response
+// without a Vary header gets buf, set to "Cookie", as its value: its
+// capacity is its length, so a later append copies it.
+func addVaryCookie(h http.Header, buf *[1]string) {
+	vs := h["Vary"]
+	for _, v := range vs {
 		for v != "" {
 			var f string
 			f, v, _ = strings.Cut(v, ",")
@@ -248,7 +275,12 @@ func addVaryCookie(h http.Header) {
 			}
 		}
 	}
-	h["Vary"] = append(h["Vary"], "Cookie")
+	if len(vs) == 0 {
+		buf[0] = "Cookie"
+		h["Vary"] = buf[:1:1]
+		return
+	}
+	h["Vary"] = append(vs, "Cookie")
 }
 
 // barred reports whether the loaded session belongs to a user who may no
@@ -264,26 +296,45 @@ func (h *holder) barred() bool {
 	return u == nil || !u.DisabledAt.IsZero() || (!u.DeletionDueAt.IsZero() && h.state != store.SessionPending)
 }
 
-// syncAuth rewrites h.auth in place from the holder's fields.
+// syncAuth rewrites h.auth in place from the holder's fields. The first
+// call keeps the user and the methods in the holder; later ones, after a
+// handler may have taken them, allocate new ones.
 func (h *holder) syncAuth() {
 	a := h.auth
 	*a = sigra.Auth{State: sigra.StateAnonymous}
 	if h.userID == "" || h.user == nil || h.state == "" || h.state == store.SessionAnonymous {
 		return
 	}
-	a.User = &sigra.User{
+	var (
+		u       *sigra.User
+		methods []sigra.Method
+	)
+	if !h.synced {
+		u = &h.userv
+		if len(h.methods) <= len(h.methodsv) {
+			methods = h.methodsv[:len(h.methods):len(h.methods)]
+		}
+	} else {
+		u = new(sigra.User)
+	}
+	h.synced = true
+	if methods == nil {
+		methods = make([]sigra.Method, len(h.methods))
+	}
+	*u = sigra.User{
 		ID:               h.user.ID,
 		Email:            h.user.Email,
 		EmailConfirmedAt: h.user.EmailConfirmedAt,
 		CreatedAt:        h.user.CreatedAt,
 	}
+	a.User = u
 	a.SessionID = h.id
 	a.State = sigra.State(h.state)
 	a.AAL = sigra.AAL(h.aal)
-	a.Methods = make([]sigra.Method, len(h.methods))
 	for i, m := range h.methods {
-		a.Methods[i] = sigra.Method(m)
+		methods[i] = sigra.Method(m)
 	}
+	a.Methods = methods
 	a.AuthTime, a.SudoTime = h.authTime, h.sudoTime
 	a.ActiveOrg, a.Impersonator = h.activeOrg, h.impersonator
 }
@@ -300,12 +351,11 @@ func (h *holder) syncAuth() {
 // error). A failed update of the last-seen time is only logged.
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addVaryCookie(w.Header())
-		h := &holder{now: m.now()}
+		h := &holder{Context: r.Context(), now: m.now()}
+		addVaryCookie(w.Header(), &h.vary)
 		h.authv.State = sigra.StateAnonymous
 		h.auth = &h.authv
-		ctx := context.WithValue(r.Context(), holderKey{}, h)
-		ctx, err := m.scs.Load(ctx, cookieValue(r.Header, m.cfg.CookieName))
+		ctx, err := m.scs.Load(h, cookieValue(r.Header, m.cfg.CookieName))
 		if err != nil {
 			m.cfg.ErrorHandler(w, r, err)
 			return
@@ -474,7 +524,12 @@ func (m *Manager) transition(ctx context.Context, change func(h *holder) error) 
 		return fmt.Errorf("sigra/session: renew token: %w", err)
 	}
 	h.digest = token.Digest(m.scs.Token(ctx))
-	m.scs.RememberMe(ctx, h.remember)
+	// scs keeps "remember me" as a session value. A session that never had
+	// it needs no false one (its cookie is a browser-session cookie either
+	// way), which leaves a value fewer to decode on every request.
+	if h.remember || m.scs.Exists(ctx, rememberKey) {
+		m.scs.RememberMe(ctx, h.remember)
+	}
 	m.scs.SetDeadline(ctx, h.expiresAt)
 	h.syncAuth()
 	return nil

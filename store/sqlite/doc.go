@@ -11,14 +11,16 @@
 // # Connections and locking
 //
 // [Open] and [New] set, on every connection, busy_timeout and foreign_keys;
-// the file is put in WAL mode with synchronous=NORMAL. A [DB] keeps two
+// the file is put in WAL mode with synchronous=NORMAL. A [DB] keeps three
 // pools on the file:
 //
 //   - one writer connection, through which every write and every
 //     transaction of [DB.InTx] goes, with transactions begun by BEGIN
 //     IMMEDIATE;
 //   - a pool of read-only connections (query_only) for lookups,
-//     [Config.ReadConns] of them.
+//     [Config.ReadConns] of them;
+//   - as many read-only connections for the session lookup of every
+//     request, [DB.SessionWithUser] outside a transaction (see below).
 //
 // Writes inside one process queue for the writer connection instead of
 // racing for SQLite's lock, so none fails with SQLITE_BUSY however many
@@ -31,11 +33,20 @@
 // (WAL). Several processes may share a file: their writers then wait on
 // each other's lock for up to [Config.BusyTimeout] too.
 //
-// The lookups on every authenticated request, [DB.SessionWithUser] (one
-// query joining the session and its user), [DB.SessionByDigest] and
-// [DB.UserByID], run statements prepared once on the reader pool. Single-use
-// tokens are consumed by one DELETE ... RETURNING statement, limiter hits by
-// one upsert with RETURNING, TOTP steps by one conditional UPDATE.
+// The lookup of every authenticated request, [DB.SessionWithUser] (one
+// query joining the session and its user), runs on connections of its own
+// that the package drives through SQLite's C API (modernc.org/sqlite/lib,
+// the code the driver runs) instead of database/sql: the statement is
+// prepared once per connection and its columns are read straight into the
+// records, where database/sql and the driver would make about a hundred
+// allocations per call. Each call is a new read transaction, so it sees
+// every commit made before it, by this process or another: a revoked
+// session or a disabled user shows on the very next request. A context
+// deadline bounds that call's wait for a lock; a cancelled context ends
+// its wait for a connection. [DB.SessionByDigest] and [DB.UserByID] run
+// statements prepared once on the reader pool. Single-use tokens are
+// consumed by one DELETE ... RETURNING statement, limiter hits by one
+// upsert with RETURNING, TOTP steps by one conditional UPDATE.
 //
 // # Transactions
 //

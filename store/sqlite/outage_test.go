@@ -157,6 +157,9 @@ func TestUnavailableCodes(t *testing.T) {
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), true},
 		{fmt.Errorf("x: %w", context.Canceled), false},
 		{&writerBusyError{waited: time.Second}, true},
+		{fmt.Errorf("step: %w", &resultError{code: sqlite3.SQLITE_BUSY, msg: "database is locked"}), true},
+		{fmt.Errorf("step: %w", &resultError{code: sqlite3.SQLITE_IOERR_SHORT_READ, msg: "disk I/O error"}), true},
+		{fmt.Errorf("step: %w", &resultError{code: sqlite3.SQLITE_ERROR, msg: "no such table"}), false},
 		{sql.ErrNoRows, false},
 		{errors.New("disk on fire"), false},
 	} {

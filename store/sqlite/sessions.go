@@ -89,43 +89,71 @@ func (db *DB) SessionByDigest(ctx context.Context, digest []byte, now time.Time,
 	return x.finish(digest), nil
 }
 
-// sessionUser holds a session and its user in one allocation.
+// sessionUser holds a session and its user in one allocation, with room
+// for the session's digest and its first methods.
 type sessionUser struct {
 	sessionScan
-	u store.User
+	u        store.User
+	digest   [32]byte
+	methods2 [2]string
+}
+
+// result returns the session and its user (nil when the row has none),
+// the session's digest a copy of digest.
+func (x *sessionUser) result(digest []byte) (*store.Session, *store.User) {
+	if len(digest) <= len(x.digest) {
+		x.s.Digest = x.digest[:copy(x.digest[:], digest):len(digest)]
+	} else {
+		x.s.Digest = bytes.Clone(digest)
+	}
+	if x.u.ID == "" {
+		return &x.s, nil
+	}
+	return &x.s, &x.u
 }
 
 // SessionWithUser returns the live session with digest and its user (nil
-// for an anonymous session) from one query; see [store.Sessions]. Outside a
-// transaction it runs a statement prepared at open.
+// for an anonymous session) from one query; see [store.Sessions]. Inside a
+// transaction it runs there; otherwise on the lookup connections (see
+// lookup.go), a pool of its own beside the reader pool.
 func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*store.Session, *store.User, error) {
-	var row *sql.Row
-	if tx := db.tx(ctx); tx != nil {
-		row = tx.QueryRowContext(ctx, qSessionWithUser, liveArgs(digest, now, idle)...)
-	} else {
-		h, err := db.hotStmts(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		row = h.sessionWithUser.QueryRowContext(ctx, liveArgs(digest, now, idle)...)
-	}
 	x := new(sessionUser)
-	u := &x.u
-	if err := row.Scan(
-		strDest{&x.s.ID}, &x.s.Data, strDest{&x.s.UserID}, (*string)(&x.s.State), intDest{&x.s.AAL}, strDest{&x.methods},
-		timeDest{&x.s.AuthTime}, timeDest{&x.s.SudoTime}, strDest{&x.s.ActiveOrg}, strDest{&x.s.Impersonator},
-		boolDest{&x.s.Remember}, timeDest{&x.s.CreatedAt}, timeDest{&x.s.LastSeenAt}, timeDest{&x.s.ExpiresAt},
-		strDest{&x.s.IP}, strDest{&x.s.UserAgent},
-		strDest{&u.ID}, strDest{&u.Email}, strDest{&u.PasswordHash}, timeDest{&u.EmailConfirmedAt},
-		intDest{&u.FailedLogins}, timeDest{&u.LockedUntil}, intDest{&u.FailedMFA}, timeDest{&u.MFALockedUntil},
-		timeDest{&u.DisabledAt}, timeDest{&u.DeletionDueAt}, timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt},
-	); err != nil {
+	if tx := db.tx(ctx); tx != nil {
+		u := &x.u
+		err := tx.QueryRowContext(ctx, qSessionWithUser, liveArgs(digest, now, idle)...).Scan(
+			strDest{&x.s.ID}, &x.s.Data, strDest{&x.s.UserID}, (*string)(&x.s.State), intDest{&x.s.AAL}, strDest{&x.methods},
+			timeDest{&x.s.AuthTime}, timeDest{&x.s.SudoTime}, strDest{&x.s.ActiveOrg}, strDest{&x.s.Impersonator},
+			boolDest{&x.s.Remember}, timeDest{&x.s.CreatedAt}, timeDest{&x.s.LastSeenAt}, timeDest{&x.s.ExpiresAt},
+			strDest{&x.s.IP}, strDest{&x.s.UserAgent},
+			strDest{&u.ID}, strDest{&u.Email}, strDest{&u.PasswordHash}, timeDest{&u.EmailConfirmedAt},
+			intDest{&u.FailedLogins}, timeDest{&u.LockedUntil}, intDest{&u.FailedMFA}, timeDest{&u.MFALockedUntil},
+			timeDest{&u.DisabledAt}, timeDest{&u.DeletionDueAt}, timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt},
+		)
+		if err != nil {
+			return nil, nil, wrap("SessionWithUser", err)
+		}
+		if x.methods != "" {
+			x.s.Methods = strings.Split(x.methods, ",")
+		}
+		s, u := x.result(digest)
+		return s, u, nil
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, nil, wrap("SessionWithUser", err)
 	}
-	s := x.finish(digest)
-	if u.ID == "" {
-		return s, nil, nil
+	c, err := db.lookup.get(ctx)
+	if err != nil {
+		return nil, nil, wrap("SessionWithUser", err)
 	}
+	found, err := c.sessionWithUser(ctx, x, digest, now, idle)
+	db.lookup.put(c)
+	switch {
+	case err != nil:
+		return nil, nil, wrap("SessionWithUser", err)
+	case !found:
+		return nil, nil, notFound("SessionWithUser")
+	}
+	s, u := x.result(digest)
 	return s, u, nil
 }
 

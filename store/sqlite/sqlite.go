@@ -53,7 +53,8 @@ type Config struct {
 	// writer pools must share one file); use a file in a temporary
 	// directory for tests.
 	Path string
-	// ReadConns is the size of the reader pool. Zero means
+	// ReadConns is the size of the reader pool, and of the pool that
+	// serves DB.SessionWithUser outside transactions. Zero means
 	// max(MinReadConns, GOMAXPROCS).
 	ReadConns int
 	// SkipMigrate skips applying the embedded migrations at open, for a host
@@ -121,12 +122,13 @@ type DB struct {
 
 	mu  sync.Mutex // serializes preparing hot
 	hot atomic.Pointer[hotStmts]
+
+	// lookup serves the session lookup of every request (see lookup.go).
+	lookup *lookupPool
 }
 
-// hotStmts are the statements on every authenticated request, prepared on
-// the reader pool.
+// hotStmts are the lookup statements prepared on the reader pool.
 type hotStmts struct {
-	sessionWithUser *sql.Stmt
 	sessionByDigest *sql.Stmt
 	userByID        *sql.Stmt
 }
@@ -151,6 +153,10 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.BusyTimeout = DefaultBusyTimeout
 	}
 	writerDSN, readerDSN, err := dsns(cfg.Path, cfg.BusyTimeout)
+	if err != nil {
+		return nil, err
+	}
+	uri, err := fileURI(cfg.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +185,8 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	reader.SetConnMaxLifetime(0)
 	reader.SetConnMaxIdleTime(0)
 
-	db := &DB{writer: writer, reader: reader, path: cfg.Path, writing: make(chan struct{}, 1), busy: cfg.BusyTimeout}
+	db := &DB{writer: writer, reader: reader, path: cfg.Path, writing: make(chan struct{}, 1), busy: cfg.BusyTimeout,
+		lookup: newLookupPool(uri, cfg.ReadConns, cfg.BusyTimeout)}
 	if !cfg.SkipMigrate {
 		if err := db.Migrate(ctx); err != nil {
 			db.Close()
@@ -211,13 +218,13 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// dsns returns the DSNs of the writer and reader pools for path. The path
-// becomes an absolute file: URI with '%', '?' and '#' percent-encoded, so no
-// part of it can be read as a URI parameter or a driver option.
-func dsns(path string, busy time.Duration) (writer, reader string, err error) {
+// fileURI returns the absolute file: URI of path, with '%', '?' and '#'
+// percent-encoded, so no part of it can be read as a URI parameter or a
+// driver option.
+func fileURI(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", "", fmt.Errorf("%w: sqlite: Path %q: %v", sigra.ErrConfig, path, err)
+		return "", fmt.Errorf("%w: sqlite: Path %q: %v", sigra.ErrConfig, path, err)
 	}
 	abs = filepath.ToSlash(abs)
 	if !strings.HasPrefix(abs, "/") {
@@ -233,9 +240,18 @@ func dsns(path string, busy time.Duration) (writer, reader string, err error) {
 			b.WriteByte(c)
 		}
 	}
+	return b.String(), nil
+}
+
+// dsns returns the DSNs of the writer and reader pools for path: its
+// fileURI with the driver's options.
+func dsns(path string, busy time.Duration) (writer, reader string, err error) {
+	uri, err := fileURI(path)
+	if err != nil {
+		return "", "", err
+	}
 	timeout := max(busy.Milliseconds(), 1)
-	b.WriteString("?_pragma=busy_timeout(" + strconv.FormatInt(timeout, 10) + ")&_pragma=foreign_keys(1)")
-	base := b.String()
+	base := uri + "?_pragma=busy_timeout(" + strconv.FormatInt(timeout, 10) + ")&_pragma=foreign_keys(1)"
 	writer = base + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	reader = base + "&_pragma=query_only(1)"
 	return writer, reader, nil
@@ -258,7 +274,6 @@ func (db *DB) hotStmts(ctx context.Context) (*hotStmts, error) {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&h.sessionWithUser, qSessionWithUser},
 		{&h.sessionByDigest, qSessionByDigest},
 		{&h.userByID, qUserByID},
 	} {
@@ -273,7 +288,7 @@ func (db *DB) hotStmts(ctx context.Context) (*hotStmts, error) {
 
 func (h *hotStmts) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{h.sessionWithUser, h.sessionByDigest, h.userByID} {
+	for _, s := range []*sql.Stmt{h.sessionByDigest, h.userByID} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
@@ -281,14 +296,14 @@ func (h *hotStmts) close() error {
 	return errors.Join(errs...)
 }
 
-// Close closes both pools. Calls in flight fail; the DB must not be used
-// afterwards.
+// Close closes the pools. Calls in flight fail (a session lookup in flight
+// is waited for); the DB must not be used afterwards.
 func (db *DB) Close() error {
 	var errs []error
 	if h := db.hot.Swap(nil); h != nil {
 		errs = append(errs, h.close())
 	}
-	errs = append(errs, db.reader.Close(), db.writer.Close())
+	errs = append(errs, db.lookup.close(), db.reader.Close(), db.writer.Close())
 	return errors.Join(errs...)
 }
 
@@ -505,9 +520,8 @@ func wrap(op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sigra/sqlite: %s: %w", op, store.ErrNotFound)
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
+	if code, ok := resultCode(err); ok {
+		switch code {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("sigra/sqlite: %s: %w (%w)", op, store.ErrConflict, err)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
@@ -534,14 +548,27 @@ func unavailable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrWriterBusy) {
 		return true
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff { // the primary result code
+	if code, ok := resultCode(err); ok {
+		switch code & 0xff { // the primary result code
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL:
 			return true
 		}
 	}
 	return false
+}
+
+// resultCode returns the SQLite result code in err's chain: of the driver's
+// error, or of a lookup connection's.
+func resultCode(err error) (int, bool) {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code(), true
+	}
+	var re *resultError
+	if errors.As(err, &re) {
+		return re.Code(), true
+	}
+	return 0, false
 }
 
 // notFound is the error of a lookup or update that matched nothing.

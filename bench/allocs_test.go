@@ -1,0 +1,37 @@
+package bench
+
+import (
+	"testing"
+)
+
+// maxAllocsPerRequest is the budget of allocations of one authenticated
+// request on SQLite as BenchmarkAuthenticatedRequest serves it, the
+// request and the recorder that net/http/httptest makes included (about
+// two dozen of them). It was 153 before the session lookup left
+// database/sql.
+const maxAllocsPerRequest = 76
+
+// TestAllocationsPerRequest pins the allocations of a steady authenticated
+// request through sigra-sqlite's whole chain to the budget.
+func TestAllocationsPerRequest(t *testing.T) {
+	db := openSQLite(t)
+	a := newSigraApp(t, db, db, nil)
+	for range 10 {
+		if err := a.serve(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	n := testing.AllocsPerRun(200, func() {
+		if e := a.serve(); e != nil && err == nil {
+			err = e
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v allocations per authenticated request", n)
+	if n > maxAllocsPerRequest {
+		t.Errorf("allocations per authenticated request: got %v, want at most %d", n, maxAllocsPerRequest)
+	}
+}
