@@ -59,7 +59,7 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.k.Sess.SignOut(ctx); err != nil {
-		h.k.Log.ErrorContext(ctx, "sign out after scheduling deletion failed", "err", err)
+		h.k.LogFailure(ctx, "sign out after scheduling deletion failed", err)
 	}
 	h.k.Render(w, r, http.StatusOK, "delete_scheduled", h.k.Page(r, "Account deletion scheduled", &DeleteScheduledData{DueAt: due}),
 		map[string]any{"ok": true, "due_at": due})

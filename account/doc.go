@@ -205,8 +205,8 @@
 //
 // Error codes, with their status:
 //
-//	400 invalid_input          the body could not be read (see above); POST /sessions/revoke without id;
-//	                           POST /email, /password, /sessions/revoke: any body refused (see above)
+//	400 invalid_input          the body could not be read (see above); POST /sessions/revoke without
+//	                           id, or with an id over 64 bytes
 //	400 unknown_field          a JSON field the route does not read (fields names it)
 //	400 invalid_type           a JSON value of the wrong type, a checkbox value that is not one
 //	400 invalid_text           invalid UTF-8, a lone surrogate, or control characters in a field

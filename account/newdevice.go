@@ -104,14 +104,14 @@ func (h *Handler) noticeNewDevice(ctx context.Context, a *sigra.Auth) {
 	now := h.k.Now()
 	first, last, err := h.st.SeenDevice(ctx, a.User.ID, fp, now, now.Add(-cfg.Window))
 	if err != nil {
-		h.k.Log.ErrorContext(ctx, "new-device check failed", "user", a.User.ID, "err", err)
+		h.k.LogFailure(ctx, "new-device check failed", err, "user", a.User.ID)
 		return
 	}
 	if first || last.After(now.Add(-cfg.Window)) {
 		return
 	}
 	if err := h.sendNewDeviceAlert(ctx, a, fp, browser, osName, now); err != nil {
-		h.k.Log.ErrorContext(ctx, "new-device alert not sent", "user", a.User.ID, "err", err)
+		h.k.LogFailure(ctx, "new-device alert not sent", err, "user", a.User.ID)
 	}
 }
 
@@ -234,7 +234,7 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 	// here too.
 	if a := sigra.AuthFrom(ctx); a.User != nil && a.User.ID == u.ID && (all || a.SessionID == d.Session) {
 		if err := h.k.Sess.SignOut(ctx); err != nil {
-			h.k.Log.ErrorContext(ctx, "sign out after a disowned sign-in failed", "err", err)
+			h.k.LogFailure(ctx, "sign out after a disowned sign-in failed", err)
 		}
 	}
 	title, signedOut := "Browser signed out", "session"

@@ -220,7 +220,7 @@ func (h *Handler) reset(w http.ResponseWriter, r *http.Request) {
 	// it was revoked above; forget it here too.
 	if a := sigra.AuthFrom(ctx); a.User != nil && a.User.ID == u.ID {
 		if err := h.k.Sess.SignOut(ctx); err != nil {
-			h.k.Log.ErrorContext(ctx, "sign out after reset failed", "err", err)
+			h.k.LogFailure(ctx, "sign out after reset failed", err)
 		}
 	}
 	if h.cfg.Hooks.AfterPasswordReset != nil {

@@ -135,9 +135,13 @@ func (h *Handler) settingsError(w http.ResponseWriter, r *http.Request, status i
 	}, code, msg, fields)
 }
 
-// settingsBadForm answers a settings form whose body could not be read.
-func (h *Handler) settingsBadForm(w http.ResponseWriter, r *http.Request) {
-	h.settingsError(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.", nil, nil)
+// settingsBadForm answers a settings form whose body ReadInput refused
+// with err: 400 with the refusal's code (such as unknown_field), its
+// message, and a message at each refused field, as kernel.BadForm answers
+// (the settings page again, or JSON). Nothing typed is shown again.
+func (h *Handler) settingsBadForm(w http.ResponseWriter, r *http.Request, err error) {
+	e := kernel.Refusal(err)
+	h.settingsError(w, r, http.StatusBadRequest, e.Code, e.Message, e.Fields, nil)
 }
 
 // ---- email change ----
@@ -149,7 +153,7 @@ func (h *Handler) emailChange(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in, err := kernel.ReadInput(r)
 	if err != nil {
-		h.settingsBadForm(w, r)
+		h.settingsBadForm(w, r, err)
 		return
 	}
 	u := h.k.Sess.User(ctx)
@@ -332,7 +336,7 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in, err := kernel.ReadInput(r)
 	if err != nil {
-		h.settingsBadForm(w, r)
+		h.settingsBadForm(w, r, err)
 		return
 	}
 	u, err := h.current(ctx)
@@ -436,12 +440,30 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	h.k.Render(w, r, http.StatusOK, "sessions", h.k.Page(r, "Devices", &SessionsData{Devices: deviceViews(ds)}), map[string]any{"sessions": list})
 }
 
+// devicesPage builds the page of the user's sessions ("sessions").
+func (h *Handler) devicesPage(r *http.Request) kernel.PageFunc {
+	return func() (*ui.Page, error) {
+		ds, err := h.k.Sess.Devices(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		return h.k.Page(r, "Devices", &SessionsData{Devices: deviceViews(ds)}), nil
+	}
+}
+
 // sessionRevoke revokes one of the user's sessions by its public id (a
-// session of another user is not found).
+// session of another user is not found). A body ReadInput refused is
+// answered as kernel.BadForm answers it (the sessions page again, or JSON
+// with the refusal's code and fields); a body without an id, or with one
+// no session can have, with 400 invalid_input.
 func (h *Handler) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in, err := kernel.ReadInput(r)
-	if err != nil || in["id"] == "" || len(in["id"]) > 64 {
+	if err != nil {
+		h.k.BadForm(w, r, "sessions", h.devicesPage(r))
+		return
+	}
+	if in["id"] == "" || len(in["id"]) > 64 {
 		h.k.Fail(w, r, http.StatusBadRequest, "invalid_input", "No session was named.")
 		return
 	}

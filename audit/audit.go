@@ -236,6 +236,19 @@ func (l *Logger) RecordFailure(ctx context.Context, e Event) error {
 	return err
 }
 
+// RecordAfter records an event that follows a change already made (a
+// sign-in, a sign-out, a revocation): outside any transaction ctx carries,
+// ignoring the cancellation of ctx (a client that hangs up once the change
+// is made cannot keep it out of the log), bounded by Config.WriteTimeout.
+// Unlike RecordFailure it keeps e.Outcome and logs nothing: the caller
+// decides what a failure to write means. Call it after the request's
+// transactions have ended, never from inside one.
+func (l *Logger) RecordAfter(ctx context.Context, e Event) error {
+	wctx, cancel := context.WithTimeout(store.WithoutTx(context.WithoutCancel(ctx)), l.writeTimeout())
+	defer cancel()
+	return l.Record(wctx, e)
+}
+
 // complete fills the empty IP, UserAgent and ImpersonatorID of e from ctx
 // and cleans IP and UserAgent (see [WithRequest]). An impersonator is
 // taken first from the request's [sigra.Auth], then from [WithRequest].

@@ -98,10 +98,12 @@
 // answers {"mfa_required": true, "next": ...}; a redirect answers
 // {"ok": true, "next": ...}. Error codes: invalid_code (401), mfa_locked
 // (429), enrollment_expired (410), already_enabled and not_enabled (409),
-// invalid_input (400 for a body that cannot be read, 422 for input that
+// invalid_input (400 for a body that cannot be read or, on
+// POST /mfa/trusted/revoke, a body without an id; 422 for input that
 // cannot be a code), unknown_field, invalid_type, invalid_text, too_long
-// and duplicate_field (400, see below), not_found (404), rate_limited
-// (429, with Retry-After), unauthenticated (401), sudo_required (403).
+// and duplicate_field (400 on every POST, see below), not_found (404),
+// rate_limited (429, with Retry-After), unauthenticated (401),
+// sudo_required (403).
 //
 // Each POST reads the fields listed above (return_to too on the
 // challenge routes, and the CSRF token's, csrf_token) and refuses a body
@@ -114,8 +116,7 @@
 // each. A form's other fields are not read (a browser sends whatever the
 // page holds), but must be valid text too. trust in a form is a checkbox
 // ("1", "true", "on" or "yes"; empty, "0", "false", "off" or "no").
-// Codes are trimmed of white space. Regenerating, disabling and forgetting
-// one browser answer any refused body with invalid_input.
+// Codes are trimmed of white space.
 //
 // Disabling takes a current TOTP code or a recovery code, in the field
 // code (six digits are read as a TOTP code, anything else as a recovery

@@ -91,6 +91,15 @@ func (m *MFA) settingsError(w http.ResponseWriter, r *http.Request, status int, 
 	}, code, msg, fields)
 }
 
+// badSettingsForm answers a settings form whose body ReadInput refused
+// with err: 400 with the refusal's code (such as unknown_field), its
+// message, and a message at each refused field, as kernel.BadForm answers
+// (the settings page again, or JSON).
+func (m *MFA) badSettingsForm(w http.ResponseWriter, r *http.Request, err error) {
+	e := kernel.Refusal(err)
+	m.settingsError(w, r, http.StatusBadRequest, e.Code, e.Message, e.Fields)
+}
+
 // ---- enrollment ----
 
 // enrollmentAD binds a set-up page's sealed secret to the user.
@@ -252,7 +261,7 @@ func (m *MFA) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := m.k.Sess.RaiseAAL(ctx, sigra.MethodTOTP); err != nil {
-		m.k.Log.ErrorContext(ctx, "raising the session to AAL2 failed", "err", err)
+		m.k.LogFailure(ctx, "raising the session to AAL2 failed", err)
 	}
 	m.showCodes(w, r, codes)
 }
@@ -411,7 +420,7 @@ func (m *MFA) answerChallenge(w http.ResponseWriter, r *http.Request, recovery b
 	}
 	if pending && in.Bool("trust") && m.cfg.TrustDuration > 0 {
 		if err := m.trust(ctx, w, u.ID); err != nil {
-			m.k.Log.ErrorContext(ctx, "trusting the browser failed", "err", err)
+			m.k.LogFailure(ctx, "trusting the browser failed", err)
 		}
 	}
 	var body map[string]any
@@ -520,13 +529,13 @@ func isTOTPCode(input string) bool {
 }
 
 // manageInput reads a management form of an enrolled user: its fields and
-// the user's stored record. ok is false when it answered (unreadable
-// body, two-factor authentication off, a store failure).
+// the user's stored record. ok is false when it answered (a body ReadInput
+// refused, two-factor authentication off, a store failure).
 func (m *MFA) manageInput(w http.ResponseWriter, r *http.Request, offMsg string) (in kernel.Input, u *store.User, ok bool) {
 	ctx := r.Context()
 	in, err := kernel.ReadInput(r)
 	if err != nil {
-		m.settingsError(w, r, http.StatusBadRequest, "invalid_input", "The form could not be read. Reload the page and try again.", nil)
+		m.badSettingsForm(w, r, err)
 		return nil, nil, false
 	}
 	u, err = m.current(ctx)
@@ -632,11 +641,18 @@ func (m *MFA) manageFailed(w http.ResponseWriter, r *http.Request, err error, fi
 	}
 }
 
+// trustedRevoke forgets one trusted browser of the user, by its id. A
+// body ReadInput refused is answered as badSettingsForm answers it; a
+// body without an id with 400 invalid_input.
 func (m *MFA) trustedRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := m.k.Sess.User(ctx)
 	in, err := kernel.ReadInput(r)
-	if err != nil || in["id"] == "" {
+	if err != nil {
+		m.badSettingsForm(w, r, err)
+		return
+	}
+	if in["id"] == "" {
 		m.k.Fail(w, r, http.StatusBadRequest, "invalid_input", "No browser was named.")
 		return
 	}

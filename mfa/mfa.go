@@ -224,7 +224,7 @@ func (m *MFA) Trusted(r *http.Request, userID string) bool {
 	}
 	_, err = m.st.TrustedBrowserByDigest(r.Context(), userID, token.Digest(c.Value), m.k.Now())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		m.k.Log.ErrorContext(r.Context(), "trusted browser lookup failed", "err", err)
+		m.k.LogFailure(r.Context(), "trusted browser lookup failed", err)
 	}
 	return err == nil
 }

@@ -100,11 +100,24 @@ type User struct {
 	// EmailConfirmedAt is when Email was confirmed; zero if not.
 	EmailConfirmedAt time.Time
 
-	// FailedLogins counts consecutive password failures since the last
-	// success or lockout; LockedUntil is when a password lockout ends.
+	// FailedLogins is the counter of the password lock ([LockPassword]),
+	// which [Users.RecordFailure] counts and [Users.ClearFailures] resets;
+	// LockedUntil is when a password lockout ends. The library's flows do
+	// not count password failures here: every password attempt first
+	// reserves a slot of a [Limiter] window kept for the address, before
+	// any hashing (a right password frees the slots), and only when the
+	// attempt that took the window's last slot fails is the lock engaged,
+	// through RecordFailure with a limit of one, which sets LockedUntil and
+	// leaves the counter at zero. So FailedLogins is zero unless something
+	// else counted here (a host calling RecordFailure itself, or an earlier
+	// version that counted failures here). The flows read it only to decide
+	// whether to reset it after a right password; an emailed sign-in link,
+	// a password reset and a password change reset it either way.
 	FailedLogins int
 	LockedUntil  time.Time
-	// FailedMFA and MFALockedUntil are the same for second factors.
+	// FailedMFA counts consecutive second-factor failures since the last
+	// success or lockout ([LockMFA]); MFALockedUntil is when a
+	// second-factor lockout ends.
 	FailedMFA      int
 	MFALockedUntil time.Time
 

@@ -618,6 +618,20 @@ func inputError(r *http.Request) *InputError {
 	return badBody()
 }
 
+// Refusal returns the refusal that err, an error of [ReadInput], carries:
+// err itself, as every error of ReadInput is an [*InputError], or the
+// refusal of a body that could not be read at all (code "invalid_input")
+// for any other error. A handler whose answer to a refused body is not
+// [Kernel.BadInput]'s or [Kernel.BadForm]'s (a page that needs the field
+// messages before it is built) answers with its code, message and fields.
+func Refusal(err error) *InputError {
+	var e *InputError
+	if errors.As(err, &e) && e != nil {
+		return e
+	}
+	return badBody()
+}
+
 // BadInput answers a request whose body [ReadInput] refused, with 400 and
 // the error's code: JSON gets {"error": {"code", "message", "fields"}}
 // (fields naming each refused field), HTML the error page with the

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
+	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/session"
@@ -267,18 +268,41 @@ func (k *Kernel) Record(ctx context.Context, action, actor, subject string, meta
 	return k.Audit.Record(ctx, audit.Event{Action: action, ActorID: actor, SubjectID: subject, Outcome: audit.OutcomeSuccess, Metadata: meta})
 }
 
-// RecordOutside writes a success event outside any transaction, logging
-// a failure to write it: for events that follow a change already made
-// (a sign-in, a sign-out).
+// RecordOutside writes a success event outside any transaction, for
+// events that follow a change already made (a sign-in, a sign-out): the
+// write ignores the cancellation of ctx (a client that hangs up once the
+// change is made cannot keep it out of the log; see
+// audit.Logger.RecordAfter), and a failure to write it is logged (see
+// [Kernel.LogFailure]).
 //
 // Never call it inside the function given to [Kernel.InTx] (or any other
 // transaction of the store): the write goes around the open transaction,
 // which on SQLite holds the only writer connection, so it would wait for
 // a transaction that waits for it. Call it after InTx has returned.
 func (k *Kernel) RecordOutside(ctx context.Context, action, actor, subject string, meta map[string]string) {
-	if err := k.Record(store.WithoutTx(ctx), action, actor, subject, meta); err != nil {
-		k.Log.ErrorContext(ctx, "audit row not written", "action", action, "err", err)
+	e := audit.Event{Action: action, ActorID: actor, SubjectID: subject, Outcome: audit.OutcomeSuccess, Metadata: meta}
+	if err := k.Audit.RecordAfter(ctx, e); err != nil {
+		k.LogFailure(ctx, "audit row not written", err, "action", action)
 	}
+}
+
+// LogFailure logs err, a failure that the request goes on without (a
+// sign-out after a change already committed, an audit row written after
+// it, a notice), as msg with the feature's name ("feature"), attrs (key
+// and value pairs, as [slog.Logger.Log] takes them) and err ("err"). ctx
+// is the request's context, or one derived from it. The level is the one
+// [web.Classify] gives the request: Debug when the client went away (ctx
+// was cancelled, and err is most likely a consequence of it), Warn when
+// the server is busy or the store is unreachable or too slow, Error
+// otherwise. It answers nothing: the request goes on, or has already been
+// answered.
+func (k *Kernel) LogFailure(ctx context.Context, msg string, err error, attrs ...any) {
+	f := web.Classify(new(http.Request).WithContext(ctx), err)
+	args := make([]any, 0, len(attrs)+4)
+	args = append(args, "feature", k.name)
+	args = append(args, attrs...)
+	args = append(args, "err", err)
+	k.Log.Log(ctx, f.Level, msg, args...)
 }
 
 // RecordFailure writes a failed attempt outside any transaction (see
