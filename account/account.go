@@ -202,6 +202,13 @@ type Config struct {
 	// in to from a device not seen lately. On by default (a 90-day window,
 	// a 7-day link).
 	NewDeviceAlert NewDeviceAlertConfig
+
+	// BreachCheck configures the check of password sign-ins against the
+	// breach checker of the Passwords hasher's policy, if it has one: a
+	// password found in a breach must be changed before the user goes on.
+	// On when the policy has a checker (fail-open, at most once a day per
+	// user while the password is clean).
+	BreachCheck BreachCheckConfig
 }
 
 // Handler serves the account flows. Create it with [New] and attach it to a
@@ -250,6 +257,10 @@ func New(cfg Config) (*Handler, error) {
 	dur(&cfg.DeletionGrace, 14*24*time.Hour)
 	dur(&cfg.NewDeviceAlert.Window, 90*24*time.Hour)
 	dur(&cfg.NewDeviceAlert.LinkTTL, 7*24*time.Hour)
+	if cfg.BreachCheck.Every < 0 {
+		return nil, fmt.Errorf("%w: account: negative Config.BreachCheck.Every", sigra.ErrConfig)
+	}
+	dur(&cfg.BreachCheck.Every, 24*time.Hour)
 	if cfg.MaxFailures <= 0 {
 		cfg.MaxFailures = 5
 	}
@@ -323,6 +334,9 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.k.Handle(mux, post, pathEmailConfirm, h.emailConfirm)
 	h.k.Handle(mux, post, pathEmailCancel, h.emailCancel, user)
 	h.k.Handle(mux, post, pathPassword, h.passwordChange, user)
+	// Not behind the guards, which send users here (see renewGate).
+	h.k.Handle(mux, get, pathRenew, h.renewPage)
+	h.k.Handle(mux, post, pathRenew, h.renew)
 
 	h.k.Handle(mux, get, pathSessions, h.sessionsPage, user)
 	h.k.Handle(mux, post, pathSessionRevoke, h.sessionRevoke, user)

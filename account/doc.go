@@ -104,6 +104,8 @@
 //	POST /email/confirm          token
 //	POST /email/cancel           (no fields) (signed in)
 //	POST /password               current_password, password (signed in)
+//	GET  /password/renew         new-password form, when one is due   {"password_change_required", "need_current_password", "min_password_length"}
+//	POST /password/renew         password; current_password past the sudo window; return_to
 //	GET  /sessions               the user's devices (signed in)       {"sessions": [...]}
 //	POST /sessions/revoke        id: a session's public id (signed in)
 //	POST /sessions/revoke-others (no fields) (signed in)
@@ -119,7 +121,8 @@
 // RouteRegister, RouteConfirm, RouteSudo and RouteSettings, and
 // session_info, confirm_resend, forgot, reset, magic, magic_verify, email,
 // email_confirm, email_cancel, password, sessions, session_revoke,
-// sessions_revoke_others and delete.
+// sessions_revoke_others, delete, not_me and the well-known
+// ui.RoutePasswordRenew (password_renew).
 //
 // # Requests and answers
 //
@@ -181,6 +184,9 @@
 //     then query) or the site's home page; JSON adds "user" (id, email,
 //     email_confirmed, created_at). With a second factor due: 303 to the
 //     second step's route (with return_to), JSON adds "mfa_required": true.
+//     A password found in a breach sends the user to /password/renew
+//     first (after the second factor, if any: it becomes the second
+//     step's return_to), and JSON adds "password_change_required": true.
 //   - POST /logout: 303 to <prefix>/login?notice=signed_out.
 //   - GET /session: {"state", "signed_in"} and, when signed in, "user",
 //     "aal", "methods", "auth_time", "sudo_time".
@@ -193,6 +199,9 @@
 //     when signed in, else <prefix>/login?notice=email_changed.
 //   - POST /email/cancel: 303 to <prefix>/settings?notice=email_cancelled.
 //   - POST /password: 303 to <prefix>/settings?notice=password_changed.
+//   - POST /password/renew: 303 to the local return_to (or the site's home
+//     page) with ?notice=password_changed. Signed out: 303 to sign in
+//     (JSON 401 unauthenticated); no change due: 303 to return_to.
 //   - GET /sessions as JSON: {"sessions": [{id, current, browser, os, kind,
 //     ip, pending, created_at, last_seen_at, expires_at}]}, this browser
 //     first, then the most recently seen.
@@ -219,6 +228,7 @@
 //	403 account_disabled       POST /login, /magic/verify: the account is disabled
 //	403 email_unconfirmed      POST /login with RequireConfirmation, before confirming
 //	403 sudo_required          a sudo route (or POST /password without a password) without recent sudo
+//	403 password_change_required a guarded route (middleware.Guard) while a new password is due
 //	403 csrf_failed            refused by the CSRF middleware
 //	404 not_found              POST /sessions/revoke: no such live session of this user
 //	409 email_taken            POST /email/confirm: another account took the address meanwhile
@@ -236,6 +246,8 @@
 //	429 rate_limited           a limit of [Limits] (with Retry-After)
 //	500 internal               a store failure, or a hook's error (logged)
 //	503 busy                   the password hashing pool is full (with Retry-After)
+//	503 breach_check_unavailable POST /login with BreachCheck.FailClosed: the breach check
+//	                           could not be done (with Retry-After)
 //
 // # Configuration
 //
@@ -330,6 +342,8 @@
 //     every browser (SecondFactor.ForgetTrust), and emails a notice; a
 //     password change keeps this session and revokes the others. Sign-out
 //     is POST only.
+//   - Breached passwords are caught at sign-in too, not only when a
+//     password is set (see Breached passwords below).
 //   - return_to is honoured only for local paths ("//evil", "https://...",
 //     "/\evil" and their encoded forms fall back to the default).
 //   - Password hashing runs in the bounded pool of password.Hasher;
@@ -382,4 +396,38 @@
 // turns the alerts off and stops recording devices; the routes stay, so
 // links already sent still work. The pack names the route not_me, the pages
 // new_device_confirm and new_device_done, and the email new_device.
+//
+// # Breached passwords
+//
+// When the policy of Config.Passwords has a breach checker
+// (password.Policy.Breach, such as a password.RangeClient for the Pwned
+// Passwords range API, which never sees the password or its full hash), a
+// password sign-in checks the password too, once it has verified and
+// before any second factor ([BreachCheckConfig]). A clean answer is
+// remembered per user for BreachCheck.Every (a day by default), in the
+// store's limiter counters, so a busy user costs one request a day; a
+// password found in a breach, or a check that failed, is checked again at
+// the next sign-in.
+//
+// A breached password does not refuse the sign-in. The sign-in completes
+// (through the second factor, if the user has one), the session is marked
+// (session.Manager.RequirePasswordChange, which only the user who signed
+// in carries) and security.password_breached is recorded. Until the user
+// chooses a new password, every route behind the guards (RequireUser,
+// RequireSudo, RequireAAL2, RequireConfirmed) sends browsers to
+// /password/renew with a return_to, and answers JSON with 403
+// password_change_required. The page explains why and asks for a new
+// password, which the policy checks again (a breached one is refused);
+// past the sudo window it asks for the current password too. The change is
+// the one made from settings: every other session is revoked, emailed
+// reset and sign-in links are voided, the owner is emailed, and
+// account.password_change is recorded with reason "breached". Signing out
+// is always possible.
+//
+// A failed check (the service unreachable, too slow or answering badly)
+// is fail-open by default: the sign-in goes on unchecked, a warning is
+// logged and security.breach_check_failed is recorded with mode "open".
+// BreachCheck.FailClosed refuses such sign-ins instead (503
+// breach_check_unavailable with Retry-After; mode "closed"). BreachCheck.Disabled
+// turns the check at sign-in off. The pack names the page password_renew.
 package account

@@ -260,3 +260,29 @@ func ExampleHandler_PurgeDeleted() {
 	}
 	log.Printf("%d accounts deleted", n)
 }
+
+// BreachCheckConfig: passwords are checked against the Pwned Passwords
+// range API (only the first five characters of the password's SHA-1 leave
+// the process) when they are set, through the hasher's policy, and again
+// at sign-in, at most once a day per user while clean. A user who signs in
+// with a breached password completes the sign-in, then every guarded route
+// sends them to <prefix>/password/renew until they choose a new one. Here
+// a failed check refuses the sign-in (503) instead of letting it through
+// unchecked.
+func ExampleBreachCheckConfig() {
+	breaches, err := password.NewRangeClient(password.RangeConfig{}) // api.pwnedpasswords.com
+	if err != nil {
+		log.Fatal(err)
+	}
+	hasher, err := password.New(password.Config{Policy: password.Policy{Breach: breaches}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := account.Config{
+		Passwords:   hasher,
+		BreachCheck: account.BreachCheckConfig{Every: 12 * time.Hour, FailClosed: true},
+		// Store, Sessions, Guard, UI and Mail as in the example of New.
+	}
+	fmt.Println(cfg.BreachCheck.FailClosed, cfg.Passwords.Policy().Breach != nil)
+	// Output: true true
+}

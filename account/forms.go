@@ -30,6 +30,7 @@ func forms(cfg Config) map[string]kernel.Fields {
 		post(pathEmailConfirm):   {"token": kernel.Text},
 		post(pathEmailCancel):    {},
 		post(pathPassword):       {"current_password": kernel.Secret, "password": kernel.Secret},
+		post(pathRenew):          {"current_password": kernel.Secret, "password": kernel.Secret, "return_to": kernel.Text},
 		post(pathSessionRevoke):  {"id": kernel.Text},
 		post(pathSessionsOthers): {},
 		post(pathDelete):         {"confirm_email": kernel.Text},

@@ -132,7 +132,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.firstFactorPassed(w, r, u, sigra.MethodPassword, in.Bool("remember"), h.k.ReturnTo(r, in))
+	h.firstFactorPassed(w, r, u, sigra.MethodPassword, in["password"], in.Bool("remember"), h.k.ReturnTo(r, in))
 }
 
 // loginFailed records a refused sign-in (u is nil for an unknown
@@ -171,11 +171,13 @@ func (h *Handler) lockoutJob(ctx context.Context, j *mail.Job) error {
 
 // firstFactorPassed finishes a first factor (password or magic link): it
 // refuses disabled accounts and, if required, unconfirmed ones; ends a run
-// of password failures; then either hands over to the second factor
+// of password failures; checks a password against the breach checker
+// (see BreachCheckConfig: password is the one the user signed in with,
+// empty for a magic link); then either hands over to the second factor
 // (pending state) or signs the user in. A scheduled deletion is cancelled
 // only once the sign-in is complete (see signedIn), never by the first
 // factor alone.
-func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *store.User, method sigra.Method, remember bool, next string) {
+func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *store.User, method sigra.Method, password string, remember bool, next string) {
 	ctx := r.Context()
 	if !u.DisabledAt.IsZero() {
 		h.k.RecordFailure(ctx, audit.ActionLoginFailure, "", u.ID, map[string]string{"reason": "disabled"})
@@ -194,6 +196,27 @@ func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *s
 			return
 		}
 	}
+	if method == sigra.MethodPassword {
+		breached, err := h.checkBreach(ctx, u, password)
+		switch {
+		case errors.Is(err, errBreachUnavailable):
+			h.breachUnavailable(w, r)
+			return
+		case err != nil:
+			h.k.Error(w, r, err)
+			return
+		}
+		if breached {
+			// A session value: it survives the token renewals below,
+			// and the guards send the user to choose a new password
+			// once signed in, through the second factor if any.
+			if err := h.k.Sess.RequirePasswordChange(ctx, u.ID); err != nil {
+				h.k.Error(w, r, err)
+				return
+			}
+			next = h.renewTarget(next)
+		}
+	}
 	if sf := h.cfg.SecondFactor; sf != nil {
 		need, err := sf.Required(ctx, u.ID)
 		if err != nil {
@@ -209,7 +232,7 @@ func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *s
 			if next != h.k.Site.Home() {
 				target += "?" + url.Values{"return_to": {next}}.Encode()
 			}
-			kernel.Redirect(w, r, target, map[string]any{"mfa_required": true})
+			kernel.Redirect(w, r, target, h.signInJSON(ctx, map[string]any{"mfa_required": true}))
 			return
 		}
 		if need {
@@ -232,7 +255,16 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *store.User, 
 	if h.cfg.Hooks.AfterSignIn != nil {
 		h.cfg.Hooks.AfterSignIn(ctx, pub)
 	}
-	kernel.Redirect(w, r, next, map[string]any{"user": userJSON(pub)})
+	kernel.Redirect(w, r, next, h.signInJSON(ctx, map[string]any{"user": userJSON(pub)}))
+}
+
+// signInJSON adds to the JSON answer of a sign-in step that the user must
+// choose a new password (see BreachCheckConfig), when they must.
+func (h *Handler) signInJSON(ctx context.Context, body map[string]any) map[string]any {
+	if h.k.Sess.PasswordChangeRequired(ctx) {
+		body["password_change_required"] = true
+	}
+	return body
 }
 
 func aalString(a sigra.AAL) string {
@@ -410,7 +442,7 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signedIn(ctx context.Context, a *sigra.Auth) {
 	u, err := h.st.UserByID(ctx, a.User.ID)
 	if err != nil {
-		h.k.Log.ErrorContext(ctx, "sign-in: user not read", "user", a.User.ID, "err", err)
+		h.k.LogFailure(ctx, "sign-in: user not read", err, "user", a.User.ID)
 		return
 	}
 	if u.DeletionDueAt.IsZero() {
@@ -423,6 +455,6 @@ func (h *Handler) signedIn(ctx context.Context, a *sigra.Auth) {
 		return h.k.Record(ctx, audit.ActionDeleteCancel, u.ID, u.ID, map[string]string{"method": "sign_in"})
 	})
 	if err != nil {
-		h.k.Log.ErrorContext(ctx, "sign-in: scheduled deletion not cancelled", "user", u.ID, "err", err)
+		h.k.LogFailure(ctx, "sign-in: scheduled deletion not cancelled", err, "user", u.ID)
 	}
 }

@@ -83,5 +83,5 @@ func (h *Handler) magicVerify(w http.ResponseWriter, r *http.Request) {
 		h.k.Error(w, r, err)
 		return
 	}
-	h.firstFactorPassed(w, r, u, sigra.MethodMagicLink, false, h.k.ReturnTo(r, in))
+	h.firstFactorPassed(w, r, u, sigra.MethodMagicLink, "", false, h.k.ReturnTo(r, in))
 }

@@ -85,6 +85,18 @@ func pcCases() []apptest.PageCase {
 			Want:   want{Autocomplete: fields{"password": "new-password"}, Token: "tok-reset", Forms: list{"/auth/password/reset"}},
 			Check:  pcMinLength("10")},
 		{Page: "reset_expired", Want: want{Text: list{"expired"}, Links: list{"/auth/password/forgot"}}},
+		{Page: "password_renew", User: true, Data: &account.RenewData{MinPasswordLength: 10},
+			Fields: fields{"password": "password"},
+			Want:   want{Autocomplete: fields{"password": "new-password"}, Text: list{"data breach", "user@example.com"}, Forms: list{"/auth/password/renew", "/auth/logout"}},
+			Check: func(t testing.TB, doc *html.Node, p *ui.Page) {
+				pcMinLength("10")(t, doc, p)
+				if n := len(htmlcheck.ControlsByName(doc)["current_password"]); n != 0 {
+					t.Errorf("got %d current_password fields within the sudo window, want none", n)
+				}
+			}},
+		{Page: "password_renew", Label: "after the sudo window", User: true, Data: &account.RenewData{NeedCurrent: true},
+			Fields: fields{"current_password": "current_password", "password": "password"},
+			Want:   want{Autocomplete: fields{"current_password": "current-password", "password": "new-password"}, Forms: list{"/auth/password/renew"}}},
 		{Page: "magic", Fields: fields{"email": "email"},
 			Want: want{Autocomplete: fields{"email": "username"}, Forms: list{"/auth/magic"}, Links: list{"/auth/login"}}},
 		{Page: "magic_sent", Data: &account.SentData{Email: "user@example.com"},

@@ -32,6 +32,7 @@ const (
 	pathEmailConfirm   = "/email/confirm"
 	pathEmailCancel    = "/email/cancel"
 	pathPassword       = "/password"
+	pathRenew          = "/password/renew"
 	pathSessions       = "/sessions"
 	pathSessionRevoke  = "/sessions/revoke"
 	pathSessionsOthers = "/sessions/revoke-others"
@@ -67,6 +68,7 @@ const PackName = "account"
 //	email_confirm       *EmailChangeData
 //	new_device_confirm  *TokenData
 //	new_device_done     *NewDeviceDoneData
+//	password_renew      *RenewData
 //
 // Settings sections: email (*EmailSection), password (*PasswordSection),
 // devices (*DevicesSection), delete (*DeleteSection).
@@ -88,6 +90,7 @@ func Pages() ui.Pack {
 			"link_expired": nil, "sudo": &SudoData{}, "sessions": &SessionsData{}, "delete": &DeleteAccountData{},
 			"delete_scheduled": &DeleteScheduledData{}, "email_confirm": &EmailChangeData{},
 			"new_device_confirm": &TokenData{}, "new_device_done": &NewDeviceDoneData{},
+			"password_renew": &RenewData{},
 		},
 		Sections: map[string]any{
 			"email": &EmailSection{}, "password": &PasswordSection{}, "devices": &DevicesSection{}, "delete": &DeleteSection{},
@@ -105,7 +108,7 @@ func Pages() ui.Pack {
 			"magic": pathMagic, "magic_verify": pathMagicVerify, "email": pathEmail, "email_confirm": pathEmailConfirm,
 			"email_cancel": pathEmailCancel, "password": pathPassword, "sessions": pathSessions,
 			"session_revoke": pathSessionRevoke, "sessions_revoke_others": pathSessionsOthers, "delete": pathDelete,
-			"not_me": pathNotMe,
+			"not_me": pathNotMe, ui.RoutePasswordRenew: pathRenew,
 		},
 		Notices: map[string]string{
 			"reset":            "Your password was changed. Sign in with the new one.",
@@ -169,6 +172,18 @@ type ConfirmData struct {
 type ResetData struct {
 	Token             string
 	MinPasswordLength int
+}
+
+// RenewData is the Data of the "password_renew" page, where a user who
+// signed in with a password found in a breach chooses a new one (field
+// password) before going on.
+type RenewData struct {
+	// MinPasswordLength is the shortest password accepted; zero leaves
+	// the hint and the field's minlength out.
+	MinPasswordLength int
+	// NeedCurrent asks for the current password too (field
+	// current_password): the sign-in is older than the sudo window.
+	NeedCurrent bool
 }
 
 // TokenData is the Data of the pages that land an emailed link: one button

@@ -91,6 +91,7 @@ func TestPagesRender(t *testing.T) {
 		"forgot_sent":        {{"", &account.SentData{Email: "user@example.com"}, []string{"user@example.com", "one hour"}}},
 		"reset":              {{"", &account.ResetData{Token: "the-token", MinPasswordLength: 8}, []string{`action="/account/password/reset"`, `name="token" value="the-token"`, `autocomplete="new-password"`}}},
 		"reset_expired":      {{"", nil, []string{`href="/account/password/forgot"`}}},
+		"password_renew":     {{"", &account.RenewData{MinPasswordLength: 8, NeedCurrent: true}, []string{`action="/account/password/renew"`, `name="current_password"`, `autocomplete="new-password"`, "data breach"}}},
 		"magic":              {{"", nil, []string{`action="/account/magic"`}}},
 		"magic_sent":         {{"", &account.SentData{Email: "user@example.com"}, []string{"user@example.com", "15 minutes"}}},
 		"magic_confirm":      {{"", &account.TokenData{Token: "the-token"}, []string{`action="/account/magic/verify"`, `name="token" value="the-token"`}}},

@@ -348,62 +348,31 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		h.k.Error(w, r, err)
 		return
 	}
+	refuse := func(status int, code, msg string, fields map[string]string) {
+		h.settingsError(w, r, status, code, msg, fields, nil)
+	}
 	if in["password"] == "" {
-		h.settingsError(w, r, http.StatusUnprocessableEntity, "invalid_input", "Choose a new password.", map[string]string{"password": "Choose a new password."}, nil)
+		refuse(http.StatusUnprocessableEntity, "invalid_input", "Choose a new password.", map[string]string{"password": "Choose a new password."})
 		return
 	}
 	if u.PasswordHash != "" {
 		if in["current_password"] == "" {
 			// Not a guess: nothing to count toward the lockout.
-			h.settingsError(w, r, http.StatusUnprocessableEntity, "invalid_input", "Enter your current password.", map[string]string{"current_password": "Enter your current password."}, nil)
+			refuse(http.StatusUnprocessableEntity, "invalid_input", "Enter your current password.", map[string]string{"current_password": "Enter your current password."})
 			return
 		}
-		err := h.k.CheckPassword(ctx, r, h.pw, u, in["current_password"], h.passwordLockout(r))
-		switch {
-		case errors.Is(err, sigra.ErrLockedOut):
-			h.k.RecordFailure(ctx, audit.ActionPasswordChange, u.ID, u.ID, map[string]string{"reason": "locked"})
-			h.settingsError(w, r, http.StatusUnauthorized, "invalid_credentials", "Too many attempts. Try again later.", map[string]string{"current_password": "Too many attempts. Try again later."}, nil)
-			return
-		case errors.Is(err, sigra.ErrInvalidCredentials):
-			h.k.RecordFailure(ctx, audit.ActionPasswordChange, u.ID, u.ID, map[string]string{"reason": "bad_password"})
-			h.settingsError(w, r, http.StatusUnauthorized, "invalid_credentials", "Your current password is not correct.", map[string]string{"current_password": "Your current password is not correct."}, nil)
-			return
-		case err != nil:
-			h.k.Error(w, r, err)
+		if !h.checkCurrentPassword(w, r, u, in["current_password"], refuse) {
 			return
 		}
 	} else if !sigra.AuthFrom(ctx).InSudo(h.k.Now(), h.k.Guard.SudoWindow()) {
 		h.k.RedirectSudo(w, r, h.k.Path(pathSettings))
 		return
 	}
-	hash, ok := h.newPasswordHash(w, r, in["password"], u.Email, func(status int, code, msg string, fields map[string]string) {
-		h.settingsError(w, r, status, code, msg, fields, nil)
-	})
+	hash, ok := h.newPasswordHash(w, r, in["password"], u.Email, refuse)
 	if !ok {
 		return
 	}
-	now := h.k.Now()
-	err = h.k.InTx(ctx, func(ctx context.Context) error {
-		if err := h.st.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
-			return err
-		}
-		if err := h.k.ClearPasswordLock(ctx, u); err != nil {
-			return err
-		}
-		if _, err := h.st.RevokeUserSessions(ctx, u.ID, h.k.Sess.CurrentDigest(ctx), now); err != nil {
-			return err
-		}
-		if _, err := h.st.DeleteUserTokens(ctx, u.ID, store.PurposeReset, store.PurposeMagicLink); err != nil {
-			return err
-		}
-		if err := h.k.Record(ctx, audit.ActionPasswordChange, u.ID, u.ID, nil); err != nil {
-			return err
-		}
-		notice := h.k.RequestEmail(r)
-		notice.Link = h.k.Absolute(h.k.Path(pathForgot))
-		return h.k.Queue(ctx, "password_changed", u.Email, notice)
-	})
-	if err != nil {
+	if err := h.setPassword(ctx, r, u, hash, nil); err != nil {
 		h.k.Error(w, r, err)
 		return
 	}

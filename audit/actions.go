@@ -30,6 +30,14 @@ const (
 	// ended or changed, every session of the user) was revoked and a
 	// password reset was started.
 	ActionNewDeviceNotMe = "security.new_device.not_me"
+	// ActionPasswordBreached: a user signed in with a password found in a
+	// breach and was asked to choose a new one before going on.
+	ActionPasswordBreached = "security.password_breached"
+	// ActionBreachCheckFailed: the breach check of a sign-in could not be
+	// done (the service was unreachable or answered badly). The metadata's
+	// "mode" says what followed: "open" (signed in unchecked) or "closed"
+	// (sign-in refused).
+	ActionBreachCheckFailed = "security.breach_check_failed"
 )
 
 // Account recovery by email.
@@ -56,7 +64,9 @@ const (
 	// ActionEmailChangeCancel: a pending address change was cancelled.
 	ActionEmailChangeCancel = "account.email_change.cancel"
 	// ActionPasswordChange: a signed-in user changed their password; their
-	// other sessions were revoked.
+	// other sessions were revoked. The metadata's "reason" is "breached"
+	// when the change was required because the old password was found in
+	// a breach.
 	ActionPasswordChange = "account.password_change"
 	// ActionSudo: a signed-in user re-entered a credential to reach a
 	// sensitive page.
@@ -117,6 +127,8 @@ var catalogue = [...]string{
 	ActionLockoutMFA,
 	ActionNewDeviceAlert,
 	ActionNewDeviceNotMe,
+	ActionPasswordBreached,
+	ActionBreachCheckFailed,
 
 	ActionPasswordResetRequest,
 	ActionPasswordResetComplete,

@@ -16,6 +16,7 @@ import (
 var wantActions = []string{
 	"auth.register", "auth.confirm", "auth.login.success", "auth.login.failure", "auth.logout",
 	"security.lockout", "security.lockout.mfa", "security.new_device.alert", "security.new_device.not_me",
+	"security.password_breached", "security.breach_check_failed",
 	"auth.password_reset.request", "auth.password_reset.complete",
 	"auth.magic_link.request", "auth.magic_link.login", "account.email_change.request",
 	"account.email_change.complete", "account.email_change.cancel", "account.password_change", "auth.sudo",

@@ -83,6 +83,8 @@
 //	security.lockout.mfa           factor failures locked the factor  -           user     failures, until
 //	security.new_device.alert      a new-device sign-in was reported  -           user     device_id
 //	security.new_device.not_me     the user disowned that sign-in     user/-      user/-   device_id, revoked, reason
+//	security.password_breached     a breached password signed in      user        user     -
+//	security.breach_check_failed   a sign-in's breach check failed    user        user     mode
 //
 //	auth.password_reset.request    a reset link was sent              -           user     -
 //	auth.password_reset.complete   a reset link set a new password    user        user     revoked
@@ -92,7 +94,7 @@
 //	account.email_change.request   a change of address was asked      user        user     new_email
 //	account.email_change.complete  the new address was confirmed      user        user     old_email, new_email
 //	account.email_change.cancel    a pending change was cancelled     user        user     -
-//	account.password_change        the password was changed           user        user     revoked
+//	account.password_change        the password was changed           user        user     revoked, reason
 //	auth.sudo                      a credential was re-entered        user        user     method
 //	account.delete.schedule        a deletion was scheduled           user/admin  user     due
 //	account.delete.cancel          a pending deletion was cancelled   user/admin  user     -

@@ -18,15 +18,16 @@
 //
 // Config.Routes is usually the ui.UI built with the features' packs: the
 // guard looks up the well-known routes (ui.RouteSignIn, ui.RouteSecondFactor,
-// ui.RouteSudo, ui.RouteStepUp, ui.RouteConfirm) under whatever prefix
-// the site mounts them. Each guard checks when it wraps a handler that the
+// ui.RouteSudo, ui.RouteStepUp, ui.RouteConfirm, and ui.RoutePasswordRenew
+// if a pack declares it) under whatever prefix the site mounts them. Each guard checks when it wraps a handler that the
 // route it needs is there, and panics with a message naming the guard and
 // the route if not: RequireAAL2 in an application without a second factor
 // stops at start instead of sending users to a page that does not exist.
 //
 // HTML requests are redirected (to sign in, to the second step of a
 // pending sign-in, to re-authenticate, to set up a second factor, to
-// confirm the address) with a local return_to; requests that want JSON or
+// confirm the address, to choose a new password when one is due: see
+// session.Manager.RequirePasswordChange) with a local return_to; requests that want JSON or
 // carry a bearer token get a JSON error instead:
 //
 //	status  code
@@ -34,6 +35,7 @@
 //	403     sudo_required       re-authenticate first (RequireSudo)
 //	403     aal2_required       a second factor is required (RequireAAL2)
 //	403     email_unconfirmed   confirm the address first (RequireConfirmed)
+//	403     password_change_required  choose a new password first (every guard but RedirectIfSignedIn)
 //	403     csrf_failed         the CSRF check refused the request
 //	429     rate_limited        too many requests (Retry-After is set)
 //	503     busy                the limiter's store is unreachable or too slow (Retry-After is set)

@@ -15,8 +15,8 @@ import (
 
 // Routes finds the local path of a route by name. *ui.UI implements it
 // from its packs' routes; the guard looks up the well-known names
-// ui.RouteSignIn, ui.RouteSecondFactor, ui.RouteSudo, ui.RouteStepUp and
-// ui.RouteConfirm.
+// ui.RouteSignIn, ui.RouteSecondFactor, ui.RouteSudo, ui.RouteStepUp,
+// ui.RouteConfirm and ui.RoutePasswordRenew.
 type Routes interface {
 	Route(name string) (path string, ok bool)
 }
@@ -29,6 +29,7 @@ const (
 	routeSudo         = "sudo"
 	routeStepUp       = "step_up"
 	routeConfirm      = "confirm"
+	routeRenew        = "password_renew"
 )
 
 // Config configures a [Guard].
@@ -102,16 +103,51 @@ func (g *Guard) SudoWindow() time.Duration { return g.cfg.SudoWindow }
 // a redirect to the sign-in page (or the second-factor page when their
 // sign-in is pending) with a local return_to; for JSON or bearer requests,
 // 401 with the error code "unauthenticated".
+//
+// A signed-in user who must choose a new password first (see
+// session.Manager.RequirePasswordChange: the account feature asks it of a
+// user who signed in with a password found in a breach) is sent to the
+// page ui.RoutePasswordRenew with a local return_to (HTML), or gets 403
+// with the error code "password_change_required" (JSON). Every guard
+// below, built on this one, does the same.
 func (g *Guard) RequireUser(next http.Handler) http.Handler {
 	deny := g.denier("RequireUser")
+	renew := g.renewer()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := sigra.AuthFrom(r.Context())
 		if a.SignedIn() {
+			if renew(w, r) {
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
 		deny(w, r, a)
 	})
+}
+
+// renewer returns a function that answers a request whose signed-in user
+// must change their password first, and reports whether it did. The page
+// it sends browsers to is looked up now; without one (no pack declares
+// ui.RoutePasswordRenew) browsers get a plain 403.
+func (g *Guard) renewer() func(w http.ResponseWriter, r *http.Request) bool {
+	page, hasPage := g.cfg.Routes.Route(routeRenew)
+	const msg = "Choose a new password to continue: the one you signed in with has appeared in a data breach."
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if !g.sessions.PasswordChangeRequired(r.Context()) {
+			return false
+		}
+		switch {
+		case web.WantsJSON(r):
+			web.Error(w, http.StatusForbidden, "password_change_required", msg)
+		case hasPage:
+			g.redirectWithReturn(w, r, page)
+		default:
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, msg, http.StatusForbidden)
+		}
+		return true
+	}
 }
 
 // denier returns the answer to a request that is not signed in, with the
@@ -145,11 +181,15 @@ func (g *Guard) RequireSudo(next http.Handler) http.Handler {
 func (g *Guard) RequireSudoWithin(window time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		deny := g.denier("RequireSudo")
+		renew := g.renewer()
 		sudo := g.need("RequireSudo", routeSudo)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			a := sigra.AuthFrom(r.Context())
 			if !a.SignedIn() {
 				deny(w, r, a)
+				return
+			}
+			if renew(w, r) {
 				return
 			}
 			if a.InSudo(g.sessions.Now(), window) {
@@ -170,11 +210,15 @@ func (g *Guard) RequireSudoWithin(window time.Duration) func(http.Handler) http.
 // "aal2_required" (JSON). Anonymous users are handled as by RequireUser.
 func (g *Guard) RequireAAL2(next http.Handler) http.Handler {
 	deny := g.denier("RequireAAL2")
+	renew := g.renewer()
 	stepUp := g.need("RequireAAL2", routeStepUp)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := sigra.AuthFrom(r.Context())
 		if !a.SignedIn() {
 			deny(w, r, a)
+			return
+		}
+		if renew(w, r) {
 			return
 		}
 		if a.AAL >= sigra.AAL2 {
@@ -195,11 +239,15 @@ func (g *Guard) RequireAAL2(next http.Handler) http.Handler {
 // RequireUser.
 func (g *Guard) RequireConfirmed(next http.Handler) http.Handler {
 	deny := g.denier("RequireConfirmed")
+	renew := g.renewer()
 	confirm := g.need("RequireConfirmed", routeConfirm)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := sigra.AuthFrom(r.Context())
 		if !a.SignedIn() {
 			deny(w, r, a)
+			return
+		}
+		if renew(w, r) {
 			return
 		}
 		if a.User.EmailConfirmed() {

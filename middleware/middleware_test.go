@@ -80,11 +80,12 @@ func (r routes) Route(name string) (string, bool) {
 // site's prefix, leaving out the names in without.
 func allRoutes(s *site.Site, without ...string) routes {
 	r := routes{
-		"sign_in":       s.Path("/login"),
-		"second_factor": s.Path("/mfa/challenge"),
-		"sudo":          s.Path("/sudo"),
-		"step_up":       s.Path("/mfa/setup"),
-		"confirm":       s.Path("/confirm"),
+		"sign_in":        s.Path("/login"),
+		"second_factor":  s.Path("/mfa/challenge"),
+		"sudo":           s.Path("/sudo"),
+		"step_up":        s.Path("/mfa/setup"),
+		"confirm":        s.Path("/confirm"),
+		"password_renew": s.Path("/password/renew"),
 	}
 	for _, n := range without {
 		delete(r, n)
@@ -184,6 +185,18 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		if err := e.m.SignIn(r.Context(), u, []sigra.Method{sigra.MethodPassword}, aal, false); err != nil {
 			t.Error(err)
 		}
+	})
+	mux.HandleFunc("POST /test/mark", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("user")
+		if id == "" {
+			id = e.user.ID
+		}
+		if err := e.m.RequirePasswordChange(r.Context(), id); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("POST /test/clear", func(w http.ResponseWriter, r *http.Request) {
+		e.m.ClearPasswordChange(r.Context())
 	})
 	mux.HandleFunc("POST /test/pending", func(w http.ResponseWriter, r *http.Request) {
 		u := &sigra.User{ID: e.user.ID, Email: e.user.Email}
@@ -511,4 +524,63 @@ func TestLimitBody(t *testing.T) {
 	if rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("default limit: status got %d, want 413", rec.Code)
 	}
+}
+
+// TestPasswordChangeRequired: a session marked for a password change
+// reaches no guarded route (redirect to the renewal page, or 403) until
+// the mark is cleared; a mark for another user does not count; the mark
+// survives the token renewal of a new sign-in.
+func TestPasswordChangeRequired(t *testing.T) {
+	t.Parallel()
+	for _, prefix := range []string{"", "/auth"} {
+		t.Run("prefix="+prefix, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{prefix: prefix})
+			c := e.client()
+			e.do(c, "POST", "/test/signin?aal=2", nil)
+			e.do(c, "POST", "/test/mark", nil)
+			renew := e.site.Path("/password/renew")
+			for _, path := range []string{"/private", "/sudo-only", "/aal2", "/confirmed"} {
+				res := e.do(c, "GET", path, nil)
+				want := renew + "?return_to=" + url.QueryEscape(path)
+				if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
+					t.Errorf("GET %s: got %d %q, want 303 %q", path, res.StatusCode, res.Header.Get("Location"), want)
+				}
+				res = e.do(c, "GET", path, jsonHdr)
+				if res.StatusCode != http.StatusForbidden || errorCode(t, res) != "password_change_required" {
+					t.Errorf("JSON GET %s: got %d, want 403 password_change_required", path, res.StatusCode)
+				}
+			}
+			// RedirectIfSignedIn is not a guard of signed-in pages.
+			if res := e.do(c, "GET", "/guest", nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != e.site.Home() {
+				t.Errorf("GET /guest: got %d %q, want 303 to home", res.StatusCode, res.Header.Get("Location"))
+			}
+			// A new sign-in renews the token; the mark stays.
+			e.do(c, "POST", "/test/signin", nil)
+			if res := e.do(c, "GET", "/private", nil); res.StatusCode != http.StatusSeeOther {
+				t.Errorf("GET /private after a renewal: got %d, want 303", res.StatusCode)
+			}
+			e.do(c, "POST", "/test/clear", nil)
+			if res := e.do(c, "GET", "/private", nil); res.StatusCode != http.StatusOK {
+				t.Errorf("GET /private after clearing: got %d, want 200", res.StatusCode)
+			}
+			// A mark for someone else is not this user's.
+			e.do(c, "POST", "/test/mark?user=someone-else", nil)
+			if res := e.do(c, "GET", "/private", nil); res.StatusCode != http.StatusOK {
+				t.Errorf("GET /private with another user's mark: got %d, want 200", res.StatusCode)
+			}
+		})
+	}
+	t.Run("without a renewal page", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, envOptions{without: []string{"password_renew"}})
+		c := e.client()
+		e.do(c, "POST", "/test/signin", nil)
+		e.do(c, "POST", "/test/mark", nil)
+		res := e.do(c, "GET", "/private", nil)
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "new password") {
+			t.Errorf("GET /private: got %d %q, want 403 asking for a new password", res.StatusCode, body)
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -357,4 +358,37 @@ func FuzzParseRange(f *testing.F) {
 			t.Fatalf("parseRange(%q): error %v does not wrap errMalformedRange", body, err)
 		}
 	})
+}
+
+// Hasher.BreachCount asks the policy's checker with the password normalized
+// as Check gives it (NFKC), applies no other rule, and says when there is
+// no checker.
+func TestHasherBreachCount(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	if _, err := newHasher(t, Config{}).BreachCount(ctx, "anything at all"); !errors.Is(err, ErrNoBreachCheck) {
+		t.Fatalf("without a checker: got %v, want ErrNoBreachCheck", err)
+	}
+	var asked []string
+	h := newHasher(t, Config{Policy: Policy{Breach: recordingChecker{asked: &asked}}})
+	// Fullwidth letters fold to ASCII under NFKC; "pw" is far too short
+	// for the policy, which BreachCount does not apply.
+	for _, p := range []string{"ｐａｓｓｗｏｒｄ", "pw", "bad\xffutf8"} {
+		if _, err := h.BreachCount(ctx, p); err != nil {
+			t.Fatalf("BreachCount(%q): %v", p, err)
+		}
+	}
+	want := []string{"password", "pw", "bad\xffutf8"}
+	if !slices.Equal(asked, want) {
+		t.Fatalf("the checker was asked %q, want %q", asked, want)
+	}
+	f := newHasher(t, Config{Policy: Policy{Breach: fakeBreach{counts: map[string]int{"password": 7}}}})
+	if n, err := f.BreachCount(ctx, "ｐａｓｓｗｏｒｄ"); err != nil || n != 7 {
+		t.Fatalf("got %d, %v; want 7", n, err)
+	}
+	boom := errors.New("service down")
+	e := newHasher(t, Config{Policy: Policy{Breach: fakeBreach{err: boom}}})
+	if _, err := e.BreachCount(ctx, "whatever it is"); !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the checker's error", err)
+	}
 }

@@ -473,3 +473,25 @@ func (h *Hasher) release() { <-h.sem }
 func (h *Hasher) Check(ctx context.Context, password string, c Context) error {
 	return h.policy.check(ctx, password, c)
 }
+
+// ErrNoBreachCheck is returned by [Hasher.BreachCount] when the policy has
+// no breach checker (Policy.Breach is nil).
+var ErrNoBreachCheck = errors.New("sigra/password: no breach checker configured")
+
+// BreachCount asks the policy's breach checker (Policy.Breach) how many
+// times password appeared in a breach, with the password normalized as
+// [Policy] gives it to the checker when a password is set. It is for
+// checking a password that is already in use, at sign-in: no other rule of
+// the policy is applied (a password that is not valid UTF-8 is given as it
+// is). Errors: [ErrNoBreachCheck] without a checker, the
+// checker's own error otherwise (for [RangeClient], wrapping
+// [ErrBreachCheck]).
+func (h *Hasher) BreachCount(ctx context.Context, password string) (int, error) {
+	if h.policy.Breach == nil {
+		return 0, ErrNoBreachCheck
+	}
+	if utf8.ValidString(password) {
+		password = norm.NFKC.String(password)
+	}
+	return h.policy.Breach.BreachCount(ctx, password)
+}

@@ -37,6 +37,9 @@ const (
 	// RouteStepUp is where a user signed in with one factor adds a second
 	// (to verify it, or to set one up).
 	RouteStepUp = "step_up"
+	// RoutePasswordRenew is where a signed-in user who must change their
+	// password (one found in a breach at sign-in) chooses a new one.
+	RoutePasswordRenew = "password_renew"
 )
 
 // Pack is a feature's share of the UI: its templates, the data type of each

@@ -66,6 +66,11 @@ type Config struct {
 	// value is the library's defaults. The demo adds "sigra" and "demo" to
 	// the words a password may not be built on.
 	Passwords password.Config
+	// BreachAPI is the base URL of a Pwned Passwords range API
+	// (password.DefaultRangeBaseURL for the public service). When set,
+	// passwords are checked against it when they are set and at sign-in;
+	// a sign-in with a breached password is sent to choose a new one.
+	BreachAPI string
 }
 
 // KeysPath is where the development keys are kept when Keys is empty:
@@ -188,6 +193,13 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		SudoWindow: cfg.SudoWindow,
 	}
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
+	if cfg.BreachAPI != "" {
+		rc, err := password.NewRangeClient(password.RangeConfig{BaseURL: cfg.BreachAPI})
+		if err != nil {
+			return nil, err
+		}
+		kc.Passwords.Policy.Breach = rc
+	}
 	kc.Account.Hooks = account.Hooks{
 		AfterRegister: func(ctx context.Context, u *sigra.User, _ map[string]string) {
 			log.InfoContext(ctx, "registered", "user", u.ID)

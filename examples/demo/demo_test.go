@@ -401,9 +401,9 @@ func TestFlags(t *testing.T) {
 		{"defaults", nil, nil, Config{Addr: "localhost:8080", DB: "sigra-demo.db", SudoWindow: 10 * time.Minute}, false},
 		{"environment", nil, env, Config{Addr: "localhost:8080", DB: "sigra-demo.db", Postgres: "postgres://env", Keys: "env-keys", SMTP: "smtp://env", SudoWindow: 10 * time.Minute}, false},
 		{"flags over environment",
-			[]string{"-addr", "localhost:0", "-db", "x.db", "-postgres", "postgres://flag", "-keys", "flag-keys", "-smtp", "smtp://flag", "-base-url", "https://demo.example.com", "-no-seed", "-sudo-window", "30s"},
+			[]string{"-addr", "localhost:0", "-db", "x.db", "-postgres", "postgres://flag", "-keys", "flag-keys", "-smtp", "smtp://flag", "-base-url", "https://demo.example.com", "-no-seed", "-sudo-window", "30s", "-breach-api", "https://breach.example.com"},
 			env,
-			Config{Addr: "localhost:0", DB: "x.db", Postgres: "postgres://flag", Keys: "flag-keys", SMTP: "smtp://flag", BaseURL: "https://demo.example.com", NoSeed: true, SudoWindow: 30 * time.Second}, false},
+			Config{Addr: "localhost:0", DB: "x.db", Postgres: "postgres://flag", Keys: "flag-keys", SMTP: "smtp://flag", BaseURL: "https://demo.example.com", NoSeed: true, SudoWindow: 30 * time.Second, BreachAPI: "https://breach.example.com"}, false},
 		{"unknown flag", []string{"-nope"}, nil, Config{}, true},
 		{"stray argument", []string{"extra"}, nil, Config{}, true},
 	}

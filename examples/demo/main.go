@@ -8,6 +8,7 @@
 //	go run ./examples/demo -addr localhost:0   # any free port
 //	go run ./examples/demo -postgres "$DSN"    # PostgreSQL instead (or SIGRA_DEMO_POSTGRES)
 //	go run ./examples/demo -sudo-window 30s    # re-authentication lasts 30 s, not 10 min
+//	go run ./examples/demo -breach-api https://api.pwnedpasswords.com  # check passwords against breaches
 //	go run ./examples/demo -smtp 'smtp://127.0.0.1:1025?from=demo@example.com&tls=none'
 //
 // At start it seeds a confirmed demo account and prints its address and
@@ -74,6 +75,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "external URL of the app (default: http://<addr>)")
 	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "do not create the demo account")
 	fs.DurationVar(&cfg.SudoWindow, "sudo-window", 10*time.Minute, "how long a re-authentication lasts for pages behind RequireSudo")
+	fs.StringVar(&cfg.BreachAPI, "breach-api", "", "base URL of a Pwned Passwords range API to check passwords against at sign-up, change and sign-in (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
