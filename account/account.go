@@ -108,6 +108,16 @@ type Hooks struct {
 	// was taken: that answer looks the same to the client), with the
 	// fields BeforeRegister saw, so the application can store its own.
 	AfterRegister func(ctx context.Context, u *sigra.User, fields map[string]string)
+	// Fields names the application's own registration fields, the ones
+	// BeforeRegister and AfterRegister read (a display name, a terms
+	// checkbox): text of at most 1024 bytes each (line breaks allowed), or a
+	// JSON boolean (true reads as "true"). A registration takes
+	// these besides email and password; a JSON body with any other field
+	// is refused with 400 unknown_field, and the extra inputs of a form
+	// are ignored, so the hooks never see a field nobody declared (an
+	// "is_admin" sent by a client). The names must not be email,
+	// password, csrf_token or return_to.
+	Fields []string
 	// AfterConfirm runs when an address was confirmed by link or code.
 	AfterConfirm func(ctx context.Context, u *sigra.User)
 	// AfterSignIn runs when this package completed a sign-in (password or
@@ -235,6 +245,9 @@ func New(cfg Config) (*Handler, error) {
 		Sessions: cfg.Sessions, Guard: cfg.Guard, UI: cfg.UI, Mail: cfg.Mail, Audit: cfg.Audit, Limiter: cfg.RateLimiter,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkHookFields(cfg.Hooks.Fields); err != nil {
 		return nil, err
 	}
 	k.Forms(forms(cfg))

@@ -18,7 +18,6 @@ import (
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/password"
-	"github.com/sigra-go/sigra/ui"
 )
 
 // rangeServer is a Pwned Passwords range API over real HTTP: GET
@@ -409,16 +408,6 @@ func TestBreachCheckOff(t *testing.T) {
 	b := newApp(t, opts{})
 	newUser(t, b, "user@example.com")
 	wantRedirect(t, "sign-in without a checker", b.Client(t).SignIn("user@example.com", pw), "/")
-}
-
-func TestBreachCheckConfig(t *testing.T) {
-	t.Parallel()
-	a := apptest.New(t, apptest.Options{Packs: []ui.Pack{account.Pages()}}, nil)
-	_, err := account.New(account.Config{Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Passwords: a.Hasher, Mail: a.Outbox,
-		BreachCheck: account.BreachCheckConfig{Every: -time.Hour}})
-	if err == nil || !strings.Contains(err.Error(), "BreachCheck.Every") {
-		t.Fatalf("negative Every: got %v, want an error naming the field", err)
-	}
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.

@@ -436,6 +436,8 @@ func (h *hooks) has(call string) bool { return slices.Contains(h.list(), call) }
 
 // recorder returns account hooks that record their calls in h.
 func (h *hooks) recorder() (hk account.Hooks) {
+	// The application's own registration fields of the tests.
+	hk.Fields = []string{"display_name", "terms", "newsletter"}
 	hk.AfterRegister = func(_ context.Context, u *sigra.User, fields map[string]string) {
 		h.mu.Lock()
 		h.fields = append(h.fields, maps.Clone(fields))

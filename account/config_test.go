@@ -54,6 +54,10 @@ func TestNewConfigErrors(t *testing.T) {
 		{"section no pack provides", func(c *account.Config) { c.Sections = []ui.Section{{Name: "nosuch", Data: profile}} }, `"nosuch"`},
 		{"section without data", func(c *account.Config) { c.Sections = []ui.Section{{Name: "profile"}} }, `"profile"`},
 		{"second factor without its route", func(c *account.Config) { c.SecondFactor = newSecondFactor() }, `"second_factor"`},
+		{"a registration field of the registration itself", func(c *account.Config) { c.Hooks.Fields = []string{"display_name", "password"} }, `Hooks.Fields: "password"`},
+		{"a registration field that is not a name", func(c *account.Config) { c.Hooks.Fields = []string{"display name"} }, `Hooks.Fields: "display name"`},
+		{"a registration field named twice", func(c *account.Config) { c.Hooks.Fields = []string{"terms", "terms"} }, `Hooks.Fields: "terms" is named twice`},
+		{"a negative breach check interval", func(c *account.Config) { c.BreachCheck.Every = -1 }, "BreachCheck.Every"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

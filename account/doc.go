@@ -79,7 +79,7 @@
 // its answer is in the last column.
 //
 //	GET  /register               registration form                    {"ok", "min_password_length"}
-//	POST /register               email, password, the application's own fields
+//	POST /register               email, password, the application's own fields (Hooks.Fields)
 //	GET  /confirm                ?token=: a button that posts it;     {"ok", "code_length", "email"
 //	                             without: the code form                (signed in)}; dead link: 410
 //	POST /confirm                token, or code (+ email when not signed in)
@@ -136,7 +136,7 @@
 //     message at each field in "fields"). Their values are strings, but
 //     remember, a boolean; null is an absent field; any other type is
 //     invalid_type. Registration also takes the application's own fields
-//     when a registration hook is set (see Hooks): strings or booleans.
+//     that Hooks.Fields declares: strings or booleans.
 //   - A form's other fields are not read: a browser sends the page's
 //     inputs, the CSRF token and whatever an override of the page adds, so
 //     they are not refused for being there. remember is a checkbox ("1",
@@ -273,10 +273,13 @@
 // adds them to the form). A [*FieldError] refuses the registration with 422
 // invalid_input and the message at the field; another error answers 500.
 // AfterRegister (only for a new account) receives the same fields, to store
-// the application's own. A registration takes fields other than email and
-// password only when one of these two hooks is set (any other field, as a
-// string or a boolean, true read as "true"); without them such a JSON
-// field is refused with 400 unknown_field and a form's is ignored.
+// the application's own. A registration takes, besides email and
+// password, only the fields that Hooks.Fields names (each a string or a
+// boolean, true read as "true"): any other JSON field is refused with 400
+// unknown_field and a form's other inputs are ignored, so a hook never sees
+// a field nobody declared (an "is_admin" a client adds). New refuses names
+// the registration reads itself (email, password, return_to, csrf_token),
+// names that are not plain field names, and repeats.
 //
 // The other hooks are called after their change committed: AfterConfirm,
 // AfterSignIn, AfterSignOut, AfterPasswordReset, AfterEmailChange (with

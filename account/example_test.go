@@ -187,6 +187,7 @@ func ExampleHooks() {
 	}
 	defer os.RemoveAll(dir)
 	app, _, done := exampleApp(dir, func(cfg *account.Config) {
+		cfg.Hooks.Fields = []string{"display_name"} // any other field is refused
 		cfg.Hooks.BeforeRegister = func(ctx context.Context, fields map[string]string) error {
 			if strings.TrimSpace(fields["display_name"]) == "" {
 				return &account.FieldError{Field: "display_name", Message: "Tell us what to call you."}

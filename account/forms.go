@@ -1,9 +1,12 @@
 package account
 
 import (
+	"fmt"
 	"net/http"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/kernel"
+	"github.com/sigra-go/sigra/middleware"
 )
 
 // forms are the schemas of the POST routes, keyed as Mount registers
@@ -38,15 +41,46 @@ func forms(cfg Config) map[string]kernel.Fields {
 	}
 }
 
-// registerFields is the schema of a registration: the address and the
-// password and, when Hooks.BeforeRegister or Hooks.AfterRegister is set,
-// any other field as the application's own (kernel.Custom), since the
-// hooks receive them. Without a registration hook nothing reads another
-// field, so a JSON body with one is refused.
+// registerFields is the schema of a registration: the address, the
+// password and the application's own fields (Hooks.Fields), which the
+// registration hooks receive. A JSON body with any other field is
+// refused.
 func registerFields(cfg Config) kernel.Fields {
 	f := kernel.Fields{"email": kernel.Text, "password": kernel.Secret}
-	if cfg.Hooks.BeforeRegister != nil || cfg.Hooks.AfterRegister != nil {
-		f[kernel.OtherFields] = kernel.Custom
+	for _, name := range cfg.Hooks.Fields {
+		f[name] = kernel.Custom
 	}
 	return f
+}
+
+// checkHookFields refuses names in Hooks.Fields that the registration
+// reads itself, that are not field names, or that repeat.
+func checkHookFields(names []string) error {
+	seen := map[string]bool{}
+	for _, name := range names {
+		switch {
+		case name == "email" || name == "password" || name == "return_to" || name == middleware.CSRFFieldName || name == kernel.OtherFields:
+			return fmt.Errorf("%w: account: Config.Hooks.Fields: %q is a field of the registration itself", sigra.ErrConfig, name)
+		case !validFieldName(name):
+			return fmt.Errorf("%w: account: Config.Hooks.Fields: %q is not a field name (letters, digits, '_' and '-', at most 64 bytes)", sigra.ErrConfig, name)
+		case seen[name]:
+			return fmt.Errorf("%w: account: Config.Hooks.Fields: %q is named twice", sigra.ErrConfig, name)
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+// validFieldName reports whether name is a plain field name: ASCII
+// letters, digits, '_' and '-', 1 to 64 bytes.
+func validFieldName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -40,6 +40,7 @@ var errProfileDown = errors.New("profile service unavailable")
 // "down", and records the fields of every call in log.
 func withDisplayName(t *testing.T, backend string, log *fieldsLog) *app {
 	return newApp(t, opts{Backend: backend, Config: func(_ *apptest.App, c *account.Config) {
+		c.Hooks.Fields = []string{"display_name", "terms"}
 		c.Hooks.BeforeRegister = func(_ context.Context, fields map[string]string) error {
 			log.add(fields)
 			switch strings.TrimSpace(fields["display_name"]) {
@@ -137,13 +138,14 @@ func TestBeforeRegister(t *testing.T) {
 }
 
 // TestAfterRegisterFields: AfterRegister gets the request's fields, the
-// application's own included, but never the password or the CSRF token;
-// it is not called when the address was taken.
+// application's own (Hooks.Fields) included, but never the password, the
+// CSRF token or a form input nobody declared; it is not called when the
+// address was taken.
 func TestAfterRegisterFields(t *testing.T) {
 	t.Parallel()
 	each(t, opts{}, func(t *testing.T, a *app) {
 		newUser(t, a, "owner@example.com")
-		wantStatus(t, "form", a.Client(t).Post("/auth/register", form("email", "form@example.com", "password", pw, "display_name", "Ada", "newsletter", "on")), http.StatusOK)
+		wantStatus(t, "form", a.Client(t).Post("/auth/register", form("email", "form@example.com", "password", pw, "display_name", "Ada", "newsletter", "on", "is_admin", "1")), http.StatusOK)
 		wantStatus(t, "JSON", a.Client(t).JSON("POST", "/auth/register", `{"email":"json@example.com","password":"correct horse battery","display_name":"Grace","terms":true}`), http.StatusOK)
 		wantStatus(t, "taken", a.Client(t).JSON("POST", "/auth/register", `{"email":"owner@example.com","password":"correct horse battery","display_name":"Mallory"}`), http.StatusOK)
 

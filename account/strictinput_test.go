@@ -127,16 +127,17 @@ func TestStrictRegisterForm(t *testing.T) {
 	})
 }
 
-// TestStrictRegisterWithHooks: with a registration hook the application's
-// own fields reach it (as documented), but they must still be text or a
-// boolean, and valid text.
+// TestStrictRegisterWithHooks: with registration hooks the application's
+// own fields (Hooks.Fields) reach them, but they must still be text or a
+// boolean, and valid text; a field nobody declared is refused.
 func TestStrictRegisterWithHooks(t *testing.T) {
 	t.Parallel()
 	each(t, opts{}, func(t *testing.T, a *app) {
 		before := counts(t, a)
 		for _, tc := range []struct{ name, body, code string }{
-			{"a number", `{"email":"new@example.com","password":"correct horse battery","age":42}`, "invalid_type"},
-			{"an object", `{"email":"new@example.com","password":"correct horse battery","profile":{"is_admin":true}}`, "invalid_type"},
+			{"a number", `{"email":"new@example.com","password":"correct horse battery","display_name":42}`, "invalid_type"},
+			{"an object", `{"email":"new@example.com","password":"correct horse battery","terms":{"is_admin":true}}`, "invalid_type"},
+			{"an undeclared field", `{"email":"new@example.com","password":"correct horse battery","display_name":"Ada","is_admin":true}`, "unknown_field"},
 			{"a lone surrogate", `{"email":"new@example.com","password":"correct horse battery","display_name":"\udc00"}`, "invalid_text"},
 		} {
 			wantError(t, tc.name, a.Client(t).JSON("POST", "/auth/register", tc.body), http.StatusBadRequest, tc.code)

@@ -152,9 +152,11 @@ func (p *Profile) Section() ui.Section {
 	}}
 }
 
-// Hooks sets the registration hooks on h: BeforeRegister refuses a missing
-// or unusable display name at its field; AfterRegister stores it.
+// Hooks sets the registration hooks on h: the registration takes the
+// field display_name, BeforeRegister refuses a missing or unusable one at
+// its field, AfterRegister stores it.
 func (p *Profile) Hooks(h *account.Hooks) {
+	h.Fields = append(h.Fields, "display_name")
 	h.BeforeRegister = func(ctx context.Context, fields map[string]string) error {
 		if _, msg := CheckName(fields["display_name"]); msg != "" {
 			return &account.FieldError{Field: "display_name", Message: msg}
