@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
-	"sync"
 	"time"
-
-	useragent "github.com/medama-io/go-useragent"
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/store"
@@ -34,20 +31,6 @@ type Device struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
-}
-
-var (
-	uaOnce   sync.Once
-	uaParser *useragent.Parser
-)
-
-// parseUA parses a user agent with a parser built on first use (building
-// it takes a few milliseconds, so processes that never list devices never
-// pay for it).
-func parseUA(s string) (browser, os, kind string) {
-	uaOnce.Do(func() { uaParser = useragent.NewParser() })
-	a := uaParser.Parse(s)
-	return string(a.Browser()), string(a.OS()), string(a.Device())
 }
 
 // ParseUserAgent returns the browser and operating system named by a user
