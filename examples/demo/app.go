@@ -71,6 +71,10 @@ type Config struct {
 	// passwords are checked against it when they are set and at sign-in;
 	// a sign-in with a breached password is sent to choose a new one.
 	BreachAPI string
+	// Pprof is an address on this machine (localhost:6060) where the
+	// runtime's profiles (net/http/pprof) are served, apart from the
+	// app's handler; empty serves none.
+	Pprof string
 }
 
 // KeysPath is where the development keys are kept when Keys is empty:

@@ -10,6 +10,7 @@
 //	go run ./examples/demo -sudo-window 30s    # re-authentication lasts 30 s, not 10 min
 //	go run ./examples/demo -breach-api https://api.pwnedpasswords.com  # check passwords against breaches
 //	go run ./examples/demo -smtp 'smtp://127.0.0.1:1025?from=demo@example.com&tls=none'
+//	go run ./examples/demo -pprof localhost:6060  # profiles at http://localhost:6060/debug/pprof/
 //
 // At start it seeds a confirmed demo account and prints its address and
 // password (-no-seed leaves it out).
@@ -76,6 +77,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "do not create the demo account")
 	fs.DurationVar(&cfg.SudoWindow, "sudo-window", 10*time.Minute, "how long a re-authentication lasts for pages behind RequireSudo")
 	fs.StringVar(&cfg.BreachAPI, "breach-api", "", "base URL of a Pwned Passwords range API to check passwords against at sign-up, change and sign-in (off by default)")
+	fs.StringVar(&cfg.Pprof, "pprof", "", "serve the runtime's profiles (net/http/pprof) at this address on this machine (localhost:6060), apart from the app (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -84,6 +86,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 		fmt.Fprintln(out, err)
 		fs.Usage()
 		return Config{}, err
+	}
+	if cfg.Pprof != "" {
+		if err := checkPprofAddr(cfg.Pprof); err != nil {
+			fmt.Fprintln(out, err)
+			fs.Usage()
+			return Config{}, err
+		}
 	}
 	return cfg, nil
 }
@@ -110,6 +119,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 		return err
 	}
 	defer app.Close()
+
+	if cfg.Pprof != "" {
+		addr, stop, err := servePprof(cfg.Pprof, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+		fmt.Fprintf(out, "Profiles: http://%s/debug/pprof/\n", addr)
+	}
 
 	srv := &http.Server{
 		Handler:           app.Handler(),
