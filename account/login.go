@@ -112,7 +112,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if errors.Is(err, sigra.ErrBusy) {
-		h.k.Error(w, r, err)
+		// Nothing was verified: the place goes back.
+		h.k.Error(w, r, errors.Join(err, h.k.Refund(ctx, attempt)))
 		return
 	}
 	if reason != "" {

@@ -382,6 +382,11 @@ type Limiter interface {
 	Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (LimitResult, error)
 	// ResetLimit forgets key's counter.
 	ResetLimit(ctx context.Context, key string) error
+	// Refund gives back one hit of key's window that ends at reset (the
+	// Reset a Hit returned), atomically: for a hit whose work was never
+	// done (the server was too busy). Nothing changes when that window
+	// has ended (a later window is never touched) or its count is zero.
+	Refund(ctx context.Context, key string, reset time.Time) error
 	// PurgeLimits deletes counters whose window ended before before.
 	PurgeLimits(ctx context.Context, before time.Time) (int, error)
 }

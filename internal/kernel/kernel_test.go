@@ -1301,3 +1301,43 @@ func TestTTLText(t *testing.T) {
 		}
 	}
 }
+
+// busyHasher answers every verification as a full hashing pool does,
+// without computing anything.
+type busyHasher struct{ n atomic.Int32 }
+
+func (b *busyHasher) Verify(context.Context, string, string) (bool, bool, error) {
+	b.n.Add(1)
+	return false, false, fmt.Errorf("pool full: %w", sigra.ErrBusy)
+}
+
+// TestCheckPasswordBusyRefunds: a verification the hashing pool refused
+// gives its place back, so an overloaded server cannot use up (and lock)
+// an account's attempts without checking a password; the places taken by
+// real failures stay taken.
+func TestCheckPasswordBusyRefunds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	real := cheapHasher(t)
+	u := h.user(t, real, "user@example.com", "right password")
+	r := requestFrom("192.0.2.7")
+	l := lockout()
+	if err := h.k.CheckPassword(r.Context(), r, real, h.reload(t, u), "wrong", l); !errors.Is(err, sigra.ErrInvalidCredentials) {
+		t.Fatalf("wrong password: got %v", err)
+	}
+	busy := &busyHasher{}
+	for i := range 2 * l.Max {
+		if err := h.k.CheckPassword(r.Context(), r, busy, h.reload(t, u), "right password", l); !errors.Is(err, sigra.ErrBusy) {
+			t.Fatalf("busy %d: got %v, want ErrBusy", i, err)
+		}
+	}
+	if n := h.places(t, u.Email); n != 1 {
+		t.Fatalf("after %d busy answers: got %d places taken, want 1 (the wrong password's)", busy.n.Load(), n)
+	}
+	if got := h.reload(t, u); !got.LockedUntil.IsZero() {
+		t.Fatalf("busy answers locked the account until %v", got.LockedUntil)
+	}
+	if err := h.k.CheckPassword(r.Context(), r, real, h.reload(t, u), "right password", l); err != nil {
+		t.Fatalf("right password after the busy answers: got %v", err)
+	}
+}

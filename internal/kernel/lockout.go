@@ -86,8 +86,9 @@ type Attempt struct {
 	Allowed bool
 	// Last reports that this attempt took the window's last place: if it
 	// fails, the lock engages.
-	Last bool
-	key  string
+	Last  bool
+	key   string
+	reset time.Time // the end of the window the place was taken in
 }
 
 // Admit takes one of l.Max places in the current window of l.Duration for
@@ -106,7 +107,20 @@ func (k *Kernel) Admit(ctx context.Context, key string, l Lockout) (Attempt, err
 	if err != nil {
 		return Attempt{}, fmt.Errorf("sigra/%s: attempt places: %w", k.name, err)
 	}
-	return Attempt{Allowed: res.Allowed, Last: res.Allowed && res.Count >= l.Max, key: key}, nil
+	return Attempt{Allowed: res.Allowed, Last: res.Allowed && res.Count >= l.Max, key: key, reset: res.Reset}, nil
+}
+
+// Refund gives back the place a took, when its verification never ran
+// (the hashing pool answered sigra.ErrBusy): an overloaded server must not
+// use up an account's attempts, and so lock it, without checking a single
+// password. A place taken in a window that has since ended is not given
+// back to the next one. ctx may be cancelled: the refund is written all
+// the same.
+func (k *Kernel) Refund(ctx context.Context, a Attempt) error {
+	if a.key == "" || !a.Allowed {
+		return nil
+	}
+	return k.Store.Refund(context.WithoutCancel(ctx), a.key, a.reset)
 }
 
 // Release frees the places of a's window after a verified secret.
@@ -148,7 +162,7 @@ func (k *Kernel) CheckPassword(ctx context.Context, r *http.Request, pw Verifier
 	}
 	ok, _, err := pw.Verify(ctx, plain, u.PasswordHash)
 	if errors.Is(err, sigra.ErrBusy) {
-		return err
+		return errors.Join(err, k.Refund(ctx, a))
 	}
 	if !ok {
 		if err != nil {

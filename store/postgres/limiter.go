@@ -33,6 +33,12 @@ func (db *DB) Hit(ctx context.Context, key string, limit int, window time.Durati
 	return store.LimitResult{Allowed: count <= int64(limit), Count: int(count), Reset: reset}, nil
 }
 
+// Refund implements [store.Limiter].
+func (db *DB) Refund(ctx context.Context, key string, reset time.Time) error {
+	_, err := db.q(ctx).Exec(ctx, `UPDATE sigra_rate_limits SET count = count - 1 WHERE key = $1 AND reset_at = $2 AND count > 0`, key, reset)
+	return wrap("refund", err)
+}
+
 // ResetLimit implements [store.Limiter].
 func (db *DB) ResetLimit(ctx context.Context, key string) error {
 	_, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_rate_limits WHERE key = $1`, key)

@@ -35,6 +35,12 @@ func (db *DB) ResetLimit(ctx context.Context, key string) error {
 	return wrap("ResetLimit", err)
 }
 
+// Refund gives back one hit of key's window that ends at reset.
+func (db *DB) Refund(ctx context.Context, key string, reset time.Time) error {
+	_, err := db.exec(ctx, `UPDATE sigra_rate_limits SET count = count - 1 WHERE key = ? AND reset_at = ? AND count > 0`, key, ms(reset))
+	return wrap("Refund", err)
+}
+
 // PurgeLimits deletes counters whose window ended before before.
 func (db *DB) PurgeLimits(ctx context.Context, before time.Time) (int, error) {
 	return op("PurgeLimits").count(db.exec(ctx, `DELETE FROM sigra_rate_limits WHERE reset_at < ?`, ms(before)))

@@ -13,6 +13,7 @@ func limiterChecks() []check {
 		checkOf("Hit", testHit),
 		checkOf("Hit/Concurrent", testHitConcurrent),
 		checkOf("ResetLimit", testResetLimit),
+		checkOf("Refund", testRefund),
 		checkOf("PurgeLimits", testPurgeLimits),
 	}
 }
@@ -102,6 +103,41 @@ func testResetLimit(t *testing.T, s store.Limiter) {
 	must(t, "Hit", err)
 	if got.Count != 2 {
 		t.Errorf("other key after ResetLimit: got count %d, want 2", got.Count)
+	}
+}
+
+func testRefund(t *testing.T, s store.Limiter) {
+	ctx := t.Context()
+	must(t, "Refund(unknown key)", s.Refund(ctx, "never-hit", t0.Add(time.Hour)))
+	var last store.LimitResult
+	for range 2 {
+		var err error
+		last, err = s.Hit(ctx, "refund-me", 2, time.Hour, t0)
+		must(t, "Hit", err)
+	}
+	must(t, "Refund", s.Refund(ctx, "refund-me", last.Reset))
+	got, err := s.Hit(ctx, "refund-me", 2, time.Hour, at(time.Minute))
+	must(t, "Hit after Refund", err)
+	if !got.Allowed || got.Count != 2 {
+		t.Errorf("Hit after Refund: got (allowed %v, count %d), want (true, 2)", got.Allowed, got.Count)
+	}
+	// A refund for a window that has ended leaves the next one alone.
+	next, err := s.Hit(ctx, "refund-me", 2, time.Hour, at(2*time.Hour))
+	must(t, "Hit in the next window", err)
+	must(t, "Refund of the ended window", s.Refund(ctx, "refund-me", last.Reset))
+	got, err = s.Hit(ctx, "refund-me", 2, time.Hour, at(2*time.Hour+time.Minute))
+	must(t, "Hit", err)
+	if got.Count != next.Count+1 {
+		t.Errorf("after a refund of an ended window: got count %d, want %d", got.Count, next.Count+1)
+	}
+	// Never below zero.
+	for range 3 {
+		must(t, "Refund", s.Refund(ctx, "refund-me", got.Reset))
+	}
+	got, err = s.Hit(ctx, "refund-me", 2, time.Hour, at(2*time.Hour+2*time.Minute))
+	must(t, "Hit", err)
+	if got.Count != 1 {
+		t.Errorf("after more refunds than hits: got count %d, want 1", got.Count)
 	}
 }
 
