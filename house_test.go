@@ -38,6 +38,9 @@ var floors = map[string]int{
 
 	// Compositions.
 	"kit": 7, "internal/apptest": 7, "bench": 7, "bench/hello": 7, "e2e": 7,
+
+	// Tools.
+	"cmd/sigra": 7,
 }
 
 // floorOf returns the floor of a module package, with every examples/...

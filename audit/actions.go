@@ -90,6 +90,19 @@ const (
 	ActionSessionRevokeAll = "session.revoke_all"
 )
 
+// Operator actions on an account (the command-line tool, and later the
+// admin console).
+const (
+	// ActionUserDisable: an account was disabled; its sessions were
+	// revoked with it.
+	ActionUserDisable = "account.disable"
+	// ActionUserEnable: a disabled account was enabled again.
+	ActionUserEnable = "account.enable"
+	// ActionUnlock: an account's password and second-factor locks and
+	// attempt counters were cleared.
+	ActionUnlock = "security.unlock"
+)
+
 // Second factors.
 const (
 	// ActionTOTPEnable: a user confirmed a new TOTP authenticator.
@@ -147,6 +160,10 @@ var catalogue = [...]string{
 	ActionSessionRevoke,
 	ActionSessionRevokeOthers,
 	ActionSessionRevokeAll,
+
+	ActionUserDisable,
+	ActionUserEnable,
+	ActionUnlock,
 
 	ActionTOTPEnable,
 	ActionTOTPDisable,

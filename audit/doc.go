@@ -104,6 +104,10 @@
 //	session.revoke_others          the other sessions were revoked    user        user     revoked
 //	session.revoke_all             every session was revoked          user/admin  user     revoked, reason
 //
+//	account.disable                the account was disabled           admin/-     user     via
+//	account.enable                 the account was enabled again      admin/-     user     via
+//	security.unlock                the account's locks were cleared   admin/-     user     via
+//
 //	mfa.totp.enable                a TOTP authenticator was added     user        user     -
 //	mfa.totp.disable               a TOTP authenticator was removed   user/admin  user     -
 //	mfa.challenge.success          a second factor verified           user        user     method

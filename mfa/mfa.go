@@ -364,6 +364,12 @@ func (m *MFA) succeeded(ctx context.Context, u *store.User) error {
 
 func guessKey(userID string) string { return "mfa-guess:" + userID }
 
+// LimiterKeys returns the keys under which the user's second-factor
+// attempts are counted in the store's limiter (store.Limiter): an
+// operator's tool that unlocks an account resets them with
+// store.Limiter.ResetLimit, beside the lock that ClearFailures ends.
+func LimiterKeys(userID string) []string { return []string{codeKey(userID), guessKey(userID)} }
+
 // failure records and counts a failed second factor (method names it in
 // the audit row); the MaxFailures-th locks second factors for
 // LockoutDuration and emails the owner (see kernel.Kernel.CountFailure: a

@@ -564,3 +564,17 @@ type TrustedBrowsers interface {
 	// how many.
 	RevokeTrustedBrowsers(ctx context.Context, userID string) (int, error)
 }
+
+// MigrationState is one schema migration of a store adapter and whether a
+// database has it, as the adapters' MigrationStatus methods report it.
+type MigrationState struct {
+	// Version is the migration's number (0001_init.sql is 1).
+	Version int
+	// Name is the file's name without the number and extension ("init").
+	Name string
+	// AppliedAt is when the database applied it; zero while pending.
+	AppliedAt time.Time
+	// Unknown marks a version the database has that this build does not
+	// embed: applied by a newer build.
+	Unknown bool
+}

@@ -127,6 +127,68 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// Initialized reports whether the database's current schema has Sigra's
+// schema: the table in which [DB.Migrate] records the migrations it
+// applied.
+func (db *DB) Initialized(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := db.q(ctx).QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, migrationTable).Scan(&ok); err != nil {
+		return false, wrap("read the schema", err)
+	}
+	return ok, nil
+}
+
+// MigrationStatus lists the embedded migrations in order, each with the
+// time the database applied it (zero while pending), then the versions the
+// database has that this build does not embed (Unknown). On a database
+// without Sigra's schema every migration is pending.
+func (db *DB) MigrationStatus(ctx context.Context) ([]store.MigrationState, error) {
+	ms, err := loadMigrations(embedded, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	ok, err := db.Initialized(ctx)
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int]store.MigrationState{}
+	if ok {
+		rows, err := db.q(ctx).Query(ctx, `SELECT version, name, applied_at FROM `+migrationTable+` ORDER BY version`)
+		if err != nil {
+			return nil, wrap("migration status", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s store.MigrationState
+			var v int64
+			if err := rows.Scan(&v, &s.Name, &s.AppliedAt); err != nil {
+				return nil, wrap("migration status", err)
+			}
+			s.Version, s.AppliedAt = int(v), s.AppliedAt.UTC()
+			applied[s.Version] = s
+		}
+		if err := rows.Err(); err != nil {
+			return nil, wrap("migration status", err)
+		}
+	}
+	out := make([]store.MigrationState, 0, len(ms)+len(applied))
+	for _, m := range ms {
+		s := store.MigrationState{Version: int(m.version), Name: m.name}
+		if a, ok := applied[s.Version]; ok {
+			s.AppliedAt = a.AppliedAt
+			delete(applied, s.Version)
+		}
+		out = append(out, s)
+	}
+	rest := make([]store.MigrationState, 0, len(applied))
+	for _, a := range applied {
+		a.Unknown = true
+		rest = append(rest, a)
+	}
+	slices.SortFunc(rest, func(a, b store.MigrationState) int { return a.Version - b.Version })
+	return append(out, rest...), nil
+}
+
 // migrateLockSQL takes the transaction-scoped advisory lock of migrations
 // (and of RekeyEmails), keyed by the current schema.
 const migrateLockSQL = `SELECT pg_advisory_xact_lock(hashtextextended('sigra/store/postgres migrate ' || coalesce(current_schema(), ''), 0))`

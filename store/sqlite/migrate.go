@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sigra-go/sigra/store"
 )
@@ -108,6 +109,77 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("sigra/sqlite: migrate: commit: %w", err)
 	}
 	return nil
+}
+
+// Initialized reports whether the database has Sigra's schema: the table
+// in which [DB.Migrate] records the migrations it applied. A new, empty
+// file has not; neither has a SQLite database of another application.
+func (db *DB) Initialized(ctx context.Context) (bool, error) {
+	var n int
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'sigra_schema_migrations'`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sigra/sqlite: read the schema: %w", err)
+	}
+	return n > 0, nil
+}
+
+// MigrationStatus lists the embedded migrations in order, each with the
+// time the database applied it (zero while pending), then the versions the
+// database has that this build does not embed (Unknown). On a database
+// without Sigra's schema every migration is pending.
+func (db *DB) MigrationStatus(ctx context.Context) ([]store.MigrationState, error) {
+	ms, err := loadMigrations(Migrations())
+	if err != nil {
+		return nil, err
+	}
+	ok, err := db.Initialized(ctx)
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int]store.MigrationState{}
+	if ok {
+		rows, err := db.r(ctx).QueryContext(ctx, `SELECT version, name, applied_at FROM sigra_schema_migrations ORDER BY version`)
+		if err != nil {
+			return nil, fmt.Errorf("sigra/sqlite: migration status: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s store.MigrationState
+			var at int64
+			if err := rows.Scan(&s.Version, &s.Name, &at); err != nil {
+				return nil, fmt.Errorf("sigra/sqlite: migration status: %w", err)
+			}
+			s.AppliedAt = time.UnixMilli(at).UTC()
+			applied[s.Version] = s
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sigra/sqlite: migration status: %w", err)
+		}
+	}
+	return migrationStates(ms, applied), nil
+}
+
+// migrationStates merges the embedded migrations with the applied ones.
+func migrationStates(ms []migration, applied map[int]store.MigrationState) []store.MigrationState {
+	// The files' names carry their number ("0001_init"): the states
+	// name them without it.
+	bare := func(v int, name string) string { return strings.TrimPrefix(name, fmt.Sprintf("%04d_", v)) }
+	out := make([]store.MigrationState, 0, len(ms)+len(applied))
+	for _, m := range ms {
+		s := store.MigrationState{Version: m.version, Name: bare(m.version, m.name)}
+		if a, ok := applied[m.version]; ok {
+			s.AppliedAt = a.AppliedAt
+			delete(applied, m.version)
+		}
+		out = append(out, s)
+	}
+	rest := make([]store.MigrationState, 0, len(applied))
+	for _, a := range applied {
+		a.Name, a.Unknown = bare(a.Version, a.Name), true
+		rest = append(rest, a)
+	}
+	slices.SortFunc(rest, func(a, b store.MigrationState) int { return a.Version - b.Version })
+	return append(out, rest...)
 }
 
 // migrate applies the migrations of ms that the database lacks, through q.

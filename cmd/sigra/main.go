@@ -1,0 +1,96 @@
+// Command sigra is the operator's tool for a Sigra database: the same
+// SQLite file or PostgreSQL database an application uses, while the
+// application runs.
+//
+//	go run github.com/sigra-go/sigra/cmd/sigra -db app.db migrate status
+//	sigra -db "postgres://app@db.example.com/app" users disable user@example.com
+//
+// The database is -db, or the environment variable SIGRA_DATABASE: a
+// postgres:// or postgresql:// URL names a PostgreSQL database (its
+// search_path selects the schema), anything else a SQLite file. Every
+// command but "migrate up" refuses a database without Sigra's schema (a
+// wrong path or DSN, a file of another application); "migrate up" creates
+// the schema, in a new file or beside the application's own tables, and
+// refuses a file that is not a SQLite database.
+//
+// Commands:
+//
+//	migrate up                  apply the embedded migrations (safe while the app runs)
+//	migrate status              list the migrations, applied or pending
+//	users disable EMAIL         disable the account and revoke its sessions
+//	users enable EMAIL          enable a disabled account
+//	users unlock EMAIL          clear the password and second-factor locks and attempt counters
+//	users revoke-sessions EMAIL sign the account out everywhere
+//	outbox status               count the queued emails
+//	hash calibrate              find Argon2id parameters for a target time on this machine
+//
+// Each change to an account is recorded in the audit log (account.disable,
+// account.enable, security.unlock, session.revoke_all) with "via": "cli"
+// and no actor.
+//
+// With -json, a command prints one JSON object on standard output instead
+// of text; errors go to standard error either way.
+//
+// Exit codes:
+//
+//	0  done
+//	1  the command failed (the database refused or broke off)
+//	2  usage: an unknown command or flag, a missing argument
+//	3  the database: unreachable, not a database, or without Sigra's schema
+//	4  not found: no account has that address
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitUsage    = 2
+	exitDatabase = 3
+	exitNotFound = 4
+)
+
+// EnvDatabase names the environment variable that gives the database when
+// -db is not set.
+const EnvDatabase = "SIGRA_DATABASE"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cliError is a failure with its exit code.
+type cliError struct {
+	code int
+	err  error
+}
+
+func (e *cliError) Error() string { return e.err.Error() }
+func (e *cliError) Unwrap() error { return e.err }
+
+func fail(code int, format string, args ...any) error {
+	return &cliError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// run runs the command line args and returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, getenv, stdout, stderr)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "sigra:", err)
+	if ce, ok := err.(*cliError); ok {
+		return ce.code
+	}
+	return exitFailed
+}
