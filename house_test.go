@@ -26,6 +26,7 @@ var floors = map[string]int{
 	"internal/pgtest": 1, "internal/htmlcheck": 1, "password/internal/blocklistgen": 1,
 
 	"site": 2, "audit": 2, "mail": 2, "store/sqlite": 2, "store/postgres": 2, "store/storetest": 2,
+	"webhook": 2,
 
 	"session": 3, "ui": 3,
 

@@ -565,6 +565,128 @@ type TrustedBrowsers interface {
 	RevokeTrustedBrowsers(ctx context.Context, userID string) (int, error)
 }
 
+// WebhookSecret is one signing secret of a webhook endpoint, sealed with
+// internal/seal (package webhook seals and opens it).
+type WebhookSecret struct {
+	// Sealed is the sealed secret.
+	Sealed []byte
+	// KeyID is the id of the seal key that sealed it, so that values
+	// sealed with a retiring key can be found and re-sealed.
+	KeyID     string
+	CreatedAt time.Time
+	// ExpiresAt is when an old secret stops signing (the end of a
+	// rotation's overlap); zero for the current secret.
+	ExpiresAt time.Time
+}
+
+// WebhookEndpoint is a URL subscribed to event types. Deliveries to it are
+// signed with Secret and, during a rotation's overlap (until
+// OldSecret.ExpiresAt), with OldSecret too.
+type WebhookEndpoint struct {
+	ID  string
+	URL string
+	// EventTypes are the event types the endpoint receives.
+	EventTypes []string
+	Secret     WebhookSecret
+	// OldSecret is the secret Secret replaced; its Sealed is nil when
+	// there is none.
+	OldSecret WebhookSecret
+	// Enabled endpoints receive deliveries; deliveries to a disabled one
+	// stay queued, and are not claimed, until it is enabled again.
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// WebhookDelivery is one event queued for one endpoint. Its ID is the
+// delivery's webhook-id, the receiver's idempotency key: every attempt,
+// retries and replays included, carries it.
+type WebhookDelivery struct {
+	ID         string
+	EndpointID string
+	EventType  string
+	// Payload is the request body, sent as is.
+	Payload []byte
+	// Attempts counts failed attempts since the delivery was queued or
+	// last replayed.
+	Attempts      int
+	NextAttemptAt time.Time
+	// LastStatus is the HTTP status of the last attempt (0 when it got no
+	// response); LastError says why it failed.
+	LastStatus int
+	LastError  string
+	CreatedAt  time.Time
+	// DeliveredAt is when an attempt succeeded; zero otherwise.
+	DeliveredAt time.Time
+	// DeadAt is when delivery was abandoned (the dead letter); zero
+	// otherwise.
+	DeadAt time.Time
+}
+
+// Webhooks stores webhook endpoints and the queue of their deliveries.
+//
+// A delivery is queued from EnqueueWebhook until it is delivered
+// (MarkWebhookDelivered) or dead (MarkWebhookDead); ReplayWebhook queues a
+// delivered or dead one again, with the same ID. Deleting an endpoint
+// deletes its deliveries.
+type Webhooks interface {
+	// CreateWebhookEndpoint stores e, filling an empty ID and zero
+	// CreatedAt and UpdatedAt.
+	CreateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// WebhookEndpoint returns the endpoint with id, or ErrNotFound.
+	WebhookEndpoint(ctx context.Context, id string) (*WebhookEndpoint, error)
+	// WebhookEndpoints returns every endpoint, oldest first.
+	WebhookEndpoints(ctx context.Context) ([]*WebhookEndpoint, error)
+	// RotateWebhookSecret makes secret the endpoint's current secret, and
+	// the current one its OldSecret, signing until oldExpires (any
+	// earlier OldSecret is dropped). ErrNotFound if there is no such
+	// endpoint.
+	RotateWebhookSecret(ctx context.Context, id string, secret WebhookSecret, oldExpires, now time.Time) error
+	// SetWebhookEndpointEnabled enables or disables the endpoint.
+	// ErrNotFound if there is no such endpoint.
+	SetWebhookEndpointEnabled(ctx context.Context, id string, enabled bool, now time.Time) error
+	// DeleteWebhookEndpoint deletes the endpoint and its deliveries.
+	// ErrNotFound if there is no such endpoint.
+	DeleteWebhookEndpoint(ctx context.Context, id string) error
+
+	// EnqueueWebhook queues d, due at d.NextAttemptAt (at d.CreatedAt if
+	// zero), filling an empty ID and zero CreatedAt. With a context that
+	// carries a transaction it is queued in it, and commits or rolls back
+	// with it. ErrNotFound if d.EndpointID names no endpoint; ErrConflict
+	// if the ID is taken.
+	EnqueueWebhook(ctx context.Context, d *WebhookDelivery) error
+	// ClaimWebhooks returns up to limit queued deliveries (neither
+	// delivered nor dead) of enabled endpoints, due at or before now and
+	// not claimed by another worker, and leases them until now+lease:
+	// another worker, of this process or another, cannot claim them
+	// before then. Of concurrent claims, each delivery goes to one.
+	ClaimWebhooks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*WebhookDelivery, error)
+	// MarkWebhookDelivered records the successful attempt of a queued
+	// delivery: DeliveredAt, LastStatus, and LastError cleared; the lease
+	// ends. ErrNotFound if no queued delivery has id.
+	MarkWebhookDelivered(ctx context.Context, id string, status int, now time.Time) error
+	// MarkWebhookFailed records a failed attempt of a queued delivery:
+	// Attempts+1, LastStatus, LastError, and when to try next; the lease
+	// ends. ErrNotFound if no queued delivery has id.
+	MarkWebhookFailed(ctx context.Context, id string, status int, errText string, next time.Time) error
+	// MarkWebhookDead records the last failed attempt of a queued
+	// delivery: Attempts+1, LastStatus, LastError and DeadAt. It is never
+	// claimed again unless replayed. ErrNotFound if no queued delivery has
+	// id (of concurrent calls, one succeeds).
+	MarkWebhookDead(ctx context.Context, id string, status int, errText string, now time.Time) error
+	// ReplayWebhook queues a delivered or dead delivery again, due at now,
+	// with its ID and payload, Attempts zero and DeliveredAt and DeadAt
+	// cleared. ErrNotFound if there is no such delivery; ErrConflict if it
+	// is still queued.
+	ReplayWebhook(ctx context.Context, id string, now time.Time) error
+	// WebhookDelivery returns the delivery with id, in any state, or
+	// ErrNotFound.
+	WebhookDelivery(ctx context.Context, id string) (*WebhookDelivery, error)
+	// PendingWebhooks counts queued deliveries: neither delivered nor
+	// dead, due or not, leased or not.
+	PendingWebhooks(ctx context.Context) (int, error)
+}
+
 // MigrationState is one schema migration of a store adapter and whether a
 // database has it, as the adapters' MigrationStatus methods report it.
 type MigrationState struct {

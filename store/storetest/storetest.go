@@ -179,6 +179,7 @@ func allParts() []part {
 		{RecoveryCodes, []reflect.Type{users, recovery}, recoveryChecks()},
 		{TrustedBrowsers, []reflect.Type{users, trusted}, trustedChecks()},
 		{SignIns, []reflect.Type{users, reflect.TypeFor[store.SignIns]()}, signInChecks()},
+		{Webhooks, []reflect.Type{reflect.TypeFor[store.Webhooks]()}, webhookChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
 	}
