@@ -42,6 +42,9 @@ var floors = map[string]int{
 
 	// Tools.
 	"cmd/sigra": 7,
+
+	// Helpers for host applications' tests: they build on kit.
+	"sigratest": 8,
 }
 
 // floorOf returns the floor of a module package, with every examples/...

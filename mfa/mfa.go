@@ -262,6 +262,34 @@ func codeKey(userID string) string { return "mfa:" + userID }
 
 func totpAD(userID string) []byte { return []byte("sigra.totp:" + userID) }
 
+// SealSecret seals a TOTP secret (base32, as an authenticator app takes
+// it) of userID with keys (Config.Keys' format: "id:base64key[,...]", the
+// first key sealing) exactly as this package stores it
+// (store.TOTPSecret.Sealed): for tools that bring users in with their
+// authenticator already set up (an import) and for tests that seed one.
+// Errors wrap sigra.ErrConfig for unusable keys.
+func SealSecret(keys, userID, secret string) ([]byte, error) {
+	kr, err := seal.ParseKeyring(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: mfa: keys: %v", sigra.ErrConfig, err)
+	}
+	return kr.Seal([]byte(secret), totpAD(userID))
+}
+
+// OpenSecret unseals a TOTP secret that this package (or [SealSecret])
+// sealed for userID with one of keys.
+func OpenSecret(keys, userID string, sealed []byte) (string, error) {
+	kr, err := seal.ParseKeyring(keys)
+	if err != nil {
+		return "", fmt.Errorf("%w: mfa: keys: %v", sigra.ErrConfig, err)
+	}
+	b, err := kr.Open(sealed, totpAD(userID))
+	if err != nil {
+		return "", fmt.Errorf("sigra/mfa: open TOTP secret: %w", err)
+	}
+	return string(b), nil
+}
+
 // openSecret unseals a stored TOTP secret (base32, no padding).
 func (m *MFA) openSecret(s *store.TOTPSecret) (string, error) {
 	b, err := m.keys.Open(s.Sealed, totpAD(s.UserID))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -12,45 +13,50 @@ import (
 	"testing"
 
 	"github.com/sigra-go/sigra/examples/profile/profile"
-	"github.com/sigra-go/sigra/internal/apptest"
-	"github.com/sigra-go/sigra/password"
+	"github.com/sigra-go/sigra/kit"
+	"github.com/sigra-go/sigra/sigratest"
+	"github.com/sigra-go/sigra/store"
 )
 
 const pw = "plum-otter-lantern-42"
 
-// startProfile starts the example on a test server with cheap hashing.
-func startProfile(t *testing.T) (*apptest.App, *App) {
+// startProfile starts the example on a test server with cheap hashing,
+// through package sigratest as any host's tests would.
+func startProfile(t *testing.T) (*sigratest.App, *App) {
 	t.Helper()
 	var app *App
 	dir := t.TempDir()
-	a := apptest.Host(t, func(a *apptest.App) http.Handler {
+	a := sigratest.Start(t, func(baseURL string) sigratest.Host {
+		keysFile := filepath.Join(dir, "profile.keys")
 		var err error
 		app, err = New(context.Background(), Config{
-			BaseURL: a.URL, DB: filepath.Join(dir, "profile.db"), Keys: filepath.Join(dir, "profile.keys"),
-			Passwords: password.Config{Params: password.Params{Memory: 64, Time: 1, Threads: 1}, InsecureAllowWeakParams: true},
+			BaseURL: baseURL, DB: filepath.Join(dir, "profile.db"), Keys: keysFile,
+			Passwords: sigratest.PasswordConfig(),
 		})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
 		t.Cleanup(func() { app.Close() })
-		k := app.Kit
-		a.Site, a.Sessions, a.UI, a.Guard, a.Limiter = k.Site, k.Sessions, k.UI, k.Guard, k.Limiter
-		a.Outbox, a.Mailbox, a.Hasher = k.Outbox, k.Mailbox, k.Hasher
-		a.Store, a.DBPath = app.DB, filepath.Join(dir, "profile.db")
-		return k.Handler()
+		keys, err := kit.KeysFile(keysFile) // the keys New made
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sigratest.Kit(app.Kit, app.DB, keys)
 	})
 	return a, app
 }
 
 // names returns the number of rows of profile_names, for the user when
 // userID is set.
-func names(t *testing.T, a *apptest.App, userID string) int {
+func names(t *testing.T, app *App, userID string) int {
 	t.Helper()
+	q, args := "SELECT count(*) FROM profile_names", []any{}
+	if userID != "" {
+		q, args = q+" WHERE user_id = ?", []any{userID}
+	}
 	var n int
-	if userID == "" {
-		a.QueryRow(t, "SELECT count(*) FROM profile_names", nil, &n)
-	} else {
-		a.QueryRow(t, "SELECT count(*) FROM profile_names WHERE user_id = ?", []any{userID}, &n)
+	if err := app.DB.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 	return n
 }
@@ -66,7 +72,7 @@ func fieldError(body, name string) string {
 }
 
 // wantStatus fails t unless res has the status.
-func wantStatus(t *testing.T, what string, res *apptest.Response, status int) {
+func wantStatus(t *testing.T, what string, res *sigratest.Response, status int) {
 	t.Helper()
 	if res.StatusCode != status {
 		t.Fatalf("%s: got status %d, want %d\n%.2000s", what, res.StatusCode, status, res.Body)
@@ -84,33 +90,37 @@ func TestProfile(t *testing.T) {
 
 	// Without a display name, the registration is refused at the field
 	// and nothing is stored.
-	res := c.Post("/auth/register", url.Values{"email": {email}, "password": {pw}})
+	res := c.PostForm("/auth/register", url.Values{"email": {email}, "password": {pw}})
 	wantStatus(t, "register without a display name", res, http.StatusUnprocessableEntity)
 	if got, want := fieldError(res.Body, "display_name"), "Enter a display name."; got != want {
 		t.Errorf("register without a display name: got field error %q, want %q", got, want)
 	}
-	if n := a.Count(t, "sigra_users", ""); n != 0 {
-		t.Fatalf("register without a display name: got %d users, want 0", n)
+	if _, err := app.DB.UserByEmail(context.Background(), email); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("register without a display name: the user was stored (%v)", err)
 	}
-	if n := names(t, a, ""); n != 0 {
+	if n := names(t, app, ""); n != 0 {
 		t.Fatalf("register without a display name: got %d profile rows, want 0", n)
 	}
 
 	// With one, the account is created and the hook stores the name.
-	res = c.Post("/auth/register", url.Values{"email": {email}, "password": {pw}, "display_name": {"  Ada L.  "}})
+	res = c.PostForm("/auth/register", url.Values{"email": {email}, "password": {pw}, "display_name": {"  Ada L.  "}})
 	wantStatus(t, "register with a display name", res, http.StatusOK)
-	u := a.User(t, email)
+	u := a.User(t, email, pw)
 	if got, err := app.Store.DisplayName(context.Background(), u.ID); err != nil || got != "Ada L." {
 		t.Fatalf("display name after registration: got %q (%v), want %q", got, err, "Ada L.")
 	}
 
-	// Confirm from the emailed link, and sign in.
-	link := apptest.Link(t, a.LastMail(t, email), "/auth/confirm")
-	res = c.Post("/auth/confirm", url.Values{"token": {apptest.TokenOf(link)}})
+	// Confirm from the emailed link (its page, then the page's form), and
+	// sign in.
+	link := sigratest.FirstLink(t, a.LastMail(t, email))
+	if !strings.Contains(link, "/auth/confirm") {
+		t.Fatalf("the first link of the confirmation email is %q, want the confirm page", link)
+	}
+	res = a.FollowLink(t, c, link)
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirm: got %d, want 303\n%.1000s", res.StatusCode, res.Body)
 	}
-	c.SignIn(email, pw)
+	a.SignIn(t, c, u, sigratest.AAL1)
 
 	// The settings page: the profile section first, with the name.
 	res = c.Get("/auth/settings")
@@ -132,7 +142,7 @@ func TestProfile(t *testing.T) {
 	}
 
 	// Saving a name lands on the settings page with the feature's notice.
-	res = c.Post("/auth/profile/name", url.Values{"display_name": {"Ada Lovelace"}})
+	res = c.PostForm("/auth/profile/name", url.Values{"display_name": {"Ada Lovelace"}})
 	if got, want := res.Header.Get("Location"), "/auth/settings?notice=profile_saved"; res.StatusCode != http.StatusSeeOther || got != want {
 		t.Fatalf("save name: got %d to %q, want 303 to %q\n%.1000s", res.StatusCode, got, want, res.Body)
 	}
@@ -163,7 +173,7 @@ func TestProfile(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run("refused "+tt.name, func(t *testing.T) {
-			res := c.For(t).Post("/auth/profile/name", url.Values{"display_name": {tt.value}})
+			res := c.For(t).PostForm("/auth/profile/name", url.Values{"display_name": {tt.value}})
 			wantStatus(t, "save "+tt.name, res, http.StatusUnprocessableEntity)
 			if got := fieldError(res.Body, "display_name"); got != tt.msg {
 				t.Errorf("got field error %q, want %q", got, tt.msg)
@@ -200,10 +210,10 @@ func TestProfile(t *testing.T) {
 	}
 
 	// The profile row goes with the account.
-	if err := a.Store.DeleteUser(context.Background(), u.ID); err != nil {
+	if err := app.DB.DeleteUser(context.Background(), u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n := names(t, a, u.ID); n != 0 {
+	if n := names(t, app, u.ID); n != 0 {
 		t.Errorf("after DeleteUser: got %d profile rows for the user, want 0", n)
 	}
 }
@@ -254,4 +264,32 @@ func TestPublicAPIOnly(t *testing.T) {
 		t.Fatalf("the profile feature imports none of the module's packages (imports: %q): the listing is wrong", imports)
 	}
 	t.Logf("the profile feature imports %q", ours)
+}
+
+// TestTestsUsePublicAPI checks that these tests drive the example through
+// public packages only (package sigratest among them), as the tests of an
+// application outside the module must.
+func TestTestsUsePublicAPI(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go tool is not on PATH")
+	}
+	const pkg = "github.com/sigra-go/sigra/examples/profile"
+	out, err := exec.Command("go", "list", "-json", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var p struct{ TestImports []string }
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, imp := range p.TestImports {
+		if strings.Contains(imp+"/", "/internal/") {
+			t.Errorf("the example's tests import %s, which is not public", imp)
+		}
+		found = found || imp == "github.com/sigra-go/sigra/sigratest"
+	}
+	if !found {
+		t.Errorf("the example's tests do not import sigratest (imports: %q): the listing is wrong", p.TestImports)
+	}
 }
