@@ -14,6 +14,7 @@ import (
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/middleware"
+	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -132,43 +133,93 @@ func TestUnknownAccountSameAsWrongPassword(t *testing.T) {
 	})
 }
 
-// TestRehashBcrypt: a bcrypt hash imported from another system verifies,
-// and the successful sign-in replaces it with an Argon2id hash.
-func TestRehashBcrypt(t *testing.T) {
+// TestRehashForeign: a hash imported from another system verifies, a
+// wrong password leaves it in place, and the successful sign-in replaces it
+// with an Argon2id hash, on both backends. The fixed hashes were made for
+// pw by the original software (see password/testdata/make-fixtures.sh).
+func TestRehashForeign(t *testing.T) {
 	t.Parallel()
-	each(t, opts{}, func(t *testing.T, a *app) {
-		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.HasPrefix(string(h), "$2a$") && !strings.HasPrefix(string(h), "$2b$") {
-			t.Fatalf("bcrypt: got hash %q, want $2a$ or $2b$", h)
-		}
-		u := &store.User{Email: "legacy@example.com", PasswordHash: string(h), EmailConfirmedAt: a.Clock.Now(), CreatedAt: a.Clock.Now()}
-		if err := a.Store.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		// A wrong password does not rehash.
-		wantError(t, "wrong password", loginJSON(a.Client(t), "legacy@example.com", "not the password"), http.StatusUnauthorized, "invalid_credentials")
-		if got := a.User(t, "legacy@example.com").PasswordHash; got != string(h) {
-			t.Fatalf("after a failure: got hash %q, want the bcrypt hash kept", got)
-		}
-		c := a.Client(t)
-		c.SignIn("legacy@example.com", pw)
-		got := a.User(t, "legacy@example.com").PasswordHash
-		if !strings.HasPrefix(got, "$argon2id$") {
-			t.Fatalf("stored hash %q, want $argon2id$", got)
-		}
-		ok, rehash, err := a.Hasher.Verify(ctx, pw, got)
-		if err != nil || !ok || rehash {
-			t.Fatalf("new hash: got ok %v rehash %v err %v, want true false nil", ok, rehash, err)
-		}
-		// And the next sign-in uses it.
-		a.Client(t).SignIn("legacy@example.com", pw)
-		if again := a.User(t, "legacy@example.com").PasswordHash; again != got {
-			t.Error("second sign-in: got the up-to-date hash replaced, want it kept")
-		}
-	})
+	fixed := func(h string) func(*testing.T, *app) string {
+		return func(*testing.T, *app) string { return h }
+	}
+	tests := []struct {
+		name string
+		// wrapped: the hash is an unsalted digest wrapped at import, which
+		// the hasher must be configured to accept.
+		wrapped bool
+		hash    func(t *testing.T, a *app) string
+	}{
+		{"bcrypt (x/crypto)", false, func(t *testing.T, a *app) string {
+			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(h), "$2a$") && !strings.HasPrefix(string(h), "$2b$") {
+				t.Fatalf("bcrypt: got hash %q, want $2a$ or $2b$", h)
+			}
+			return string(h)
+		}},
+		// python bcrypt with the prefix of Devise, Auth0 and Supabase.
+		{"bcrypt $2a$", false, fixed("$2a$04$uyp8ZmyrdG1ISSjg52y.lezh1A5YzioSB2mLKMLXeD4SNhbiM4vxO")},
+		// PHP 8.2 password_hash(pw, PASSWORD_BCRYPT, ["cost" => 4]).
+		{"bcrypt $2y$ (PHP)", false, fixed("$2y$04$GmzOiddMD326Gle1OEqKB.5SopMR7gAPiXcl3ygtEz7R1Gokn/zuS")},
+		// Django 3.2 make_password(pw).
+		{"Django pbkdf2_sha256", false, fixed("pbkdf2_sha256$260000$02heVUeB3SxC9Zqfa2oIqJ$ewqCzvUzOfkp4XdWo8gJT0u3KASugDOG/ZFR/xapPC0=")},
+		// better-auth 1.7.29 hashPassword(pw).
+		{"Better Auth scrypt", false, fixed("01552c9e01a685978d32056361b3d20a:54dfad1d4924b4abf5ea5444abf96801b12f80b65b9649e71d5902458c86030bdca3b54afa2e97c9a1b5375d8bf44233710b4cdae1779048f8833797dffb71a8")},
+		// PHP md5(pw), wrapped at import.
+		{"wrapped MD5", true, func(t *testing.T, a *app) string {
+			h, err := a.Hasher.Wrap(ctx, "88e4ddd2402d92d50e1879d6ecd9ffd4")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var o opts
+			if tt.wrapped {
+				var err error
+				o.Passwords, err = password.New(password.Config{
+					Params:                  password.Params{Memory: 64, Time: 1, Threads: 1},
+					InsecureAllowWeakParams: true,
+					AllowWrapped:            true,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			each(t, o, func(t *testing.T, a *app) {
+				h := tt.hash(t, a)
+				u := &store.User{Email: "legacy@example.com", PasswordHash: h, EmailConfirmedAt: a.Clock.Now(), CreatedAt: a.Clock.Now()}
+				if err := a.Store.CreateUser(ctx, u); err != nil {
+					t.Fatal(err)
+				}
+				// A wrong password does not rehash.
+				wantError(t, "wrong password", loginJSON(a.Client(t), "legacy@example.com", "not the password"), http.StatusUnauthorized, "invalid_credentials")
+				if got := a.User(t, "legacy@example.com").PasswordHash; got != h {
+					t.Fatalf("after a failure: got hash %q, want the imported hash %q kept", got, h)
+				}
+				c := a.Client(t)
+				c.SignIn("legacy@example.com", pw)
+				got := a.User(t, "legacy@example.com").PasswordHash
+				if !strings.HasPrefix(got, "$argon2id$") {
+					t.Fatalf("stored hash %q, want $argon2id$", got)
+				}
+				ok, rehash, err := a.Hasher.Verify(ctx, pw, got)
+				if err != nil || !ok || rehash {
+					t.Fatalf("new hash: got ok %v rehash %v err %v, want true false nil", ok, rehash, err)
+				}
+				// And the next sign-in uses it.
+				a.Client(t).SignIn("legacy@example.com", pw)
+				if again := a.User(t, "legacy@example.com").PasswordHash; again != got {
+					t.Error("second sign-in: got the up-to-date hash replaced, want it kept")
+				}
+			})
+		})
+	}
 }
 
 // TestRememberMe: "remember me" makes the session cookie persistent (30

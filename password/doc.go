@@ -1,6 +1,6 @@
 // Package password hashes and verifies passwords with Argon2id, migrates
-// bcrypt and other Argon2 hashes, and checks new passwords against a NIST SP
-// 800-63B policy. It has no HTTP handlers and no storage: the account flows
+// hashes made by other systems (bcrypt, Django, Better Auth, other Argon2),
+// and checks new passwords against a NIST SP 800-63B policy. It has no HTTP handlers and no storage: the account flows
 // call it and keep the resulting string in store.User.PasswordHash.
 //
 // # Hashing
@@ -13,7 +13,8 @@
 // with the salt and key in unpadded standard base64. [Hasher.Verify] takes
 // the password and a stored hash and returns (ok, needsRehash, err). It
 // verifies Argon2id and Argon2i PHC strings at any parameters within
-// [Limits], and bcrypt hashes ($2a$, $2b$, $2y$). Argon2d and Argon2 1.0
+// [Limits], and the foreign formats listed under "Migrating users in"
+// below. Argon2d and Argon2 1.0
 // (v=16) are not implemented by golang.org/x/crypto/argon2 and are refused
 // with [ErrUnsupportedHash]; neither is used for passwords in practice.
 // Parsing is strict: one canonical encoding per hash, with the version,
@@ -84,16 +85,62 @@
 // [Policy.BreachFailOpen] decides: fail-open accepts the password,
 // fail-closed (the default) refuses it with breach_check_unavailable.
 //
-// # Migration from bcrypt
+// # Migrating users in
 //
-// Keep the bcrypt hashes as they are. At sign-in, Verify checks them and
-// reports needsRehash; the caller then stores Hash(password), so each user
-// moves to Argon2id at their next sign-in. The same applies after changing
-// [Config.Params]. Two caveats. bcrypt reads at most 72 bytes of a
-// password and many libraries silently drop the rest; Verify never
-// truncates, so a password longer than 72 bytes never matches a bcrypt hash
-// and such users must reset their password. And a bcrypt verification does
-// not cost the same time as DummyVerify, so while bcrypt hashes remain,
-// sign-in timing can tell a legacy account from an unknown one; choose
-// Argon2id parameters of similar cost or finish the migration with resets.
+// Keep the hashes of the previous system as they are. At sign-in,
+// [Hasher.Verify] checks them and always reports needsRehash; the caller
+// then stores Hash(password), so each user moves to Argon2id at their next
+// sign-in (the account package does this). The same applies after changing
+// [Config.Params]. Verify accepts:
+//
+//   - Argon2id and Argon2i PHC strings from any system ($argon2id$...,
+//     $argon2i$...): the reference argon2 tool, argon2-cffi, PHP's
+//     password_hash and others.
+//   - bcrypt with each prefix in use: $2a$ (Ruby's bcrypt gem under Devise,
+//     Auth0 and Supabase exports), $2b$ (bcrypt_elixir under Phoenix's
+//     phx.gen.auth, Python's bcrypt, Supabase exports), $2y$ (PHP's
+//     password_hash, Apache's htpasswd).
+//   - Django: pbkdf2_sha256$<iterations>$<salt>$<base64 hash> (Django's
+//     default) and pbkdf2_sha1$...; Django's argon2$argon2id$... and
+//     bcrypt_sha256$$2b$... (bcrypt of the hexadecimal SHA-256 of the
+//     password, so without bcrypt's 72-byte limit) and bcrypt$$2b$....
+//   - Better Auth: <salt>:<key>, scrypt with N=16384, r=16, p=1 and a 64-byte
+//     key, over the NFKC form of the password, the salt being the text of 32
+//     hexadecimal characters and the key in hexadecimal (the parameters are
+//     fixed by the better-auth package and not stored in the hash).
+//
+// Every verification runs in the pool and compares in constant time. The
+// cost of a stored hash is bounded before any computation: Argon2 by
+// [Limits.MaxMemory], [Limits.MaxTime] and [Limits.MaxThreads], bcrypt by
+// [Limits.MaxBcryptCost], PBKDF2 by [Limits.MaxPBKDF2Iterations], Better
+// Auth's scrypt (32 MiB) by [Limits.MaxMemory]; a hash beyond them fails
+// with [ErrUnsupportedHash]. The tests verify hashes made by the original
+// software (Debian's argon2, python3-argon2, python3-bcrypt, apache2-utils,
+// php-cli and python3-django, and the better-auth npm package); the
+// commands that made them are in testdata/make-fixtures.sh.
+//
+// Unsalted digests (MD5 or SHA-1, in hexadecimal or base64, or Django's
+// unsalted_md5 and unsalted_sha1) are refused with [ErrUnsafeHash], which
+// wraps [ErrUnsupportedHash]: stored as they are, most could be reversed
+// from a leaked table. Import them wrapped instead. With
+// [Config.AllowWrapped] set, [Hasher.Wrap] turns such a digest into
+//
+//	$sigra-wrap$md5$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
+//
+// that is "$sigra-wrap$", the digest's name (md5 or sha1), and the Argon2id
+// PHC string of the raw digest bytes at the configured parameters, so
+// nothing weak is stored. Verify of a wrapped hash computes the legacy
+// digest of the password, verifies it against the Argon2id wrapper, and
+// reports needsRehash, so the user's next sign-in stores a plain Argon2id
+// hash. Config.AllowWrapped is off by default, and wrapped hashes are then
+// refused with ErrUnsupportedHash; keep it on while imported users still
+// hold wrapped hashes.
+//
+// Two caveats. bcrypt reads at most 72 bytes of a password and many
+// libraries silently drop the rest; Verify never truncates, so a password
+// longer than 72 bytes never matches a bcrypt hash and such users must
+// reset their password. And a foreign hash does not cost the same time as
+// DummyVerify, so while such hashes remain, sign-in timing can tell an
+// imported account from an unknown one; choose Argon2id parameters of
+// similar cost or finish the migration with resets.
 package password

@@ -127,3 +127,62 @@ func ExampleNewRangeClient() {
 	fmt.Println("configured")
 	// Output: configured
 }
+
+// A user imported from Django, with the pbkdf2_sha256 hash Django stored,
+// signs in: the hash verifies and needsRehash asks for an Argon2id hash.
+func ExampleHasher_Verify_django() {
+	ctx := context.Background()
+	hasher, err := password.New(password.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Made by Django 3.2's make_password.
+	stored := "pbkdf2_sha256$260000$RGyFNNgH3fxqRq3zTouRR2$GP0SAgEci4f6gS8Ei1AoWU66vWnxWHf27SO2qf+rgqs="
+	ok, needsRehash, err := hasher.Verify(ctx, "correct horse battery staple", stored)
+	fmt.Println(ok, needsRehash, err)
+	// Output: true true <nil>
+}
+
+// A user imported from Better Auth, whose hash is its scrypt "salt:key".
+func ExampleHasher_Verify_betterAuth() {
+	ctx := context.Background()
+	hasher, err := password.New(password.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Made by hashPassword of the better-auth npm package.
+	stored := "326e18582cc1f1a63d0994c2f7909a40:ffe958317cf147885c2c70ce641b737662389b497041cd8a9745b1bb9af3c160399475b636c7ee6439dc50ec3b9fa933eba24192ebb955651593a8a276f38650"
+	ok, needsRehash, err := hasher.Verify(ctx, "correct horse battery staple", stored)
+	fmt.Println(ok, needsRehash, err)
+	// Output: true true <nil>
+}
+
+// A legacy system kept unsalted MD5 digests. Verify refuses them as they
+// are; an import wraps each one under Argon2id, and the user's next
+// sign-in replaces the wrapped hash with a plain Argon2id one.
+func ExampleHasher_Wrap() {
+	ctx := context.Background()
+	hasher, err := password.New(password.Config{AllowWrapped: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	legacy := "3e8687c1020f5f848b8653224d1685ca" // PHP's md5("legacy php password")
+
+	_, _, err = hasher.Verify(ctx, "legacy php password", legacy)
+	fmt.Println(errors.Is(err, password.ErrUnsafeHash))
+
+	// At import: store the wrapped hash, never the digest.
+	stored, err := hasher.Wrap(ctx, legacy)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(stored[:45])
+
+	// At sign-in.
+	ok, needsRehash, err := hasher.Verify(ctx, "legacy php password", stored)
+	fmt.Println(ok, needsRehash, err)
+	// Output:
+	// true
+	// $sigra-wrap$md5$argon2id$v=19$m=19456,t=2,p=1
+	// true true <nil>
+}

@@ -2,8 +2,12 @@ package password
 
 import (
 	"context"
+	"crypto/pbkdf2"
 	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -13,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/scrypt"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/sigra-go/sigra"
@@ -21,12 +26,13 @@ import (
 // Errors returned by this package. Test with errors.Is; returned errors wrap
 // them with detail.
 var (
-	// ErrMalformedHash: a stored hash is not a valid Argon2 PHC string or
-	// bcrypt hash.
+	// ErrMalformedHash: a stored hash is not a valid hash of any format
+	// this package knows (see Verify).
 	ErrMalformedHash = errors.New("sigra/password: malformed hash")
 	// ErrUnsupportedHash: a stored hash is well formed but uses an algorithm,
 	// version or parameters this package does not verify (argon2d, Argon2
-	// 1.0, scrypt, costs above the configured Limits, ...).
+	// 1.0, other Django algorithms, costs above the configured Limits,
+	// unsalted digests (ErrUnsafeHash), ...).
 	ErrUnsupportedHash = errors.New("sigra/password: unsupported hash")
 )
 
@@ -53,6 +59,9 @@ const (
 	MinSaltLength = 16
 	MinKeyLength  = 16
 )
+
+// DefaultMaxPBKDF2Iterations is the default of Limits.MaxPBKDF2Iterations.
+const DefaultMaxPBKDF2Iterations = 2_000_000
 
 // DefaultMaxWait is how long a caller waits for a free hashing slot by
 // default.
@@ -106,6 +115,12 @@ type Limits struct {
 	MaxThreads uint8
 	// MaxBcryptCost is the largest bcrypt cost verified. Default 15.
 	MaxBcryptCost int
+	// MaxPBKDF2Iterations is the largest PBKDF2 iteration count verified
+	// (Django's pbkdf2_sha256 and pbkdf2_sha1). Default 2,000,000, above
+	// the default of every Django release so far (each release raises it;
+	// Django 3.2 used 260,000). Raise it for hashes made with more.
+	// Scrypt hashes (Better Auth) are bounded by MaxMemory.
+	MaxPBKDF2Iterations uint32
 }
 
 func (l Limits) withDefaults() Limits {
@@ -120,6 +135,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxBcryptCost == 0 {
 		l.MaxBcryptCost = 15
+	}
+	if l.MaxPBKDF2Iterations == 0 {
+		l.MaxPBKDF2Iterations = DefaultMaxPBKDF2Iterations
 	}
 	return l
 }
@@ -147,6 +165,12 @@ type Config struct {
 	// InsecureAllowWeakParams lets Params go below the floor (MinMemory,
 	// MinMemoryTime, MinSaltLength, MinKeyLength). Only for tests.
 	InsecureAllowWeakParams bool
+	// AllowWrapped lets Hasher.Wrap make, and Hasher.Verify accept,
+	// wrapped legacy hashes ($sigra-wrap$...): unsalted MD5 or SHA-1
+	// digests imported under Argon2id (see the package documentation).
+	// Off by default: such hashes are then refused with
+	// ErrUnsupportedHash. Turn it on while imported users still hold them.
+	AllowWrapped bool
 }
 
 // Hasher hashes and verifies passwords through a bounded pool. It is safe
@@ -156,6 +180,8 @@ type Hasher struct {
 	limits  Limits
 	policy  Policy
 	maxWait time.Duration
+	// allowWrapped is Config.AllowWrapped.
+	allowWrapped bool
 	// sem holds one token per running computation.
 	sem chan struct{}
 	// dummy is a hash at the configured parameters that no password
@@ -222,11 +248,12 @@ func New(cfg Config) (*Hasher, error) {
 		return nil, err
 	}
 	h := &Hasher{
-		params:  p,
-		limits:  l,
-		policy:  policy,
-		maxWait: wait,
-		sem:     make(chan struct{}, pool),
+		params:       p,
+		limits:       l,
+		policy:       policy,
+		maxWait:      wait,
+		allowWrapped: cfg.AllowWrapped,
+		sem:          make(chan struct{}, pool),
 		dummy: parsedHash{
 			kind:    kindArgon2id,
 			memory:  p.Memory,
@@ -318,10 +345,15 @@ func (h *Hasher) hashWithSalt(ctx context.Context, normalized string, salt []byt
 // Verify reports whether password matches the stored hash encoded, and
 // whether the hash should be replaced by Hash(password) after a successful
 // sign-in (needsRehash). It verifies Argon2id and Argon2i PHC strings with
-// any parameters within Config.Limits, and bcrypt hashes ($2a$, $2b$, $2y$).
-// needsRehash is true for bcrypt and Argon2i hashes, for Argon2id hashes
-// whose parameters differ from the configured ones, and when the password
-// matched only in the form it was typed, not its NFKC normalization.
+// any parameters within Config.Limits, bcrypt hashes ($2a$, $2b$, $2y$),
+// Django's pbkdf2_sha256 and pbkdf2_sha1, Better Auth's scrypt "salt:key",
+// and, with Config.AllowWrapped, wrapped legacy digests (see Wrap); the
+// package documentation lists the formats. needsRehash is true for every
+// format but Argon2id, for Argon2id hashes whose parameters differ from the
+// configured ones, and when the password matched only in the form it was
+// typed, not its NFKC normalization. A hash whose cost parameters exceed
+// Config.Limits is refused with ErrUnsupportedHash without computing, and
+// an unsalted digest with ErrUnsafeHash.
 //
 // A wrong password is (false, false, nil). A password that no hash of this
 // package could match (invalid UTF-8, empty, longer than Policy.MaxBytes)
@@ -406,12 +438,31 @@ func (h *Hasher) matches(ph parsedHash, password string) bool {
 		key := derive([]byte(password), ph.salt, ph.time, ph.memory, uint8(ph.threads), uint32(len(ph.key)))
 		return subtle.ConstantTimeCompare(key, ph.key) == 1
 	case kindBcrypt:
+		if ph.django == "bcrypt_sha256" {
+			// Django's bcrypt_sha256: bcrypt of the hexadecimal SHA-256.
+			sum := sha256.Sum256([]byte(password))
+			password = hex.EncodeToString(sum[:])
+		}
 		// bcrypt silently ignores bytes past 72: refuse instead.
 		if len(password) > 72 {
 			return false
 		}
 		// CompareHashAndPassword compares in constant time.
 		return bcrypt.CompareHashAndPassword([]byte(ph.encoded), []byte(password)) == nil
+	case kindDjangoPBKDF2SHA256, kindDjangoPBKDF2SHA1:
+		digest := sha256.New
+		if ph.kind == kindDjangoPBKDF2SHA1 {
+			digest = sha1.New
+		}
+		key, err := pbkdf2.Key(digest, password, ph.salt, int(ph.iterations), len(ph.key))
+		return err == nil && subtle.ConstantTimeCompare(key, ph.key) == 1
+	case kindBetterAuthScrypt:
+		key, err := scrypt.Key([]byte(password), ph.salt, betterAuthN, betterAuthR, betterAuthP, betterAuthKeyLen)
+		return err == nil && subtle.ConstantTimeCompare(key, ph.key) == 1
+	case kindWrapped:
+		digest := ph.legacy.sum([]byte(password))
+		key := argon2.IDKey(digest, ph.salt, ph.time, ph.memory, uint8(ph.threads), uint32(len(ph.key)))
+		return subtle.ConstantTimeCompare(key, ph.key) == 1
 	}
 	return false
 }
@@ -423,7 +474,18 @@ func (h *Hasher) checkLimits(ph parsedHash) error {
 		if ph.cost > l.MaxBcryptCost {
 			return fmt.Errorf("%w: bcrypt cost %d above Limits.MaxBcryptCost %d", ErrUnsupportedHash, ph.cost, l.MaxBcryptCost)
 		}
+	case kindDjangoPBKDF2SHA256, kindDjangoPBKDF2SHA1:
+		if ph.iterations > l.MaxPBKDF2Iterations {
+			return fmt.Errorf("%w: %s: %d iterations above Limits.MaxPBKDF2Iterations %d", ErrUnsupportedHash, ph.kind, ph.iterations, l.MaxPBKDF2Iterations)
+		}
+	case kindBetterAuthScrypt:
+		if betterAuthMemory > l.MaxMemory {
+			return fmt.Errorf("%w: %s: %d KiB above Limits.MaxMemory %d KiB", ErrUnsupportedHash, ph.kind, betterAuthMemory, l.MaxMemory)
+		}
 	default:
+		if ph.kind == kindWrapped && !h.allowWrapped {
+			return errWrappedDisabled()
+		}
 		switch {
 		case ph.memory > l.MaxMemory:
 			return fmt.Errorf("%w: %s: m=%d KiB above Limits.MaxMemory %d KiB", ErrUnsupportedHash, ph.kind, ph.memory, l.MaxMemory)
@@ -438,7 +500,7 @@ func (h *Hasher) checkLimits(ph parsedHash) error {
 
 func (h *Hasher) needsRehash(ph parsedHash) bool {
 	p := h.params
-	return ph.kind != kindArgon2id ||
+	return ph.kind != kindArgon2id || ph.django != "" ||
 		ph.memory != p.Memory || ph.time != p.Time || ph.threads != uint32(p.Threads) ||
 		uint32(len(ph.key)) != p.KeyLength || uint32(len(ph.salt)) < p.SaltLength
 }

@@ -48,7 +48,7 @@ func TestNewDefaults(t *testing.T) {
 	if h.maxWait != DefaultMaxWait {
 		t.Errorf("MaxWait: got %v, want %v", h.maxWait, DefaultMaxWait)
 	}
-	wantLimits := Limits{MaxMemory: 262144, MaxTime: 10, MaxThreads: 16, MaxBcryptCost: 15}
+	wantLimits := Limits{MaxMemory: 262144, MaxTime: 10, MaxThreads: 16, MaxBcryptCost: 15, MaxPBKDF2Iterations: 2000000}
 	if h.limits != wantLimits {
 		t.Errorf("Limits: got %+v, want %+v", h.limits, wantLimits)
 	}

@@ -63,15 +63,31 @@ func wrongPassword(password string) string {
 	return "Z" + password[size:]
 }
 
+// wrongPasswords returns passwords close to password that must not
+// verify: the first character changed, and one character added (only the
+// first under the race detector, which slows bcrypt and scrypt many times
+// over).
+func wrongPasswords(password string) []string {
+	if raceEnabled {
+		return []string{wrongPassword(password)}
+	}
+	return []string{wrongPassword(password), password + "!"}
+}
+
 // TestFixtures verifies the hashes made by other implementations in
 // testdata/interop.tsv (see testdata/make-fixtures.sh), under the default
-// configuration.
+// configuration: right and wrong passwords, needsRehash, and that the
+// rehash is a current Argon2id hash. Unsafe digests are refused, then
+// verified once wrapped.
 func TestFixtures(t *testing.T) {
 	t.Parallel()
 	h, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// wrapping wraps the unsafe digests and makes the rehashes, with
+	// cheap parameters: those are not under test here.
+	wrapping := newHasher(t, Config{AllowWrapped: true})
 	ctx := context.Background()
 	seen := map[string]bool{}
 	for _, fx := range readFixtures(t) {
@@ -84,9 +100,13 @@ func TestFixtures(t *testing.T) {
 				if want := fx.expect == "rehash"; !ok || rehash != want || err != nil {
 					t.Errorf("Verify(%q, %q): got (%v, %v, %v), want (true, %v, nil)", fx.password, fx.hash, ok, rehash, err, want)
 				}
-				wrong := wrongPassword(fx.password)
-				if ok, _, err := h.Verify(ctx, wrong, fx.hash); ok || err != nil {
-					t.Errorf("Verify(%q, %q): got (%v, %v), want (false, nil)", wrong, fx.hash, ok, err)
+				for _, wrong := range wrongPasswords(fx.password) {
+					if ok, _, err := h.Verify(ctx, wrong, fx.hash); ok || err != nil {
+						t.Errorf("Verify(%q, %q): got (%v, %v), want (false, nil)", wrong, fx.hash, ok, err)
+					}
+				}
+				if fx.expect == "rehash" {
+					wantCurrent(t, wrapping, fx.password)
 				}
 			case "over72":
 				if len(fx.password) <= 72 {
@@ -99,18 +119,61 @@ func TestFixtures(t *testing.T) {
 					t.Errorf("Verify(first 72 bytes): got (%v, %v), want (true, nil)", ok, err)
 				}
 			case "unsupported":
-				if ok || !errors.Is(err, ErrUnsupportedHash) {
+				if ok || !errors.Is(err, ErrUnsupportedHash) || errors.Is(err, ErrUnsafeHash) {
 					t.Errorf("Verify(%q): got (%v, %v), want (false, ErrUnsupportedHash)", fx.hash, ok, err)
 				}
+			case "unsafe":
+				if ok || !errors.Is(err, ErrUnsafeHash) || !errors.Is(err, ErrUnsupportedHash) {
+					t.Fatalf("Verify(%q): got (%v, %v), want (false, ErrUnsafeHash)", fx.hash, ok, err)
+				}
+				if ok, _, err := wrapping.Verify(ctx, fx.password, fx.hash); ok || !errors.Is(err, ErrUnsafeHash) {
+					t.Errorf("Verify(%q) with AllowWrapped: got (%v, %v), want (false, ErrUnsafeHash): only the wrapped form verifies", fx.hash, ok, err)
+				}
+				wrapped, err := wrapping.Wrap(ctx, fx.hash)
+				if err != nil {
+					t.Fatalf("Wrap(%q): %v", fx.hash, err)
+				}
+				if !strings.HasPrefix(wrapped, "$sigra-wrap$") || strings.Contains(strings.ToLower(wrapped), strings.ToLower(fx.hash)) {
+					t.Errorf("Wrap(%q): got %q, want a $sigra-wrap$ hash without the digest in it", fx.hash, wrapped)
+				}
+				if ok, rehash, err := wrapping.Verify(ctx, fx.password, wrapped); !ok || !rehash || err != nil {
+					t.Errorf("Verify(%q, wrapped %q): got (%v, %v, %v), want (true, true, nil)", fx.password, wrapped, ok, rehash, err)
+				}
+				for _, wrong := range wrongPasswords(fx.password) {
+					if ok, _, err := wrapping.Verify(ctx, wrong, wrapped); ok || err != nil {
+						t.Errorf("Verify(%q, wrapped): got (%v, %v), want (false, nil)", wrong, ok, err)
+					}
+				}
+				if ok, _, err := h.Verify(ctx, fx.password, wrapped); ok || !errors.Is(err, ErrUnsupportedHash) {
+					t.Errorf("Verify(wrapped) without AllowWrapped: got (%v, %v), want (false, ErrUnsupportedHash)", ok, err)
+				}
+				wantCurrent(t, wrapping, fx.password)
 			default:
 				t.Fatalf("unknown expectation %q", fx.expect)
 			}
 		})
 	}
-	for _, e := range []string{"current", "rehash", "over72", "unsupported"} {
+	for _, e := range []string{"current", "rehash", "over72", "unsupported", "unsafe"} {
 		if !seen[e] {
 			t.Errorf("no %q fixture in testdata/interop.tsv", e)
 		}
+	}
+}
+
+// wantCurrent checks that the rehash of a verified password, Hash, is an
+// Argon2id hash at h's parameters that verifies without needing a rehash.
+func wantCurrent(t *testing.T, h *Hasher, password string) {
+	t.Helper()
+	ctx := context.Background()
+	fresh, err := h.Hash(ctx, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(fresh, "$argon2id$") {
+		t.Errorf("rehash of %q: got %q, want $argon2id$", password, fresh)
+	}
+	if ok, rehash, err := h.Verify(ctx, password, fresh); !ok || rehash || err != nil {
+		t.Errorf("Verify(%q, rehash): got (%v, %v, %v), want (true, false, nil)", password, ok, rehash, err)
 	}
 }
 

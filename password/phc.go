@@ -2,6 +2,7 @@ package password
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,6 +20,10 @@ const (
 	kindArgon2id kind = iota + 1
 	kindArgon2i
 	kindBcrypt
+	kindDjangoPBKDF2SHA256
+	kindDjangoPBKDF2SHA1
+	kindBetterAuthScrypt
+	kindWrapped
 )
 
 func (k kind) String() string {
@@ -29,6 +34,14 @@ func (k kind) String() string {
 		return "argon2i"
 	case kindBcrypt:
 		return "bcrypt"
+	case kindDjangoPBKDF2SHA256:
+		return "pbkdf2_sha256"
+	case kindDjangoPBKDF2SHA1:
+		return "pbkdf2_sha1"
+	case kindBetterAuthScrypt:
+		return "better-auth scrypt"
+	case kindWrapped:
+		return wrapID
 	}
 	return "unknown"
 }
@@ -66,14 +79,28 @@ type parsedHash struct {
 	// golang.org/x/crypto/bcrypt parses itself.
 	cost    int
 	encoded string
+	// PBKDF2: iterations (salt and key above; the salt is Django's salt
+	// string as bytes). Better Auth's scrypt uses salt (its hex string as
+	// bytes) and key, at fixed parameters.
+	iterations uint32
+	// Wrapped: the legacy digest under the Argon2id wrapper, whose
+	// parameters, salt and key are the Argon2 fields above.
+	legacy legacyDigest
+	// django is the name of the Django hasher whose prefix is in front of
+	// an Argon2 or bcrypt hash ("argon2", "bcrypt", "bcrypt_sha256"), or
+	// empty.
+	django string
 }
 
 // parseHash parses a stored password hash: an Argon2id or Argon2i PHC
-// string ($argon2id$v=19$m=...,t=...,p=...$salt$key) or a bcrypt hash
-// ($2a$, $2b$, $2y$). Parsing is strict: the only accepted encoding of a
-// given hash is the canonical one. Errors wrap ErrMalformedHash (not a
-// valid hash) or ErrUnsupportedHash (valid, but an algorithm, version or
-// length this package does not verify). It never panics.
+// string ($argon2id$v=19$m=...,t=...,p=...$salt$key), a bcrypt hash
+// ($2a$, $2b$, $2y$), a Django PBKDF2 hash (pbkdf2_sha256$..., pbkdf2_sha1$...),
+// a Better Auth scrypt hash (salt:key in hex) or a wrapped legacy digest
+// ($sigra-wrap$md5$argon2id$...). Parsing is strict: the only accepted
+// encoding of a given hash is the canonical one. Errors wrap
+// ErrMalformedHash (not a valid hash) or ErrUnsupportedHash (valid, but an
+// algorithm, version or length this package does not verify; unsalted
+// digests wrap ErrUnsafeHash as well). It never panics.
 func parseHash(s string) (parsedHash, error) {
 	if s == "" {
 		return parsedHash{}, fmt.Errorf("%w: empty", ErrMalformedHash)
@@ -82,10 +109,12 @@ func parseHash(s string) (parsedHash, error) {
 		return parsedHash{}, fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, maxEncodedLen)
 	}
 	if s[0] != '$' {
-		return parsedHash{}, fmt.Errorf("%w: does not start with '$'", ErrMalformedHash)
+		return parseForeign(s)
 	}
 	parts := strings.Split(s[1:], "$")
 	switch id := parts[0]; id {
+	case wrapID:
+		return parseWrapped(s)
 	case "argon2id":
 		return parseArgon2(kindArgon2id, parts)
 	case "argon2i":
@@ -247,10 +276,20 @@ func encodeArgon2(k kind, memory, time, threads uint32, salt, key []byte) string
 // String formats h back into its canonical encoding. For every string s
 // that parseHash accepts, parseHash(s).String() == s.
 func (h parsedHash) String() string {
-	if h.kind == kindBcrypt {
+	switch h.kind {
+	case kindBcrypt:
+		if h.django != "" {
+			return h.django + "$" + h.encoded
+		}
 		return h.encoded
+	case kindDjangoPBKDF2SHA256, kindDjangoPBKDF2SHA1:
+		return encodeDjangoPBKDF2(h)
+	case kindBetterAuthScrypt:
+		return string(h.salt) + ":" + hex.EncodeToString(h.key)
+	case kindWrapped:
+		return "$" + wrapID + "$" + h.legacy.String() + encodeArgon2(kindArgon2id, h.memory, h.time, h.threads, h.salt, h.key)
 	}
-	return encodeArgon2(h.kind, h.memory, h.time, h.threads, h.salt, h.key)
+	return h.django + encodeArgon2(h.kind, h.memory, h.time, h.threads, h.salt, h.key)
 }
 
 const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

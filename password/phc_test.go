@@ -137,13 +137,21 @@ func TestParseHashFields(t *testing.T) {
 }
 
 // FuzzParseHash checks that the parser never panics, fails only with its
-// two error values, and accepts a string only in its canonical encoding.
+// two error values, and accepts a string only in its canonical encoding,
+// for every format: PHC, bcrypt, Django, Better Auth and wrapped.
 func FuzzParseHash(f *testing.F) {
 	f.Add(goodID)
 	f.Add(goodBc)
 	f.Add("$argon2i$v=19$m=4096,t=3,p=1$" + salt16 + "$" + key32)
 	f.Add("$argon2id$v=19$m=19456,t=2,p=1,keyid=AAAA$" + salt16 + "$" + key32)
 	f.Add("$argon2id$m=19456,t=2,p=1$" + salt16 + "$" + key32)
+	f.Add("pbkdf2_sha256$99999999999$salt$" + key32d)
+	f.Add("pbkdf2_sha1$-1$salt$" + key20d)
+	f.Add("argon2$argon2i$v=19$m=512,t=2,p=2$" + salt16 + "$" + key32)
+	f.Add("bcrypt_sha256$" + goodBc)
+	f.Add(hex32 + ":" + hex128)
+	f.Add("$sigra-wrap$md5" + inner)
+	f.Add("sha1$$5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8")
 	for _, fx := range readFixtures(f) {
 		f.Add(fx.hash)
 	}

@@ -3,9 +3,12 @@
 # which the tests verify with package password.
 #
 # Tools (Debian packages): argon2 (the reference Argon2 CLI), python3-argon2
-# (argon2-cffi), python3-bcrypt, apache2-utils (htpasswd). Versions used for
-# the checked-in file: argon2 0~20171227-0.3+deb12u1, python3-argon2 21.1.0-2,
-# python3-bcrypt 3.2.2-1, apache2-utils 2.4.71-1~deb12u1.
+# (argon2-cffi), python3-bcrypt, apache2-utils (htpasswd), php-cli,
+# python3-django, nodejs and npm (for the better-auth npm package). Versions
+# used for the checked-in file: argon2 0~20171227-0.3+deb12u1, python3-argon2
+# 21.1.0-2, python3-bcrypt 3.2.2-1, apache2-utils 2.4.71-1~deb12u1,
+# php8.2-cli 8.2.36-1~deb12u1, python3-django 3:3.2.25-0+deb12u7, nodejs
+# 20, better-auth 1.7.29 (with @better-auth/utils 0.5.1).
 #
 # Run from this directory:  bash make-fixtures.sh > interop.tsv
 #
@@ -15,6 +18,9 @@
 #   current      verifies, needsRehash false
 #   rehash       verifies, needsRehash true
 #   unsupported  fails with ErrUnsupportedHash
+#   unsafe       an unsalted digest: fails with ErrUnsafeHash; verifies
+#                (needsRehash true) once wrapped with Hasher.Wrap under
+#                Config.AllowWrapped
 #   over72       bcrypt hash of a password longer than 72 bytes, made by a
 #                library that silently truncates: the full password must NOT
 #                verify (its first 72 bytes do).
@@ -86,3 +92,96 @@ ht() {
 }
 ht 'correct horse battery staple'
 ht 'пароль-надёжный'
+
+# bcrypt with the prefixes other systems write, made by python bcrypt (the
+# algorithm is the same; only the prefix differs): $2a$ is written by Ruby's
+# bcrypt gem (Devise) and appears in Auth0 and Supabase exports, $2b$ by
+# bcrypt_elixir (Phoenix's phx.gen.auth) and in Supabase exports.
+"$PY" - <<'PYEOF'
+import bcrypt
+
+def bc(source, pw, rounds, prefix):
+    h = bcrypt.hashpw(pw.encode(), bcrypt.gensalt(rounds=rounds, prefix=prefix)).decode()
+    print(f"python bcrypt.hashpw(pw, bcrypt.gensalt(rounds={rounds}, prefix=b\"{prefix.decode()}\")), as {source}\trehash\t{pw}\t{h}")
+
+bc("Devise (bcrypt-ruby)", "devise user password", 11, b"2a")
+bc("Auth0 export", "auth0 exported password", 10, b"2a")
+bc("phx.gen.auth (bcrypt_elixir)", "phoenix user password", 12, b"2b")
+bc("Supabase export", "supabase exported password", 10, b"2b")
+bc("account sign-in test", "correct horse battery", 4, b"2a")
+PYEOF
+
+# PHP (php-cli): password_hash writes $2y$ bcrypt and, where PHP is built
+# with libargon2 (Debian's is), Argon2i and Argon2id PHC strings. md5() and
+# sha1() are the unsalted digests that legacy PHP applications stored.
+php_line() {
+	local src=$1 expect=$2 pw=$3 code=$4
+	line "php $(php -r 'echo PHP_VERSION;') $src" "$expect" "$pw" "$(php -r "$code" -- "$pw")"
+}
+php_line 'password_hash(pw, PASSWORD_BCRYPT)'  rehash 'php user password'          'echo password_hash($argv[1], PASSWORD_BCRYPT);'
+php_line 'password_hash(pw, PASSWORD_BCRYPT)'  rehash 'пароль-надёжный'             'echo password_hash($argv[1], PASSWORD_BCRYPT);'
+php_line 'password_hash(pw, PASSWORD_BCRYPT)'  rehash 'correct horse battery'       'echo password_hash($argv[1], PASSWORD_BCRYPT, ["cost" => 4]);'
+php_line 'password_hash(pw, PASSWORD_ARGON2I)' rehash 'php argon2i password'        'echo password_hash($argv[1], PASSWORD_ARGON2I);'
+php_line 'password_hash(pw, PASSWORD_ARGON2ID)' rehash 'php argon2id password'      'echo password_hash($argv[1], PASSWORD_ARGON2ID);'
+php_line 'md5(pw)'                             unsafe 'legacy php password'         'echo md5($argv[1]);'
+php_line 'strtoupper(md5(pw))'                 unsafe 'legacy upper-case md5'       'echo strtoupper(md5($argv[1]));'
+php_line 'sha1(pw)'                            unsafe 'legacy sha1 password'        'echo sha1($argv[1]);'
+php_line 'base64_encode(md5(pw, true))'        unsafe 'legacy base64 md5'           'echo base64_encode(md5($argv[1], true));'
+php_line 'base64_encode(sha1(pw, true))'       unsafe 'legacy base64 sha1'          'echo base64_encode(sha1($argv[1], true));'
+php_line 'md5(pw)'                             unsafe 'correct horse battery'       'echo md5($argv[1]);'
+
+# Django (python3-django): make_password with each hasher, settings
+# configured in the script. pbkdf2_sha256 is Django's default; its
+# iteration count is the release's default (260000 in Django 3.2).
+NFD="$nfd" "$PY" - <<'PYEOF'
+import os
+import django
+from django.conf import settings
+
+settings.configure(PASSWORD_HASHERS=[
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.SHA1PasswordHasher",
+    "django.contrib.auth.hashers.UnsaltedSHA1PasswordHasher",
+    "django.contrib.auth.hashers.UnsaltedMD5PasswordHasher",
+])
+django.setup()
+from django.contrib.auth.hashers import make_password
+
+def dj(expect, pw, hasher):
+    print(f"django {django.get_version()} make_password(pw, hasher=\"{hasher}\")\t{expect}\t{pw}\t{make_password(pw, hasher=hasher)}")
+
+for pw in ["correct horse battery staple", "pässwörd-ünïcödé", "日本語のパスワード", os.environ["NFD"], "correct horse battery"]:
+    dj("rehash", pw, "pbkdf2_sha256")
+dj("rehash", "django sha1 pbkdf2", "pbkdf2_sha1")
+dj("rehash", "🔑 clé de sécurité 🔐", "pbkdf2_sha1")
+dj("rehash", "django argon2 password", "argon2")
+dj("rehash", "django bcrypt sha256", "bcrypt_sha256")
+dj("rehash", "y" * 80, "bcrypt_sha256")   # bcrypt_sha256 has no 72-byte limit
+dj("unsupported", "django salted sha1", "sha1")
+dj("unsafe", "django unsalted sha1", "unsalted_sha1")
+dj("unsafe", "django unsalted md5", "unsalted_md5")
+PYEOF
+
+# Better Auth: hashPassword of the better-auth npm package (scrypt N=16384,
+# r=16, p=1, 64-byte key, NFKC), installed with npm in a temporary directory
+# outside the repository. Set BETTER_AUTH_DIR to a directory where it is
+# installed already to skip the download.
+BETTER_AUTH_VERSION=1.7.29
+if [ -z "${BETTER_AUTH_DIR:-}" ]; then
+	BETTER_AUTH_DIR=$(mktemp -d)
+	trap 'rm -rf "$BETTER_AUTH_DIR"' EXIT
+	(cd "$BETTER_AUTH_DIR" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund "better-auth@$BETTER_AUTH_VERSION" >/dev/null)
+fi
+(cd "$BETTER_AUTH_DIR" && NFD="$nfd" node --input-type=module -) <<'JSEOF'
+import { readFileSync } from "node:fs";
+import { hashPassword } from "better-auth/crypto";
+const version = JSON.parse(readFileSync("node_modules/better-auth/package.json", "utf8")).version;
+const passwords = ["correct horse battery staple", "pässwörd-ünïcödé", "日本語のパスワード",
+	"🔑 clé de sécurité 🔐", process.env.NFD, "correct horse battery"];
+for (const pw of passwords) {
+	console.log([`better-auth ${version} hashPassword (better-auth/crypto)`, "rehash", pw, await hashPassword(pw)].join("\t"));
+}
+JSEOF
