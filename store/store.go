@@ -700,3 +700,216 @@ type MigrationState struct {
 	// embed: applied by a newer build.
 	Unknown bool
 }
+
+// Built-in organization roles. Roles are free-form strings: an application
+// may give members roles of its own beside these. Only RoleOwner means
+// something to the store (the last-owner guard, see [Memberships]).
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// SlugRedirectFor is how long an organization's old slug keeps redirecting
+// to it after a rename: [Orgs.RenameOrg] keeps the old slug until
+// now+SlugRedirectFor, and no other organization can take it before then.
+const SlugRedirectFor = 90 * 24 * time.Hour
+
+// ErrLastOwner is returned, wrapped, by a change of membership that would
+// leave an organization without an owner: removing, demoting, or the
+// leaving of its last owner. Nothing changes.
+var ErrLastOwner = errors.New("sigra/store: the organization's last owner")
+
+// Org is an organization (a tenant): a group of users who share the
+// application's data.
+type Org struct {
+	ID   string
+	Name string
+	// Slug names the organization in URLs. Slugs are unique and
+	// case-insensitive: the store keeps them lower-case (strings.ToLower)
+	// and lower-cases the slugs it is given, writing the stored form back
+	// into the record. Checking a slug's form (URL-safe characters,
+	// reserved words) is the caller's; the store refuses only an empty
+	// slug and one with spaces around it.
+	Slug string
+	// CreatedBy is the user who created the organization; it becomes
+	// empty when that user is deleted.
+	CreatedBy string
+	CreatedAt time.Time
+	// UpdatedAt is when the name, the slug or the scheduled deletion last
+	// changed.
+	UpdatedAt time.Time
+	// DeletionDueAt is when a scheduled deletion takes effect; zero if none
+	// is scheduled.
+	DeletionDueAt time.Time
+}
+
+// Orgs stores organizations and their slugs.
+//
+// Slugs are one namespace: an organization's current slug and the old
+// slugs that still redirect to it (for [SlugRedirectFor] after a rename)
+// are each held by one organization at a time.
+type Orgs interface {
+	// CreateOrg inserts o, filling an empty ID and zero CreatedAt and
+	// UpdatedAt, and makes o.CreatedBy its first member, with RoleOwner,
+	// in the same transaction. ErrConflict if the slug is another
+	// organization's current slug or an old slug whose redirect is live at
+	// o.CreatedAt; ErrNotFound if there is no user o.CreatedBy. An empty
+	// name, slug or CreatedBy is refused with an error, and nothing is
+	// stored.
+	CreateOrg(ctx context.Context, o *Org) error
+	// OrgByID returns the organization with id, or ErrNotFound.
+	OrgByID(ctx context.Context, id string) (*Org, error)
+	// OrgBySlug returns the organization whose current slug is slug
+	// (compared lower-cased), with old false, or the one an old slug
+	// still redirects to at now, with old true (the caller redirects to
+	// the current slug). ErrNotFound otherwise.
+	OrgBySlug(ctx context.Context, slug string, now time.Time) (o *Org, old bool, err error)
+	// RenameOrg sets the organization's name and slug. When the slug
+	// changes, the old one redirects to the organization until
+	// now+SlugRedirectFor; taking back one of its own old slugs ends that
+	// redirect. ErrConflict if another organization holds slug (current,
+	// or old and live at now); ErrNotFound if there is no such
+	// organization. An empty name or slug is refused; nothing changes.
+	RenameOrg(ctx context.Context, id, name, slug string, now time.Time) error
+	// ScheduleOrgDeletion sets when the organization's deletion takes
+	// effect, or cancels a scheduled deletion when due is zero.
+	// ErrNotFound if there is no such organization.
+	ScheduleOrgDeletion(ctx context.Context, id string, due, now time.Time) error
+	// OrgsDueForDeletion returns up to limit organizations whose deletion
+	// is due at or before now, oldest due first.
+	OrgsDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*Org, error)
+	// DeleteOrg removes the organization with its slugs, memberships and
+	// invitations, and clears the active organization of every session
+	// that had it, in one transaction. ErrNotFound if there is no such
+	// organization.
+	DeleteOrg(ctx context.Context, id string) error
+}
+
+// Membership is a user's membership of an organization.
+type Membership struct {
+	OrgID  string
+	UserID string
+	// Role is RoleOwner, RoleAdmin, RoleMember or a role of the
+	// application's own.
+	Role      string
+	CreatedAt time.Time
+}
+
+// UserOrg is one organization of a user, with the user's membership.
+type UserOrg struct {
+	Org        Org
+	Membership Membership
+}
+
+// Memberships stores who belongs to which organization, with which role.
+//
+// Every organization keeps at least one owner: RemoveMember and
+// SetMemberRole refuse, with [ErrLastOwner], to remove or demote its last
+// owner, atomically (of concurrent demotions of an organization's N owners,
+// at most N-1 succeed). Deleting a user ([Users.DeleteUser]) is never
+// refused: the user's memberships go with the account. When they held the
+// last owner's membership of an organization, ownership passes to its
+// longest-standing admin, or, with no admin, to its longest-standing
+// member; an organization left with no member at all is scheduled for
+// deletion, due at the time of the account's deletion (read from the
+// database's clock), so that [Orgs.OrgsDueForDeletion] finds it at once.
+type Memberships interface {
+	// AddMember inserts m, filling a zero CreatedAt. ErrConflict if the
+	// user is already a member; ErrNotFound if there is no such
+	// organization or user. An empty role is refused; nothing is stored.
+	AddMember(ctx context.Context, m *Membership) error
+	// Membership returns the user's membership of the organization, or
+	// ErrNotFound (also for an organization or user that does not exist).
+	Membership(ctx context.Context, orgID, userID string) (*Membership, error)
+	// SetMemberRole changes a member's role. ErrNotFound if the user is
+	// not a member; ErrLastOwner if it would demote the organization's
+	// last owner. An empty role is refused; nothing changes.
+	SetMemberRole(ctx context.Context, orgID, userID, role string) error
+	// RemoveMember removes the user from the organization (a member
+	// leaving is their own removal) and clears the active organization of
+	// the user's sessions that had this one, in the same transaction, so
+	// the user's access to it ends at once. ErrNotFound if the user is not
+	// a member; ErrLastOwner if the user is the last owner.
+	RemoveMember(ctx context.Context, orgID, userID string) error
+	// Members returns one page of the organization's members, oldest
+	// first (by CreatedAt, then user ID), and the cursor of the next page
+	// ("" on the last page). after is "" for the first page, or a cursor
+	// returned before; a malformed cursor is refused with an error. limit
+	// is capped: zero or over 100 means 100. An organization that does
+	// not exist has no members.
+	Members(ctx context.Context, orgID, after string, limit int) (ms []*Membership, next string, err error)
+	// UserOrgs returns the organizations the user belongs to, with the
+	// user's membership of each, in the order the user joined them.
+	UserOrgs(ctx context.Context, userID string) ([]*UserOrg, error)
+}
+
+// Invitation is an invitation to join an organization, emailed to an
+// address. Only the digest of its token is stored.
+type Invitation struct {
+	ID    string
+	OrgID string
+	// Email is the invited address as entered; EmailKey is its key
+	// ([NormalizeEmail]), which the store computes.
+	Email    string
+	EmailKey string
+	// Role is the role the invitee gets on accepting.
+	Role string
+	// Digest is the SHA-256 digest of the invitation's token.
+	Digest []byte
+	// InvitedBy is the user who sent it; it becomes empty when that user is
+	// deleted.
+	InvitedBy string
+	CreatedAt time.Time
+	// ExpiresAt is when it stops being accepted (7 days after it was sent,
+	// by the caller's choice).
+	ExpiresAt time.Time
+	// AcceptedAt and AcceptedBy record its use; zero and empty until then
+	// (AcceptedBy becomes empty again when that user is deleted).
+	AcceptedAt time.Time
+	AcceptedBy string
+	// RevokedAt is when it was revoked; zero if it was not.
+	RevokedAt time.Time
+}
+
+// Invitations stores invitations to organizations.
+//
+// An invitation is pending while it is neither accepted nor revoked and
+// its expiry is after now. An organization has at most one pending
+// invitation per address key.
+type Invitations interface {
+	// CreateInvitation inserts inv, filling an empty ID, a zero CreatedAt
+	// and EmailKey. An earlier invitation of the organization to the same
+	// address key that expired by inv.CreatedAt, unaccepted and
+	// unrevoked, is deleted. ErrConflict if a pending one remains (or the
+	// digest is taken); ErrNotFound if there is no such organization. An
+	// empty address, role or digest, or a zero expiry, is refused; nothing
+	// is stored.
+	CreateInvitation(ctx context.Context, inv *Invitation) error
+	// InvitationByDigest returns the pending invitation with digest, or
+	// ErrNotFound.
+	InvitationByDigest(ctx context.Context, digest []byte, now time.Time) (*Invitation, error)
+	// AcceptInvitation atomically uses the pending invitation with digest
+	// for the user: it is marked accepted at now by userID and the user
+	// becomes a member with its role (a user who already is a member keeps
+	// their role), in one transaction, and the invitation is returned.
+	// ErrNotFound if no pending invitation has digest, or the user's
+	// address does not have the invitation's address key: an invitation
+	// is bound to the address it was sent to. Of concurrent accepts, one
+	// succeeds.
+	AcceptInvitation(ctx context.Context, digest []byte, userID string, now time.Time) (*Invitation, error)
+	// PendingInvitations returns the organization's pending invitations,
+	// newest first.
+	PendingInvitations(ctx context.Context, orgID string, now time.Time) ([]*Invitation, error)
+	// RevokeInvitation revokes the organization's invitation with id at
+	// now. ErrNotFound if the organization has no such invitation that is
+	// neither accepted nor revoked (another organization's is not found).
+	RevokeInvitation(ctx context.Context, orgID, id string, now time.Time) error
+	// ResendInvitation replaces the digest and expiry of the
+	// organization's invitation with id, which must be neither accepted
+	// nor revoked (an expired one is revived): the old token stops
+	// working. ErrNotFound if there is no such invitation; ErrConflict if
+	// the digest is taken. An empty digest or a zero expiry is refused;
+	// nothing changes.
+	ResendInvitation(ctx context.Context, orgID, id string, digest []byte, expires, now time.Time) error
+}
