@@ -196,8 +196,11 @@ type Users interface {
 	// or before now, oldest due first.
 	UsersDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*User, error)
 	// DeleteUser removes the user and everything that belongs to it
-	// (sessions, tokens, factors, reservations). Audit rows stay. ErrNotFound
-	// if there is no such user.
+	// (sessions, tokens, factors, reservations, memberships). Audit rows
+	// stay. An organization the user owned alone passes to its
+	// longest-standing admin, else member, and one left without members is
+	// scheduled for deletion (see [Memberships]). ErrNotFound if there is no
+	// such user.
 	DeleteUser(ctx context.Context, id string) error
 	// AnonymizeUser replaces the user's address with a unique placeholder,
 	// removes the password, cancels the scheduled deletion, disables the

@@ -48,7 +48,8 @@ func orgChecks() []check {
 		checkOf("LastOwner/ConcurrentDemotions", testLastOwnerConcurrentDemotions),
 		checkOf("LastOwner/ConcurrentRemovals", testLastOwnerConcurrentRemovals),
 		checkEnv("RemoveMember/ActiveOrg", testRemoveMemberActiveOrg),
-		checkOf("DeleteUser", testOrgDeleteUser),
+		checkOf("DeleteUser", func(t *testing.T, s orgStore) { testOrgUserGone(t, s, false) }),
+		checkOf("AnonymizeUser", func(t *testing.T, s orgStore) { testOrgUserGone(t, s, true) }),
 		checkOf("Invitations", testInvitations),
 		checkOf("Invitations/Refused", testInvitationsRefused),
 		checkOf("AcceptInvitation", testAcceptInvitation),
@@ -574,7 +575,10 @@ func testRemoveMemberActiveOrg(t *testing.T, s orgStore, e env) {
 	}
 }
 
-func testOrgDeleteUser(t *testing.T, s orgStore) {
+// testOrgUserGone: a user's deletion, or anonymisation (which keeps the
+// row), takes their memberships and passes the ownership of the orgs they
+// owned alone on.
+func testOrgUserGone(t *testing.T, s orgStore, anonymize bool) {
 	ctx := t.Context()
 	owner := newUser(t, s, "owner@example.com")
 	member := newUser(t, s, "member@example.com")
@@ -600,7 +604,11 @@ func testOrgDeleteUser(t *testing.T, s orgStore) {
 	inv.InvitedBy = owner.ID
 	must(t, "CreateInvitation", s.CreateInvitation(ctx, inv))
 
-	must(t, "DeleteUser", s.DeleteUser(ctx, owner.ID))
+	if anonymize {
+		must(t, "AnonymizeUser", s.AnonymizeUser(ctx, owner.ID, at(time.Hour)))
+	} else {
+		must(t, "DeleteUser", s.DeleteUser(ctx, owner.ID))
+	}
 
 	uos, err := s.UserOrgs(ctx, owner.ID)
 	must(t, "UserOrgs(deleted user)", err)
@@ -625,7 +633,8 @@ func testOrgDeleteUser(t *testing.T, s orgStore) {
 	for _, o := range []*store.Org{a, b, d} {
 		got, err := s.OrgByID(ctx, o.ID)
 		must(t, "OrgByID", err)
-		if got.CreatedBy != "" && o != d {
+		// An anonymised user's row stays, and so does the reference.
+		if got.CreatedBy != "" && o != d && !anonymize {
 			t.Errorf("org %s: CreatedBy after the creator's deletion: got %q, want empty", o.Slug, got.CreatedBy)
 		}
 		if !got.DeletionDueAt.IsZero() {
@@ -644,8 +653,12 @@ func testOrgDeleteUser(t *testing.T, s orgStore) {
 	}
 	pending, err := s.PendingInvitations(ctx, a.ID, t0)
 	must(t, "PendingInvitations", err)
-	if len(pending) != 1 || pending[0].InvitedBy != "" {
-		t.Errorf("invitation of the deleted user: got %d pending (%+v), want 1 with InvitedBy empty", len(pending), pending)
+	wantBy := ""
+	if anonymize {
+		wantBy = owner.ID // the row stays, and so does the reference
+	}
+	if len(pending) != 1 || pending[0].InvitedBy != wantBy {
+		t.Errorf("invitation of the user gone: got %d pending (%+v), want 1 with InvitedBy %q", len(pending), pending, wantBy)
 	}
 }
 
