@@ -118,6 +118,9 @@
 // software (Debian's argon2, python3-argon2, python3-bcrypt, apache2-utils,
 // php-cli and python3-django, and the better-auth npm package); the
 // commands that made them are in testdata/make-fixtures.sh.
+// [Hasher.CheckHash] tells, without computing, whether Verify would accept
+// a hash and in which format: an import validates each hash with it before
+// storing it.
 //
 // Unsalted digests (MD5 or SHA-1, in hexadecimal or base64, or Django's
 // unsalted_md5 and unsalted_sha1) are refused with [ErrUnsafeHash], which

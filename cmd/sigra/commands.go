@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -20,8 +21,10 @@ import (
 type env struct {
 	target string
 	json   bool
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	getenv func(string) string
 	now    func() time.Time
 }
 
@@ -44,6 +47,8 @@ const usage = `usage: sigra [-db DATABASE] [-json] COMMAND [ARGS]
   users enable EMAIL          enable a disabled account
   users unlock EMAIL          clear the account's locks and attempt counters
   users revoke-sessions EMAIL sign the account out everywhere
+  users import [-format csv|jsonl] [-dry-run] [-wrap-unsafe] [-keys KEYS] [-batch 500] [-progress] FILE
+                              create accounts from a CSV or JSON Lines file (- for standard input)
   outbox status               count the queued emails
   hash calibrate [-target 250ms] [-memory 19MiB] [-max-memory 512MiB] [-threads 1]
                               find Argon2id parameters for this machine
@@ -53,7 +58,7 @@ DATABASE is a SQLite file or a postgres:// URL (default $SIGRA_DATABASE).
 
 // dispatch parses the global flags and runs the command.
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	e := &env{stdout: stdout, stderr: stderr, now: func() time.Time { return time.Now().UTC() }}
+	e := &env{stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: func() time.Time { return time.Now().UTC() }}
 	fs := flag.NewFlagSet("sigra", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
@@ -170,13 +175,15 @@ func nonNil(s []string) []string {
 
 func (e *env) users(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fail(exitUsage, "users takes disable, enable, unlock or revoke-sessions and an address")
+		return fail(exitUsage, "users takes disable, enable, unlock or revoke-sessions and an address, or import and a file")
 	}
 	action, rest := args[0], args[1:]
 	switch action {
 	case "disable", "enable", "unlock", "revoke-sessions":
+	case "import":
+		return e.importUsers(ctx, rest)
 	default:
-		return fail(exitUsage, "unknown users command %q (disable, enable, unlock, revoke-sessions)", action)
+		return fail(exitUsage, "unknown users command %q (disable, enable, unlock, revoke-sessions, import)", action)
 	}
 	email, err := one("users "+action, rest)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // sigraStore is what the commands use of a store: both adapters have it.
 type sigraStore interface {
 	store.Users
+	store.TOTP
 	store.Sessions
 	store.Limiter
 	store.Outbox

@@ -21,6 +21,7 @@
 //	users enable EMAIL          enable a disabled account
 //	users unlock EMAIL          clear the password and second-factor locks and attempt counters
 //	users revoke-sessions EMAIL sign the account out everywhere
+//	users import FILE           create accounts from a CSV or JSON Lines file (below)
 //	outbox status               count the queued emails
 //	hash calibrate              find Argon2id parameters for a target time on this machine
 //
@@ -28,13 +29,53 @@
 // account.enable, security.unlock, session.revoke_all) with "via": "cli"
 // and no actor.
 //
+// # Importing users
+//
+// "users import FILE" creates accounts from another system's users, with
+// their password hashes, so that they sign in with the passwords they
+// have; FILE - reads standard input. The file is CSV with a header row, or
+// JSON Lines (one object per line), chosen by -format csv|jsonl or else by
+// the extension (.csv, .jsonl, .ndjson). Its columns, or keys, are:
+//
+//	email        required; refused as the sign-up form refuses it
+//	confirmed    true, false, 1, 0, yes, no, or the RFC 3339 time of the confirmation
+//	hash         empty for no password, else a hash package password verifies
+//	created      RFC 3339; default now
+//	totp_secret  base32, at least 16 bytes: the user's authenticator, already confirmed
+//
+// An unknown column refuses the whole CSV file, an unknown key its JSON
+// line. Each hash is checked without computing (format and cost limits:
+// password.Hasher.CheckHash): Argon2id and Argon2i PHC strings, bcrypt,
+// Django's and Better Auth's formats. Unsalted MD5 and SHA-1 digests are
+// refused unless -wrap-unsafe, which stores them wrapped in Argon2id; the
+// application must then set password.Config.AllowWrapped. The users move to
+// Argon2id as they sign in. TOTP secrets are sealed with the application's
+// keys, -keys or SIGRA_KEYS, which a file holding secrets requires.
+//
+// Addresses are compared by their key (case, Unicode form and the domain's
+// IDNA form folded): within the file the first record of an address wins
+// and later ones are reported as duplicates; an address that already has
+// an account is skipped and reported as existing, and no existing account
+// is ever changed. Records are read one at a time and written in
+// transactions of -batch records (default 500), each created account
+// audited as auth.register with "via": "import". An interrupted import is
+// resumed by running the same command again: what was imported is then
+// existing. -dry-run validates everything and writes nothing. The report
+// counts the records read, imported, existing, duplicates and invalid
+// (with each invalid record's line and reason), and the hashes per format;
+// -progress (the default on a terminal) prints a line on standard error
+// after each batch. The exit code is 0 when every record was imported or
+// existed, 1 when any was invalid or failed to write (the others are still
+// imported).
+//
 // With -json, a command prints one JSON object on standard output instead
 // of text; errors go to standard error either way.
 //
 // Exit codes:
 //
 //	0  done
-//	1  the command failed (the database refused or broke off)
+//	1  the command failed (the database refused or broke off), or an import
+//	   had invalid records
 //	2  usage: an unknown command or flag, a missing argument
 //	3  the database: unreachable, not a database, or without Sigra's schema
 //	4  not found: no account has that address
