@@ -23,7 +23,7 @@ var floors = map[string]int{
 
 	// Leaves: they import nothing of the module but the root.
 	"store": 1, "password": 1, "token": 1, "internal/seal": 1, "internal/web": 1,
-	"internal/pgtest": 1, "internal/htmlcheck": 1, "password/internal/blocklistgen": 1,
+	"internal/pgtest": 1, "internal/retry": 1, "internal/htmlcheck": 1, "password/internal/blocklistgen": 1,
 
 	"site": 2, "audit": 2, "mail": 2, "store/sqlite": 2, "store/postgres": 2, "store/storetest": 2,
 	"webhook": 2,

@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -41,24 +40,6 @@ func TestBackoffExtremes(t *testing.T) {
 	for n := 1; n < 5; n++ {
 		if d := o.backoff(n); d < time.Second/2 || d > time.Second {
 			t.Errorf("backoff(%d) with base = max = 1s: %v", n, d)
-		}
-	}
-}
-
-func TestErrorText(t *testing.T) {
-	t.Parallel()
-	long := strings.Repeat("a", maxErrorText-1) + "é and more" // é straddles the limit
-	tests := []struct {
-		name, in, want string
-	}{
-		{"short", "421 try again later", "421 try again later"},
-		{"exactly the limit", strings.Repeat("x", maxErrorText), strings.Repeat("x", maxErrorText)},
-		{"cut before a character", long, strings.Repeat("a", maxErrorText-1)},
-		{"invalid bytes before the cut kept", "\xff" + strings.Repeat("b", maxErrorText), "\xff" + strings.Repeat("b", maxErrorText-1)},
-	}
-	for _, tt := range tests {
-		if got := errorText(tt.in); got != tt.want {
-			t.Errorf("%s: errorText: got %d bytes %q..., want %d bytes", tt.name, len(got), got[:min(len(got), 8)], len(tt.want))
 		}
 	}
 }

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/internal/retry"
 	"github.com/sigra-go/sigra/internal/seal"
 	"github.com/sigra-go/sigra/store"
 )
@@ -30,9 +29,6 @@ const (
 // purgeInterval is how often Run deletes the rows older than the
 // retention period, by the configured clock.
 const purgeInterval = time.Hour
-
-// maxErrorText bounds the error text stored with a failed message.
-const maxErrorText = 1000
 
 // OutboxConfig configures [NewOutbox]. Store, Keys and Sender are
 // required; every other zero field takes the default named beside it.
@@ -413,7 +409,7 @@ func (o *Outbox) open(sm *store.Message) (m *Message, jb *jobBody, err error) {
 // its body, and it is never claimed again.
 func (o *Outbox) giveUp(ctx context.Context, sm *store.Message, cause error) error {
 	o.log.Error("sigra/mail: outbox: giving up on message", "id", sm.ID, "err", cause)
-	err := o.store.GiveUp(ctx, sm.ID, errorText("gave up: "+cause.Error()), o.now().UTC())
+	err := o.store.GiveUp(ctx, sm.ID, retry.ErrorText("gave up: "+cause.Error()), o.now().UTC())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// Another worker claimed it after this one's lease ended and
@@ -427,38 +423,12 @@ func (o *Outbox) giveUp(ctx context.Context, sm *store.Message, cause error) err
 }
 
 func (o *Outbox) markFailed(ctx context.Context, sm *store.Message, text string, next time.Time) error {
-	if err := o.store.MarkFailed(ctx, sm.ID, errorText(text), next); err != nil {
+	if err := o.store.MarkFailed(ctx, sm.ID, retry.ErrorText(text), next); err != nil {
 		return fmt.Errorf("sigra/mail: outbox: mark %s failed: %w", sm.ID, err)
 	}
 	return nil
 }
 
-// errorText bounds text to maxErrorText bytes, cutting before a
-// character rather than inside one.
-func errorText(text string) string {
-	if len(text) <= maxErrorText {
-		return text
-	}
-	cut := maxErrorText
-	for cut > 0 && !utf8.RuneStart(text[cut]) {
-		cut--
-	}
-	return text[:cut]
-}
-
-// backoff returns the delay before the attempt after the n-th failure:
-// BaseDelay*2^(n-1) capped at MaxDelay, less a random jitter of up to
-// half, so workers that failed together do not retry together.
-func (o *Outbox) backoff(n int) time.Duration {
-	d := o.base
-	for i := 1; i < n && d < o.max; i++ {
-		if d > o.max/2 {
-			d = o.max
-			break
-		}
-		d *= 2
-	}
-	d = min(d, o.max)
-	half := d / 2
-	return d - time.Duration(rand.Int64N(int64(half)+1))
-}
+// backoff returns the delay before the attempt after the n-th failure
+// (see retry.Delay).
+func (o *Outbox) backoff(n int) time.Duration { return retry.Delay(o.base, o.max, n) }

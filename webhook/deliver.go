@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/sigra-go/sigra/internal/retry"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -136,7 +135,7 @@ func (w *Webhooks) deliver(ctx context.Context, d *store.WebhookDelivery, endpoi
 }
 
 func (w *Webhooks) failed(ctx context.Context, d *store.WebhookDelivery, status int, text string, next time.Time) error {
-	err := w.store.MarkWebhookFailed(ctx, d.ID, status, errorText(text), next)
+	err := w.store.MarkWebhookFailed(ctx, d.ID, status, retry.ErrorText(text), next)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("sigra/webhook: mark %s failed: %w", d.ID, err)
 	}
@@ -145,7 +144,7 @@ func (w *Webhooks) failed(ctx context.Context, d *store.WebhookDelivery, status 
 
 func (w *Webhooks) dead(ctx context.Context, d *store.WebhookDelivery, status int, text string, now time.Time) error {
 	w.log.Error("sigra/webhook: delivery moved to the dead letter", "delivery", d.ID, "endpoint", d.EndpointID, "err", text)
-	err := w.store.MarkWebhookDead(ctx, d.ID, status, errorText(text), now)
+	err := w.store.MarkWebhookDead(ctx, d.ID, status, retry.ErrorText(text), now)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("sigra/webhook: mark %s dead: %w", d.ID, err)
 	}
@@ -221,31 +220,6 @@ func (w *Webhooks) attempt(ctx context.Context, e *store.WebhookEndpoint, d *sto
 	return resp.StatusCode, nil
 }
 
-// errorText bounds text to maxErrorText bytes, cutting before a
-// character rather than inside one.
-func errorText(text string) string {
-	if len(text) <= maxErrorText {
-		return text
-	}
-	cut := maxErrorText
-	for cut > 0 && !utf8.RuneStart(text[cut]) {
-		cut--
-	}
-	return text[:cut]
-}
-
-// backoff returns the delay before the attempt after the n-th failure:
-// BaseDelay*2^(n-1) capped at MaxDelay, less a random jitter of up to
-// half, so deliveries that failed together do not retry together.
-func (w *Webhooks) backoff(n int) time.Duration {
-	d := w.base
-	for i := 1; i < n && d < w.max; i++ {
-		if d > w.max/2 {
-			d = w.max
-			break
-		}
-		d *= 2
-	}
-	d = min(d, w.max)
-	return d - time.Duration(rand.Int64N(int64(d/2)+1))
-}
+// backoff returns the delay before the attempt after the n-th failure
+// (see retry.Delay).
+func (w *Webhooks) backoff(n int) time.Duration { return retry.Delay(w.base, w.max, n) }

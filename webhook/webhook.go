@@ -46,9 +46,6 @@ const (
 	MaxEventTypes = 100
 )
 
-// maxErrorText bounds the error text stored with a failed attempt.
-const maxErrorText = 1000
-
 // Errors callers branch on. Test with errors.Is.
 var (
 	// ErrInvalid is wrapped by the error of a call given bad input (a URL
