@@ -47,6 +47,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -702,6 +703,32 @@ type MigrationState struct {
 	// Unknown marks a version the database has that this build does not
 	// embed: applied by a newer build.
 	Unknown bool
+}
+
+// MergeMigrationStates is for store adapters: it returns the embedded
+// migrations in order, each with the AppliedAt of the applied state of the
+// same version, then the applied versions that are not embedded, marked
+// Unknown, in order of version.
+func MergeMigrationStates(embedded, applied []MigrationState) []MigrationState {
+	byVersion := make(map[int]MigrationState, len(applied))
+	for _, a := range applied {
+		byVersion[a.Version] = a
+	}
+	out := make([]MigrationState, 0, len(embedded)+len(applied))
+	for _, m := range embedded {
+		if a, ok := byVersion[m.Version]; ok {
+			m.AppliedAt = a.AppliedAt
+			delete(byVersion, m.Version)
+		}
+		out = append(out, m)
+	}
+	rest := make([]MigrationState, 0, len(byVersion))
+	for _, a := range byVersion {
+		a.Unknown = true
+		rest = append(rest, a)
+	}
+	slices.SortFunc(rest, func(a, b MigrationState) int { return a.Version - b.Version })
+	return append(out, rest...)
 }
 
 // Built-in organization roles. Roles are free-form strings: an application

@@ -151,7 +151,7 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]store.MigrationState, erro
 	if err != nil {
 		return nil, err
 	}
-	applied := map[int]store.MigrationState{}
+	var applied []store.MigrationState
 	if ok {
 		rows, err := db.q(ctx).Query(ctx, `SELECT version, name, applied_at FROM `+migrationTable+` ORDER BY version`)
 		if err != nil {
@@ -165,28 +165,17 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]store.MigrationState, erro
 				return nil, wrap("migration status", err)
 			}
 			s.Version, s.AppliedAt = int(v), s.AppliedAt.UTC()
-			applied[s.Version] = s
+			applied = append(applied, s)
 		}
 		if err := rows.Err(); err != nil {
 			return nil, wrap("migration status", err)
 		}
 	}
-	out := make([]store.MigrationState, 0, len(ms)+len(applied))
-	for _, m := range ms {
-		s := store.MigrationState{Version: int(m.version), Name: m.name}
-		if a, ok := applied[s.Version]; ok {
-			s.AppliedAt = a.AppliedAt
-			delete(applied, s.Version)
-		}
-		out = append(out, s)
+	embedded := make([]store.MigrationState, len(ms))
+	for i, m := range ms {
+		embedded[i] = store.MigrationState{Version: int(m.version), Name: m.name}
 	}
-	rest := make([]store.MigrationState, 0, len(applied))
-	for _, a := range applied {
-		a.Unknown = true
-		rest = append(rest, a)
-	}
-	slices.SortFunc(rest, func(a, b store.MigrationState) int { return a.Version - b.Version })
-	return append(out, rest...), nil
+	return store.MergeMigrationStates(embedded, applied), nil
 }
 
 // migrateLockSQL takes the transaction-scoped advisory lock of migrations

@@ -136,7 +136,10 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]store.MigrationState, erro
 	if err != nil {
 		return nil, err
 	}
-	applied := map[int]store.MigrationState{}
+	// The files' names carry their number ("0001_init"): the states name
+	// them without it.
+	bare := func(v int, name string) string { return strings.TrimPrefix(name, fmt.Sprintf("%04d_", v)) }
+	var applied []store.MigrationState
 	if ok {
 		rows, err := db.r(ctx).QueryContext(ctx, `SELECT version, name, applied_at FROM sigra_schema_migrations ORDER BY version`)
 		if err != nil {
@@ -149,37 +152,18 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]store.MigrationState, erro
 			if err := rows.Scan(&s.Version, &s.Name, &at); err != nil {
 				return nil, fmt.Errorf("sigra/sqlite: migration status: %w", err)
 			}
-			s.AppliedAt = time.UnixMilli(at).UTC()
-			applied[s.Version] = s
+			s.Name, s.AppliedAt = bare(s.Version, s.Name), time.UnixMilli(at).UTC()
+			applied = append(applied, s)
 		}
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("sigra/sqlite: migration status: %w", err)
 		}
 	}
-	return migrationStates(ms, applied), nil
-}
-
-// migrationStates merges the embedded migrations with the applied ones.
-func migrationStates(ms []migration, applied map[int]store.MigrationState) []store.MigrationState {
-	// The files' names carry their number ("0001_init"): the states
-	// name them without it.
-	bare := func(v int, name string) string { return strings.TrimPrefix(name, fmt.Sprintf("%04d_", v)) }
-	out := make([]store.MigrationState, 0, len(ms)+len(applied))
-	for _, m := range ms {
-		s := store.MigrationState{Version: m.version, Name: bare(m.version, m.name)}
-		if a, ok := applied[m.version]; ok {
-			s.AppliedAt = a.AppliedAt
-			delete(applied, m.version)
-		}
-		out = append(out, s)
+	embedded := make([]store.MigrationState, len(ms))
+	for i, m := range ms {
+		embedded[i] = store.MigrationState{Version: m.version, Name: bare(m.version, m.name)}
 	}
-	rest := make([]store.MigrationState, 0, len(applied))
-	for _, a := range applied {
-		a.Name, a.Unknown = bare(a.Version, a.Name), true
-		rest = append(rest, a)
-	}
-	slices.SortFunc(rest, func(a, b store.MigrationState) int { return a.Version - b.Version })
-	return append(out, rest...)
+	return store.MergeMigrationStates(embedded, applied), nil
 }
 
 // migrate applies the migrations of ms that the database lacks, through q.
