@@ -105,10 +105,12 @@ func TestRangeClient(t *testing.T) {
 		{"status 429", RangeConfig{}, func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 		}, 0, true},
-		{"slow", RangeConfig{Timeout: 50 * time.Millisecond}, func(w http.ResponseWriter, r *http.Request) {
+		// A second: long enough for the request to reach the server on a
+		// loaded machine (the case checks it was sent), short for a test.
+		{"slow", RangeConfig{Timeout: time.Second}, func(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done() // answers only when the client gives up
 		}, 0, true},
-		{"slow body", RangeConfig{Timeout: 50 * time.Millisecond}, func(w http.ResponseWriter, r *http.Request) {
+		{"slow body", RangeConfig{Timeout: time.Second}, func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "0018A45C4D1DEF81644B54AB7F969B88D65:3\r\n")
 			w.(http.Flusher).Flush()
 			<-r.Context().Done()
