@@ -46,10 +46,11 @@ var (
 	// ErrSecretMetadata: a metadata key looks like it names a secret (see
 	// the package documentation for the list of words).
 	ErrSecretMetadata = errors.New("sigra/audit: secret-looking metadata key")
-	// ErrInvalidEvent: an actor, subject or impersonator ID is malformed.
+	// ErrInvalidEvent: an actor, subject, impersonator or organization ID
+	// is malformed.
 	ErrInvalidEvent = errors.New("sigra/audit: invalid event")
-	// ErrInvalidQuery: a query's limit, time range, action, user or cursor
-	// is out of bounds.
+	// ErrInvalidQuery: a query's limit, time range, action, user,
+	// organization or cursor is out of bounds.
 	ErrInvalidQuery = errors.New("sigra/audit: invalid query")
 	// ErrNoStore: the Logger has no store (Config.Store is nil).
 	ErrNoStore = errors.New("sigra/audit: no store")
@@ -74,6 +75,10 @@ type Event struct {
 	// ImpersonatorID is the administrator acting as ActorID. When empty it
 	// is taken from the impersonator of the request's [sigra.Auth].
 	ImpersonatorID string
+	// OrgID is the organization the event happened in (the tenant whose
+	// data was read or changed); empty when none. It is what an audit
+	// query's OrgID selects. It is validated as the other IDs are.
+	OrgID string
 	// Outcome is OutcomeSuccess or OutcomeFailure; nothing else is
 	// accepted, not even empty.
 	Outcome string
@@ -213,10 +218,11 @@ func (l *Logger) Record(ctx context.Context, e Event) error {
 // The write ignores the cancellation of ctx (a client that hangs up cannot
 // keep its failure out of the log) and is bounded by Config.WriteTimeout. If
 // the event is invalid or cannot be written, RecordFailure logs it (action,
-// actor, subject, impersonator, IP and the error; never metadata) at level
-// Error and returns the error. (Inside a transaction of a store whose
-// writes wait for it, such as the SQLite adapter's single writer, that is
-// what happens: the write times out after WriteTimeout and is only logged.)
+// actor, subject, impersonator, organization, IP and the error; never
+// metadata) at level Error and returns the error. (Inside a transaction of
+// a store whose writes wait for it, such as the SQLite adapter's single
+// writer, that is what happens: the write times out after WriteTimeout and
+// is only logged.)
 func (l *Logger) RecordFailure(ctx context.Context, e Event) error {
 	e = complete(ctx, e)
 	e.Outcome = OutcomeFailure
@@ -229,6 +235,7 @@ func (l *Logger) RecordFailure(ctx context.Context, e Event) error {
 			slog.String("actor", clean(e.ActorID, MaxIDLen)),
 			slog.String("subject", clean(e.SubjectID, MaxIDLen)),
 			slog.String("impersonator", clean(e.ImpersonatorID, MaxIDLen)),
+			slog.String("org", clean(e.OrgID, MaxIDLen)),
 			slog.String("ip", e.IP),
 			slog.String("error", err.Error()),
 		)
@@ -289,6 +296,7 @@ func (l *Logger) build(ctx context.Context, e Event) (*store.AuditEvent, error) 
 	e = complete(ctx, e)
 	for _, f := range [...]struct{ name, id string }{
 		{"actor ID", e.ActorID}, {"subject ID", e.SubjectID}, {"impersonator ID", e.ImpersonatorID},
+		{"org ID", e.OrgID},
 	} {
 		if err := checkID(f.name, f.id); err != nil {
 			return nil, err
@@ -301,6 +309,7 @@ func (l *Logger) build(ctx context.Context, e Event) (*store.AuditEvent, error) 
 		ActorID:        e.ActorID,
 		SubjectID:      e.SubjectID,
 		ImpersonatorID: e.ImpersonatorID,
+		OrgID:          e.OrgID,
 		IP:             e.IP,
 		UserAgent:      e.UserAgent,
 		Outcome:        e.Outcome,
@@ -312,8 +321,8 @@ func (l *Logger) build(ctx context.Context, e Event) (*store.AuditEvent, error) 
 // cursor of the next page ("" on the last page). It checks q before asking
 // the store: Limit must be between 0 and MaxQueryLimit (0 means MaxQueryLimit),
 // Since must be before Until when both are set, Action must be well formed
-// when set, and UserID and After must be of reasonable length. A query out
-// of bounds returns an error wrapping ErrInvalidQuery.
+// when set, and UserID, OrgID and After must be of reasonable length. A
+// query out of bounds returns an error wrapping ErrInvalidQuery.
 func (l *Logger) Query(ctx context.Context, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
 	if err := checkQuery(q); err != nil {
 		return nil, "", err
@@ -349,6 +358,9 @@ func checkQuery(q store.AuditQuery) error {
 		}
 	}
 	if err := checkID("user ID", q.UserID); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidQuery, err)
+	}
+	if err := checkID("org ID", q.OrgID); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidQuery, err)
 	}
 	if len(q.After) > maxCursorLen {

@@ -159,8 +159,8 @@ func ExampleWriteCSV() {
 		log.Fatal(err)
 	}
 	// Output:
-	// id,at,action,outcome,actor_id,subject_id,impersonator_id,ip,user_agent,metadata
-	// 0195a1b2,2026-03-14T15:09:26Z,auth.login.failure,failure,,user-1,,192.0.2.7,"'=HYPERLINK(""http://example.com"")","{""reason"":""bad_password""}"
+	// id,at,action,outcome,actor_id,subject_id,impersonator_id,org_id,ip,user_agent,metadata
+	// 0195a1b2,2026-03-14T15:09:26Z,auth.login.failure,failure,,user-1,,,192.0.2.7,"'=HYPERLINK(""http://example.com"")","{""reason"":""bad_password""}"
 }
 
 func ExampleWriteJSONLines() {
@@ -173,5 +173,5 @@ func ExampleWriteJSONLines() {
 		log.Fatal(err)
 	}
 	// Output:
-	// {"id":"0195a1b2","at":"2026-03-14T15:09:26Z","action":"auth.logout","outcome":"success","actor_id":"user-1","subject_id":"user-1","impersonator_id":"","ip":"","user_agent":"","metadata":{}}
+	// {"id":"0195a1b2","at":"2026-03-14T15:09:26Z","action":"auth.logout","outcome":"success","actor_id":"user-1","subject_id":"user-1","impersonator_id":"","org_id":"","ip":"","user_agent":"","metadata":{}}
 }

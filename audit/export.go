@@ -14,16 +14,17 @@ import (
 // csvHeader is the header row written by WriteCSV and CSVWriter.
 var csvHeader = [...]string{
 	"id", "at", "action", "outcome", "actor_id", "subject_id",
-	"impersonator_id", "ip", "user_agent", "metadata",
+	"impersonator_id", "org_id", "ip", "user_agent", "metadata",
 }
 
 // WriteCSV writes events to w as CSV (RFC 4180 quoting, LF line ends, so
 // that a carriage return inside a value survives): a header row, then one
 // row per event. The columns are
 //
-//	id, at, action, outcome, actor_id, subject_id, impersonator_id, ip, user_agent, metadata
+//	id, at, action, outcome, actor_id, subject_id, impersonator_id, org_id, ip, user_agent, metadata
 //
-// where at is RFC 3339 in UTC and metadata a JSON object with sorted keys
+// where at is RFC 3339 in UTC, org_id the organization the event happened
+// in (empty when none) and metadata a JSON object with sorted keys
 // (empty when the event has none). Nil events are skipped. Every
 // cell is guarded against formula injection as described on [CSVWriter].
 func WriteCSV(w io.Writer, events []*store.AuditEvent) error {
@@ -76,9 +77,10 @@ func (c *CSVWriter) Write(events ...*store.AuditEvent) error {
 		c.row[4] = e.ActorID
 		c.row[5] = e.SubjectID
 		c.row[6] = e.ImpersonatorID
-		c.row[7] = e.IP
-		c.row[8] = e.UserAgent
-		c.row[9] = md
+		c.row[7] = e.OrgID
+		c.row[8] = e.IP
+		c.row[9] = e.UserAgent
+		c.row[10] = md
 		for i, cell := range c.row {
 			c.row[i] = guardCell(cell)
 		}
@@ -160,6 +162,7 @@ type jsonEvent struct {
 	ActorID        string            `json:"actor_id"`
 	SubjectID      string            `json:"subject_id"`
 	ImpersonatorID string            `json:"impersonator_id"`
+	OrgID          string            `json:"org_id"`
 	IP             string            `json:"ip"`
 	UserAgent      string            `json:"user_agent"`
 	Metadata       map[string]string `json:"metadata"`
@@ -188,6 +191,7 @@ func WriteJSONLines(w io.Writer, events []*store.AuditEvent) error {
 			ActorID:        e.ActorID,
 			SubjectID:      e.SubjectID,
 			ImpersonatorID: e.ImpersonatorID,
+			OrgID:          e.OrgID,
 			IP:             e.IP,
 			UserAgent:      e.UserAgent,
 			Metadata:       md,

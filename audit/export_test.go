@@ -17,7 +17,7 @@ import (
 	"github.com/sigra-go/sigra/store"
 )
 
-var header = []string{"id", "at", "action", "outcome", "actor_id", "subject_id", "impersonator_id", "ip", "user_agent", "metadata"}
+var header = []string{"id", "at", "action", "outcome", "actor_id", "subject_id", "impersonator_id", "org_id", "ip", "user_agent", "metadata"}
 
 func readCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
@@ -59,7 +59,7 @@ func TestWriteCSVFormulaGuard(t *testing.T) {
 			// The hostile text in every column an attacker might reach.
 			e := &store.AuditEvent{
 				ID: tt.cell, At: t0, Action: tt.cell, Outcome: tt.cell, ActorID: tt.cell, SubjectID: tt.cell,
-				ImpersonatorID: tt.cell, IP: tt.cell, UserAgent: tt.cell,
+				ImpersonatorID: tt.cell, OrgID: tt.cell, IP: tt.cell, UserAgent: tt.cell,
 			}
 			var buf bytes.Buffer
 			if err := audit.WriteCSV(&buf, []*store.AuditEvent{e}); err != nil {
@@ -85,7 +85,7 @@ func TestWriteCSVRows(t *testing.T) {
 	t.Parallel()
 	events := []*store.AuditEvent{
 		{ID: "01", At: t0, Action: audit.ActionLoginSuccess, Outcome: audit.OutcomeSuccess, ActorID: "u1", SubjectID: "u1",
-			IP: "192.0.2.1", UserAgent: "Browser/1.0", Metadata: map[string]string{"method": "password", "aal": "1"}},
+			OrgID: "org-1", IP: "192.0.2.1", UserAgent: "Browser/1.0", Metadata: map[string]string{"method": "password", "aal": "1"}},
 		nil,
 		{ID: "02", At: t0.Add(time.Second).In(time.FixedZone("x", 3600)), Action: audit.ActionSessionRevokeAll,
 			Outcome: audit.OutcomeSuccess, ActorID: "admin", SubjectID: "u1", ImpersonatorID: "",
@@ -100,8 +100,8 @@ func TestWriteCSVRows(t *testing.T) {
 	}
 	rows := readCSV(t, buf.Bytes())
 	want := [][]string{
-		{"01", "2026-03-14T15:09:26.535Z", "auth.login.success", "success", "u1", "u1", "", "192.0.2.1", "Browser/1.0", `{"aal":"1","method":"password"}`},
-		{"02", "2026-03-14T15:09:27.535Z", "session.revoke_all", "success", "admin", "u1", "", "", "", `{"reason":"-1=cmd|' /C calc'!A0"}`},
+		{"01", "2026-03-14T15:09:26.535Z", "auth.login.success", "success", "u1", "u1", "", "org-1", "192.0.2.1", "Browser/1.0", `{"aal":"1","method":"password"}`},
+		{"02", "2026-03-14T15:09:27.535Z", "session.revoke_all", "success", "admin", "u1", "", "", "", "", `{"reason":"-1=cmd|' /C calc'!A0"}`},
 	}
 	if !slices.EqualFunc(rows, want, slices.Equal) {
 		t.Errorf("rows:\ngot  %q\nwant %q", rows, want)
@@ -166,7 +166,8 @@ func TestWriteJSONLines(t *testing.T) {
 		{ID: "01", At: t0, Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, SubjectID: "u1",
 			IP: "192.0.2.1", UserAgent: "<script>\u2028\"x\"", Metadata: map[string]string{"reason": "bad_password", "method": "password"}},
 		nil,
-		{ID: "02", At: t0.Add(time.Second), Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess, ActorID: "u1", SubjectID: "u1", ImpersonatorID: "admin"},
+		{ID: "02", At: t0.Add(time.Second), Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess, ActorID: "u1", SubjectID: "u1", ImpersonatorID: "admin",
+			OrgID: "org-1"},
 	}
 	var buf bytes.Buffer
 	if err := audit.WriteJSONLines(&buf, events); err != nil {
@@ -183,6 +184,7 @@ func TestWriteJSONLines(t *testing.T) {
 		ActorID        string            `json:"actor_id"`
 		SubjectID      string            `json:"subject_id"`
 		ImpersonatorID string            `json:"impersonator_id"`
+		OrgID          string            `json:"org_id"`
 		IP             string            `json:"ip"`
 		UserAgent      string            `json:"user_agent"`
 		Metadata       map[string]string `json:"metadata"`
@@ -202,7 +204,7 @@ func TestWriteJSONLines(t *testing.T) {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
 		got = append(got, &store.AuditEvent{ID: l.ID, At: l.At, Action: l.Action, Outcome: l.Outcome, ActorID: l.ActorID,
-			SubjectID: l.SubjectID, ImpersonatorID: l.ImpersonatorID, IP: l.IP, UserAgent: l.UserAgent, Metadata: l.Metadata})
+			SubjectID: l.SubjectID, ImpersonatorID: l.ImpersonatorID, OrgID: l.OrgID, IP: l.IP, UserAgent: l.UserAgent, Metadata: l.Metadata})
 	}
 	want := []*store.AuditEvent{events[0], events[2]}
 	if len(got) != len(want) {
@@ -211,7 +213,7 @@ func TestWriteJSONLines(t *testing.T) {
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.ID != w.ID || !g.At.Equal(w.At) || g.Action != w.Action || g.Outcome != w.Outcome || g.ActorID != w.ActorID ||
-			g.SubjectID != w.SubjectID || g.ImpersonatorID != w.ImpersonatorID || g.IP != w.IP || g.UserAgent != w.UserAgent ||
+			g.SubjectID != w.SubjectID || g.ImpersonatorID != w.ImpersonatorID || g.OrgID != w.OrgID || g.IP != w.IP || g.UserAgent != w.UserAgent ||
 			len(g.Metadata) != len(w.Metadata) || !maps.Equal(g.Metadata, w.Metadata) {
 			t.Errorf("line %d: got %+v, want %+v", i, *g, *w)
 		}
@@ -226,7 +228,7 @@ func TestExportFromStore(t *testing.T) {
 		l := newLogger(t, audit.Config{Store: st, Now: newClock().Now})
 		for i := range 5 {
 			if err := l.Record(ctx, audit.Event{Action: audit.ActionLoginSuccess, ActorID: "u1", SubjectID: "u1",
-				Outcome: audit.OutcomeSuccess, UserAgent: "=cmd" + string(rune('0'+i))}); err != nil {
+				OrgID: "org-1", Outcome: audit.OutcomeSuccess, UserAgent: "=cmd" + string(rune('0'+i))}); err != nil {
 				t.Fatalf("Record: %v", err)
 			}
 		}
@@ -252,7 +254,10 @@ func TestExportFromStore(t *testing.T) {
 		rows := readCSV(t, buf.Bytes())
 		var uas []string
 		for _, r := range rows {
-			uas = append(uas, r[8])
+			uas = append(uas, r[9])
+			if r[7] != "org-1" {
+				t.Errorf("org_id of %s: got %q, want %q", r[0], r[7], "org-1")
+			}
 		}
 		if want := []string{"'=cmd4", "'=cmd3", "'=cmd2", "'=cmd1", "'=cmd0"}; !slices.Equal(uas, want) {
 			t.Errorf("user agents: got %q, want %q", uas, want)

@@ -290,6 +290,13 @@ type Sessions interface {
 	// never re-creates a revoked row: saving a revoked session changes
 	// nothing and returns nil. An empty ID and zero CreatedAt are filled on
 	// insert.
+	//
+	// ActiveOrg is stored only while the user is a member of it: the store
+	// checks the membership in the statement that writes the row and
+	// stores "" when s.UserID is not (or no longer) a member of
+	// s.ActiveOrg, so a request that loaded the session before the user was
+	// removed from the organization cannot write it back. s itself is left
+	// as it is.
 	SaveSession(ctx context.Context, s *Session) error
 	// TouchSession sets LastSeenAt, IP and user agent of a live session.
 	// Revoked or missing rows are left alone and nil is returned.
@@ -469,12 +476,16 @@ type AuditEvent struct {
 	// Outcome is "success" or "failure".
 	Outcome  string
 	Metadata map[string]string
+	// OrgID is the organization the event happened in; empty when none.
+	OrgID string
 }
 
 // AuditQuery selects audit events, newest first. Zero fields do not filter.
 type AuditQuery struct {
 	// UserID matches events whose actor or subject is the user.
 	UserID string
+	// OrgID matches events of that organization (AuditEvent.OrgID).
+	OrgID  string
 	Action string
 	Since  time.Time // inclusive
 	Until  time.Time // exclusive
@@ -766,12 +777,22 @@ type Org struct {
 	// empty when that user is deleted.
 	CreatedBy string
 	CreatedAt time.Time
-	// UpdatedAt is when the name, the slug or the scheduled deletion last
-	// changed.
+	// UpdatedAt is when the name, the slug, the policy or the scheduled
+	// deletion last changed.
 	UpdatedAt time.Time
 	// DeletionDueAt is when a scheduled deletion takes effect; zero if none
 	// is scheduled.
 	DeletionDueAt time.Time
+	// Policy is what the organization asks of its members. CreateOrg
+	// stores it as given; SetOrgPolicy changes it.
+	Policy OrgPolicy
+}
+
+// OrgPolicy is what an organization asks of its members.
+type OrgPolicy struct {
+	// RequireTwoFactor sends members who signed in with one factor to add
+	// a second before they reach the organization.
+	RequireTwoFactor bool
 }
 
 // Orgs stores organizations and their slugs.
@@ -806,6 +827,9 @@ type Orgs interface {
 	// effect, or cancels a scheduled deletion when due is zero.
 	// ErrNotFound if there is no such organization.
 	ScheduleOrgDeletion(ctx context.Context, id string, due, now time.Time) error
+	// SetOrgPolicy sets the organization's policy, and its UpdatedAt to
+	// now. ErrNotFound if there is no such organization.
+	SetOrgPolicy(ctx context.Context, id string, p OrgPolicy, now time.Time) error
 	// OrgsDueForDeletion returns up to limit organizations whose deletion
 	// is due at or before now, oldest due first.
 	OrgsDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*Org, error)

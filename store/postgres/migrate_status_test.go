@@ -2,11 +2,34 @@ package postgres_test
 
 import (
 	"context"
+	"io/fs"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sigra-go/sigra/internal/pgtest"
 	"github.com/sigra-go/sigra/store/postgres"
 )
+
+// embeddedVersions returns the versions of the embedded migration files,
+// in order. Versions need not be consecutive.
+func embeddedVersions(t *testing.T) []int {
+	t.Helper()
+	names, err := fs.Glob(postgres.Migrations(), "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []int
+	for _, name := range names {
+		digits, _, _ := strings.Cut(name, "_")
+		v, err := strconv.Atoi(digits)
+		if err != nil {
+			t.Fatalf("migration %q: %v", name, err)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
 
 // TestMigrationStatus: a fresh schema has no Sigra schema and every
 // migration pending; after Migrate every one is applied; a version this
@@ -14,6 +37,7 @@ import (
 func TestMigrationStatus(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+	versions := embeddedVersions(t)
 	db, err := postgres.New(ctx, postgres.Config{DSN: pgtest.DSN(t), SkipMigrate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -26,12 +50,12 @@ func TestMigrationStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(before) == 0 {
-		t.Fatal("no migrations listed")
+	if len(before) == 0 || len(before) != len(versions) {
+		t.Fatalf("got %d migrations listed, want the %d embedded", len(before), len(versions))
 	}
 	for i, s := range before {
-		if s.Version != i+1 || s.Name == "" || !s.AppliedAt.IsZero() || s.Unknown {
-			t.Errorf("state %d before Migrate: got %+v, want version %d pending", i, s, i+1)
+		if s.Version != versions[i] || s.Name == "" || !s.AppliedAt.IsZero() || s.Unknown {
+			t.Errorf("state %d before Migrate: got %+v, want version %d pending", i, s, versions[i])
 		}
 	}
 	if err := db.Migrate(ctx); err != nil {

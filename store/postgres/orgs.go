@@ -66,10 +66,12 @@ func orgSlug(op, slug string) (string, error) {
 	return s, nil
 }
 
-const orgCols = `o.id, o.name, o.slug, coalesce(o.created_by, ''), o.created_at, o.updated_at, o.deletion_due_at`
+const orgCols = `o.id, o.name, o.slug, coalesce(o.created_by, ''), o.created_at, o.updated_at, o.deletion_due_at,
+	o.require_two_factor`
 
 func orgDest(o *store.Org) []any {
-	return []any{&o.ID, &o.Name, &o.Slug, &o.CreatedBy, ts(&o.CreatedAt), ts(&o.UpdatedAt), ts(&o.DeletionDueAt)}
+	return []any{&o.ID, &o.Name, &o.Slug, &o.CreatedBy, ts(&o.CreatedAt), ts(&o.UpdatedAt), ts(&o.DeletionDueAt),
+		&o.Policy.RequireTwoFactor}
 }
 
 // takeSlug makes slug the current slug of org in the slug namespace:
@@ -116,8 +118,9 @@ func (db *DB) CreateOrg(ctx context.Context, o *store.Org) error {
 		updated = created
 	}
 	err = db.atomic(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO sigra_orgs (id, name, slug, created_by, created_at, updated_at, deletion_due_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, o.Name, slug, o.CreatedBy, created, updated, tsArg(o.DeletionDueAt)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO sigra_orgs (id, name, slug, created_by, created_at, updated_at, deletion_due_at, require_two_factor)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, o.Name, slug, o.CreatedBy, created, updated, tsArg(o.DeletionDueAt),
+			o.Policy.RequireTwoFactor); err != nil {
 			return wrap(op, err)
 		}
 		if err := takeSlug(ctx, tx, op, slug, id, created); err != nil {
@@ -191,6 +194,12 @@ func (db *DB) RenameOrg(ctx context.Context, id, name, slug string, now time.Tim
 func (db *DB) ScheduleOrgDeletion(ctx context.Context, id string, due, now time.Time) error {
 	return db.execOne(ctx, "schedule org deletion",
 		`UPDATE sigra_orgs SET deletion_due_at = $2, updated_at = $3 WHERE id = $1`, id, tsArg(due), now)
+}
+
+// SetOrgPolicy implements [store.Orgs].
+func (db *DB) SetOrgPolicy(ctx context.Context, id string, p store.OrgPolicy, now time.Time) error {
+	return db.execOne(ctx, "set org policy",
+		`UPDATE sigra_orgs SET require_two_factor = $2, updated_at = $3 WHERE id = $1`, id, p.RequireTwoFactor, now)
 }
 
 // OrgsDueForDeletion implements [store.Orgs].

@@ -96,7 +96,14 @@ func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time,
 // branch skips revoked rows, so a request that was in flight when its
 // session was revoked cannot bring the session back. The row's ID and
 // CreatedAt are written back to s. A session whose user does not exist is
-// refused with ErrNotFound.
+// refused with ErrNotFound. The active organization is kept only if the
+// user is a member of it, checked in the same statement (a lookup by the
+// primary key of sigra_org_members): a request that loaded the session
+// before the user was removed from the organization stores none. The check
+// reads the statement's snapshot, so a save that starts while the removal
+// is committing may still write the organization (RemoveMember clears only
+// the rows it sees); access is decided by the membership, checked on each
+// request, not by the active organization.
 func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	id := s.ID
 	if id == "" {
@@ -116,7 +123,10 @@ func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 			auth_time, sudo_time, active_org, impersonator, remember, created_at, last_seen_at,
 			expires_at, revoked_at, ip, user_agent)
 		SELECT $1::bytea, $2::text, $3::bytea, $4::text, $5::text, $6::integer, $7::text[],
-			$8::timestamptz, $9::timestamptz, $10::text, $11::text, $12::boolean, $13::timestamptz,
+			$8::timestamptz, $9::timestamptz,
+			CASE WHEN $10::text <> '' AND EXISTS (SELECT 1 FROM sigra_org_members
+				WHERE org_id = $10::text AND user_id = $4::text) THEN $10::text ELSE '' END,
+			$11::text, $12::boolean, $13::timestamptz,
 			$14::timestamptz, $15::timestamptz, $16::timestamptz, $17::text, $18::text
 		WHERE $4::text IS NULL OR EXISTS (SELECT 1 FROM sigra_users WHERE id = $4::text)
 		ON CONFLICT (digest) DO UPDATE

@@ -31,9 +31,9 @@ func (db *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 		}
 		meta = string(b)
 	}
-	_, err := db.exec(ctx, `INSERT INTO sigra_audit_log (id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, ms(e.At), e.Action, e.ActorID, e.SubjectID, e.ImpersonatorID, e.IP, e.UserAgent, e.Outcome, meta)
+	_, err := db.exec(ctx, `INSERT INTO sigra_audit_log (id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata, org_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, ms(e.At), e.Action, e.ActorID, e.SubjectID, e.ImpersonatorID, e.IP, e.UserAgent, e.Outcome, meta, e.OrgID)
 	return wrap("AppendAudit", err)
 }
 
@@ -51,6 +51,12 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	if q.UserID != "" {
 		where = append(where, `(actor_id = ? OR subject_id = ?)`)
 		args = append(args, q.UserID, q.UserID)
+	}
+	if q.OrgID != "" {
+		// org_id <> '' (implied) lets the planner use the partial index
+		// sigra_audit_org.
+		where = append(where, `org_id = ? AND org_id <> ''`)
+		args = append(args, q.OrgID)
 	}
 	if q.Action != "" {
 		where = append(where, `action = ?`)
@@ -72,7 +78,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 		where = append(where, `(at, id) < (?, ?)`)
 		args = append(args, at, id)
 	}
-	query := `SELECT id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata FROM sigra_audit_log`
+	query := `SELECT id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata, org_id FROM sigra_audit_log`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -88,7 +94,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	for rows.Next() {
 		e := new(store.AuditEvent)
 		var meta string
-		if err := rows.Scan(&e.ID, timeDest{&e.At}, &e.Action, &e.ActorID, &e.SubjectID, &e.ImpersonatorID, &e.IP, &e.UserAgent, &e.Outcome, &meta); err != nil {
+		if err := rows.Scan(&e.ID, timeDest{&e.At}, &e.Action, &e.ActorID, &e.SubjectID, &e.ImpersonatorID, &e.IP, &e.UserAgent, &e.Outcome, &meta, &e.OrgID); err != nil {
 			return nil, "", wrap("QueryAudit", err)
 		}
 		if meta != "" {

@@ -59,10 +59,11 @@ func orgSlug(op, slug string) (string, error) {
 	return s, nil
 }
 
-const orgCols = `o.id, o.name, o.slug, o.created_by, o.created_at, o.updated_at, o.deletion_due_at`
+const orgCols = `o.id, o.name, o.slug, o.created_by, o.created_at, o.updated_at, o.deletion_due_at, o.require_two_factor`
 
 func orgDest(o *store.Org) []any {
-	return []any{&o.ID, &o.Name, &o.Slug, strDest{&o.CreatedBy}, timeDest{&o.CreatedAt}, timeDest{&o.UpdatedAt}, timeDest{&o.DeletionDueAt}}
+	return []any{&o.ID, &o.Name, &o.Slug, strDest{&o.CreatedBy}, timeDest{&o.CreatedAt}, timeDest{&o.UpdatedAt}, timeDest{&o.DeletionDueAt},
+		boolDest{&o.Policy.RequireTwoFactor}}
 }
 
 // takeSlug makes slug the current slug of org in the slug namespace:
@@ -102,8 +103,9 @@ func (db *DB) CreateOrg(ctx context.Context, o *store.Org) error {
 		updated = created
 	}
 	err = db.atomic(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, `INSERT INTO sigra_orgs (id, name, slug, created_by, created_at, updated_at, deletion_due_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, o.Name, slug, o.CreatedBy, ms(created), ms(updated), ms(o.DeletionDueAt)); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO sigra_orgs (id, name, slug, created_by, created_at, updated_at, deletion_due_at, require_two_factor)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, o.Name, slug, o.CreatedBy, ms(created), ms(updated), ms(o.DeletionDueAt),
+			o.Policy.RequireTwoFactor); err != nil {
 			return wrap(op, err)
 		}
 		if err := takeSlug(ctx, q, op, slug, id, created); err != nil {
@@ -180,6 +182,12 @@ func (db *DB) RenameOrg(ctx context.Context, id, name, slug string, now time.Tim
 func (db *DB) ScheduleOrgDeletion(ctx context.Context, id string, due, now time.Time) error {
 	return op("ScheduleOrgDeletion").one(db.exec(ctx,
 		`UPDATE sigra_orgs SET deletion_due_at = ?, updated_at = ? WHERE id = ?`, ms(due), ms(now), id))
+}
+
+// SetOrgPolicy sets the organization's policy; see [store.Orgs].
+func (db *DB) SetOrgPolicy(ctx context.Context, id string, p store.OrgPolicy, now time.Time) error {
+	return op("SetOrgPolicy").one(db.exec(ctx,
+		`UPDATE sigra_orgs SET require_two_factor = ?, updated_at = ? WHERE id = ?`, p.RequireTwoFactor, ms(now), id))
 }
 
 // OrgsDueForDeletion returns up to limit organizations due for deletion at

@@ -167,9 +167,28 @@ func joinMethods(methods []string) (string, error) {
 	return strings.Join(methods, ","), nil
 }
 
+// saveSession is the upsert of SaveSession. The active organization is
+// kept only if the session's user is a member of it when the row is
+// written: the membership is checked in the statement itself (a lookup by
+// the primary key of sigra_org_members), so a request that loaded the
+// session before the user was removed from the organization stores none.
+const saveSession = `INSERT INTO sigra_sessions (digest, id, data, user_id, state, aal, methods,
+		auth_time, sudo_time, active_org, impersonator, remember, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent)
+	VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+		CASE WHEN ?10 <> '' AND EXISTS (SELECT 1 FROM sigra_org_members WHERE org_id = ?10 AND user_id = ?4) THEN ?10 ELSE '' END,
+		?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+	ON CONFLICT (digest) DO UPDATE SET
+		data = excluded.data, user_id = excluded.user_id, state = excluded.state, aal = excluded.aal,
+		methods = excluded.methods, auth_time = excluded.auth_time, sudo_time = excluded.sudo_time,
+		active_org = excluded.active_org, impersonator = excluded.impersonator, remember = excluded.remember,
+		last_seen_at = excluded.last_seen_at, expires_at = excluded.expires_at, ip = excluded.ip, user_agent = excluded.user_agent
+	WHERE sigra_sessions.revoked_at IS NULL
+	RETURNING id, created_at`
+
 // SaveSession inserts s or updates the row with its digest in one
 // statement; see [store.Sessions]. A revoked row is left as it is. After an
-// insert or update, s.ID and s.CreatedAt hold the row's values.
+// insert or update, s.ID and s.CreatedAt hold the row's values. The active
+// organization is stored only while the user is a member of it.
 func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	methods, err := joinMethods(s.Methods)
 	if err != nil {
@@ -182,16 +201,7 @@ func (db *DB) SaveSession(ctx context.Context, s *store.Session) error {
 	if created.IsZero() {
 		created = clock()
 	}
-	err = db.scanRow(ctx, `INSERT INTO sigra_sessions (digest, id, data, user_id, state, aal, methods,
-			auth_time, sudo_time, active_org, impersonator, remember, created_at, last_seen_at, expires_at, revoked_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (digest) DO UPDATE SET
-			data = excluded.data, user_id = excluded.user_id, state = excluded.state, aal = excluded.aal,
-			methods = excluded.methods, auth_time = excluded.auth_time, sudo_time = excluded.sudo_time,
-			active_org = excluded.active_org, impersonator = excluded.impersonator, remember = excluded.remember,
-			last_seen_at = excluded.last_seen_at, expires_at = excluded.expires_at, ip = excluded.ip, user_agent = excluded.user_agent
-		WHERE sigra_sessions.revoked_at IS NULL
-		RETURNING id, created_at`,
+	err = db.scanRow(ctx, saveSession,
 		[]any{s.Digest, id, blob(s.Data), nullStr(s.UserID), string(s.State), s.AAL, methods,
 			ms(s.AuthTime), ms(s.SudoTime), s.ActiveOrg, s.Impersonator, s.Remember, ms(created), ms(s.LastSeenAt), ms(s.ExpiresAt), ms(s.RevokedAt),
 			s.IP, s.UserAgent},

@@ -14,6 +14,7 @@ func auditChecks() []check {
 		checkOf("AppendAudit", testAppendAudit),
 		checkOf("QueryAudit/Filters", testQueryAuditFilters),
 		checkOf("QueryAudit/Paging", testQueryAuditPaging),
+		checkOf("QueryAudit/OrgPaging", testQueryAuditOrgPaging),
 		checkOf("QueryAudit/Limit", testQueryAuditLimit),
 		checkOf("QueryAudit/BadCursor", testQueryAuditBadCursor),
 	}
@@ -27,6 +28,7 @@ func testAppendAudit(t *testing.T, s store.AuditLog) {
 		ActorID:        store.NewID(),
 		SubjectID:      store.NewID(),
 		ImpersonatorID: store.NewID(),
+		OrgID:          store.NewID(),
 		IP:             "2001:db8::2",
 		UserAgent:      "Mozilla/5.0 «test»",
 		Outcome:        "failure",
@@ -48,7 +50,8 @@ func testAppendAudit(t *testing.T, s store.AuditLog) {
 		t.Fatalf("QueryAudit: got %d events and cursor %q, want 1 and none", len(events), next)
 	}
 	got := events[0]
-	if got.ID != e.ID || got.Action != e.Action || got.ActorID != e.ActorID || got.SubjectID != e.SubjectID || got.ImpersonatorID != e.ImpersonatorID {
+	if got.ID != e.ID || got.Action != e.Action || got.ActorID != e.ActorID || got.SubjectID != e.SubjectID || got.ImpersonatorID != e.ImpersonatorID ||
+		got.OrgID != e.OrgID {
 		t.Errorf("event ids: got %+v, want %+v", got, e)
 	}
 	if got.IP != e.IP || got.UserAgent != e.UserAgent || got.Outcome != e.Outcome {
@@ -61,8 +64,8 @@ func testAppendAudit(t *testing.T, s store.AuditLog) {
 
 	events, _, err = s.QueryAudit(ctx, store.AuditQuery{Action: "user.created"})
 	must(t, "QueryAudit", err)
-	if len(events) != 1 || len(events[0].Metadata) != 0 {
-		t.Fatalf("bare event: got %+v, want one event without metadata", events)
+	if len(events) != 1 || len(events[0].Metadata) != 0 || events[0].OrgID != "" {
+		t.Fatalf("bare event: got %+v, want one event without metadata or organization", events)
 	}
 	sameTime(t, "filled At", events[0].At, bare.At)
 }
@@ -70,12 +73,13 @@ func testAppendAudit(t *testing.T, s store.AuditLog) {
 func testQueryAuditFilters(t *testing.T, s store.AuditLog) {
 	ctx := t.Context()
 	u, v := store.NewID(), store.NewID()
+	o, p := store.NewID(), store.NewID()
 	events := []*store.AuditEvent{
-		{At: at(1 * time.Minute), Action: "a", ActorID: u, SubjectID: u},
-		{At: at(2 * time.Minute), Action: "b", ActorID: v, SubjectID: u}, // u as subject
-		{At: at(3 * time.Minute), Action: "a", ActorID: u, SubjectID: v}, // u as actor
-		{At: at(4 * time.Minute), Action: "a", ActorID: v, SubjectID: v},
-		{At: at(5 * time.Minute), Action: "b", ActorID: "", SubjectID: u},
+		{At: at(1 * time.Minute), Action: "a", ActorID: u, SubjectID: u, OrgID: o},
+		{At: at(2 * time.Minute), Action: "b", ActorID: v, SubjectID: u, OrgID: o}, // u as subject
+		{At: at(3 * time.Minute), Action: "a", ActorID: u, SubjectID: v},           // u as actor
+		{At: at(4 * time.Minute), Action: "a", ActorID: v, SubjectID: v, OrgID: o},
+		{At: at(5 * time.Minute), Action: "b", ActorID: "", SubjectID: u, OrgID: p},
 		{At: at(6 * time.Minute), Action: "a", ImpersonatorID: u}, // impersonator only: not u's
 	}
 	for _, e := range events {
@@ -96,6 +100,12 @@ func testQueryAuditFilters(t *testing.T, s store.AuditLog) {
 		{"until is exclusive", store.AuditQuery{Until: at(3 * time.Minute)}, []string{id(1), id(0)}},
 		{"window", store.AuditQuery{UserID: v, Since: at(2 * time.Minute), Until: at(4*time.Minute + time.Millisecond)}, []string{id(3), id(2), id(1)}},
 		{"no match", store.AuditQuery{UserID: store.NewID()}, nil},
+		{"org", store.AuditQuery{OrgID: o}, []string{id(3), id(1), id(0)}},
+		{"other org", store.AuditQuery{OrgID: p}, []string{id(4)}},
+		{"org and user", store.AuditQuery{OrgID: o, UserID: u}, []string{id(1), id(0)}},
+		{"org and action", store.AuditQuery{OrgID: o, Action: "a"}, []string{id(3), id(0)}},
+		{"org and window", store.AuditQuery{OrgID: o, Since: at(2 * time.Minute), Until: at(4 * time.Minute)}, []string{id(1)}},
+		{"unknown org", store.AuditQuery{OrgID: store.NewID()}, nil},
 	}
 	for _, tt := range tests {
 		got, next, err := s.QueryAudit(ctx, tt.q)
@@ -169,6 +179,73 @@ func testQueryAuditPaging(t *testing.T, s store.AuditLog) {
 	must(t, "QueryAudit(one exact page)", err)
 	if len(events) != total || next != "" {
 		t.Errorf("QueryAudit(limit = matches): got %d events and cursor %q, want %d and none", len(events), next, total)
+	}
+}
+
+// testQueryAuditOrgPaging pages through one organization's events, alone
+// and with a user: events of other organizations, or of none, at the same
+// times are never returned, and no event is lost or repeated.
+func testQueryAuditOrgPaging(t *testing.T, s store.AuditLog) {
+	ctx := t.Context()
+	o, u := store.NewID(), store.NewID()
+	const total, page = 17, 3
+	wantOrg, wantUser := map[string]bool{}, map[string]bool{}
+	for i := range total {
+		// Runs of events share a timestamp; every third is u's.
+		e := &store.AuditEvent{At: at(time.Duration(i/4) * time.Second), Action: "org.page", SubjectID: store.NewID(), OrgID: o, Outcome: "success"}
+		if i%3 == 0 {
+			e.SubjectID = u
+		}
+		must(t, "AppendAudit", s.AppendAudit(ctx, e))
+		wantOrg[e.ID] = true
+		if i%3 == 0 {
+			wantUser[e.ID] = true
+		}
+		for _, other := range []string{store.NewID(), ""} {
+			must(t, "AppendAudit(noise)", s.AppendAudit(ctx, &store.AuditEvent{At: e.At, Action: "org.page", SubjectID: u, OrgID: other, Outcome: "success"}))
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		q    store.AuditQuery
+		want map[string]bool
+	}{
+		{"org", store.AuditQuery{OrgID: o, Limit: page}, wantOrg},
+		{"org and user", store.AuditQuery{OrgID: o, UserID: u, Limit: page}, wantUser},
+		{"org, user and action", store.AuditQuery{OrgID: o, UserID: u, Action: "org.page", Limit: 2}, wantUser},
+	} {
+		seen := map[string]bool{}
+		var last time.Time
+		q := tt.q
+		for pages := 0; ; pages++ {
+			if pages > total {
+				t.Fatalf("QueryAudit(%s): paging does not end", tt.name)
+			}
+			events, next, err := s.QueryAudit(ctx, q)
+			must(t, "QueryAudit("+tt.name+")", err)
+			if next != "" && len(events) != q.Limit {
+				t.Errorf("QueryAudit(%s) page %d: got %d events with a next cursor, want %d", tt.name, pages, len(events), q.Limit)
+			}
+			for _, e := range events {
+				switch {
+				case seen[e.ID]:
+					t.Errorf("QueryAudit(%s) page %d: event %s seen twice", tt.name, pages, e.ID)
+				case !tt.want[e.ID]:
+					t.Errorf("QueryAudit(%s) page %d: event %s (org %q) does not match", tt.name, pages, e.ID, e.OrgID)
+				}
+				if !last.IsZero() && e.At.After(last) {
+					t.Errorf("QueryAudit(%s) page %d: event at %v after one at %v: want newest first", tt.name, pages, e.At, last)
+				}
+				seen[e.ID], last = true, e.At
+			}
+			if next == "" {
+				break
+			}
+			q.After = next
+		}
+		if len(seen) != len(tt.want) {
+			t.Errorf("QueryAudit(%s): events seen across pages: got %d, want %d", tt.name, len(seen), len(tt.want))
+		}
 	}
 }
 

@@ -15,10 +15,13 @@ import (
 
 // Orgs checks [store.Orgs], [store.Memberships] and [store.Invitations]:
 // slugs (case-insensitive uniqueness, old slugs redirecting for
-// [store.SlugRedirectFor] and held until then), memberships and their
-// pages, the last-owner guard (also under concurrent demotions and
-// removals), the clearing of removed members' active organization in
-// their sessions (when the store has [store.Sessions]), invitations (one
+// [store.SlugRedirectFor] and held until then), organization policies,
+// memberships and their pages, the last-owner guard (also under concurrent
+// demotions and removals), and, when the store has [store.Sessions], the
+// clearing of removed members' active organization in their sessions and
+// SaveSession storing an active organization only while the user is a
+// member of it (also when a request saves a session it loaded before the
+// user's removal); invitations (one
 // pending per address key, single use under concurrency, bound to the
 // invited address, revocation and resending), what deleting an
 // organization or a user removes, refused input changing nothing, and,
@@ -41,6 +44,7 @@ func orgChecks() []check {
 		checkOf("CreateOrg/Refused", testCreateOrgRefused),
 		checkOf("RenameOrg/Redirect", testRenameOrgRedirect),
 		checkOf("RenameOrg/Refused", testRenameOrgRefused),
+		checkOf("SetOrgPolicy", testSetOrgPolicy),
 		checkEnv("DeleteOrg", testDeleteOrg),
 		checkOf("Members", testMembers),
 		checkOf("Members/Pages", testMembersPages),
@@ -48,6 +52,7 @@ func orgChecks() []check {
 		checkOf("LastOwner/ConcurrentDemotions", testLastOwnerConcurrentDemotions),
 		checkOf("LastOwner/ConcurrentRemovals", testLastOwnerConcurrentRemovals),
 		checkEnv("RemoveMember/ActiveOrg", testRemoveMemberActiveOrg),
+		checkEnv("SaveSession/ActiveOrg", testSaveSessionActiveOrg),
 		checkOf("DeleteUser", func(t *testing.T, s orgStore) { testOrgUserGone(t, s, false) }),
 		checkOf("AnonymizeUser", func(t *testing.T, s orgStore) { testOrgUserGone(t, s, true) }),
 		checkOf("Invitations", testInvitations),
@@ -567,11 +572,150 @@ func testRemoveMemberActiveOrg(t *testing.T, s orgStore, e env) {
 			t.Errorf("session %s: ActiveOrg after RemoveMember: got %q, want %q", tag, got.ActiveOrg, want)
 		}
 	}
+	// A request that loaded a session before the removal saves it with
+	// the active organization it read: the store does not write it back,
+	// whether the row was the one loaded or a new one (a renewed token).
+	stale := liveSession(digest("m-a1"), m.ID)
+	stale.ActiveOrg = a.ID
+	stale.Data = []byte("saved after the removal")
+	stale.LastSeenAt = at(time.Minute)
+	must(t, "SaveSession(stale)", ss.SaveSession(ctx, stale))
+	save("m-a3", m.ID, a.ID)
+	for tag, want := range map[string]string{"m-a1": "", "m-a3": ""} {
+		got, err := ss.SessionByDigest(ctx, digest(tag), t0, 0)
+		must(t, "SessionByDigest("+tag+")", err)
+		if got.ActiveOrg != want {
+			t.Errorf("session %s: ActiveOrg saved after RemoveMember: got %q, want %q", tag, got.ActiveOrg, want)
+		}
+		if tag == "m-a1" && string(got.Data) != string(stale.Data) {
+			t.Errorf("session %s: the rest of the stale save: got data %q, want %q", tag, got.Data, stale.Data)
+		}
+	}
+
 	// A refused removal leaves the sessions alone.
 	save("u-b", u.ID, b.ID)
 	wantErr(t, "RemoveMember(last owner)", s.RemoveMember(ctx, b.ID, u.ID), store.ErrLastOwner)
 	if got, err := ss.SessionByDigest(ctx, digest("u-b"), t0, 0); err != nil || got.ActiveOrg != b.ID {
 		t.Errorf("session after refused removal: got (%v, %v), want ActiveOrg %s", got, err, b.ID)
+	}
+}
+
+// testSetOrgPolicy: a policy given to CreateOrg, or set by SetOrgPolicy,
+// is read back by every read of an organization.
+func testSetOrgPolicy(t *testing.T, s orgStore) {
+	ctx := t.Context()
+	u := newUser(t, s, "owner@example.com")
+	a := newOrg(t, s, "alpha", u.ID)
+	b := &store.Org{Name: "Beta", Slug: "beta", CreatedBy: u.ID, CreatedAt: t0, Policy: store.OrgPolicy{RequireTwoFactor: true}}
+	must(t, "CreateOrg(with a policy)", s.CreateOrg(ctx, b))
+
+	// policies reads the policy of a and b through every read.
+	policies := func(what string, wantA, wantB bool) {
+		t.Helper()
+		want := map[string]bool{a.ID: wantA, b.ID: wantB}
+		for id, w := range want {
+			o, err := s.OrgByID(ctx, id)
+			must(t, "OrgByID", err)
+			if o.Policy.RequireTwoFactor != w {
+				t.Errorf("%s: OrgByID(%s).Policy.RequireTwoFactor: got %v, want %v", what, o.Slug, o.Policy.RequireTwoFactor, w)
+			}
+			o, _, err = s.OrgBySlug(ctx, o.Slug, t0)
+			must(t, "OrgBySlug", err)
+			if o.Policy.RequireTwoFactor != w {
+				t.Errorf("%s: OrgBySlug(%s).Policy.RequireTwoFactor: got %v, want %v", what, o.Slug, o.Policy.RequireTwoFactor, w)
+			}
+		}
+		uos, err := s.UserOrgs(ctx, u.ID)
+		must(t, "UserOrgs", err)
+		if len(uos) != 2 {
+			t.Fatalf("%s: UserOrgs: got %d orgs, want 2", what, len(uos))
+		}
+		for _, uo := range uos {
+			if w := want[uo.Org.ID]; uo.Org.Policy.RequireTwoFactor != w {
+				t.Errorf("%s: UserOrgs: %s's Policy.RequireTwoFactor: got %v, want %v", what, uo.Org.Slug, uo.Org.Policy.RequireTwoFactor, w)
+			}
+		}
+	}
+	policies("after CreateOrg", false, true)
+
+	must(t, "SetOrgPolicy(alpha, on)", s.SetOrgPolicy(ctx, a.ID, store.OrgPolicy{RequireTwoFactor: true}, at(time.Minute)))
+	must(t, "SetOrgPolicy(beta, off)", s.SetOrgPolicy(ctx, b.ID, store.OrgPolicy{}, at(2*time.Minute)))
+	policies("after SetOrgPolicy", true, false)
+	o, err := s.OrgByID(ctx, a.ID)
+	must(t, "OrgByID", err)
+	sameTime(t, "UpdatedAt after SetOrgPolicy", o.UpdatedAt, at(time.Minute))
+	if o.Name != a.Name || o.Slug != a.Slug {
+		t.Errorf("SetOrgPolicy changed more: got name %q, slug %q, want %q, %q", o.Name, o.Slug, a.Name, a.Slug)
+	}
+	// Setting the policy it has changes nothing but UpdatedAt.
+	must(t, "SetOrgPolicy(alpha, same)", s.SetOrgPolicy(ctx, a.ID, store.OrgPolicy{RequireTwoFactor: true}, at(3*time.Minute)))
+	policies("after setting the same policy", true, false)
+
+	// The policy is read back by OrgsDueForDeletion too.
+	must(t, "ScheduleOrgDeletion", s.ScheduleOrgDeletion(ctx, a.ID, at(time.Hour), at(4*time.Minute)))
+	due, err := s.OrgsDueForDeletion(ctx, at(time.Hour), 10)
+	must(t, "OrgsDueForDeletion", err)
+	if len(due) != 1 || !due[0].Policy.RequireTwoFactor {
+		t.Errorf("OrgsDueForDeletion: got %d orgs, want alpha with its policy", len(due))
+	}
+
+	wantErr(t, "SetOrgPolicy(unknown)", s.SetOrgPolicy(ctx, store.NewID(), store.OrgPolicy{RequireTwoFactor: true}, t0), store.ErrNotFound)
+	must(t, "DeleteOrg", s.DeleteOrg(ctx, b.ID))
+	wantErr(t, "SetOrgPolicy(deleted)", s.SetOrgPolicy(ctx, b.ID, store.OrgPolicy{}, t0), store.ErrNotFound)
+}
+
+// testSaveSessionActiveOrg: SaveSession stores the active organization
+// only if the session's user is a member of it when the row is written,
+// on insert and on update.
+func testSaveSessionActiveOrg(t *testing.T, s orgStore, e env) {
+	ss, ok := as[store.Sessions](e)
+	if !ok {
+		t.Skipf("storetest: %s does not implement store.Sessions", typeName(e.typ))
+	}
+	ctx := t.Context()
+	u := newUser(t, s, "owner@example.com")
+	m := newUser(t, s, "member@example.com")
+	a := newOrg(t, s, "alpha", u.ID)
+	b := newOrg(t, s, "beta", u.ID)
+	addMember(t, s, a.ID, m.ID, store.RoleMember, time.Minute)
+	activeOrg := func(tag string) string {
+		t.Helper()
+		got, err := ss.SessionByDigest(ctx, digest(tag), t0, 0)
+		must(t, "SessionByDigest("+tag+")", err)
+		return got.ActiveOrg
+	}
+	for _, tt := range []struct {
+		tag, userID, org, want string
+	}{
+		{"member", m.ID, a.ID, a.ID},
+		{"owner", u.ID, b.ID, b.ID},
+		{"not a member", m.ID, b.ID, ""},
+		{"unknown org", m.ID, store.NewID(), ""},
+		{"anonymous", "", a.ID, ""},
+		{"none", m.ID, "", ""},
+	} {
+		sess := liveSession(digest(tt.tag), tt.userID)
+		sess.ActiveOrg = tt.org
+		must(t, "SaveSession("+tt.tag+")", ss.SaveSession(ctx, sess))
+		if sess.ActiveOrg != tt.org {
+			t.Errorf("SaveSession(%s) changed the record's ActiveOrg: got %q, want %q", tt.tag, sess.ActiveOrg, tt.org)
+		}
+		if got := activeOrg(tt.tag); got != tt.want {
+			t.Errorf("session %s: ActiveOrg stored: got %q, want %q", tt.tag, got, tt.want)
+		}
+	}
+	// On update: switching to an organization of the user's is stored,
+	// to another is not (the stored one is not kept either).
+	sess := liveSession(digest("member"), m.ID)
+	sess.ActiveOrg = b.ID
+	must(t, "SaveSession(switch to beta)", ss.SaveSession(ctx, sess))
+	if got := activeOrg("member"); got != "" {
+		t.Errorf("ActiveOrg after switching to an org of someone else's: got %q, want empty", got)
+	}
+	addMember(t, s, b.ID, m.ID, store.RoleMember, 2*time.Minute)
+	must(t, "SaveSession(switch to beta, a member)", ss.SaveSession(ctx, sess))
+	if got := activeOrg("member"); got != b.ID {
+		t.Errorf("ActiveOrg after switching to an org of the user's: got %q, want %q", got, b.ID)
 	}
 }
 
