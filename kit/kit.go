@@ -15,6 +15,7 @@ import (
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/mfa"
 	"github.com/sigra-go/sigra/middleware"
+	"github.com/sigra-go/sigra/org"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/site"
@@ -89,6 +90,11 @@ type Config struct {
 	// DisableMFA leaves two-factor authentication out: no TOTP routes, and
 	// the store need not implement mfa.Store.
 	DisableMFA bool
+	// Orgs, when set, adds organizations (package org) with these options
+	// (roles, who may create, lifetimes); the kit fills the dependencies.
+	// The store must then implement org.Store, as both adapters do. Nil
+	// leaves organizations out.
+	Orgs *org.Config
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
@@ -118,6 +124,10 @@ type Kit struct {
 	Hasher *password.Hasher
 	// MFA is nil when DisableMFA is set.
 	MFA *mfa.MFA
+	// Orgs serves organizations and guards the application's
+	// organization routes (Orgs.RequireMember, RequirePermission); nil
+	// unless Config.Orgs is set.
+	Orgs *org.Orgs
 	// Mux holds the features' routes (under the site's prefix), the UI's
 	// assets and the development mailbox. Add the application's routes to
 	// it, then serve [Kit.Handler].
@@ -138,6 +148,13 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if cfg.Keys == "" {
 		return bad("Config.Keys is required: the keys that seal queued email and TOTP secrets (token.NewSealKey makes one; kit.KeysFile keeps one in a file for development)")
+	}
+	var orgStore org.Store
+	if cfg.Orgs != nil {
+		var ok bool
+		if orgStore, ok = cfg.Store.(org.Store); !ok {
+			return bad("Config.Store does not implement org.Store (organizations, memberships, invitations): implement it, or leave Config.Orgs nil")
+		}
 	}
 	var twoFactor mfa.Store
 	if !cfg.DisableMFA {
@@ -163,6 +180,9 @@ func New(cfg Config) (*Kit, error) {
 	packs := []ui.Pack{account.Pages()}
 	if !cfg.DisableMFA {
 		packs = append(packs, mfa.Pages())
+	}
+	if cfg.Orgs != nil {
+		packs = append(packs, org.Pages())
 	}
 	packs = append(packs, cfg.Packs...)
 	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
@@ -207,6 +227,14 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append([]ui.Section{k.MFA.Section()}, sections...)
 	}
+	if cfg.Orgs != nil {
+		oc := *cfg.Orgs
+		oc.Store, oc.Sessions, oc.Guard, oc.UI, oc.Mail, oc.RateLimiter = orgStore, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		if k.Orgs, err = org.New(oc); err != nil {
+			return nil, err
+		}
+		sections = append(sections, k.Orgs.Section())
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -220,6 +248,9 @@ func New(cfg Config) (*Kit, error) {
 	k.Accounts.Mount(k.Mux)
 	if k.MFA != nil {
 		k.MFA.Mount(k.Mux)
+	}
+	if k.Orgs != nil {
+		k.Orgs.Mount(k.Mux)
 	}
 	k.UI.Mount(k.Mux)
 	if k.Mailbox != nil {
@@ -283,8 +314,8 @@ func (k *Kit) RequireAAL2(next http.Handler) http.Handler {
 func (k *Kit) RequireConfirmed(next http.Handler) http.Handler { return k.Guard.RequireConfirmed(next) }
 
 // Run delivers queued email and, every PurgeInterval, deletes the accounts
-// whose deletion is due and the expired sessions, tokens and limiter
-// counters, until ctx ends. Run it once per process (several processes on
+// (and, with organizations, the organizations) whose deletion is due and
+// the expired sessions, tokens and limiter counters, until ctx ends. Run it once per process (several processes on
 // one store share the work safely). It returns nil when ctx ends.
 func (k *Kit) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -300,6 +331,13 @@ func (k *Kit) Run(ctx context.Context) error {
 		defer wg.Done()
 		k.Accounts.RunPurge(ctx, k.purge)
 	}()
+	if k.Orgs != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.Orgs.RunPurge(ctx, k.purge)
+		}()
+	}
 	wg.Wait()
 	select {
 	case err := <-errc:

@@ -17,6 +17,7 @@ import (
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/kit"
+	"github.com/sigra-go/sigra/org"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
@@ -94,6 +95,12 @@ func TestConfigErrors(t *testing.T) {
 			"sigra: invalid config: kit: no SMTP server is configured for https://app.example.com: set Config.SMTP"},
 		{"no base URL", kit.Config{Store: db, Keys: keys}, "BaseURL is required"},
 		{"bad SMTP", kit.Config{Store: db, Site: local, Keys: keys, SMTP: &mail.SMTPConfig{}}, "mail"},
+		{"store without org.Store", kit.Config{Store: withoutMFA{db}, Site: local, Keys: keys, DisableMFA: true, Orgs: &org.Config{}},
+			"sigra: invalid config: kit: Config.Store does not implement org.Store (organizations, memberships, invitations): implement it, or leave Config.Orgs nil"},
+		{"bad role", kit.Config{Store: db, Site: local, Keys: keys, Orgs: &org.Config{Roles: map[string][]string{"Team Lead": {"x"}}}},
+			`sigra: invalid config: org: Roles: role "Team Lead": want lower-case letters, digits and underscores`},
+		{"bad permission", kit.Config{Store: db, Site: local, Keys: keys, Orgs: &org.Config{Roles: map[string][]string{"lead": {"has space"}}}},
+			`sigra: invalid config: org: Roles: role "lead": invalid permission "has space"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -387,5 +394,39 @@ func TestPrefix(t *testing.T) {
 	}
 	if strings.Contains(res.Body, `"/auth/`) {
 		t.Errorf("settings page links under /auth")
+	}
+}
+
+// TestOrgs checks that Config.Orgs adds organizations: their routes and
+// settings section, and the guard for the application's own routes.
+func TestOrgs(t *testing.T) {
+	t.Parallel()
+	a, k := start(t, kit.Config{Orgs: &org.Config{}}, func(k *kit.Kit) {
+		k.Handle("GET /team", k.Orgs.RequireMember(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "team "+org.From(r.Context()).Org.Name)
+		})))
+	})
+	if k.Orgs == nil {
+		t.Fatal("no Orgs with Config.Orgs set")
+	}
+	a.CreateUser(t, "user@example.com", "correct horse battery staple")
+	c := a.Client(t)
+	c.SignIn("user@example.com", "correct horse battery staple")
+	if res := c.Get("/auth/settings"); !strings.Contains(res.Body, "Organizations") {
+		t.Error("the settings page has no organizations section")
+	}
+	if res := c.Post("/auth/orgs", url.Values{"name": {"Acme"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	if res := c.Get("/team"); res.Body != "team Acme" {
+		t.Fatalf("team route: %d %q", res.StatusCode, res.Body)
+	}
+	// Without Config.Orgs there is no organization route.
+	_, plain := start(t, kit.Config{}, nil)
+	if plain.Orgs != nil {
+		t.Error("Orgs without Config.Orgs")
+	}
+	if _, ok := plain.UI.Route("orgs"); ok {
+		t.Error("the orgs route is declared without Config.Orgs")
 	}
 }

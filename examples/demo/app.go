@@ -17,6 +17,7 @@ import (
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
+	"github.com/sigra-go/sigra/org"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
@@ -30,6 +31,14 @@ const DemoEmail = "demo@example.com"
 
 // demoPassword is the seeded demo account's password.
 const demoPassword = "correct-horse-battery"
+
+// TeammateEmail is the seeded second account, a member of the demo
+// organization; it has the demo account's password.
+const TeammateEmail = "teammate@example.com"
+
+// DemoOrgSlug is the seeded organization's slug: the demo account owns
+// it, the teammate is a member.
+const DemoOrgSlug = "demo-team"
 
 // Environment variables the demo reads when the matching flag is not
 // given.
@@ -109,7 +118,9 @@ func Pages() ui.Pack {
 	return ui.Pack{
 		Name:  "demo",
 		Files: files,
-		Pages: map[string]any{"home": &PageData{}, "private": &PageData{}, "billing": &PageData{}, "vault": &PageData{}},
+		Pages: map[string]any{
+			"home": &PageData{}, "private": &PageData{}, "billing": &PageData{}, "vault": &PageData{}, "team": &PageData{},
+		},
 	}
 }
 
@@ -122,6 +133,8 @@ type PageData struct {
 	// Mailbox is the development mailbox's path, or "" when email goes
 	// through an SMTP server.
 	Mailbox string
+	// Tenant is the organization of the team page, nil elsewhere.
+	Tenant *org.Tenant
 }
 
 // Methods lists the authentication methods of the session ("password,
@@ -145,12 +158,19 @@ func (d *PageData) AAL() int {
 	return int(d.Auth.AAL)
 }
 
+// Store is what the demo needs of its database: everything the kit and
+// organizations use. Both adapters implement it.
+type Store interface {
+	kit.Store
+	org.Store
+}
+
 // App is the demo application.
 type App struct {
 	// Kit is every Sigra part, built by package kit.
 	Kit *kit.Kit
 	// Store is the database.
-	Store kit.Store
+	Store Store
 	// Seeded is the demo account's password when this start created the
 	// account, "" otherwise.
 	Seeded string
@@ -195,6 +215,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Packs:      []ui.Pack{Pages()},
 		Passwords:  cfg.Passwords,
 		SudoWindow: cfg.SudoWindow,
+		// Organizations, with a role of the demo's own: "billing" may
+		// manage billing (a permission the demo declares) and see members.
+		Orgs: &org.Config{Roles: map[string][]string{"billing": {"billing:manage", org.PermMembersRead}}},
 	}
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
 	if cfg.BreachAPI != "" {
@@ -222,6 +245,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	k.Handle("GET /private", k.RequireUser(a.page("private")))
 	k.Handle("GET /private/billing", k.RequireSudo(a.page("billing")))
 	k.Handle("GET /private/vault", k.RequireAAL2(a.page("vault")))
+	// The team page shows the session's active organization; the team
+	// billing page, by slug, needs the "billing:manage" permission.
+	k.Handle("GET /team", k.Orgs.RequireMember(a.page("team")))
+	k.Handle("GET /o/{org}/billing", k.Orgs.RequirePermission("billing:manage")(a.page("team")))
 	k.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -268,8 +295,10 @@ func (a *App) openStore(ctx context.Context) error {
 	return nil
 }
 
-// seed creates the confirmed demo account if it does not exist and
-// returns its password ("" if it existed).
+// seed creates the confirmed demo account, a teammate and the demo
+// organization (the demo account its owner, the teammate a member) if
+// they do not exist, and returns the demo password ("" if the demo
+// account existed).
 func (a *App) seed(ctx context.Context) (string, error) {
 	if _, err := a.Store.UserByEmail(ctx, DemoEmail); err == nil {
 		return "", nil
@@ -281,7 +310,21 @@ func (a *App) seed(ctx context.Context) (string, error) {
 		return "", err
 	}
 	now := a.Kit.Site.Now()
-	err = a.Store.CreateUser(ctx, &store.User{Email: DemoEmail, PasswordHash: hash, EmailConfirmedAt: now, CreatedAt: now})
+	owner := &store.User{Email: DemoEmail, PasswordHash: hash, EmailConfirmedAt: now, CreatedAt: now}
+	mate := &store.User{Email: TeammateEmail, PasswordHash: hash, EmailConfirmedAt: now, CreatedAt: now}
+	err = a.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := a.Store.CreateUser(ctx, owner); err != nil {
+			return err
+		}
+		if err := a.Store.CreateUser(ctx, mate); err != nil {
+			return err
+		}
+		team := &store.Org{Name: "Demo Team", Slug: DemoOrgSlug, CreatedBy: owner.ID, CreatedAt: now}
+		if err := a.Store.CreateOrg(ctx, team); err != nil {
+			return err
+		}
+		return a.Store.AddMember(ctx, &store.Membership{OrgID: team.ID, UserID: mate.ID, Role: org.RoleMember, CreatedAt: now})
+	})
 	if errors.Is(err, store.ErrConflict) {
 		return "", nil // another instance seeded it meanwhile
 	}
@@ -300,7 +343,7 @@ func (a *App) page(name string) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.Kit.UI.Render(w, r, http.StatusOK, name, &ui.Page{
-			Data: &PageData{Auth: sigra.AuthFrom(r.Context()), SudoWindow: window, Mailbox: mailbox},
+			Data: &PageData{Auth: sigra.AuthFrom(r.Context()), SudoWindow: window, Mailbox: mailbox, Tenant: org.From(r.Context())},
 		})
 	})
 }

@@ -484,3 +484,41 @@ func TestRun(t *testing.T) {
 		t.Fatal("run did not return within 15 s of its context ending")
 	}
 }
+
+// TestTeam checks the seeded organization: the demo account owns it, the
+// teammate is a member, and the demo's organization routes answer by
+// role, with 404 for someone who is not a member.
+func TestTeam(t *testing.T) {
+	t.Parallel()
+	x := startDemo(t, Config{DB: filepath.Join(t.TempDir(), "demo.db")}, false)
+	owner, mate, stranger := x.Client(t), x.Client(t), x.Client(t)
+	owner.SignIn(DemoEmail, demoPassword)
+	mate.SignIn(TeammateEmail, demoPassword)
+	x.CreateUser(t, "stranger@example.com", demoPassword)
+	stranger.SignIn("stranger@example.com", demoPassword)
+
+	wantRedirect(t, "team before choosing", owner.Get("/team"), x.route(t, "orgs")+"?return_to=%2Fteam")
+	for _, c := range []*apptest.Client{owner, mate} {
+		res := c.Post(x.route(t, "org_switch"), url.Values{"org": {DemoOrgSlug}, "return_to": {"/team"}})
+		wantRedirect(t, "switch", res, "/team")
+	}
+	for _, tt := range []struct {
+		name   string
+		c      *apptest.Client
+		path   string
+		status int
+		text   string
+	}{
+		{"owner's team page", owner, "/team", 200, "Your role: owner"},
+		{"owner's billing", owner, "/o/" + DemoOrgSlug + "/billing", 200, "You may manage this team"},
+		{"teammate's team page", mate, "/team", 200, "Your role: member"},
+		{"teammate's billing", mate, "/o/" + DemoOrgSlug + "/billing", 403, ""},
+		{"stranger's billing", stranger, "/o/" + DemoOrgSlug + "/billing", 404, ""},
+	} {
+		res := tt.c.For(t).Get(tt.path)
+		wantStatus(t, tt.name, res, tt.status)
+		if !strings.Contains(res.Body, tt.text) {
+			t.Errorf("%s: page lacks %q", tt.name, tt.text)
+		}
+	}
+}

@@ -57,6 +57,9 @@ type Store interface {
 	store.RecoveryCodes
 	store.TrustedBrowsers
 	store.SignIns
+	store.Orgs
+	store.Memberships
+	store.Invitations
 	store.Transactor
 }
 
