@@ -86,7 +86,9 @@
 // days; negative deletes at once), during which members keep access and
 // an owner can cancel. [Orgs.PurgeDeleted] (run by [Orgs.RunPurge], or
 // kit.Kit.Run) deletes due organizations with their memberships and
-// invitations. When a user's account is deleted, their memberships go;
+// invitations; [Orgs.PurgeExpired] (run by RunPurge too) deletes old
+// slugs whose redirect ended, and invitations accepted, revoked or expired
+// more than 30 days ago. When a user's account is deleted, their memberships go;
 // an organization left without an owner passes to its longest-standing
 // admin, else member, and one left with no member is scheduled for
 // deletion at once.

@@ -521,8 +521,25 @@ func (o *Orgs) PurgeDeleted(ctx context.Context, limit int) (int, error) {
 	return n, nil
 }
 
-// RunPurge calls PurgeDeleted every interval (default one hour) until ctx
-// ends, logging failures.
+// invitationRetention is how long an invitation that was accepted,
+// revoked or expired is kept (for the members page's history and support)
+// before PurgeExpired deletes it.
+const invitationRetention = 30 * 24 * time.Hour
+
+// PurgeExpired deletes old slugs whose redirect has ended, and
+// invitations accepted, revoked or expired more than 30 days ago. It
+// returns how many of each it deleted.
+func (o *Orgs) PurgeExpired(ctx context.Context) (slugs, invitations int, err error) {
+	now := o.k.Now()
+	if slugs, err = o.st.PurgeOrgSlugs(ctx, now); err != nil {
+		return 0, 0, err
+	}
+	invitations, err = o.st.PurgeInvitations(ctx, now.Add(-invitationRetention))
+	return slugs, invitations, err
+}
+
+// RunPurge calls PurgeDeleted and PurgeExpired every interval (default
+// one hour) until ctx ends, logging failures.
 func (o *Orgs) RunPurge(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = time.Hour
@@ -532,6 +549,9 @@ func (o *Orgs) RunPurge(ctx context.Context, interval time.Duration) {
 	for {
 		if _, err := o.PurgeDeleted(ctx, 100); err != nil && ctx.Err() == nil {
 			o.k.Log.ErrorContext(ctx, "purging deleted organizations failed", "err", err)
+		}
+		if _, _, err := o.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			o.k.Log.ErrorContext(ctx, "purging expired slugs and invitations failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -826,3 +826,29 @@ func FuzzSlugFrom(f *testing.F) {
 		}
 	})
 }
+
+func TestPurgeExpired(t *testing.T) {
+	each(t, func(t *testing.T, a *app) {
+		co, _ := a.signedIn(t, "owner@example.com")
+		a.createOrg(t, co, "Acme", "acme")
+		co.Post(a.Path("/orgs/acme/settings"), url.Values{"slug": {"acme-two"}})
+		co.Post(a.Path("/orgs/acme-two/invitations"), url.Values{"email": {"old@example.com"}})
+		ctx := context.Background()
+		if s, i, err := a.Orgs.PurgeExpired(ctx); err != nil || s != 0 || i != 0 {
+			t.Fatalf("nothing ended yet: %d slugs, %d invitations, %v", s, i, err)
+		}
+		// The invitation expires after 7 days and is kept 30 more; the
+		// old slug redirects for 90 days.
+		a.Clock.Advance(40 * 24 * time.Hour)
+		if s, i, err := a.Orgs.PurgeExpired(ctx); err != nil || s != 0 || i != 1 {
+			t.Fatalf("after 40 days: %d slugs, %d invitations, %v", s, i, err)
+		}
+		a.Clock.Advance(60 * 24 * time.Hour)
+		if s, i, err := a.Orgs.PurgeExpired(ctx); err != nil || s != 1 || i != 0 {
+			t.Fatalf("after 100 days: %d slugs, %d invitations, %v", s, i, err)
+		}
+		if n := a.Count(t, "sigra_org_slugs", "1=1"); n != 1 {
+			t.Fatalf("%d slugs left, want the current one", n)
+		}
+	})
+}

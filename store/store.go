@@ -830,6 +830,10 @@ type Orgs interface {
 	// SetOrgPolicy sets the organization's policy, and its UpdatedAt to
 	// now. ErrNotFound if there is no such organization.
 	SetOrgPolicy(ctx context.Context, id string, p OrgPolicy, now time.Time) error
+	// PurgeOrgSlugs deletes the old slugs whose redirect ended before
+	// before, and returns how many it deleted. Current slugs are never
+	// deleted.
+	PurgeOrgSlugs(ctx context.Context, before time.Time) (int, error)
 	// OrgsDueForDeletion returns up to limit organizations whose deletion
 	// is due at or before now, oldest due first.
 	OrgsDueForDeletion(ctx context.Context, now time.Time, limit int) ([]*Org, error)
@@ -966,4 +970,8 @@ type Invitations interface {
 	// the digest is taken. An empty digest or a zero expiry is refused;
 	// nothing changes.
 	ResendInvitation(ctx context.Context, orgID, id string, digest []byte, expires, now time.Time) error
+	// PurgeInvitations deletes the invitations that are no longer
+	// pending since before: accepted, revoked or expired before it. It
+	// returns how many it deleted.
+	PurgeInvitations(ctx context.Context, before time.Time) (int, error)
 }

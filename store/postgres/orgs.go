@@ -546,3 +546,24 @@ func (db *DB) ResendInvitation(ctx context.Context, orgID, id string, digest []b
 		return nil
 	})
 }
+
+// PurgeOrgSlugs deletes old slugs whose redirect ended before before; see
+// [store.Orgs].
+func (db *DB) PurgeOrgSlugs(ctx context.Context, before time.Time) (int, error) {
+	ct, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_org_slugs WHERE expires_at IS NOT NULL AND expires_at < $1`, before)
+	if err != nil {
+		return 0, wrap("purge org slugs", err)
+	}
+	return int(ct.RowsAffected()), nil
+}
+
+// PurgeInvitations deletes invitations accepted, revoked or expired
+// before before; see [store.Invitations].
+func (db *DB) PurgeInvitations(ctx context.Context, before time.Time) (int, error) {
+	ct, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_org_invitations
+		WHERE accepted_at < $1 OR revoked_at < $1 OR expires_at < $1`, before)
+	if err != nil {
+		return 0, wrap("purge invitations", err)
+	}
+	return int(ct.RowsAffected()), nil
+}

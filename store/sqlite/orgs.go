@@ -512,3 +512,18 @@ func (db *DB) ResendInvitation(ctx context.Context, orgID, id string, digest []b
 			WHERE org_id = ? AND id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, bytes.Clone(digest), ms(expires), orgID, id))
 	})
 }
+
+// PurgeOrgSlugs deletes old slugs whose redirect ended before before; see
+// [store.Orgs].
+func (db *DB) PurgeOrgSlugs(ctx context.Context, before time.Time) (int, error) {
+	return op("PurgeOrgSlugs").count(db.exec(ctx,
+		`DELETE FROM sigra_org_slugs WHERE expires_at IS NOT NULL AND expires_at < ?`, ms(before)))
+}
+
+// PurgeInvitations deletes invitations accepted, revoked or expired
+// before before; see [store.Invitations].
+func (db *DB) PurgeInvitations(ctx context.Context, before time.Time) (int, error) {
+	b := ms(before)
+	return op("PurgeInvitations").count(db.exec(ctx,
+		`DELETE FROM sigra_org_invitations WHERE accepted_at < ?1 OR revoked_at < ?1 OR expires_at < ?1`, b))
+}

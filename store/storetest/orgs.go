@@ -23,7 +23,7 @@ import (
 // member of it (also when a request saves a session it loaded before the
 // user's removal); invitations (one
 // pending per address key, single use under concurrency, bound to the
-// invited address, revocation and resending), what deleting an
+// invited address, revocation and resending, purging), what deleting an
 // organization or a user removes, refused input changing nothing, and,
 // when the store is a [store.Transactor], writes rolled back with their
 // transaction and conflicts that leave it usable. Needs store.Users,
@@ -60,6 +60,7 @@ func orgChecks() []check {
 		checkOf("AcceptInvitation", testAcceptInvitation),
 		checkOf("AcceptInvitation/Concurrent", testAcceptInvitationConcurrent),
 		checkEnv("Transactions", testOrgTransactions),
+		checkOf("Purge", testOrgPurge),
 	}
 }
 
@@ -662,6 +663,61 @@ func testSetOrgPolicy(t *testing.T, s orgStore) {
 	wantErr(t, "SetOrgPolicy(unknown)", s.SetOrgPolicy(ctx, store.NewID(), store.OrgPolicy{RequireTwoFactor: true}, t0), store.ErrNotFound)
 	must(t, "DeleteOrg", s.DeleteOrg(ctx, b.ID))
 	wantErr(t, "SetOrgPolicy(deleted)", s.SetOrgPolicy(ctx, b.ID, store.OrgPolicy{}, t0), store.ErrNotFound)
+}
+
+// testOrgPurge: PurgeOrgSlugs deletes only old slugs whose redirect
+// ended; PurgeInvitations only invitations accepted, revoked or expired
+// before the time given, never a pending one.
+func testOrgPurge(t *testing.T, s orgStore) {
+	ctx := t.Context()
+	u := newUser(t, s, "owner@example.com")
+	invitee := newUser(t, s, "accepted@example.com")
+	o := newOrg(t, s, "first", u.ID)
+	must(t, "RenameOrg(second)", s.RenameOrg(ctx, o.ID, "O", "second", t0))
+	must(t, "RenameOrg(third)", s.RenameOrg(ctx, o.ID, "O", "third", at(60*24*time.Hour)))
+	// "first" redirects until t0+90d, "second" until t0+150d.
+	n, err := s.PurgeOrgSlugs(ctx, at(100*24*time.Hour))
+	must(t, "PurgeOrgSlugs", err)
+	if n != 1 {
+		t.Errorf("PurgeOrgSlugs: deleted %d, want 1 (the expired redirect)", n)
+	}
+	for slug, want := range map[string]bool{"first": false, "second": true, "third": true} {
+		_, _, err := s.OrgBySlug(ctx, slug, at(10*24*time.Hour))
+		if got := err == nil; got != want {
+			t.Errorf("slug %s after the purge: found %v, want %v (%v)", slug, got, want, err)
+		}
+	}
+
+	week := 7 * 24 * time.Hour
+	pending := newInvitation(o.ID, "pending@example.com", "pending", at(30*24*time.Hour))
+	expired := newInvitation(o.ID, "expired@example.com", "expired", at(week))
+	revoked := newInvitation(o.ID, "revoked@example.com", "revoked", at(30*24*time.Hour))
+	accepted := newInvitation(o.ID, "accepted@example.com", "accepted", at(30*24*time.Hour))
+	for _, inv := range []*store.Invitation{pending, expired, revoked, accepted} {
+		must(t, "CreateInvitation("+inv.Email+")", s.CreateInvitation(ctx, inv))
+	}
+	must(t, "RevokeInvitation", s.RevokeInvitation(ctx, o.ID, revoked.ID, at(time.Hour)))
+	_, err = s.AcceptInvitation(ctx, digest("accepted"), invitee.ID, at(time.Hour))
+	must(t, "AcceptInvitation", err)
+	// Before anything ended nothing goes.
+	n, err = s.PurgeInvitations(ctx, at(time.Minute))
+	must(t, "PurgeInvitations(early)", err)
+	if n != 0 {
+		t.Errorf("PurgeInvitations(early): deleted %d, want 0", n)
+	}
+	n, err = s.PurgeInvitations(ctx, at(8*24*time.Hour))
+	must(t, "PurgeInvitations", err)
+	if n != 3 {
+		t.Errorf("PurgeInvitations: deleted %d, want 3 (expired, revoked, accepted)", n)
+	}
+	list, err := s.PendingInvitations(ctx, o.ID, at(8*24*time.Hour))
+	must(t, "PendingInvitations", err)
+	if len(list) != 1 || list[0].ID != pending.ID {
+		t.Errorf("after the purge: pending invitations %d, want the pending one", len(list))
+	}
+	if _, err := s.Membership(ctx, o.ID, invitee.ID); err != nil {
+		t.Errorf("the accepted invitation's membership went with it: %v", err)
+	}
 }
 
 // testSaveSessionActiveOrg: SaveSession stores the active organization
