@@ -309,6 +309,31 @@ func (k *Kit) RequireAAL2(next http.Handler) http.Handler {
 	return k.Guard.RequireAAL2(next)
 }
 
+// RequireMember lets through members of the request's organization (see
+// org.Orgs.RequireMember): the one the route's {org} path value names, or
+// the session's active organization. Without Config.Orgs it panics at
+// wrap time, naming the missing option.
+func (k *Kit) RequireMember(next http.Handler) http.Handler {
+	return k.orgs("RequireMember").RequireMember(next)
+}
+
+// RequirePermission lets through members whose role in the request's
+// organization grants every one of permissions (see
+// org.Orgs.RequirePermission). Without Config.Orgs it panics at wrap
+// time, naming the missing option.
+func (k *Kit) RequirePermission(permissions ...string) func(http.Handler) http.Handler {
+	return k.orgs("RequirePermission").RequirePermission(permissions...)
+}
+
+// orgs returns k.Orgs, or panics with a message for the guard that needs
+// it.
+func (k *Kit) orgs(guard string) *org.Orgs {
+	if k.Orgs == nil {
+		panic("sigra/kit: " + guard + " needs organizations: set kit.Config.Orgs (for example &org.Config{})")
+	}
+	return k.Orgs
+}
+
 // RequireConfirmed lets through users whose address is confirmed (see
 // middleware.Guard.RequireConfirmed).
 func (k *Kit) RequireConfirmed(next http.Handler) http.Handler { return k.Guard.RequireConfirmed(next) }

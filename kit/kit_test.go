@@ -402,7 +402,7 @@ func TestPrefix(t *testing.T) {
 func TestOrgs(t *testing.T) {
 	t.Parallel()
 	a, k := start(t, kit.Config{Orgs: &org.Config{}}, func(k *kit.Kit) {
-		k.Handle("GET /team", k.Orgs.RequireMember(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k.Handle("GET /team", k.RequireMember(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "team "+org.From(r.Context()).Org.Name)
 		})))
 	})
@@ -428,5 +428,18 @@ func TestOrgs(t *testing.T) {
 	}
 	if _, ok := plain.UI.Route("orgs"); ok {
 		t.Error("the orgs route is declared without Config.Orgs")
+	}
+	for name, wrap := range map[string]func(){
+		"RequireMember":     func() { plain.RequireMember(http.NotFoundHandler()) },
+		"RequirePermission": func() { plain.RequirePermission("x")(http.NotFoundHandler()) },
+	} {
+		func() {
+			defer func() {
+				if msg, _ := recover().(string); !strings.Contains(msg, name+" needs organizations: set kit.Config.Orgs") {
+					t.Errorf("%s without Config.Orgs: panic %q", name, msg)
+				}
+			}()
+			wrap()
+		}()
 	}
 }

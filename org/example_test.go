@@ -56,11 +56,11 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	auth.Handle("GET /projects", auth.Orgs.RequireMember(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	auth.Handle("GET /projects", auth.RequireMember(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := org.From(r.Context()) // scope every query by t.Org.ID
 		fmt.Fprintf(w, "projects of %s\n", t.Org.Name)
 	})))
-	auth.Handle("GET /o/{org}/invoices", auth.Orgs.RequirePermission("billing:manage")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	auth.Handle("GET /o/{org}/invoices", auth.RequirePermission("billing:manage")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "invoices of %s (you are %s)\n", org.From(r.Context()).Org.Slug, org.From(r.Context()).Role)
 	})))
 	srv.Config.Handler = auth.Handler()

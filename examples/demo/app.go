@@ -247,8 +247,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	k.Handle("GET /private/vault", k.RequireAAL2(a.page("vault")))
 	// The team page shows the session's active organization; the team
 	// billing page, by slug, needs the "billing:manage" permission.
-	k.Handle("GET /team", k.Orgs.RequireMember(a.page("team")))
-	k.Handle("GET /o/{org}/billing", k.Orgs.RequirePermission("billing:manage")(a.page("team")))
+	k.Handle("GET /team", k.RequireMember(a.page("team")))
+	k.Handle("GET /o/{org}/billing", k.RequirePermission("billing:manage")(a.page("team")))
 	k.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
