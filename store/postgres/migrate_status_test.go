@@ -30,8 +30,8 @@ func TestMigrationStatus(t *testing.T) {
 		t.Fatal("no migrations listed")
 	}
 	for i, s := range before {
-		if s.Version != i+1 || s.Name == "" || !s.AppliedAt.IsZero() || s.Unknown {
-			t.Errorf("state %d before Migrate: got %+v, want version %d pending", i, s, i+1)
+		if (i > 0 && s.Version <= before[i-1].Version) || s.Version < 1 || s.Name == "" || !s.AppliedAt.IsZero() || s.Unknown {
+			t.Errorf("state %d before Migrate: got %+v, want a pending version after the one before", i, s)
 		}
 	}
 	if err := db.Migrate(ctx); err != nil {

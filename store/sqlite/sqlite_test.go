@@ -180,9 +180,11 @@ func TestMigrationFiles(t *testing.T) {
 	if len(ms) == 0 || ms[0].version != 1 || ms[0].name != "0001_init" {
 		t.Fatalf("embedded migrations: got %+v, want 0001_init first", ms)
 	}
+	// Versions increase; a gap is allowed (a migration numbered on another
+	// branch lands later, and the runner applies it then).
 	for i, m := range ms {
-		if m.version != i+1 {
-			t.Errorf("migration %s: got version %d, want %d (no gaps)", m.name, m.version, i+1)
+		if i > 0 && m.version <= ms[i-1].version {
+			t.Errorf("migration %s: got version %d, want more than %d", m.name, m.version, ms[i-1].version)
 		}
 		if !strings.HasPrefix(m.sql, "-- +goose Up") {
 			t.Errorf("migration %s: want it to start with the goose annotation", m.name)
