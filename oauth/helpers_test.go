@@ -14,6 +14,7 @@ import (
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/mfa"
+	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/ui"
 )
@@ -32,7 +33,7 @@ type idp struct {
 	tamper func(q url.Values)
 }
 
-func newIDP(t *testing.T) *idp {
+func newIDP(t testing.TB) *idp {
 	t.Helper()
 	m, err := mockoidc.NewServer(nil)
 	if err != nil {
@@ -82,8 +83,9 @@ func (p *idp) user(subject, email string, verified bool) {
 type options struct {
 	backend string
 	oauth   func(c *oauth.Config)
-	// extra are more providers (the GitHub-shaped one).
-	extra []oauth.Provider
+	// extra returns more providers (the GitHub-shaped one, Apple); it
+	// gets the in-process provider.
+	extra func(p *idp) []oauth.Provider
 }
 
 // app is a running application with account, mfa and oauth mounted as a
@@ -97,10 +99,18 @@ type app struct {
 
 // newApp starts an application whose provider "local" is the in-process
 // OpenID provider.
-func newApp(t *testing.T, o options) *app {
+func newApp(t testing.TB, o options) *app {
 	t.Helper()
 	x := &app{IDP: newIDP(t)}
 	opt := apptest.Options{Backend: o.backend, Packs: []ui.Pack{account.Pages(), mfa.Pages(), oauth.Pages()}}
+	// The CSRF configuration a host gives: the form_post callback exempt
+	// from the token, Apple's origin trusted.
+	opt.CSRF = func(*apptest.App) middleware.CSRFConfig {
+		return middleware.CSRFConfig{
+			TrustedOrigins: x.OAuth.TrustedOrigins(),
+			Exempt:         func(r *http.Request) bool { return x.OAuth.CSRFExempt(r) || middleware.TokenExempt(r) },
+		}
+	}
 	x.App = apptest.New(t, opt, func(a *apptest.App) {
 		m, err := mfa.New(mfa.Config{Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Mail: a.Outbox, Keys: a.Keys, RateLimiter: a.Limiter})
 		if err != nil {
@@ -113,9 +123,12 @@ func newApp(t *testing.T, o options) *app {
 		cfg := oauth.Config{
 			Store: st, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Mail: a.Outbox, Keys: a.Keys, RateLimiter: a.Limiter,
 			SecondFactor: m,
-			Providers: append([]oauth.Provider{
+			Providers: []oauth.Provider{
 				oauth.OIDC("local", "Local ID", x.IDP.Issuer(), x.IDP.ClientID, x.IDP.ClientSecret),
-			}, o.extra...),
+			},
+		}
+		if o.extra != nil {
+			cfg.Providers = append(cfg.Providers, o.extra(x.IDP)...)
 		}
 		if o.oauth != nil {
 			o.oauth(&cfg)

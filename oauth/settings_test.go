@@ -1,0 +1,214 @@
+package oauth_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/sigra-go/sigra/mfa"
+	"github.com/sigra-go/sigra/store"
+)
+
+// identities returns the user's identities.
+func identities(t *testing.T, a *app, userID string) []*store.Identity {
+	t.Helper()
+	ids, err := a.Store.(store.Identities).UserIdentities(t.Context(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// A user who enrolled a second factor and signs in with a linked identity
+// is sent to the second factor: the provider is one factor.
+func TestSecondFactorAfterProvider(t *testing.T) {
+	t.Parallel()
+	each(t, options{}, func(t *testing.T, a *app) {
+		a.IDP.user("sub-2fa", "twofa@example.com", true)
+		c := a.Client(t)
+		want(t, "sign-up", handshake(t, a, c), http.StatusSeeOther)
+		u := a.User(t, "twofa@example.com")
+
+		// Enroll TOTP in the store, as the mfa feature stores it.
+		const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+		sealed, err := mfa.SealSecret(a.Keys, u.ID, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := a.Store.(store.TOTP)
+		ctx := context.Background()
+		if err := st.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: sealed, CreatedAt: a.Clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.UseTOTPStep(ctx, u.ID, 1, true, a.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+
+		a.IDP.user("sub-2fa", "twofa@example.com", true)
+		c2 := a.Client(t)
+		res := handshake(t, a, c2)
+		want(t, "sign-in", res, http.StatusSeeOther)
+		if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, a.Path("/mfa/challenge")) {
+			t.Fatalf("sign-in with a second factor enrolled: got Location %q, want the second factor", loc)
+		}
+		if state, _, _ := c2.Whoami(); state != "pending" {
+			t.Fatalf("before the second factor: got state %s, want pending", state)
+		}
+		code, err := totp.GenerateCodeCustom(secret, a.Clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "second factor", c2.Post(a.Path("/mfa/challenge"), url.Values{"code": {code}}), http.StatusSeeOther)
+		if state, email, aal := c2.Whoami(); state != "authenticated" || email != "twofa@example.com" || aal != 2 {
+			t.Errorf("after the second factor: got (%s, %s, AAL%d), want (authenticated, twofa@example.com, AAL2)", state, email, aal)
+		}
+	})
+}
+
+// From the settings page a signed-in user links another account (behind
+// sudo), sees it listed, and unlinks it, but never the last way to sign
+// in: a user without a password cannot unlink their only identity.
+func TestSettingsLinkAndUnlink(t *testing.T) {
+	t.Parallel()
+	each(t, options{}, func(t *testing.T, a *app) {
+		u := a.CreateUser(t, "settings@example.com", pw)
+		c := a.Client(t)
+		c.SignIn("settings@example.com", pw)
+
+		page := c.Get(a.Path("/settings"))
+		want(t, "settings", page, http.StatusOK)
+		if !strings.Contains(page.Body, "Linked accounts") || !strings.Contains(page.Body, a.Path("/oauth/local/link")) {
+			t.Fatalf("settings: no linked-accounts section with a link button\n%s", page.Body)
+		}
+
+		// Link, with a subject under another address: linking from
+		// settings needs no matching address.
+		a.IDP.user("sub-settings", "elsewhere@example.com", false)
+		res := c.Post(a.Path("/oauth/local/link"), nil)
+		want(t, "start link", res, http.StatusSeeOther)
+		res = c.Get(authorize(t, res.Header.Get("Location")))
+		want(t, "link callback", res, http.StatusSeeOther)
+		if loc := res.Header.Get("Location"); !strings.Contains(loc, "notice=oauth_linked") {
+			t.Errorf("link callback: got Location %q, want the settings with the linked notice", loc)
+		}
+		ids := identities(t, a, u.ID)
+		if len(ids) != 1 || ids[0].Subject != "sub-settings" {
+			t.Fatalf("identities after linking: got %d, want the one linked", len(ids))
+		}
+		if !strings.Contains(c.Get(a.Path("/settings")).Body, "elsewhere@example.com") {
+			t.Error("settings: the linked account is not listed")
+		}
+
+		// Another user's identity cannot be unlinked by this one.
+		other := a.CreateUser(t, "other@example.com", pw)
+		oid := &store.Identity{UserID: other.ID, Provider: "local", Subject: "sub-other"}
+		if err := a.Store.(store.Identities).CreateIdentity(t.Context(), oid); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "unlink another's", c.Post(a.Path("/oauth/unlink"), url.Values{"id": {oid.ID}}), http.StatusNotFound)
+		want(t, "unlink nothing", c.Post(a.Path("/oauth/unlink"), url.Values{"id": {""}}), http.StatusBadRequest)
+
+		// With a password, the identity goes.
+		res = c.Post(a.Path("/oauth/unlink"), url.Values{"id": {ids[0].ID}})
+		want(t, "unlink", res, http.StatusSeeOther)
+		if n := len(identities(t, a, u.ID)); n != 0 {
+			t.Errorf("identities after unlinking: got %d, want 0", n)
+		}
+		if n := auditCount(t, a, "oauth.unlink"); n != 1 {
+			t.Errorf("oauth.unlink rows: got %d, want 1", n)
+		}
+	})
+}
+
+// A user whose only way to sign in is one identity cannot unlink it, over
+// HTTP as in the store; nothing changes.
+func TestUnlinkLastMethod(t *testing.T) {
+	t.Parallel()
+	each(t, options{}, func(t *testing.T, a *app) {
+		a.IDP.user("sub-only", "only@example.com", true)
+		c := a.Client(t)
+		want(t, "sign-up", handshake(t, a, c), http.StatusSeeOther)
+		u := a.User(t, "only@example.com")
+		ids := identities(t, a, u.ID)
+		res := c.JSON("POST", a.Path("/oauth/unlink"), `{"id":"`+ids[0].ID+`"}`)
+		want(t, "unlink the last method", res, http.StatusConflict)
+		if e, _ := jsonBody(t, res)["error"].(map[string]any); e["code"] != "last_sign_in_method" {
+			t.Errorf("unlink the last method: got %v, want last_sign_in_method", e)
+		}
+		if n := len(identities(t, a, u.ID)); n != 1 {
+			t.Errorf("identities: got %d, want 1", n)
+		}
+		// Unknown fields are refused before anything happens.
+		res = c.JSON("POST", a.Path("/oauth/unlink"), `{"id":"`+ids[0].ID+`","force":true}`)
+		want(t, "unknown field", res, http.StatusBadRequest)
+	})
+}
+
+// Unlinking needs a recent re-authentication.
+func TestUnlinkNeedsSudo(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, options{})
+	a.CreateUser(t, "sudo@example.com", pw)
+	c := a.Client(t)
+	c.SignIn("sudo@example.com", pw)
+	a.Clock.Advance(15 * time.Minute)
+	res := c.Post(a.Path("/oauth/unlink"), url.Values{"id": {"x"}})
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), a.Path("/sudo")) {
+		t.Fatalf("unlink without sudo: got %d %s, want a redirect to re-authenticate", res.StatusCode, res.Header.Get("Location"))
+	}
+	res = c.Post(a.Path("/oauth/local/link"), nil)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), a.Path("/sudo")) {
+		t.Fatalf("link without sudo: got %d %s, want a redirect to re-authenticate", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// TokenFor returns the stored access token and, once it is about to
+// expire, refreshes it at the provider and stores the new one sealed.
+func TestTokenForRefreshes(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, options{})
+	a.IDP.user("sub-tok", "tok@example.com", true)
+	want(t, "sign-up", handshake(t, a, a.Client(t)), http.StatusSeeOther)
+	u := a.User(t, "tok@example.com")
+	ctx := context.Background()
+	first, err := a.OAuth.TokenFor(ctx, u.ID, "local")
+	if err != nil || first.AccessToken == "" {
+		t.Fatalf("TokenFor: got %v, %v", first, err)
+	}
+	again, err := a.OAuth.TokenFor(ctx, u.ID, "local")
+	if err != nil || again.AccessToken != first.AccessToken {
+		t.Fatalf("TokenFor before expiry: got a different token (%v)", err)
+	}
+	// The access token expires (mockoidc's expires_in is not in seconds,
+	// so the expiry is set in the store); the provider's clock moves on,
+	// so that the new token differs.
+	id := identities(t, a, u.ID)[0]
+	if err := a.Store.(store.Identities).SetIdentityTokens(ctx, id.ID, id.AccessToken, id.RefreshToken, a.Clock.Now().Add(30*time.Second), a.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a.IDP.FastForward(time.Minute)
+	fresh, err := a.OAuth.TokenFor(ctx, u.ID, "local")
+	if err != nil {
+		t.Fatalf("TokenFor after expiry: %v", err)
+	}
+	if fresh.AccessToken == first.AccessToken {
+		t.Fatal("TokenFor after expiry: got the expired token, want a refreshed one")
+	}
+	stored := identities(t, a, u.ID)[0]
+	if strings.Contains(string(stored.AccessToken), fresh.AccessToken) {
+		t.Error("the refreshed token is stored raw")
+	}
+	again, err = a.OAuth.TokenFor(ctx, u.ID, "local")
+	if err != nil || again.AccessToken != fresh.AccessToken {
+		t.Errorf("TokenFor after the refresh: got %v, %v; want the refreshed token", again, err)
+	}
+	if _, err := a.OAuth.TokenFor(ctx, u.ID, "github"); err == nil {
+		t.Error("TokenFor of an unconfigured provider: got nil error")
+	}
+}
