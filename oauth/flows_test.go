@@ -321,3 +321,27 @@ func mustQuery(t *testing.T, raw string) url.Values {
 }
 
 var _ = apptest.Backends
+
+// The sign-in page links the provider buttons, keeping return_to, and the
+// buttons' page lists every provider (with JSON too) and posts return_to
+// with each.
+func TestSignInPages(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, options{})
+	c := a.Client(t)
+	login := c.Get(a.Path("/login") + "?return_to=%2Fprivate")
+	want(t, "sign-in page", login, http.StatusOK)
+	if !strings.Contains(login.Body, `href="/auth/oauth?return_to=%2fprivate"`) && !strings.Contains(login.Body, `href="/auth/oauth?return_to=%2Fprivate"`) {
+		t.Errorf("sign-in page: no link to the providers keeping return_to\n%s", login.Body)
+	}
+	page := c.Get(a.Path("/oauth") + "?return_to=%2Fprivate")
+	want(t, "providers page", page, http.StatusOK)
+	if !strings.Contains(page.Body, "Continue with Local ID") || !strings.Contains(page.Body, `name="return_to" value="/private"`) {
+		t.Errorf("providers page: no button posting return_to\n%s", page.Body)
+	}
+	res := c.JSON("GET", a.Path("/oauth"), "")
+	ps, _ := jsonBody(t, res)["providers"].([]any)
+	if len(ps) != 1 {
+		t.Errorf("providers JSON: got %v, want one provider", ps)
+	}
+}
