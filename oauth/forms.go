@@ -12,6 +12,7 @@ func forms() map[string]kernel.Fields {
 	return map[string]kernel.Fields{
 		http.MethodPost + " " + pathStart:     {"return_to": kernel.Text, "remember": kernel.Bool},
 		http.MethodPost + " " + pathLinkStart: {},
+		http.MethodPost + " " + pathSudoStart: {"return_to": kernel.Text},
 		http.MethodPost + " " + pathLink:      {},
 		http.MethodPost + " " + pathUnlink:    {"id": kernel.Text},
 		// The form_post callback: what the provider posts.

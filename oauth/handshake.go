@@ -59,6 +59,9 @@ type handshake struct {
 	// LinkUser is the user who started a link from the settings page;
 	// empty for a sign-in.
 	LinkUser string `json:"u,omitempty"`
+	// SudoUser is the user who re-authenticates with the provider (for
+	// RequireSudo); empty otherwise.
+	SudoUser string `json:"s,omitempty"`
 }
 
 func stateAD(digest []byte) []byte {
@@ -108,6 +111,47 @@ func (o *OAuth) startLink(w http.ResponseWriter, r *http.Request) {
 	u := o.k.Sess.User(r.Context())
 	h := &handshake{Provider: p.Name, ReturnTo: o.k.Route("settings"), LinkUser: u.ID}
 	o.begin(w, r, p, h)
+}
+
+// sudoPage lists the signed-in user's linked providers, to
+// re-authenticate with one of them.
+func (o *OAuth) sudoPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ids, err := o.st.UserIdentities(ctx, o.k.Sess.User(ctx).ID)
+	if err != nil {
+		o.k.Error(w, r, err)
+		return
+	}
+	d := &SignInData{}
+	list := []map[string]string{}
+	for _, i := range ids {
+		if p, ok := o.byName[i.Provider]; ok {
+			d.Providers = append(d.Providers, Button{Name: p.Name, Label: p.Label, Action: o.k.Path(sudoStartPath(p.Name))})
+			list = append(list, map[string]string{"name": p.Name, "label": p.Label, "start": o.k.Path(sudoStartPath(p.Name))})
+		}
+	}
+	p := o.k.Page(r, "Confirm it's you", d)
+	if rt, ok := site.LocalPath(r.URL.Query().Get("return_to")); ok {
+		p.ReturnTo = rt
+	}
+	o.k.Render(w, r, http.StatusOK, "oauth_sudo", p, map[string]any{"ok": true, "providers": list})
+}
+
+// startSudo begins a re-authentication of the signed-in user with the
+// provider of the path; the callback accepts only an identity of that
+// user.
+func (o *OAuth) startSudo(w http.ResponseWriter, r *http.Request) {
+	in, err := kernel.ReadInput(r)
+	if err != nil {
+		o.k.BadInput(w, r)
+		return
+	}
+	p, ok := o.pathProvider(w, r)
+	if !ok {
+		return
+	}
+	u := o.k.Sess.User(r.Context())
+	o.begin(w, r, p, &handshake{Provider: p.Name, ReturnTo: o.k.ReturnTo(r, in), SudoUser: u.ID})
 }
 
 // pathProvider returns the provider named in the path, or answers 404.
@@ -247,6 +291,7 @@ var (
 	errLinkedElse   = &callbackError{"identity_taken", http.StatusConflict, "This provider account is already linked to another account. Unlink it there first."}
 	errAlreadyLinkd = &callbackError{"already_linked", http.StatusConflict, "Your account already has an account of this provider linked. Unlink it first."}
 	errLinkUser     = &callbackError{"state_mismatch", http.StatusBadRequest, "This link was started by another account. Sign in to it, or start again."}
+	errSudoIdentity = &callbackError{"identity_mismatch", http.StatusForbidden, "That account at the provider is not linked to yours. Confirm with the account you linked."}
 )
 
 // fail answers a callback that did not complete, with its page (or JSON)

@@ -58,6 +58,10 @@ func (o *OAuth) finish(w http.ResponseWriter, r *http.Request, p *provider, h *h
 		o.linkFromSettings(w, r, p, h, a, tok)
 		return
 	}
+	if h.SudoUser != "" {
+		o.sudo(w, r, p, h, a)
+		return
+	}
 	id, err := o.st.IdentityBySubject(ctx, p.Name, a.Subject)
 	switch {
 	case err == nil:
@@ -352,6 +356,33 @@ func (o *OAuth) linkFromSettings(w http.ResponseWriter, r *http.Request, p *prov
 		return
 	}
 	kernel.Redirect(w, r, kernel.WithNotice(o.k.Route(ui.RouteSettings), "oauth_linked"), map[string]any{"provider": p.Name})
+}
+
+// sudo records a re-authentication of the signed-in user who started it,
+// with one of their own identities.
+func (o *OAuth) sudo(w http.ResponseWriter, r *http.Request, p *provider, h *handshake, a *account) {
+	ctx := r.Context()
+	cur := o.k.Sess.User(ctx)
+	if cur == nil || cur.ID != h.SudoUser || sigra.AuthFrom(ctx).State != sigra.StateAuthenticated {
+		o.fail(w, r, p, errLinkUser, h.SudoUser)
+		return
+	}
+	id, err := o.st.IdentityBySubject(ctx, p.Name, a.Subject)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && id.UserID != cur.ID) {
+		o.k.RecordFailure(ctx, audit.ActionSudo, cur.ID, cur.ID, map[string]string{"method": string(sigra.MethodOAuth), "provider": p.Name})
+		o.fail(w, r, p, errSudoIdentity, cur.ID)
+		return
+	}
+	if err != nil {
+		o.k.Error(w, r, err)
+		return
+	}
+	if err := o.k.Sess.Sudo(ctx, sigra.MethodOAuth); err != nil {
+		o.k.Error(w, r, err)
+		return
+	}
+	o.k.RecordOutside(ctx, audit.ActionSudo, cur.ID, cur.ID, map[string]string{"method": string(sigra.MethodOAuth), "provider": p.Name})
+	kernel.Redirect(w, r, h.ReturnTo, nil)
 }
 
 // linkFailed answers a refused link; ok is false when err is nil.

@@ -204,6 +204,8 @@ func (o *OAuth) Mount(mux *http.ServeMux) {
 	o.k.Handle(mux, post, pathLink, o.confirmLink, user)
 	o.k.Handle(mux, post, pathLinkStart, o.startLink, sudo)
 	o.k.Handle(mux, post, pathUnlink, o.unlink, sudo)
+	o.k.Handle(mux, get, pathSudo, o.sudoPage, user)
+	o.k.Handle(mux, post, pathSudoStart, o.startSudo, user)
 }
 
 // CSRFExempt reports the requests that skip the CSRF token check: the

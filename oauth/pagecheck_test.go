@@ -41,6 +41,9 @@ func TestPageChecks(t *testing.T) {
 			Want: want{Text: list{"Signing in with Google did not complete", "You did not allow the sign-in."}, Links: list{"/auth/oauth", "/auth/login"}}},
 		{Page: "oauth_error", Label: "signed in", User: true, Data: &oauth.ErrorData{Code: "already_linked", Message: "Unlink it first."},
 			Want: want{Text: list{"Unlink it first."}, Links: list{"/auth/settings"}}},
+		{Page: "oauth_sudo", User: true, Data: &oauth.SignInData{Providers: []oauth.Button{{Name: "github", Label: "GitHub", Action: "/auth/oauth/github/sudo"}}},
+			Want: want{Text: list{"Confirm with GitHub"}, Forms: list{"/auth/oauth/github/sudo"}, Links: list{"/auth/sudo"}}},
+		{Page: "oauth_sudo", Label: "none linked", User: true, Data: &oauth.SignInData{}, Want: want{Text: list{"No account is linked"}}},
 		{Page: "oauth_link", User: true, Data: &oauth.LinkData{Provider: "GitHub", Email: "user@example.com"},
 			Want: want{Text: list{"Link your GitHub account", "user@example.com"}, Forms: list{"/auth/oauth/link"}, Links: list{"/auth/settings"}}},
 	})

@@ -20,11 +20,14 @@ const (
 	pathLinkStart = "/oauth/{provider}/link"
 	pathLink      = "/oauth/link"
 	pathUnlink    = "/oauth/unlink"
+	pathSudo      = "/oauth/sudo"
+	pathSudoStart = "/oauth/{provider}/sudo"
 )
 
 func startPath(name string) string     { return "/oauth/" + name + "/start" }
 func callbackPath(name string) string  { return "/oauth/" + name + "/callback" }
 func linkStartPath(name string) string { return "/oauth/" + name + "/link" }
+func sudoStartPath(name string) string { return "/oauth/" + name + "/sudo" }
 
 // PackName is the name of the provider sign-in pack in a [ui.UI].
 const PackName = "oauth"
@@ -38,6 +41,7 @@ const PackName = "oauth"
 //	oauth_signin  *SignInData
 //	oauth_error   *ErrorData
 //	oauth_link    *LinkData
+//	oauth_sudo    *SignInData (the user's linked providers)
 //
 // Settings section: linked_accounts (*LinkedSection).
 //
@@ -45,19 +49,22 @@ const PackName = "oauth"
 // (*LinkMail).
 //
 // Routes: oauth_signin (the provider buttons; the sign-in page links it
-// when it is declared), oauth_link (the confirmation of a link), and
-// oauth_unlink.
+// when it is declared), oauth_link (the confirmation of a link),
+// oauth_unlink, and oauth_sudo (re-authentication with a linked provider;
+// the re-authentication page links it when it is declared).
 func Pages() ui.Pack {
 	files, _ := fs.Sub(templates, "templates")
 	return ui.Pack{
 		Name:  PackName,
 		Files: files,
 		Pages: map[string]any{
-			"oauth_signin": &SignInData{}, "oauth_error": &ErrorData{}, "oauth_link": &LinkData{},
+			"oauth_signin": &SignInData{}, "oauth_error": &ErrorData{}, "oauth_link": &LinkData{}, "oauth_sudo": &SignInData{},
 		},
 		Sections: map[string]any{"linked_accounts": &LinkedSection{}},
 		Emails:   map[string]any{"oauth_linked": &LinkMail{}, "oauth_unlinked": &LinkMail{}},
-		Routes:   map[string]string{"oauth_signin": pathSignIn, "oauth_link": pathLink, "oauth_unlink": pathUnlink},
+		Routes: map[string]string{
+			"oauth_signin": pathSignIn, "oauth_link": pathLink, "oauth_unlink": pathUnlink, "oauth_sudo": pathSudo,
+		},
 		Notices: map[string]string{
 			"oauth_linked":   "The account was linked. You can now sign in with it.",
 			"oauth_unlinked": "The account was unlinked.",

@@ -11,6 +11,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/mfa"
 	"github.com/sigra-go/sigra/store"
 )
@@ -211,4 +212,68 @@ func TestTokenForRefreshes(t *testing.T) {
 	if _, err := a.OAuth.TokenFor(ctx, u.ID, "github"); err == nil {
 		t.Error("TokenFor of an unconfigured provider: got nil error")
 	}
+}
+
+// A user who signs in only with a provider sets a password from the
+// settings page behind sudo, re-authenticating with the provider; or with
+// a password reset. Re-authenticating with another provider account is
+// refused.
+func TestProviderOnlyUserSetsPassword(t *testing.T) {
+	t.Parallel()
+	each(t, options{}, func(t *testing.T, a *app) {
+		a.IDP.user("sub-pwless", "pwless@example.com", true)
+		c := a.Client(t)
+		want(t, "sign-up", handshake(t, a, c), http.StatusSeeOther)
+		a.Clock.Advance(15 * time.Minute) // past the sudo window, within the idle timeout
+
+		const newPW = "a brand new passphrase 42"
+		res := c.Post(a.Path("/password"), url.Values{"password": {newPW}})
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), a.Path("/sudo")) {
+			t.Fatalf("set a password without sudo: got %d %s, want the re-authentication page", res.StatusCode, res.Header.Get("Location"))
+		}
+		sudoPage := c.Get(res.Header.Get("Location"))
+		if !strings.Contains(sudoPage.Body, a.Path("/oauth/sudo")) {
+			t.Fatalf("re-authentication page: no way to confirm with a linked account\n%s", sudoPage.Body)
+		}
+		page := c.Get(a.Path("/oauth/sudo") + "?return_to=" + url.QueryEscape(a.Path("/settings")))
+		if !strings.Contains(page.Body, "Confirm with Local ID") {
+			t.Fatalf("oauth sudo page: no button\n%s", page.Body)
+		}
+
+		// Another account at the provider does not count.
+		a.IDP.user("sub-someone-else", "else@example.com", true)
+		res = c.Post(a.Path("/oauth/local/sudo"), url.Values{"return_to": {a.Path("/settings")}})
+		want(t, "start sudo", res, http.StatusSeeOther)
+		res = c.Get(authorize(t, res.Header.Get("Location")))
+		want(t, "sudo with another identity", res, http.StatusForbidden)
+		if got := errorCode(res); got != "identity_mismatch" {
+			t.Errorf("sudo with another identity: got %q, want identity_mismatch", got)
+		}
+
+		a.IDP.user("sub-pwless", "pwless@example.com", true)
+		res = c.Post(a.Path("/oauth/local/sudo"), url.Values{"return_to": {a.Path("/settings")}})
+		res = c.Get(authorize(t, res.Header.Get("Location")))
+		want(t, "sudo with the linked identity", res, http.StatusSeeOther)
+		if loc := res.Header.Get("Location"); loc != a.Path("/settings") {
+			t.Errorf("sudo: got Location %q, want back to the settings", loc)
+		}
+		want(t, "set a password", c.Post(a.Path("/password"), url.Values{"password": {newPW}}), http.StatusSeeOther)
+		if a.User(t, "pwless@example.com").PasswordHash == "" {
+			t.Fatal("no password after setting one")
+		}
+		c2 := a.Client(t)
+		c2.SignIn("pwless@example.com", newPW)
+
+		// Another provider-only user sets one with a password reset.
+		a.IDP.user("sub-reset", "reset@example.com", true)
+		want(t, "sign-up", handshake(t, a, a.Client(t)), http.StatusSeeOther)
+		c3 := a.Client(t)
+		want(t, "forgot", c3.Post(a.Path("/password/forgot"), url.Values{"email": {"reset@example.com"}}), http.StatusOK)
+		a.Flush(t)
+		link := apptest.Link(t, a.LastMail(t, "reset@example.com"), a.Path("/password/reset"))
+		c3.Get(link)
+		res = c3.Post(a.Path("/password/reset"), url.Values{"token": {apptest.TokenOf(link)}, "password": {newPW}})
+		want(t, "reset", res, http.StatusSeeOther)
+		a.Client(t).SignIn("reset@example.com", newPW)
+	})
 }
