@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/store"
 )
@@ -343,5 +344,65 @@ func TestSignInPages(t *testing.T) {
 	ps, _ := jsonBody(t, res)["providers"].([]any)
 	if len(ps) != 1 {
 		t.Errorf("providers JSON: got %v, want one provider", ps)
+	}
+}
+
+// Of two concurrent callbacks with one state (a replay racing the real
+// one), exactly one completes.
+func TestConcurrentCallbacks(t *testing.T) {
+	t.Parallel()
+	each(t, options{}, func(t *testing.T, a *app) {
+		a.IDP.user("sub-race", "race@example.com", true)
+		c := a.Client(t)
+		cb := authorize(t, start(t, a, c, "local", nil))
+		codes := make(chan int, 2)
+		for range 2 {
+			go func() { codes <- c.Get(cb).StatusCode }()
+		}
+		got := map[int]int{}
+		for range 2 {
+			got[<-codes]++
+		}
+		if got[http.StatusSeeOther] != 1 || got[http.StatusBadRequest] != 1 {
+			t.Errorf("concurrent callbacks: got statuses %v, want one 303 and one 400", got)
+		}
+		if n := a.Count(t, "sigra_users", ""); n != 1 {
+			t.Errorf("users: got %d, want 1", n)
+		}
+	})
+}
+
+// The start and callback routes are rate limited per client address.
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, options{oauth: func(c *oauth.Config) {
+		c.Limits.StartPerIP = middleware.Limit{N: 3, Window: time.Minute}
+		c.Limits.CallbackPerIP = middleware.Limit{N: 2, Window: time.Minute}
+	}})
+	c := a.Client(t)
+	for range 2 {
+		want(t, "callback", c.Get(a.Path("/oauth/local/callback")+"?state=x"), http.StatusBadRequest)
+	}
+	want(t, "callback past the limit", c.Get(a.Path("/oauth/local/callback")+"?state=x"), http.StatusTooManyRequests)
+	for range 3 {
+		start(t, a, c, "local", nil)
+	}
+	want(t, "start past the limit", c.Post(a.Path("/oauth/local/start"), nil), http.StatusTooManyRequests)
+}
+
+// The pages with provider buttons let their forms lead to the providers:
+// the policy's form-action names the providers' authorization origins,
+// and nothing else of the policy changes.
+func TestButtonPagesPolicy(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, options{})
+	u, _ := url.Parse(a.IDP.Issuer())
+	origin := u.Scheme + "://" + u.Host
+	csp := a.Client(t).Get(a.Path("/oauth")).Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "form-action 'self' "+origin) || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("providers page policy: got %q, want form-action 'self' %s and the rest kept", csp, origin)
+	}
+	if csp := a.Client(t).Get(a.Path("/login")).Header.Get("Content-Security-Policy"); strings.Contains(csp, origin) {
+		t.Errorf("another page's policy names the provider: %q", csp)
 	}
 }

@@ -80,6 +80,7 @@ func (o *OAuth) signInPage(w http.ResponseWriter, r *http.Request) {
 	if rt, ok := site.LocalPath(r.URL.Query().Get("return_to")); ok {
 		p.ReturnTo = rt
 	}
+	o.allowProviders(r.Context(), w, o.providers)
 	o.k.Render(w, r, http.StatusOK, "oauth_signin", p, map[string]any{"ok": true, "providers": list})
 }
 
@@ -96,6 +97,20 @@ func (o *OAuth) start(w http.ResponseWriter, r *http.Request) {
 	}
 	h := &handshake{Provider: p.Name, ReturnTo: o.k.ReturnTo(r, in), Remember: in.Bool("remember")}
 	o.begin(w, r, p, h)
+}
+
+// connectPage shows the button that links the provider of the path (the
+// settings section links here: its page's policy cannot name the
+// providers).
+func (o *OAuth) connectPage(w http.ResponseWriter, r *http.Request) {
+	p, ok := o.pathProvider(w, r)
+	if !ok {
+		return
+	}
+	d := &SignInData{Providers: []Button{{Name: p.Name, Label: p.Label, Action: o.k.Path(linkStartPath(p.Name))}}}
+	o.allowProviders(r.Context(), w, []*provider{p})
+	o.k.Render(w, r, http.StatusOK, "oauth_connect", o.k.Page(r, "Link "+p.Label, d),
+		map[string]any{"ok": true, "provider": p.Name, "start": o.k.Path(linkStartPath(p.Name))})
 }
 
 // startLink begins linking the provider of the path to the signed-in
@@ -124,8 +139,10 @@ func (o *OAuth) sudoPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &SignInData{}
 	list := []map[string]string{}
+	var linked []*provider
 	for _, i := range ids {
 		if p, ok := o.byName[i.Provider]; ok {
+			linked = append(linked, p)
 			d.Providers = append(d.Providers, Button{Name: p.Name, Label: p.Label, Action: o.k.Path(sudoStartPath(p.Name))})
 			list = append(list, map[string]string{"name": p.Name, "label": p.Label, "start": o.k.Path(sudoStartPath(p.Name))})
 		}
@@ -134,6 +151,7 @@ func (o *OAuth) sudoPage(w http.ResponseWriter, r *http.Request) {
 	if rt, ok := site.LocalPath(r.URL.Query().Get("return_to")); ok {
 		p.ReturnTo = rt
 	}
+	o.allowProviders(ctx, w, linked)
 	o.k.Render(w, r, http.StatusOK, "oauth_sudo", p, map[string]any{"ok": true, "providers": list})
 }
 

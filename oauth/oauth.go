@@ -202,6 +202,7 @@ func (o *OAuth) Mount(mux *http.ServeMux) {
 	o.k.Handle(mux, post, pathCallback, o.formPost)
 	o.k.Handle(mux, get, pathLink, o.linkPage, user)
 	o.k.Handle(mux, post, pathLink, o.confirmLink, user)
+	o.k.Handle(mux, get, pathLinkStart, o.connectPage, user)
 	o.k.Handle(mux, post, pathLinkStart, o.startLink, sudo)
 	o.k.Handle(mux, post, pathUnlink, o.unlink, sudo)
 	o.k.Handle(mux, get, pathSudo, o.sudoPage, user)

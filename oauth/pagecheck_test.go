@@ -44,6 +44,8 @@ func TestPageChecks(t *testing.T) {
 		{Page: "oauth_sudo", User: true, Data: &oauth.SignInData{Providers: []oauth.Button{{Name: "github", Label: "GitHub", Action: "/auth/oauth/github/sudo"}}},
 			Want: want{Text: list{"Confirm with GitHub"}, Forms: list{"/auth/oauth/github/sudo"}, Links: list{"/auth/sudo"}}},
 		{Page: "oauth_sudo", Label: "none linked", User: true, Data: &oauth.SignInData{}, Want: want{Text: list{"No account is linked"}}},
+		{Page: "oauth_connect", User: true, Data: &oauth.SignInData{Providers: []oauth.Button{{Name: "github", Label: "GitHub", Action: "/auth/oauth/github/link"}}},
+			Want: want{Text: list{"Link your GitHub account", "Continue with GitHub"}, Forms: list{"/auth/oauth/github/link"}, Links: list{"/auth/settings"}}},
 		{Page: "oauth_link", User: true, Data: &oauth.LinkData{Provider: "GitHub", Email: "user@example.com"},
 			Want: want{Text: list{"Link your GitHub account", "user@example.com"}, Forms: list{"/auth/oauth/link"}, Links: list{"/auth/settings"}}},
 	})
@@ -58,7 +60,8 @@ func TestSectionChecks(t *testing.T) {
 	t.Parallel()
 	pcCheck(t).Sections(t, []apptest.SectionCase{{Section: "linked_accounts", Data: pcSection, Want: htmlcheck.Want{
 		Text:  []string{"Linked accounts", "Google", "user@example.com", "Unlink", "Link"},
-		Forms: []string{"/auth/oauth/unlink", "/auth/oauth/github/link"},
+		Forms: []string{"/auth/oauth/unlink"},
+		Links: []string{"/auth/oauth/github/link"},
 	}}})
 }
 

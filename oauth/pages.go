@@ -42,6 +42,7 @@ const PackName = "oauth"
 //	oauth_error   *ErrorData
 //	oauth_link    *LinkData
 //	oauth_sudo    *SignInData (the user's linked providers)
+//	oauth_connect *SignInData (one provider to link)
 //
 // Settings section: linked_accounts (*LinkedSection).
 //
@@ -59,6 +60,7 @@ func Pages() ui.Pack {
 		Files: files,
 		Pages: map[string]any{
 			"oauth_signin": &SignInData{}, "oauth_error": &ErrorData{}, "oauth_link": &LinkData{}, "oauth_sudo": &SignInData{},
+			"oauth_connect": &SignInData{},
 		},
 		Sections: map[string]any{"linked_accounts": &LinkedSection{}},
 		Emails:   map[string]any{"oauth_linked": &LinkMail{}, "oauth_unlinked": &LinkMail{}},
@@ -124,7 +126,8 @@ type LinkedProvider struct {
 	Email      string    `json:"email,omitempty"`
 	LinkedAt   time.Time `json:"linked_at,omitzero"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
-	// LinkAction is the local path the link button posts to.
+	// LinkAction is the local path of the page whose button links the
+	// provider.
 	LinkAction string `json:"-"`
 }
 

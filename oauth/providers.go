@@ -277,6 +277,8 @@ type ready struct {
 	pkce bool
 	// revoke is the token revocation endpoint (RFC 7009), if any.
 	revoke string
+	// authURL is the authorization endpoint.
+	authURL string
 }
 
 // errProviderDown is a provider whose discovery failed: the sign-in is
@@ -304,7 +306,7 @@ func (p *provider) discover(ctx context.Context) (*ready, error) {
 			p.APIURL+"/user", p.APIURL+"/user/emails", p.Scopes...)
 		g.HTTPClient = p.client
 		g.SetName(p.Name)
-		return &ready{goth: g}, nil
+		return &ready{goth: g, authURL: p.AuthURL}, nil
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, p.client), 10*time.Second)
 	defer cancel()
@@ -334,7 +336,7 @@ func (p *provider) discover(ctx context.Context) (*ready, error) {
 	g.HTTPClient = p.client
 	g.SetName(p.Name)
 	v := op.Verifier(&oidc.Config{ClientID: p.ClientID, SkipIssuerCheck: multi})
-	return &ready{goth: g, verifier: v, pkce: slices.Contains(meta.Methods, "S256"), revoke: meta.Revocation}, nil
+	return &ready{goth: g, verifier: v, pkce: slices.Contains(meta.Methods, "S256"), revoke: meta.Revocation, authURL: ep.AuthURL}, nil
 }
 
 // account is what a provider says of the account that signed in.

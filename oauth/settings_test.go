@@ -91,6 +91,11 @@ func TestSettingsLinkAndUnlink(t *testing.T) {
 		// Link, with a subject under another address: linking from
 		// settings needs no matching address.
 		a.IDP.user("sub-settings", "elsewhere@example.com", false)
+		connect := c.Get(a.Path("/oauth/local/link"))
+		want(t, "connect page", connect, http.StatusOK)
+		if !strings.Contains(connect.Body, "Continue with Local ID") {
+			t.Fatalf("connect page: no button\n%s", connect.Body)
+		}
 		res := c.Post(a.Path("/oauth/local/link"), nil)
 		want(t, "start link", res, http.StatusSeeOther)
 		res = c.Get(authorize(t, res.Header.Get("Location")))
