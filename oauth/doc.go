@@ -79,7 +79,10 @@
 //     GitHub the primary address, when verified);
 //   - whose unverified address an account holds is refused;
 //   - otherwise makes an account, unless Config.DisableRegistration: its
-//     address is confirmed only when the provider verified it.
+//     address is confirmed only when the provider verified it. With
+//     Config.RequireVerifiedEmail an unverified address makes no account
+//     (see there for why a provider that hands out unverified addresses
+//     calls for it).
 //
 // A signed-in user links more providers from the settings section
 // (behind sudo) and unlinks them, never the last way to sign in (the

@@ -406,3 +406,21 @@ func TestButtonPagesPolicy(t *testing.T) {
 		t.Errorf("another page's policy names the provider: %q", csp)
 	}
 }
+
+// With RequireVerifiedEmail, an identity whose address the provider did
+// not verify makes no account; a verified one still does.
+func TestRequireVerifiedEmail(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, options{oauth: func(c *oauth.Config) { c.RequireVerifiedEmail = true }})
+	a.IDP.user("sub-unv", "unverified@example.com", false)
+	res := handshake(t, a, a.Client(t))
+	want(t, "unverified", res, http.StatusUnprocessableEntity)
+	if got := errorCode(res); got != "email_unverified" {
+		t.Errorf("unverified: got %q, want email_unverified", got)
+	}
+	if n := a.Count(t, "sigra_users", ""); n != 0 {
+		t.Errorf("users: got %d, want 0", n)
+	}
+	a.IDP.user("sub-ver", "verified@example.com", true)
+	want(t, "verified", handshake(t, a, a.Client(t)), http.StatusSeeOther)
+}

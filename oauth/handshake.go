@@ -304,6 +304,7 @@ var (
 	errIDToken      = &callbackError{"id_token_invalid", http.StatusBadGateway, "The provider's answer could not be verified. Start again."}
 	errNoEmail      = &callbackError{"no_email", http.StatusUnprocessableEntity, "The provider did not share an email address, which a new account needs. Create an account with your email, then link the provider from your account settings."}
 	errTakenUnsure  = &callbackError{"email_unverified_taken", http.StatusConflict, "An account already uses the address the provider gave, and the provider has not verified it. Sign in with your email, then link the provider from your account settings."}
+	errUnverified   = &callbackError{"email_unverified", http.StatusUnprocessableEntity, "The provider has not verified your email address. Verify it there, or create an account with your email and link the provider from your account settings."}
 	errRegClosed    = &callbackError{"registration_closed", http.StatusForbidden, "No account is linked to this sign-in, and new accounts cannot be created here. Sign in with your email, then link the provider from your account settings."}
 	errDisabled     = &callbackError{"account_disabled", http.StatusForbidden, "This account is disabled. Contact support."}
 	errLinkedElse   = &callbackError{"identity_taken", http.StatusConflict, "This provider account is already linked to another account. Unlink it there first."}

@@ -92,6 +92,10 @@ func (o *OAuth) finish(w http.ResponseWriter, r *http.Request, p *provider, h *h
 		o.fail(w, r, p, errRegClosed, "")
 		return
 	}
+	if !a.EmailVerified && o.cfg.RequireVerifiedEmail {
+		o.fail(w, r, p, errUnverified, "")
+		return
+	}
 	o.register(w, r, p, h, a, tok)
 }
 

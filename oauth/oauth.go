@@ -86,10 +86,15 @@ type Limits struct {
 // the sign-in pack, such as account.Pages(), which declares the routes
 // sign_in, sudo and settings).
 type Config struct {
-	Store    Store
+	// Store keeps users, identities, the handshake's state and the
+	// limits: sqlite.Open, postgres.Open, or the host's own store.
+	Store Store
+	// Sessions is the session manager; the site comes from it.
 	Sessions *session.Manager
-	Guard    *middleware.Guard
-	UI       *ui.UI
+	// Guard guards the routes (RequireUser, RequireSudo).
+	Guard *middleware.Guard
+	// UI renders the pages; it must hold [Pages].
+	UI *ui.UI
 	// Mail sends notices: an *mail.Outbox over the same store in
 	// production.
 	Mail mail.Sender
@@ -106,6 +111,14 @@ type Config struct {
 	// that matches none: the user registers first and links the provider
 	// from the settings page.
 	DisableRegistration bool
+	// RequireVerifiedEmail refuses to create an account for an identity
+	// whose address the provider did not verify. By default such an
+	// account is created with its address unconfirmed; but then whoever
+	// controls that provider account keeps signing in to it even after
+	// the address's real owner takes the account over by a password reset
+	// (pre-account hijacking). Set it when a provider may hand out
+	// addresses it did not verify.
+	RequireVerifiedEmail bool
 	// HTTPClient makes the back-channel requests (discovery, token
 	// exchange, keys, GitHub's API). Default: a client with a 15-second
 	// timeout.

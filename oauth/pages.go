@@ -86,6 +86,7 @@ type Button struct {
 // SignInData is the Data of the "oauth_signin" page: one button per
 // provider.
 type SignInData struct {
+	// Providers are the buttons, in the configured order.
 	Providers []Button
 }
 
@@ -95,7 +96,8 @@ type ErrorData struct {
 	// Code is the stable error code (the JSON answer's error.code):
 	// consent_denied, provider_error, state_mismatch, state_replayed,
 	// token_exchange_failed, id_token_invalid, no_email,
-	// email_unverified_taken, registration_closed, account_disabled,
+	// email_unverified, email_unverified_taken, registration_closed,
+	// account_disabled, identity_mismatch, link_expired,
 	// already_linked, identity_taken, provider_unavailable.
 	Code string
 	// Message says what happened and what to do, in words.
@@ -116,6 +118,7 @@ type LinkData struct {
 
 // LinkedProvider is one provider on the linked_accounts section.
 type LinkedProvider struct {
+	// Name is the provider's Name; Label its name as users know it.
 	Name  string `json:"name"`
 	Label string `json:"label"`
 	// Linked is whether the user has an identity at the provider; then ID
@@ -133,6 +136,7 @@ type LinkedProvider struct {
 
 // LinkedSection is the Data of the linked_accounts settings section.
 type LinkedSection struct {
+	// Providers are every configured provider, linked or not.
 	Providers []LinkedProvider `json:"providers"`
 }
 
