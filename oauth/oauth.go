@@ -326,7 +326,7 @@ func (o *OAuth) TokenFor(ctx context.Context, userID, providerName string) (*oau
 	if err != nil {
 		return nil, err
 	}
-	tok, err := r.goth.RefreshToken(refresh)
+	tok, err := p.refresh(ctx, r, refresh)
 	if err != nil || tok.AccessToken == "" {
 		return nil, fmt.Errorf("%w: the provider refused the refresh token: %v", ErrNoToken, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/markbates/goth"
 	"github.com/markbates/goth/providers/github"
 	"github.com/markbates/goth/providers/openidConnect"
+	"golang.org/x/oauth2"
 
 	"github.com/sigra-go/sigra"
 )
@@ -277,8 +278,8 @@ type ready struct {
 	pkce bool
 	// revoke is the token revocation endpoint (RFC 7009), if any.
 	revoke string
-	// authURL is the authorization endpoint.
-	authURL string
+	// authURL and tokenURL are the authorization and token endpoints.
+	authURL, tokenURL string
 }
 
 // errProviderDown is a provider whose discovery failed: the sign-in is
@@ -306,7 +307,7 @@ func (p *provider) discover(ctx context.Context) (*ready, error) {
 			p.APIURL+"/user", p.APIURL+"/user/emails", p.Scopes...)
 		g.HTTPClient = p.client
 		g.SetName(p.Name)
-		return &ready{goth: g, authURL: p.AuthURL}, nil
+		return &ready{goth: g, authURL: p.AuthURL, tokenURL: p.TokenURL}, nil
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, p.client), 10*time.Second)
 	defer cancel()
@@ -336,7 +337,16 @@ func (p *provider) discover(ctx context.Context) (*ready, error) {
 	g.HTTPClient = p.client
 	g.SetName(p.Name)
 	v := op.Verifier(&oidc.Config{ClientID: p.ClientID, SkipIssuerCheck: multi})
-	return &ready{goth: g, verifier: v, pkce: slices.Contains(meta.Methods, "S256"), revoke: meta.Revocation, authURL: ep.AuthURL}, nil
+	return &ready{goth: g, verifier: v, pkce: slices.Contains(meta.Methods, "S256"), revoke: meta.Revocation, authURL: ep.AuthURL, tokenURL: ep.TokenURL}, nil
+}
+
+// refresh trades a refresh token for new tokens at the token endpoint,
+// with ctx and the configured client (goth's own refresh takes no
+// context and uses the default client).
+func (p *provider) refresh(ctx context.Context, r *ready, refreshToken string) (*oauth2.Token, error) {
+	c := &oauth2.Config{ClientID: p.ClientID, ClientSecret: p.ClientSecret, Endpoint: oauth2.Endpoint{TokenURL: r.tokenURL}}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, p.client)
+	return c.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
 }
 
 // account is what a provider says of the account that signed in.
