@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -31,6 +32,9 @@ type idp struct {
 	*mockoidc.MockOIDC
 	mu     sync.Mutex
 	tamper func(q url.Values)
+	// revocation, when set, is announced as the revocation endpoint in
+	// the discovery document.
+	revocation string
 }
 
 func newIDP(t testing.TB) *idp {
@@ -49,6 +53,22 @@ func newIDP(t testing.TB) *idp {
 				q := r.URL.Query()
 				f(q)
 				r.URL.RawQuery = q.Encode()
+			}
+			p.mu.Lock()
+			rev := p.revocation
+			p.mu.Unlock()
+			if rev != "" && r.URL.Path == mockoidc.DiscoveryEndpoint {
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				var doc map[string]any
+				if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				doc["revocation_endpoint"] = rev
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(doc)
+				return
 			}
 			next.ServeHTTP(w, r)
 		})

@@ -3,8 +3,10 @@ package oauth_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -281,4 +283,48 @@ func TestProviderOnlyUserSetsPassword(t *testing.T) {
 		want(t, "reset", res, http.StatusSeeOther)
 		a.Client(t).SignIn("reset@example.com", newPW)
 	})
+}
+
+// Unlinking revokes the identity's tokens at an OpenID provider that
+// announces a revocation endpoint (RFC 7009): the refresh and the access
+// token, with the client's credentials.
+func TestUnlinkRevokes(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var revoked []string
+	rev := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		id, _, ok := r.BasicAuth()
+		mu.Lock()
+		defer mu.Unlock()
+		if !ok || id == "" || r.Method != http.MethodPost {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		revoked = append(revoked, r.Form.Get("token_type_hint")+":"+r.Form.Get("token"))
+	}))
+	t.Cleanup(rev.Close)
+	a := newApp(t, options{})
+	a.IDP.mu.Lock()
+	a.IDP.revocation = rev.URL
+	a.IDP.mu.Unlock()
+
+	a.CreateUser(t, "rev@example.com", pw)
+	c := a.Client(t)
+	c.SignIn("rev@example.com", pw)
+	a.IDP.user("sub-rev", "rev@example.com", true)
+	res := c.Post(a.Path("/oauth/local/link"), nil)
+	want(t, "link", c.Get(authorize(t, res.Header.Get("Location"))), http.StatusSeeOther)
+	u := a.User(t, "rev@example.com")
+	tok, err := a.OAuth.TokenFor(context.Background(), u.ID, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := identities(t, a, u.ID)
+	want(t, "unlink", c.Post(a.Path("/oauth/unlink"), url.Values{"id": {ids[0].ID}}), http.StatusSeeOther)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(revoked) != 2 || !strings.HasPrefix(revoked[0], "refresh_token:") || revoked[1] != "access_token:"+tok.AccessToken {
+		t.Errorf("revoked: got %v, want the refresh token then the access token", revoked)
+	}
 }
