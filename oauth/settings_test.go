@@ -10,11 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/oauth2-proxy/mockoidc"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/mfa"
+	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -28,6 +31,71 @@ func identities(t *testing.T, a *app, userID string) []*store.Identity {
 	return ids
 }
 
+// enrollTOTP confirms a TOTP secret for u in the store, as the mfa
+// feature stores one, and returns the secret.
+func enrollTOTP(t *testing.T, a *app, u *store.User) string {
+	t.Helper()
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	sealed, err := mfa.SealSecret(a.Keys, u.ID, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := a.Store.(store.TOTP)
+	ctx := context.Background()
+	if err := st.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: sealed, CreatedAt: a.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UseTOTPStep(ctx, u.ID, 1, true, a.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// amrUser is a provider account whose ID token says how it signed in at
+// the provider ("amr").
+type amrUser struct {
+	*mockoidc.MockUser
+	amr []string
+}
+
+func (u *amrUser) Claims(_ []string, c *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	return &struct {
+		*mockoidc.IDTokenClaims
+		Email         string   `json:"email"`
+		EmailVerified bool     `json:"email_verified"`
+		AMR           []string `json:"amr"`
+	}{c, u.Email, u.EmailVerified, u.amr}, nil
+}
+
+// A provider trusted for its own second factor (TrustMFA) signs in at
+// assurance level 2 when its ID token says a second factor was used, and
+// hands over to the second factor here when it does not.
+func TestTrustMFA(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, options{oauth: func(c *oauth.Config) { c.Providers[0].TrustMFA = true }})
+	mu := &mockoidc.MockUser{Subject: "sub-amr", Email: "amr@example.com", EmailVerified: true}
+	a.IDP.QueueUser(&amrUser{mu, []string{"pwd"}})
+	c := a.Client(t)
+	want(t, "sign-up", handshake(t, a, c), http.StatusSeeOther)
+	if _, _, aal := c.Whoami(); aal != 1 {
+		t.Errorf("without a second factor at the provider: got AAL%d, want AAL1", aal)
+	}
+	enrollTOTP(t, a, a.User(t, "amr@example.com"))
+
+	a.IDP.QueueUser(&amrUser{mu, []string{"pwd", "mfa"}})
+	c = a.Client(t)
+	want(t, "sign-in with mfa at the provider", handshake(t, a, c), http.StatusSeeOther)
+	if state, _, aal := c.Whoami(); state != "authenticated" || aal != 2 {
+		t.Errorf("amr mfa, trusted: got (%s, AAL%d), want (authenticated, AAL2)", state, aal)
+	}
+	a.IDP.QueueUser(&amrUser{mu, []string{"pwd"}})
+	c = a.Client(t)
+	want(t, "sign-in without mfa at the provider", handshake(t, a, c), http.StatusSeeOther)
+	if state, _, _ := c.Whoami(); state != "pending" {
+		t.Errorf("amr pwd only: got %s, want pending (the second factor here)", state)
+	}
+}
+
 // A user who enrolled a second factor and signs in with a linked identity
 // is sent to the second factor: the provider is one factor.
 func TestSecondFactorAfterProvider(t *testing.T) {
@@ -38,20 +106,7 @@ func TestSecondFactorAfterProvider(t *testing.T) {
 		want(t, "sign-up", handshake(t, a, c), http.StatusSeeOther)
 		u := a.User(t, "twofa@example.com")
 
-		// Enroll TOTP in the store, as the mfa feature stores it.
-		const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-		sealed, err := mfa.SealSecret(a.Keys, u.ID, secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := a.Store.(store.TOTP)
-		ctx := context.Background()
-		if err := st.SavePendingTOTP(ctx, &store.TOTPSecret{UserID: u.ID, Sealed: sealed, CreatedAt: a.Clock.Now()}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.UseTOTPStep(ctx, u.ID, 1, true, a.Clock.Now()); err != nil {
-			t.Fatal(err)
-		}
+		secret := enrollTOTP(t, a, u)
 
 		a.IDP.user("sub-2fa", "twofa@example.com", true)
 		c2 := a.Client(t)
