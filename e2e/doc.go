@@ -25,7 +25,10 @@
 //   - a form submitted without its CSRF token is refused with 403 and
 //     changes nothing;
 //   - a page behind RequireSudo sends the user to re-authenticate and
-//     back, once the (shortened) sudo window has passed.
+//     back, once the (shortened) sudo window has passed;
+//   - sign-in with the demo's local OpenID provider, from the sign-in
+//     page's link to the provider buttons, through the provider and back,
+//     and the refusal to unlink the account's only way to sign in.
 //
 // Every page the suite lands on, by navigation or by submitting a form,
 // is checked with axe-core against WCAG 2.0 and 2.1 A and AA rules, in

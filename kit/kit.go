@@ -15,6 +15,7 @@ import (
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/mfa"
 	"github.com/sigra-go/sigra/middleware"
+	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/org"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/session"
@@ -95,6 +96,13 @@ type Config struct {
 	// The store must then implement org.Store, as both adapters do. Nil
 	// leaves organizations out.
 	Orgs *org.Config
+	// OAuth turns on sign-in with OAuth and OpenID Connect providers when
+	// it names providers (oauth.Google, oauth.GitHub, ...): the kit fills
+	// the dependencies and Keys, hands sign-ins to the two-factor flows,
+	// closes registration with Account.DisableRegistration, adds the
+	// linked-accounts settings section and the CSRF exemption of Apple's
+	// form_post callback. The store must implement oauth.Store.
+	OAuth oauth.Config
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
@@ -128,6 +136,8 @@ type Kit struct {
 	// organization routes (Orgs.RequireMember, RequirePermission); nil
 	// unless Config.Orgs is set.
 	Orgs *org.Orgs
+	// OAuth is nil unless Config.OAuth names providers.
+	OAuth *oauth.OAuth
 	// Mux holds the features' routes (under the site's prefix), the UI's
 	// assets and the development mailbox. Add the application's routes to
 	// it, then serve [Kit.Handler].
@@ -184,6 +194,9 @@ func New(cfg Config) (*Kit, error) {
 	if cfg.Orgs != nil {
 		packs = append(packs, org.Pages())
 	}
+	if len(cfg.OAuth.Providers) > 0 {
+		packs = append(packs, oauth.Pages())
+	}
 	packs = append(packs, cfg.Packs...)
 	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
 		return nil, err
@@ -235,6 +248,25 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append(sections, k.Orgs.Section())
 	}
+	if len(cfg.OAuth.Providers) > 0 {
+		o := cfg.OAuth
+		st, ok := cfg.Store.(oauth.Store)
+		if !ok {
+			return bad("Config.Store does not implement oauth.Store (identities): implement it, or leave Config.OAuth empty")
+		}
+		o.Store, o.Sessions, o.Guard, o.UI, o.Mail, o.RateLimiter = st, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		if o.Keys == "" {
+			o.Keys = cfg.Keys
+		}
+		if o.SecondFactor == nil && k.MFA != nil {
+			o.SecondFactor = k.MFA
+		}
+		o.DisableRegistration = o.DisableRegistration || cfg.Account.DisableRegistration
+		if k.OAuth, err = oauth.New(o); err != nil {
+			return nil, err
+		}
+		sections = append(sections, k.OAuth.Section())
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -252,6 +284,9 @@ func New(cfg Config) (*Kit, error) {
 	if k.Orgs != nil {
 		k.Orgs.Mount(k.Mux)
 	}
+	if k.OAuth != nil {
+		k.OAuth.Mount(k.Mux)
+	}
 	k.UI.Mount(k.Mux)
 	if k.Mailbox != nil {
 		k.Mailbox.Mount(k.Mux, DevMailboxPath)
@@ -260,6 +295,15 @@ func New(cfg Config) (*Kit, error) {
 	csrfCfg := cfg.CSRF
 	if csrfCfg.FailureHandler == nil {
 		csrfCfg.FailureHandler = http.HandlerFunc(k.csrfFailed)
+	}
+	if k.OAuth != nil {
+		// Apple's form_post callback: see oauth.OAuth.CSRFExempt.
+		csrfCfg.TrustedOrigins = append(csrfCfg.TrustedOrigins[:len(csrfCfg.TrustedOrigins):len(csrfCfg.TrustedOrigins)], k.OAuth.TrustedOrigins()...)
+		exempt := csrfCfg.Exempt
+		if exempt == nil {
+			exempt = middleware.TokenExempt
+		}
+		csrfCfg.Exempt = func(r *http.Request) bool { return k.OAuth.CSRFExempt(r) || exempt(r) }
 	}
 	csrf, err := middleware.CSRF(k.Site, csrfCfg)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
+	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/org"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
@@ -84,6 +85,11 @@ type Config struct {
 	// runtime's profiles (net/http/pprof) are served, apart from the
 	// app's handler; empty serves none.
 	Pprof string
+	// Providers are the sign-in providers offered (ProvidersFromEnv
+	// reads them from the environment). With none, a local OpenID
+	// provider stands in on a local base URL, unless NoLocalIDP.
+	Providers  []oauth.Provider
+	NoLocalIDP bool
 }
 
 // KeysPath is where the development keys are kept when Keys is empty:
@@ -175,9 +181,10 @@ type App struct {
 	// account, "" otherwise.
 	Seeded string
 
-	cfg     Config
-	log     *slog.Logger
-	closeDB func()
+	cfg      Config
+	log      *slog.Logger
+	closeDB  func()
+	closeIDP func()
 }
 
 // NewApp opens the store and wires every package with package kit, adds
@@ -227,6 +234,13 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		kc.Passwords.Policy.Breach = rc
 	}
+	s, err := site.New(kc.Site)
+	if err != nil {
+		return nil, err
+	}
+	if kc.OAuth.Providers, a.closeIDP, err = a.providers(s); err != nil {
+		return nil, err
+	}
 	kc.Account.Hooks = account.Hooks{
 		AfterRegister: func(ctx context.Context, u *sigra.User, _ map[string]string) {
 			log.InfoContext(ctx, "registered", "user", u.ID)
@@ -272,6 +286,10 @@ func (a *App) Run(ctx context.Context) error { return a.Kit.Run(ctx) }
 
 // Close closes the store.
 func (a *App) Close() {
+	if a.closeIDP != nil {
+		a.closeIDP()
+		a.closeIDP = nil
+	}
 	if a.closeDB != nil {
 		a.closeDB()
 		a.closeDB = nil

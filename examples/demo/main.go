@@ -21,6 +21,13 @@
 // sigra-demo-postgres.keys with -postgres), created on first run, so
 // two-factor users and queued email survive a restart.
 //
+// Sign-in with providers: each of Google, GitHub, Microsoft, GitLab and
+// Apple is offered when its environment variables are set
+// (GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, and so on; see oauth.go).
+// With none set and a local base URL, a local OpenID provider runs in the
+// process and "Continue with Local ID" signs in jane.doe@example.com
+// (-no-local-idp leaves it out).
+//
 // Email goes to the development mailbox unless -smtp or SIGRA_SMTP_URL
 // names an SMTP server (mail.ParseSMTPURL: smtp://user:pass@host:port?from=...,
 // tls=none only for a server on this machine); then every message is
@@ -77,10 +84,12 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "do not create the demo account")
 	fs.DurationVar(&cfg.SudoWindow, "sudo-window", 10*time.Minute, "how long a re-authentication lasts for pages behind RequireSudo")
 	fs.StringVar(&cfg.BreachAPI, "breach-api", "", "base URL of a Pwned Passwords range API to check passwords against at sign-up, change and sign-in (off by default)")
+	fs.BoolVar(&cfg.NoLocalIDP, "no-local-idp", false, "without provider credentials in the environment, offer no sign-in with a local OpenID provider")
 	fs.StringVar(&cfg.Pprof, "pprof", "", "serve the runtime's profiles (net/http/pprof) at this address on this machine (localhost:6060), apart from the app (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	cfg.Providers = ProvidersFromEnv(getenv)
 	if fs.NArg() > 0 {
 		err := fmt.Errorf("unexpected arguments: %q", fs.Args())
 		fmt.Fprintln(out, err)

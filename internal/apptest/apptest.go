@@ -111,6 +111,10 @@ type Options struct {
 	// fresh one (Backend must be SQLite): an App on the file of another
 	// App is the same application after a restart.
 	DBPath string
+	// CSRF, when set, returns the CSRF middleware's configuration, once
+	// the features are mounted (so it may use theirs, such as an
+	// exemption). Default: the zero configuration.
+	CSRF func(a *App) middleware.CSRFConfig
 }
 
 // App is a running test application. Its fields are set by New before the
@@ -275,7 +279,11 @@ func New(t testing.TB, opt Options, mount func(a *App)) *App {
 			io.WriteString(w, "aal2 area")
 		})))
 	}
-	csrf, err := middleware.CSRF(a.Site, middleware.CSRFConfig{})
+	var csrfCfg middleware.CSRFConfig
+	if opt.CSRF != nil {
+		csrfCfg = opt.CSRF(a)
+	}
+	csrf, err := middleware.CSRF(a.Site, csrfCfg)
 	must(err)
 	handler = middleware.SecureHeaders(a.Site, middleware.HeadersConfig{})(middleware.LimitBody(0)(csrf(a.Sessions.LoadAndSave(a.Mux))))
 	return a
