@@ -57,6 +57,7 @@ type Store interface {
 	store.RecoveryCodes
 	store.TrustedBrowsers
 	store.SignIns
+	store.Passkeys
 	store.Transactor
 }
 
