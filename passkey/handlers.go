@@ -378,11 +378,11 @@ func (p *Passkeys) signInOptions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var keys []*store.Passkey
-		u, err := p.st.UserByEmail(ctx, email)
+		u, lookupErr := p.st.UserByEmail(ctx, email)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			p.k.Error(w, r, err)
+		case errors.Is(lookupErr, store.ErrNotFound):
+		case lookupErr != nil:
+			p.k.Error(w, r, lookupErr)
 			return
 		default:
 			if keys, err = p.st.PasskeysByUser(ctx, u.ID, p.cfg.RPID); err != nil {
@@ -391,8 +391,8 @@ func (p *Passkeys) signInOptions(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if len(keys) > 0 {
-			wu, err := p.webUser(ctx, u.ID, u.Email)
-			if err != nil {
+			var wu *user
+			if wu, err = p.webUser(ctx, u.ID, u.Email); err != nil {
 				p.k.Error(w, r, err)
 				return
 			}

@@ -315,6 +315,9 @@ func cborMap(items ...[]byte) []byte {
 // post sends a JSON body built from fields.
 func post(t testing.TB, c *apptest.Client, path string, fields map[string]any) *apptest.Response {
 	t.Helper()
+	if fields == nil {
+		fields = map[string]any{}
+	}
 	b, err := json.Marshal(fields)
 	if err != nil {
 		t.Fatal(err)
