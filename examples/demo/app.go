@@ -17,6 +17,7 @@ import (
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
+	"github.com/sigra-go/sigra/passkey"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
@@ -195,6 +196,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Packs:      []ui.Pack{Pages()},
 		Passwords:  cfg.Passwords,
 		SudoWindow: cfg.SudoWindow,
+		// Passkeys for the base URL's host: localhost in development.
+		Passkeys: &passkey.Config{},
 	}
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
 	if cfg.BreachAPI != "" {
