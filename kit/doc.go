@@ -28,7 +28,8 @@
 // otherwise): the account routes (registration, confirmation, sign-in and
 // sign-out, password reset, magic link, re-authentication, settings,
 // email and password change, sessions, deletion; see package account),
-// the two-factor routes (see package mfa) unless DisableMFA is set, and
+// the two-factor routes (see package mfa) unless DisableMFA is set, the
+// passkey routes (see package passkey) when Config.Passkeys is set, and
 // the UI's assets at <prefix>/assets/. Without an SMTP server, the
 // development mailbox is served at [DevMailboxPath]. The application adds
 // its own routes to [Kit.Mux] (or with [Kit.Handle]), guarded by
