@@ -42,7 +42,7 @@ type app struct {
 	MFA      *mfa.MFA
 }
 
-func newApp(t *testing.T, o options) *app {
+func newApp(t testing.TB, o options) *app {
 	t.Helper()
 	x := &app{}
 	opt := apptest.Options{Backend: o.backend, Packs: []ui.Pack{account.Pages(), mfa.Pages(), passkey.Pages()}}
