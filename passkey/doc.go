@@ -116,6 +116,17 @@
 // auth.login.failure, mfa.challenge.success, mfa.challenge.failure and
 // auth.sudo with the method "passkey".
 //
+// # A lost passkey
+//
+// Recovery is the account flows' emailed sign-in link (the magic link) to
+// the account's address: it signs in through the second factor when the
+// user has one left (TOTP, recovery codes), and the user then adds a new
+// passkey and removes the lost one. An account whose only credential was
+// the lost passkey recovers by email alone: whoever controls the mailbox
+// controls the account, the usual risk of emailed sign-in links. A host
+// that will not take it turns the links off (account.Config.DisableMagicLink)
+// and gives its users another way back (a password, a second passkey).
+//
 // # Script
 //
 // assets/passkey.js (served with the UI's assets; no inline script, so
