@@ -377,27 +377,29 @@ func (p *Passkeys) signInOptions(w http.ResponseWriter, r *http.Request) {
 				map[string]string{"email": kernel.InvalidEmailMessage})
 			return
 		}
-		var keys []*store.Passkey
+		// The same reads whatever the address: the account, its
+		// passkeys and its handle (an unknown address looks them up
+		// for no one).
+		id := ""
 		u, lookupErr := p.st.UserByEmail(ctx, email)
 		switch {
-		case errors.Is(lookupErr, store.ErrNotFound):
-		case lookupErr != nil:
+		case lookupErr == nil:
+			id = u.ID
+		case !errors.Is(lookupErr, store.ErrNotFound):
 			p.k.Error(w, r, lookupErr)
 			return
-		default:
-			if keys, err = p.st.PasskeysByUser(ctx, u.ID, p.cfg.RPID); err != nil {
+		}
+		keys, keysErr := p.st.PasskeysByUser(ctx, id, p.cfg.RPID)
+		handle, handleErr := p.st.PasskeyUserHandle(ctx, id, nil)
+		for _, err := range []error{keysErr, handleErr} {
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				p.k.Error(w, r, err)
 				return
 			}
 		}
-		if len(keys) > 0 {
-			var wu *user
-			if wu, err = p.webUser(ctx, u.ID, u.Email); err != nil {
-				p.k.Error(w, r, err)
-				return
-			}
-			c.UserID = u.ID
-			assertion, data, err = p.wa.BeginLogin(wu, uv)
+		if len(keys) > 0 && handleErr == nil {
+			c.UserID = id
+			assertion, data, err = p.wa.BeginLogin(&user{handle: handle, name: u.Email, keys: keys}, uv)
 		} else {
 			c.Decoy = true
 			assertion, data, err = p.wa.BeginDiscoverableLogin(uv, webauthn.WithAllowedCredentials(p.decoys(email)))

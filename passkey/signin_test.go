@@ -1,15 +1,19 @@
 package passkey_test
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/passkey"
+	"github.com/sigra-go/sigra/store"
 )
 
 // optionShape is what an observer sees of sign-in options: their keys,
@@ -141,4 +145,85 @@ func TestBadInput(t *testing.T) {
 			t.Error("passkeys page has no add form")
 		}
 	})
+}
+
+// countingStore is the application's real store that counts the calls a
+// request makes to it, by method.
+type countingStore struct {
+	passkey.Store
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (s *countingStore) count(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[name]++
+}
+
+// take returns the calls counted since the last take.
+func (s *countingStore) take() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.calls
+	s.calls = map[string]int{}
+	return c
+}
+
+func (s *countingStore) UserByEmail(ctx context.Context, email string) (*store.User, error) {
+	s.count("UserByEmail")
+	return s.Store.UserByEmail(ctx, email)
+}
+
+func (s *countingStore) PasskeysByUser(ctx context.Context, userID, rpID string) ([]*store.Passkey, error) {
+	s.count("PasskeysByUser")
+	return s.Store.PasskeysByUser(ctx, userID, rpID)
+}
+
+func (s *countingStore) PasskeyUserHandle(ctx context.Context, userID string, fresh []byte) ([]byte, error) {
+	s.count("PasskeyUserHandle")
+	if fresh != nil {
+		s.count("PasskeyUserHandle write")
+	}
+	return s.Store.PasskeyUserHandle(ctx, userID, fresh)
+}
+
+func (s *countingStore) UserByID(ctx context.Context, id string) (*store.User, error) {
+	s.count("UserByID")
+	return s.Store.UserByID(ctx, id)
+}
+
+// The email-first options do the same store work whatever the address:
+// with passkeys, an account without any, unknown (no account enumeration
+// by the work done before answering).
+func TestEmailFirstSameWork(t *testing.T) {
+	t.Parallel()
+	for _, b := range apptest.Backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			var st *countingStore
+			a := newApp(t, options{backend: b, passkey: func(c *passkey.Config) {
+				st = &countingStore{Store: c.Store, calls: map[string]int{}}
+				c.Store = st
+			}})
+			newPasskeyUser(t, a, "keys@example.com")
+			a.CreateUser(t, "nokeys@example.com", pw)
+			var first map[string]int
+			for _, email := range []string{"keys@example.com", "nokeys@example.com", "nobody@example.com"} {
+				st.take()
+				readOptions(t, post(t, a.Client(t), a.Path("/passkeys/signin/options"), map[string]any{"email": email}))
+				got := st.take()
+				if first == nil {
+					first = got
+					if got["UserByEmail"] != 1 || got["PasskeysByUser"] != 1 || got["PasskeyUserHandle"] != 1 || got["PasskeyUserHandle write"] != 0 {
+						t.Errorf("%s: store calls %v, want one lookup of each and no write", email, got)
+					}
+					continue
+				}
+				if !maps.Equal(got, first) {
+					t.Errorf("%s: store calls %v, want those of an address with passkeys %v", email, got, first)
+				}
+			}
+		})
+	}
 }

@@ -74,7 +74,8 @@ type Passkeys interface {
 	// long), which is stored and returned; later calls return it. Of
 	// concurrent first calls, all return the one handle stored.
 	// ErrNotFound if there is no such user; ErrConflict if fresh is another
-	// user's handle.
+	// user's handle. With fresh nil it only reads: ErrNotFound if the user
+	// has no handle (or does not exist), and nothing is stored.
 	PasskeyUserHandle(ctx context.Context, userID string, fresh []byte) ([]byte, error)
 	// UserIDByPasskeyHandle returns the ID of the user whose handle is
 	// handle, or ErrNotFound.

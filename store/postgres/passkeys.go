@@ -36,9 +36,17 @@ const lockUserSQL = `SELECT 1 FROM sigra_users WHERE id = $1 FOR UPDATE`
 
 // PasskeyUserHandle implements [store.Passkeys]: an insert that keeps an
 // existing handle, then a read that (under READ COMMITTED, in a statement
-// of its own) sees the handle a concurrent first call stored.
+// of its own) sees the handle a concurrent first call stored; with fresh
+// nil, the read alone.
 func (db *DB) PasskeyUserHandle(ctx context.Context, userID string, fresh []byte) ([]byte, error) {
 	const op = "passkey user handle"
+	if fresh == nil {
+		var handle []byte
+		if err := db.q(ctx).QueryRow(ctx, `SELECT handle FROM sigra_passkey_users WHERE user_id = $1`, userID).Scan(&handle); err != nil {
+			return nil, wrap(op, err)
+		}
+		return handle, nil
+	}
 	if len(fresh) == 0 || len(fresh) > 64 {
 		return nil, invalid(op, "handle of %d bytes, want 1 to 64", len(fresh))
 	}

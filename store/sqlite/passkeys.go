@@ -30,8 +30,16 @@ const otherSignInMethodsSQL = `SELECT
 	+ (SELECT count(*) FROM sigra_passkeys WHERE user_id = ?1 AND id <> ?2)`
 
 // PasskeyUserHandle implements [store.Passkeys]: an insert that keeps the
-// existing handle, then a read, in one transaction on the writer.
+// existing handle, then a read, in one transaction on the writer; with
+// fresh nil, the read alone, on the reader pool.
 func (db *DB) PasskeyUserHandle(ctx context.Context, userID string, fresh []byte) ([]byte, error) {
+	if fresh == nil {
+		var handle []byte
+		if err := db.r(ctx).QueryRowContext(ctx, `SELECT handle FROM sigra_passkey_users WHERE user_id = ?`, userID).Scan(&handle); err != nil {
+			return nil, wrap("PasskeyUserHandle", err)
+		}
+		return handle, nil
+	}
 	if len(fresh) == 0 || len(fresh) > 64 {
 		return nil, invalid("PasskeyUserHandle", "handle of %d bytes, want 1 to 64", len(fresh))
 	}

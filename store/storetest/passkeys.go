@@ -109,6 +109,8 @@ func testPasskeyHandleStable(t *testing.T, s passkeyStore) {
 	ctx := t.Context()
 	u := newUser(t, s, "handle@example.com")
 	other := newUser(t, s, "other.handle@example.com")
+	_, err := s.PasskeyUserHandle(ctx, u.ID, nil)
+	wantErr(t, "PasskeyUserHandle(nil) before any handle", err, store.ErrNotFound)
 	first := digest("handle one")
 	h, err := s.PasskeyUserHandle(ctx, u.ID, first)
 	must(t, "PasskeyUserHandle", err)
@@ -120,6 +122,13 @@ func testPasskeyHandleStable(t *testing.T, s passkeyStore) {
 	if !bytes.Equal(h, first) {
 		t.Errorf("PasskeyUserHandle again: got %x, want the first handle %x", h, first)
 	}
+	h, err = s.PasskeyUserHandle(ctx, u.ID, nil)
+	must(t, "PasskeyUserHandle(nil)", err)
+	if !bytes.Equal(h, first) {
+		t.Errorf("PasskeyUserHandle(nil): got %x, want the first handle %x", h, first)
+	}
+	_, err = s.PasskeyUserHandle(ctx, "01900000-0000-7000-8000-00000000d1ce", nil)
+	wantErr(t, "PasskeyUserHandle(unknown user, nil)", err, store.ErrNotFound)
 	id, err := s.UserIDByPasskeyHandle(ctx, first)
 	must(t, "UserIDByPasskeyHandle", err)
 	if id != u.ID {
