@@ -25,7 +25,13 @@
 //   - a form submitted without its CSRF token is refused with 403 and
 //     changes nothing;
 //   - a page behind RequireSudo sends the user to re-authenticate and
-//     back, once the (shortened) sudo window has passed.
+//     back, once the (shortened) sudo window has passed;
+//   - passkeys with Chromium's virtual authenticator (the DevTools
+//     WebAuthn domain: CTAP2, internal transport, resident keys, user
+//     verification): registration from the settings, sign-in by the
+//     sign-in page's autofill (conditional UI) and by the button of a
+//     discoverable passkey, the passkey as the second factor after a
+//     password, re-authentication by passkey, and removal.
 //
 // Every page the suite lands on, by navigation or by submitting a form,
 // is checked with axe-core against WCAG 2.0 and 2.1 A and AA rules, in
