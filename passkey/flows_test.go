@@ -64,6 +64,9 @@ func TestSignInWithoutUV(t *testing.T) {
 		c, res := signInDiscoverable(t, a, au, nil)
 		want(t, "sign in without UV", res, http.StatusOK)
 		wantState(t, a, c, "authenticated", 1, "passkey")
+		// The passkey cannot raise the session it began to two factors.
+		wantError(t, "step-up by the same passkey", post(t, c, a.Path("/passkeys/challenge/options"), nil), http.StatusConflict, "same_factor")
+		wantError(t, "step-up finish by the same passkey", postCredential(t, c, a.Path("/passkeys/challenge"), au.get(t, readOptions(t, post(t, c, a.Path("/passkeys/sudo/options"), nil)), nil), nil), http.StatusConflict, "same_factor")
 
 		c2, u2, au2 := newPasskeyUser(t, a, "guarded@example.com")
 		secret := enrollTOTP(t, a, c2)

@@ -36,7 +36,7 @@ const (
 	msgDisabled     = "This account is disabled. Contact support."
 	msgBadName      = "Use at most 64 characters."
 	msgNoName       = "Enter a name."
-	msgSameFactor   = "You signed in with a passkey: confirm with a code from your authenticator app instead."
+	msgSameFactor   = "You signed in with a passkey: use a code from your authenticator app instead."
 	msgNoSignInWait = "No sign-in is waiting for a second factor. Sign in again."
 )
 
@@ -616,8 +616,8 @@ func (p *Passkeys) challengeUser(r *http.Request) *sigra.User {
 }
 
 // challengeOptions begins a passkey second factor for the pending sign-in
-// or a step-up. A sign-in whose first factor was a passkey needs another
-// kind of factor.
+// or a step-up. A session that a passkey began needs another kind of
+// factor.
 func (p *Passkeys) challengeOptions(w http.ResponseWriter, r *http.Request) {
 	p.verifyOptions(w, r, kindChallenge)
 }
@@ -641,7 +641,7 @@ func (p *Passkeys) verifyOptions(w http.ResponseWriter, r *http.Request, kind st
 			p.k.Fail(w, r, http.StatusUnauthorized, "unauthenticated", msgNoSignInWait)
 			return
 		}
-		if a := sigra.AuthFrom(ctx); a.State == sigra.StatePending && a.Used(sigra.MethodPasskey) {
+		if sigra.AuthFrom(ctx).Used(sigra.MethodPasskey) {
 			p.k.Fail(w, r, http.StatusConflict, "same_factor", msgSameFactor)
 			return
 		}
@@ -728,7 +728,9 @@ func (p *Passkeys) challenge(w http.ResponseWriter, r *http.Request) {
 	}
 	a := sigra.AuthFrom(ctx)
 	pending := a.State == sigra.StatePending
-	if pending && a.Used(sigra.MethodPasskey) {
+	if a.Used(sigra.MethodPasskey) {
+		// A passkey is one factor: it cannot be the second of a session
+		// that a passkey began.
 		p.k.Fail(w, r, http.StatusConflict, "same_factor", msgSameFactor)
 		return
 	}
