@@ -86,8 +86,8 @@
 // ceremonies complete the session's pending sign-in
 // (session.Manager.CompleteSecondFactor, method "passkey"), raise a
 // session to AAL2 (a step-up, which middleware.Guard.RequireAAL2 then
-// accepts) or set its sudo time. A sign-in whose first factor was a
-// passkey cannot use a passkey again as its second. Whether a user must
+// accepts) or set its sudo time. A session that a passkey began cannot
+// use a passkey as its second factor (same_factor). Whether a user must
 // present a second factor at all stays with the two-factor flows: holding
 // a passkey does not make the second step required by itself, so a user
 // who signs in with a password and has no authenticator app is never
