@@ -130,7 +130,9 @@
 // "bad_code"); aal is "1" or "2"; until and due are RFC 3339 times;
 // failures, revoked, remaining and count are decimal numbers; device_id is
 // the public ID of a session (never its token); browser_id the ID of a
-// trusted-browser grant; mode is "delete" or "anonymize".
+// trusted-browser grant; mode is "delete" or "anonymize"; authenticator_id
+// is the ID of a passkey's record (never its credential ID); policy is
+// "warn", "reauthenticate" or "revoke"; backed_up is "true" or "false".
 //
 // An application records its own actions with the same Logger: any
 // well-formed action is accepted unless Config.Strict is set, in which case
