@@ -38,7 +38,7 @@ func pcCases() []apptest.PageCase {
 			Want: want{Text: list{"Check your email", "new@example.com"}, Links: list{"/auth/login"}}},
 		{Page: "login", Data: &account.LoginData{AllowRegister: true, AllowMagicLink: true},
 			Fields: fields{"email": "email", "password": "password", "remember": "remember"},
-			Want: want{Autocomplete: fields{"email": "username", "password": "current-password"},
+			Want: want{Autocomplete: fields{"email": "username webauthn", "password": "current-password"},
 				Forms: list{"/auth/login"}, Links: list{"/auth/register", "/auth/magic", "/auth/password/forgot"}},
 			Check: func(t testing.TB, doc *html.Node, _ *ui.Page) {
 				if rm := htmlcheck.ControlsByName(doc)["remember"]; len(rm) != 1 || htmlcheck.AttrOr(rm[0], "type", "") != "checkbox" {

@@ -29,6 +29,12 @@
 //   - sign-in with the demo's local OpenID provider, from the sign-in
 //     page's link to the provider buttons, through the provider and back,
 //     and the refusal to unlink the account's only way to sign in.
+//   - passkeys with Chromium's virtual authenticator (the DevTools
+//     WebAuthn domain: CTAP2, internal transport, resident keys, user
+//     verification): registration from the settings, sign-in by the
+//     sign-in page's autofill (conditional UI) and by the button of a
+//     discoverable passkey, the passkey as the second factor after a
+//     password, re-authentication by passkey, and removal.
 //
 // Every page the suite lands on, by navigation or by submitting a form,
 // is checked with axe-core against WCAG 2.0 and 2.1 A and AA rules, in

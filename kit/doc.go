@@ -30,7 +30,8 @@
 // email and password change, sessions, deletion; see package account),
 // the two-factor routes (see package mfa) unless DisableMFA is set, the
 // provider sign-in routes (see package oauth) when Config.OAuth names
-// providers, and the UI's assets at <prefix>/assets/. Without an SMTP server, the
+// providers, the passkey routes (see package passkey) when Config.Passkeys
+// is set, and the UI's assets at <prefix>/assets/. Without an SMTP server, the
 // development mailbox is served at [DevMailboxPath]. The application adds
 // its own routes to [Kit.Mux] (or with [Kit.Handle]), guarded by
 // [Kit.RequireUser], [Kit.RequireSudo], [Kit.RequireAAL2] and

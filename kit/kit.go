@@ -17,6 +17,7 @@ import (
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/org"
+	"github.com/sigra-go/sigra/passkey"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/site"
@@ -103,6 +104,13 @@ type Config struct {
 	// linked-accounts settings section and the CSRF exemption of Apple's
 	// form_post callback. The store must implement oauth.Store.
 	OAuth oauth.Config
+	// Passkeys, when set, turns passkeys on with these options (relying
+	// party, limits, clone policy): registration and management, sign-in,
+	// second factor and sudo by passkey. The kit fills the dependencies,
+	// Keys and SecondFactor (the two-factor flows), and adds the passkeys
+	// section to the settings. The store must implement passkey.Store.
+	// Nil leaves passkeys out.
+	Passkeys *passkey.Config
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
@@ -138,6 +146,8 @@ type Kit struct {
 	Orgs *org.Orgs
 	// OAuth is nil unless Config.OAuth names providers.
 	OAuth *oauth.OAuth
+	// Passkeys is nil unless Config.Passkeys is set.
+	Passkeys *passkey.Passkeys
 	// Mux holds the features' routes (under the site's prefix), the UI's
 	// assets and the development mailbox. Add the application's routes to
 	// it, then serve [Kit.Handler].
@@ -173,6 +183,13 @@ func New(cfg Config) (*Kit, error) {
 			return bad("Config.Store does not implement mfa.Store (TOTP, recovery codes, trusted browsers): implement it, or set DisableMFA")
 		}
 	}
+	var keyStore passkey.Store
+	if cfg.Passkeys != nil {
+		var ok bool
+		if keyStore, ok = cfg.Store.(passkey.Store); !ok {
+			return bad("Config.Store does not implement passkey.Store (passkeys): implement it, or leave Config.Passkeys nil")
+		}
+	}
 	k := &Kit{Mux: http.NewServeMux(), purge: cfg.PurgeInterval}
 	if k.purge <= 0 {
 		k.purge = time.Hour
@@ -196,6 +213,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if len(cfg.OAuth.Providers) > 0 {
 		packs = append(packs, oauth.Pages())
+	}
+	if cfg.Passkeys != nil {
+		packs = append(packs, passkey.Pages())
 	}
 	packs = append(packs, cfg.Packs...)
 	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
@@ -267,6 +287,20 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append(sections, k.OAuth.Section())
 	}
+	if cfg.Passkeys != nil {
+		p := *cfg.Passkeys
+		p.Store, p.Sessions, p.Guard, p.UI, p.Mail, p.RateLimiter = keyStore, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		if p.Keys == "" {
+			p.Keys = cfg.Keys
+		}
+		if p.SecondFactor == nil && k.MFA != nil {
+			p.SecondFactor = k.MFA
+		}
+		if k.Passkeys, err = passkey.New(p); err != nil {
+			return nil, err
+		}
+		sections = append([]ui.Section{k.Passkeys.Section()}, sections...)
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -286,6 +320,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if k.OAuth != nil {
 		k.OAuth.Mount(k.Mux)
+	}
+	if k.Passkeys != nil {
+		k.Passkeys.Mount(k.Mux)
 	}
 	k.UI.Mount(k.Mux)
 	if k.Mailbox != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/org"
+	"github.com/sigra-go/sigra/passkey"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store/sqlite"
@@ -169,6 +170,35 @@ func TestDisableMFA(t *testing.T) {
 	}()
 	k.RequireAAL2(http.NotFoundHandler())
 	t.Errorf("RequireAAL2 with DisableMFA did not panic")
+}
+
+// TestPasskeys checks that Config.Passkeys mounts the passkey routes and
+// adds their section to the settings, with the two-factor flows as their
+// second factor; without it the routes are absent.
+func TestPasskeys(t *testing.T) {
+	t.Parallel()
+	a, k := start(t, kit.Config{Passkeys: &passkey.Config{MaxPasskeys: 3}}, nil)
+	if k.Passkeys == nil || k.Passkeys.RPID() != "localhost" {
+		t.Fatalf("Passkeys: got %v, want one for the RP ID localhost", k.Passkeys)
+	}
+	a.CreateUser(t, "user@example.com", "plum-otter-lantern-42")
+	c := a.Client(t)
+	c.SignIn("user@example.com", "plum-otter-lantern-42")
+	res := c.Get("/auth/settings")
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `href="/auth/passkeys"`) {
+		t.Fatalf("GET /auth/settings: got %d, want the passkeys section\n%.1000s", res.StatusCode, res.Body)
+	}
+	if res := c.JSON("GET", "/auth/passkeys", ""); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `"max":3`) {
+		t.Errorf("GET /auth/passkeys: got %d %s", res.StatusCode, res.Body)
+	}
+	if res := a.Client(t).Get("/auth/login"); !strings.Contains(res.Body, "data-passkey=\"signin\"") {
+		t.Errorf("sign-in page: no passkey sign-in")
+	}
+
+	b, _ := start(t, kit.Config{}, nil)
+	if res := b.Client(t).Get("/auth/passkeys/signin"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("without Passkeys: GET /auth/passkeys/signin: got %d, want 404", res.StatusCode)
+	}
 }
 
 // TestKeysFile checks that KeysFile creates the file once (mode 0600),

@@ -153,6 +153,19 @@
 // CSRF field and, when [Page.ReturnTo] is set, return_to: the "hidden"
 // partial writes both.
 //
+// # Slots
+//
+// A page shows the ways in that other packs add with
+// {{template "slot:<name>" .}}: the sign-in page the slot [SlotSignIn],
+// the re-authentication page [SlotSudo], the second step of a sign-in
+// [SlotSecondFactor]. A pack fills a slot with its file
+// slots/<name>.html, rendered with the page's [*Page] (the passkey pack
+// adds its buttons there); the slots of several packs show in the order
+// of Config.Packs, and a slot nobody fills renders nothing. A pack's
+// assets/ files are served beside the UI's, so what a slot adds can load
+// its own script ({{asset "passkey.js"}}) under the
+// Content-Security-Policy's script-src 'self'.
+//
 // # Overrides
 //
 // Config.Overrides is an [io/fs.FS] laid out like the built-in files, which

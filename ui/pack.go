@@ -42,6 +42,23 @@ const (
 	RoutePasswordRenew = "password_renew"
 )
 
+// Well-known slots: places in one pack's pages where other packs add
+// their own ways in (a "Sign in with a passkey" button under the password
+// form). A page shows a slot with {{template "slot:<name>" .}}; a pack
+// fills it with its file slots/<name>.html, rendered with the page's
+// [*Page]. The UI defines these slots (empty when no pack fills them), so
+// a page may show them whatever packs are given.
+const (
+	// SlotSignIn is below the sign-in form.
+	SlotSignIn = "sign_in"
+	// SlotSudo is on the page where a signed-in user re-enters a
+	// credential (RouteSudo).
+	SlotSudo = "sudo"
+	// SlotSecondFactor is on the page of the second step of a sign-in
+	// (RouteSecondFactor) and of a step-up.
+	SlotSecondFactor = "second_factor"
+)
+
 // Pack is a feature's share of the UI: its templates, the data type of each
 // page, section and email, its routes, notices, settings-navigation entries
 // and template functions. A feature exports its pack (account.Pages(),
@@ -57,8 +74,13 @@ type Pack struct {
 	// sections/<name>.html (a settings section, rendered as a whole; dot is
 	// the settings [*Page] with the section's data as Data), and
 	// emails/<name>.txt with emails/<name>.html (an email; dot is the
-	// [*Email]). Every file there must be declared below; files in other
-	// folders are not read.
+	// [*Email]). Every file there must be declared below. Two folders need
+	// no declaration: slots/<name>.html fills the slot name on other packs'
+	// pages (see [SlotSignIn]; dot is the page's [*Page]; slots of several
+	// packs show in the order of Config.Packs), and assets/ adds files
+	// served with the UI's assets (a script the slots load with
+	// {{asset "name.js"}}; a name the UI or another pack has is refused).
+	// Files in other folders are not read.
 	Files fs.FS
 	// Pages maps each page of Files to the zero value of its data type (a
 	// pointer to a struct, or nil for a page without data). Render uses it

@@ -257,3 +257,45 @@ func TestPackNotMutated(t *testing.T) {
 		t.Errorf("New changed the pack: nav %v, routes %v; want %v, %v", p.Nav, p.Routes, nav, routes)
 	}
 }
+
+// TestPackSlots checks that packs fill the slots of other packs' pages in
+// the order of the packs, that a well-known slot nobody fills renders
+// nothing, and that a pack's assets are served with the UI's.
+func TestPackSlots(t *testing.T) {
+	t.Parallel()
+	host := Pack{
+		Name: "host",
+		Files: files(map[string]string{
+			"pages/door.html": `{{define "content"}}<h1>Door</h1><div id="in">{{template "slot:sign_in" .}}</div><div id="sudo">{{template "slot:sudo" .}}</div>{{end}}`,
+		}),
+		Pages: map[string]any{"door": nil},
+	}
+	key := func(name, label string) Pack {
+		return Pack{Name: name, Files: files(map[string]string{
+			"slots/sign_in.html":     `<a class="` + name + `" href="/` + name + `">` + label + ` {{with .User}}{{.Email}}{{end}}</a>`,
+			"assets/" + name + ".js": `// ` + name,
+		})}
+	}
+	u := newTestUI(t, Config{Packs: []Pack{host, key("first", "One"), key("second", "Two")}})
+	rec, _ := render(t, u, "/", "door", &Page{User: testUser})
+	body := rec.Body.String()
+	one, two := strings.Index(body, `class="first"`), strings.Index(body, `class="second"`)
+	if one < 0 || two < 0 || two < one {
+		t.Errorf("sign_in slot: want the first pack's link, then the second's, got:\n%s", body)
+	}
+	if !strings.Contains(body, "One "+testUser.Email) {
+		t.Errorf("slot did not render with the page: %s", body)
+	}
+	if !strings.Contains(body, `<div id="sudo"></div>`) {
+		t.Errorf("unfilled sudo slot: want it empty, got:\n%s", body)
+	}
+	for _, name := range []string{"first.js", "second.js"} {
+		if u.AssetURL(name) == "" {
+			t.Errorf("AssetURL(%q) is empty: the pack's asset is not served", name)
+		}
+	}
+	_, err := New(newSite(t, "", nil), Config{Packs: []Pack{key("dup", "x"), {Name: "again", Files: files(map[string]string{"assets/dup.js": "//"})}}})
+	if !errors.Is(err, sigra.ErrConfig) || !strings.Contains(err.Error(), "assets/dup.js") {
+		t.Errorf("two packs with one asset: got %v, want a config error naming assets/dup.js", err)
+	}
+}

@@ -159,6 +159,7 @@ type bundle struct {
 	emails   map[string]any
 	funcs    htmltemplate.FuncMap
 	owner    map[string]string // file path → pack name ("" for the core)
+	order    []string          // the packs' names, in the order given
 	// declared maps a kind ("page", "route", ...) and a name to the pack
 	// that declares it ("" for the core), so a clash names both.
 	declared map[string]map[string]string
@@ -230,6 +231,7 @@ func (u *UI) collect(packs []Pack) (*bundle, error) {
 			return nil, configErr("pack %q is given twice", p.Name)
 		}
 		u.packs[p.Name] = true
+		b.order = append(b.order, p.Name)
 		if err := u.addPack(b, p); err != nil {
 			return nil, err
 		}
@@ -246,7 +248,7 @@ func (u *UI) collect(packs []Pack) (*bundle, error) {
 
 func (u *UI) addPack(b *bundle, p Pack) error {
 	if p.Files != nil {
-		if err := readTree(p.Files, p.Name, b, []string{"pages", "sections", "emails"}); err != nil {
+		if err := readTree(p.Files, p.Name, b, []string{"pages", "sections", "emails", "slots", "assets"}); err != nil {
 			return err
 		}
 	}
@@ -286,6 +288,10 @@ func (u *UI) addPack(b *bundle, p Pack) error {
 			_, ok = p.Sections[name]
 		case "emails/":
 			_, ok = p.Emails[name]
+		case "slots/":
+			ok = validName(name)
+		case "assets/":
+			ok = true
 		}
 		if !ok {
 			return configErr("pack %q: %s is not declared in the pack", p.Name, file)
@@ -373,10 +379,14 @@ func readTree(fsys fs.FS, owner string, b *bundle, tops []string) error {
 			if !fileShape(p) {
 				return templateErr("%s: %q: unexpected file name", ownerLabel(owner), p)
 			}
+			if top == "slots" {
+				// Several packs fill one slot: each pack's file is its own.
+				p += "@" + owner
+			}
 			if prev, dup := b.owner[p]; dup {
 				return configErr("%s and %s both provide %s", ownerLabel(prev), ownerLabel(owner), p)
 			}
-			body, err := fs.ReadFile(fsys, p)
+			body, err := fs.ReadFile(fsys, strings.TrimSuffix(p, "@"+owner))
 			if err != nil {
 				return err
 			}
@@ -404,7 +414,7 @@ func fileShape(p string) bool {
 	switch dir {
 	case "layout/":
 		return ext == ".html" || ext == ".txt"
-	case "pages/", "sections/":
+	case "pages/", "sections/", "slots/":
 		return ext == ".html"
 	case "emails/":
 		return ext == ".html" || ext == ".txt"
@@ -577,6 +587,9 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 	if base.Lookup("base") == nil {
 		return templateErr("no template defines \"base\" (layout/base.html)")
 	}
+	if err := parseSlots(base, files, b); err != nil {
+		return err
+	}
 	// Icons are static: render each once (from a copy: a template set
 	// cannot be cloned once it has run).
 	u.icons = make(map[string]htmltemplate.HTML)
@@ -639,6 +652,38 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		u.sections[name] = t
 		if err := t.ExecuteTemplate(io.Discard, p, u.samplePage(zero)); err != nil {
 			return templateErr("section %q (%s): %v", name, ownerLabel(b.owner[p]), err)
+		}
+	}
+	return nil
+}
+
+// parseSlots adds to base the template "slot:<name>" of every slot: the
+// well-known ones, empty unless a pack fills them, and those packs fill.
+// A pack's file slots/<name>.html is kept as "slots/<name>.html@<pack>"
+// (see readTree) and parsed under that name; the slot runs the packs'
+// files in the order of the packs.
+func parseSlots(base *htmltemplate.Template, files map[string][]byte, b *bundle) error {
+	fills := map[string][]string{SlotSignIn: nil, SlotSudo: nil, SlotSecondFactor: nil}
+	for _, owner := range b.order {
+		for _, p := range slices.Sorted(maps.Keys(files)) {
+			rest, ok := strings.CutPrefix(p, "slots/")
+			if !ok || !strings.HasSuffix(rest, ".html@"+owner) {
+				continue
+			}
+			if _, err := base.New(p).Parse(string(files[p])); err != nil {
+				return templateErr("%v", err)
+			}
+			name := strings.TrimSuffix(rest, ".html@"+owner)
+			fills[name] = append(fills[name], p)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(fills)) {
+		var body strings.Builder
+		for _, t := range fills[name] {
+			fmt.Fprintf(&body, "{{template %q .}}", t)
+		}
+		if _, err := base.New("slot:" + name).Parse(body.String()); err != nil {
+			return templateErr("%v", err)
 		}
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/org"
+	"github.com/sigra-go/sigra/passkey"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
@@ -225,6 +226,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// Organizations, with a role of the demo's own: "billing" may
 		// manage billing (a permission the demo declares) and see members.
 		Orgs: &org.Config{Roles: map[string][]string{"billing": {"billing:manage", org.PermMembersRead}}},
+		// Passkeys for the base URL's host: localhost in development.
+		Passkeys: &passkey.Config{},
 	}
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
 	if cfg.BreachAPI != "" {

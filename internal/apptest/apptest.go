@@ -60,6 +60,7 @@ type Store interface {
 	store.Orgs
 	store.Memberships
 	store.Invitations
+	store.Passkeys
 	store.Transactor
 }
 

@@ -115,6 +115,11 @@ const (
 	// line breaks (no other control characters), kept as sent, or a JSON
 	// boolean (true reads as "true", false as an absent field).
 	Custom
+	// Object is a structured value, such as a WebAuthn credential: a JSON
+	// object in a JSON body, read as its JSON text, or a form value
+	// holding a JSON object's text. Valid UTF-8, bounded only by the body
+	// limit; what the object holds is for the handler to check.
+	Object
 	// loose is a field of a route without a schema: any text but
 	// invalid text, or a JSON boolean, as Custom; passwords are not
 	// bounded.
@@ -132,6 +137,8 @@ func (k Kind) String() string {
 		return "Bool"
 	case Custom:
 		return "Custom"
+	case Object:
+		return "Object"
 	case loose:
 		return "loose"
 	}
@@ -476,7 +483,7 @@ type value struct {
 	text  string // a string's text
 	valid bool   // the string is valid text
 	form  bool   // a form value (always a string)
-	json  byte   // a JSON value's type: '"', 't', 'f', 'n', or 'x' (number, object, array)
+	json  byte   // a JSON value's type: '"', 't', 'f', 'n', 'o' (object), or 'x' (number, array)
 }
 
 // jsonValue classifies a raw JSON value. ok is false when a string
@@ -495,6 +502,10 @@ func jsonValue(raw json.RawMessage) (v value, ok bool) {
 		}
 	case 't', 'f', 'n':
 		v.json = raw[0]
+	case '{':
+		v.json = 'o'
+		v.text = string(raw)
+		v.valid = utf8.Valid(raw)
 	default:
 		v.json = 'x'
 	}
@@ -532,6 +543,8 @@ func (v value) read(name string, kind Kind) (s string, present bool, code, msg s
 			return "", false, "", ""
 		}
 		return "", false, CodeInvalidType, "Must be true or false."
+	case kind == Object:
+		return readObject(v)
 	case (kind == Custom || kind == loose) && !isString:
 		switch v.json {
 		case 't':
@@ -561,6 +574,24 @@ func (v value) read(name string, kind Kind) (s string, present bool, code, msg s
 		}
 	}
 	return s, true, "", ""
+}
+
+// readObject reads v as an Object field: a JSON object, or a form value
+// holding one.
+func readObject(v value) (s string, present bool, code, msg string) {
+	const wantObject = "Must be a JSON object."
+	switch {
+	case v.json == 'o' || v.form:
+		if !v.valid {
+			return "", false, CodeInvalidText, msgUnreadable
+		}
+		t := strings.TrimSpace(v.text)
+		if v.form && (!strings.HasPrefix(t, "{") || !json.Valid([]byte(t))) {
+			return "", false, CodeInvalidType, wantObject
+		}
+		return t, true, "", ""
+	}
+	return "", false, CodeInvalidType, wantObject
 }
 
 // fieldErrors gathers the refused fields of a body, in order.

@@ -188,6 +188,18 @@ func TestReadInputSchema(t *testing.T) {
 		{"other fields as custom", js, `{"email":"a@example.com","display_name":"Ada\nL.","terms":true}`, Fields{"email": Text, OtherFields: Custom},
 			Input{"email": "a@example.com", "display_name": "Ada\nL.", "terms": "true"}, refused{}},
 		{"empty schema", js, `{"csrf_token":"t"}`, Fields{}, Input{"csrf_token": "t"}, refused{}},
+		{"JSON object", js, `{"credential":{"id":"x","response":{"a":[1,2]}}}`, Fields{"credential": Object},
+			Input{"credential": `{"id":"x","response":{"a":[1,2]}}`}, refused{}},
+		{"JSON object, long", js, `{"credential":{"a":"` + long + `"}}`, Fields{"credential": Object},
+			Input{"credential": `{"a":"` + long + `"}`}, refused{}},
+		{"form object", form, "credential=" + url.QueryEscape(` {"id":"x"} `), Fields{"credential": Object},
+			Input{"credential": `{"id":"x"}`}, refused{}},
+		{"JSON object as a string", js, `{"credential":"{}"}`, Fields{"credential": Object}, nil, refused{CodeInvalidType, "credential"}},
+		{"JSON array for an object", js, `{"credential":[{}]}`, Fields{"credential": Object}, nil, refused{CodeInvalidType, "credential"}},
+		{"JSON object for text", js, `{"email":{"a":1}}`, testSchema, nil, refused{CodeInvalidType, "email"}},
+		{"JSON object with invalid UTF-8", js, "{\"credential\":{\"a\":\"\xff\"}}", Fields{"credential": Object}, nil, refused{CodeInvalidText, "credential"}},
+		{"form object, not JSON", form, "credential=%7Bnope", Fields{"credential": Object}, nil, refused{CodeInvalidType, "credential"}},
+		{"form object, an array", form, "credential=%5B%5D", Fields{"credential": Object}, nil, refused{CodeInvalidType, "credential"}},
 
 		// Unknown fields.
 		{"JSON unknown field", js, `{"email":"a@example.com","is_admin":true}`, testSchema, nil, refused{CodeUnknownField, "is_admin"}},

@@ -10,13 +10,6 @@ import (
 
 var _ store.Identities = (*DB)(nil)
 
-// signInMethodsSQL counts the ways the user ?1 has to sign in: a password
-// hash and each linked identity. It is the one place that decides what
-// counts as a way to sign in; a new method (passkeys) adds its table here.
-const signInMethodsSQL = `SELECT
-	(SELECT count(*) FROM sigra_users WHERE id = ?1 AND password_hash <> '')
-	+ (SELECT count(*) FROM sigra_identities WHERE user_id = ?1)`
-
 const identityCols = `id, user_id, provider, subject, email, email_verified, access_token, refresh_token,
 	token_expires_at, created_at, updated_at, last_used_at`
 

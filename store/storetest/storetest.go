@@ -47,6 +47,11 @@ const (
 	// [store.Transactor], in a transaction). Needs store.Users and
 	// store.SignIns.
 	SignIns Part = "SignIns"
+	// Passkeys checks [store.Passkeys]: user handles, the limit, unique
+	// credential IDs, the last-method guard (with concurrent removals), and
+	// the removal of a user's passkeys by DeleteUser and AnonymizeUser.
+	// Needs store.Users and store.Passkeys.
+	Passkeys Part = "Passkeys"
 	// Transactions checks [store.Transactor] with a write of each kind the
 	// store has among users, sessions, tokens, audit events, outbox
 	// messages, limiter hits, TOTP secrets, recovery codes and trusted
@@ -182,6 +187,7 @@ func allParts() []part {
 		{Webhooks, []reflect.Type{reflect.TypeFor[store.Webhooks]()}, webhookChecks()},
 		{Orgs, []reflect.Type{users, reflect.TypeFor[store.Orgs](), reflect.TypeFor[store.Memberships](), reflect.TypeFor[store.Invitations]()}, orgChecks()},
 		{Identities, []reflect.Type{users, reflect.TypeFor[store.Identities]()}, identityChecks()},
+		{Passkeys, []reflect.Type{users, reflect.TypeFor[store.Passkeys]()}, passkeyChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
 	}

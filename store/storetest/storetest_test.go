@@ -193,7 +193,7 @@ func TestHelperProcess(t *testing.T) {
 	case "missing":
 		storetest.Run(t, users, storetest.Users, storetest.Sessions, storetest.Transactions)
 	case "unknown":
-		storetest.Run(t, users, storetest.Users, "Passkeys")
+		storetest.Run(t, users, storetest.Users, "Carrier pigeons")
 	case "none":
 		storetest.Run(t, func(t *testing.T) error { return errors.New("not a store") })
 	case "skipping":
@@ -231,7 +231,7 @@ func TestRunRefuses(t *testing.T) {
 			"part Sessions needs store.Sessions, which storetest_test.usersOnly does not implement",
 			"part Transactions needs store.Transactor, which storetest_test.usersOnly does not implement",
 		}},
-		{"unknown", []string{`"Passkeys" is not a part of the suite`}},
+		{"unknown", []string{`"Carrier pigeons" is not a part of the suite`}},
 		{"none", []string{"error implements none of the interfaces the parts need"}},
 	}
 	for _, tt := range tests {
