@@ -32,7 +32,7 @@ type app struct {
 
 // newApp builds the application on backend; edit changes the jwtauth
 // configuration before New.
-func newApp(t *testing.T, backend string, edit func(c *jwtauth.Config)) *app {
+func newApp(t testing.TB, backend string, edit func(c *jwtauth.Config)) *app {
 	t.Helper()
 	x := &app{}
 	x.App = apptest.New(t, apptest.Options{Backend: backend, Packs: []ui.Pack{account.Pages()}}, func(a *apptest.App) {
@@ -82,7 +82,7 @@ func each(t *testing.T, edit func(c *jwtauth.Config), f func(t *testing.T, a *ap
 }
 
 // signedIn returns a client signed in as a new confirmed user.
-func (a *app) signedIn(t *testing.T, email string) (*apptest.Client, *store.User) {
+func (a *app) signedIn(t testing.TB, email string) (*apptest.Client, *store.User) {
 	t.Helper()
 	u := a.CreateUser(t, email, pw)
 	c := a.Client(t)
@@ -94,7 +94,7 @@ func (a *app) signedIn(t *testing.T, email string) (*apptest.Client, *store.User
 type tokens = jwtauth.TokenResponse
 
 // exchange exchanges c's session for tokens, expecting success.
-func (a *app) exchange(t *testing.T, c *apptest.Client, body string) tokens {
+func (a *app) exchange(t testing.TB, c *apptest.Client, body string) tokens {
 	t.Helper()
 	res := c.JSON("POST", a.Path("/token"), body)
 	if res.StatusCode != http.StatusOK {
@@ -103,7 +103,7 @@ func (a *app) exchange(t *testing.T, c *apptest.Client, body string) tokens {
 	return decodeTokens(t, res)
 }
 
-func decodeTokens(t *testing.T, res *apptest.Response) tokens {
+func decodeTokens(t testing.TB, res *apptest.Response) tokens {
 	t.Helper()
 	var tk tokens
 	if err := json.Unmarshal([]byte(res.Body), &tk); err != nil {

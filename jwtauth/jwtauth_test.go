@@ -288,7 +288,7 @@ func TestSessionEndsFamily(t *testing.T) {
 
 // instance returns another JWT over the same store and keys (another
 // instance of the application), with edit applied.
-func (a *app) instance(t *testing.T, edit func(c *jwtauth.Config)) *jwtauth.JWT {
+func (a *app) instance(t testing.TB, edit func(c *jwtauth.Config)) *jwtauth.JWT {
 	t.Helper()
 	cfg := a.JWT.Config()
 	if edit != nil {
