@@ -292,3 +292,34 @@ func (j *JWT) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(j.jwks)))
 	_, _ = w.Write(j.jwks)
 }
+
+// PurgeKeep is how long Purge keeps a family after it ended (expired or
+// was revoked): long enough that a reuse of its tokens shortly after is
+// still recognised and audited as one.
+const PurgeKeep = 7 * 24 * time.Hour
+
+// Purge deletes the families (and their refresh tokens) that ended more
+// than PurgeKeep ago, and returns how many.
+func (j *JWT) Purge(ctx context.Context) (int, error) {
+	return j.st.PurgeRefreshFamilies(ctx, j.site.Now().Add(-PurgeKeep))
+}
+
+// RunPurge calls Purge now and then every interval (default one hour)
+// until ctx ends, logging failures.
+func (j *JWT) RunPurge(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := j.Purge(ctx); err != nil && ctx.Err() == nil {
+			j.log.ErrorContext(ctx, "purging ended refresh-token families failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

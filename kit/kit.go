@@ -12,6 +12,7 @@ import (
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/internal/web"
+	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/mfa"
 	"github.com/sigra-go/sigra/middleware"
@@ -95,6 +96,12 @@ type Config struct {
 	// The store must then implement org.Store, as both adapters do. Nil
 	// leaves organizations out.
 	Orgs *org.Config
+	// JWT, when set, adds JWT access tokens with rotating refresh tokens
+	// (package jwtauth) with these options (Keys at least); the kit fills
+	// Store and Sessions and mounts the token endpoints and the JWKS. The
+	// store must implement jwtauth.Store, as both adapters do. Nil leaves
+	// them out.
+	JWT *jwtauth.Config
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
@@ -128,6 +135,9 @@ type Kit struct {
 	// organization routes (Orgs.RequireMember, RequirePermission); nil
 	// unless Config.Orgs is set.
 	Orgs *org.Orgs
+	// JWT issues and verifies access tokens (JWT.Require guards the
+	// application's API routes); nil unless Config.JWT is set.
+	JWT *jwtauth.JWT
 	// Mux holds the features' routes (under the site's prefix), the UI's
 	// assets and the development mailbox. Add the application's routes to
 	// it, then serve [Kit.Handler].
@@ -154,6 +164,13 @@ func New(cfg Config) (*Kit, error) {
 		var ok bool
 		if orgStore, ok = cfg.Store.(org.Store); !ok {
 			return bad("Config.Store does not implement org.Store (organizations, memberships, invitations): implement it, or leave Config.Orgs nil")
+		}
+	}
+	var jwtStore jwtauth.Store
+	if cfg.JWT != nil {
+		var ok bool
+		if jwtStore, ok = cfg.Store.(jwtauth.Store); !ok {
+			return bad("Config.Store does not implement jwtauth.Store (refresh-token families, audit log): implement it, or leave Config.JWT nil")
 		}
 	}
 	var twoFactor mfa.Store
@@ -252,6 +269,14 @@ func New(cfg Config) (*Kit, error) {
 	if k.Orgs != nil {
 		k.Orgs.Mount(k.Mux)
 	}
+	if cfg.JWT != nil {
+		jc := *cfg.JWT
+		jc.Store, jc.Sessions = jwtStore, k.Sessions
+		if k.JWT, err = jwtauth.New(jc); err != nil {
+			return nil, err
+		}
+		k.JWT.Mount(k.Mux)
+	}
 	k.UI.Mount(k.Mux)
 	if k.Mailbox != nil {
 		k.Mailbox.Mount(k.Mux, DevMailboxPath)
@@ -336,6 +361,13 @@ func (k *Kit) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			k.Orgs.RunPurge(ctx, k.purge)
+		}()
+	}
+	if k.JWT != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.JWT.RunPurge(ctx, k.purge)
 		}()
 	}
 	wg.Wait()
