@@ -2,8 +2,8 @@ package kit_test
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,8 +19,8 @@ import (
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/kit"
-	"github.com/sigra-go/sigra/org"
 	"github.com/sigra-go/sigra/mail"
+	"github.com/sigra-go/sigra/org"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store/sqlite"
