@@ -77,11 +77,13 @@
 //	POST /token            exchange the signed-in session for tokens
 //	POST /token/refresh    rotate a refresh token
 //	POST /token/revoke     revoke the family of a refresh token (sign out)
+//	POST /token/clients/revoke   revoke one of the user's apps (settings; with Config.UI)
 //	GET  /.well-known/jwks.json   the public keys (at the site's root)
 //
-// Bodies are a JSON object (or a form); unknown JSON fields, wrong types
-// and invalid text are refused with 400 and a field code, as everywhere
-// in Sigra: {"error": {"code": "unknown_field", "message": "...",
+// Bodies are JSON objects (Content-Type application/json, which the CSRF
+// middleware exempts from its form token; a form body would need one).
+// Unknown fields, wrong types and invalid text are refused with 400 and a
+// field code, as everywhere in Sigra: {"error": {"code": "unknown_field", "message": "...",
 // "fields": {"x": "..."}}}. The token endpoint takes {"scope": "read
 // write", "client_name": "a phone"} (both optional: no scope asks for
 // Config.DefaultScopes); refresh and revoke take {"refresh_token": "..."}.
@@ -113,6 +115,17 @@
 //	curl -H 'Content-Type: application/json' -d "{\"refresh_token\":\"$REFRESH\"}" http://localhost:8080/auth/token/refresh
 //	curl -H 'Content-Type: application/json' -d "{\"refresh_token\":\"$REFRESH\"}" http://localhost:8080/auth/token/revoke
 //	curl http://localhost:8080/.well-known/jwks.json
+//
+// # Settings
+//
+// With Config.UI (holding [Pages]) and Config.Guard, [JWT.Section] is a
+// settings section listing the apps that hold tokens for the user (the
+// client_name each gave, its scopes, since when), each with a revoke
+// button: POST /token/clients/revoke {"id": "<family>"} ends that family
+// and its access tokens at once, answering 303 to the settings page with
+// the notice api_access_revoked, or {"ok": true}; another user's family,
+// or one already ended, is 404 "not_found". The settings page's JSON
+// carries the list under "api_access" ([AccessSection]).
 //
 // # Audit
 //

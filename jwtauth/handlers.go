@@ -16,6 +16,7 @@ import (
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
+	"github.com/sigra-go/sigra/ui"
 )
 
 // The routes of [JWT.Mount], under the site's prefix (the JWKS is at
@@ -26,10 +27,11 @@ const (
 	PathRevoke  = "/token/revoke"
 )
 
-// The schemas of the endpoints' bodies (a JSON object or a form).
+// The schemas of the endpoints' bodies.
 var (
 	tokenFields   = kernel.Fields{"scope": kernel.Text, "client_name": kernel.Text}
 	refreshFields = kernel.Fields{"refresh_token": kernel.Text}
+	clientFields  = kernel.Fields{"id": kernel.Text, "return_to": kernel.Text}
 )
 
 // TokenResponse is the body of a successful answer of the token and
@@ -61,6 +63,65 @@ func (j *JWT) Mount(mux *http.ServeMux) {
 	mux.Handle("POST "+j.site.Path(PathRefresh), limit(http.HandlerFunc(j.handleRefresh)))
 	mux.Handle("POST "+j.site.Path(PathRevoke), limit(http.HandlerFunc(j.handleRevoke)))
 	mux.Handle("GET "+j.cfg.JWKSPath, http.HandlerFunc(j.handleJWKS))
+	if j.cfg.UI != nil {
+		mux.Handle("POST "+j.site.Path(PathRevokeClient), limit(j.cfg.Guard.RequireUser(http.HandlerFunc(j.handleRevokeClient))))
+	}
+}
+
+// handleRevokeClient revokes one of the signed-in user's families from
+// the settings page: 303 to the settings page with a notice, or JSON
+// {"ok": true}. Another user's family, or one already ended, is 404.
+func (j *JWT) handleRevokeClient(w http.ResponseWriter, r *http.Request) {
+	page := func(status int, code, msg string) {
+		if web.WantsJSON(r) {
+			web.Error(w, status, code, msg)
+			return
+		}
+		j.cfg.UI.Render(w, r, status, "error", j.cfg.UI.Fill(r, &ui.Page{Title: "Something went wrong", Data: &ui.ErrorData{Status: status, Message: msg}}))
+	}
+	in, err := kernel.ReadFields(r, clientFields)
+	if err != nil {
+		e := kernel.Refusal(err)
+		if web.WantsJSON(r) {
+			badInput(w, err)
+			return
+		}
+		page(http.StatusBadRequest, e.Code, e.Message)
+		return
+	}
+	u := sigra.UserFrom(r.Context())
+	ctx := j.withRequest(r)
+	now := j.site.Now()
+	f, err := j.st.LiveRefreshFamily(ctx, in["id"], now)
+	if err == nil && f.UserID != u.ID {
+		err = store.ErrNotFound // another user's family is not found
+	}
+	if err == nil {
+		f, err = j.st.RevokeRefreshFamily(ctx, u.ID, f.ID, store.RevokeReasonUser, now)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		page(http.StatusNotFound, "not_found", "No such app holds tokens for your account.")
+		return
+	case err != nil:
+		j.fail(w, r, err)
+		return
+	}
+	j.forget(f.ID)
+	j.record(ctx, ActionRevoke, audit.OutcomeSuccess, f, map[string]string{"reason": store.RevokeReasonUser})
+	if web.WantsJSON(r) {
+		web.JSON(w, http.StatusOK, map[string]any{"ok": true})
+		return
+	}
+	target, _ := j.cfg.UI.Route(ui.RouteSettings)
+	if rt, ok := web.LocalPath(in["return_to"]); ok {
+		target = rt
+	}
+	if target == "" {
+		target = j.site.Home()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, kernel.WithNotice(target, "api_access_revoked"), http.StatusSeeOther)
 }
 
 // withRequest adds the client's address and user agent for audit rows.

@@ -35,30 +35,34 @@ type app struct {
 func newApp(t testing.TB, backend string, edit func(c *jwtauth.Config)) *app {
 	t.Helper()
 	x := &app{}
-	x.App = apptest.New(t, apptest.Options{Backend: backend, Packs: []ui.Pack{account.Pages()}}, func(a *apptest.App) {
+	x.App = apptest.New(t, apptest.Options{Backend: backend, Packs: []ui.Pack{account.Pages(), jwtauth.Pages()}}, func(a *apptest.App) {
 		st, ok := a.Store.(jwtauth.Store)
 		if !ok {
 			t.Fatalf("the %s store does not implement jwtauth.Store", a.Backend)
 		}
 		x.st = st
-		acc, err := account.New(account.Config{
-			Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Passwords: a.Hasher, Mail: a.Outbox, RateLimiter: a.Limiter,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		acc.Mount(a.Mux)
 		key, err := jwtauth.GenerateKey("k1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := jwtauth.Config{Store: st, Sessions: a.Sessions, Keys: []jwtauth.Key{key}, Scopes: []string{"read", "write"}, DefaultScopes: []string{"read"}}
+		cfg := jwtauth.Config{
+			Store: st, Sessions: a.Sessions, UI: a.UI, Guard: a.Guard, Keys: []jwtauth.Key{key},
+			Scopes: []string{"read", "write"}, DefaultScopes: []string{"read"},
+		}
 		if edit != nil {
 			edit(&cfg)
 		}
 		if x.JWT, err = jwtauth.New(cfg); err != nil {
 			t.Fatal(err)
 		}
+		acc, err := account.New(account.Config{
+			Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Passwords: a.Hasher, Mail: a.Outbox, RateLimiter: a.Limiter,
+			Sections: []ui.Section{x.JWT.Section()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc.Mount(a.Mux)
 		x.JWT.Mount(a.Mux)
 		me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			a := sigra.AuthFrom(r.Context())

@@ -15,9 +15,11 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
+	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/ui"
 )
 
 // Store is what the package needs of a store: the refresh-token families
@@ -116,6 +118,11 @@ type Config struct {
 	JWKSPath string
 	// Audit records the events. Default: a Logger over Store.
 	Audit *audit.Logger
+	// UI and Guard, when set, serve the settings section that lists the
+	// apps holding tokens for the user ([JWT.Section]) and its revoke
+	// route. The UI must hold [Pages]. Both or neither.
+	UI    *ui.UI
+	Guard *middleware.Guard
 }
 
 // JWT issues and verifies access tokens and rotates refresh tokens.
@@ -219,6 +226,14 @@ func New(cfg Config) (*JWT, error) {
 	}
 	if cfg.RefreshTTL > cfg.FamilyTTL {
 		return bad("Config.RefreshTTL %v is longer than Config.FamilyTTL %v", cfg.RefreshTTL, cfg.FamilyTTL)
+	}
+	switch {
+	case (cfg.UI == nil) != (cfg.Guard == nil):
+		return bad("Config.UI and Config.Guard go together: set both (for the settings section) or neither")
+	case cfg.UI != nil && cfg.UI.Site() != s:
+		return bad("Config.UI was built with another site than Config.Sessions; build both from one *site.Site")
+	case cfg.UI != nil && !cfg.UI.HasPack(PackName):
+		return bad("the UI has no %q pack: add jwtauth.Pages() to ui.Config.Packs", PackName)
 	}
 	if cfg.JWKSPath == "" {
 		cfg.JWKSPath = DefaultJWKSPath

@@ -98,7 +98,8 @@ type Config struct {
 	Orgs *org.Config
 	// JWT, when set, adds JWT access tokens with rotating refresh tokens
 	// (package jwtauth) with these options (Keys at least); the kit fills
-	// Store and Sessions and mounts the token endpoints and the JWKS. The
+	// Store, Sessions, UI and Guard, adds the settings section of the apps
+	// holding tokens, and mounts the token endpoints and the JWKS. The
 	// store must implement jwtauth.Store, as both adapters do. Nil leaves
 	// them out.
 	JWT *jwtauth.Config
@@ -201,6 +202,9 @@ func New(cfg Config) (*Kit, error) {
 	if cfg.Orgs != nil {
 		packs = append(packs, org.Pages())
 	}
+	if cfg.JWT != nil {
+		packs = append(packs, jwtauth.Pages())
+	}
 	packs = append(packs, cfg.Packs...)
 	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
 		return nil, err
@@ -252,6 +256,14 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append(sections, k.Orgs.Section())
 	}
+	if cfg.JWT != nil {
+		jc := *cfg.JWT
+		jc.Store, jc.Sessions, jc.UI, jc.Guard = jwtStore, k.Sessions, k.UI, k.Guard
+		if k.JWT, err = jwtauth.New(jc); err != nil {
+			return nil, err
+		}
+		sections = append(sections, k.JWT.Section())
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -269,12 +281,7 @@ func New(cfg Config) (*Kit, error) {
 	if k.Orgs != nil {
 		k.Orgs.Mount(k.Mux)
 	}
-	if cfg.JWT != nil {
-		jc := *cfg.JWT
-		jc.Store, jc.Sessions = jwtStore, k.Sessions
-		if k.JWT, err = jwtauth.New(jc); err != nil {
-			return nil, err
-		}
+	if k.JWT != nil {
 		k.JWT.Mount(k.Mux)
 	}
 	k.UI.Mount(k.Mux)

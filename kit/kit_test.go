@@ -462,6 +462,9 @@ func TestJWT(t *testing.T) {
 	if res := a.Client(t).Do("GET", "/api/me", h, nil); res.Body != "api "+u.ID {
 		t.Errorf("GET /api/me with the token: %d %q", res.StatusCode, res.Body)
 	}
+	if res := c.Get("/auth/settings"); !strings.Contains(res.Body, "Apps with access") {
+		t.Error("the settings page has no section of the apps holding tokens")
+	}
 	if res := c.Get("/.well-known/jwks.json"); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `"kid":"k1"`) {
 		t.Errorf("JWKS: %d %s", res.StatusCode, res.Body)
 	}
