@@ -379,3 +379,32 @@ func TestUserFrom(t *testing.T) {
 		t.Errorf("AuthFrom below Require: got %+v", got)
 	}
 }
+
+// TestImpersonationRefused: no tokens are issued to an administrator
+// acting as the user (the session row carries the impersonator; the admin
+// console is not part of this test application, so the row is set in the
+// store), and nothing is stored.
+func TestImpersonationRefused(t *testing.T) {
+	each(t, nil, func(t *testing.T, a *app) {
+		c, u := a.signedIn(t, "impersonated@example.com")
+		admin := a.CreateUser(t, "admin@example.com", pw)
+		ctx := context.Background()
+		sessions, err := a.Store.UserSessions(ctx, u.ID, a.Clock.Now())
+		if err != nil || len(sessions) != 1 {
+			t.Fatalf("sessions: %d, %v", len(sessions), err)
+		}
+		s := sessions[0]
+		s.Impersonator = admin.ID
+		if err := a.Store.SaveSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		res := c.JSON("POST", a.Path("/token"), `{}`)
+		wantStatus(t, "POST /token while impersonating", res, http.StatusForbidden)
+		if code := errCode(t, res); code != "impersonating" {
+			t.Errorf("code %q, want impersonating", code)
+		}
+		if n := a.Count(t, "sigra_refresh_families", "user_id = ?", u.ID); n != 0 {
+			t.Errorf("%d families stored, want 0", n)
+		}
+	})
+}
