@@ -10,9 +10,10 @@ import (
 	"github.com/sigra-go/sigra/jwtauth"
 )
 
-// BenchmarkVerify measures the verification of an access token (EdDSA
-// signature, claims, the family vouched for by memory within
-// RecheckAfter), and with the store read on every request.
+// BenchmarkVerify measures the verification of an access token used
+// again (its signature verified on first use, its times and family
+// checked every time: the family from memory within RecheckAfter, or
+// from the store on every request).
 func BenchmarkVerify(b *testing.B) {
 	for _, every := range []bool{false, true} {
 		name := "recheck-after"

@@ -30,7 +30,10 @@
 // key, so "none" or HS256 keyed with the public key are refused), the
 // signature must verify, iss and aud must be the configured ones, exp is
 // required, and exp, nbf and iat are checked with at most Config.Leeway
-// of clock skew.
+// of clock skew. A verifier remembers the tokens it verified (by their
+// SHA-256, at most 10,000): a client's next requests with the same token
+// skip the signature check, while the times and the family are checked on
+// every request.
 //
 // Refresh tokens are opaque 256-bit tokens (package token), stored as
 // SHA-256 digests, single use, and rotated on every refresh. The rule of

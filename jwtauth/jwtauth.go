@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,7 +146,19 @@ type JWT struct {
 	// Config.RecheckAfter. It is bounded by maxSeen.
 	mu   sync.Mutex
 	seen map[string]time.Time
+
+	// verified remembers the claims of tokens whose signature and claims
+	// verified, by the SHA-256 of the token, so that a client's next
+	// requests with the same token skip the signature check; their times
+	// are checked on every use. Bounded by maxVerified. The keys of a JWT
+	// never change, so a remembered token is one a configured key signed.
+	vmu      sync.Mutex
+	verified map[[sha256.Size]byte]*Claims
 }
+
+// maxVerified bounds the tokens a verifier remembers as verified; past it
+// the memory is cleared.
+const maxVerified = 10_000
 
 // Config returns j's configuration with the defaults filled in: the
 // configuration of another instance of the same application.
@@ -170,7 +183,7 @@ func New(cfg Config) (*JWT, error) {
 		return bad("Config.Keys needs at least one key (see GenerateKey and ParseKey)")
 	}
 	s := cfg.Sessions.Site()
-	j := &JWT{st: cfg.Store, site: s, log: s.Logger(), keys: map[string]Key{}, scopes: map[string]bool{}, seen: map[string]time.Time{}}
+	j := &JWT{st: cfg.Store, site: s, log: s.Logger(), keys: map[string]Key{}, scopes: map[string]bool{}, seen: map[string]time.Time{}, verified: map[[sha256.Size]byte]*Claims{}}
 	for i, k := range cfg.Keys {
 		if k.Alg() == "" {
 			return bad("Config.Keys[%d] (%q) is not an Ed25519 or ECDSA P-256 private key", i, k.ID)
@@ -368,17 +381,42 @@ func (j *JWT) keyFor(t *jwt.Token) (any, error) {
 // Config.CheckEveryRequest). The errors are ErrInvalidToken, ErrRevoked,
 // or a store error (store.ErrUnavailable when the store is down).
 func (j *JWT) Verify(ctx context.Context, raw string) (*Claims, error) {
-	c := new(Claims)
-	if _, err := j.parser.ParseWithClaims(raw, c, j.keyFor); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
-	}
-	if c.Subject == "" || c.FamilyID == "" || c.SessionID == "" || c.NotBefore == nil || c.AAL < 1 || c.AAL > 2 {
-		return nil, fmt.Errorf("%w: missing claims", ErrInvalidToken)
+	sum := sha256.Sum256([]byte(raw))
+	j.vmu.Lock()
+	c := j.verified[sum]
+	j.vmu.Unlock()
+	if c == nil || !j.timely(c) {
+		// Not verified before, or its times no longer hold: the full
+		// check, which says why it fails.
+		c = new(Claims)
+		if _, err := j.parser.ParseWithClaims(raw, c, j.keyFor); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		}
+		if c.Subject == "" || c.FamilyID == "" || c.SessionID == "" || c.NotBefore == nil || c.AAL < 1 || c.AAL > 2 {
+			return nil, fmt.Errorf("%w: missing claims", ErrInvalidToken)
+		}
+		j.vmu.Lock()
+		if len(j.verified) >= maxVerified {
+			clear(j.verified)
+		}
+		j.verified[sum] = c
+		j.vmu.Unlock()
 	}
 	if err := j.checkFamily(ctx, c.FamilyID); err != nil {
 		return nil, err
 	}
-	return c, nil
+	cc := *c
+	return &cc, nil
+}
+
+// timely reports whether the times of verified claims c still hold now,
+// as the parser checks them: exp after now, nbf and iat not after now,
+// each with the leeway.
+func (j *JWT) timely(c *Claims) bool {
+	now, l := j.site.Now(), j.cfg.Leeway
+	return c.ExpiresAt != nil && now.Before(c.ExpiresAt.Add(l)) &&
+		c.NotBefore != nil && !now.Before(c.NotBefore.Add(-l)) &&
+		c.IssuedAt != nil && !now.Before(c.IssuedAt.Add(-l))
 }
 
 // checkFamily checks that the family is live, from memory when the store
