@@ -35,6 +35,25 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyFirstUse measures the first verification of a token by a
+// verifier: the EdDSA signature and the claims, and the family read from
+// the store.
+func BenchmarkVerifyFirstUse(b *testing.B) {
+	a := newApp(b, "sqlite", nil)
+	c, _ := a.signedIn(b, "bench@example.com")
+	tok := a.exchange(b, c, `{}`).AccessToken
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		j := a.instance(b, nil) // a verifier that has seen nothing
+		b.StartTimer()
+		if _, err := j.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRequest serves one GET in process through a bare handler and
 // through JWT.Require around the same handler, in the same run: the
 // ratio of the two is the cost of JWT authentication per request.
