@@ -86,7 +86,9 @@
 // Bodies are JSON objects (Content-Type application/json, which the CSRF
 // middleware exempts from its form token; a form body would need one).
 // Unknown fields, wrong types and invalid text are refused with 400 and a
-// field code, as everywhere in Sigra: {"error": {"code": "unknown_field", "message": "...",
+// field code, as everywhere in Sigra (a browser application on another
+// origin also needs its origin in middleware.CSRFConfig.TrustedOrigins, and
+// CORS headers of the application's own): {"error": {"code": "unknown_field", "message": "...",
 // "fields": {"x": "..."}}}. The token endpoint takes {"scope": "read
 // write", "client_name": "a phone"} (both optional: no scope asks for
 // Config.DefaultScopes); refresh and revoke take {"refresh_token": "..."}.
