@@ -278,8 +278,10 @@ func (j *JWT) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	f, err := j.st.RotateRefreshToken(ctx, token.Digest(secret), next, now)
 	switch {
 	case errors.Is(err, store.ErrReplay):
-		j.forget(f.ID)
-		j.record(ctx, ActionReuse, audit.OutcomeFailure, f, nil)
+		if f != nil {
+			j.forget(f.ID)
+			j.record(ctx, ActionReuse, audit.OutcomeFailure, f, nil)
+		}
 		invalidGrant(w)
 		return
 	case errors.Is(err, store.ErrNotFound):
