@@ -408,3 +408,28 @@ func TestImpersonationRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestNoSecretStored: refresh tokens are stored as SHA-256 digests only,
+// and no token (refresh or access) appears anywhere in the database.
+func TestNoSecretStored(t *testing.T) {
+	each(t, nil, func(t *testing.T, a *app) {
+		c, _ := a.signedIn(t, "secret@example.com")
+		first := a.exchange(t, c, `{"client_name":"a phone"}`)
+		next := decodeTokens(t, a.refresh(t, first.RefreshToken))
+		if n := a.Count(t, "sigra_refresh_tokens", "digest = ?", token.Digest(next.RefreshToken)); n != 1 {
+			t.Errorf("rows with the refresh token's digest: %d, want 1", n)
+		}
+		contents := a.Contents(t)
+		if !strings.Contains(string(contents), "a phone") {
+			t.Fatal("the database contents lack the client's name: the check below would prove nothing")
+		}
+		for name, secret := range map[string]string{
+			"first refresh token": first.RefreshToken, "next refresh token": next.RefreshToken,
+			"access token": first.AccessToken, "access token's signature": first.AccessToken[strings.LastIndex(first.AccessToken, ".")+1:],
+		} {
+			if strings.Contains(string(contents), secret) {
+				t.Errorf("the database holds the %s", name)
+			}
+		}
+	})
+}
