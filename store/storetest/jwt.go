@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -36,6 +37,7 @@ func refreshChecks() []check {
 		checkOf("RevokeRefreshFamily", testRevokeRefreshFamily),
 		checkOf("UserRefreshFamilies", testUserRefreshFamilies),
 		checkOf("PurgeRefreshFamilies", testPurgeRefreshFamilies),
+		checkEnv("Transaction", testRefreshTransaction),
 	}
 }
 
@@ -381,4 +383,45 @@ func testPurgeRefreshFamilies(t *testing.T, s refreshStore) {
 	if got.ID != live.ID {
 		t.Errorf("RefreshFamilyByToken(live): got family %q, want %q", got.ID, live.ID)
 	}
+}
+
+// Inside a transaction the methods join it: a rollback leaves no family,
+// and a reuse detected in a transaction that goes on to commit stays
+// revoked (the store's own statements did not fail the transaction).
+func testRefreshTransaction(t *testing.T, s refreshStore, e env) {
+	tx, ok := as[store.Transactor](e)
+	if !ok {
+		t.Skipf("storetest: %s does not implement store.Transactor", typeName(e.typ))
+	}
+	ctx := t.Context()
+	u := newUser(t, s, "tx-family@example.com")
+	sess := liveSessionOf(t, s, u, "tx")
+	errRollback := errors.New("roll back")
+	err := tx.InTx(ctx, func(ctx context.Context) error {
+		f := &store.RefreshFamily{UserID: u.ID, SessionID: sess.ID, CreatedAt: t0, ExpiresAt: at(time.Hour)}
+		if err := s.CreateRefreshFamily(ctx, f, nextToken("tx0", t0), t0); err != nil {
+			return fmt.Errorf("CreateRefreshFamily in the transaction: %w", err)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("InTx: got %v, want the function's error", err)
+	}
+	_, err = s.RefreshFamilyByToken(ctx, digest("tx0"))
+	wantErr(t, "RefreshFamilyByToken(rolled back)", err, store.ErrNotFound)
+
+	f := newFamily(t, s, u, sess, "t0")
+	now := at(time.Minute)
+	_, err = s.RotateRefreshToken(ctx, digest("t0"), nextToken("t1", now), now)
+	must(t, "RotateRefreshToken", err)
+	must(t, "InTx", tx.InTx(ctx, func(ctx context.Context) error {
+		_, err := s.RotateRefreshToken(ctx, digest("t0"), nextToken("t2", now), now)
+		if !errors.Is(err, store.ErrReplay) {
+			return fmt.Errorf("RotateRefreshToken(reuse) in the transaction: got %v, want ErrReplay", err)
+		}
+		// The transaction is still usable.
+		_, err = s.RefreshFamilyByToken(ctx, digest("t1"))
+		return err
+	}))
+	wantFamilyEnded(t, s, f, store.RevokeReasonReuse, now)
 }
