@@ -15,8 +15,9 @@ import (
 // session, single-use rotation, reuse detection revoking the family
 // (including a race of rotations of one token, on which the rule of
 // store.RefreshTokens decides), and the end of a family with its session
-// (revoked, revoked with all of the user's, disabled user, deleted user).
-// Needs store.Users, store.Sessions and store.RefreshTokens.
+// (revoked, revoked with all of the user's, disabled user, deleted user),
+// and, when the store is a [store.Transactor], in a transaction. Needs
+// store.Users, store.Sessions and store.RefreshTokens.
 const RefreshTokens Part = "RefreshTokens"
 
 // refreshStore is what the checks of the RefreshTokens part need.
