@@ -12,6 +12,7 @@ import (
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/internal/web"
+	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/mfa"
 	"github.com/sigra-go/sigra/middleware"
@@ -111,6 +112,13 @@ type Config struct {
 	// section to the settings. The store must implement passkey.Store.
 	// Nil leaves passkeys out.
 	Passkeys *passkey.Config
+	// JWT, when set, adds JWT access tokens with rotating refresh tokens
+	// (package jwtauth) with these options (Keys at least); the kit fills
+	// Store, Sessions, UI and Guard, adds the settings section of the apps
+	// holding tokens, and mounts the token endpoints and the JWKS. The
+	// store must implement jwtauth.Store, as both adapters do. Nil leaves
+	// them out.
+	JWT *jwtauth.Config
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
@@ -148,6 +156,9 @@ type Kit struct {
 	OAuth *oauth.OAuth
 	// Passkeys is nil unless Config.Passkeys is set.
 	Passkeys *passkey.Passkeys
+	// JWT issues and verifies access tokens (JWT.Require guards the
+	// application's API routes); nil unless Config.JWT is set.
+	JWT *jwtauth.JWT
 	// Mux holds the features' routes (under the site's prefix), the UI's
 	// assets and the development mailbox. Add the application's routes to
 	// it, then serve [Kit.Handler].
@@ -174,6 +185,13 @@ func New(cfg Config) (*Kit, error) {
 		var ok bool
 		if orgStore, ok = cfg.Store.(org.Store); !ok {
 			return bad("Config.Store does not implement org.Store (organizations, memberships, invitations): implement it, or leave Config.Orgs nil")
+		}
+	}
+	var jwtStore jwtauth.Store
+	if cfg.JWT != nil {
+		var ok bool
+		if jwtStore, ok = cfg.Store.(jwtauth.Store); !ok {
+			return bad("Config.Store does not implement jwtauth.Store (refresh-token families, audit log): implement it, or leave Config.JWT nil")
 		}
 	}
 	var twoFactor mfa.Store
@@ -216,6 +234,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if cfg.Passkeys != nil {
 		packs = append(packs, passkey.Pages())
+	}
+	if cfg.JWT != nil {
+		packs = append(packs, jwtauth.Pages())
 	}
 	packs = append(packs, cfg.Packs...)
 	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
@@ -301,6 +322,14 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append([]ui.Section{k.Passkeys.Section()}, sections...)
 	}
+	if cfg.JWT != nil {
+		jc := *cfg.JWT
+		jc.Store, jc.Sessions, jc.UI, jc.Guard = jwtStore, k.Sessions, k.UI, k.Guard
+		if k.JWT, err = jwtauth.New(jc); err != nil {
+			return nil, err
+		}
+		sections = append(sections, k.JWT.Section())
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -323,6 +352,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if k.Passkeys != nil {
 		k.Passkeys.Mount(k.Mux)
+	}
+	if k.JWT != nil {
+		k.JWT.Mount(k.Mux)
 	}
 	k.UI.Mount(k.Mux)
 	if k.Mailbox != nil {
@@ -442,6 +474,13 @@ func (k *Kit) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			k.Orgs.RunPurge(ctx, k.purge)
+		}()
+	}
+	if k.JWT != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.JWT.RunPurge(ctx, k.purge)
 		}()
 	}
 	wg.Wait()

@@ -2,6 +2,7 @@ package kit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/org"
@@ -471,5 +473,47 @@ func TestOrgs(t *testing.T) {
 			}()
 			wrap()
 		}()
+	}
+}
+
+// TestJWT checks that Config.JWT adds the token endpoints and the JWKS,
+// and that its access tokens open the application's API routes.
+func TestJWT(t *testing.T) {
+	t.Parallel()
+	key, err := jwtauth.GenerateKey("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, k := start(t, kit.Config{JWT: &jwtauth.Config{Keys: []jwtauth.Key{key}}}, func(k *kit.Kit) {
+		k.Handle("GET /api/me", k.JWT.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "api "+sigra.UserFrom(r.Context()).ID)
+		})))
+	})
+	if k.JWT == nil {
+		t.Fatal("no JWT with Config.JWT set")
+	}
+	u := a.CreateUser(t, "api@example.com", "correct horse battery staple")
+	c := a.Client(t)
+	c.SignIn("api@example.com", "correct horse battery staple")
+	res := c.JSON("POST", "/auth/token", `{}`)
+	var tk jwtauth.TokenResponse
+	if err := json.Unmarshal([]byte(res.Body), &tk); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("POST /auth/token: %d %v\n%s", res.StatusCode, err, res.Body)
+	}
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+tk.AccessToken)
+	if res := a.Client(t).Do("GET", "/api/me", h, nil); res.Body != "api "+u.ID {
+		t.Errorf("GET /api/me with the token: %d %q", res.StatusCode, res.Body)
+	}
+	if res := c.Get("/auth/settings"); !strings.Contains(res.Body, "Apps with access") {
+		t.Error("the settings page has no section of the apps holding tokens")
+	}
+	if res := c.Get("/.well-known/jwks.json"); res.StatusCode != http.StatusOK || !strings.Contains(res.Body, `"kid":"k1"`) {
+		t.Errorf("JWKS: %d %s", res.StatusCode, res.Body)
+	}
+	// Without keys the kit refuses to start.
+	_, err = kit.New(kit.Config{Store: openDB(t), Site: site.Config{BaseURL: "http://localhost:8080"}, Keys: apptest.NewKey("k1"), JWT: &jwtauth.Config{}})
+	if !errors.Is(err, sigra.ErrConfig) || !strings.Contains(err.Error(), "Config.Keys") {
+		t.Errorf("kit with JWT and no keys: got %v, want an ErrConfig naming Config.Keys", err)
 	}
 }

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"embed"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/oauth"
@@ -48,6 +53,7 @@ const (
 	EnvPostgres = "SIGRA_DEMO_POSTGRES" // -postgres
 	EnvKeys     = "SIGRA_KEYS"          // -keys
 	EnvSMTP     = "SIGRA_SMTP_URL"      // -smtp
+	EnvJWTKey   = "SIGRA_JWT_KEY"       // -jwt-key
 )
 
 // Config configures the demo.
@@ -82,6 +88,10 @@ type Config struct {
 	// passwords are checked against it when they are set and at sign-in;
 	// a sign-in with a breached password is sent to choose a new one.
 	BreachAPI string
+	// JWTKey is the private key that signs the API's access tokens, as
+	// PEM or a JWK (see jwtauth.ParseKey). Empty means a development key
+	// kept in a file (see [Config.JWTKeyPath]).
+	JWTKey string
 	// Pprof is an address on this machine (localhost:6060) where the
 	// runtime's profiles (net/http/pprof) are served, apart from the
 	// app's handler; empty serves none.
@@ -111,6 +121,43 @@ func (c Config) LoadKeys() (string, error) {
 		return c.Keys, nil
 	}
 	return kit.KeysFile(c.KeysPath())
+}
+
+// JWTKeyPath is where the development JWT signing key is kept when
+// JWTKey is empty: beside the sealing key file ("sigra-demo.jwt.pem").
+func (c Config) JWTKeyPath() string {
+	return strings.TrimSuffix(c.KeysPath(), ".keys") + ".jwt.pem"
+}
+
+// LoadJWTKey returns the key that signs access tokens: JWTKey when given,
+// else the key file at JWTKeyPath, created on first use.
+func (c Config) LoadJWTKey() (jwtauth.Key, error) {
+	const id = "demo-1"
+	if c.JWTKey != "" {
+		return jwtauth.ParseKey(id, []byte(c.JWTKey))
+	}
+	path := c.JWTKeyPath()
+	if b, err := os.ReadFile(path); err == nil {
+		return jwtauth.ParseKey(id, b)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return jwtauth.Key{}, err
+	}
+	k, err := jwtauth.GenerateKey(id)
+	if err != nil {
+		return jwtauth.Key{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k.Private)
+	if err != nil {
+		return jwtauth.Key{}, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return jwtauth.Key{}, err
+	}
+	if err := errors.Join(pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}), f.Close()); err != nil {
+		return jwtauth.Key{}, err
+	}
+	return k, nil
 }
 
 //go:embed templates
@@ -170,6 +217,7 @@ func (d *PageData) AAL() int {
 type Store interface {
 	kit.Store
 	org.Store
+	jwtauth.Store
 }
 
 // App is the demo application.
@@ -205,6 +253,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	jwtKey, err := cfg.LoadJWTKey()
+	if err != nil {
+		return nil, err
+	}
 	var smtp *mail.SMTPConfig
 	if cfg.SMTP != "" {
 		c, err := mail.ParseSMTPURL(cfg.SMTP)
@@ -228,6 +280,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Orgs: &org.Config{Roles: map[string][]string{"billing": {"billing:manage", org.PermMembersRead}}},
 		// Passkeys for the base URL's host: localhost in development.
 		Passkeys: &passkey.Config{},
+		// JWT access tokens for the demo's API (GET /api/me): a client
+		// signs in with POST /auth/login (JSON) and exchanges its session
+		// at POST /auth/token (see package jwtauth for the curl lines).
+		JWT: &jwtauth.Config{Keys: []jwtauth.Key{jwtKey}, Scopes: []string{"profile:read"}, DefaultScopes: []string{"profile:read"}},
 	}
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
 	if cfg.BreachAPI != "" {
@@ -266,6 +322,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// billing page, by slug, needs the "billing:manage" permission.
 	k.Handle("GET /team", k.RequireMember(a.page("team")))
 	k.Handle("GET /o/{org}/billing", k.RequirePermission("billing:manage")(a.page("team")))
+	// The API, for clients with a JWT access token.
+	k.Handle("GET /api/me", k.JWT.Require(jwtauth.RequireScopes("profile:read")(http.HandlerFunc(apiMe))))
 	k.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -278,6 +336,13 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	ok = true
 	return a, nil
+}
+
+// apiMe answers the access token's user and assurance as JSON.
+func apiMe(w http.ResponseWriter, r *http.Request) {
+	a := sigra.AuthFrom(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"user_id": a.User.ID, "aal": a.AAL, "methods": a.Methods, "scopes": a.Scopes})
 }
 
 // Handler returns the application's handler.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"io"
@@ -556,5 +557,42 @@ func TestDemoLocalProvider(t *testing.T) {
 	}
 	if len(cfg.Providers) != 1 || cfg.Providers[0].Name != "github" {
 		t.Errorf("providers from the environment: got %+v, want GitHub", cfg.Providers)
+	}
+}
+
+// TestAPI: a client signs in with the JSON endpoint, exchanges its
+// session for tokens and reads GET /api/me with the access token; the
+// signing key is kept in its development file across restarts.
+func TestAPI(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "demo.db")
+	x := startDemo(t, Config{DB: db}, false)
+	c := x.Client(t)
+	wantStatus(t, "sign in", c.JSON("POST", "/auth/login", `{"email":"`+DemoEmail+`","password":"`+demoPassword+`"}`), http.StatusOK)
+	res := c.JSON("POST", "/auth/token", `{"client_name":"demo test"}`)
+	wantStatus(t, "token", res, http.StatusOK)
+	var tk struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(res.Body), &tk); err != nil || tk.AccessToken == "" {
+		t.Fatalf("token answer: %v\n%s", err, res.Body)
+	}
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+tk.AccessToken)
+	me := x.Client(t).Do("GET", "/api/me", h, nil)
+	wantStatus(t, "GET /api/me", me, http.StatusOK)
+	if !strings.Contains(me.Body, `"scopes":["profile:read"]`) {
+		t.Errorf("GET /api/me: %s", me.Body)
+	}
+	wantStatus(t, "GET /api/me without a token", x.Client(t).Get("/api/me"), http.StatusUnauthorized)
+	// The key file was made once and is read back.
+	cfg := Config{DB: db}
+	k1, err := cfg.LoadJWTKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := cfg.LoadJWTKey()
+	if err != nil || !k1.Private.(interface{ Equal(crypto.PrivateKey) bool }).Equal(k2.Private) {
+		t.Errorf("the development JWT key changed between loads: %v", err)
 	}
 }

@@ -33,6 +33,21 @@
 // tls=none only for a server on this machine); then every message is
 // queued in the database and delivered by the outbox's worker, with
 // retries.
+//
+// The API: GET /api/me answers, as JSON, the user of a JWT access token
+// with the scope profile:read (package jwtauth). A client signs in and
+// exchanges its session for tokens, then refreshes and signs out:
+//
+//	curl -c jar -H 'Content-Type: application/json' -d '{"email":"demo@example.com","password":"..."}' http://localhost:8080/auth/login
+//	curl -b jar -H 'Content-Type: application/json' -d '{"client_name":"curl"}' http://localhost:8080/auth/token
+//	curl -H "Authorization: Bearer $ACCESS" http://localhost:8080/api/me
+//	curl -H 'Content-Type: application/json' -d "{\"refresh_token\":\"$REFRESH\"}" http://localhost:8080/auth/token/refresh
+//	curl -H 'Content-Type: application/json' -d "{\"refresh_token\":\"$REFRESH\"}" http://localhost:8080/auth/token/revoke
+//	curl http://localhost:8080/.well-known/jwks.json
+//
+// The signing key comes from -jwt-key or SIGRA_JWT_KEY (PEM or JWK);
+// without either, a development Ed25519 key is kept beside the sealing
+// keys (sigra-demo.jwt.pem), created on first run.
 package main
 
 import (
@@ -80,6 +95,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&cfg.Postgres, "postgres", getenv(EnvPostgres), "PostgreSQL DSN, instead of SQLite (default $"+EnvPostgres+")")
 	fs.StringVar(&cfg.Keys, "keys", getenv(EnvKeys), "sealing keys, id:base64key[,id:base64key...] (default $"+EnvKeys+", else a key file beside the database)")
 	fs.StringVar(&cfg.SMTP, "smtp", getenv(EnvSMTP), "SMTP server URL, smtp://user:pass@host:port?from=addr (default $"+EnvSMTP+", else the development mailbox)")
+	fs.StringVar(&cfg.JWTKey, "jwt-key", getenv(EnvJWTKey), "private key signing the API's access tokens, PEM or JWK (default $"+EnvJWTKey+", else a key file beside the sealing keys)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "external URL of the app (default: http://<addr>)")
 	fs.BoolVar(&cfg.NoSeed, "no-seed", false, "do not create the demo account")
 	fs.DurationVar(&cfg.SudoWindow, "sudo-window", 10*time.Minute, "how long a re-authentication lasts for pages behind RequireSudo")

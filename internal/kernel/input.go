@@ -274,6 +274,20 @@ func ReadInput(r *http.Request) (Input, error) {
 	return in, nil
 }
 
+// ReadFields is [ReadInput] with the schema fields, for a route that a
+// feature registers without a Kernel (a JSON-only API): a JSON field the
+// schema does not name is refused, and so on as [Fields] says.
+func ReadFields(r *http.Request, fields Fields) (Input, error) {
+	if fields == nil {
+		fields = Fields{}
+	}
+	in, err := readInput(r, fields)
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
 func readInput(r *http.Request, fields Fields) (Input, *InputError) {
 	if web.SendsJSON(r) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, middleware.DefaultBodyLimit+1))

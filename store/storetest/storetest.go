@@ -188,6 +188,7 @@ func allParts() []part {
 		{Orgs, []reflect.Type{users, reflect.TypeFor[store.Orgs](), reflect.TypeFor[store.Memberships](), reflect.TypeFor[store.Invitations]()}, orgChecks()},
 		{Identities, []reflect.Type{users, reflect.TypeFor[store.Identities]()}, identityChecks()},
 		{Passkeys, []reflect.Type{users, reflect.TypeFor[store.Passkeys]()}, passkeyChecks()},
+		{RefreshTokens, []reflect.Type{users, sessions, reflect.TypeFor[store.RefreshTokens]()}, refreshChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
 	}
