@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto"
+	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
@@ -45,6 +48,19 @@ func startDemo(t *testing.T, cfg Config, workers bool) *running {
 	x := &running{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	if cfg.Postgres != "" && cfg.JWTKey == "" {
+		// Without a database file the development key file would be made
+		// in the working directory: the package's source.
+		_, priv, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.JWTKey = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	}
 	x.App = apptest.Host(t, func(a *apptest.App) http.Handler {
 		cfg.BaseURL = a.URL
 		cfg.Passwords = cheapHashing
