@@ -180,6 +180,7 @@ func allParts() []part {
 		{TrustedBrowsers, []reflect.Type{users, trusted}, trustedChecks()},
 		{SignIns, []reflect.Type{users, reflect.TypeFor[store.SignIns]()}, signInChecks()},
 		{Webhooks, []reflect.Type{reflect.TypeFor[store.Webhooks]()}, webhookChecks()},
+		{AuditChain, []reflect.Type{audit, reflect.TypeFor[store.AuditChain]()}, auditChainChecks()},
 		{Orgs, []reflect.Type{users, reflect.TypeFor[store.Orgs](), reflect.TypeFor[store.Memberships](), reflect.TypeFor[store.Invitations]()}, orgChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
