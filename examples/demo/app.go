@@ -46,6 +46,8 @@ const (
 	EnvPostgres = "SIGRA_DEMO_POSTGRES" // -postgres
 	EnvKeys     = "SIGRA_KEYS"          // -keys
 	EnvSMTP     = "SIGRA_SMTP_URL"      // -smtp
+	// EnvAuditChainKey gives -audit-chain-key.
+	EnvAuditChainKey = "SIGRA_AUDIT_CHAIN_KEY"
 )
 
 // Config configures the demo.
@@ -63,6 +65,10 @@ type Config struct {
 	// ("id:base64key[,...]"). Empty means a development key kept in a file
 	// (see [Config.KeysPath]).
 	Keys string
+	// AuditChainKey is the secret key of the audit log's hash chain (32
+	// bytes in base64, see kit.Config.AuditChainKey); empty chains with
+	// plain SHA-256. "sigra audit verify" checks the chain with it.
+	AuditChainKey string
 	// SMTP is an SMTP server's URL (see mail.ParseSMTPURL); empty keeps
 	// every email in the development mailbox at /dev/mail/.
 	SMTP string
@@ -219,6 +225,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// manage billing (a permission the demo declares) and see members.
 		Orgs: &org.Config{Roles: map[string][]string{"billing": {"billing:manage", org.PermMembersRead}}},
 	}
+	// The kit's Run seals the audit rows into the audit chain, keyed.
+	kc.AuditChainKey = cfg.AuditChainKey
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
 	if cfg.BreachAPI != "" {
 		rc, err := password.NewRangeClient(password.RangeConfig{BaseURL: cfg.BreachAPI})

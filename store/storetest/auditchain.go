@@ -174,6 +174,15 @@ func testSealAudit(t *testing.T, s auditChainStore) {
 	if len(events) != 3 {
 		t.Fatalf("QueryAudit: got %d events, want 3", len(events))
 	}
+	for _, e := range events { // newest first
+		w := all[e.Seq-1]
+		if e.ID != w.ID || !bytes.Equal(e.Hash, w.Hash) || !bytes.Equal(e.PrevHash, w.PrevHash) {
+			t.Errorf("QueryAudit: event %q has seq %d hash %x, want its seal", e.ID, e.Seq, e.Hash)
+		}
+	}
+	if events[0].ID != ids[2] || events[0].Seq != 3 {
+		t.Errorf("QueryAudit: newest event %q seq %d, want %q seq 3", events[0].ID, events[0].Seq, ids[2])
+	}
 }
 
 func testSealAuditConflict(t *testing.T, s auditChainStore) {
