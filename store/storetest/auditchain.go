@@ -31,6 +31,7 @@ func auditChainChecks() []check {
 	return []check{
 		checkOf("Empty", testAuditChainEmpty),
 		checkOf("SealAudit", testSealAudit),
+		checkOf("AppendAudit/Unsealed", testAppendAuditUnsealed),
 		checkOf("SealAudit/Conflict", testSealAuditConflict),
 		checkOf("SealAudit/Order", testSealAuditOrder),
 		checkOf("SealedAudit/Range", testSealedAuditRange),
@@ -392,5 +393,24 @@ func testSealAuditRace(t *testing.T, s auditChainStore) {
 	}
 	if !bytes.Equal(h.Hash, prev) {
 		t.Errorf("head hash %x is not the last row's %x", h.Hash, prev)
+	}
+}
+
+// testAppendAuditUnsealed checks that AppendAudit writes a row unsealed
+// whatever seal its caller put on the event: only SealAudit seals.
+func testAppendAuditUnsealed(t *testing.T, s auditChainStore) {
+	e := &store.AuditEvent{At: t0, Action: "session.sign_in", Outcome: "success", Seq: 1, PrevHash: []byte("p"), Hash: chainLink(nil, "x")}
+	must(t, "AppendAudit", s.AppendAudit(t.Context(), e))
+	rows := unsealed(t, s, 10)
+	if len(rows) != 1 || rows[0].Seq != 0 || rows[0].Hash != nil || rows[0].PrevHash != nil {
+		t.Fatalf("UnsealedAudit: got %d rows (%+v), want the row, unsealed", len(rows), rows)
+	}
+	if h := head(t, s); h.Seq != 0 {
+		t.Errorf("AppendAudit moved the head to %d", h.Seq)
+	}
+	sealedRows, err := s.SealedAudit(t.Context(), 1, 10, 10)
+	must(t, "SealedAudit", err)
+	if len(sealedRows) != 0 {
+		t.Errorf("SealedAudit: got %d rows, want none", len(sealedRows))
 	}
 }
