@@ -160,7 +160,12 @@ const canonicalTag = "sigra.audit.v1"
 // keys. Empty and nil metadata encode alike. The seal (Seq, PrevHash,
 // Hash) is not part of it.
 func Canonical(e *store.AuditEvent) []byte {
-	var b []byte
+	size := 4 + len(canonicalTag) + 4 + len(e.ID) + 4 + 20 + 4*8 + len(e.Action) + len(e.ActorID) + len(e.SubjectID) +
+		len(e.ImpersonatorID) + len(e.OrgID) + len(e.IP) + len(e.UserAgent) + len(e.Outcome) + 4
+	for k, v := range e.Metadata {
+		size += 8 + len(k) + len(v)
+	}
+	b := make([]byte, 0, size)
 	field := func(s string) {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
@@ -189,20 +194,24 @@ func Canonical(e *store.AuditEvent) []byte {
 	return b
 }
 
-// link returns the hash of row e sealed at seq after a row whose hash is
-// prev: MAC(prev || seq as 8 bytes big-endian || Canonical(e)), where MAC
-// is HMAC-SHA256 with the chain key, or SHA-256 without one.
-func (c *Chain) link(prev []byte, seq int64, e *store.AuditEvent) []byte {
-	var h hash.Hash
+// newMAC returns the hash a link is computed with: HMAC-SHA256 with the
+// chain key, or SHA-256 without one.
+func (c *Chain) newMAC() hash.Hash {
 	if c.key != nil {
-		h = hmac.New(sha256.New, c.key)
-	} else {
-		h = sha256.New()
+		return hmac.New(sha256.New, c.key)
 	}
-	h.Write(prev)
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(seq)))
-	h.Write(Canonical(e))
-	return h.Sum(nil)
+	return sha256.New()
+}
+
+// link returns the hash of row e sealed at seq after a row whose hash is
+// prev: MAC(prev || seq as 8 bytes big-endian || Canonical(e)), computed
+// with mac (from newMAC), which it resets first.
+func link(mac hash.Hash, prev []byte, seq int64, e *store.AuditEvent) []byte {
+	mac.Reset()
+	mac.Write(prev)
+	mac.Write(binary.BigEndian.AppendUint64(nil, uint64(seq)))
+	mac.Write(Canonical(e))
+	return mac.Sum(nil)
 }
 
 // Seal seals one batch: the oldest unsealed rows, at most Config.Batch,
@@ -227,9 +236,10 @@ func (c *Chain) Seal(ctx context.Context) (int, error) {
 		}
 		seals := make([]store.AuditSeal, len(rows))
 		seq, prev := head.Seq, head.Hash
+		mac := c.newMAC()
 		for i, r := range rows {
 			seq++
-			h := c.link(prev, seq, r)
+			h := link(mac, prev, seq, r)
 			seals[i] = store.AuditSeal{ID: r.ID, Seq: seq, PrevHash: prev, Hash: h}
 			prev = h
 		}
@@ -510,6 +520,7 @@ func (c *Chain) walk(ctx context.Context, r *Report, progress func(checked, seq 
 		prev = before[0].Hash
 	}
 	next := r.From
+	mac := c.newMAC()
 	for next <= r.To {
 		rows, err := c.st.SealedAudit(ctx, next, r.To, verifyPage)
 		if err != nil {
@@ -528,7 +539,7 @@ func (c *Chain) walk(ctx context.Context, r *Report, progress func(checked, seq 
 			case !bytes.Equal(e.PrevHash, prev):
 				r.Broken = &Break{Seq: e.Seq, ID: e.ID, Reason: ReasonLink,
 					Detail: fmt.Sprintf("row %d does not follow row %d: rows were reordered, or deleted and renumbered", e.Seq, e.Seq-1)}
-			case !hmac.Equal(c.link(prev, e.Seq, e), e.Hash):
+			case !hmac.Equal(link(mac, prev, e.Seq, e), e.Hash):
 				r.Broken = &Break{Seq: e.Seq, ID: e.ID, Reason: ReasonEdited,
 					Detail: fmt.Sprintf("row %d does not match its hash: it was changed after sealing", e.Seq)}
 			}

@@ -64,21 +64,30 @@ func (db *DB) SealAudit(ctx context.Context, from store.AuditHead, seals []store
 		return nil
 	}
 	last := seals[len(seals)-1]
-	return db.inTx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE sigra_audit_chain_head SET seq = ?, hash = ?, sealed_at = ?
+	run := func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sigra_audit_chain_head SET seq = ?, hash = ?, sealed_at = ?
 			WHERE id = 1 AND seq = ? AND hash = ?`, last.Seq, last.Hash, clock().UnixMilli(), from.Seq, blob(from.Hash))
 		if err := sealed(res, err); err != nil {
 			return err
 		}
+		// One statement prepared for the batch's rows.
+		stmt, err := tx.PrepareContext(ctx, `UPDATE sigra_audit_log SET seq = ?, prev_hash = ?, hash = ? WHERE id = ? AND seq IS NULL`)
+		if err != nil {
+			return wrap("SealAudit", err)
+		}
+		defer stmt.Close()
 		for _, s := range seals {
-			res, err := q.ExecContext(ctx, `UPDATE sigra_audit_log SET seq = ?, prev_hash = ?, hash = ?
-				WHERE id = ? AND seq IS NULL`, s.Seq, blob(s.PrevHash), s.Hash, s.ID)
+			res, err := stmt.ExecContext(ctx, s.Seq, blob(s.PrevHash), s.Hash, s.ID)
 			if err := sealed(res, err); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	if tx := db.tx(ctx); tx != nil {
+		return run(tx)
+	}
+	return db.begin(ctx, run)
 }
 
 // sealed turns the result of a conditional update of SealAudit into
