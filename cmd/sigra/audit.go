@@ -43,9 +43,12 @@ func (e *env) audit(ctx context.Context, args []string) error {
 
 // chainFlags adds -chain-key to fs and returns a function building the
 // chain on d from it.
-func (e *env) chainFlags(fs *flag.FlagSet) func(d *database, maxAge time.Duration) (*audit.Chain, error) {
+func (e *env) chainFlags(fs *flag.FlagSet) func(ctx context.Context, d *database, maxAge time.Duration) (*audit.Chain, error) {
 	key := fs.String("chain-key", e.getenv(EnvAuditChainKey), "the audit chain's key, base64 (default $"+EnvAuditChainKey+"; none: plain SHA-256)")
-	return func(d *database, maxAge time.Duration) (*audit.Chain, error) {
+	return func(ctx context.Context, d *database, maxAge time.Duration) (*audit.Chain, error) {
+		if err := requireChain(ctx, d); err != nil {
+			return nil, err
+		}
 		var k []byte
 		if *key != "" {
 			var err error
@@ -55,6 +58,21 @@ func (e *env) chainFlags(fs *flag.FlagSet) func(d *database, maxAge time.Duratio
 		}
 		return audit.NewChain(audit.ChainConfig{Store: d, Key: k, MaxUnsealedAge: maxAge, Now: e.now})
 	}
+}
+
+// requireChain fails with exitDatabase when the database lacks the audit
+// chain's migration (a database of an older build not migrated since).
+func requireChain(ctx context.Context, d *database) error {
+	ms, err := d.MigrationStatus(ctx)
+	if err != nil {
+		return fail(exitDatabase, "read the migrations: %v", err)
+	}
+	for _, m := range ms {
+		if m.Name == "audit_chain" && m.AppliedAt.IsZero() {
+			return fail(exitDatabase, "the %s database has no audit chain yet: run \"sigra migrate up\" (migration %04d_%s)", d.kind, m.Version, m.Name)
+		}
+	}
+	return nil
 }
 
 // parseFlags parses a subcommand's flags, refusing arguments.
@@ -104,7 +122,7 @@ func (e *env) auditVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.close()
-	c, err := chain(d, *maxAge)
+	c, err := chain(ctx, d, *maxAge)
 	if err != nil {
 		return err
 	}
@@ -198,7 +216,7 @@ func (e *env) auditAnchor(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.close()
-	c, err := chain(d, 0)
+	c, err := chain(ctx, d, 0)
 	if err != nil {
 		return err
 	}
@@ -226,7 +244,7 @@ func (e *env) auditSeal(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.close()
-	c, err := chain(d, 0)
+	c, err := chain(ctx, d, 0)
 	if err != nil {
 		return err
 	}

@@ -233,3 +233,26 @@ func TestAuditUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditWithoutChain checks that the chain's commands refuse, with the
+// database's exit code, a database not migrated to the audit chain.
+func TestAuditWithoutChain(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "app.db")
+	runCLI(t, nil, "-db", path, "migrate", "up").want(t, "migrate up", exitOK)
+	db, err := sqlite.New(context.Background(), sqlite.Config{Path: path, SkipMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(context.Background(), `DELETE FROM sigra_schema_migrations WHERE name LIKE '%audit_chain%'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, cmd := range []string{"verify", "anchor", "seal"} {
+		r := runCLI(t, nil, "-db", path, "audit", cmd)
+		r.want(t, "audit "+cmd, exitDatabase)
+		if !strings.Contains(r.stderr, `no audit chain yet: run "sigra migrate up" (migration 0012_audit_chain)`) {
+			t.Errorf("audit %s: stderr %q", cmd, r.stderr)
+		}
+	}
+}
