@@ -257,8 +257,9 @@ func (c *Chain) Seal(ctx context.Context) (int, error) {
 
 // Run seals until ctx ends: every interval (DefaultSealInterval when zero
 // or less), and at once after [Chain.Wake], as many batches as are
-// waiting. A failure (the store unreachable) is logged and retried at the
-// next interval. Run one per instance; they share the work safely. It
+// waiting. A failure (the store unreachable) is logged at level Error and
+// retried at the next interval; losing races to other instances' sealers
+// is not logged. Run one per instance; they share the work safely. It
 // returns nil when ctx ends.
 func (c *Chain) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
@@ -270,7 +271,9 @@ func (c *Chain) Run(ctx context.Context, interval time.Duration) error {
 		for ctx.Err() == nil {
 			n, err := c.Seal(ctx)
 			if err != nil {
-				if ctx.Err() == nil {
+				// Losing every race to other instances' sealers is
+				// not a failure: they are sealing.
+				if ctx.Err() == nil && !errors.Is(err, store.ErrConflict) {
 					c.log.LogAttrs(ctx, slog.LevelError, "sigra/audit: sealing the audit chain failed", slog.String("error", err.Error()))
 				}
 				break

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -609,3 +610,45 @@ func TestCanonical(t *testing.T) {
 
 // placeholder matches the ? placeholders of tamper's statements.
 var placeholder = regexp.MustCompile(`\?`)
+
+// TestChainRunLogsFailures checks that Run logs a store that fails and
+// keeps running until its context ends.
+func TestChainRunLogsFailures(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	var logs syncBuffer
+	c, err := audit.NewChain(audit.ChainConfig{Store: db, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := c.Run(ctx, 10*time.Millisecond); err != nil {
+		t.Errorf("Run: got %v, want nil when its context ends", err)
+	}
+	if n := strings.Count(logs.String(), "sealing the audit chain failed"); n < 2 {
+		t.Errorf("Run logged %d failures in 100 ms at a 10 ms interval, want several:\n%s", n, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
