@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,8 +259,8 @@ func (c *Chain) Seal(ctx context.Context) (int, error) {
 // Run seals until ctx ends: every interval (DefaultSealInterval when zero
 // or less), and at once after [Chain.Wake], as many batches as are
 // waiting. A failure (the store unreachable) is logged at level Error and
-// retried at the next interval; losing races to other instances' sealers
-// is not logged. Run one per instance; they share the work safely. It
+// retried at the next interval; a batch that lost the race to other
+// sealers maxSealAttempts times in a row is logged at level Warn. Run one per instance; they share the work safely. It
 // returns nil when ctx ends.
 func (c *Chain) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
@@ -272,9 +273,14 @@ func (c *Chain) Run(ctx context.Context, interval time.Duration) error {
 			n, err := c.Seal(ctx)
 			if err != nil {
 				// Losing every race to other instances' sealers is
-				// not a failure: they are sealing.
-				if ctx.Err() == nil && !errors.Is(err, store.ErrConflict) {
-					c.log.LogAttrs(ctx, slog.LevelError, "sigra/audit: sealing the audit chain failed", slog.String("error", err.Error()))
+				// rare and harmless; a conflict that persists is not
+				// (a row sealed past the head blocks the chain).
+				level := slog.LevelError
+				if errors.Is(err, store.ErrConflict) {
+					level = slog.LevelWarn
+				}
+				if ctx.Err() == nil {
+					c.log.LogAttrs(ctx, level, "sigra/audit: sealing the audit chain failed", slog.String("error", err.Error()))
 				}
 				break
 			}
@@ -400,8 +406,9 @@ const (
 	// ReasonLink: the row's previous hash is not the hash of the row
 	// before it: rows were reordered, or deleted and renumbered.
 	ReasonLink Reason = "link"
-	// ReasonHead: the head's hash is not the hash of the last row: the
-	// head or the last row was changed.
+	// ReasonHead: the head's hash is not the hash of the last row (the
+	// head or the last row was changed), or a row is sealed past the head
+	// (written with a seal, or the head moved back).
 	ReasonHead Reason = "head"
 	// ReasonTruncated: an anchor's row is gone, or the head is behind the
 	// anchor: rows were removed from the end of the chain.
@@ -468,7 +475,7 @@ type VerifyOptions struct {
 // does not match its hash (edited), a sequence number without a row
 // (missing: deleted), a row whose previous hash is not the hash of the row
 // before (reordered, or deleted and renumbered), a head that is not the
-// last row (when the range ends at the head). It then checks opt.Anchors
+// last row or rows sealed past it (when the range ends at the head). It then checks opt.Anchors
 // (truncated or rewritten since the anchor), and counts rows left
 // unsealed for longer than Config.MaxUnsealedAge. An error means the
 // verification could not be done (the store failed), not that the chain
@@ -487,6 +494,11 @@ func (c *Chain) Verify(ctx context.Context, opt VerifyOptions) (*Report, error) 
 	}
 	if err := c.walk(ctx, r, opt.Progress); err != nil {
 		return nil, err
+	}
+	if r.Broken == nil && (opt.To == 0 || opt.To >= r.Head.Seq) {
+		if err := c.checkPastHead(ctx, r); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range opt.Anchors {
 		r.Anchors++
@@ -560,6 +572,21 @@ func (c *Chain) walk(ctx context.Context, r *Report, progress func(checked, seq 
 	if r.To == r.Head.Seq && !bytes.Equal(prev, r.Head.Hash) {
 		r.Broken = &Break{Seq: r.To, Reason: ReasonHead,
 			Detail: fmt.Sprintf("the head's hash is not the hash of row %d: the head or the row was changed", r.To)}
+	}
+	return nil
+}
+
+// checkPastHead sets r.Broken if a row is sealed past the head: a row
+// written with a seal, or the head moved back without removing the rows
+// after it.
+func (c *Chain) checkPastHead(ctx context.Context, r *Report) error {
+	rows, err := c.st.SealedAudit(ctx, r.Head.Seq+1, math.MaxInt64, 1)
+	if err != nil {
+		return fmt.Errorf("sigra/audit: verify: %w", err)
+	}
+	if len(rows) > 0 {
+		r.Broken = &Break{Seq: rows[0].Seq, ID: rows[0].ID, Reason: ReasonHead,
+			Detail: fmt.Sprintf("row %d is sealed past the head at %d: it was written with a seal, or the head was moved back", rows[0].Seq, r.Head.Seq)}
 	}
 	return nil
 }

@@ -85,6 +85,11 @@ func tamper(t *testing.T, st chainStore, query string, args ...any) {
 	var err error
 	switch db := st.(type) {
 	case *sqlite.DB:
+		for i, a := range args { // SQLite keeps times as Unix milliseconds
+			if at, ok := a.(time.Time); ok {
+				args[i] = at.UnixMilli()
+			}
+		}
 		_, err = db.ExecContext(context.Background(), query, args...)
 	case *postgres.DB:
 		n := 0
@@ -239,6 +244,20 @@ func TestChainTamper(t *testing.T) {
 		{"change the head", func(t *testing.T, st chainStore) {
 			tamper(t, st, `UPDATE sigra_audit_chain_head SET hash = ?`, bytes.Repeat([]byte{1}, 32))
 		}, false, rows, audit.ReasonHead, rows},
+		{"move the head back", func(t *testing.T, st chainStore) {
+			hs, err := st.SealedAudit(context.Background(), 5, 5, 1)
+			if err != nil || len(hs) != 1 {
+				t.Fatalf("SealedAudit: %v", err)
+			}
+			tamper(t, st, `UPDATE sigra_audit_chain_head SET seq = 5, hash = ?`, hs[0].Hash)
+		}, false, 6, audit.ReasonHead, 5},
+		{"insert a row sealed past the head", func(t *testing.T, st chainStore) {
+			tamper(t, st, `INSERT INTO sigra_audit_log (id, at, action, outcome, seq, prev_hash, hash) VALUES (?, ?, 'auth.logout', 'success', ?, ?, ?)`,
+				store.NewID(), t0, rows+1, bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32))
+		}, false, rows + 1, audit.ReasonHead, rows},
+		{"edit the time", func(t *testing.T, st chainStore) {
+			tamper(t, st, `UPDATE sigra_audit_log SET at = ? WHERE seq = ?`, t0.Add(-time.Hour), 2)
+		}, false, 2, audit.ReasonEdited, 1},
 		{"truncate the tail and move the head back", func(t *testing.T, st chainStore) {
 			tamper(t, st, `DELETE FROM sigra_audit_log WHERE seq > ?`, 5)
 			var h []byte
@@ -651,4 +670,28 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestChainRowPastHead checks that a row written with a seal past the head
+// stops the sealing (with a conflict, which Run logs) and that Verify
+// reports it.
+func TestChainRowPastHead(t *testing.T) {
+	forEachChainBackend(t, func(t *testing.T, st chainStore, _ func() chainStore) {
+		c := newChain(t, st)
+		recordN(t, st, 2)
+		sealAll(t, c)
+		tamper(t, st, `INSERT INTO sigra_audit_log (id, at, action, outcome, seq, prev_hash, hash) VALUES (?, ?, 'auth.logout', 'success', 3, ?, ?)`,
+			store.NewID(), t0, bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32))
+		recordN(t, st, 1)
+		if _, err := c.Seal(context.Background()); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("Seal with a row past the head: got %v, want ErrConflict", err)
+		}
+		r := verify(t, c, audit.VerifyOptions{})
+		if r.OK() || r.Broken.Seq != 3 || r.Broken.Reason != audit.ReasonHead {
+			t.Errorf("Verify: got %+v, want row 3 past the head", r.Broken)
+		}
+		if r := verify(t, c, audit.VerifyOptions{To: 1}); !r.OK() {
+			t.Errorf("Verify(..1): got %+v, want a range short of the head to pass", r.Broken)
+		}
+	})
 }
