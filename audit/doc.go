@@ -1,7 +1,8 @@
 // Package audit records security events: who did what to whom, from where,
 // and whether it worked. It holds the action catalogue, a [Logger] that
 // validates events and writes them through [store.AuditLog], paged queries,
-// and export as CSV or JSON Lines.
+// export as CSV or JSON Lines, and a tamper-evident hash chain over the
+// rows ([Chain]).
 //
 // # Recording
 //
@@ -145,4 +146,55 @@
 // and [CSVWriter] export pages as CSV, with every cell that a spreadsheet
 // could run as a formula defused; [WriteJSONLines] writes one JSON object
 // per line for log pipelines.
+//
+// # Tamper evidence
+//
+// A [Chain] links the audit rows into a hash chain. Rows are written as
+// always, in the transaction of the change they describe, without a seal;
+// [Chain.Run] (one per instance; the kit's Run runs it) then seals them in
+// batches, oldest first: each row gets the next sequence number, the
+// previous row's hash and its own hash,
+//
+//	hash = HMAC-SHA256(key, prev_hash || seq || Canonical(row))
+//
+// (plain SHA-256 without a key; see [Canonical] for the encoding). A batch
+// is written in one transaction, conditioned on the head it was computed
+// from, so sealers on several instances never fork the chain or leave a
+// gap: the one that loses a race starts again from the new head. The
+// chain's order is the order of sealing, not of the rows' times: a row
+// committed late (a long transaction) is sealed in a later batch.
+//
+// [Chain.Verify] walks a range in sequence order and reports the first
+// broken link: a row changed after sealing (its hash no longer matches),
+// rows deleted (a missing sequence number), rows reordered or deleted and
+// renumbered (a previous hash that is not the row before's), a head that
+// is not the last row. Rows removed from the end with the head moved back
+// leave a chain that is whole but shorter: an [Anchor] (the head's
+// sequence number and hash, from [Chain.Anchor]) that an operator exported
+// earlier and kept outside the database shows it, since the anchor's row
+// is then gone or has another hash. Export one periodically ("sigra audit
+// anchor") to somewhere the database's writers cannot reach.
+//
+// What the chain proves: that the sealed rows from the first to the head
+// (or to an anchor) are the ones that were sealed, unchanged, in that
+// order, as long as the key stayed secret. What it does not prove:
+//
+//   - that every event was recorded: a row never written (a flow that does
+//     not audit, a failure to write that was only logged) leaves no trace;
+//   - anything about a row before it is sealed: for up to the sealing
+//     interval (DefaultSealInterval) after its commit, and for as long as
+//     no sealer runs, a row can be changed or deleted without a trace;
+//     Verify counts rows unsealed for longer than Config.MaxUnsealedAge;
+//   - that a row is genuine: someone who can write the database can insert
+//     a row, which the sealer will seal like any other (back-dated rows
+//     show as unsealed for long, then sealed out of time order);
+//   - anything against someone who holds both the key and the database, or
+//     the database alone when no key is set: they can recompute the whole
+//     chain. Only anchors kept elsewhere then show a rewrite, up to the
+//     last anchor;
+//   - truncation after the last anchor: rows sealed since the last anchor
+//     can be removed from the end without a trace.
+//
+// The key must be the same on every instance and in the operator's tool;
+// a chain sealed with a key verifies only with that key.
 package audit

@@ -84,6 +84,11 @@
 //     lost key sealed cannot be opened. To rotate, put a new key first
 //     and keep the old ones after it. [KeysFile] is for development and
 //     single machines.
+//   - AuditChainKey: the secret key of the audit log's hash chain (32
+//     random bytes in base64). [Kit.Run] seals new audit rows into the
+//     chain; "sigra audit verify" checks it with the same key and "sigra
+//     audit anchor" prints the anchor to keep elsewhere. Keep the key out
+//     of the database, the same on every instance.
 //   - Trusted proxies: behind a reverse proxy or load balancer, list it in
 //     Config.Site.TrustedProxies, so the client's address (for rate
 //     limits, audit and the device list) is read from X-Forwarded-For and

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/mail"
@@ -122,6 +123,20 @@ type Config struct {
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
+	// AuditChainKey is the secret key of the audit log's hash chain (see
+	// audit.Chain): at least 32 random bytes in base64
+	// ("head -c 32 /dev/urandom | base64"), the same on every instance and
+	// in the operator's tool. Like Keys, keep it out of the database and
+	// keep it: the chain verifies only with the key that sealed it. Empty
+	// seals with plain SHA-256, which someone who can write the database
+	// can recompute. When the store implements store.AuditChain (both
+	// adapters do), Run seals the audit rows; a key with a store that does
+	// not is an error.
+	AuditChainKey string
+	// AuditSealInterval is how often Run seals new audit rows: the
+	// longest a row stays outside the chain. Default
+	// audit.DefaultSealInterval.
+	AuditSealInterval time.Duration
 }
 
 // Kit is the common composition: one site, sessions, the UI, the guard,
@@ -164,8 +179,14 @@ type Kit struct {
 	// it, then serve [Kit.Handler].
 	Mux *http.ServeMux
 
+	// AuditChain seals the audit rows into a hash chain (Run runs it) and
+	// verifies it; nil when the store does not implement
+	// store.AuditChain.
+	AuditChain *audit.Chain
+
 	handler http.Handler
 	purge   time.Duration
+	seal    time.Duration
 }
 
 // New builds and mounts everything from cfg. Errors wrap [sigra.ErrConfig]
@@ -208,12 +229,15 @@ func New(cfg Config) (*Kit, error) {
 			return bad("Config.Store does not implement passkey.Store (passkeys): implement it, or leave Config.Passkeys nil")
 		}
 	}
-	k := &Kit{Mux: http.NewServeMux(), purge: cfg.PurgeInterval}
+	k := &Kit{Mux: http.NewServeMux(), purge: cfg.PurgeInterval, seal: cfg.AuditSealInterval}
 	if k.purge <= 0 {
 		k.purge = time.Hour
 	}
 	var err error
 	if k.Site, err = site.New(cfg.Site); err != nil {
+		return nil, err
+	}
+	if k.AuditChain, err = newAuditChain(cfg, k.Site); err != nil {
 		return nil, err
 	}
 	if cfg.SMTP == nil && k.Site.Secure() {
@@ -451,7 +475,8 @@ func (k *Kit) orgs(guard string) *org.Orgs {
 // middleware.Guard.RequireConfirmed).
 func (k *Kit) RequireConfirmed(next http.Handler) http.Handler { return k.Guard.RequireConfirmed(next) }
 
-// Run delivers queued email and, every PurgeInterval, deletes the accounts
+// Run delivers queued email, seals the audit rows into the audit chain
+// (every AuditSealInterval) and, every PurgeInterval, deletes the accounts
 // (and, with organizations, the organizations) whose deletion is due and
 // the expired sessions, tokens and limiter counters, until ctx ends. Run it once per process (several processes on
 // one store share the work safely). It returns nil when ctx ends.
@@ -483,6 +508,13 @@ func (k *Kit) Run(ctx context.Context) error {
 			k.JWT.RunPurge(ctx, k.purge)
 		}()
 	}
+	if k.AuditChain != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = k.AuditChain.Run(ctx, k.seal)
+		}()
+	}
 	wg.Wait()
 	select {
 	case err := <-errc:
@@ -490,4 +522,24 @@ func (k *Kit) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// newAuditChain builds the audit chain of cfg: nil when the store does not
+// keep one and no key asks for it.
+func newAuditChain(cfg Config, s *site.Site) (*audit.Chain, error) {
+	chainStore, ok := cfg.Store.(store.AuditChain)
+	if !ok {
+		if cfg.AuditChainKey != "" {
+			return nil, fmt.Errorf("%w: kit: Config.Store does not implement store.AuditChain, which AuditChainKey needs", sigra.ErrConfig)
+		}
+		return nil, nil
+	}
+	var key []byte
+	if cfg.AuditChainKey != "" {
+		var err error
+		if key, err = audit.ParseChainKey(cfg.AuditChainKey); err != nil {
+			return nil, fmt.Errorf("%w: kit: AuditChainKey: %w", sigra.ErrConfig, err)
+		}
+	}
+	return audit.NewChain(audit.ChainConfig{Store: chainStore, Key: key, Now: s.Clock(), Logger: s.Logger()})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/kit"
@@ -24,6 +25,7 @@ import (
 	"github.com/sigra-go/sigra/passkey"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/site"
+	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/sqlite"
 	"github.com/sigra-go/sigra/ui"
 )
@@ -104,6 +106,12 @@ func TestConfigErrors(t *testing.T) {
 			`sigra: invalid config: org: Roles: role "Team Lead": want lower-case letters, digits and underscores`},
 		{"bad permission", kit.Config{Store: db, Site: local, Keys: keys, Orgs: &org.Config{Roles: map[string][]string{"lead": {"has space"}}}},
 			`sigra: invalid config: org: Roles: role "lead": invalid permission "has space"`},
+		{"chain key that is not base64", kit.Config{Store: db, Site: local, Keys: keys, AuditChainKey: "not a key!"},
+			"sigra: invalid config: kit: AuditChainKey: sigra/audit: invalid chain key: not base64"},
+		{"chain key too short", kit.Config{Store: db, Site: local, Keys: keys, AuditChainKey: "c2hvcnQ="},
+			"sigra: invalid config: kit: AuditChainKey: sigra/audit: invalid chain key: 5 bytes, want at least 32"},
+		{"chain key without store.AuditChain", kit.Config{Store: withoutMFA{db}, Site: local, Keys: keys, DisableMFA: true, AuditChainKey: chainKey},
+			"sigra: invalid config: kit: Config.Store does not implement store.AuditChain, which AuditChainKey needs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -334,6 +342,65 @@ func TestRun(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if got := k.Mailbox.Messages("after@example.com"); len(got) != 0 {
 		t.Errorf("after Run stopped: got %d deliveries, want 0", len(got))
+	}
+}
+
+// chainKey is a valid audit chain key: 32 bytes in base64.
+const chainKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+// TestRunSealsAudit checks that Run seals the audit rows into a chain that
+// verifies with the configured key, and only with it.
+func TestRunSealsAudit(t *testing.T) {
+	t.Parallel()
+	a, k := start(t, kit.Config{AuditChainKey: chainKey, AuditSealInterval: 10 * time.Millisecond}, nil)
+	if k.AuditChain == nil {
+		t.Fatal("Kit.AuditChain is nil with a store that keeps a chain")
+	}
+	db := a.Store.(*sqlite.DB)
+	ctx := context.Background()
+	for range 3 {
+		if err := db.AppendAudit(ctx, &store.AuditEvent{Action: audit.ActionLoginSuccess, Outcome: audit.OutcomeSuccess}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- k.Run(runCtx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		anchor, err := k.AuditChain.Anchor(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if anchor.Seq == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Run sealed %d rows in 10 s, want 3", anchor.Seq)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	key, err := audit.ParseChainKey(chainKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := audit.NewChain(audit.ChainConfig{Store: db, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := good.Verify(ctx, audit.VerifyOptions{}); err != nil || !r.OK() || r.Checked != 3 {
+		t.Errorf("Verify with the kit's key: got %+v, %v; want 3 rows checked, intact", r, err)
+	}
+	other, err := audit.NewChain(audit.ChainConfig{Store: db, Key: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := other.Verify(ctx, audit.VerifyOptions{}); err != nil || r.OK() || r.Broken.Reason != audit.ReasonEdited {
+		t.Errorf("Verify with another key: got %+v, %v; want row 1 not matching its hash", r, err)
 	}
 }
 

@@ -478,6 +478,13 @@ type AuditEvent struct {
 	Metadata map[string]string
 	// OrgID is the organization the event happened in; empty when none.
 	OrgID string
+	// Seq is the row's place in the audit chain, from 1; 0 while the row
+	// is not sealed yet (see [AuditChain]). AppendAudit ignores it.
+	Seq int64
+	// PrevHash is the hash of the row sealed before this one (empty for
+	// the first); Hash is this row's own. Both are nil while the row is
+	// not sealed. AppendAudit ignores them.
+	PrevHash, Hash []byte
 }
 
 // AuditQuery selects audit events, newest first. Zero fields do not filter.

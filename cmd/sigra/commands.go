@@ -52,6 +52,13 @@ const usage = `usage: sigra [-db DATABASE] [-json] COMMAND [ARGS]
   outbox status               count the queued emails
   hash calibrate [-target 250ms] [-memory 19MiB] [-max-memory 512MiB] [-threads 1]
                               find Argon2id parameters for this machine
+  audit verify [-from N] [-to N] [-anchor ANCHOR|FILE] [-chain-key KEY] [-max-unsealed-age 1m] [-progress]
+                              check the audit log's hash chain (exit 5 when broken)
+  audit anchor [-chain-key KEY]
+                              print the chain's anchor, to keep outside the database
+  audit seal [-chain-key KEY] seal the audit rows not sealed yet
+  audit export [-format csv|jsonl] [-o FILE] [-user ID] [-org ID] [-action A] [-since T] [-until T] [-progress]
+                              write the audit log, newest first
 
 DATABASE is a SQLite file or a postgres:// URL (default $SIGRA_DATABASE).
 `
@@ -84,6 +91,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return e.outbox(ctx, sub)
 	case "hash":
 		return e.hash(ctx, sub)
+	case "audit":
+		return e.audit(ctx, sub)
 	default:
 		fs.Usage()
 		return fail(exitUsage, "unknown command %q", cmd)

@@ -21,6 +21,7 @@ type sigraStore interface {
 	store.Limiter
 	store.Outbox
 	store.AuditLog
+	store.AuditChain
 	store.Transactor
 	Migrate(ctx context.Context) error
 	Initialized(ctx context.Context) (bool, error)

@@ -24,6 +24,10 @@
 //	users import FILE           create accounts from a CSV or JSON Lines file (below)
 //	outbox status               count the queued emails
 //	hash calibrate              find Argon2id parameters for a target time on this machine
+//	audit verify                check the audit log's hash chain (below)
+//	audit anchor                print the chain's anchor, to keep outside the database
+//	audit seal                  seal the rows not sealed yet (the application does it as it runs)
+//	audit export                write the audit log as CSV or JSON Lines
 //
 // Each change to an account is recorded in the audit log (account.disable,
 // account.enable, security.unlock, session.revoke_all) with "via": "cli"
@@ -68,6 +72,30 @@
 // existed, 1 when any was invalid or failed to write (the others are still
 // imported).
 //
+// # The audit log
+//
+// The application seals its audit rows into a hash chain as it runs (see
+// package audit, "Tamper evidence"). "audit verify [-from N] [-to N]
+// [-anchor ANCHOR|FILE] [-max-unsealed-age 1m] [-progress]" walks the chain
+// from row N to row N (default: all of it) and reports the first broken
+// link: a row changed, deleted or moved after sealing, a head that is not
+// the last row, or, with -anchor, rows removed from the end since the
+// anchor was taken. -anchor takes an anchor or a file of anchors, one a
+// line, and may be repeated. It also warns of rows left unsealed for longer
+// than -max-unsealed-age. The exit code is 5 when the chain is broken.
+// "audit anchor" prints the current anchor, one line: append it
+// periodically to a file the database's writers cannot change. "audit
+// seal" seals what is waiting, for when the application is not running.
+// The three take the application's chain key with -chain-key or
+// SIGRA_AUDIT_CHAIN_KEY (none: the chain is plain SHA-256).
+//
+// "audit export [-format csv|jsonl] [-o FILE] [-user ID] [-org ID] [-action
+// ACTION] [-since TIME] [-until TIME]" writes the matching events, newest
+// first, a page at a time (never the whole log in memory), to standard
+// output or to a new file -o; CSV cells that a spreadsheet would run as a
+// formula are defused. -progress (the default on a terminal) prints a line
+// on standard error every 10,000 rows.
+//
 // With -json, a command prints one JSON object on standard output instead
 // of text; errors go to standard error either way.
 //
@@ -79,6 +107,8 @@
 //	2  usage: an unknown command or flag, a missing argument
 //	3  the database: unreachable, not a database, or without Sigra's schema
 //	4  not found: no account has that address
+//	5  audit verify found the audit chain broken (edited, deleted,
+//	   reordered or truncated rows)
 package main
 
 import (
@@ -97,6 +127,7 @@ const (
 	exitUsage    = 2
 	exitDatabase = 3
 	exitNotFound = 4
+	exitTampered = 5
 )
 
 // EnvDatabase names the environment variable that gives the database when

@@ -54,6 +54,8 @@ const (
 	EnvKeys     = "SIGRA_KEYS"          // -keys
 	EnvSMTP     = "SIGRA_SMTP_URL"      // -smtp
 	EnvJWTKey   = "SIGRA_JWT_KEY"       // -jwt-key
+	// EnvAuditChainKey gives -audit-chain-key.
+	EnvAuditChainKey = "SIGRA_AUDIT_CHAIN_KEY"
 )
 
 // Config configures the demo.
@@ -71,6 +73,10 @@ type Config struct {
 	// ("id:base64key[,...]"). Empty means a development key kept in a file
 	// (see [Config.KeysPath]).
 	Keys string
+	// AuditChainKey is the secret key of the audit log's hash chain (32
+	// bytes in base64, see kit.Config.AuditChainKey); empty chains with
+	// plain SHA-256. "sigra audit verify" checks the chain with it.
+	AuditChainKey string
 	// SMTP is an SMTP server's URL (see mail.ParseSMTPURL); empty keeps
 	// every email in the development mailbox at /dev/mail/.
 	SMTP string
@@ -285,6 +291,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// at POST /auth/token (see package jwtauth for the curl lines).
 		JWT: &jwtauth.Config{Keys: []jwtauth.Key{jwtKey}, Scopes: []string{"profile:read"}, DefaultScopes: []string{"profile:read"}},
 	}
+	// The kit's Run seals the audit rows into the audit chain, keyed.
+	kc.AuditChainKey = cfg.AuditChainKey
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
 	if cfg.BreachAPI != "" {
 		rc, err := password.NewRangeClient(password.RangeConfig{BaseURL: cfg.BreachAPI})

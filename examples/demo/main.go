@@ -94,6 +94,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&cfg.DB, "db", "sigra-demo.db", "SQLite database file")
 	fs.StringVar(&cfg.Postgres, "postgres", getenv(EnvPostgres), "PostgreSQL DSN, instead of SQLite (default $"+EnvPostgres+")")
 	fs.StringVar(&cfg.Keys, "keys", getenv(EnvKeys), "sealing keys, id:base64key[,id:base64key...] (default $"+EnvKeys+", else a key file beside the database)")
+	fs.StringVar(&cfg.AuditChainKey, "audit-chain-key", getenv(EnvAuditChainKey), "the audit chain's secret key, base64 (default $"+EnvAuditChainKey+"; none: plain SHA-256)")
 	fs.StringVar(&cfg.SMTP, "smtp", getenv(EnvSMTP), "SMTP server URL, smtp://user:pass@host:port?from=addr (default $"+EnvSMTP+", else the development mailbox)")
 	fs.StringVar(&cfg.JWTKey, "jwt-key", getenv(EnvJWTKey), "private key signing the API's access tokens, PEM or JWK (default $"+EnvJWTKey+", else a key file beside the sealing keys)")
 	fs.StringVar(&cfg.BaseURL, "base-url", "", "external URL of the app (default: http://<addr>)")

@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -91,8 +89,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	}
 	// Only placeholders are concatenated into the statement, never input.
 	var sb strings.Builder
-	sb.WriteString(`SELECT id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata, org_id
-		FROM sigra_audit_log`)
+	sb.WriteString(`SELECT ` + auditColumns + ` FROM sigra_audit_log`)
 	if len(where) > 0 {
 		sb.WriteString(" WHERE ")
 		sb.WriteString(strings.Join(where, " AND "))
@@ -101,17 +98,9 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	sb.WriteString(arg(limit + 1))
 
 	rows, err := db.q(ctx).Query(ctx, sb.String(), args...)
+	events, err := collectAudit("query audit", rows, err)
 	if err != nil {
-		return nil, "", wrap("query audit", err)
-	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.AuditEvent, error) {
-		e := new(store.AuditEvent)
-		err := r.Scan(&e.ID, ts(&e.At), &e.Action, &e.ActorID, &e.SubjectID, &e.ImpersonatorID,
-			&e.IP, &e.UserAgent, &e.Outcome, &e.Metadata, &e.OrgID)
-		return e, err
-	})
-	if err != nil {
-		return nil, "", wrap("query audit", err)
+		return nil, "", err
 	}
 	if len(events) <= limit {
 		return events, "", nil

@@ -137,5 +137,10 @@
 // precision; an optional time that is zero is NULL. Digests are bytea,
 // session methods text[], audit metadata jsonb. Rows of a user reference
 // it with ON DELETE CASCADE, so [DB.DeleteUser] is one statement; audit
-// rows hold no reference and stay.
+// rows hold no reference and stay. An audit row's seal (seq, prev_hash,
+// hash) is NULL until a sealer sets it ([DB.SealAudit]), in one
+// transaction that first moves the one-row sigra_audit_chain_head only if
+// it still holds the head the seals continue: sealers of several instances
+// queue on that row's lock, and the loser finds the head moved and gets
+// store.ErrConflict. Writers of audit rows never touch it.
 package postgres

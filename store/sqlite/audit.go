@@ -78,7 +78,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 		where = append(where, `(at, id) < (?, ?)`)
 		args = append(args, at, id)
 	}
-	query := `SELECT id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata, org_id FROM sigra_audit_log`
+	query := `SELECT ` + auditColumns + ` FROM sigra_audit_log`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -86,26 +86,9 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	args = append(args, limit+1)
 
 	rows, err := db.r(ctx).QueryContext(ctx, query, args...)
+	events, err := scanAudit("QueryAudit", rows, err)
 	if err != nil {
-		return nil, "", wrap("QueryAudit", err)
-	}
-	defer rows.Close()
-	var events []*store.AuditEvent
-	for rows.Next() {
-		e := new(store.AuditEvent)
-		var meta string
-		if err := rows.Scan(&e.ID, timeDest{&e.At}, &e.Action, &e.ActorID, &e.SubjectID, &e.ImpersonatorID, &e.IP, &e.UserAgent, &e.Outcome, &meta, &e.OrgID); err != nil {
-			return nil, "", wrap("QueryAudit", err)
-		}
-		if meta != "" {
-			if err := json.Unmarshal([]byte(meta), &e.Metadata); err != nil {
-				return nil, "", fmt.Errorf("sigra/sqlite: QueryAudit: metadata of %s: %w", e.ID, err)
-			}
-		}
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", wrap("QueryAudit", err)
+		return nil, "", err
 	}
 	if len(events) <= limit {
 		return events, "", nil

@@ -91,7 +91,9 @@
 // email_norm column computed in Go with [store.NormalizeEmail] (Unicode
 // case folding, not SQLite's ASCII lower()). Digests and sealed secrets are
 // BLOBs; session methods are comma-separated text; audit metadata is a JSON
-// object.
+// object. An audit row's seal (seq, prev_hash, hash) is NULL until a sealer
+// sets it ([DB.SealAudit]), in one transaction that also moves the one-row
+// sigra_audit_chain_head only if it still holds the head the seals continue.
 //
 // # Paths and errors
 //
