@@ -181,6 +181,7 @@ func allParts() []part {
 		{SignIns, []reflect.Type{users, reflect.TypeFor[store.SignIns]()}, signInChecks()},
 		{Webhooks, []reflect.Type{reflect.TypeFor[store.Webhooks]()}, webhookChecks()},
 		{Orgs, []reflect.Type{users, reflect.TypeFor[store.Orgs](), reflect.TypeFor[store.Memberships](), reflect.TypeFor[store.Invitations]()}, orgChecks()},
+		{APITokens, []reflect.Type{users, reflect.TypeFor[store.APITokens](), reflect.TypeFor[store.ServiceAccounts]()}, apiTokenChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
 	}
