@@ -111,6 +111,9 @@ type Options struct {
 	// fresh one (Backend must be SQLite): an App on the file of another
 	// App is the same application after a restart.
 	DBPath string
+	// CSRFExempt, when set, is the CSRF middleware's Exempt; nil keeps
+	// middleware.TokenExempt.
+	CSRFExempt func(r *http.Request) bool
 }
 
 // App is a running test application. Its fields are set by New before the
@@ -275,7 +278,7 @@ func New(t testing.TB, opt Options, mount func(a *App)) *App {
 			io.WriteString(w, "aal2 area")
 		})))
 	}
-	csrf, err := middleware.CSRF(a.Site, middleware.CSRFConfig{})
+	csrf, err := middleware.CSRF(a.Site, middleware.CSRFConfig{Exempt: opt.CSRFExempt})
 	must(err)
 	handler = middleware.SecureHeaders(a.Site, middleware.HeadersConfig{})(middleware.LimitBody(0)(csrf(a.Sessions.LoadAndSave(a.Mux))))
 	return a
