@@ -64,7 +64,7 @@ var scopes = []apitoken.Scope{
 	{Name: "admin", Description: "Everything"},
 }
 
-func newApp(t *testing.T, o options) *app {
+func newApp(t testing.TB, o options) *app {
 	t.Helper()
 	x := &app{}
 	opt := apptest.Options{

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -75,6 +76,38 @@ func (x *serviceAccountScan) finish() *store.ServiceAccount {
 // liveToken is the condition of a live token at ?2 whose owner can use it.
 const liveToken = `t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)`
 
+// qAPITokenByDigest reads a live token and its owner in one statement:
+// ?1 the digest, ?2 now. Outside a transaction it runs prepared (see
+// hotStmts).
+const qAPITokenByDigest = `SELECT ` + apiTokenCols + `,
+	u.id, u.email, u.password_hash, u.email_confirmed_at, u.failed_logins, u.locked_until,
+	u.failed_mfa, u.mfa_locked_until, u.disabled_at, u.deletion_due_at, u.created_at, u.updated_at,
+	` + serviceAccountCols + `
+	FROM sigra_api_tokens t
+	LEFT JOIN sigra_users u ON u.id = t.user_id
+	LEFT JOIN sigra_service_accounts a ON a.id = t.service_account_id
+	WHERE t.digest = ?1 AND ` + liveToken + `
+		AND ((u.id IS NOT NULL AND u.disabled_at IS NULL) OR a.id IS NOT NULL)`
+
+// apiTokenStmt returns qAPITokenByDigest prepared on the reader pool,
+// preparing it on first use.
+func (db *DB) apiTokenStmt(ctx context.Context) (*sql.Stmt, error) {
+	if s := db.apiToken.Load(); s != nil {
+		return s, nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if s := db.apiToken.Load(); s != nil {
+		return s, nil
+	}
+	s, err := db.reader.PrepareContext(ctx, qAPITokenByDigest)
+	if err != nil {
+		return nil, wrap("prepare APITokenByDigest", err)
+	}
+	db.apiToken.Store(s)
+	return s, nil
+}
+
 // CreateAPIToken inserts t; see [store.APITokens].
 func (db *DB) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
 	const name = "CreateAPIToken"
@@ -115,16 +148,17 @@ func (db *DB) APITokenByDigest(ctx context.Context, digest []byte, now time.Time
 	)
 	dest := append(x.dest(), userDest(&u)...)
 	dest = append(dest, sa.dest()...)
-	err := db.r(ctx).QueryRowContext(ctx, `SELECT `+apiTokenCols+`,
-		u.id, u.email, u.password_hash, u.email_confirmed_at, u.failed_logins, u.locked_until,
-		u.failed_mfa, u.mfa_locked_until, u.disabled_at, u.deletion_due_at, u.created_at, u.updated_at,
-		`+serviceAccountCols+`
-		FROM sigra_api_tokens t
-		LEFT JOIN sigra_users u ON u.id = t.user_id
-		LEFT JOIN sigra_service_accounts a ON a.id = t.service_account_id
-		WHERE t.digest = ?1 AND `+liveToken+`
-			AND ((u.id IS NOT NULL AND u.disabled_at IS NULL) OR a.id IS NOT NULL)`,
-		digest, ms(now)).Scan(dest...)
+	var row *sql.Row
+	if tx := db.tx(ctx); tx != nil {
+		row = tx.QueryRowContext(ctx, qAPITokenByDigest, digest, ms(now))
+	} else {
+		stmt, err := db.apiTokenStmt(ctx)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		row = stmt.QueryRowContext(ctx, digest, ms(now))
+	}
+	err := row.Scan(dest...)
 	if err != nil {
 		return nil, nil, nil, wrap("APITokenByDigest", err)
 	}
