@@ -469,3 +469,34 @@ func (a *APITokens) canManage(ctx context.Context, u *sigra.User, orgID string) 
 	}
 	return slices.Contains(a.cfg.AdminRoles, m.Role), nil
 }
+
+// PurgeRetention is how long expired and revoked tokens stay stored (they
+// are no longer listed or accepted) before [APITokens.PurgeExpired]
+// deletes them.
+const PurgeRetention = 7 * 24 * time.Hour
+
+// PurgeExpired deletes the tokens that expired or were revoked more than
+// PurgeRetention ago, and returns how many.
+func (a *APITokens) PurgeExpired(ctx context.Context) (int, error) {
+	return a.st.PurgeAPITokens(ctx, a.k.Now().Add(-PurgeRetention))
+}
+
+// RunPurge calls PurgeExpired every interval (default one hour) until ctx
+// ends, logging failures.
+func (a *APITokens) RunPurge(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := a.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			a.k.Log.ErrorContext(ctx, "purging expired API tokens failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

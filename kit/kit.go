@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/apitoken"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/mfa"
@@ -95,6 +96,12 @@ type Config struct {
 	// The store must then implement org.Store, as both adapters do. Nil
 	// leaves organizations out.
 	Orgs *org.Config
+	// APITokens, when set, adds personal access tokens and service
+	// accounts (package apitoken) with these options (scopes, lifetimes,
+	// limits); the kit fills the dependencies and exempts the token
+	// endpoint from the CSRF token check. The store must then implement
+	// apitoken.Store, as both adapters do. Nil leaves API tokens out.
+	APITokens *apitoken.Config
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
@@ -128,6 +135,10 @@ type Kit struct {
 	// organization routes (Orgs.RequireMember, RequirePermission); nil
 	// unless Config.Orgs is set.
 	Orgs *org.Orgs
+	// APITokens serves API tokens and guards the application's API routes
+	// (APITokens.Bearer, RequireScopes); nil unless Config.APITokens is
+	// set.
+	APITokens *apitoken.APITokens
 	// Mux holds the features' routes (under the site's prefix), the UI's
 	// assets and the development mailbox. Add the application's routes to
 	// it, then serve [Kit.Handler].
@@ -154,6 +165,13 @@ func New(cfg Config) (*Kit, error) {
 		var ok bool
 		if orgStore, ok = cfg.Store.(org.Store); !ok {
 			return bad("Config.Store does not implement org.Store (organizations, memberships, invitations): implement it, or leave Config.Orgs nil")
+		}
+	}
+	var tokenStore apitoken.Store
+	if cfg.APITokens != nil {
+		var ok bool
+		if tokenStore, ok = cfg.Store.(apitoken.Store); !ok {
+			return bad("Config.Store does not implement apitoken.Store (API tokens, service accounts, memberships): implement it, or leave Config.APITokens nil")
 		}
 	}
 	var twoFactor mfa.Store
@@ -183,6 +201,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if cfg.Orgs != nil {
 		packs = append(packs, org.Pages())
+	}
+	if cfg.APITokens != nil {
+		packs = append(packs, apitoken.Pages())
 	}
 	packs = append(packs, cfg.Packs...)
 	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
@@ -235,6 +256,14 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append(sections, k.Orgs.Section())
 	}
+	if cfg.APITokens != nil {
+		tc := *cfg.APITokens
+		tc.Store, tc.Sessions, tc.Guard, tc.UI, tc.Mail, tc.RateLimiter = tokenStore, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		if k.APITokens, err = apitoken.New(tc); err != nil {
+			return nil, err
+		}
+		sections = append(sections, k.APITokens.Section())
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -252,6 +281,9 @@ func New(cfg Config) (*Kit, error) {
 	if k.Orgs != nil {
 		k.Orgs.Mount(k.Mux)
 	}
+	if k.APITokens != nil {
+		k.APITokens.Mount(k.Mux)
+	}
 	k.UI.Mount(k.Mux)
 	if k.Mailbox != nil {
 		k.Mailbox.Mount(k.Mux, DevMailboxPath)
@@ -260,6 +292,13 @@ func New(cfg Config) (*Kit, error) {
 	csrfCfg := cfg.CSRF
 	if csrfCfg.FailureHandler == nil {
 		csrfCfg.FailureHandler = http.HandlerFunc(k.csrfFailed)
+	}
+	if k.APITokens != nil {
+		exempt := csrfCfg.Exempt
+		if exempt == nil {
+			exempt = middleware.TokenExempt
+		}
+		csrfCfg.Exempt = func(r *http.Request) bool { return exempt(r) || k.APITokens.CSRFExempt(r) }
 	}
 	csrf, err := middleware.CSRF(k.Site, csrfCfg)
 	if err != nil {
@@ -336,6 +375,13 @@ func (k *Kit) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			k.Orgs.RunPurge(ctx, k.purge)
+		}()
+	}
+	if k.APITokens != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.APITokens.RunPurge(ctx, k.purge)
 		}()
 	}
 	wg.Wait()
