@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/apitoken"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/org"
@@ -158,11 +160,12 @@ func (d *PageData) AAL() int {
 	return int(d.Auth.AAL)
 }
 
-// Store is what the demo needs of its database: everything the kit and
-// organizations use. Both adapters implement it.
+// Store is what the demo needs of its database: everything the kit,
+// organizations and API tokens use. Both adapters implement it.
 type Store interface {
 	kit.Store
 	org.Store
+	apitoken.Store
 }
 
 // App is the demo application.
@@ -218,6 +221,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// Organizations, with a role of the demo's own: "billing" may
 		// manage billing (a permission the demo declares) and see members.
 		Orgs: &org.Config{Roles: map[string][]string{"billing": {"billing:manage", org.PermMembersRead}}},
+		// API tokens: the settings page makes them; GET /api/whoami takes
+		// them.
+		APITokens: &apitoken.Config{Scopes: []apitoken.Scope{{Name: "profile:read", Description: "Read your profile"}}},
 	}
 	kc.Passwords.Policy.ContextWords = append(slices.Clip(kc.Passwords.Policy.ContextWords), "sigra", "demo")
 	if cfg.BreachAPI != "" {
@@ -249,6 +255,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	// billing page, by slug, needs the "billing:manage" permission.
 	k.Handle("GET /team", k.Orgs.RequireMember(a.page("team")))
 	k.Handle("GET /o/{org}/billing", k.Orgs.RequirePermission("billing:manage")(a.page("team")))
+	// A JSON route for programs, behind a token with "profile:read".
+	k.Handle("GET /api/whoami", k.APITokens.Bearer(k.APITokens.RequireScopes("profile:read")(http.HandlerFunc(apiWhoami))))
 	k.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -362,4 +370,14 @@ func sudoWindowText(d time.Duration) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// apiWhoami answers who the request's token belongs to, as JSON.
+func apiWhoami(w http.ResponseWriter, r *http.Request) {
+	a, u := sigra.AuthFrom(r.Context()), sigra.UserFrom(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"id": u.ID, "email": u.Email, "service_account": a.ServiceAccount, "org": a.ActiveOrg, "scopes": a.Scopes,
+	})
 }
