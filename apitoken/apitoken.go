@@ -65,7 +65,10 @@ type Scope struct {
 // required; the site comes from Sessions, and the UI must be built from
 // the same site with [Pages] among its packs.
 type Config struct {
-	Store    Store
+	// Store holds the tokens and service accounts.
+	Store Store
+	// Sessions, Guard and UI are the application's: the pages are for
+	// signed-in users, and creating needs sudo.
 	Sessions *session.Manager
 	Guard    *middleware.Guard
 	UI       *ui.UI
@@ -316,7 +319,9 @@ func (a *APITokens) expiry(v string, now time.Time) (time.Time, error) {
 // Created is a new personal token: the record and the token itself, which
 // is shown once and never stored.
 type Created struct {
-	Token  *store.APIToken
+	// Token is the stored record (its Digest, never the token).
+	Token *store.APIToken
+	// Secret is the token to give the user.
 	Secret string
 }
 
@@ -377,8 +382,10 @@ var ErrInvalid = errors.New("sigra/apitoken: invalid value")
 // NewAccount is a new service account or a rotated secret: the account and
 // its client secret, which is shown once and never stored.
 type NewAccount struct {
+	// Account is the service account; its ID is the client ID.
 	Account *store.ServiceAccount
-	Secret  string
+	// Secret is the client secret to give its program.
+	Secret string
 }
 
 // CreateServiceAccount makes a service account owned by orgID ("" for the

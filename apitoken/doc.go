@@ -48,8 +48,11 @@
 // format and checksum (a bad one is refused without touching the store),
 // reads the token and its owner in one store round trip, counts the
 // request against the token's rate limit (Config.RateLimit, 600 a minute by
-// default), and puts the owner in the request's context. It never reads or
-// writes the session cookie; the CSRF middleware exempts bearer requests
+// default), and puts the owner in the request's context. The rate limit's
+// count is a write to the store on every request, so that it holds across
+// instances; a single instance may give Config.RateLimiter one over a
+// middleware.MemoryLimiter instead. Bearer never reads or writes the
+// session cookie; the CSRF middleware exempts bearer requests
 // from its token check. Refusals follow RFC 6750, with a JSON body
 // {"error": {"code": ..., "message": ...}}:
 //

@@ -72,8 +72,11 @@ func Pages() ui.Pack {
 
 // TokenView is one personal token in lists.
 type TokenView struct {
-	ID     string   `json:"id"`
-	Name   string   `json:"name"`
+	// ID names the token in revocation forms; it is not a credential.
+	ID string `json:"id"`
+	// Name is the label the user gave it.
+	Name string `json:"name"`
+	// Scopes are the scopes it grants, in the declared order.
 	Scopes []string `json:"scopes"`
 	// CreatedAt, ExpiresAt (zero: never) and LastUsedAt (zero: never
 	// used; written at most once a minute).
@@ -95,6 +98,7 @@ type ExpiryOption struct {
 // TokensData is the Data of the "api_tokens" page: the user's live
 // tokens, newest first, and the create form.
 type TokensData struct {
+	// Tokens are the user's live tokens, newest first.
 	Tokens []TokenView
 	// Scopes are the scopes the application declared.
 	Scopes []Scope
@@ -108,7 +112,9 @@ type TokensData struct {
 // CreatedData is the Data of the "api_token_created" page: a new token,
 // the only time it is shown.
 type CreatedData struct {
-	Token     string
+	// Token is the new token itself.
+	Token string
+	// Name, Scopes and ExpiresAt (zero: never) describe it.
 	Name      string
 	Scopes    []string
 	ExpiresAt time.Time
@@ -116,6 +122,7 @@ type CreatedData struct {
 
 // SecretView is one working client secret of a service account.
 type SecretView struct {
+	// CreatedAt is when the secret was made.
 	CreatedAt time.Time `json:"created_at"`
 	// ExpiresAt is when a rotated secret stops working; zero for the
 	// current one.
@@ -125,24 +132,32 @@ type SecretView struct {
 // AccountView is one service account in lists.
 type AccountView struct {
 	// ID is the account's client ID.
-	ID        string       `json:"client_id"`
-	Name      string       `json:"name"`
-	Scopes    []string     `json:"scopes"`
-	CreatedAt time.Time    `json:"created_at"`
-	Secrets   []SecretView `json:"secrets"`
+	ID string `json:"client_id"`
+	// Name is the label given at creation.
+	Name string `json:"name"`
+	// Scopes are the scopes its access tokens may carry.
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+	// Secrets are its working client secrets, newest first.
+	Secrets []SecretView `json:"secrets"`
 }
 
 // OwnerView is an owner of service accounts the user manages: an
 // organization, or the application (OrgID "").
 type OwnerView struct {
-	OrgID    string        `json:"org_id"`
-	Name     string        `json:"name"`
+	// OrgID is the organization's ID; "" for the application.
+	OrgID string `json:"org_id"`
+	// Name is the organization's name, or the product's.
+	Name string `json:"name"`
+	// Accounts are its service accounts, oldest first.
 	Accounts []AccountView `json:"service_accounts"`
 }
 
 // AccountsData is the Data of the "service_accounts" page.
 type AccountsData struct {
+	// Owners are the owners whose accounts the user manages.
 	Owners []OwnerView
+	// Scopes are the scopes the application declared.
 	Scopes []Scope
 	// TokenEndpoint is the absolute URL of the token endpoint.
 	TokenEndpoint string
@@ -151,12 +166,15 @@ type AccountsData struct {
 // SecretData is the Data of the "service_account_secret" page: a client
 // secret, the only time it is shown.
 type SecretData struct {
+	// ClientID is the account's ID; Secret the new client secret; Name
+	// the account's label.
 	ClientID string
 	Secret   string
 	Name     string
 	// PreviousUntil is when the earlier secrets stop working, after a
 	// rotation; zero for a new account.
 	PreviousUntil time.Time
+	// TokenEndpoint is the absolute URL of the token endpoint.
 	TokenEndpoint string
 }
 
@@ -168,8 +186,10 @@ type TokensSection struct {
 
 // CreatedMail is the Data of the "api_token_created" email.
 type CreatedMail struct {
+	// Name is the token's label.
 	Name string
 	// Scopes are the token's scopes, comma-separated; empty for none.
-	Scopes    string
+	Scopes string
+	// ExpiresAt is when the token expires; zero for never.
 	ExpiresAt time.Time
 }
