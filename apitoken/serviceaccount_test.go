@@ -244,3 +244,42 @@ func TestServiceAccountBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceAccountForms: the pages' forms create, rotate and delete an
+// account, showing each secret once.
+func TestServiceAccountForms(t *testing.T) {
+	each(t, func(t *testing.T, a *app) {
+		c, owner := a.signedIn(t, "owner@example.com")
+		o := a.newOrg(t, "acme", owner)
+		page := c.Get(a.Path("/settings/service-accounts"))
+		wantStatus(t, "page", page, http.StatusOK)
+		if !strings.Contains(page.Body, "Org acme") || !strings.Contains(page.Body, "No service accounts yet.") {
+			t.Fatalf("the page does not offer acme:\n%s", page.Body)
+		}
+		res := c.Post(a.Path("/settings/service-accounts"), url.Values{"org_id": {o.ID}, "name": {"ci"}, "scope:notes:read": {"1"}})
+		wantStatus(t, "create", res, http.StatusCreated)
+		if !strings.Contains(res.Body, "sigracs_") || res.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("the created page shows no secret, or may be cached:\n%s", res.Body)
+		}
+		sas, err := a.St.ServiceAccounts(context.Background(), o.ID)
+		if err != nil || len(sas) != 1 || !slices.Equal(sas[0].Scopes, []string{"notes:read"}) {
+			t.Fatalf("stored accounts: %v %v", sas, err)
+		}
+		res = c.Post(a.Path("/settings/service-accounts/rotate"), url.Values{"org_id": {o.ID}, "client_id": {sas[0].ID}})
+		wantStatus(t, "rotate", res, http.StatusOK)
+		if !strings.Contains(res.Body, "previous secret keeps working") {
+			t.Errorf("the rotated page does not say the previous secret still works:\n%s", res.Body)
+		}
+		if page := c.Get(a.Path("/settings/service-accounts")); !strings.Contains(page.Body, "Previous secret works until") {
+			t.Error("the list does not show the previous secret's end")
+		}
+		res = c.Post(a.Path("/settings/service-accounts/delete"), url.Values{"org_id": {o.ID}, "client_id": {sas[0].ID}})
+		wantStatus(t, "delete", res, http.StatusSeeOther)
+		if n := a.Count(t, "sigra_service_accounts", ""); n != 0 {
+			t.Errorf("accounts after delete: %d", n)
+		}
+		if n := a.Count(t, "sigra_audit_log", "action = ? AND org_id = ?", "apitoken.service_account.delete", o.ID); n != 1 {
+			t.Errorf("delete rows: %d", n)
+		}
+	})
+}
