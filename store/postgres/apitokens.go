@@ -109,10 +109,16 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *store.APIToken) error {
 	if created.IsZero() {
 		created = nowUTC()
 	}
-	if _, err := db.q(ctx).Exec(ctx, `INSERT INTO sigra_api_tokens (id, digest, user_id, service_account_id, name, scopes, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		id, bytes.Clone(t.Digest), textArg(t.UserID), textArg(t.ServiceAccountID), t.Name, scopes, created, tsArg(t.ExpiresAt)); err != nil {
+	// In a savepoint when ctx carries a transaction, so that a conflict
+	// leaves it usable.
+	err = db.atomic(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO sigra_api_tokens (id, digest, user_id, service_account_id, name, scopes, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			id, bytes.Clone(t.Digest), textArg(t.UserID), textArg(t.ServiceAccountID), t.Name, scopes, created, tsArg(t.ExpiresAt))
 		return wrap(op, err)
+	})
+	if err != nil {
+		return err
 	}
 	t.ID, t.CreatedAt, t.LastUsedAt, t.RevokedAt = id, created, time.Time{}, time.Time{}
 	return nil

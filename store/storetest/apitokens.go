@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"slices"
@@ -50,6 +51,7 @@ func apiTokenChecks() []check {
 		checkOf("ServiceAccounts/Refused", testServiceAccountsRefused),
 		checkOf("RotateServiceAccountSecret", testRotateServiceAccountSecret),
 		checkEnv("ServiceAccounts/Orgs", testServiceAccountOrgs),
+		checkEnv("Transactions", testAPITokenTransactions),
 	}
 }
 
@@ -549,3 +551,46 @@ func testServiceAccountOrgs(t *testing.T, s apiTokenStore, e env) {
 }
 
 var reflectTypeOrgs = reflect.TypeFor[store.Orgs]()
+
+// testAPITokenTransactions: tokens and service accounts written in a
+// transaction that rolls back are gone; a conflict inside a transaction
+// leaves it usable.
+func testAPITokenTransactions(t *testing.T, s apiTokenStore, e env) {
+	tx, ok := as[store.Transactor](e)
+	if !ok {
+		e.logLacking(t, "API tokens in transactions", reflect.TypeFor[store.Transactor]())
+		return
+	}
+	ctx := t.Context()
+	u := newUser(t, s, "a@example.com")
+	newAPIToken(t, s, u.ID, "taken", time.Time{})
+	errRollback := errors.New("roll back")
+	err := tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.CreateAPIToken(ctx, &store.APIToken{Digest: digest("in-tx"), UserID: u.ID, Name: "in-tx", CreatedAt: t0}); err != nil {
+			return err
+		}
+		if err := s.CreateServiceAccount(ctx, &store.ServiceAccount{Name: "in-tx", CreatedAt: t0}, &store.ServiceAccountSecret{Digest: digest("sa-in-tx")}); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	wantErr(t, "InTx", err, errRollback)
+	if got, _, _ := lookupToken(t, s, "in-tx", at(time.Minute)); got != nil {
+		t.Error("a token created in a rolled-back transaction is stored")
+	}
+	if list, _ := s.ServiceAccounts(ctx, ""); len(list) != 0 {
+		t.Errorf("a rolled-back transaction left %d service accounts", len(list))
+	}
+
+	// A conflict inside a transaction leaves it usable: the next write
+	// commits with it.
+	err = tx.InTx(ctx, func(ctx context.Context) error {
+		dup := &store.APIToken{Digest: digest("taken"), UserID: u.ID, Name: "dup", CreatedAt: t0}
+		wantErr(t, "CreateAPIToken(taken) in a transaction", s.CreateAPIToken(ctx, dup), store.ErrConflict)
+		return s.CreateServiceAccount(ctx, &store.ServiceAccount{Name: "after", CreatedAt: t0}, &store.ServiceAccountSecret{Digest: digest("after")})
+	})
+	must(t, "InTx with a conflict, then a write", err)
+	if list, _ := s.ServiceAccounts(ctx, ""); len(list) != 1 {
+		t.Errorf("the write after a conflict did not commit: %d accounts", len(list))
+	}
+}
