@@ -99,6 +99,10 @@ type Config struct {
 	Prefix string
 	// RateLimit bounds the requests of one token. Default 600 a minute.
 	RateLimit middleware.Limit
+	// UnknownLimit bounds the well-formed but unknown, expired or revoked
+	// tokens one client address may present; past it, Bearer answers 429
+	// and records no more failures. Default 60 a minute.
+	UnknownLimit middleware.Limit
 	// AccessTokenTTL is the lifetime of a service account's access token.
 	// Default 15 minutes.
 	AccessTokenTTL time.Duration
@@ -186,6 +190,10 @@ func New(cfg Config) (*APITokens, error) {
 	cfg.RateLimit = cfg.RateLimit.Or(middleware.Limit{N: 600, Window: time.Minute})
 	if cfg.RateLimit.N <= 0 || cfg.RateLimit.Window <= 0 {
 		return bad("RateLimit: want a positive N and Window")
+	}
+	cfg.UnknownLimit = cfg.UnknownLimit.Or(middleware.Limit{N: 60, Window: time.Minute})
+	if cfg.UnknownLimit.N <= 0 || cfg.UnknownLimit.Window <= 0 {
+		return bad("UnknownLimit: want a positive N and Window")
 	}
 	if cfg.AccessTokenTTL == 0 {
 		cfg.AccessTokenTTL = 15 * time.Minute

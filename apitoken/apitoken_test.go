@@ -418,3 +418,25 @@ func TestCreateNeedsSudo(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownTokensLimited: past the limit of unknown tokens from one
+// address, Bearer answers 429 and records no more failures.
+func TestUnknownTokensLimited(t *testing.T) {
+	eachWith(t, options{cfg: func(c *apitokenConfig) { c.UnknownLimit.N, c.UnknownLimit.Window = 3, time.Minute }}, func(t *testing.T, a *app) {
+		for i := range 5 {
+			tok, _ := token.NewAPIKey("sigrapat")
+			res := a.bearer(t, "GET", "/api/whoami", tok)
+			want := http.StatusUnauthorized
+			if i >= 3 {
+				want = http.StatusTooManyRequests
+			}
+			wantStatus(t, "unknown token", res, want)
+		}
+		if n := a.audits(t, "apitoken.use.failure", "failure"); n != 3 {
+			t.Errorf("failure rows: got %d, want 3 (the rest limited)", n)
+		}
+		// A known token from the same address still works.
+		c, _ := a.signedIn(t, "ann@example.com")
+		a.whoami(t, a.createToken(t, c, "ci", "", ""))
+	})
+}

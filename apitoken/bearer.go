@@ -61,7 +61,14 @@ func (a *APITokens) Check(r *http.Request) (*sigra.Auth, error) {
 	now := a.k.Now()
 	t, u, sa, err := a.st.APITokenByDigest(ctx, token.APIKeyDigest(raw), now)
 	if errors.Is(err, store.ErrNotFound) {
-		a.recordFailure(audit.WithRequest(ctx, r, a.k.Site.ClientIP(r)), ActionUseFailure, "", "", "", map[string]string{"reason": "invalid_token"})
+		// Unknown tokens are counted per client address: past the limit
+		// they get 429 and are no longer recorded, so a flood of made-up
+		// tokens cannot fill the audit log.
+		ip := a.k.Site.ClientIP(r)
+		if err := a.k.Limiter.Check(ctx, "apitoken-unknown:"+middleware.IPKey(ip), a.cfg.UnknownLimit); err != nil {
+			return nil, err
+		}
+		a.recordFailure(audit.WithRequest(ctx, r, ip), ActionUseFailure, "", "", "", map[string]string{"reason": "invalid_token"})
 		return nil, ErrInvalidToken
 	}
 	if err != nil {
@@ -108,7 +115,9 @@ func (a *APITokens) Check(r *http.Request) (*sigra.Auth, error) {
 //   - a token that is malformed, has a wrong checksum, or is unknown,
 //     expired or revoked, or whose user is disabled: 401,
 //     error="invalid_token";
-//   - a token over its rate limit: 429 with Retry-After ("rate_limited");
+//   - a token over its rate limit, or a client address past
+//     Config.UnknownLimit unknown tokens: 429 with Retry-After
+//     ("rate_limited");
 //   - a store that is unreachable or too slow: 503 with Retry-After.
 func (a *APITokens) Bearer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -61,7 +61,7 @@
 //	400     invalid_request     Bearer realm="...", error="invalid_request"
 //	401     invalid_token       Bearer realm="...", error="invalid_token"
 //	403     insufficient_scope  Bearer realm="...", error="insufficient_scope", scope="<missing>"
-//	429     rate_limited        (Retry-After)
+//	429     rate_limited        (Retry-After: the token's limit, or Config.UnknownLimit unknown tokens from one address)
 //	503     busy                (Retry-After: the store is unreachable or too slow)
 //
 // The 403 body also holds the missing scopes: {"error": {"code":
@@ -126,9 +126,10 @@
 // # Audit
 //
 // Events: apitoken.create, apitoken.revoke, apitoken.revoke_all,
-// apitoken.use.failure (an unknown, expired or revoked token, a scope
-// refusal, a rate limit; a token refused by its checksum is not looked up
-// and not recorded), apitoken.service_account.create, .rotate, .delete,
+// apitoken.use.failure (an unknown, expired or revoked token, up to
+// Config.UnknownLimit per client address; a scope refusal; a token over its
+// rate limit; a token refused by its checksum is not looked up and not
+// recorded), apitoken.service_account.create, .rotate, .delete,
 // .token and .token_failure. A user's new token also sends them a notice
 // email.
 package apitoken
