@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/apitoken"
 	"github.com/sigra-go/sigra/token"
 )
 
@@ -398,7 +398,6 @@ func TestNeverAllowed(t *testing.T) {
 		if _, _, _, err := a.St.APITokenByDigest(context.Background(), ts[0].Digest, a.Clock.Now()); err != nil {
 			t.Errorf("three years later: %v", err)
 		}
-		_ = store.ErrNotFound
 	})
 }
 
@@ -438,5 +437,26 @@ func TestUnknownTokensLimited(t *testing.T) {
 		// A known token from the same address still works.
 		c, _ := a.signedIn(t, "ann@example.com")
 		a.whoami(t, a.createToken(t, c, "ci", "", ""))
+	})
+}
+
+// TestPurgeExpired: revoked and expired tokens stay a week, then go.
+func TestPurgeExpired(t *testing.T) {
+	each(t, func(t *testing.T, a *app) {
+		c, _ := a.signedIn(t, "ann@example.com")
+		a.createToken(t, c, "short", "", "1")
+		a.createToken(t, c, "live", "", "90")
+		ctx := context.Background()
+		a.Clock.Advance(24*time.Hour + apitoken.PurgeRetention - time.Minute)
+		if n, err := a.Tokens.PurgeExpired(ctx); err != nil || n != 0 {
+			t.Fatalf("PurgeExpired within the retention: %d, %v", n, err)
+		}
+		a.Clock.Advance(2 * time.Minute)
+		if n, err := a.Tokens.PurgeExpired(ctx); err != nil || n != 1 {
+			t.Fatalf("PurgeExpired after the retention: %d, %v; want 1", n, err)
+		}
+		if n := a.Count(t, "sigra_api_tokens", ""); n != 1 {
+			t.Errorf("tokens left: %d, want the live one", n)
+		}
 	})
 }
