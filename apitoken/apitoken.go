@@ -209,7 +209,13 @@ func New(cfg Config) (*APITokens, error) {
 	}
 	a.realm = cfg.Realm
 	if a.realm == "" {
-		a.realm = cfg.UI.Brand().ProductName
+		// The product name, without what a quoted string cannot hold.
+		a.realm = strings.Map(func(r rune) rune {
+			if r == '"' || r == '\\' || r < ' ' {
+				return -1
+			}
+			return r
+		}, cfg.UI.Brand().ProductName)
 	}
 	if strings.ContainsAny(a.realm, "\"\\\r\n") {
 		return bad("Realm %q: no quotes, backslashes or line breaks", a.realm)
