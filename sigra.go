@@ -113,6 +113,11 @@ type Auth struct {
 	ActiveOrg string
 	// Scopes are the scopes of the API token that authenticated the request.
 	Scopes []string
+	// ServiceAccount reports that User is a service account (a program
+	// that authenticated with an API token), not a person: User.ID is the
+	// service account's ID, User.Email is empty, and ActiveOrg is the
+	// organization that owns the account ("" for the application's own).
+	ServiceAccount bool
 }
 
 // SignedIn reports whether a user is fully signed in.

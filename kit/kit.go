@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/apitoken"
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/jwtauth"
@@ -120,6 +121,12 @@ type Config struct {
 	// store must implement jwtauth.Store, as both adapters do. Nil leaves
 	// them out.
 	JWT *jwtauth.Config
+	// APITokens, when set, adds personal access tokens and service
+	// accounts (package apitoken) with these options (scopes, lifetimes,
+	// limits); the kit fills the dependencies and exempts the token
+	// endpoint from the CSRF token check. The store must then implement
+	// apitoken.Store, as both adapters do. Nil leaves API tokens out.
+	APITokens *apitoken.Config
 	// PurgeInterval is how often Run deletes due accounts and expired
 	// sessions, tokens and limiter counters. Default one hour.
 	PurgeInterval time.Duration
@@ -174,6 +181,10 @@ type Kit struct {
 	// JWT issues and verifies access tokens (JWT.Require guards the
 	// application's API routes); nil unless Config.JWT is set.
 	JWT *jwtauth.JWT
+	// APITokens serves API tokens and guards the application's API routes
+	// (APITokens.Bearer, RequireScopes); nil unless Config.APITokens is
+	// set.
+	APITokens *apitoken.APITokens
 	// Mux holds the features' routes (under the site's prefix), the UI's
 	// assets and the development mailbox. Add the application's routes to
 	// it, then serve [Kit.Handler].
@@ -213,6 +224,13 @@ func New(cfg Config) (*Kit, error) {
 		var ok bool
 		if jwtStore, ok = cfg.Store.(jwtauth.Store); !ok {
 			return bad("Config.Store does not implement jwtauth.Store (refresh-token families, audit log): implement it, or leave Config.JWT nil")
+		}
+	}
+	var tokenStore apitoken.Store
+	if cfg.APITokens != nil {
+		var ok bool
+		if tokenStore, ok = cfg.Store.(apitoken.Store); !ok {
+			return bad("Config.Store does not implement apitoken.Store (API tokens, service accounts, memberships): implement it, or leave Config.APITokens nil")
 		}
 	}
 	var twoFactor mfa.Store
@@ -261,6 +279,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if cfg.JWT != nil {
 		packs = append(packs, jwtauth.Pages())
+	}
+	if cfg.APITokens != nil {
+		packs = append(packs, apitoken.Pages())
 	}
 	packs = append(packs, cfg.Packs...)
 	if k.UI, err = ui.New(k.Site, ui.Config{Brand: cfg.Brand, Packs: packs, Overrides: cfg.Overrides}); err != nil {
@@ -354,6 +375,14 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append(sections, k.JWT.Section())
 	}
+	if cfg.APITokens != nil {
+		tc := *cfg.APITokens
+		tc.Store, tc.Sessions, tc.Guard, tc.UI, tc.Mail, tc.RateLimiter = tokenStore, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		if k.APITokens, err = apitoken.New(tc); err != nil {
+			return nil, err
+		}
+		sections = append(sections, k.APITokens.Section())
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -380,6 +409,9 @@ func New(cfg Config) (*Kit, error) {
 	if k.JWT != nil {
 		k.JWT.Mount(k.Mux)
 	}
+	if k.APITokens != nil {
+		k.APITokens.Mount(k.Mux)
+	}
 	k.UI.Mount(k.Mux)
 	if k.Mailbox != nil {
 		k.Mailbox.Mount(k.Mux, DevMailboxPath)
@@ -389,14 +421,34 @@ func New(cfg Config) (*Kit, error) {
 	if csrfCfg.FailureHandler == nil {
 		csrfCfg.FailureHandler = http.HandlerFunc(k.csrfFailed)
 	}
+	// Routes the features exempt from the CSRF token (the origin check
+	// still applies): Apple's form_post callback (see
+	// oauth.OAuth.CSRFExempt, with Apple's origin trusted) and the API
+	// tokens' token endpoint (see apitoken.APITokens.CSRFExempt).
+	var exempts []func(*http.Request) bool
 	if k.OAuth != nil {
-		// Apple's form_post callback: see oauth.OAuth.CSRFExempt.
 		csrfCfg.TrustedOrigins = append(csrfCfg.TrustedOrigins[:len(csrfCfg.TrustedOrigins):len(csrfCfg.TrustedOrigins)], k.OAuth.TrustedOrigins()...)
+		exempts = append(exempts, k.OAuth.CSRFExempt)
+	}
+	if k.APITokens != nil {
+		exempts = append(exempts, k.APITokens.CSRFExempt)
+	}
+	if len(exempts) > 0 {
 		exempt := csrfCfg.Exempt
 		if exempt == nil {
 			exempt = middleware.TokenExempt
 		}
-		csrfCfg.Exempt = func(r *http.Request) bool { return k.OAuth.CSRFExempt(r) || exempt(r) }
+		csrfCfg.Exempt = func(r *http.Request) bool {
+			if exempt(r) {
+				return true
+			}
+			for _, f := range exempts {
+				if f(r) {
+					return true
+				}
+			}
+			return false
+		}
 	}
 	csrf, err := middleware.CSRF(k.Site, csrfCfg)
 	if err != nil {
@@ -513,6 +565,13 @@ func (k *Kit) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			_ = k.AuditChain.Run(ctx, k.seal)
+		}()
+	}
+	if k.APITokens != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.APITokens.RunPurge(ctx, k.purge)
 		}()
 	}
 	wg.Wait()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/apitoken"
 	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/mail"
@@ -218,12 +219,13 @@ func (d *PageData) AAL() int {
 	return int(d.Auth.AAL)
 }
 
-// Store is what the demo needs of its database: everything the kit and
-// organizations use. Both adapters implement it.
+// Store is what the demo needs of its database: everything the kit,
+// organizations and API tokens use. Both adapters implement it.
 type Store interface {
 	kit.Store
 	org.Store
 	jwtauth.Store
+	apitoken.Store
 }
 
 // App is the demo application.
@@ -290,6 +292,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// signs in with POST /auth/login (JSON) and exchanges its session
 		// at POST /auth/token (see package jwtauth for the curl lines).
 		JWT: &jwtauth.Config{Keys: []jwtauth.Key{jwtKey}, Scopes: []string{"profile:read"}, DefaultScopes: []string{"profile:read"}},
+		// API tokens: the settings page makes them; GET /api/whoami takes
+		// them.
+		APITokens: &apitoken.Config{Scopes: []apitoken.Scope{{Name: "profile:read", Description: "Read your profile"}}},
 	}
 	// The kit's Run seals the audit rows into the audit chain, keyed.
 	kc.AuditChainKey = cfg.AuditChainKey
@@ -332,6 +337,8 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	k.Handle("GET /o/{org}/billing", k.RequirePermission("billing:manage")(a.page("team")))
 	// The API, for clients with a JWT access token.
 	k.Handle("GET /api/me", k.JWT.Require(jwtauth.RequireScopes("profile:read")(http.HandlerFunc(apiMe))))
+	// A JSON route for programs, behind a token with "profile:read".
+	k.Handle("GET /api/whoami", k.APITokens.Bearer(k.APITokens.RequireScopes("profile:read")(http.HandlerFunc(apiWhoami))))
 	k.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -456,4 +463,14 @@ func sudoWindowText(d time.Duration) string {
 		return "1 " + unit
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// apiWhoami answers who the request's token belongs to, as JSON.
+func apiWhoami(w http.ResponseWriter, r *http.Request) {
+	a, u := sigra.AuthFrom(r.Context()), sigra.UserFrom(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"id": u.ID, "email": u.Email, "service_account": a.ServiceAccount, "org": a.ActiveOrg, "scopes": a.Scopes,
+	})
 }

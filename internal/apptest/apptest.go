@@ -116,6 +116,9 @@ type Options struct {
 	// the features are mounted (so it may use theirs, such as an
 	// exemption). Default: the zero configuration.
 	CSRF func(a *App) middleware.CSRFConfig
+	// CSRFExempt, when set, is the CSRF middleware's Exempt; nil keeps
+	// middleware.TokenExempt.
+	CSRFExempt func(r *http.Request) bool
 }
 
 // App is a running test application. Its fields are set by New before the
@@ -280,7 +283,7 @@ func New(t testing.TB, opt Options, mount func(a *App)) *App {
 			io.WriteString(w, "aal2 area")
 		})))
 	}
-	var csrfCfg middleware.CSRFConfig
+	csrfCfg := middleware.CSRFConfig{Exempt: opt.CSRFExempt}
 	if opt.CSRF != nil {
 		csrfCfg = opt.CSRF(a)
 	}

@@ -122,6 +122,10 @@ type DB struct {
 
 	mu  sync.Mutex // serializes preparing hot
 	hot atomic.Pointer[hotStmts]
+	// apiToken is the token lookup (apitokens.go), prepared on first use
+	// apart from hot, so a schema without the API token tables leaves
+	// sessions working.
+	apiToken atomic.Pointer[sql.Stmt]
 
 	// lookup serves the session lookup of every request (see lookup.go).
 	lookup *lookupPool

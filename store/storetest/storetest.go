@@ -190,6 +190,7 @@ func allParts() []part {
 		{Identities, []reflect.Type{users, reflect.TypeFor[store.Identities]()}, identityChecks()},
 		{Passkeys, []reflect.Type{users, reflect.TypeFor[store.Passkeys]()}, passkeyChecks()},
 		{RefreshTokens, []reflect.Type{users, sessions, reflect.TypeFor[store.RefreshTokens]()}, refreshChecks()},
+		{APITokens, []reflect.Type{users, reflect.TypeFor[store.APITokens](), reflect.TypeFor[store.ServiceAccounts]()}, apiTokenChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
 	}
