@@ -1,14 +1,14 @@
-// Command api is a small JSON API (notes) protected by API tokens: a
-// user's personal access tokens, and a service account's client
-// credentials exchanged for short-lived access tokens. The account pages
-// (sign-in, settings, tokens) come from package kit; README.md has curl
-// lines for every step.
+// Command api is a small JSON API (notes) protected two ways: by API
+// tokens (a user's personal access tokens, and a service account's client
+// credentials exchanged for short-lived access tokens) and by JWT access
+// tokens with rotating refresh tokens (for a client that signed in). The
+// account pages (sign-in, settings, tokens) come from package kit;
+// README.md has curl lines for every step.
 //
 //	go run ./examples/api
 //
 // Each way of authenticating API requests lives in a file of its own
-// (apitoken.go) and protects the same handlers (notes.go), so another way
-// can be added beside it.
+// (apitoken.go, jwt.go) and protects the same handlers (notes.go).
 package main
 
 import (
@@ -21,6 +21,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/apitoken"
+	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
@@ -60,6 +61,10 @@ func app(ctx context.Context, dir, base string) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	signing, err := jwtKey(filepath.Join(dir, "api.jwt.pem"))
+	if err != nil {
+		return nil, err
+	}
 	auth, err := kit.New(kit.Config{
 		Store: db, Site: site.Config{BaseURL: base}, Keys: keys, DisableMFA: true,
 		APITokens: &apitoken.Config{
@@ -68,6 +73,7 @@ func app(ctx context.Context, dir, base string) (http.Handler, error) {
 			// service accounts.
 			CanManageApp: func(_ context.Context, u *sigra.User) bool { return u.Email == adminEmail },
 		},
+		JWT: &jwtauth.Config{Keys: []jwtauth.Key{signing}, Scopes: scopeNames(), DefaultScopes: []string{"notes:read"}},
 	})
 	if err != nil {
 		return nil, err
@@ -77,8 +83,17 @@ func app(ctx context.Context, dir, base string) (http.Handler, error) {
 		return nil, err
 	}
 	n := newNotes()
-	n.mount(auth.Mux, "/api", apiTokens(auth.APITokens))
+	n.mount(auth.Mux, "/api", either(jwtTokens(auth.JWT), apiTokens(auth.APITokens)))
 	return auth.Handler(), nil
+}
+
+// scopeNames are the names of the scopes, for the JWT configuration.
+func scopeNames() []string {
+	out := make([]string, len(scopes))
+	for i, s := range scopes {
+		out[i] = s.Name
+	}
+	return out
 }
 
 // seed creates the administrator's account on the first start.

@@ -53,11 +53,13 @@ func TestREADME(t *testing.T) {
 		`{"text":"buy milk"`,          // the note added, then listed
 		`HTTP/1.1 403`,                // the read-only token writing
 		`error="insufficient_scope", scope="notes:write"`,
-		`error="invalid_token"`,  // the mistyped token
-		`"service_account":true`, // whoami as the service account
-		`{"notes":[]}`,           // the service account's own notes
-		`"revoked":2`,            // revoke all
-		"\n401\n",                // the revoked token
+		`error="invalid_token"`,           // the mistyped token
+		`"service_account":true`,          // whoami as the service account
+		`{"notes":[]}`,                    // the service account's own notes
+		`"error":{"code":"invalid_grant"`, // the reused refresh token
+		"after reuse: 400",                // its family ended with it
+		`"revoked":2`,                     // revoke all
+		"\n401\n",                         // the revoked token
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the output lacks %q:\n%s", want, got)
