@@ -254,30 +254,36 @@ func (o *Orgs) forbidden(w http.ResponseWriter, r *http.Request) {
 	o.k.Fail(w, r, http.StatusForbidden, "forbidden", "Your role in this organization does not allow this.")
 }
 
-// readOrgForm reads the body of a form under an organization, answering
-// a refused one with the organization page (ok false).
-func (o *Orgs) readOrgForm(w http.ResponseWriter, r *http.Request) (kernel.Input, bool) {
+// formError answers a refused form with the page that holds it
+// (orgError or membersError).
+type formError func(w http.ResponseWriter, r *http.Request, status int, code, msg string, fields map[string]string)
+
+// formFor reads the body of a form under the request's organization for
+// a member whose role grants perm (any member when perm is empty): a
+// refused body is answered with the page that holds the form (refuse), a
+// role without perm with 403. ok is false when it answered.
+func (o *Orgs) formFor(w http.ResponseWriter, r *http.Request, refuse formError, perm string) (in kernel.Input, t *Tenant, u *sigra.User, ok bool) {
 	in, err := kernel.ReadInput(r)
 	if err != nil {
 		e := kernel.Refusal(err)
-		o.orgError(w, r, http.StatusBadRequest, e.Code, e.Message, e.Fields)
-		return nil, false
+		refuse(w, r, http.StatusBadRequest, e.Code, e.Message, e.Fields)
+		return nil, nil, nil, false
 	}
-	return in, true
+	t, u = From(r.Context()), sigra.UserFrom(r.Context())
+	if perm != "" && !t.Can(perm) {
+		o.forbidden(w, r)
+		return nil, nil, nil, false
+	}
+	return in, t, u, true
 }
 
 // update renames the organization and changes its slug.
 func (o *Orgs) update(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	in, ok := o.readOrgForm(w, r)
+	in, t, u, ok := o.formFor(w, r, o.orgError, PermOrgManage)
 	if !ok {
 		return
 	}
-	if !t.Can(PermOrgManage) {
-		o.forbidden(w, r)
-		return
-	}
+	ctx := r.Context()
 	// An empty field keeps the current value.
 	name := strings.TrimSpace(in["name"])
 	slug := strings.ToLower(strings.TrimSpace(in["slug"]))
@@ -330,16 +336,11 @@ func (o *Orgs) update(w http.ResponseWriter, r *http.Request) {
 
 // setPolicy changes the organization's policy (behind sudo).
 func (o *Orgs) setPolicy(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	in, ok := o.readOrgForm(w, r)
+	in, t, u, ok := o.formFor(w, r, o.orgError, PermOrgManage)
 	if !ok {
 		return
 	}
-	if !t.Can(PermOrgManage) {
-		o.forbidden(w, r)
-		return
-	}
+	ctx := r.Context()
 	p := store.OrgPolicy{RequireTwoFactor: in.Bool("require_two_factor")}
 	if p.RequireTwoFactor && !t.Org.Policy.RequireTwoFactor {
 		if !o.stepUp {
@@ -375,11 +376,11 @@ func boolText(b bool) string {
 // leave removes the signed-in user from the organization; the last owner
 // cannot leave.
 func (o *Orgs) leave(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	if _, ok := o.readOrgForm(w, r); !ok {
+	_, t, u, ok := o.formFor(w, r, o.orgError, "")
+	if !ok {
 		return
 	}
+	ctx := r.Context()
 	err := o.k.InTx(ctx, func(ctx context.Context) error {
 		if err := o.st.RemoveMember(ctx, t.Org.ID, u.ID); err != nil {
 			return err
@@ -408,16 +409,11 @@ func (o *Orgs) leave(w http.ResponseWriter, r *http.Request) {
 // period, or deletes it at once when DeletionGrace is negative. The form
 // must repeat the slug.
 func (o *Orgs) scheduleDelete(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	in, ok := o.readOrgForm(w, r)
+	in, t, u, ok := o.formFor(w, r, o.orgError, PermOrgDelete)
 	if !ok {
 		return
 	}
-	if !t.Can(PermOrgDelete) {
-		o.forbidden(w, r)
-		return
-	}
+	ctx := r.Context()
 	if strings.ToLower(strings.TrimSpace(in["confirm_slug"])) != t.Org.Slug {
 		o.orgError(w, r, http.StatusUnprocessableEntity, "invalid_input", "Type the organization's URL name to confirm.",
 			map[string]string{"confirm_slug": "Type " + t.Org.Slug + " exactly."})
@@ -459,15 +455,11 @@ func (o *Orgs) scheduleDelete(w http.ResponseWriter, r *http.Request) {
 
 // cancelDelete cancels a scheduled deletion.
 func (o *Orgs) cancelDelete(w http.ResponseWriter, r *http.Request) {
+	_, t, u, ok := o.formFor(w, r, o.orgError, PermOrgDelete)
+	if !ok {
+		return
+	}
 	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	if _, ok := o.readOrgForm(w, r); !ok {
-		return
-	}
-	if !t.Can(PermOrgDelete) {
-		o.forbidden(w, r)
-		return
-	}
 	if t.Org.DeletionDueAt.IsZero() {
 		o.orgError(w, r, http.StatusConflict, "not_scheduled", "The organization is not scheduled for deletion.", nil)
 		return
@@ -648,18 +640,6 @@ func (o *Orgs) membersError(w http.ResponseWriter, r *http.Request, status int, 
 	}, code, msg, fields)
 }
 
-// readMembersForm reads the body of a members-page form, answering a
-// refused one (ok false).
-func (o *Orgs) readMembersForm(w http.ResponseWriter, r *http.Request) (kernel.Input, bool) {
-	in, err := kernel.ReadInput(r)
-	if err != nil {
-		e := kernel.Refusal(err)
-		o.membersError(w, r, http.StatusBadRequest, e.Code, e.Message, e.Fields)
-		return nil, false
-	}
-	return in, true
-}
-
 // target returns the membership of the form's user_id in the request's
 // organization, answering 404 when there is none (ok false).
 func (o *Orgs) target(w http.ResponseWriter, r *http.Request, in kernel.Input) (*store.Membership, bool) {
@@ -684,16 +664,11 @@ func (o *Orgs) target(w http.ResponseWriter, r *http.Request, in kernel.Input) (
 // setRole changes a member's role. Only an owner gives or takes away the
 // owner role; the last owner cannot be demoted.
 func (o *Orgs) setRole(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	in, ok := o.readMembersForm(w, r)
+	in, t, u, ok := o.formFor(w, r, o.membersError, PermMembersManage)
 	if !ok {
 		return
 	}
-	if !t.Can(PermMembersManage) {
-		o.forbidden(w, r)
-		return
-	}
+	ctx := r.Context()
 	role := strings.TrimSpace(in["role"])
 	if o.roles[role] == nil {
 		o.membersError(w, r, http.StatusUnprocessableEntity, "invalid_input", "Choose a role.", map[string]string{"role": "Choose one of the roles listed."})
@@ -735,16 +710,11 @@ func (o *Orgs) setRole(w http.ResponseWriter, r *http.Request) {
 // removeMember removes a member, whose access ends at once (the store
 // clears the organization from their sessions), and tells them by email.
 func (o *Orgs) removeMember(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	in, ok := o.readMembersForm(w, r)
+	in, t, u, ok := o.formFor(w, r, o.membersError, PermMembersManage)
 	if !ok {
 		return
 	}
-	if !t.Can(PermMembersManage) {
-		o.forbidden(w, r)
-		return
-	}
+	ctx := r.Context()
 	m, ok := o.target(w, r, in)
 	if !ok {
 		return
@@ -799,16 +769,11 @@ func (o *Orgs) invitationLimit() middleware.Limit {
 // invite emails an invitation to an address. The answer is the same
 // whether or not the address has an account or is already a member.
 func (o *Orgs) invite(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	t, u := From(ctx), sigra.UserFrom(ctx)
-	in, ok := o.readMembersForm(w, r)
+	in, t, u, ok := o.formFor(w, r, o.membersError, PermMembersInvite)
 	if !ok {
 		return
 	}
-	if !t.Can(PermMembersInvite) {
-		o.forbidden(w, r)
-		return
-	}
+	ctx := r.Context()
 	email, valid := kernel.ParseEmail(in["email"])
 	role := strings.TrimSpace(in["role"])
 	if role == "" {
@@ -873,12 +838,8 @@ func (o *Orgs) queueInvitation(ctx context.Context, org *store.Org, inv *store.I
 
 // invitationID reads the form's invitation id.
 func (o *Orgs) invitationID(w http.ResponseWriter, r *http.Request) (kernel.Input, string, bool) {
-	in, ok := o.readMembersForm(w, r)
+	in, _, _, ok := o.formFor(w, r, o.membersError, PermMembersInvite)
 	if !ok {
-		return nil, "", false
-	}
-	if !From(r.Context()).Can(PermMembersInvite) {
-		o.forbidden(w, r)
 		return nil, "", false
 	}
 	id := strings.TrimSpace(in["id"])
