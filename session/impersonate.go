@@ -1,0 +1,262 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/token"
+)
+
+// impersonatorSuffix is added to the session cookie's base name to name the
+// cookie that keeps an impersonating admin's own session token.
+const impersonatorSuffix = "_impersonator"
+
+// ImpersonatorCookieName returns the name of the cookie that keeps an
+// impersonating admin's own session token (see "Impersonation" in the
+// package documentation).
+func (m *Manager) ImpersonatorCookieName() string { return m.adminCookie }
+
+// StartImpersonation turns the request's session, which must be a signed-in
+// admin's own (not pending, not already impersonating), into an
+// impersonation of target. It renews the token into a new session row of
+// target: authenticated, at the admin session's AAL (never higher), with
+// the single method sigra.MethodImpersonation, no sudo time, and the
+// admin's user ID as its impersonator. The impersonation ends after
+// Config.ImpersonationIdle without a request or Config.ImpersonationLifetime
+// after it started, and never outlasts the admin's session.
+//
+// The admin's own session is not revoked: its token moves to the cookie
+// named by [Manager.ImpersonatorCookieName] (HttpOnly, and Secure,
+// SameSite and domain as the session cookie's), which [Manager.StopImpersonation]
+// and the end of the time box use to return to it. The values of the
+// admin's session (see [Manager.Values]) stay with it; the impersonation
+// starts with none.
+//
+// The session layer does not decide who may impersonate whom: the caller
+// checks that the request's user is an admin, that target is not one, and
+// that the admin re-authenticated (the route is behind the guard's
+// RequireSudo), and records the audit row. Errors: ErrNotSignedIn,
+// ErrImpersonating, or an error for a nil target or the admin themself.
+func (m *Manager) StartImpersonation(ctx context.Context, target *sigra.User) error {
+	if target == nil || target.ID == "" {
+		return errors.New("sigra/session: StartImpersonation without a user")
+	}
+	return m.transition(ctx, func(h *holder) error {
+		if h.state != store.SessionAuthenticated || h.userID == "" {
+			return ErrNotSignedIn
+		}
+		if h.impersonator != "" {
+			return ErrImpersonating
+		}
+		if target.ID == h.userID {
+			return errors.New("sigra/session: an admin cannot impersonate themself")
+		}
+		tok := m.scs.Token(ctx)
+		if !token.Valid(tok) {
+			return ErrNotSignedIn
+		}
+		now := m.now()
+		admin, adminEnds := h.userID, h.expiresAt
+		h.adminTok, h.keep = tok, tok
+		h.adminSet, h.adminDrop = true, false
+		h.user, h.userID = record(target), target.ID
+		h.state = store.SessionAuthenticated
+		// h.aal stays the admin session's: the impersonation never holds
+		// more assurance than the admin proved.
+		h.methods = []string{string(sigra.MethodImpersonation)}
+		h.authTime, h.sudoTime = now, time.Time{}
+		h.activeOrg, h.impersonator = "", admin
+		h.remember = false
+		h.expiresAt = now.Add(m.cfg.ImpersonationLifetime)
+		if adminEnds.Before(h.expiresAt) {
+			h.expiresAt = adminEnds
+		}
+		return m.scs.Clear(ctx)
+	})
+}
+
+// StopImpersonation ends the request's impersonation: its row is revoked
+// and the browser returns to the admin's own session, under a renewed
+// token, without a new sign-in. The admin's session must still be live and
+// belong to the impersonator; if it does not (it was revoked, expired, or
+// the admin cookie is missing or names another user's session), the
+// browser is signed out instead and the request continues anonymous. Either
+// way the impersonation is over; the request's [sigra.Auth] tells which
+// (signed in as the admin, or anonymous). ErrNotImpersonating if the
+// session is not an impersonation.
+func (m *Manager) StopImpersonation(ctx context.Context) error {
+	h := holderFrom(ctx)
+	if h == nil {
+		return ErrNoSession
+	}
+	h.mu.Lock()
+	admin, tok := h.impersonator, h.adminTok
+	h.mu.Unlock()
+	if admin == "" {
+		return ErrNotImpersonating
+	}
+	return m.restore(ctx, tok, admin)
+}
+
+// ImpersonationEnds returns when the request's impersonation ends at the
+// latest (its absolute end), or zero when the session is not an
+// impersonation. Idle for Config.ImpersonationIdle, it ends sooner.
+func (m *Manager) ImpersonationEnds(ctx context.Context) time.Time {
+	h := holderFrom(ctx)
+	if h == nil {
+		return time.Time{}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.impersonator == "" {
+		return time.Time{}
+	}
+	return h.expiresAt
+}
+
+// impersonationBox runs on every request whose session is an impersonation
+// or was not found. A live impersonation keeps the admin's token for
+// StopImpersonation and keeps the admin's own session from going idle. An
+// impersonation that ended (idle too long, its user barred, or expired, so
+// not found) returns to the admin's session when the browser holds the
+// admin cookie: an ended impersonation never goes on as the user's session.
+func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
+	h := holderFrom(ctx)
+	tok := cookieValue(r.Header, m.adminCookie)
+	h.mu.Lock()
+	admin := h.impersonator
+	live := admin != "" && h.loaded != nil && h.now.Sub(h.loaded.LastSeenAt) < m.cfg.ImpersonationIdle && !h.barred()
+	touch := live && h.now.Sub(h.loaded.LastSeenAt) >= m.cfg.TouchInterval
+	if live {
+		h.adminTok = tok
+	}
+	h.mu.Unlock()
+	switch {
+	case live:
+		if touch && token.Valid(tok) {
+			// The admin's session is not used while the impersonation
+			// lasts: keep it from going idle, once per TouchInterval.
+			if err := m.st.TouchSession(ctx, token.Digest(tok), h.now, h.ip, h.ua); err != nil && !errors.Is(err, store.ErrNotFound) {
+				m.log.WarnContext(ctx, "session touch failed", "err", err)
+			}
+		}
+		return nil
+	case admin == "" && tok == "":
+		return nil // no session, and no impersonation to come back from
+	}
+	return m.restore(ctx, tok, admin)
+}
+
+// restore ends the request's impersonation (or what is left of one) and
+// returns to the admin session of tok, which must be live and, when admin
+// is not empty, belong to admin. Otherwise the browser is signed out.
+func (m *Manager) restore(ctx context.Context, tok, admin string) error {
+	var (
+		row *store.Session
+		u   *store.User
+	)
+	if token.Valid(tok) {
+		idle := max(m.cfg.IdleTimeout, 0)
+		var err error
+		row, u, err = m.st.SessionWithUser(ctx, token.Digest(tok), m.now(), idle)
+		if errors.Is(err, store.ErrNotFound) {
+			row = nil
+		} else if err != nil {
+			return fmt.Errorf("sigra/session: find the impersonator's session: %w", err)
+		}
+	}
+	if row == nil || u == nil || row.State != store.SessionAuthenticated || row.Impersonator != "" ||
+		row.UserID == "" || (admin != "" && row.UserID != admin) ||
+		!u.DisabledAt.IsZero() || !u.DeletionDueAt.IsZero() {
+		return m.signOutImpersonation(ctx)
+	}
+	_, values, err := Codec{}.Decode(row.Data)
+	if err != nil {
+		return fmt.Errorf("sigra/session: decode the impersonator's session: %w", err)
+	}
+	return m.transition(ctx, func(h *holder) error {
+		// The admin's old token is revoked: the session goes on under a
+		// new one (a privilege change), and the impersonation's token is
+		// revoked by the renewal.
+		if err := m.st.RevokeSession(ctx, row.Digest, m.now()); err != nil {
+			return fmt.Errorf("sigra/session: revoke the impersonator's old token: %w", err)
+		}
+		h.loaded, h.user = nil, u
+		h.userID, h.state, h.aal = row.UserID, row.State, row.AAL
+		h.methods = row.Methods
+		h.authTime, h.sudoTime = row.AuthTime, row.SudoTime
+		h.activeOrg, h.impersonator, h.remember = row.ActiveOrg, "", row.Remember
+		h.expiresAt = row.ExpiresAt
+		h.adminTok, h.keep = "", ""
+		h.adminSet, h.adminDrop = false, true
+		if err := m.scs.Clear(ctx); err != nil {
+			return err
+		}
+		for k, v := range values {
+			m.scs.Put(ctx, k, v)
+		}
+		return nil
+	})
+}
+
+// signOutImpersonation signs the browser out after an impersonation whose
+// admin session cannot be restored, and forgets the admin cookie.
+func (m *Manager) signOutImpersonation(ctx context.Context) error {
+	h := holderFrom(ctx)
+	h.mu.Lock()
+	h.adminTok = "" // nothing of it to revoke: it is not a live admin session
+	h.mu.Unlock()
+	return m.SignOut(ctx)
+}
+
+// endAdmin, called under h.mu by the transitions that replace a session
+// (SignIn, BeginSecondFactor, SignOut), ends the admin's own session kept
+// by an impersonation, and has the commit delete the admin cookie.
+func (m *Manager) endAdmin(ctx context.Context, h *holder) error {
+	if h.impersonator == "" && h.adminTok == "" {
+		return nil
+	}
+	if token.Valid(h.adminTok) {
+		if err := m.st.RevokeSession(ctx, token.Digest(h.adminTok), m.now()); err != nil {
+			return fmt.Errorf("sigra/session: revoke the impersonator's session: %w", err)
+		}
+	}
+	h.adminTok, h.keep = "", ""
+	h.adminSet, h.adminDrop = false, true
+	return nil
+}
+
+// writeAdminCookie sets or deletes the admin cookie as the request's
+// transitions decided.
+func (m *Manager) writeAdminCookie(w http.ResponseWriter, h *holder) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	set, drop, tok := h.adminSet, h.adminDrop, h.adminTok
+	h.adminSet, h.adminDrop = false, false
+	h.mu.Unlock()
+	if !set && !drop {
+		return
+	}
+	c := &http.Cookie{
+		Name:     m.adminCookie,
+		Path:     "/",
+		Domain:   m.site.CookieDomain(),
+		HttpOnly: true,
+		Secure:   m.site.Secure(),
+		SameSite: http.SameSiteLaxMode,
+	}
+	if set {
+		c.Value = tok
+	} else {
+		c.MaxAge = -1
+		c.Expires = time.Unix(1, 0)
+	}
+	w.Header().Add("Set-Cookie", c.String())
+}
