@@ -88,7 +88,9 @@ func (m *Manager) StartImpersonation(ctx context.Context, target *sigra.User) er
 // browser is signed out instead and the request continues anonymous. Either
 // way the impersonation is over; the request's [sigra.Auth] tells which
 // (signed in as the admin, or anonymous). ErrNotImpersonating if the
-// session is not an impersonation.
+// session is not an impersonation, or if a concurrent request ended it
+// first (then nothing changes: that request's answer carries the admin's
+// session).
 func (m *Manager) StopImpersonation(ctx context.Context) error {
 	h := holderFrom(ctx)
 	if h == nil {
@@ -100,7 +102,12 @@ func (m *Manager) StopImpersonation(ctx context.Context) error {
 	if admin == "" {
 		return ErrNotImpersonating
 	}
-	return m.restore(ctx, tok, admin)
+	if err := m.restore(ctx, tok, admin); errors.Is(err, errRestored) {
+		return ErrNotImpersonating
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // ImpersonationEnds returns when the request's impersonation ends at the
@@ -149,13 +156,42 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
 	case admin == "" && tok == "":
 		return nil // no session, and no impersonation to come back from
 	}
-	return m.restore(ctx, tok, admin)
+	if err := m.restore(ctx, tok, admin); !errors.Is(err, errRestored) {
+		return err
+	}
+	// Another request returned to the admin's session first, and its
+	// answer sets the cookie: this one goes on anonymous and writes none.
+	h.mu.Lock()
+	h.reset(h.now)
+	h.syncAuth()
+	h.mu.Unlock()
+	return nil
 }
 
 // restore ends the request's impersonation (or what is left of one) and
 // returns to the admin session of tok, which must be live and, when admin
 // is not empty, belong to admin. Otherwise the browser is signed out.
+//
+// Several requests of one browser may end the same impersonation at once
+// (a double-clicked stop button, the first requests after the time box).
+// One claim decides which request ends it: revoking the impersonation's
+// row by ID when the request loaded it, or else revoking the admin's old
+// token. The others get errRestored and change nothing (they write no
+// cookie), so the winner's answer is the one the browser keeps.
 func (m *Manager) restore(ctx context.Context, tok, admin string) error {
+	h := holderFrom(ctx)
+	h.mu.Lock()
+	loaded := h.loaded != nil && h.impersonator != ""
+	userID, id := h.userID, h.id
+	h.mu.Unlock()
+	now := m.now()
+	if loaded {
+		if err := m.st.RevokeSessionByID(ctx, userID, id, now); errors.Is(err, store.ErrNotFound) {
+			return errRestored
+		} else if err != nil {
+			return fmt.Errorf("sigra/session: end the impersonation: %w", err)
+		}
+	}
 	var (
 		row *store.Session
 		u   *store.User
@@ -163,7 +199,7 @@ func (m *Manager) restore(ctx context.Context, tok, admin string) error {
 	if token.Valid(tok) {
 		idle := max(m.cfg.IdleTimeout, 0)
 		var err error
-		row, u, err = m.st.SessionWithUser(ctx, token.Digest(tok), m.now(), idle)
+		row, u, err = m.st.SessionWithUser(ctx, token.Digest(tok), now, idle)
 		if errors.Is(err, store.ErrNotFound) {
 			row = nil
 		} else if err != nil {
@@ -173,19 +209,31 @@ func (m *Manager) restore(ctx context.Context, tok, admin string) error {
 	if row == nil || u == nil || row.State != store.SessionAuthenticated || row.Impersonator != "" ||
 		row.UserID == "" || (admin != "" && row.UserID != admin) ||
 		!u.DisabledAt.IsZero() || !u.DeletionDueAt.IsZero() {
-		return m.signOutImpersonation(ctx)
+		h.mu.Lock()
+		h.adminTok = "" // nothing of it to revoke: it is not a live admin session
+		h.adminDrop = true
+		h.mu.Unlock()
+		if !loaded {
+			// Only the admin cookie is deleted: the session cookie may
+			// already be the one a concurrent request restored.
+			return nil
+		}
+		return m.SignOut(ctx)
 	}
 	_, values, err := Codec{}.Decode(row.Data)
 	if err != nil {
 		return fmt.Errorf("sigra/session: decode the impersonator's session: %w", err)
 	}
+	// The admin's old token is revoked: the session goes on under a new
+	// one (a privilege change). Without a loaded impersonation, this is
+	// the claim.
+	if err := m.st.RevokeSessionByID(ctx, row.UserID, row.ID, now); errors.Is(err, store.ErrNotFound) {
+		return errRestored
+	} else if err != nil {
+		return fmt.Errorf("sigra/session: revoke the impersonator's old token: %w", err)
+	}
 	return m.transition(ctx, func(h *holder) error {
-		// The admin's old token is revoked: the session goes on under a
-		// new one (a privilege change), and the impersonation's token is
-		// revoked by the renewal.
-		if err := m.st.RevokeSession(ctx, row.Digest, m.now()); err != nil {
-			return fmt.Errorf("sigra/session: revoke the impersonator's old token: %w", err)
-		}
+		// The impersonation's token is revoked (again) by the renewal.
 		h.loaded, h.user = nil, u
 		h.userID, h.state, h.aal = row.UserID, row.State, row.AAL
 		h.methods = row.Methods
@@ -204,15 +252,8 @@ func (m *Manager) restore(ctx context.Context, tok, admin string) error {
 	})
 }
 
-// signOutImpersonation signs the browser out after an impersonation whose
-// admin session cannot be restored, and forgets the admin cookie.
-func (m *Manager) signOutImpersonation(ctx context.Context) error {
-	h := holderFrom(ctx)
-	h.mu.Lock()
-	h.adminTok = "" // nothing of it to revoke: it is not a live admin session
-	h.mu.Unlock()
-	return m.SignOut(ctx)
-}
+// errRestored: another request ended the impersonation first.
+var errRestored = errors.New("sigra/session: the impersonation was ended by another request")
 
 // endAdmin, called under h.mu by the transitions that replace a session
 // (SignIn, BeginSecondFactor, SignOut), ends the admin's own session kept

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,6 +352,68 @@ func TestImpersonationStopChecksAdmin(t *testing.T) {
 					t.Errorf("impersonating a user who was disabled: got %+v, want the admin's own session back", w)
 				}
 			})
+		})
+	}
+}
+
+// TestImpersonationStopRace: requests that end the same impersonation at
+// once (explicit stops, or the first requests after the time box) restore
+// the admin's session once: one answer carries it, the others change
+// nothing, and the admin has one live session, not one per request.
+func TestImpersonationStopRace(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			st := b.open(t)
+			for _, tc := range []struct {
+				name   string
+				method string
+				path   string
+				wait   time.Duration
+			}{
+				{"stop", "POST", "/imp/stop", 0},
+				{"time box", "GET", "/imp/who", 16 * time.Minute},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					ia := newImpApp(t, st, options{})
+					c := ia.client("ua")
+					ia.impersonating(t, c)
+					ia.clock.Add(tc.wait)
+					const n = 8
+					var wg sync.WaitGroup
+					codes := make(chan int, n)
+					for range n {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							res := c.send(tc.method, tc.path)
+							codes <- res.StatusCode
+						}()
+					}
+					wg.Wait()
+					close(codes)
+					ok := 0
+					for code := range codes {
+						if code < 300 {
+							ok++
+						}
+					}
+					if tc.method == "POST" && ok != 1 {
+						t.Errorf("%d stops succeeded, want 1", ok)
+					}
+					live, err := st.UserSessions(context.Background(), ia.user.ID, ia.clock.Now())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(live) != 1 {
+						t.Errorf("the admin has %d live sessions, want 1", len(live))
+					}
+					if w := c.impWho(); w.User != ia.user.ID || w.Impersonator != "" {
+						t.Errorf("after the race: got %+v, want the admin's own session", w)
+					}
+				})
+			}
 		})
 	}
 }

@@ -450,6 +450,8 @@ func (m *Manager) commit(w http.ResponseWriter, r *http.Request) bool {
 	case scs.Destroyed:
 		m.scs.WriteSessionCookie(ctx, w, "", time.Time{})
 		m.writeAdminCookie(w, holderFrom(ctx))
+	default:
+		m.writeAdminCookie(w, holderFrom(ctx))
 	}
 	return true
 }
