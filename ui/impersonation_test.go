@@ -106,7 +106,7 @@ func TestImpersonationBannerThemes(t *testing.T) {
 		t.Fatal("no style for the impersonation banner")
 	}
 	for _, v := range []string{"--warning-bg", "--warning-text", "--warning-border"} {
-		if got := len(regexp.MustCompile(regexp.QuoteMeta(v) + `:`).FindAllStringIndex(s, -1)); got < 3 {
+		if got := len(regexp.MustCompile(regexp.QuoteMeta(v)+`:`).FindAllStringIndex(s, -1)); got < 3 {
 			t.Errorf("%s is set in %d themes, want light, dark and system dark", v, got)
 		}
 	}
