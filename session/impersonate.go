@@ -102,7 +102,7 @@ func (m *Manager) StopImpersonation(ctx context.Context) error {
 	if admin == "" {
 		return ErrNotImpersonating
 	}
-	if err := m.restore(ctx, tok, admin); errors.Is(err, errRestored) {
+	if err := m.restore(ctx, tok, admin, EndStopped); errors.Is(err, errRestored) {
 		return ErrNotImpersonating
 	} else if err != nil {
 		return err
@@ -137,8 +137,17 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
 	tok := cookieValue(r.Header, m.adminCookie)
 	h.mu.Lock()
 	admin := h.impersonator
-	live := admin != "" && h.loaded != nil && h.now.Sub(h.loaded.LastSeenAt) < m.cfg.ImpersonationIdle && !h.barred()
+	idle := admin != "" && h.loaded != nil && h.now.Sub(h.loaded.LastSeenAt) >= m.cfg.ImpersonationIdle
+	barred := admin != "" && h.barred()
+	live := admin != "" && h.loaded != nil && !idle && !barred
 	touch := live && h.now.Sub(h.loaded.LastSeenAt) >= m.cfg.TouchInterval
+	reason := EndExpired
+	switch {
+	case barred:
+		reason = EndUserBarred
+	case idle:
+		reason = EndIdle
+	}
 	if live {
 		h.adminTok = tok
 	}
@@ -156,7 +165,7 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
 	case admin == "" && tok == "":
 		return nil // no session, and no impersonation to come back from
 	}
-	if err := m.restore(ctx, tok, admin); !errors.Is(err, errRestored) {
+	if err := m.restore(ctx, tok, admin, reason); !errors.Is(err, errRestored) {
 		return err
 	}
 	// Another request returned to the admin's session first, and its
@@ -178,12 +187,16 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
 // row by ID when the request loaded it, or else revoking the admin's old
 // token. The others get errRestored and change nothing (they write no
 // cookie), so the winner's answer is the one the browser keeps.
-func (m *Manager) restore(ctx context.Context, tok, admin string) error {
+func (m *Manager) restore(ctx context.Context, tok, admin string, reason EndReason) (err error) {
 	h := holderFrom(ctx)
 	h.mu.Lock()
 	loaded := h.loaded != nil && h.impersonator != ""
 	userID, id := h.userID, h.id
 	h.mu.Unlock()
+	end := ImpersonationEnd{AdminID: admin, Reason: reason}
+	if loaded {
+		end.UserID = userID
+	}
 	now := m.now()
 	if loaded {
 		if err := m.st.RevokeSessionByID(ctx, userID, id, now); errors.Is(err, store.ErrNotFound) {
@@ -218,7 +231,11 @@ func (m *Manager) restore(ctx context.Context, tok, admin string) error {
 			// already be the one a concurrent request restored.
 			return nil
 		}
-		return m.SignOut(ctx)
+		if err := m.SignOut(ctx); err != nil {
+			return err
+		}
+		m.impersonationEnded(ctx, end)
+		return nil
 	}
 	_, values, err := Codec{}.Decode(row.Data)
 	if err != nil {
@@ -232,6 +249,12 @@ func (m *Manager) restore(ctx context.Context, tok, admin string) error {
 	} else if err != nil {
 		return fmt.Errorf("sigra/session: revoke the impersonator's old token: %w", err)
 	}
+	end.AdminID, end.Restored = row.UserID, true
+	defer func() {
+		if err == nil {
+			m.impersonationEnded(ctx, end)
+		}
+	}()
 	return m.transition(ctx, func(h *holder) error {
 		// The impersonation's token is revoked (again) by the renewal.
 		h.loaded, h.user = nil, u
@@ -300,4 +323,66 @@ func (m *Manager) writeAdminCookie(w http.ResponseWriter, h *holder) {
 		c.Expires = time.Unix(1, 0)
 	}
 	w.Header().Add("Set-Cookie", c.String())
+}
+
+// EndReason says why an impersonation ended.
+type EndReason string
+
+// Reasons an impersonation ends.
+const (
+	// EndStopped: Manager.StopImpersonation.
+	EndStopped EndReason = "stopped"
+	// EndIdle: no request for Config.ImpersonationIdle.
+	EndIdle EndReason = "idle"
+	// EndExpired: Config.ImpersonationLifetime passed, or the row is gone
+	// (revoked, for example from the user's device list).
+	EndExpired EndReason = "expired"
+	// EndUserBarred: the impersonated user was disabled, deleted, or
+	// scheduled for deletion.
+	EndUserBarred EndReason = "user_barred"
+)
+
+// ImpersonationEnd describes an impersonation that ended, for the
+// functions registered with [Manager.OnImpersonationEnd].
+type ImpersonationEnd struct {
+	// AdminID is the impersonator's user ID.
+	AdminID string
+	// UserID is the impersonated user's ID; empty when the impersonation's
+	// row had expired already (only the admin's session tells of it then).
+	UserID string
+	// Reason says why it ended.
+	Reason EndReason
+	// Restored reports that the browser is back in the admin's own
+	// session; false when it was signed out (the admin's session was no
+	// longer live, or not the impersonator's).
+	Restored bool
+}
+
+// ImpersonationEndFunc is told of an impersonation that ended, in the
+// request that ended it, after the session changed: the request's
+// sigra.Auth is the admin's restored session, or anonymous.
+type ImpersonationEndFunc func(ctx context.Context, e ImpersonationEnd)
+
+// OnImpersonationEnd registers f, called whenever an impersonation ends
+// through this manager: explicitly (StopImpersonation) or on the first
+// request after its time box closed. The admin feature registers here to
+// record the end in the audit log; the time box's end has no route of its
+// own to do it. Listeners run in the order registered.
+func (m *Manager) OnImpersonationEnd(f ImpersonationEndFunc) {
+	if f == nil {
+		return
+	}
+	m.listen.mu.Lock()
+	defer m.listen.mu.Unlock()
+	m.listen.ends = append(m.listen.ends, f)
+}
+
+// impersonationEnded tells the listeners of e.
+func (m *Manager) impersonationEnded(ctx context.Context, e ImpersonationEnd) {
+	m.listen.mu.RLock()
+	fns := m.listen.ends
+	m.listen.mu.RUnlock()
+	for _, f := range fns {
+		f(ctx, e)
+	}
 }

@@ -23,6 +23,16 @@ import (
 type impApp struct {
 	*app
 	target *store.User
+
+	mu   sync.Mutex
+	ends []session.ImpersonationEnd // told by OnImpersonationEnd
+}
+
+// ended returns the impersonation ends told so far.
+func (ia *impApp) ended() []session.ImpersonationEnd {
+	ia.mu.Lock()
+	defer ia.mu.Unlock()
+	return slices.Clone(ia.ends)
 }
 
 func newImpApp(t *testing.T, st testStore, opt options) *impApp {
@@ -32,6 +42,11 @@ func newImpApp(t *testing.T, st testStore, opt options) *impApp {
 	if err := st.CreateUser(context.Background(), ia.target); err != nil {
 		t.Fatal(err)
 	}
+	a.m.OnImpersonationEnd(func(ctx context.Context, e session.ImpersonationEnd) {
+		ia.mu.Lock()
+		defer ia.mu.Unlock()
+		ia.ends = append(ia.ends, e)
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/", a.routes())
 	fail := func(w http.ResponseWriter, err error) {
@@ -191,6 +206,10 @@ func TestImpersonationStartStop(t *testing.T) {
 			if res := c.send("POST", "/imp/stop"); res.StatusCode != http.StatusConflict {
 				t.Errorf("a second stop: got %d, want 409 (not impersonating)", res.StatusCode)
 			}
+			want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndStopped, Restored: true}}
+			if got := ia.ended(); !slices.Equal(got, want) {
+				t.Errorf("ends told: got %+v, want %+v", got, want)
+			}
 		})
 	}
 }
@@ -233,6 +252,10 @@ func TestImpersonationTimeBox(t *testing.T) {
 				}
 				if ia.live(impTok) {
 					t.Errorf("the idle impersonation's row is still live")
+				}
+				want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndIdle, Restored: true}}
+				if got := ia.ended(); !slices.Equal(got, want) {
+					t.Errorf("ends told: got %+v, want %+v", got, want)
 				}
 			})
 			t.Run("absolute", func(t *testing.T) {
@@ -300,6 +323,10 @@ func TestImpersonationStopChecksAdmin(t *testing.T) {
 				}
 				if ia.live(adminTok) {
 					t.Errorf("the revoked admin session came back")
+				}
+				want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndStopped}}
+				if got := ia.ended(); !slices.Equal(got, want) {
+					t.Errorf("ends told: got %+v, want %+v", got, want)
 				}
 			})
 			t.Run("another user's session in the admin cookie", func(t *testing.T) {
@@ -411,6 +438,9 @@ func TestImpersonationStopRace(t *testing.T) {
 					}
 					if w := c.impWho(); w.User != ia.user.ID || w.Impersonator != "" {
 						t.Errorf("after the race: got %+v, want the admin's own session", w)
+					}
+					if got := ia.ended(); len(got) != 1 {
+						t.Errorf("ends told: got %+v, want one", got)
 					}
 				})
 			}
