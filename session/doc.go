@@ -106,6 +106,11 @@
 // on as the user's own session. Signing out while impersonating ends both
 // sessions.
 //
+// Several requests that end the same impersonation at once restore the
+// admin's session once: a claim in the store (revoking a row by ID)
+// decides, and the others change nothing. [Manager.OnImpersonationEnd]
+// tells of every end, with its reason, for the audit log.
+//
 // Sudo and RaiseAAL refuse an impersonated session ([ErrImpersonating]):
 // an admin cannot re-authenticate as the user. Who may impersonate whom,
 // the reason, the audit rows and the notice to the user are the caller's
