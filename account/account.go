@@ -349,8 +349,8 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	h.k.Handle(mux, post, pathEmailCancel, h.emailCancel, user, refuse)
 	h.k.Handle(mux, post, pathPassword, h.passwordChange, user, refuse)
 	// Not behind the guards, which send users here (see renewGate).
-	h.k.Handle(mux, get, pathRenew, h.renewPage)
-	h.k.Handle(mux, post, pathRenew, h.renew)
+	h.k.Handle(mux, get, pathRenew, h.renewPage, refuse)
+	h.k.Handle(mux, post, pathRenew, h.renew, refuse)
 
 	h.k.Handle(mux, get, pathSessions, h.sessionsPage, user)
 	h.k.Handle(mux, post, pathSessionRevoke, h.sessionRevoke, user)

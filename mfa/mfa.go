@@ -160,10 +160,12 @@ func (m *MFA) Mount(mux *http.ServeMux) {
 	m.k.Handle(mux, get, pathSettings, m.settingsPage, user)
 	m.k.Handle(mux, get, pathSetup, m.setupPage, sudo)
 	m.k.Handle(mux, post, pathSetup, m.setup, sudo)
-	m.k.Handle(mux, get, pathChallenge, m.challengePage)
-	m.k.Handle(mux, post, pathChallenge, m.challenge)
-	m.k.Handle(mux, get, pathRecovery, m.recoveryPage)
-	m.k.Handle(mux, post, pathRecovery, m.recovery)
+	// Step-up (a signed-in session raised to AAL2) is re-authentication
+	// as the user, and a wrong code counts against the user's lockout.
+	m.k.Handle(mux, get, pathChallenge, m.challengePage, refuse)
+	m.k.Handle(mux, post, pathChallenge, m.challenge, refuse)
+	m.k.Handle(mux, get, pathRecovery, m.recoveryPage, refuse)
+	m.k.Handle(mux, post, pathRecovery, m.recovery, refuse)
 	m.k.Handle(mux, post, pathRegenerate, m.regenerate, sudo)
 	m.k.Handle(mux, post, pathDisable, m.disable, sudo)
 	m.k.Handle(mux, post, pathTrustedRevoke, m.trustedRevoke, user, refuse)

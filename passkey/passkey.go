@@ -348,8 +348,8 @@ func (p *Passkeys) Mount(mux *http.ServeMux) {
 	p.k.Handle(mux, get, pathSignIn, p.signInPage)
 	p.k.Handle(mux, post, pathSignInOptions, p.signInOptions)
 	p.k.Handle(mux, post, pathSignIn, p.signIn)
-	p.k.Handle(mux, post, pathChallengeOptions, p.challengeOptions)
-	p.k.Handle(mux, post, pathChallenge, p.challenge)
+	p.k.Handle(mux, post, pathChallengeOptions, p.challengeOptions, refuse)
+	p.k.Handle(mux, post, pathChallenge, p.challenge, refuse)
 	p.k.Handle(mux, post, pathSudoOptions, p.sudoOptions, user, refuse)
 	p.k.Handle(mux, post, pathSudo, p.sudo, user, refuse)
 	if len(p.cfg.RelatedOrigins) > 0 {
