@@ -447,3 +447,24 @@ func TestImpersonationStopRace(t *testing.T) {
 		})
 	}
 }
+
+func TestImpersonationConfig(t *testing.T) {
+	t.Parallel()
+	db, _ := openSQLite(t)
+	s, err := site.New(site.Config{BaseURL: "http://localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []session.Config{{ImpersonationIdle: -time.Minute}, {ImpersonationLifetime: -time.Minute}} {
+		if _, err := session.New(s, db, cfg); !errors.Is(err, sigra.ErrConfig) {
+			t.Errorf("New(%+v): got %v, want an error wrapping sigra.ErrConfig", cfg, err)
+		}
+	}
+	m, err := session.New(s, db, session.Config{CookieName: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.ImpersonatorCookieName(); got != "app_impersonator" {
+		t.Errorf("ImpersonatorCookieName: got %q, want app_impersonator", got)
+	}
+}
