@@ -132,7 +132,12 @@ func (m *Manager) ImpersonationEnds(ctx context.Context) time.Time {
 // impersonation that ended (idle too long, its user barred, or expired, so
 // not found) returns to the admin's session when the browser holds the
 // admin cookie: an ended impersonation never goes on as the user's session.
-func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
+//
+// It reports whether it ended an impersonation in this request: then
+// LoadAndSave answers a state-changing request itself (409
+// "impersonation_ended") instead of letting a form of the impersonation
+// act on the admin's account.
+func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) (ended bool, err error) {
 	h := holderFrom(ctx)
 	tok := cookieValue(r.Header, m.adminCookie)
 	h.mu.Lock()
@@ -161,12 +166,12 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
 				m.log.WarnContext(ctx, "session touch failed", "err", err)
 			}
 		}
-		return nil
+		return false, nil
 	case admin == "" && tok == "":
-		return nil // no session, and no impersonation to come back from
+		return false, nil // no session, and no impersonation to come back from
 	}
 	if err := m.restore(ctx, tok, admin, reason); !errors.Is(err, errRestored) {
-		return err
+		return err == nil, err
 	}
 	// Another request returned to the admin's session first, and its
 	// answer sets the cookie: this one goes on anonymous and writes none.
@@ -174,7 +179,24 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
 	h.reset(h.now)
 	h.syncAuth()
 	h.mu.Unlock()
-	return nil
+	return true, nil
+}
+
+// impersonationEndedMessage answers a state-changing request that arrived
+// after its impersonation ended.
+const impersonationEndedMessage = "The impersonation has ended, so nothing was done. You are back in your own session."
+
+// safeMethod reports whether method changes nothing by HTTP's rules.
+func safeMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// digestOf returns the digest of the token the request's row was loaded
+// with.
+func digestOf(h *holder) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.digest
 }
 
 // restore ends the request's impersonation (or what is left of one) and
@@ -183,28 +205,21 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) error {
 //
 // Several requests of one browser may end the same impersonation at once
 // (a double-clicked stop button, the first requests after the time box).
-// One claim decides which request ends it: revoking the impersonation's
-// row by ID when the request loaded it, or else revoking the admin's old
-// token. The others get errRestored and change nothing (they write no
-// cookie), so the winner's answer is the one the browser keeps.
+// One claim decides which request ends it: revoking the admin's old token
+// by ID (after the impersonation's row). The others get errRestored and
+// change nothing (they write no cookie), so the winner's answer is the one
+// the browser keeps.
 func (m *Manager) restore(ctx context.Context, tok, admin string, reason EndReason) (err error) {
 	h := holderFrom(ctx)
 	h.mu.Lock()
 	loaded := h.loaded != nil && h.impersonator != ""
-	userID, id := h.userID, h.id
+	userID := h.userID
 	h.mu.Unlock()
 	end := ImpersonationEnd{AdminID: admin, Reason: reason}
 	if loaded {
 		end.UserID = userID
 	}
 	now := m.now()
-	if loaded {
-		if err := m.st.RevokeSessionByID(ctx, userID, id, now); errors.Is(err, store.ErrNotFound) {
-			return errRestored
-		} else if err != nil {
-			return fmt.Errorf("sigra/session: end the impersonation: %w", err)
-		}
-	}
 	var (
 		row *store.Session
 		u   *store.User
@@ -231,6 +246,13 @@ func (m *Manager) restore(ctx context.Context, tok, admin string, reason EndReas
 			// already be the one a concurrent request restored.
 			return nil
 		}
+		// The admin's session is gone, or a concurrent request restored
+		// it: that one revoked the impersonation first.
+		if _, err := m.st.SessionByDigest(ctx, digestOf(h), now, 0); errors.Is(err, store.ErrNotFound) {
+			return errRestored
+		} else if err != nil {
+			return fmt.Errorf("sigra/session: find the impersonation: %w", err)
+		}
 		if err := m.SignOut(ctx); err != nil {
 			return err
 		}
@@ -241,9 +263,16 @@ func (m *Manager) restore(ctx context.Context, tok, admin string, reason EndReas
 	if err != nil {
 		return fmt.Errorf("sigra/session: decode the impersonator's session: %w", err)
 	}
-	// The admin's old token is revoked: the session goes on under a new
-	// one (a privilege change). Without a loaded impersonation, this is
-	// the claim.
+	// The impersonation's row is revoked first, then the admin's old
+	// token (the session goes on under a new one, a privilege change):
+	// revoking that one by ID is the claim. A concurrent request that
+	// finds the admin's session gone thus finds the impersonation revoked
+	// too, and knows it lost.
+	if loaded {
+		if err := m.st.RevokeSession(ctx, digestOf(h), now); err != nil {
+			return fmt.Errorf("sigra/session: end the impersonation: %w", err)
+		}
+	}
 	if err := m.st.RevokeSessionByID(ctx, row.UserID, row.ID, now); errors.Is(err, store.ErrNotFound) {
 		return errRestored
 	} else if err != nil {

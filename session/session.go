@@ -413,15 +413,22 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 				m.log.Log(ctx, min(web.Classify(r, err).Level, slog.LevelWarn), "session touch failed", "err", err)
 			}
 		}
+		ended := false
 		if h.impersonator != "" || h.loaded == nil {
-			if err := m.impersonationBox(ctx, r); err != nil {
+			if ended, err = m.impersonationBox(ctx, r); err != nil {
 				m.cfg.ErrorHandler(w, r, err)
 				return
 			}
 		}
 		sw := &h.sw
 		*sw = responseWriter{ResponseWriter: w, r: r, m: m}
-		next.ServeHTTP(sw, r)
+		if ended && !safeMethod(r.Method) {
+			// A form of the impersonation, sent after its time box
+			// closed, must not act on the admin's own account.
+			web.PlainError(sw, r, http.StatusConflict, "impersonation_ended", impersonationEndedMessage)
+		} else {
+			next.ServeHTTP(sw, r)
+		}
 		if !sw.written {
 			m.commit(w, r)
 		}
