@@ -103,7 +103,10 @@
 // to the impersonator; its token is renewed (the old one and the
 // impersonation's are revoked) and its values come back. When it cannot be
 // restored, the browser is signed out: an ended impersonation never goes
-// on as the user's own session. Signing out while impersonating ends both
+// on as the user's own session. A state-changing request that arrives
+// after the time box closed (a form of the impersonation) is answered 409
+// "impersonation_ended" without reaching the handler, so it cannot act on
+// the admin's own account. Signing out while impersonating ends both
 // sessions.
 //
 // Several requests that end the same impersonation at once restore the
