@@ -85,6 +85,9 @@ const (
 	// MethodTrustedBrowser: the second factor was skipped on a browser the
 	// user marked as trusted after passing it there before.
 	MethodTrustedBrowser Method = "trusted_browser"
+	// MethodImpersonation: an admin is acting as the user (see
+	// Auth.Impersonator); the user proved nothing.
+	MethodImpersonation Method = "impersonation"
 )
 
 // Auth is the authentication state of one request. The zero value is an
@@ -109,6 +112,9 @@ type Auth struct {
 	SudoTime time.Time
 	// Impersonator is the ID of the admin acting as User; empty otherwise.
 	Impersonator string
+	// ImpersonationEnds is when the impersonation's time box closes at the
+	// latest (a session left idle ends sooner); zero unless impersonating.
+	ImpersonationEnds time.Time
 	// ActiveOrg is the ID of the organization the user is acting in.
 	ActiveOrg string
 	// Scopes are the scopes of the API token that authenticated the request.

@@ -312,6 +312,7 @@ func New(cfg Config) (*Handler, error) {
 func (h *Handler) Mount(mux *http.ServeMux) {
 	get, post := http.MethodGet, http.MethodPost
 	user, sudo, anon := h.k.Guard.RequireUser, h.k.Guard.RequireSudo, h.k.Guard.RedirectIfSignedIn
+	refuse := h.k.Guard.RefuseImpersonation // what an admin acting as the user may not do
 
 	if !h.cfg.DisableRegistration {
 		h.k.Handle(mux, get, pathRegister, h.registerPage, anon)
@@ -338,18 +339,18 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 		h.k.Handle(mux, post, pathMagicVerify, h.magicVerify)
 	}
 
-	h.k.Handle(mux, get, pathSudo, h.sudoPage, user)
-	h.k.Handle(mux, post, pathSudo, h.sudo, user)
+	h.k.Handle(mux, get, pathSudo, h.sudoPage, user, refuse)
+	h.k.Handle(mux, post, pathSudo, h.sudo, user, refuse)
 
 	h.k.Handle(mux, get, pathSettings, h.settingsPage, user)
 	h.k.Handle(mux, post, pathEmail, h.emailChange, sudo)
 	h.k.Handle(mux, get, pathEmailConfirm, h.emailConfirmPage)
 	h.k.Handle(mux, post, pathEmailConfirm, h.emailConfirm)
-	h.k.Handle(mux, post, pathEmailCancel, h.emailCancel, user)
-	h.k.Handle(mux, post, pathPassword, h.passwordChange, user)
+	h.k.Handle(mux, post, pathEmailCancel, h.emailCancel, user, refuse)
+	h.k.Handle(mux, post, pathPassword, h.passwordChange, user, refuse)
 	// Not behind the guards, which send users here (see renewGate).
-	h.k.Handle(mux, get, pathRenew, h.renewPage)
-	h.k.Handle(mux, post, pathRenew, h.renew)
+	h.k.Handle(mux, get, pathRenew, h.renewPage, refuse)
+	h.k.Handle(mux, post, pathRenew, h.renew, refuse)
 
 	h.k.Handle(mux, get, pathSessions, h.sessionsPage, user)
 	h.k.Handle(mux, post, pathSessionRevoke, h.sessionRevoke, user)

@@ -87,7 +87,7 @@
 //	GET  /login                  sign-in form                         {"ok", "allow_register", "allow_magic_link"}
 //	POST /login                  email, password, remember, return_to
 //	POST /logout                 (no fields)
-//	GET  /session                the request's auth state, JSON only
+//	GET  /session                the request's auth state, JSON only; while an admin acts as the user, "impersonation": {"impersonator_id", "ends_at"}
 //	GET  /password/forgot        reset request form                   {"ok"}
 //	POST /password/forgot        email
 //	GET  /password/reset         ?token=: new-password form           {"ok", "min_password_length"}; dead link: 410

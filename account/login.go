@@ -327,6 +327,14 @@ type signedInInfo struct {
 	Methods  []sigra.Method `json:"methods"`
 	AuthTime time.Time      `json:"auth_time"`
 	SudoTime time.Time      `json:"sudo_time"`
+	// Impersonation is set while an admin acts as the user.
+	Impersonation *impersonationInfo `json:"impersonation,omitempty"`
+}
+
+// impersonationInfo is the impersonation part of the session's JSON.
+type impersonationInfo struct {
+	ImpersonatorID string    `json:"impersonator_id"`
+	EndsAt         time.Time `json:"ends_at"`
 }
 
 // sessionInfo answers GET <prefix>/session with the request's auth state
@@ -344,10 +352,14 @@ func (h *Handler) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	if methods == nil {
 		methods = []sigra.Method{}
 	}
-	web.JSON(w, http.StatusOK, &signedInInfo{
+	info := &signedInInfo{
 		State: a.State, SignedIn: true, User: userJSON(a.User), AAL: int(a.AAL),
 		Methods: methods, AuthTime: a.AuthTime, SudoTime: a.SudoTime,
-	})
+	}
+	if a.Impersonator != "" {
+		info.Impersonation = &impersonationInfo{ImpersonatorID: a.Impersonator, EndsAt: a.ImpersonationEnds}
+	}
+	web.JSON(w, http.StatusOK, info)
 }
 
 // ---- sudo ----

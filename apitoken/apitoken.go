@@ -231,10 +231,11 @@ func New(cfg Config) (*APITokens, error) {
 func (a *APITokens) Mount(mux *http.ServeMux) {
 	get, post := http.MethodGet, http.MethodPost
 	user, sudo := a.k.Guard.RequireUser, a.k.Guard.RequireSudo
+	refuse := a.k.Guard.RefuseImpersonation // what an admin acting as the user may not do
 	a.k.Handle(mux, get, pathTokens, a.tokensPage, user)
 	a.k.Handle(mux, post, pathTokens, a.create, sudo)
-	a.k.Handle(mux, post, pathRevoke, a.revoke, user)
-	a.k.Handle(mux, post, pathRevokeAll, a.revokeAll, user)
+	a.k.Handle(mux, post, pathRevoke, a.revoke, user, refuse)
+	a.k.Handle(mux, post, pathRevokeAll, a.revokeAll, user, refuse)
 	a.k.Handle(mux, get, pathServiceAccounts, a.accountsPage, user)
 	a.k.Handle(mux, post, pathServiceAccounts, a.createAccount, sudo)
 	a.k.Handle(mux, post, pathServiceRotate, a.rotateAccount, sudo)

@@ -64,7 +64,7 @@ func (j *JWT) Mount(mux *http.ServeMux) {
 	mux.Handle("POST "+j.site.Path(PathRevoke), limit(http.HandlerFunc(j.handleRevoke)))
 	mux.Handle("GET "+j.cfg.JWKSPath, http.HandlerFunc(j.handleJWKS))
 	if j.cfg.UI != nil {
-		mux.Handle("POST "+j.site.Path(PathRevokeClient), limit(j.cfg.Guard.RequireUser(http.HandlerFunc(j.handleRevokeClient))))
+		mux.Handle("POST "+j.site.Path(PathRevokeClient), limit(j.cfg.Guard.RequireUser(j.cfg.Guard.RefuseImpersonation(http.HandlerFunc(j.handleRevokeClient)))))
 	}
 }
 

@@ -156,17 +156,20 @@ func New(cfg Config) (*MFA, error) {
 func (m *MFA) Mount(mux *http.ServeMux) {
 	get, post := http.MethodGet, http.MethodPost
 	user, sudo := m.k.Guard.RequireUser, m.k.Guard.RequireSudo
+	refuse := m.k.Guard.RefuseImpersonation // what an admin acting as the user may not do
 	m.k.Handle(mux, get, pathSettings, m.settingsPage, user)
 	m.k.Handle(mux, get, pathSetup, m.setupPage, sudo)
 	m.k.Handle(mux, post, pathSetup, m.setup, sudo)
-	m.k.Handle(mux, get, pathChallenge, m.challengePage)
-	m.k.Handle(mux, post, pathChallenge, m.challenge)
-	m.k.Handle(mux, get, pathRecovery, m.recoveryPage)
-	m.k.Handle(mux, post, pathRecovery, m.recovery)
+	// Step-up (a signed-in session raised to AAL2) is re-authentication
+	// as the user, and a wrong code counts against the user's lockout.
+	m.k.Handle(mux, get, pathChallenge, m.challengePage, refuse)
+	m.k.Handle(mux, post, pathChallenge, m.challenge, refuse)
+	m.k.Handle(mux, get, pathRecovery, m.recoveryPage, refuse)
+	m.k.Handle(mux, post, pathRecovery, m.recovery, refuse)
 	m.k.Handle(mux, post, pathRegenerate, m.regenerate, sudo)
 	m.k.Handle(mux, post, pathDisable, m.disable, sudo)
-	m.k.Handle(mux, post, pathTrustedRevoke, m.trustedRevoke, user)
-	m.k.Handle(mux, post, pathTrustedAll, m.trustedRevokeAll, user)
+	m.k.Handle(mux, post, pathTrustedRevoke, m.trustedRevoke, user, refuse)
+	m.k.Handle(mux, post, pathTrustedAll, m.trustedRevokeAll, user, refuse)
 }
 
 // Section returns the two-factor part of the settings page (on or off,

@@ -10,8 +10,8 @@
 // # Guards
 //
 // A [Guard] wraps routes with [Guard.RequireUser], [Guard.RequireSudo],
-// [Guard.RequireAAL2], [Guard.RequireConfirmed] and
-// [Guard.RedirectIfSignedIn]. It is built over the session manager with
+// [Guard.RequireAAL2], [Guard.RequireConfirmed],
+// [Guard.RefuseImpersonation] and [Guard.RedirectIfSignedIn]. It is built over the session manager with
 // the pages it sends browsers to:
 //
 //	guard, err := middleware.New(sessions, middleware.Config{Routes: theUI})
@@ -36,9 +36,17 @@
 //	403     aal2_required       a second factor is required (RequireAAL2)
 //	403     email_unconfirmed   confirm the address first (RequireConfirmed)
 //	403     password_change_required  choose a new password first (every guard but RedirectIfSignedIn)
+//	403     impersonation_forbidden   an admin acting as the user may not (RefuseImpersonation, RequireSudo, RequireAAL2)
 //	403     csrf_failed         the CSRF check refused the request
 //	429     rate_limited        too many requests (Retry-After is set)
 //	503     busy                the limiter's store is unreachable or too slow (Retry-After is set)
+//
+// An impersonated session (an admin acting as the user, see
+// session.Manager.StartImpersonation) is never in sudo: RequireSudo refuses
+// it, with an error page for HTML requests (Config.Routes renders it when
+// it implements [ErrorPages], as *ui.UI does), since what needs sudo is
+// what an impersonator may not do. Routes that change credentials without
+// sudo are wrapped with RefuseImpersonation by their features.
 //
 // Error bodies have the shape {"error": {"code": "...", "message": "..."}}.
 // A request whose client went away (its context was cancelled) gets no

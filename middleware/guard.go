@@ -45,8 +45,8 @@ type Config struct {
 }
 
 // Guard guards routes. Create it with [New]; it is safe for concurrent
-// use. Its methods RequireUser, RequireSudo, RequireAAL2, RequireConfirmed
-// and RedirectIfSignedIn have the type func(http.Handler) http.Handler.
+// use. Its methods RequireUser, RequireSudo, RequireAAL2, RequireConfirmed,
+// RefuseImpersonation and RedirectIfSignedIn have the type func(http.Handler) http.Handler.
 //
 // Each guard needs a page to send browsers to, and checks at the moment it
 // wraps a handler (at start) that a feature provides it: RequireAAL2 in an
@@ -172,7 +172,9 @@ func (g *Guard) denier(guard string) func(w http.ResponseWriter, r *http.Request
 // RequireSudo lets through signed-in users who re-authenticated within the
 // configured SudoWindow. Others are sent to re-authenticate and back (HTML)
 // or get 403 with the error code "sudo_required" (JSON). Anonymous users
-// are handled as by RequireUser.
+// are handled as by RequireUser. An impersonated session is refused as by
+// [Guard.RefuseImpersonation]: what needs sudo is what an admin acting as
+// the user may not do, and an admin cannot re-authenticate as the user.
 func (g *Guard) RequireSudo(next http.Handler) http.Handler {
 	return g.RequireSudoWithin(g.cfg.SudoWindow)(next)
 }
@@ -192,6 +194,10 @@ func (g *Guard) RequireSudoWithin(window time.Duration) func(http.Handler) http.
 			if renew(w, r) {
 				return
 			}
+			if a.Impersonator != "" {
+				g.refuseImpersonation(w, r)
+				return
+			}
 			if a.InSudo(g.sessions.Now(), window) {
 				next.ServeHTTP(w, r)
 				return
@@ -208,6 +214,8 @@ func (g *Guard) RequireSudoWithin(window time.Duration) func(http.Handler) http.
 // RequireAAL2 lets through users signed in with two factors. Users signed
 // in with one are sent to the step-up page (HTML) or get 403 with the error code
 // "aal2_required" (JSON). Anonymous users are handled as by RequireUser.
+// An impersonated session below AAL2 is refused as by
+// [Guard.RefuseImpersonation]: the admin cannot present the user's factor.
 func (g *Guard) RequireAAL2(next http.Handler) http.Handler {
 	deny := g.denier("RequireAAL2")
 	renew := g.renewer()
@@ -223,6 +231,10 @@ func (g *Guard) RequireAAL2(next http.Handler) http.Handler {
 		}
 		if a.AAL >= sigra.AAL2 {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if a.Impersonator != "" {
+			g.refuseImpersonation(w, r)
 			return
 		}
 		if web.WantsJSON(r) {
@@ -260,6 +272,47 @@ func (g *Guard) RequireConfirmed(next http.Handler) http.Handler {
 		}
 		g.redirectWithReturn(w, r, confirm)
 	})
+}
+
+// RefuseImpersonation refuses requests of an impersonated session (an
+// admin acting as the user, see session.Manager.StartImpersonation) with
+// 403 and the error code "impersonation_forbidden": JSON, or an error page
+// for HTML requests. Every other request passes through, signed in or
+// not. The features wrap with it the routes that an impersonator may never
+// use and that are not behind RequireSudo (which refuses impersonation
+// too): changing the password, revoking API tokens or trusted browsers,
+// renaming a passkey, linking an OAuth identity, re-authenticating.
+func (g *Guard) RefuseImpersonation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sigra.AuthFrom(r.Context()).Impersonator != "" {
+			g.refuseImpersonation(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ImpersonationMessage is the text of the answer to a request refused
+// because its session is an impersonation.
+const ImpersonationMessage = "An administrator acting as this user cannot do this. Stop impersonating to act as yourself."
+
+// ErrorPages renders an error page. *ui.UI implements it; when the
+// guard's Config.Routes does too, refusals that are not redirects are
+// answered with it (with the site's layout and banners), and with a
+// minimal HTML page otherwise.
+type ErrorPages interface {
+	RenderError(w http.ResponseWriter, r *http.Request, status int, message string)
+}
+
+// refuseImpersonation answers a request refused because its session is an
+// impersonation.
+func (g *Guard) refuseImpersonation(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if ep, ok := g.cfg.Routes.(ErrorPages); ok && !web.WantsJSON(r) {
+		ep.RenderError(w, r, http.StatusForbidden, ImpersonationMessage)
+		return
+	}
+	web.PlainError(w, r, http.StatusForbidden, "impersonation_forbidden", ImpersonationMessage)
 }
 
 // RedirectIfSignedIn sends signed-in users away from pages meant for

@@ -209,17 +209,18 @@ func New(cfg Config) (*OAuth, error) {
 func (o *OAuth) Mount(mux *http.ServeMux) {
 	get, post := http.MethodGet, http.MethodPost
 	user, sudo := o.k.Guard.RequireUser, o.k.Guard.RequireSudo
+	refuse := o.k.Guard.RefuseImpersonation // what an admin acting as the user may not do
 	o.k.Handle(mux, get, pathSignIn, o.signInPage)
 	o.k.Handle(mux, post, pathStart, o.start)
 	o.k.Handle(mux, get, pathCallback, o.callback)
 	o.k.Handle(mux, post, pathCallback, o.formPost)
-	o.k.Handle(mux, get, pathLink, o.linkPage, user)
-	o.k.Handle(mux, post, pathLink, o.confirmLink, user)
-	o.k.Handle(mux, get, pathLinkStart, o.connectPage, user)
+	o.k.Handle(mux, get, pathLink, o.linkPage, user, refuse)
+	o.k.Handle(mux, post, pathLink, o.confirmLink, user, refuse)
+	o.k.Handle(mux, get, pathLinkStart, o.connectPage, user, refuse)
 	o.k.Handle(mux, post, pathLinkStart, o.startLink, sudo)
 	o.k.Handle(mux, post, pathUnlink, o.unlink, sudo)
-	o.k.Handle(mux, get, pathSudo, o.sudoPage, user)
-	o.k.Handle(mux, post, pathSudoStart, o.startSudo, user)
+	o.k.Handle(mux, get, pathSudo, o.sudoPage, user, refuse)
+	o.k.Handle(mux, post, pathSudoStart, o.startSudo, user, refuse)
 }
 
 // CSRFExempt reports the requests that skip the CSRF token check: the

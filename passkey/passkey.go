@@ -339,18 +339,19 @@ func decoyKey(keys string) ([]byte, error) {
 func (p *Passkeys) Mount(mux *http.ServeMux) {
 	get, post := http.MethodGet, http.MethodPost
 	user, sudo := p.k.Guard.RequireUser, p.k.Guard.RequireSudo
+	refuse := p.k.Guard.RefuseImpersonation // what an admin acting as the user may not do
 	p.k.Handle(mux, get, pathManage, p.managePage, user)
 	p.k.Handle(mux, post, pathRegisterOptions, p.registerOptions, sudo)
 	p.k.Handle(mux, post, pathRegister, p.register, sudo)
-	p.k.Handle(mux, post, pathRename, p.rename, user)
+	p.k.Handle(mux, post, pathRename, p.rename, user, refuse)
 	p.k.Handle(mux, post, pathDelete, p.remove, sudo)
 	p.k.Handle(mux, get, pathSignIn, p.signInPage)
 	p.k.Handle(mux, post, pathSignInOptions, p.signInOptions)
 	p.k.Handle(mux, post, pathSignIn, p.signIn)
-	p.k.Handle(mux, post, pathChallengeOptions, p.challengeOptions)
-	p.k.Handle(mux, post, pathChallenge, p.challenge)
-	p.k.Handle(mux, post, pathSudoOptions, p.sudoOptions, user)
-	p.k.Handle(mux, post, pathSudo, p.sudo, user)
+	p.k.Handle(mux, post, pathChallengeOptions, p.challengeOptions, refuse)
+	p.k.Handle(mux, post, pathChallenge, p.challenge, refuse)
+	p.k.Handle(mux, post, pathSudoOptions, p.sudoOptions, user, refuse)
+	p.k.Handle(mux, post, pathSudo, p.sudo, user, refuse)
 	if len(p.cfg.RelatedOrigins) > 0 {
 		doc, _ := json.Marshal(map[string][]string{"origins": p.origins})
 		mux.Handle("GET "+wellKnownPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -81,6 +81,44 @@
 // lists. The address is the site's [site.Site.ClientIP]: the peer, or
 // behind a trusted proxy the forwarded address.
 //
+// # Impersonation
+//
+// [Manager.StartImpersonation] turns a signed-in admin's session into a
+// session of another user, with the admin's ID as its impersonator
+// ([sigra.Auth].Impersonator), the admin session's AAL at most, the single
+// method sigra.MethodImpersonation and no sudo time. The token is renewed
+// (a privilege change). The impersonation is time-boxed: it ends after
+// Config.ImpersonationIdle without a request (default 15 minutes) or
+// Config.ImpersonationLifetime after it started (default 30 minutes), and
+// never outlasts the admin's own session.
+//
+// The admin's own session is kept, not revoked: its token moves from the
+// session cookie to a second cookie ([Manager.ImpersonatorCookieName]:
+// HttpOnly, Secure, SameSite and domain as the session cookie's). The
+// server holds only its digest, as for every session; while the
+// impersonation lasts the admin's row is touched with it, so that it does
+// not go idle. [Manager.StopImpersonation], or the first request after the
+// time box closed (or after the impersonated user was disabled), returns
+// to the admin's session: it must still be live and, when stopping, belong
+// to the impersonator; its token is renewed (the old one and the
+// impersonation's are revoked) and its values come back. When it cannot be
+// restored, the browser is signed out: an ended impersonation never goes
+// on as the user's own session. A state-changing request that arrives
+// after the time box closed (a form of the impersonation) is answered 409
+// "impersonation_ended" without reaching the handler, so it cannot act on
+// the admin's own account. Signing out while impersonating ends both
+// sessions.
+//
+// Several requests that end the same impersonation at once restore the
+// admin's session once: a claim in the store (revoking a row by ID)
+// decides, and the others change nothing. [Manager.OnImpersonationEnd]
+// tells of every end, with its reason, for the audit log.
+//
+// Sudo and RaiseAAL refuse an impersonated session ([ErrImpersonating]):
+// an admin cannot re-authenticate as the user. Who may impersonate whom,
+// the reason, the audit rows and the notice to the user are the caller's
+// (the admin feature's); middleware.Guard refuses the sensitive routes.
+//
 // # Values
 //
 // Application values live in the scs data blob (see [Manager.Values]).

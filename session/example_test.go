@@ -144,3 +144,86 @@ func ExampleManager_LoadAndSave_disabledUser() {
 	// __Host-sigra_session authenticated
 	// anonymous
 }
+
+// An admin acts as a user, then stops: the browser is back in the admin's
+// own session without a new sign-in. Deciding who may impersonate whom
+// (an admin, behind sudo, never of another admin) and the audit rows are
+// the admin feature's; the session keeps the admin's token in a second
+// cookie meanwhile.
+func ExampleManager_StartImpersonation() {
+	dir, _ := os.MkdirTemp("", "sigra-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	admin, user := &store.User{Email: "admin@example.com"}, &store.User{Email: "user@example.com"}
+	for _, u := range []*store.User{admin, user} {
+		if err := db.CreateUser(ctx, u); err != nil {
+			log.Fatal(err)
+		}
+	}
+	s, err := site.New(site.Config{BaseURL: "http://localhost:8080"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions, err := session.New(s, db, session.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sessions.OnImpersonationEnd(func(ctx context.Context, e session.ImpersonationEnd) {
+		fmt.Println("ended:", e.Reason, e.Restored)
+	})
+	public := func(u *store.User) *sigra.User { return &sigra.User{ID: u.ID, Email: u.Email} }
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		_ = sessions.SignIn(r.Context(), public(admin), []sigra.Method{sigra.MethodPassword}, sigra.AAL1, false)
+	})
+	mux.HandleFunc("POST /impersonate", func(w http.ResponseWriter, r *http.Request) {
+		if err := sessions.StartImpersonation(r.Context(), public(user)); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+		}
+	})
+	mux.HandleFunc("POST /stop", func(w http.ResponseWriter, r *http.Request) {
+		if err := sessions.StopImpersonation(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+		}
+	})
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		a := sigra.AuthFrom(r.Context())
+		fmt.Fprint(w, a.User.Email)
+		if a.Impersonator != "" {
+			fmt.Fprint(w, " (an admin acting)")
+		}
+	})
+	app := sessions.LoadAndSave(mux)
+
+	jar := map[string]*http.Cookie{}
+	send := func(method, path string) string {
+		req := httptest.NewRequest(method, path, nil)
+		for _, c := range jar {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, req)
+		for _, c := range rec.Result().Cookies() {
+			if c.MaxAge < 0 {
+				delete(jar, c.Name)
+			} else {
+				jar[c.Name] = c
+			}
+		}
+		return rec.Body.String()
+	}
+	send("POST", "/login")
+	send("POST", "/impersonate")
+	fmt.Println(send("GET", "/me"))
+	send("POST", "/stop")
+	fmt.Println(send("GET", "/me"))
+	// Output:
+	// user@example.com (an admin acting)
+	// ended: stopped true
+	// admin@example.com
+}

@@ -13,10 +13,13 @@ import (
 // answer: a listener that has slow work to do queues it.
 type SignInFunc func(ctx context.Context, a *sigra.Auth)
 
-// listeners holds the functions told of sign-ins.
+// listeners holds the functions told of sign-ins and of the ends of
+// impersonations.
 type listeners struct {
 	mu  sync.RWMutex
 	fns []SignInFunc
+	// ends are told of impersonations that ended (see impersonate.go).
+	ends []ImpersonationEndFunc
 }
 
 // OnSignIn registers f, called after every completed sign-in through this

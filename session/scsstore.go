@@ -94,10 +94,16 @@ func (s *scsStore) CommitCtx(ctx context.Context, tok string, b []byte, _ time.T
 }
 
 // DeleteCtx revokes the row for tok (scs calls it when the token is renewed
-// and on Destroy). It tombstones rather than deletes, so a concurrent
+// and on Destroy), except the admin's own session when an impersonation
+// starts. It tombstones rather than deletes, so a concurrent
 // request still holding the old token cannot re-create the row.
 func (s *scsStore) DeleteCtx(ctx context.Context, tok string) error {
 	if !token.Valid(tok) {
+		return nil
+	}
+	if h := holderFrom(ctx); h != nil && h.keep != "" && tok == h.keep {
+		// An impersonation starting: the admin's own session stays live,
+		// to be restored when it stops.
 		return nil
 	}
 	return s.m.st.RevokeSession(ctx, token.Digest(tok), s.m.now())

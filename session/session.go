@@ -32,6 +32,12 @@ var (
 	ErrNotSignedIn = errors.New("sigra/session: not signed in")
 	// ErrNoSession: the context does not come from Manager.LoadAndSave.
 	ErrNoSession = errors.New("sigra/session: request did not pass through Manager.LoadAndSave")
+	// ErrImpersonating: the transition is not open to an impersonated
+	// session (Sudo, RaiseAAL, StartImpersonation).
+	ErrImpersonating = errors.New("sigra/session: not allowed while impersonating a user")
+	// ErrNotImpersonating: StopImpersonation was called on a session that
+	// is not impersonating anyone.
+	ErrNotImpersonating = errors.New("sigra/session: not impersonating")
 )
 
 // Store is what the session manager needs from storage.
@@ -64,6 +70,14 @@ type Config struct {
 	// user agent are written. Default 1 minute.
 	TouchInterval time.Duration
 
+	// ImpersonationIdle ends an impersonation after this long without a
+	// request. Default 15 minutes. It is accurate to TouchInterval.
+	ImpersonationIdle time.Duration
+	// ImpersonationLifetime is the absolute lifetime of an impersonation
+	// from its start. Default 30 minutes; it never outlasts the admin's own
+	// session.
+	ImpersonationLifetime time.Duration
+
 	// ErrorHandler answers when loading or saving the session fails. It is
 	// called before the handler's answer is written, and the handler's
 	// answer is then dropped. Default: the error is logged ("session
@@ -88,6 +102,10 @@ type Manager struct {
 	now  func() time.Time
 	log  *slog.Logger
 
+	// adminCookie names the cookie that keeps an impersonating admin's
+	// own session token (see impersonate.go).
+	adminCookie string
+
 	listen listeners
 }
 
@@ -110,12 +128,15 @@ func New(s *site.Site, st Store, cfg Config) (*Manager, error) {
 	def(&cfg.RememberLifetime, 30*24*time.Hour)
 	def(&cfg.PendingLifetime, 5*time.Minute)
 	def(&cfg.TouchInterval, time.Minute)
+	def(&cfg.ImpersonationIdle, 15*time.Minute)
+	def(&cfg.ImpersonationLifetime, 30*time.Minute)
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
 		{"Lifetime", cfg.Lifetime}, {"RememberLifetime", cfg.RememberLifetime},
 		{"PendingLifetime", cfg.PendingLifetime}, {"TouchInterval", cfg.TouchInterval},
+		{"ImpersonationIdle", cfg.ImpersonationIdle}, {"ImpersonationLifetime", cfg.ImpersonationLifetime},
 	} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("%w: session: %s is negative", sigra.ErrConfig, d.name)
@@ -127,6 +148,7 @@ func New(s *site.Site, st Store, cfg Config) (*Manager, error) {
 	if !validCookieName(cfg.CookieName) {
 		return nil, fmt.Errorf("%w: session: invalid cookie name %q", sigra.ErrConfig, cfg.CookieName)
 	}
+	adminCookie := s.CookieName(cfg.CookieName + impersonatorSuffix)
 	cfg.CookieName = s.CookieName(cfg.CookieName)
 	logger := s.Logger()
 	if cfg.ErrorHandler == nil {
@@ -137,7 +159,7 @@ func New(s *site.Site, st Store, cfg Config) (*Manager, error) {
 		}
 	}
 
-	m := &Manager{cfg: cfg, site: s, st: st, now: s.Clock(), log: logger}
+	m := &Manager{cfg: cfg, site: s, st: st, now: s.Clock(), log: logger, adminCookie: adminCookie}
 	sm := scs.New()
 	// Idle expiry is enforced by the store from the last-seen time, so scs
 	// must not re-commit every request (which would also resurrect revoked
@@ -211,6 +233,15 @@ type holder struct {
 	expiresAt    time.Time
 	digest       []byte // digest of the token the row was loaded with
 
+	// Impersonation (see impersonate.go): the admin's own session token
+	// from the admin cookie, the token RenewToken must not revoke (the
+	// admin's, when an impersonation starts), and what the commit does
+	// with the admin cookie.
+	adminTok  string
+	keep      string
+	adminSet  bool
+	adminDrop bool
+
 	// Storage for what every request needs, so that LoadAndSave allocates
 	// one value instead of one for each: the request's Auth and response
 	// writer, the digest of the cookie's token, the Vary header's value,
@@ -243,6 +274,7 @@ func (h *holder) reset(now time.Time) {
 	h.authTime, h.sudoTime = time.Time{}, time.Time{}
 	h.activeOrg, h.impersonator, h.remember = "", "", false
 	h.createdAt, h.expiresAt, h.digest = time.Time{}, time.Time{}, nil
+	h.adminTok, h.keep = "", ""
 }
 
 func holderFrom(ctx context.Context) *holder {
@@ -337,6 +369,9 @@ func (h *holder) syncAuth() {
 	a.Methods = methods
 	a.AuthTime, a.SudoTime = h.authTime, h.sudoTime
 	a.ActiveOrg, a.Impersonator = h.activeOrg, h.impersonator
+	if h.impersonator != "" {
+		a.ImpersonationEnds = h.expiresAt
+	}
 }
 
 // LoadAndSave is the session middleware. It loads the session named by the
@@ -363,7 +398,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		h.syncAuth()
 		ctx = sigra.WithAuth(ctx, h.auth)
 		r = r.WithContext(ctx)
-		if h.barred() {
+		if h.barred() && h.impersonator == "" {
 			// A user who was disabled, whose deletion is scheduled, or who
 			// no longer exists is signed out on their next request, by
 			// every instance: the row read with the session says so.
@@ -378,9 +413,22 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 				m.log.Log(ctx, min(web.Classify(r, err).Level, slog.LevelWarn), "session touch failed", "err", err)
 			}
 		}
+		ended := false
+		if h.impersonator != "" || h.loaded == nil {
+			if ended, err = m.impersonationBox(ctx, r); err != nil {
+				m.cfg.ErrorHandler(w, r, err)
+				return
+			}
+		}
 		sw := &h.sw
 		*sw = responseWriter{ResponseWriter: w, r: r, m: m}
-		next.ServeHTTP(sw, r)
+		if ended && !safeMethod(r.Method) {
+			// A form of the impersonation, sent after its time box
+			// closed, must not act on the admin's own account.
+			web.PlainError(sw, r, http.StatusConflict, "impersonation_ended", impersonationEndedMessage)
+		} else {
+			next.ServeHTTP(sw, r)
+		}
 		if !sw.written {
 			m.commit(w, r)
 		}
@@ -405,8 +453,12 @@ func (m *Manager) commit(w http.ResponseWriter, r *http.Request) bool {
 			return false
 		}
 		m.scs.WriteSessionCookie(ctx, w, tok, expiry)
+		m.writeAdminCookie(w, holderFrom(ctx))
 	case scs.Destroyed:
 		m.scs.WriteSessionCookie(ctx, w, "", time.Time{})
+		m.writeAdminCookie(w, holderFrom(ctx))
+	default:
+		m.writeAdminCookie(w, holderFrom(ctx))
 	}
 	return true
 }
@@ -574,6 +626,9 @@ func (m *Manager) SignIn(ctx context.Context, u *sigra.User, methods []sigra.Met
 		h.state = store.SessionAuthenticated
 		h.aal = int(aal)
 		h.methods = methodStrings(methods)
+		if err := m.endAdmin(ctx, h); err != nil {
+			return err
+		}
 		h.authTime, h.sudoTime = now, now
 		h.activeOrg, h.impersonator = "", ""
 		h.remember = remember
@@ -600,6 +655,9 @@ func (m *Manager) BeginSecondFactor(ctx context.Context, u *sigra.User, method s
 		h.state = store.SessionPending
 		h.aal = int(sigra.AAL1)
 		h.methods = []string{string(method)}
+		if err := m.endAdmin(ctx, h); err != nil {
+			return err
+		}
 		h.authTime, h.sudoTime = time.Time{}, time.Time{}
 		h.activeOrg, h.impersonator = "", ""
 		h.remember = remember
@@ -635,11 +693,15 @@ func (m *Manager) CompleteSecondFactor(ctx context.Context, method sigra.Method)
 
 // Sudo records that the signed-in user re-entered a credential (method):
 // the sudo time becomes now and the token is renewed. ErrNotSignedIn if no
-// user is signed in.
+// user is signed in; ErrImpersonating in an impersonated session (an
+// admin cannot re-authenticate as the user).
 func (m *Manager) Sudo(ctx context.Context, method sigra.Method) error {
 	return m.transition(ctx, func(h *holder) error {
 		if h.state != store.SessionAuthenticated || h.userID == "" {
 			return ErrNotSignedIn
+		}
+		if h.impersonator != "" {
+			return ErrImpersonating
 		}
 		h.sudoTime = m.now()
 		if !slices.Contains(h.methods, string(method)) {
@@ -652,11 +714,15 @@ func (m *Manager) Sudo(ctx context.Context, method sigra.Method) error {
 // RaiseAAL records that a signed-in user at AAL1 presented a second factor
 // (method), raising the session to AAL2; used when a route requires AAL2
 // of a user who enrolled a factor after signing in. Sudo time is set too.
-// The token is renewed. ErrNotSignedIn if no user is signed in.
+// The token is renewed. ErrNotSignedIn if no user is signed in;
+// ErrImpersonating in an impersonated session.
 func (m *Manager) RaiseAAL(ctx context.Context, method sigra.Method) error {
 	return m.transition(ctx, func(h *holder) error {
 		if h.state != store.SessionAuthenticated || h.userID == "" {
 			return ErrNotSignedIn
+		}
+		if h.impersonator != "" {
+			return ErrImpersonating
 		}
 		h.aal = int(sigra.AAL2)
 		h.sudoTime = m.now()
@@ -669,7 +735,8 @@ func (m *Manager) RaiseAAL(ctx context.Context, method sigra.Method) error {
 
 // SignOut ends the session: the row is revoked, the values are cleared and
 // the cookie is deleted (a later write to the session starts a new one with
-// a fresh token).
+// a fresh token). Signing out of an impersonation ends the admin's own
+// session too: nobody stays signed in on that browser.
 func (m *Manager) SignOut(ctx context.Context) error {
 	h := holderFrom(ctx)
 	if h == nil {
@@ -677,6 +744,9 @@ func (m *Manager) SignOut(ctx context.Context) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if err := m.endAdmin(ctx, h); err != nil {
+		return err
+	}
 	if err := m.scs.Destroy(ctx); err != nil {
 		return fmt.Errorf("sigra/session: sign out: %w", err)
 	}

@@ -81,8 +81,11 @@
 // and token (from justinas/nosurf, as set up by middleware.CSRF), a local
 // return_to (the posted form's when the handler has already parsed the form,
 // r.PostForm not nil, else the query's), the notice named by
-// the query, and a banner asking an unconfirmed user to confirm their
-// address. [UI.Render] fills a copy, so the caller's Page is never
+// the query, a banner asking an unconfirmed user to confirm their
+// address, and, while an admin acts as the user, the impersonation banner
+// ([Page].Impersonation: the user acted as, the time left, and a stop
+// button posting to [RouteStopImpersonation] when a pack declares it).
+// [UI.Render] fills a copy, so the caller's Page is never
 // modified.
 //
 // Render writes the page into a buffer first: a template that fails (or an

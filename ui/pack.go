@@ -40,6 +40,11 @@ const (
 	// RoutePasswordRenew is where a signed-in user who must change their
 	// password (one found in a breach at sign-in) chooses a new one.
 	RoutePasswordRenew = "password_renew"
+	// RouteStopImpersonation takes the POST that ends an impersonation
+	// (see session.Manager.StopImpersonation). The admin feature declares
+	// it; the impersonation banner shows its stop button only when a pack
+	// does.
+	RouteStopImpersonation = "stop_impersonation"
 )
 
 // Well-known slots: places in one pack's pages where other packs add

@@ -875,8 +875,9 @@ func (u *UI) AssetURL(name string) string {
 // Fill completes p with what every page shows, from r, where p leaves it
 // empty: the signed-in user, the CSRF field and token (from the CSRF
 // middleware), a local return_to, the notice named by the query's notice
-// parameter, and a banner asking an unconfirmed user to confirm their
-// address. It returns p (a new Page when p is nil).
+// parameter, a banner asking an unconfirmed user to confirm their
+// address, and the impersonation banner's data while an admin acts as the
+// user. It returns p (a new Page when p is nil).
 //
 // The return_to is the posted form's, when the handler has already parsed
 // the form (r.PostForm is not nil: a form re-rendered after a POST keeps
@@ -911,7 +912,16 @@ func (u *UI) Fill(r *http.Request, p *Page) *Page {
 			p.Flash = u.notices[n]
 		}
 	}
-	if p.Banner == "" && p.User != nil && !p.User.EmailConfirmed() {
+	if p.Impersonation == nil {
+		if a := sigra.AuthFrom(r.Context()); a.Impersonator != "" && a.User != nil {
+			p.Impersonation = &Impersonation{User: a.User, ImpersonatorID: a.Impersonator, Ends: a.ImpersonationEnds}
+			if !a.ImpersonationEnds.IsZero() {
+				p.Impersonation.Left = humanDuration(max(a.ImpersonationEnds.Sub(u.site.Now()), 0))
+			}
+			p.Impersonation.StopPath = u.routes[RouteStopImpersonation]
+		}
+	}
+	if p.Banner == "" && p.User != nil && !p.User.EmailConfirmed() && p.Impersonation == nil {
 		p.Banner = "Confirm your email address: we sent a link to " + p.User.Email + "."
 	}
 	return p
@@ -953,6 +963,13 @@ func (u *UI) Render(w http.ResponseWriter, r *http.Request, status int, name str
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())
 	}
+}
+
+// RenderError writes the "error" page with status and message, for an
+// answer that is not tied to a form (middleware.Guard uses it to refuse
+// an impersonated session).
+func (u *UI) RenderError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	u.Render(w, r, status, "error", &Page{Data: &ErrorData{Status: status, Message: message}})
 }
 
 func (u *UI) execPage(w io.Writer, name string, p *Page) error {

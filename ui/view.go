@@ -46,9 +46,30 @@ type Page struct {
 	// Banner is a notice shown at the top of every page while set, such as
 	// a reminder to confirm the email address.
 	Banner string
+	// Impersonation, set while an admin acts as the user, shows a banner
+	// on every page: who is acted as, the time left, and a stop button.
+	// [UI.Fill] sets it from the request's sigra.Auth.
+	Impersonation *Impersonation
 	// Data is the page-specific value: the type its pack declares (see
 	// [Pack].Pages). Nil renders the declared zero value.
 	Data any
+}
+
+// Impersonation describes an impersonation for its banner (see
+// [Page].Impersonation).
+type Impersonation struct {
+	// User is the user the admin is acting as.
+	User *sigra.User
+	// ImpersonatorID is the admin's user ID.
+	ImpersonatorID string
+	// Ends is when the impersonation ends at the latest; Left is the time
+	// until then, in words ("25 minutes").
+	Ends time.Time
+	Left string
+	// StopPath is where the stop button posts: the route
+	// [RouteStopImpersonation], or "" when no pack declares it (the banner
+	// then has no button).
+	StopPath string
 }
 
 // ErrorData is the Data of the "error" page. An empty Message shows a
