@@ -52,6 +52,13 @@ type SecondFactor interface {
 	ForgetTrust(ctx context.Context, userID string) error
 }
 
+// PasskeyHolder tells whether a user holds a passkey (*passkey.Passkeys
+// has this method).
+type PasskeyHolder interface {
+	// Has reports whether the user holds a passkey.
+	Has(ctx context.Context, userID string) (bool, error)
+}
+
 // DeletionMode says what happens to an account when its deletion is due.
 type DeletionMode int
 
@@ -172,6 +179,11 @@ type Config struct {
 	RateLimiter *middleware.RateLimiter
 	// SecondFactor hands sign-ins to the second step. Optional.
 	SecondFactor SecondFactor
+	// Passkeys tells the sudo page whether the user holds a passkey, so
+	// that a user who can re-authenticate with one (the slot
+	// ui.SlotSudo, which the passkey pack fills) is told to sign out and
+	// sign in again only where the browser cannot use passkeys. Optional.
+	Passkeys PasskeyHolder
 	// Sections are other features' parts of the settings page (the
 	// two-factor summary, an application's profile form), shown with the
 	// account's own (email 10, password 20, devices 30, delete 1000) in

@@ -363,6 +363,13 @@ func (h *Handler) sudoData(r *http.Request, u *store.User) (*SudoData, error) {
 		}
 		d.HasTOTP = on
 	}
+	if h.cfg.Passkeys != nil {
+		has, err := h.cfg.Passkeys.Has(r.Context(), u.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.HasPasskey = has
+	}
 	return d, nil
 }
 
@@ -378,7 +385,7 @@ func (h *Handler) sudoPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.k.Render(w, r, http.StatusOK, "sudo", h.k.Page(r, "Confirm it's you", d),
-		map[string]any{"ok": true, "has_password": d.HasPassword, "has_totp": d.HasTOTP})
+		map[string]any{"ok": true, "has_password": d.HasPassword, "has_totp": d.HasTOTP, "has_passkey": d.HasPasskey})
 }
 
 // sudo re-authenticates the signed-in user with the password or a second

@@ -199,10 +199,12 @@ type SudoData struct {
 	HasPassword bool
 	// HasTOTP shows the authenticator code form (field code).
 	HasTOTP bool
-	// HasPasskey tells that the user has a passkey. Passkey
-	// re-authentication needs the passkey package's script; this page has
-	// no control for it yet. With neither a password nor TOTP, the page
-	// offers to sign out and sign in again.
+	// HasPasskey tells that the user holds a passkey (Config.Passkeys),
+	// which the passkey pack's slot (ui.SlotSudo) offers when the
+	// passkey routes are mounted. With neither a password nor TOTP, the
+	// page offers to sign out and sign in again: only where the browser
+	// cannot use passkeys when the user holds one and the slot offers it,
+	// always otherwise.
 	HasPasskey bool
 }
 

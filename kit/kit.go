@@ -110,8 +110,10 @@ type Config struct {
 	// Passkeys, when set, turns passkeys on with these options (relying
 	// party, limits, clone policy): registration and management, sign-in,
 	// second factor and sudo by passkey. The kit fills the dependencies,
-	// Keys and SecondFactor (the two-factor flows), and adds the passkeys
-	// section to the settings. The store must implement passkey.Store.
+	// Keys and SecondFactor (the two-factor flows), adds the passkeys
+	// section to the settings, and tells the two-factor flows' step-up page
+	// and the account's sudo page about them (mfa.Config.Passkeys,
+	// account.Config.Passkeys). The store must implement passkey.Store.
 	// Nil leaves passkeys out.
 	Passkeys *passkey.Config
 	// JWT, when set, adds JWT access tokens with rotating refresh tokens
@@ -321,6 +323,9 @@ func New(cfg Config) (*Kit, error) {
 		if m.Keys == "" {
 			m.Keys = cfg.Keys
 		}
+		if m.Passkeys == nil && cfg.Passkeys != nil {
+			m.Passkeys = laterPasskeys{k}
+		}
 		if k.MFA, err = mfa.New(m); err != nil {
 			return nil, err
 		}
@@ -388,6 +393,9 @@ func New(cfg Config) (*Kit, error) {
 	a.Sections = append(a.Sections, sections...)
 	if a.SecondFactor == nil && k.MFA != nil {
 		a.SecondFactor = k.MFA
+	}
+	if a.Passkeys == nil && k.Passkeys != nil {
+		a.Passkeys = k.Passkeys
 	}
 	if k.Accounts, err = account.New(a); err != nil {
 		return nil, err
@@ -601,4 +609,13 @@ func newAuditChain(cfg Config, s *site.Site) (*audit.Chain, error) {
 		}
 	}
 	return audit.NewChain(audit.ChainConfig{Store: chainStore, Key: key, Now: s.Clock(), Logger: s.Logger()})
+}
+
+// laterPasskeys gives the two-factor flows the passkeys, which are built
+// after them (the passkeys take them as their SecondFactor).
+type laterPasskeys struct{ k *Kit }
+
+// Has reports whether the user holds a passkey.
+func (l laterPasskeys) Has(ctx context.Context, userID string) (bool, error) {
+	return l.k.Passkeys.Has(ctx, userID)
 }

@@ -138,8 +138,15 @@ func (m *MFA) setupPage(w http.ResponseWriter, r *http.Request) {
 		m.k.Error(w, r, err)
 		return
 	}
+	if m.cfg.Passkeys != nil && a.AAL < sigra.AAL2 && !a.Used(sigra.MethodPasskey) {
+		if d.Passkey, err = m.cfg.Passkeys.Has(ctx, u.ID); err != nil {
+			m.k.Error(w, r, err)
+			return
+		}
+	}
 	m.k.Render(w, r, http.StatusOK, "mfa_setup", m.k.Page(r, titleSetup, d),
-		map[string]any{"secret": d.Secret, "uri": d.URI, "qr_png": d.QRDataURI, "enrollment": d.Enrollment, "digits": Digits, "period": Period})
+		map[string]any{"secret": d.Secret, "uri": d.URI, "qr_png": d.QRDataURI, "enrollment": d.Enrollment, "digits": Digits, "period": Period,
+			"passkey": d.Passkey})
 }
 
 func (m *MFA) newEnrollment(u *sigra.User) (*SetupData, error) {
