@@ -103,17 +103,21 @@ type Config struct {
 	// OAuth turns on sign-in with OAuth and OpenID Connect providers when
 	// it names providers (oauth.Google, oauth.GitHub, ...): the kit fills
 	// the dependencies and Keys, hands sign-ins to the two-factor flows,
-	// closes registration with Account.DisableRegistration, adds the
-	// linked-accounts settings section and the CSRF exemption of Apple's
-	// form_post callback. The store must implement oauth.Store.
+	// runs Account.Hooks.AfterSignIn after provider sign-ins (unless
+	// AfterSignIn is set), closes registration with
+	// Account.DisableRegistration, adds the linked-accounts settings
+	// section and the CSRF exemption of Apple's form_post callback. The
+	// store must implement oauth.Store.
 	OAuth oauth.Config
 	// Passkeys, when set, turns passkeys on with these options (relying
 	// party, limits, clone policy): registration and management, sign-in,
 	// second factor and sudo by passkey. The kit fills the dependencies,
-	// Keys and SecondFactor (the two-factor flows), adds the passkeys
-	// section to the settings, and tells the two-factor flows' step-up page
-	// and the account's sudo page about them (mfa.Config.Passkeys,
-	// account.Config.Passkeys). The store must implement passkey.Store.
+	// Keys and SecondFactor (the two-factor flows), runs
+	// Account.Hooks.AfterSignIn after passkey sign-ins (unless AfterSignIn
+	// is set), adds the passkeys section to the settings, and tells the
+	// two-factor flows' step-up page and the account's sudo page about
+	// them (mfa.Config.Passkeys, account.Config.Passkeys). The store must
+	// implement passkey.Store.
 	// Nil leaves passkeys out.
 	Passkeys *passkey.Config
 	// JWT, when set, adds JWT access tokens with rotating refresh tokens
@@ -353,6 +357,9 @@ func New(cfg Config) (*Kit, error) {
 			o.SecondFactor = k.MFA
 		}
 		o.DisableRegistration = o.DisableRegistration || cfg.Account.DisableRegistration
+		if o.AfterSignIn == nil {
+			o.AfterSignIn = cfg.Account.Hooks.AfterSignIn
+		}
 		if k.OAuth, err = oauth.New(o); err != nil {
 			return nil, err
 		}
@@ -366,6 +373,9 @@ func New(cfg Config) (*Kit, error) {
 		}
 		if p.SecondFactor == nil && k.MFA != nil {
 			p.SecondFactor = k.MFA
+		}
+		if p.AfterSignIn == nil {
+			p.AfterSignIn = cfg.Account.Hooks.AfterSignIn
 		}
 		if k.Passkeys, err = passkey.New(p); err != nil {
 			return nil, err

@@ -107,6 +107,18 @@ type Config struct {
 	// SecondFactor hands sign-ins to the second step; optional (kit sets
 	// the mfa feature).
 	SecondFactor SecondFactor
+	// AfterSignIn runs when a provider sign-in completed (without a second
+	// factor, on a trusted browser, or at AAL2 by the provider's trusted
+	// claim), as account.Hooks.AfterSignIn runs for the account's
+	// sign-ins; the kit gives it the account's hook. It does not run when
+	// the sign-in goes on to the second step. Optional.
+	AfterSignIn func(ctx context.Context, u *sigra.User)
+	// AfterRegister runs when a provider sign-in created an account,
+	// before the user is signed in, with what the provider said of the
+	// person ([Profile]): the application stores the name there if it
+	// wants it. Sign in with Apple sends the name only once, at the
+	// first authorization of the application (see [Profile]). Optional.
+	AfterRegister func(ctx context.Context, u *sigra.User, p Profile)
 	// DisableRegistration refuses to create an account for an identity
 	// that matches none: the user registers first and links the provider
 	// from the settings page.
@@ -132,6 +144,35 @@ type Config struct {
 	Audit *audit.Logger
 	// RateLimiter counts the limits. Default: one over Store.
 	RateLimiter *middleware.RateLimiter
+}
+
+// Profile is what a provider said of the person whose sign-in created an
+// account, given to Config.AfterRegister. Names are as the provider holds
+// them (or, for Apple, as the user typed them there): never verified,
+// each at most 100 characters, "" when the provider gave none.
+//
+// Where the names come from: the ID token's name, given_name and
+// family_name claims (OpenID Connect providers: Google, Microsoft,
+// GitLab, any issuer, with the scope "profile"); GitHub's user name;
+// Apple's form_post field "user" ({"name": {"firstName", "lastName"}}),
+// which Apple sends only at the first authorization of the application
+// by that Apple ID, so a name missed then is not sent again (the user
+// would have to remove the application from their Apple ID). The field
+// travels from the form_post to the callback sealed with Keys and bound
+// to the state; it is read only by a callback whose state was checked,
+// and otherwise dropped: it is neither stored nor logged by this package.
+type Profile struct {
+	// Provider is the provider's name ("apple"); Subject its identifier
+	// of the person.
+	Provider, Subject string
+	// Email is the address the provider gave; EmailVerified whether it
+	// said it verified it.
+	Email         string
+	EmailVerified bool
+	// Name is the full name; GivenName and FamilyName its parts, where
+	// the provider gave them (Apple gives only the parts: Name is then
+	// built from them).
+	Name, GivenName, FamilyName string
 }
 
 // OAuth serves sign-in with OAuth and OpenID Connect providers, linking

@@ -1,12 +1,17 @@
 package passkey_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/audit"
+	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/passkey"
 )
 
 // A user with a passkey and no authenticator app, signed in with a
@@ -125,4 +130,46 @@ func TestSudoPageOfPasskeyOnlyUser(t *testing.T) {
 			t.Errorf("sudo page of a user with no credential: want a plain sign-out offer\n%s", page.Body)
 		}
 	})
+}
+
+// A completed passkey sign-in runs Config.AfterSignIn (the kit gives it
+// the account's hook); one that goes on to the second factor does not.
+func TestAfterSignInHook(t *testing.T) {
+	t.Parallel()
+	for _, b := range apptest.Backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var got []string
+			a := newApp(t, options{backend: b, passkey: func(c *passkey.Config) {
+				c.AfterSignIn = func(_ context.Context, u *sigra.User) {
+					mu.Lock()
+					defer mu.Unlock()
+					got = append(got, u.Email)
+				}
+			}})
+			calls := func() []string {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]string(nil), got...)
+			}
+			c, _, au := newPasskeyUser(t, a, "hook@example.com")
+			if n := len(calls()); n != 0 {
+				t.Fatalf("a password sign-in ran the passkey hook: %d calls", n)
+			}
+			_, res := signInDiscoverable(t, a, au, nil)
+			want(t, "passkey sign-in", res, http.StatusOK)
+			if g := calls(); strings.Join(g, ",") != "hook@example.com" {
+				t.Fatalf("AfterSignIn: got %q, want hook@example.com once", g)
+			}
+			enrollTOTP(t, a, c)
+			au.uv = false
+			c2, res := signInDiscoverable(t, a, au, nil)
+			want(t, "passkey sign-in without UV", res, http.StatusOK)
+			wantState(t, a, c2, "pending", 0)
+			if n := len(calls()); n != 1 {
+				t.Errorf("a sign-in waiting for its second factor ran AfterSignIn: %d calls, want 1", n)
+			}
+		})
+	}
 }
