@@ -399,6 +399,52 @@ func tokenAD(provider, subject, kind string) []byte {
 	return []byte("sigra.oauth.token:" + kind + ":" + provider + ":" + subject)
 }
 
+// The kinds of provider token, for [SealToken] and [OpenToken].
+const (
+	TokenAccess  = "access"
+	TokenRefresh = "refresh"
+)
+
+// SealToken seals a provider token of the identity (provider, subject)
+// with keys (Config.Keys' format, the first key sealing) exactly as this
+// package stores it (store.Identity.AccessToken for kind TokenAccess,
+// RefreshToken for TokenRefresh): for tools that re-seal the stored
+// tokens after a key rotation (cmd/sigra keys reseal). Errors wrap
+// sigra.ErrConfig for unusable keys or an unknown kind.
+func SealToken(keys, provider, subject, kind, token string) ([]byte, error) {
+	kr, err := tokenKeys(keys, kind)
+	if err != nil {
+		return nil, err
+	}
+	return kr.Seal([]byte(token), tokenAD(provider, subject, kind))
+}
+
+// OpenToken unseals a provider token of kind that this package (or
+// [SealToken]) sealed for the identity (provider, subject) with one of
+// keys.
+func OpenToken(keys, provider, subject, kind string, sealed []byte) (string, error) {
+	kr, err := tokenKeys(keys, kind)
+	if err != nil {
+		return "", err
+	}
+	b, err := kr.Open(sealed, tokenAD(provider, subject, kind))
+	if err != nil {
+		return "", fmt.Errorf("sigra/oauth: open %s token: %w", kind, err)
+	}
+	return string(b), nil
+}
+
+func tokenKeys(keys, kind string) (*seal.Keyring, error) {
+	if kind != TokenAccess && kind != TokenRefresh {
+		return nil, fmt.Errorf("%w: oauth: unknown token kind %q", sigra.ErrConfig, kind)
+	}
+	kr, err := seal.ParseKeyring(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: oauth: keys: %v", sigra.ErrConfig, err)
+	}
+	return kr, nil
+}
+
 // sealTokens seals an access and a refresh token of an identity; empty
 // ones stay nil.
 func (o *OAuth) sealTokens(provider, subject, access, refresh string) (a, r []byte, err error) {
