@@ -38,8 +38,16 @@ func TestStepUpPageOffersPasskey(t *testing.T) {
 				t.Errorf("step-up page: missing %q", s)
 			}
 		}
-		if b := body(t, c.JSON("GET", loc.String(), "")); b["passkey"] != true {
+		b := body(t, c.JSON("GET", loc.String(), ""))
+		if b["passkey"] != true {
 			t.Errorf("step-up page as JSON: got passkey %v, want true", b["passkey"])
+		}
+		// A wrong code shows the page again, the passkey still offered.
+		enrollment, _ := b["enrollment"].(string)
+		again := c.Post(a.Path("/mfa/setup"), url.Values{"code": {"12345"}, "enrollment": {enrollment}, "return_to": {"/secure"}})
+		want(t, "set-up with a wrong code", again, http.StatusUnprocessableEntity)
+		if !strings.Contains(again.Body, `data-finish="`+a.Path("/passkeys/challenge")+`"`) {
+			t.Errorf("set-up page after a wrong code: the passkey is no longer offered")
 		}
 
 		// What the page's script does: the challenge ceremony, with the
