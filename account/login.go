@@ -363,12 +363,18 @@ func (h *Handler) sudoData(r *http.Request, u *store.User) (*SudoData, error) {
 		}
 		d.HasTOTP = on
 	}
-	if h.cfg.Passkeys != nil {
-		has, err := h.cfg.Passkeys.Has(r.Context(), u.ID)
+	for _, c := range []struct {
+		holder Holder
+		has    *bool
+	}{{h.cfg.Passkeys, &d.HasPasskey}, {h.cfg.LinkedAccounts, &d.HasLinkedAccount}} {
+		if c.holder == nil {
+			continue
+		}
+		has, err := c.holder.Has(r.Context(), u.ID)
 		if err != nil {
 			return nil, err
 		}
-		d.HasPasskey = has
+		*c.has = has
 	}
 	return d, nil
 }
@@ -385,7 +391,7 @@ func (h *Handler) sudoPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.k.Render(w, r, http.StatusOK, "sudo", h.k.Page(r, "Confirm it's you", d),
-		map[string]any{"ok": true, "has_password": d.HasPassword, "has_totp": d.HasTOTP, "has_passkey": d.HasPasskey})
+		map[string]any{"ok": true, "has_password": d.HasPassword, "has_totp": d.HasTOTP, "has_passkey": d.HasPasskey, "has_linked_account": d.HasLinkedAccount})
 }
 
 // sudo re-authenticates the signed-in user with the password or a second

@@ -106,8 +106,10 @@ type Config struct {
 	// runs Account.Hooks.AfterSignIn after provider sign-ins (unless
 	// AfterSignIn is set), closes registration with
 	// Account.DisableRegistration, adds the linked-accounts settings
-	// section and the CSRF exemption of Apple's form_post callback. The
-	// store must implement oauth.Store.
+	// section and the CSRF exemption of Apple's form_post callback, and
+	// tells the account's sudo page about linked identities
+	// (account.Config.LinkedAccounts). The store must implement
+	// oauth.Store.
 	OAuth oauth.Config
 	// Passkeys, when set, turns passkeys on with these options (relying
 	// party, limits, clone policy): registration and management, sign-in,
@@ -406,6 +408,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if a.Passkeys == nil && k.Passkeys != nil {
 		a.Passkeys = k.Passkeys
+	}
+	if a.LinkedAccounts == nil && k.OAuth != nil {
+		a.LinkedAccounts = k.OAuth
 	}
 	if k.Accounts, err = account.New(a); err != nil {
 		return nil, err

@@ -67,6 +67,9 @@ func TestOAuth(t *testing.T) {
 		t.Errorf("Account.Hooks.AfterSignIn after a provider sign-in: got %q, want kit@example.com once", signedIn)
 	}
 	mu.Unlock()
+	if res := c.JSON("GET", "/auth/sudo", ""); !strings.Contains(res.Body, `"has_linked_account":true`) {
+		t.Errorf("sudo page of a provider sign-up: got %s, want has_linked_account true", res.Body)
+	}
 	settings := c.Get("/auth/settings")
 	if !strings.Contains(settings.Body, "Linked accounts") {
 		t.Errorf("settings: no linked-accounts section\n%.1000s", settings.Body)

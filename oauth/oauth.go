@@ -338,6 +338,22 @@ var ErrNoIdentity = errors.New("sigra/oauth: no linked identity at this provider
 // in with the provider again to get a new one.
 var ErrNoToken = errors.New("sigra/oauth: no usable token for this identity")
 
+// Has reports whether the user has an identity linked at one of the
+// configured providers: one they can re-authenticate with (the route
+// oauth_sudo). account.Config.LinkedAccounts takes it.
+func (o *OAuth) Has(ctx context.Context, userID string) (bool, error) {
+	ids, err := o.st.UserIdentities(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, i := range ids {
+		if _, ok := o.byName[i.Provider]; ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // TokenFor returns the user's access token at the provider, for calling
 // the provider's API on the user's behalf. An access token that expires
 // within a minute is refreshed first with the stored refresh token, and
