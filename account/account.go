@@ -52,6 +52,14 @@ type SecondFactor interface {
 	ForgetTrust(ctx context.Context, userID string) error
 }
 
+// Holder tells whether a user holds a credential of another feature, one
+// the sudo page offers: a passkey (*passkey.Passkeys has this method) or
+// a linked identity (*oauth.OAuth).
+type Holder interface {
+	// Has reports whether the user holds the credential.
+	Has(ctx context.Context, userID string) (bool, error)
+}
+
 // DeletionMode says what happens to an account when its deletion is due.
 type DeletionMode int
 
@@ -172,6 +180,15 @@ type Config struct {
 	RateLimiter *middleware.RateLimiter
 	// SecondFactor hands sign-ins to the second step. Optional.
 	SecondFactor SecondFactor
+	// Passkeys tells the sudo page whether the user holds a passkey, so
+	// that a user who can re-authenticate with one (the slot
+	// ui.SlotSudo, which the passkey pack fills) is told to sign out and
+	// sign in again only where the browser cannot use passkeys. Optional.
+	Passkeys Holder
+	// LinkedAccounts tells the sudo page whether the user has a linked
+	// identity to re-authenticate with (the route oauth_sudo), so that
+	// such a user is not told to sign out and sign in again. Optional.
+	LinkedAccounts Holder
 	// Sections are other features' parts of the settings page (the
 	// two-factor summary, an application's profile form), shown with the
 	// account's own (email 10, password 20, devices 30, delete 1000) in

@@ -96,7 +96,7 @@
 //	POST /magic                  email
 //	GET  /magic/verify           ?token=: a button that posts it      {"ok"}; dead link: 410
 //	POST /magic/verify           token, return_to
-//	GET  /sudo                   re-authentication form (signed in)   {"ok", "has_password", "has_totp"}
+//	GET  /sudo                   re-authentication form (signed in)   {"ok", "has_password", "has_totp", "has_passkey", "has_linked_account"}
 //	POST /sudo                   password, or code; return_to (signed in)
 //	GET  /settings               the settings page (signed in)        the sections' data by name
 //	POST /email                  email: the new address (sudo)

@@ -53,7 +53,7 @@ func TestFormsAsJSON(t *testing.T) {
 			{"magic link, dead", anon, "/auth/magic/verify?token=" + dead, 410, nil},
 			{"email change link", anon, "/auth/email/confirm?token=" + emailTok, 200, map[string]any{"ok": true, "new_email": "new@example.com"}},
 			{"email change link, dead", anon, "/auth/email/confirm?token=", 410, nil},
-			{"sudo", in, "/auth/sudo", 200, map[string]any{"ok": true, "has_password": true, "has_totp": false}},
+			{"sudo", in, "/auth/sudo", 200, map[string]any{"ok": true, "has_password": true, "has_totp": false, "has_passkey": false, "has_linked_account": false}},
 			{"delete", in, "/auth/delete", 200, map[string]any{"ok": true, "email": "user@example.com", "grace_seconds": float64(14 * 24 * 3600)}},
 		}
 		for _, tc := range cases {

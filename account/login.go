@@ -375,6 +375,19 @@ func (h *Handler) sudoData(r *http.Request, u *store.User) (*SudoData, error) {
 		}
 		d.HasTOTP = on
 	}
+	for _, c := range []struct {
+		holder Holder
+		has    *bool
+	}{{h.cfg.Passkeys, &d.HasPasskey}, {h.cfg.LinkedAccounts, &d.HasLinkedAccount}} {
+		if c.holder == nil {
+			continue
+		}
+		has, err := c.holder.Has(r.Context(), u.ID)
+		if err != nil {
+			return nil, err
+		}
+		*c.has = has
+	}
 	return d, nil
 }
 
@@ -390,7 +403,7 @@ func (h *Handler) sudoPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.k.Render(w, r, http.StatusOK, "sudo", h.k.Page(r, "Confirm it's you", d),
-		map[string]any{"ok": true, "has_password": d.HasPassword, "has_totp": d.HasTOTP})
+		map[string]any{"ok": true, "has_password": d.HasPassword, "has_totp": d.HasTOTP, "has_passkey": d.HasPasskey, "has_linked_account": d.HasLinkedAccount})
 }
 
 // sudo re-authenticates the signed-in user with the password or a second

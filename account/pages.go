@@ -199,11 +199,18 @@ type SudoData struct {
 	HasPassword bool
 	// HasTOTP shows the authenticator code form (field code).
 	HasTOTP bool
-	// HasPasskey tells that the user has a passkey. Passkey
-	// re-authentication needs the passkey package's script; this page has
-	// no control for it yet. With neither a password nor TOTP, the page
-	// offers to sign out and sign in again.
+	// HasPasskey tells that the user holds a passkey (Config.Passkeys),
+	// which the passkey pack's slot (ui.SlotSudo) offers when the
+	// passkey routes are mounted.
 	HasPasskey bool
+	// HasLinkedAccount tells that the user has a linked identity
+	// (Config.LinkedAccounts) to re-authenticate with at the route
+	// oauth_sudo.
+	//
+	// With neither a password nor TOTP, the page offers to sign out and
+	// sign in again, unless a linked identity is offered; with a passkey
+	// the slot offers, only where the browser cannot use passkeys.
+	HasLinkedAccount bool
 }
 
 // Device is one signed-in browser in the "sessions" page.

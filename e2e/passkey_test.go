@@ -112,7 +112,8 @@ func credentials(p *tab, id webauthn.AuthenticatorID) (all, resident int) {
 }
 
 // TestPasskeys registers a passkey from the settings with Chromium's
-// virtual authenticator, signs out, signs in without a password (a
+// virtual authenticator, steps up to two factors with it on the page
+// that RequireAAL2 sends a one-factor session to, signs out, signs in without a password (a
 // discoverable passkey), uses the passkey as the second factor after a
 // password and for re-authentication, and removes it. Every page passes
 // axe-core.
@@ -136,6 +137,16 @@ func TestPasskeys(t *testing.T) {
 		t.Fatalf("authenticator: got %d credentials (%d resident), want 1 discoverable", all, resident)
 	}
 	d.mail(d.Email, "A passkey was added")
+
+	// The session has one factor (a password, no TOTP): a page that needs
+	// two sends the user to the step-up page, which offers the passkey;
+	// it raises the session to two factors and goes back to the page.
+	p.open("/private/vault", http.StatusOK, "step-up")
+	p.wantPath("/auth/mfa/setup")
+	p.click(passkeyVerify, http.StatusOK, "vault")
+	p.wantPath("/private/vault")
+	p.open("/", http.StatusOK, "home-stepped-up")
+	wantSignedIn(p, d.Email, "password, passkey", 2)
 
 	// Sign out. The sign-in page asks the browser for a passkey at once,
 	// for its autofill (conditional UI), and the request waits until the

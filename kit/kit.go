@@ -103,15 +103,23 @@ type Config struct {
 	// OAuth turns on sign-in with OAuth and OpenID Connect providers when
 	// it names providers (oauth.Google, oauth.GitHub, ...): the kit fills
 	// the dependencies and Keys, hands sign-ins to the two-factor flows,
-	// closes registration with Account.DisableRegistration, adds the
-	// linked-accounts settings section and the CSRF exemption of Apple's
-	// form_post callback. The store must implement oauth.Store.
+	// runs Account.Hooks.AfterSignIn after provider sign-ins (unless
+	// AfterSignIn is set), closes registration with
+	// Account.DisableRegistration, adds the linked-accounts settings
+	// section and the CSRF exemption of Apple's form_post callback, and
+	// tells the account's sudo page about linked identities
+	// (account.Config.LinkedAccounts). The store must implement
+	// oauth.Store.
 	OAuth oauth.Config
 	// Passkeys, when set, turns passkeys on with these options (relying
 	// party, limits, clone policy): registration and management, sign-in,
 	// second factor and sudo by passkey. The kit fills the dependencies,
-	// Keys and SecondFactor (the two-factor flows), and adds the passkeys
-	// section to the settings. The store must implement passkey.Store.
+	// Keys and SecondFactor (the two-factor flows), runs
+	// Account.Hooks.AfterSignIn after passkey sign-ins (unless AfterSignIn
+	// is set), adds the passkeys section to the settings, and tells the
+	// two-factor flows' step-up page and the account's sudo page about
+	// them (mfa.Config.Passkeys, account.Config.Passkeys). The store must
+	// implement passkey.Store.
 	// Nil leaves passkeys out.
 	Passkeys *passkey.Config
 	// JWT, when set, adds JWT access tokens with rotating refresh tokens
@@ -321,6 +329,9 @@ func New(cfg Config) (*Kit, error) {
 		if m.Keys == "" {
 			m.Keys = cfg.Keys
 		}
+		if m.Passkeys == nil && cfg.Passkeys != nil {
+			m.Passkeys = laterPasskeys{k}
+		}
 		if k.MFA, err = mfa.New(m); err != nil {
 			return nil, err
 		}
@@ -348,6 +359,9 @@ func New(cfg Config) (*Kit, error) {
 			o.SecondFactor = k.MFA
 		}
 		o.DisableRegistration = o.DisableRegistration || cfg.Account.DisableRegistration
+		if o.AfterSignIn == nil {
+			o.AfterSignIn = cfg.Account.Hooks.AfterSignIn
+		}
 		if k.OAuth, err = oauth.New(o); err != nil {
 			return nil, err
 		}
@@ -361,6 +375,9 @@ func New(cfg Config) (*Kit, error) {
 		}
 		if p.SecondFactor == nil && k.MFA != nil {
 			p.SecondFactor = k.MFA
+		}
+		if p.AfterSignIn == nil {
+			p.AfterSignIn = cfg.Account.Hooks.AfterSignIn
 		}
 		if k.Passkeys, err = passkey.New(p); err != nil {
 			return nil, err
@@ -388,6 +405,12 @@ func New(cfg Config) (*Kit, error) {
 	a.Sections = append(a.Sections, sections...)
 	if a.SecondFactor == nil && k.MFA != nil {
 		a.SecondFactor = k.MFA
+	}
+	if a.Passkeys == nil && k.Passkeys != nil {
+		a.Passkeys = k.Passkeys
+	}
+	if a.LinkedAccounts == nil && k.OAuth != nil {
+		a.LinkedAccounts = k.OAuth
 	}
 	if k.Accounts, err = account.New(a); err != nil {
 		return nil, err
@@ -601,4 +624,13 @@ func newAuditChain(cfg Config, s *site.Site) (*audit.Chain, error) {
 		}
 	}
 	return audit.NewChain(audit.ChainConfig{Store: chainStore, Key: key, Now: s.Clock(), Logger: s.Logger()})
+}
+
+// laterPasskeys gives the two-factor flows the passkeys, which are built
+// after them (the passkeys take them as their SecondFactor).
+type laterPasskeys struct{ k *Kit }
+
+// Has reports whether the user holds a passkey.
+func (l laterPasskeys) Has(ctx context.Context, userID string) (bool, error) {
+	return l.k.Passkeys.Has(ctx, userID)
 }

@@ -184,7 +184,8 @@ func TestDisableMFA(t *testing.T) {
 
 // TestPasskeys checks that Config.Passkeys mounts the passkey routes and
 // adds their section to the settings, with the two-factor flows as their
-// second factor; without it the routes are absent.
+// second factor, and that the step-up and sudo pages know of a user's
+// passkey; without it the routes are absent.
 func TestPasskeys(t *testing.T) {
 	t.Parallel()
 	a, k := start(t, kit.Config{Passkeys: &passkey.Config{MaxPasskeys: 3}}, nil)
@@ -203,6 +204,25 @@ func TestPasskeys(t *testing.T) {
 	}
 	if res := a.Client(t).Get("/auth/login"); !strings.Contains(res.Body, "data-passkey=\"signin\"") {
 		t.Errorf("sign-in page: no passkey sign-in")
+	}
+	// The step-up page and the sudo page know of the user's passkey.
+	if res := c.JSON("GET", "/auth/mfa/setup", ""); !strings.Contains(res.Body, `"passkey":false`) {
+		t.Errorf("step-up page without a passkey: got %s, want passkey false", res.Body)
+	}
+	u := a.User(t, "user@example.com")
+	st := a.Store.(store.Passkeys)
+	if _, err := st.PasskeyUserHandle(t.Context(), u.ID, []byte("handle-of-the-user")); err != nil {
+		t.Fatal(err)
+	}
+	key := &store.Passkey{UserID: u.ID, RPID: "localhost", CredentialID: []byte("credential-1"), PublicKey: []byte{1}, AAGUID: make([]byte, 16), Name: "Laptop"}
+	if err := st.CreatePasskey(t.Context(), key, 3); err != nil {
+		t.Fatal(err)
+	}
+	if res := c.Get("/auth/mfa/setup?return_to=/"); !strings.Contains(res.Body, `data-finish="/auth/passkeys/challenge"`) {
+		t.Errorf("step-up page of a user with a passkey: no passkey offered\n%.1500s", res.Body)
+	}
+	if res := c.JSON("GET", "/auth/sudo", ""); !strings.Contains(res.Body, `"has_passkey":true`) {
+		t.Errorf("sudo page of a user with a passkey: got %s, want has_passkey true", res.Body)
 	}
 
 	b, _ := start(t, kit.Config{}, nil)

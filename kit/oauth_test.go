@@ -1,20 +1,24 @@
 package kit_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/kit"
 	"github.com/sigra-go/sigra/oauth"
 )
 
 // With providers in Config.OAuth, the kit mounts provider sign-in, adds
 // its settings section, and lets Apple's form_post callback through the
-// CSRF checks; a provider sign-in works end to end.
+// CSRF checks; a provider sign-in works end to end and runs the
+// account's AfterSignIn hook.
 func TestOAuth(t *testing.T) {
 	t.Parallel()
 	idp, err := mockoidc.Run()
@@ -27,6 +31,14 @@ func TestOAuth(t *testing.T) {
 	cfg := kit.Config{OAuth: oauth.Config{Providers: []oauth.Provider{
 		oauth.OIDC("local", "Local ID", idp.Issuer(), idp.ClientID, idp.ClientSecret), apple,
 	}}}
+	// The account's AfterSignIn runs after provider sign-ins too.
+	var mu sync.Mutex
+	var signedIn []string
+	cfg.Account.Hooks.AfterSignIn = func(_ context.Context, u *sigra.User) {
+		mu.Lock()
+		defer mu.Unlock()
+		signedIn = append(signedIn, u.Email)
+	}
 	a, k := start(t, cfg, nil)
 	if k.OAuth == nil {
 		t.Fatal("no OAuth with providers configured")
@@ -49,6 +61,14 @@ func TestOAuth(t *testing.T) {
 	pres.Body.Close()
 	if res := c.Get(pres.Header.Get("Location")); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("callback: got %d\n%s", res.StatusCode, res.Body)
+	}
+	mu.Lock()
+	if strings.Join(signedIn, ",") != "kit@example.com" {
+		t.Errorf("Account.Hooks.AfterSignIn after a provider sign-in: got %q, want kit@example.com once", signedIn)
+	}
+	mu.Unlock()
+	if res := c.JSON("GET", "/auth/sudo", ""); !strings.Contains(res.Body, `"has_linked_account":true`) {
+		t.Errorf("sudo page of a provider sign-up: got %s, want has_linked_account true", res.Body)
 	}
 	settings := c.Get("/auth/settings")
 	if !strings.Contains(settings.Body, "Linked accounts") {

@@ -7,6 +7,9 @@
 // and this package's challenge completes the sign-in at AAL2. It also
 // provides the step-up page that middleware's RequireAAL2 sends one-factor
 // users to, and accepts TOTP codes for account's re-authentication (sudo).
+// A user without TOTP who holds a passkey is offered it there, beside
+// setting up an app, when Config.Passkeys is given (the slot
+// ui.SlotStepUp, which the passkey pack fills).
 //
 // # Wiring
 //
@@ -93,7 +96,8 @@
 // return_to, else the site's home page. Every route answers JSON when the
 // request sends or asks for it: GET /mfa gives enabled,
 // recovery_codes_left and trusted_browsers; GET /mfa/setup gives secret,
-// uri, qr_png, digits, period and enrollment (to post back with code); the
+// uri, qr_png, digits, period and enrollment (to post back with code), and
+// passkey (true when a passkey the user holds may serve instead); the
 // challenge pages give allow_trust, trust_days and expires_at; a step-up
 // answers {"mfa_required": true, "next": ...}; a redirect answers
 // {"ok": true, "next": ...}. Error codes: invalid_code (401), mfa_locked

@@ -138,8 +138,24 @@ func (m *MFA) setupPage(w http.ResponseWriter, r *http.Request) {
 		m.k.Error(w, r, err)
 		return
 	}
+	if d.Passkey, err = m.offerPasskey(r, u.ID); err != nil {
+		m.k.Error(w, r, err)
+		return
+	}
 	m.k.Render(w, r, http.StatusOK, "mfa_setup", m.k.Page(r, titleSetup, d),
-		map[string]any{"secret": d.Secret, "uri": d.URI, "qr_png": d.QRDataURI, "enrollment": d.Enrollment, "digits": Digits, "period": Period})
+		map[string]any{"secret": d.Secret, "uri": d.URI, "qr_png": d.QRDataURI, "enrollment": d.Enrollment, "digits": Digits, "period": Period,
+			"passkey": d.Passkey})
+}
+
+// offerPasskey reports whether the set-up page offers a passkey instead
+// (SetupData.Passkey): the user holds one (Config.Passkeys) and the
+// session, signed in with one factor, did not begin with one.
+func (m *MFA) offerPasskey(r *http.Request, userID string) (bool, error) {
+	a := sigra.AuthFrom(r.Context())
+	if m.cfg.Passkeys == nil || a.AAL >= sigra.AAL2 || a.Used(sigra.MethodPasskey) {
+		return false, nil
+	}
+	return m.cfg.Passkeys.Has(r.Context(), userID)
 }
 
 func (m *MFA) newEnrollment(u *sigra.User) (*SetupData, error) {
@@ -219,6 +235,9 @@ func (m *MFA) setup(w http.ResponseWriter, r *http.Request) {
 		again := func() (*ui.Page, error) { // the page again, with the same secret
 			d, err := m.reEnrollment(u, secret, in["enrollment"])
 			if err != nil {
+				return nil, err
+			}
+			if d.Passkey, err = m.offerPasskey(r, u.ID); err != nil {
 				return nil, err
 			}
 			return m.k.Page(r, titleSetup, d), nil

@@ -53,6 +53,13 @@ type Store interface {
 	store.Transactor
 }
 
+// PasskeyHolder tells whether a user holds a passkey (*passkey.Passkeys
+// has this method).
+type PasskeyHolder interface {
+	// Has reports whether the user holds a passkey.
+	Has(ctx context.Context, userID string) (bool, error)
+}
+
 // Config configures the MFA flows. Store, Sessions, Guard, UI, Mail and
 // Keys are required; the site comes from Sessions, and the UI must be
 // built from the same site with [Pages] among its packs.
@@ -88,6 +95,12 @@ type Config struct {
 	// EnrollmentTTL bounds how long a set-up page's secret stays usable.
 	// Default 30 minutes.
 	EnrollmentTTL time.Duration
+	// Passkeys, when set, lets the set-up page of a step-up (the route
+	// step_up, where RequireAAL2 sends a user signed in with one factor)
+	// offer a passkey the user holds instead of setting up an app: the
+	// page then shows the slot ui.SlotStepUp, which the passkey pack
+	// fills. Nil: the page offers only the app.
+	Passkeys PasskeyHolder
 }
 
 // MFA serves TOTP enrollment and challenge, recovery codes and trusted

@@ -98,6 +98,10 @@ type SetupData struct {
 	// Enrollment is an opaque value posted back with the code as the hidden
 	// field enrollment (the mfa package's sealed pending secret).
 	Enrollment string
+	// Passkey shows the slot ui.SlotStepUp: the user holds a passkey
+	// (Config.Passkeys) and the session did not begin with one, so a
+	// passkey can be its second factor.
+	Passkey bool
 }
 
 // ChallengeData is the Data of the "mfa_challenge" page.

@@ -61,6 +61,32 @@
 // needs the CSRF exemption [OAuth.CSRFExempt] and Apple's origin among the
 // trusted origins ([OAuth.TrustedOrigins]); kit sets both.
 //
+// Apple sends the user's name only once, in the form_post body's "user"
+// field at the first authorization of the application by that Apple ID.
+// The POST route carries that field on to the GET callback sealed with
+// Config.Keys and bound to the state (never in clear in the URL); the
+// callback opens it only after the state checks, and gives the name to
+// Config.AfterRegister in the [Profile] of the account it creates. The
+// package stores nothing of it: an application that wants the name keeps
+// it in that hook. An identity linked to an existing account (rather than
+// creating one) does not pass its name on.
+//
+// # Microsoft's tenants
+//
+// With the tenants "common", "organizations" or "consumers" (a
+// multi-tenant application), Microsoft signs each ID token with the
+// issuer of the user's own tenant: the token is accepted only when its
+// issuer is https://login.microsoftonline.com/{tid}/v2.0 for the token's
+// own tid claim (a tenant id). A single tenant's issuer is checked as
+// usual.
+//
+// # Hooks
+//
+// Config.AfterSignIn runs after each completed provider sign-in, as
+// account.Hooks.AfterSignIn after the account's (the kit gives it that
+// hook); Config.AfterRegister runs when a provider sign-in created an
+// account, with the provider's [Profile] (address, names).
+//
 // # Identities and linking
 //
 // An identity is (provider, subject), never an address (see

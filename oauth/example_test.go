@@ -166,3 +166,53 @@ func Example_providers() {
 	}
 	_ = ps // oauth.Config.Providers
 }
+
+// A stored provider token is sealed with the application's keys and bound
+// to its identity; after a new key is put first, the token opens with the
+// ring and seals again under the new key (what "sigra keys reseal" does
+// for every stored token).
+func ExampleSealToken() {
+	oldKeys := "old:" + strings.Repeat("A", 43) + "="
+	rotated := "new:" + strings.Repeat("B", 43) + "=," + oldKeys
+	sealed, err := oauth.SealToken(oldKeys, "google", "subject-1", oauth.TokenAccess, "ya29.token")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := oauth.OpenToken(rotated, "google", "subject-1", oauth.TokenAccess, sealed)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resealed, err := oauth.SealToken(rotated, "google", "subject-1", oauth.TokenAccess, tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = oauth.OpenToken(oldKeys, "google", "subject-1", oauth.TokenAccess, resealed)
+	fmt.Println(tok, err != nil)
+	// Another identity's token does not open as this one's.
+	_, err = oauth.OpenToken(rotated, "google", "subject-2", oauth.TokenAccess, resealed)
+	fmt.Println(err != nil)
+	// Output:
+	// ya29.token true
+	// true
+}
+
+// AfterRegister receives what the provider said of the person whose
+// sign-in created an account, such as the name Sign in with Apple sends
+// only at the first authorization; AfterSignIn runs after each completed
+// provider sign-in.
+func ExampleConfig_hooks() {
+	cfg := oauth.Config{
+		AfterRegister: func(ctx context.Context, u *sigra.User, p oauth.Profile) {
+			if p.Name != "" {
+				fmt.Printf("store the display name %q of user %s\n", p.Name, u.ID)
+			}
+		},
+		AfterSignIn: func(ctx context.Context, u *sigra.User) {
+			fmt.Printf("user %s signed in\n", u.ID)
+		},
+	}
+	cfg.AfterRegister(context.Background(), &sigra.User{ID: "u1", Email: "grace@example.com"},
+		oauth.Profile{Provider: "apple", GivenName: "Grace", FamilyName: "Hopper", Name: "Grace Hopper"})
+	// Output:
+	// store the display name "Grace Hopper" of user u1
+}

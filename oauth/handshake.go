@@ -282,9 +282,48 @@ func (o *OAuth) formPost(w http.ResponseWriter, r *http.Request) {
 			q.Set(k, v)
 		}
 	}
+	// Apple's "user" (the name, sent at the first authorization only)
+	// goes on sealed and bound to the state: the callback, once it has
+	// checked the state, opens it; nobody reads it in the URL.
+	if u := in["user"]; u != "" && len(u) <= maxAppleUser && q.Get("state") != "" {
+		if sealed, err := o.keys.Seal([]byte(u), appleUserAD(q.Get("state"))); err == nil {
+			q.Set("user", base64.RawURLEncoding.EncodeToString(sealed))
+		}
+	}
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, o.k.Path(callbackPath(p.Name))+"?"+q.Encode(), http.StatusSeeOther)
+}
+
+// maxAppleUser bounds the "user" field of Apple's form_post that is
+// carried to the callback.
+const maxAppleUser = 2048
+
+// appleUserAD binds the sealed "user" field of a form_post to its state.
+func appleUserAD(state string) []byte { return []byte("sigra.oauth.apple-user:" + state) }
+
+// appleNames reads the names of Apple's "user" field, sealed by formPost
+// for state: {"name": {"firstName": ..., "lastName": ...}, "email": ...}.
+// Anything that does not open or parse gives no names.
+func (o *OAuth) appleNames(a *account, sealed, state string) {
+	b, err := base64.RawURLEncoding.DecodeString(sealed)
+	if err != nil || sealed == "" {
+		return
+	}
+	plain, err := o.keys.Open(b, appleUserAD(state))
+	if err != nil {
+		return
+	}
+	var u struct {
+		Name struct {
+			FirstName string `json:"firstName"`
+			LastName  string `json:"lastName"`
+		} `json:"name"`
+	}
+	if json.Unmarshal(plain, &u) != nil {
+		return
+	}
+	a.setNames("", u.Name.FirstName, u.Name.LastName)
 }
 
 // callbackError is a callback that did not complete: its code, status and
@@ -395,6 +434,9 @@ func (o *OAuth) callback(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, r, p, cerr, h.LinkUser)
 		return
 	}
+	if p.Kind == KindApple && acct.Name == "" {
+		o.appleNames(acct, q.Get("user"), state)
+	}
 	o.finish(w, r, p, h, acct, tok)
 }
 
@@ -464,8 +506,10 @@ func (o *OAuth) exchange(ctx context.Context, p *provider, rd *ready, h *handsha
 		return nil, nil, errIDToken
 	}
 	if p.Kind == KindMicrosoft && idt.Issuer != p.Issuer {
-		// A multi-tenant application: the issuer is the user's tenant's.
-		if c.TenantID == "" || idt.Issuer != "https://login.microsoftonline.com/"+c.TenantID+"/v2.0" {
+		// A multi-tenant application: the issuer is the user's tenant's,
+		// named by the token's tid (a tenant id, never the discovery
+		// document's placeholder).
+		if !tenantRE.MatchString(c.TenantID) || idt.Issuer != "https://login.microsoftonline.com/"+c.TenantID+"/v2.0" {
 			return nil, nil, errIDToken
 		}
 	}
@@ -473,6 +517,7 @@ func (o *OAuth) exchange(ctx context.Context, p *provider, rd *ready, h *handsha
 		return nil, nil, errIDToken
 	}
 	a := &account{Subject: c.Subject, Email: c.Email, EmailVerified: verified(c.EmailVerified)}
+	a.setNames(c.Name, c.GivenName, c.FamilyName)
 	for _, m := range c.AMR {
 		switch m {
 		case "mfa", "otp", "hwk", "swk":

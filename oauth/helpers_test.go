@@ -159,7 +159,7 @@ func newApp(t testing.TB, o options) *app {
 		}
 		acc, err := account.New(account.Config{
 			Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Passwords: a.Hasher, Mail: a.Outbox, RateLimiter: a.Limiter,
-			SecondFactor: m, Sections: []ui.Section{m.Section(), x.OAuth.Section()},
+			SecondFactor: m, LinkedAccounts: x.OAuth, Sections: []ui.Section{m.Section(), x.OAuth.Section()},
 		})
 		if err != nil {
 			t.Fatalf("account.New: %v", err)

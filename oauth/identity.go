@@ -153,6 +153,12 @@ func (o *OAuth) register(w http.ResponseWriter, r *http.Request, p *provider, h 
 		o.k.Error(w, r, err)
 		return
 	}
+	if f := o.cfg.AfterRegister; f != nil {
+		f(ctx, publicUser(u), Profile{
+			Provider: p.Name, Subject: a.Subject, Email: a.Email, EmailVerified: a.EmailVerified,
+			Name: a.Name, GivenName: a.GivenName, FamilyName: a.FamilyName,
+		})
+	}
 	o.signIn(w, r, p, a, u, h.Remember, h.ReturnTo)
 }
 
@@ -241,6 +247,9 @@ func (o *OAuth) signIn(w http.ResponseWriter, r *http.Request, p *provider, a *a
 		aalText = "2"
 	}
 	o.k.RecordOutside(ctx, audit.ActionLoginSuccess, u.ID, u.ID, map[string]string{"method": string(sigra.MethodOAuth), "provider": p.Name, "aal": aalText})
+	if f := o.cfg.AfterSignIn; f != nil {
+		f(ctx, pub)
+	}
 	kernel.Redirect(w, r, next, map[string]any{"user": map[string]any{"id": u.ID, "email": u.Email, "email_confirmed": !u.EmailConfirmedAt.IsZero()}})
 }
 

@@ -107,6 +107,18 @@ type Config struct {
 	// SecondFactor hands sign-ins to the second step; optional (kit sets
 	// the mfa feature).
 	SecondFactor SecondFactor
+	// AfterSignIn runs when a provider sign-in completed (without a second
+	// factor, on a trusted browser, or at AAL2 by the provider's trusted
+	// claim), as account.Hooks.AfterSignIn runs for the account's
+	// sign-ins; the kit gives it the account's hook. It does not run when
+	// the sign-in goes on to the second step. Optional.
+	AfterSignIn func(ctx context.Context, u *sigra.User)
+	// AfterRegister runs when a provider sign-in created an account,
+	// before the user is signed in, with what the provider said of the
+	// person ([Profile]): the application stores the name there if it
+	// wants it. Sign in with Apple sends the name only once, at the
+	// first authorization of the application (see [Profile]). Optional.
+	AfterRegister func(ctx context.Context, u *sigra.User, p Profile)
 	// DisableRegistration refuses to create an account for an identity
 	// that matches none: the user registers first and links the provider
 	// from the settings page.
@@ -132,6 +144,35 @@ type Config struct {
 	Audit *audit.Logger
 	// RateLimiter counts the limits. Default: one over Store.
 	RateLimiter *middleware.RateLimiter
+}
+
+// Profile is what a provider said of the person whose sign-in created an
+// account, given to Config.AfterRegister. Names are as the provider holds
+// them (or, for Apple, as the user typed them there): never verified,
+// each at most 100 characters, "" when the provider gave none.
+//
+// Where the names come from: the ID token's name, given_name and
+// family_name claims (OpenID Connect providers: Google, Microsoft,
+// GitLab, any issuer, with the scope "profile"); GitHub's user name;
+// Apple's form_post field "user" ({"name": {"firstName", "lastName"}}),
+// which Apple sends only at the first authorization of the application
+// by that Apple ID, so a name missed then is not sent again (the user
+// would have to remove the application from their Apple ID). The field
+// travels from the form_post to the callback sealed with Keys and bound
+// to the state; it is read only by a callback whose state was checked,
+// and otherwise dropped: it is neither stored nor logged by this package.
+type Profile struct {
+	// Provider is the provider's name ("apple"); Subject its identifier
+	// of the person.
+	Provider, Subject string
+	// Email is the address the provider gave; EmailVerified whether it
+	// said it verified it.
+	Email         string
+	EmailVerified bool
+	// Name is the full name; GivenName and FamilyName its parts, where
+	// the provider gave them (Apple gives only the parts: Name is then
+	// built from them).
+	Name, GivenName, FamilyName string
 }
 
 // OAuth serves sign-in with OAuth and OpenID Connect providers, linking
@@ -298,6 +339,22 @@ var ErrNoIdentity = errors.New("sigra/oauth: no linked identity at this provider
 // in with the provider again to get a new one.
 var ErrNoToken = errors.New("sigra/oauth: no usable token for this identity")
 
+// Has reports whether the user has an identity linked at one of the
+// configured providers: one they can re-authenticate with (the route
+// oauth_sudo). account.Config.LinkedAccounts takes it.
+func (o *OAuth) Has(ctx context.Context, userID string) (bool, error) {
+	ids, err := o.st.UserIdentities(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, i := range ids {
+		if _, ok := o.byName[i.Provider]; ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // TokenFor returns the user's access token at the provider, for calling
 // the provider's API on the user's behalf. An access token that expires
 // within a minute is refreshed first with the stored refresh token, and
@@ -357,6 +414,52 @@ func (o *OAuth) userIdentity(ctx context.Context, userID, providerName string) (
 // tokenAD binds a sealed token to its identity and kind.
 func tokenAD(provider, subject, kind string) []byte {
 	return []byte("sigra.oauth.token:" + kind + ":" + provider + ":" + subject)
+}
+
+// The kinds of provider token, for [SealToken] and [OpenToken].
+const (
+	TokenAccess  = "access"
+	TokenRefresh = "refresh"
+)
+
+// SealToken seals a provider token of the identity (provider, subject)
+// with keys (Config.Keys' format, the first key sealing) exactly as this
+// package stores it (store.Identity.AccessToken for kind TokenAccess,
+// RefreshToken for TokenRefresh): for tools that re-seal the stored
+// tokens after a key rotation (cmd/sigra keys reseal). Errors wrap
+// sigra.ErrConfig for unusable keys or an unknown kind.
+func SealToken(keys, provider, subject, kind, token string) ([]byte, error) {
+	kr, err := tokenKeys(keys, kind)
+	if err != nil {
+		return nil, err
+	}
+	return kr.Seal([]byte(token), tokenAD(provider, subject, kind))
+}
+
+// OpenToken unseals a provider token of kind that this package (or
+// [SealToken]) sealed for the identity (provider, subject) with one of
+// keys.
+func OpenToken(keys, provider, subject, kind string, sealed []byte) (string, error) {
+	kr, err := tokenKeys(keys, kind)
+	if err != nil {
+		return "", err
+	}
+	b, err := kr.Open(sealed, tokenAD(provider, subject, kind))
+	if err != nil {
+		return "", fmt.Errorf("sigra/oauth: open %s token: %w", kind, err)
+	}
+	return string(b), nil
+}
+
+func tokenKeys(keys, kind string) (*seal.Keyring, error) {
+	if kind != TokenAccess && kind != TokenRefresh {
+		return nil, fmt.Errorf("%w: oauth: unknown token kind %q", sigra.ErrConfig, kind)
+	}
+	kr, err := seal.ParseKeyring(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%w: oauth: keys: %v", sigra.ErrConfig, err)
+	}
+	return kr, nil
 }
 
 // sealTokens seals an access and a refresh token of an identity; empty

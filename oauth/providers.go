@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/markbates/goth"
@@ -357,6 +359,37 @@ type account struct {
 	// MFA is whether the ID token says a second factor was used at the
 	// provider.
 	MFA bool
+	// Name, GivenName and FamilyName are the person's names, if the
+	// provider gave them (see Profile).
+	Name, GivenName, FamilyName string
+}
+
+// maxNameLen bounds each name a provider gives, in characters.
+const maxNameLen = 100
+
+// cleanName returns s trimmed, or "" if it is not one line of valid
+// UTF-8 text of at most maxNameLen characters.
+func cleanName(s string) string {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxNameLen {
+		return ""
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return ""
+		}
+	}
+	return s
+}
+
+// setNames fills a's names from a provider's, cleaned; a full name is
+// built from the parts when the provider gave only those.
+func (a *account) setNames(name, given, family string) {
+	a.GivenName, a.FamilyName = cleanName(given), cleanName(family)
+	a.Name = cleanName(name)
+	if a.Name == "" {
+		a.Name = cleanName(strings.TrimSpace(a.GivenName + " " + a.FamilyName))
+	}
 }
 
 // idClaims are the claims read from a verified ID token.
@@ -368,6 +401,9 @@ type idClaims struct {
 	AMR           []string        `json:"amr"`
 	TenantID      string          `json:"tid"`
 	Issuer        string          `json:"iss"`
+	Name          string          `json:"name"`
+	GivenName     string          `json:"given_name"`
+	FamilyName    string          `json:"family_name"`
 }
 
 // verified reads an email_verified claim: a JSON boolean, or the string
@@ -381,7 +417,8 @@ func verified(raw json.RawMessage) bool {
 // its primary address, verified or not.
 func (p *provider) githubAccount(ctx context.Context, accessToken string) (*account, error) {
 	var user struct {
-		ID int64 `json:"id"`
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
 	}
 	if err := p.githubGet(ctx, "/user", accessToken, &user); err != nil {
 		return nil, err
@@ -398,6 +435,7 @@ func (p *provider) githubAccount(ctx context.Context, accessToken string) (*acco
 		return nil, err
 	}
 	a := &account{Subject: fmt.Sprint(user.ID)}
+	a.setNames(user.Name, "", "")
 	for _, e := range emails {
 		if e.Primary {
 			a.Email, a.EmailVerified = e.Email, e.Verified

@@ -91,7 +91,14 @@
 // present a second factor at all stays with the two-factor flows: holding
 // a passkey does not make the second step required by itself, so a user
 // who signs in with a password and has no authenticator app is never
-// stopped by a passkey they cannot reach.
+// stopped by a passkey they cannot reach. Such a user, sent by
+// RequireAAL2 to the step-up page (the two-factor flows' set-up page),
+// is offered the passkey there (ui.SlotStepUp) when the two-factor flows
+// know of the passkeys (mfa.Config.Passkeys, which the kit sets); the
+// ceremony raises the session to AAL2 and returns to return_to. The sudo
+// page offers "sign out and sign in again" to a user whose only way in is
+// a passkey only where the browser cannot use it (when the account flows
+// know of the passkeys: account.Config.Passkeys).
 //
 // # Management and policy
 //

@@ -528,6 +528,9 @@ func (p *Passkeys) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.k.RecordOutside(ctx, audit.ActionLoginSuccess, su.ID, su.ID, map[string]string{"method": "passkey", "aal": aalString(aal)})
+	if f := p.cfg.AfterSignIn; f != nil {
+		f(ctx, pub)
+	}
 	kernel.Redirect(w, r, next, map[string]any{"aal": int(aal)})
 }
 

@@ -1,6 +1,7 @@
 package passkey_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -47,7 +48,9 @@ func newApp(t testing.TB, o options) *app {
 	x := &app{}
 	opt := apptest.Options{Backend: o.backend, Packs: []ui.Pack{account.Pages(), mfa.Pages(), passkey.Pages()}}
 	x.App = apptest.New(t, opt, func(a *apptest.App) {
-		m, err := mfa.New(mfa.Config{Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Mail: a.Outbox, Keys: a.Keys, RateLimiter: a.Limiter})
+		holder := &lateHolder{}
+		m, err := mfa.New(mfa.Config{Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Mail: a.Outbox, Keys: a.Keys, RateLimiter: a.Limiter,
+			Passkeys: holder})
 		if err != nil {
 			t.Fatalf("mfa.New: %v", err)
 		}
@@ -62,17 +65,26 @@ func newApp(t testing.TB, o options) *app {
 		}
 		acc, err := account.New(account.Config{
 			Store: a.Store, Sessions: a.Sessions, Guard: a.Guard, UI: a.UI, Passwords: a.Hasher, Mail: a.Outbox,
-			RateLimiter: a.Limiter, SecondFactor: m, Sections: []ui.Section{m.Section(), p.Section()},
+			RateLimiter: a.Limiter, SecondFactor: m, Passkeys: p, Sections: []ui.Section{m.Section(), p.Section()},
 		})
 		if err != nil {
 			t.Fatalf("account.New: %v", err)
 		}
+		holder.p = p
 		m.Mount(a.Mux)
 		p.Mount(a.Mux)
 		acc.Mount(a.Mux)
 		x.MFA, x.Passkeys = m, p
 	})
 	return x
+}
+
+// lateHolder gives the two-factor flows the passkeys built after them
+// (which take the two-factor flows as their SecondFactor).
+type lateHolder struct{ p *passkey.Passkeys }
+
+func (h *lateHolder) Has(ctx context.Context, userID string) (bool, error) {
+	return h.p.Has(ctx, userID)
 }
 
 // each runs f on every backend, in parallel.

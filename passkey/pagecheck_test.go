@@ -86,8 +86,8 @@ func TestPageChecks(t *testing.T) {
 	})
 }
 
-// The pack fills the slots of the sign-in, sudo and second-factor pages
-// of the other packs with the elements the script drives.
+// The pack fills the slots of the sign-in, sudo, second-factor and
+// step-up pages of the other packs with the elements the script drives.
 func TestSlotsOnOtherPages(t *testing.T) {
 	t.Parallel()
 	pc := pcCheck(t)
@@ -102,6 +102,8 @@ func TestSlotsOnOtherPages(t *testing.T) {
 			htmlcheck.Want{Autocomplete: map[string]string{"email": "username webauthn"}, Links: []string{"/auth/passkeys/signin"}}},
 		{"sudo", &account.SudoData{HasPassword: true}, true, wantScript("verify", "/auth/passkeys/sudo/options", "/auth/passkeys/sudo"), htmlcheck.Want{}},
 		{"mfa_challenge", &mfa.ChallengeData{}, false, wantScript("verify", "/auth/passkeys/challenge/options", "/auth/passkeys/challenge"), htmlcheck.Want{}},
+		{"mfa_setup", &mfa.SetupData{Secret: "JBSWY3DPEHPK3PXP", Enrollment: "e", Passkey: true}, true,
+			wantScript("verify", "/auth/passkeys/challenge/options", "/auth/passkeys/challenge"), htmlcheck.Want{Text: []string{"Use a passkey"}}},
 	} {
 		t.Run(tc.page, func(t *testing.T) {
 			p := &ui.Page{Data: tc.data, CSRFToken: "token"}

@@ -37,8 +37,9 @@ const PackName = "passkey"
 
 // Pages returns the passkey flows' share of the UI: their pages, settings
 // section, emails, the script of the ceremonies (assets/passkey.js), what
-// they add to the sign-in, sudo and second-factor pages of other packs
-// (the slots ui.SlotSignIn, ui.SlotSudo and ui.SlotSecondFactor), routes,
+// they add to the sign-in, sudo, second-factor and step-up pages of other
+// packs (the slots ui.SlotSignIn, ui.SlotSudo, ui.SlotSecondFactor and
+// ui.SlotStepUp), routes,
 // notices and settings-navigation entry. Give it to ui.New in
 // Config.Packs; [New] refuses a UI without it.
 //

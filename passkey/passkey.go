@@ -162,6 +162,12 @@ type Config struct {
 	Attestation string
 	// Limits are the ceremonies' rate limits.
 	Limits Limits
+	// AfterSignIn runs when a passkey sign-in completed (with user
+	// verification, or without a second factor required, or on a trusted
+	// browser), as account.Hooks.AfterSignIn runs for the account's
+	// sign-ins; the kit gives it the account's hook. It does not run when
+	// the sign-in goes on to the second step. Optional.
+	AfterSignIn func(ctx context.Context, u *sigra.User)
 }
 
 // Passkeys serves passkey registration and management, passwordless sign-in

@@ -161,7 +161,7 @@
 // A page shows the ways in that other packs add with
 // {{template "slot:<name>" .}}: the sign-in page the slot [SlotSignIn],
 // the re-authentication page [SlotSudo], the second step of a sign-in
-// [SlotSecondFactor]. A pack fills a slot with its file
+// [SlotSecondFactor], the set-up page of a step-up [SlotStepUp]. A pack fills a slot with its file
 // slots/<name>.html, rendered with the page's [*Page] (the passkey pack
 // adds its buttons there); the slots of several packs show in the order
 // of Config.Packs, and a slot nobody fills renders nothing. A pack's

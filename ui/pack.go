@@ -62,6 +62,11 @@ const (
 	// SlotSecondFactor is on the page of the second step of a sign-in
 	// (RouteSecondFactor) and of a step-up.
 	SlotSecondFactor = "second_factor"
+	// SlotStepUp is on the page where a user signed in with one factor
+	// who has no second factor of the page's pack yet is sent to set one
+	// up (RouteStepUp): other packs offer there a second factor the user
+	// already holds (a passkey).
+	SlotStepUp = "step_up"
 )
 
 // Pack is a feature's share of the UI: its templates, the data type of each

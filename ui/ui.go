@@ -663,7 +663,7 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 // (see readTree) and parsed under that name; the slot runs the packs'
 // files in the order of the packs.
 func parseSlots(base *htmltemplate.Template, files map[string][]byte, b *bundle) error {
-	fills := map[string][]string{SlotSignIn: nil, SlotSudo: nil, SlotSecondFactor: nil}
+	fills := map[string][]string{SlotSignIn: nil, SlotSudo: nil, SlotSecondFactor: nil, SlotStepUp: nil}
 	for _, owner := range b.order {
 		for _, p := range slices.Sorted(maps.Keys(files)) {
 			rest, ok := strings.CutPrefix(p, "slots/")

@@ -50,6 +50,9 @@ const usage = `usage: sigra [-db DATABASE] [-json] COMMAND [ARGS]
   users import [-format csv|jsonl] [-dry-run] [-wrap-unsafe] [-keys KEYS] [-batch 500] [-progress] FILE
                               create accounts from a CSV or JSON Lines file (- for standard input)
   outbox status               count the queued emails
+  keys reseal [-keys KEYS] [-batch 500] [-dry-run]
+                              seal the stored TOTP secrets and provider tokens again with the
+                              primary key (the first of KEYS, default $SIGRA_KEYS), after a rotation
   hash calibrate [-target 250ms] [-memory 19MiB] [-max-memory 512MiB] [-threads 1]
                               find Argon2id parameters for this machine
   audit verify [-from N] [-to N] [-anchor ANCHOR|FILE] [-chain-key KEY] [-max-unsealed-age 1m] [-progress]
@@ -93,6 +96,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return e.hash(ctx, sub)
 	case "audit":
 		return e.audit(ctx, sub)
+	case "keys":
+		return e.keys(ctx, sub)
 	default:
 		fs.Usage()
 		return fail(exitUsage, "unknown command %q", cmd)

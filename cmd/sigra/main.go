@@ -23,6 +23,7 @@
 //	users revoke-sessions EMAIL sign the account out everywhere
 //	users import FILE           create accounts from a CSV or JSON Lines file (below)
 //	outbox status               count the queued emails
+//	keys reseal                 seal stored secrets again with the primary key (below)
 //	hash calibrate              find Argon2id parameters for a target time on this machine
 //	audit verify                check the audit log's hash chain (below)
 //	audit anchor                print the chain's anchor, to keep outside the database
@@ -32,6 +33,29 @@
 // Each change to an account is recorded in the audit log (account.disable,
 // account.enable, security.unlock, session.revoke_all) with "via": "cli"
 // and no actor.
+//
+// # Rotating the sealing keys
+//
+// TOTP secrets and provider tokens are stored sealed with the
+// application's keys ("id:base64key[,...]", the first sealing, the others
+// still opening: SIGRA_KEYS or -keys). To rotate: put a new key first and
+// keep the old ones after it in the application's configuration, restart
+// it (new values are sealed with the new key), then run
+//
+//	sigra keys reseal -keys "new:...,old:..."
+//
+// which reads every stored TOTP secret and provider token in batches
+// (-batch) and seals each that is not under the primary key again with it,
+// writing it only if the application did not change it meanwhile (a
+// value it wrote is under the new key already). It prints, per kind, how
+// many were re-sealed, already current, changed meanwhile, and could not
+// be opened; -dry-run counts without writing. It exits 1 when some value
+// could not be opened with the keys given: keep the key that sealed it.
+// When it reports none left under the old key, the old key can be
+// removed. Queued emails and webhook endpoints' signing secrets are
+// sealed with the same keys but are not re-sealed by it: queued emails
+// are sent or given up, and a webhook secret sealed with the old key
+// keeps needing it until webhook.Webhooks.RotateSecret replaces it.
 //
 // # Importing users
 //

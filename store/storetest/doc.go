@@ -2,7 +2,7 @@
 // interfaces of package store. The suite comes in parts, one per interface
 // ([Users], [Sessions], [Tokens], [Limiter], [Outbox], [AuditLog], [TOTP],
 // [RecoveryCodes], [TrustedBrowsers], [SignIns], [Webhooks], [Orgs],
-// [Identities], [Passkeys], [RefreshTokens], [AuditChain], [APITokens], [Transactions], [Times]). Every adapter
+// [Identities], [Passkeys], [SealedSecrets], [RefreshTokens], [AuditChain], [APITokens], [Transactions], [Times]). Every adapter
 // in this module runs all of them, and so should a host application that
 // keeps Sigra's data in its own database, for the parts its store
 // implements: passing a part is what implementing its interface means.

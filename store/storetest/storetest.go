@@ -189,6 +189,7 @@ func allParts() []part {
 		{Orgs, []reflect.Type{users, reflect.TypeFor[store.Orgs](), reflect.TypeFor[store.Memberships](), reflect.TypeFor[store.Invitations]()}, orgChecks()},
 		{Identities, []reflect.Type{users, reflect.TypeFor[store.Identities]()}, identityChecks()},
 		{Passkeys, []reflect.Type{users, reflect.TypeFor[store.Passkeys]()}, passkeyChecks()},
+		{SealedSecrets, []reflect.Type{users, totp, reflect.TypeFor[store.Identities](), reflect.TypeFor[store.SealedSecrets]()}, sealedChecks()},
 		{RefreshTokens, []reflect.Type{users, sessions, reflect.TypeFor[store.RefreshTokens]()}, refreshChecks()},
 		{APITokens, []reflect.Type{users, reflect.TypeFor[store.APITokens](), reflect.TypeFor[store.ServiceAccounts]()}, apiTokenChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
