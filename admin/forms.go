@@ -1,0 +1,35 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/sigra-go/sigra/internal/kernel"
+)
+
+// forms returns the schemas of the POST routes, keyed as Mount registers
+// them: the fields each handler reads (see kernel.Fields for how a JSON
+// body and a form are read against them).
+func forms() map[string]kernel.Fields {
+	p := func(path string) string { return http.MethodPost + " " + path }
+	none := kernel.Fields{}
+	return map[string]kernel.Fields{
+		p(pathLock):           none,
+		p(pathUnlock):         none,
+		p(pathDisable):        none,
+		p(pathEnable):         none,
+		p(pathRevokeSession):  {"session_id": kernel.Text},
+		p(pathRevokeAll):      none,
+		p(pathPasswordReset):  none,
+		p(pathConfirm):        none,
+		p(pathTwoFactorReset): none,
+		p(pathPasskeyRemove):  {"passkey_id": kernel.Text},
+		p(pathIdentityUnlink): {"identity_id": kernel.Text},
+		p(pathDeletionCancel): none,
+		p(pathDeletionRun):    {"confirm_email": kernel.Text},
+		p(pathGrant):          none,
+		p(pathRevoke):         none,
+		p(pathImpersonate):    {"reason": kernel.Text},
+		p(pathOrgRevokeAll):   none,
+		p(pathOrgConfirm):     none,
+	}
+}
