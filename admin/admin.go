@@ -179,16 +179,19 @@ func (c *Console) Mount(mux *http.ServeMux) {
 	get, post := http.MethodGet, http.MethodPost
 	admin, sudo, lens := c.Require, c.k.Guard.RequireSudo, c.requireManager
 	c.k.Handle(mux, get, pathUsers, c.usersPage, admin)
+	c.k.Handle(mux, post, pathUsers, c.search, admin)
 	c.k.Handle(mux, get, pathUser, c.userPage, admin)
 	for path, h := range c.actions() {
 		c.k.Handle(mux, post, path, h, admin, sudo)
 	}
 	c.k.Handle(mux, post, pathImpersonate, c.impersonate, admin, sudo)
 	c.k.Handle(mux, get, pathAudit, c.auditPage, admin)
+	c.k.Handle(mux, post, pathAudit, c.search, admin)
 	c.k.Handle(mux, get, pathAuditExport, c.auditExport, admin, sudo)
 	c.k.Handle(mux, get, pathAuditEvent, c.auditEventPage, admin)
 
 	c.k.Handle(mux, get, pathOrgUsers, c.usersPage, lens)
+	c.k.Handle(mux, post, pathOrgUsers, c.search, lens)
 	c.k.Handle(mux, get, pathOrgUser, c.userPage, lens)
 	c.k.Handle(mux, post, pathOrgRevokeAll, c.revokeAll, lens, sudo)
 	c.k.Handle(mux, post, pathOrgConfirm, c.resendConfirmation, lens, sudo)

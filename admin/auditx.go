@@ -97,6 +97,11 @@ func (c *Console) readAuditFilter(r *http.Request) (AuditFilter, store.AuditSear
 	return f, q, fields, nil
 }
 
+// values are the text fields of f, by name.
+func (f AuditFilter) values() map[string]string {
+	return map[string]string{"actor": f.Actor, "subject": f.Subject, "action": f.Action, "org": f.Org, "ip": f.IP, "since": f.Since, "until": f.Until}
+}
+
 // auditValues is the query string of f.
 func auditValues(f AuditFilter) url.Values {
 	v := url.Values{}
@@ -128,7 +133,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	refuse := func(fields map[string]string) {
-		c.k.FormError(w, r, http.StatusBadRequest, "admin_audit", kernel.Built(c.k.Page(r, titleAudit, c.auditData(f))),
+		c.k.FormError(w, r, http.StatusBadRequest, "admin_audit", kernel.Built(withValues(c.k.Page(r, titleAudit, c.auditData(f)), f.values())),
 			"invalid_input", "Check the highlighted fields.", fields)
 	}
 	if len(fields) > 0 {
@@ -153,7 +158,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		v.Set("after", next)
 		d.NextURL = c.k.Path(pathAudit) + "?" + v.Encode()
 	}
-	c.k.Render(w, r, http.StatusOK, "admin_audit", c.k.Page(r, titleAudit, d), map[string]any{"events": d.Events, "next": next, "filter": f})
+	c.k.Render(w, r, http.StatusOK, "admin_audit", withValues(c.k.Page(r, titleAudit, d), f.values()), map[string]any{"events": d.Events, "next": next, "filter": f})
 }
 
 // auditEventPage serves one event with its seal.
@@ -199,7 +204,7 @@ func (c *Console) auditExport(w http.ResponseWriter, r *http.Request) {
 		fields["after"] = "An export starts from the newest event."
 	}
 	if len(fields) > 0 {
-		c.k.FormError(w, r, http.StatusBadRequest, "admin_audit", kernel.Built(c.k.Page(r, titleAudit, c.auditData(f))),
+		c.k.FormError(w, r, http.StatusBadRequest, "admin_audit", kernel.Built(withValues(c.k.Page(r, titleAudit, c.auditData(f)), f.values())),
 			"invalid_input", "Check the highlighted fields.", fields)
 		return
 	}

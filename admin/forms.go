@@ -12,7 +12,12 @@ import (
 func forms() map[string]kernel.Fields {
 	p := func(path string) string { return http.MethodPost + " " + path }
 	none := kernel.Fields{}
+	search := kernel.Fields{"q": kernel.Text, "state": kernel.Text, "two_factor": kernel.Bool, "passkeys": kernel.Bool, "org": kernel.Text}
 	return map[string]kernel.Fields{
+		p(pathUsers):    search,
+		p(pathOrgUsers): search,
+		p(pathAudit): {"actor": kernel.Text, "subject": kernel.Text, "action": kernel.Text, "outcome": kernel.Text,
+			"org": kernel.Text, "ip": kernel.Text, "since": kernel.Text, "until": kernel.Text},
 		p(pathLock):           none,
 		p(pathUnlock):         none,
 		p(pathDisable):        none,

@@ -113,6 +113,15 @@ func TestUsersList(t *testing.T) {
 				t.Errorf("list %s: got %q, want %q", c.query.Encode(), got, c.want)
 			}
 		}
+		// The filter form posts, and is sent to the list's address for it,
+		// which holds the filter and never the form's CSRF token.
+		res := adm.Post(a.Path("/admin/users"), url.Values{"q": {"user1"}, "state": {"locked"}, "two_factor": {""}})
+		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/auth/admin/users?q=user1&state=locked" {
+			t.Errorf("filter form: got %d to %q", res.StatusCode, loc)
+		}
+		if res := adm.Post(a.Path("/admin/audit"), url.Values{"outcome": {"failure"}}); res.Header.Get("Location") != "/auth/admin/audit?outcome=failure" {
+			t.Errorf("audit filter form: got %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
 		// The page links to the next page with the filter kept.
 		page := adm.Get(a.Path("/admin/users?q=user"))
 		if page.StatusCode != http.StatusOK || !strings.Contains(page.Body, "user049@example.com") || strings.Contains(page.Body, "user050@example.com") {

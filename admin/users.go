@@ -11,6 +11,7 @@ import (
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/kernel"
 	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/ui"
 )
 
 // Page titles.
@@ -127,7 +128,7 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 	l := lensFrom(ctx)
 	f, after, fields := readFilter(r.URL.Query())
 	refuse := func(fields map[string]string) {
-		c.k.FormError(w, r, http.StatusBadRequest, "admin_users", kernel.Built(c.k.Page(r, titleUsers, c.usersData(r, f))),
+		c.k.FormError(w, r, http.StatusBadRequest, "admin_users", kernel.Built(withValues(c.k.Page(r, titleUsers, c.usersData(r, f)), f.values())),
 			"invalid_input", "Check the highlighted fields.", fields)
 	}
 	if len(fields) > 0 {
@@ -172,8 +173,11 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 		v.Set("after", next)
 		d.NextURL = d.Action + "?" + v.Encode()
 	}
-	c.k.Render(w, r, http.StatusOK, "admin_users", c.k.Page(r, titleUsers, d), map[string]any{"users": d.Users, "next": next, "filter": f})
+	c.k.Render(w, r, http.StatusOK, "admin_users", withValues(c.k.Page(r, titleUsers, d), f.values()), map[string]any{"users": d.Users, "next": next, "filter": f})
 }
+
+// values are the text fields of f, by name.
+func (f Filter) values() map[string]string { return map[string]string{"q": f.Q, "org": f.Org} }
 
 // filterValues is the query string of f.
 func filterValues(f Filter, withOrg bool) url.Values {
@@ -195,6 +199,47 @@ func filterValues(f Filter, withOrg bool) url.Values {
 		set("org", f.Org)
 	}
 	return v
+}
+
+// search turns a posted filter form into the GET of the list (or of
+// the audit explorer) that it describes: the filter's address is its
+// query string, so a page of results can be bookmarked and shared.
+// Nothing changes on the server.
+func (c *Console) search(w http.ResponseWriter, r *http.Request) {
+	in, err := kernel.ReadInput(r)
+	if err != nil {
+		c.k.BadInput(w, r)
+		return
+	}
+	// Only the filter's own fields go into the address: never the form's
+	// CSRF token, nor anything else a form might carry.
+	v := url.Values{}
+	for _, k := range filterFields {
+		if s := in[k]; s != "" {
+			v.Set(k, s)
+		}
+	}
+	target := r.URL.Path
+	if len(v) > 0 {
+		target += "?" + v.Encode()
+	}
+	kernel.Redirect(w, r, target, nil)
+}
+
+// filterFields are the fields of the filter forms (the users list's and
+// the audit explorer's).
+var filterFields = []string{"q", "state", "two_factor", "passkeys", "org", "actor", "subject", "action", "outcome", "ip", "since", "until"}
+
+// withValues gives the page the filter's values, which the page's fields
+// show as typed.
+func withValues(p *ui.Page, values map[string]string) *ui.Page {
+	p.Values = map[string]string{}
+	for k, v := range values {
+		if v != "" {
+			p.Values[k] = v
+		}
+	}
+	return p
 }
 
 // userPage serves one user's detail.
