@@ -80,13 +80,13 @@ func pcCases() []apptest.PageCase {
 					p + "/two-factor/reset", p + "/passkeys/remove", p + "/identities/unlink", p + "/deletion/cancel", p + "/deletion/run",
 					p + "/admin/grant", p + "/impersonate"}}},
 		{Page: "admin_user", Label: "protected", User: true, Data: &admin.UserData{
-			User: admin.UserItem{ID: pcID, Email: "admin@example.com", Admin: true, Confirmed: true, CreatedAt: pcT0, States: []string{}},
+			User:      admin.UserItem{ID: pcID, Email: "admin@example.com", Admin: true, Confirmed: true, CreatedAt: pcT0, States: []string{}},
 			Protected: true, Actions: admin.Actions{Revoke: p + "/admin/revoke"}, BackURL: "/auth/admin/users",
 		}, Want: want{Text: list{"Administrator", "does not lock, disable"}, Forms: list{p + "/admin/revoke"},
 			NoForms: list{p + "/lock", p + "/disable", p + "/impersonate"}}},
 		{Page: "admin_user", Label: "org lens", User: true, Data: &admin.UserData{
 			Org: &admin.OrgRef{ID: "o1", Name: "Acme Corp", Slug: "acme"}, User: pcUser("unconfirmed"),
-			Actions: admin.Actions{RevokeAll: "/auth/admin/orgs/acme/users/" + pcID + "/sessions/revoke-all", Confirm: "/auth/admin/orgs/acme/users/" + pcID + "/confirmation"},
+			Actions:  admin.Actions{RevokeAll: "/auth/admin/orgs/acme/users/" + pcID + "/sessions/revoke-all", Confirm: "/auth/admin/orgs/acme/users/" + pcID + "/confirmation"},
 			Sessions: []admin.SessionItem{{ID: "s1", CreatedAt: pcT0}}, BackURL: "/auth/admin/orgs/acme/users",
 		}, Want: want{Text: list{"the members of Acme Corp"}, Forms: list{"/auth/admin/orgs/acme/users/" + pcID + "/sessions/revoke-all", "/auth/admin/orgs/acme/users/" + pcID + "/confirmation"},
 			NoForms: list{p + "/disable"}}},
@@ -99,7 +99,7 @@ func pcCases() []apptest.PageCase {
 			Want: want{Text: list{"auth.login.failure", "Export CSV", "Older events"}, Times: true,
 				Links: list{"/auth/admin/audit/e1", "/auth/admin/audit/export?format=csv", "/auth/admin/audit/export?format=jsonl"}}},
 		{Page: "admin_audit_event", User: true, Data: &admin.AuditEventData{
-			Event: admin.EventItem{ID: "e1", At: pcT0, Action: "admin.user.lock", Outcome: "success", ActorID: "a1", SubjectID: "u1", IP: "192.0.2.1"},
+			Event:     admin.EventItem{ID: "e1", At: pcT0, Action: "admin.user.lock", Outcome: "success", ActorID: "a1", SubjectID: "u1", IP: "192.0.2.1"},
 			UserAgent: "Firefox", Metadata: map[string]string{"until": "2026-03-15T15:09:26Z"}, Seq: 42, Hash: "ab12", PrevHash: "cd34", AuditURL: "/auth/admin/audit",
 		}, Want: want{Text: list{"admin.user.lock", "42", "ab12", "cd34", "until"}, Times: true, Links: list{"/auth/admin/audit"}}},
 		{Page: "admin_audit_event", Label: "unsealed", User: true, Data: &admin.AuditEventData{

@@ -206,8 +206,10 @@ func decodeUserCursor(s string) (string, error) {
 	if !ok || len(s) > 1024 {
 		return "", ErrBadUserCursor
 	}
-	b, err := base64.RawURLEncoding.DecodeString(rest)
-	if err != nil || len(b) == 0 || strings.ContainsRune(string(b), 0) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(rest)
+	// The encoding must be this cursor's own (the decoder skips line
+	// breaks and would take other spellings of the same bytes).
+	if err != nil || len(b) == 0 || strings.ContainsRune(string(b), 0) || encodeUserCursor(string(b)) != s {
 		return "", ErrBadUserCursor
 	}
 	return string(b), nil

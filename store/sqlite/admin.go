@@ -183,8 +183,10 @@ func encodeUserCursor(key string) string {
 // clients: anything encodeUserCursor cannot have produced is an error
 // wrapping store.ErrNotFound.
 func decodeUserCursor(s string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, "u"))
-	if err != nil || !strings.HasPrefix(s, "u") || len(b) == 0 {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimPrefix(s, "u"))
+	// The encoding must be this cursor's own (the decoder skips line
+	// breaks and would take other spellings of the same bytes).
+	if err != nil || !strings.HasPrefix(s, "u") || len(b) == 0 || encodeUserCursor(string(b)) != s {
 		return "", fmt.Errorf("invalid cursor: %w", store.ErrNotFound)
 	}
 	return string(b), nil
