@@ -22,6 +22,7 @@ type sigraStore interface {
 	store.Outbox
 	store.AuditLog
 	store.AuditChain
+	store.Admins
 	store.Transactor
 	Migrate(ctx context.Context) error
 	Initialized(ctx context.Context) (bool, error)
