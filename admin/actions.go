@@ -96,6 +96,9 @@ func (c *Console) lock(w http.ResponseWriter, r *http.Request) {
 	now := c.k.Now()
 	var until time.Time
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		var err error
 		if until, err = c.st.RecordFailure(ctx, u.ID, store.LockPassword, 1, c.cfg.LockFor, now); err != nil {
 			return err
@@ -142,6 +145,9 @@ func (c *Console) disable(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.k.Now()
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		// SetDisabled revokes every session of the user in the same
 		// transaction.
 		if err := c.st.SetDisabled(ctx, u.ID, now, now); err != nil {
@@ -191,6 +197,9 @@ func (c *Console) revokeSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		if err := c.st.RevokeSessionByID(ctx, u.ID, id, c.k.Now()); err != nil {
 			return err
 		}
@@ -214,6 +223,9 @@ func (c *Console) revokeAll(w http.ResponseWriter, r *http.Request) {
 	}
 	var n int
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		var err error
 		if n, err = c.st.RevokeUserSessions(ctx, u.ID, nil, c.k.Now()); err != nil {
 			return err
@@ -244,6 +256,9 @@ func (c *Console) passwordReset(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.k.Now()
 	err = c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		if _, err := c.st.RevokeUserSessions(ctx, u.ID, nil, now); err != nil {
 			return err
 		}
@@ -319,6 +334,9 @@ func (c *Console) twoFactorReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		if err := c.st.DeleteTOTP(ctx, u.ID); err != nil {
 			return err
 		}
@@ -350,6 +368,9 @@ func (c *Console) removePasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		// No last-method guard: an administrator may leave the user with
 		// no way to sign in, and then sends a password reset.
 		if err := c.st.DeletePasskey(ctx, u.ID, id, false); err != nil {
@@ -378,6 +399,9 @@ func (c *Console) unlinkIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		ident, err := c.st.DeleteIdentity(ctx, u.ID, id)
 		if err != nil {
 			return err
@@ -432,6 +456,9 @@ func (c *Console) runDeletion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if err := c.hold(ctx, u); err != nil {
+			return err
+		}
 		if err := c.st.DeleteUser(ctx, u.ID); err != nil {
 			return err
 		}
@@ -516,12 +543,34 @@ func (c *Console) refuseField(w http.ResponseWriter, r *http.Request, u *store.U
 	}, "invalid_input", "Check the highlighted fields.", map[string]string{field: msg})
 }
 
-// failed answers err, if any: a user deleted meanwhile is 404, anything
-// else as kernel.Error decides (503 on a store outage).
+// errProtected is a destructive action that found, in its transaction,
+// that the user is an administrator.
+var errProtected = errors.New("sigra/admin: the user is an administrator")
+
+// hold refuses, in the transaction of a destructive action, a user who is
+// an administrator, and holds that answer until the transaction ends (a
+// concurrent grant of the role waits for it; see store.Admins.HoldAdmin),
+// so that the check of act cannot be raced.
+func (c *Console) hold(ctx context.Context, u *store.User) error {
+	admin, err := c.st.HoldAdmin(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if admin {
+		return errProtected
+	}
+	return nil
+}
+
+// failed answers err, if any: a user deleted meanwhile is 404, an
+// administrator's account 403, anything else as kernel.Error decides
+// (503 on a store outage).
 func (c *Console) failed(w http.ResponseWriter, r *http.Request, err error) bool {
 	switch {
 	case err == nil:
 		return false
+	case errors.Is(err, errProtected):
+		c.refuseProtected(w, r)
 	case errors.Is(err, store.ErrNotFound):
 		c.k.Fail(w, r, http.StatusNotFound, "not_found", "There is no such user.")
 	default:

@@ -399,3 +399,39 @@ func TestImpersonatePlaceholder(t *testing.T) {
 }
 
 func tokenDigest(s string) []byte { return token.Digest(s) }
+
+// TestProtectedRace: a grant of the role that is not committed yet when
+// a destructive action arrives still protects the account: the action's
+// transaction waits for the grant and then refuses (403), and nothing
+// changes.
+func TestProtectedRace(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		adm, _ := a.admin(t, "root@example.com")
+		_, u := a.signedIn(t, "user@example.com")
+		answered := make(chan *apptest.Response, 1)
+		err := a.St.InTx(context.Background(), func(ctx context.Context) error {
+			if err := a.St.GrantAdmin(ctx, u.ID, "", a.Clock.Now()); err != nil {
+				return err
+			}
+			go func() { answered <- adm.JSON("POST", a.Path("/admin/users/"+u.ID+"/disable"), `{}`) }()
+			select {
+			case res := <-answered:
+				t.Errorf("the action answered %d while the grant was open", res.StatusCode)
+				answered <- res
+			case <-time.After(300 * time.Millisecond):
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := <-answered
+		if res.StatusCode != http.StatusForbidden || errCode(t, res) != "admin_protected" {
+			t.Errorf("disable racing a grant: got %d %q, want 403 admin_protected", res.StatusCode, errCode(t, res))
+		}
+		if !a.reload(t, u).DisabledAt.IsZero() || a.liveSessions(t, u) != 1 {
+			t.Error("the new administrator's account changed")
+		}
+	})
+}

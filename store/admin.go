@@ -31,6 +31,13 @@ type Admins interface {
 	// IsAdmin reports whether the user is an administrator. A user that
 	// does not exist is not one (false, nil).
 	IsAdmin(ctx context.Context, userID string) (bool, error)
+	// HoldAdmin reports whether the user is an administrator and, inside
+	// a transaction, holds the answer until the transaction ends: a
+	// GrantAdmin of the user in another transaction waits for it (so a
+	// change that must never happen to an administrator's account checks
+	// with HoldAdmin in the change's transaction). ErrNotFound if there
+	// is no such user.
+	HoldAdmin(ctx context.Context, userID string) (bool, error)
 	// ListAdmins returns every administrator, in the order the role was
 	// granted (by GrantedAt, then user ID).
 	ListAdmins(ctx context.Context) ([]*Admin, error)

@@ -70,6 +70,21 @@ func (db *DB) IsAdmin(ctx context.Context, userID string) (bool, error) {
 	return ok, wrap("is admin", err)
 }
 
+// HoldAdmin implements [store.Admins]: it locks the user's row (FOR
+// UPDATE, which the foreign-key check of a GrantAdmin's insert waits
+// for), then reads the role in a statement of its own, whose snapshot
+// sees a grant that committed while it waited.
+func (db *DB) HoldAdmin(ctx context.Context, userID string) (bool, error) {
+	const op = "hold admin"
+	var one int
+	if err := db.q(ctx).QueryRow(ctx, `SELECT 1 FROM sigra_users WHERE id = $1 FOR UPDATE`, userID).Scan(&one); err != nil {
+		return false, wrap(op, err)
+	}
+	var ok bool
+	err := db.q(ctx).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sigra_admins WHERE user_id = $1)`, userID).Scan(&ok)
+	return ok, wrap(op, err)
+}
+
 // ListAdmins implements [store.Admins].
 func (db *DB) ListAdmins(ctx context.Context) ([]*store.Admin, error) {
 	rows, err := db.q(ctx).Query(ctx, `SELECT a.user_id, u.email, coalesce(a.granted_by, ''), a.granted_at

@@ -56,6 +56,23 @@ func (db *DB) IsAdmin(ctx context.Context, userID string) (bool, error) {
 	return ok, wrap("IsAdmin", err)
 }
 
+// HoldAdmin reports whether the user is an administrator; see
+// [store.Admins]. In a transaction the single writer holds the answer:
+// every transaction takes the writer when it begins, so a GrantAdmin
+// waits for it.
+func (db *DB) HoldAdmin(ctx context.Context, userID string) (bool, error) {
+	var exists, ok bool
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sigra_users WHERE id = ?1),
+		EXISTS (SELECT 1 FROM sigra_admins WHERE user_id = ?1)`, userID).Scan(boolDest{&exists}, boolDest{&ok})
+	if err != nil {
+		return false, wrap("HoldAdmin", err)
+	}
+	if !exists {
+		return false, notFound("HoldAdmin")
+	}
+	return ok, nil
+}
+
 // ListAdmins returns every administrator; see [store.Admins].
 func (db *DB) ListAdmins(ctx context.Context) ([]*store.Admin, error) {
 	rows, err := db.r(ctx).QueryContext(ctx, `SELECT a.user_id, u.email, a.granted_by, a.granted_at

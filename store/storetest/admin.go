@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -15,7 +16,10 @@ import (
 const (
 	// Admins checks [store.Admins]: granting (refused for an unknown user
 	// and twice, of concurrent grants one succeeds), revoking, listing,
-	// and the role going with the account (DeleteUser, AnonymizeUser).
+	// and the role going with the account (DeleteUser, AnonymizeUser);
+	// when the store is a [store.Transactor], that HoldAdmin in a
+	// transaction holds its answer against a concurrent GrantAdmin, both
+	// ways round.
 	// Needs store.Users and store.Admins.
 	Admins Part = "Admins"
 	// UserDirectory checks [store.UserDirectory]: keyset pages in the
@@ -55,6 +59,7 @@ func adminChecks() []check {
 		checkOf("GrantRevoke", testGrantRevoke),
 		checkOf("GrantAdmin/Refused", testGrantAdminRefused),
 		checkOf("GrantAdmin/Concurrent", testGrantAdminConcurrent),
+		checkEnv("HoldAdmin", testHoldAdmin),
 		checkOf("DeleteUser", func(t *testing.T, s adminStore) { testAdminUserGone(t, s, false) }),
 		checkOf("AnonymizeUser", func(t *testing.T, s adminStore) { testAdminUserGone(t, s, true) }),
 	}
@@ -441,5 +446,65 @@ func testAuditEventByID(t *testing.T, s explorerStore) {
 	sameTime(t, "At", got.At, t0)
 	if _, err := s.AuditEventByID(t.Context(), "no-such-event"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AuditEventByID(unknown): got %v, want ErrNotFound", err)
+	}
+}
+
+func testHoldAdmin(t *testing.T, s adminStore, e env) {
+	ctx := t.Context()
+	u := newUser(t, s, "user@example.com")
+	if _, err := s.HoldAdmin(ctx, "no-such-user"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("HoldAdmin(unknown user): got %v, want ErrNotFound", err)
+	}
+	tx, ok := as[store.Transactor](e)
+	if !ok {
+		e.logLacking(t, "HoldAdmin in a transaction", reflect.TypeFor[store.Transactor]())
+		return
+	}
+	const wait = 200 * time.Millisecond
+	// A transaction that found the user not an administrator keeps that
+	// answer: a grant waits until it ends.
+	granted := make(chan error, 1)
+	err := tx.InTx(ctx, func(ctx context.Context) error {
+		admin, err := s.HoldAdmin(ctx, u.ID)
+		if err != nil || admin {
+			return fmt.Errorf("HoldAdmin: got %v, %v; want false", admin, err)
+		}
+		go func() { granted <- s.GrantAdmin(t.Context(), u.ID, "", at(0)) }()
+		select {
+		case err := <-granted:
+			return fmt.Errorf("GrantAdmin returned (%v) while a transaction held the answer", err)
+		case <-time.After(wait):
+		}
+		return s.SetDisabled(ctx, u.ID, at(0), at(0))
+	})
+	must(t, "the holding transaction", err)
+	must(t, "GrantAdmin after the transaction", <-granted)
+	// A grant in an open transaction: HoldAdmin waits for its end, and
+	// then sees it.
+	v := newUser(t, s, "other@example.com")
+	held := make(chan bool, 1)
+	err = tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.GrantAdmin(ctx, v.ID, "", at(0)); err != nil {
+			return err
+		}
+		go func() {
+			var admin bool
+			_ = tx.InTx(t.Context(), func(ctx context.Context) error {
+				var err error
+				admin, err = s.HoldAdmin(ctx, v.ID)
+				return err
+			})
+			held <- admin
+		}()
+		select {
+		case <-held:
+			return errors.New("HoldAdmin returned while a grant was not committed")
+		case <-time.After(wait):
+		}
+		return nil
+	})
+	must(t, "the granting transaction", err)
+	if !<-held {
+		t.Error("HoldAdmin after the grant committed: got false, want true")
 	}
 }
