@@ -201,13 +201,15 @@ func (c *Console) Mount(mux *http.ServeMux) {
 
 type lensKey struct{}
 
-// lensOf is the organization of a request of the org lens, or nil on
-// the console's own routes.
+// lensOrg is the organization of a request of the org lens, with the
+// request's user's role in it.
 type lensOrg struct {
 	org  *store.Org
 	role string
 }
 
+// lensFrom returns the organization of a request of the org lens, or nil
+// on the console's own routes.
 func lensFrom(ctx context.Context) *lensOrg {
 	l, _ := ctx.Value(lensKey{}).(*lensOrg)
 	return l

@@ -115,7 +115,7 @@ func auditValues(f AuditFilter) url.Values {
 }
 
 func (c *Console) auditData(f AuditFilter) *AuditData {
-	d := &AuditData{Filter: f, Events: []EventItem{}, UsersURL: c.k.Path(pathUsers)}
+	d := &AuditData{Filter: f, Events: []EventItem{}}
 	v := auditValues(f)
 	export := c.k.Path(pathAuditExport)
 	v.Set("format", "csv")
@@ -178,7 +178,7 @@ func (c *Console) auditEventPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := &AuditEventData{
 		Event: c.eventItem(e, false), UserAgent: e.UserAgent, Impersonator: e.ImpersonatorID, Metadata: md,
-		Seq: e.Seq, Hash: hexOf(e.Hash), PrevHash: hexOf(e.PrevHash), AuditURL: c.k.Path(pathAudit),
+		Seq: e.Seq, Hash: hexOf(e.Hash), PrevHash: hexOf(e.PrevHash),
 	}
 	c.k.Render(w, r, http.StatusOK, "admin_audit_event", c.k.Page(r, e.Action, d), map[string]any{
 		"event": d.Event, "user_agent": d.UserAgent, "impersonator_id": d.Impersonator, "metadata": d.Metadata,

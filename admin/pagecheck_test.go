@@ -93,17 +93,17 @@ func pcCases() []apptest.PageCase {
 		{Page: "admin_audit", User: true, Data: &admin.AuditData{
 			Filter:  admin.AuditFilter{Outcome: "failure", Since: "2026-03-14"},
 			Events:  []admin.EventItem{{ID: "e1", At: pcT0, Action: "auth.login.failure", Outcome: "failure", SubjectID: "u1", IP: "192.0.2.1", URL: "/auth/admin/audit/e1"}},
-			NextURL: "/auth/admin/audit?after=c1", CSVURL: "/auth/admin/audit/export?format=csv", JSONLURL: "/auth/admin/audit/export?format=jsonl", UsersURL: "/auth/admin/users",
+			NextURL: "/auth/admin/audit?after=c1", CSVURL: "/auth/admin/audit/export?format=csv", JSONLURL: "/auth/admin/audit/export?format=jsonl",
 		}, Fields: fields{"actor": "audit-actor", "subject": "audit-subject", "action": "audit-action", "outcome": "audit-outcome",
 			"org": "audit-org", "ip": "audit-ip", "since": "audit-since", "until": "audit-until"},
 			Want: want{Text: list{"auth.login.failure", "Export CSV", "Older events"}, Times: true,
 				Links: list{"/auth/admin/audit/e1", "/auth/admin/audit/export?format=csv", "/auth/admin/audit/export?format=jsonl"}}},
 		{Page: "admin_audit_event", User: true, Data: &admin.AuditEventData{
 			Event:     admin.EventItem{ID: "e1", At: pcT0, Action: "admin.user.lock", Outcome: "success", ActorID: "a1", SubjectID: "u1", IP: "192.0.2.1"},
-			UserAgent: "Firefox", Metadata: map[string]string{"until": "2026-03-15T15:09:26Z"}, Seq: 42, Hash: "ab12", PrevHash: "cd34", AuditURL: "/auth/admin/audit",
+			UserAgent: "Firefox", Metadata: map[string]string{"until": "2026-03-15T15:09:26Z"}, Seq: 42, Hash: "ab12", PrevHash: "cd34",
 		}, Want: want{Text: list{"admin.user.lock", "42", "ab12", "cd34", "until"}, Times: true, Links: list{"/auth/admin/audit"}}},
 		{Page: "admin_audit_event", Label: "unsealed", User: true, Data: &admin.AuditEventData{
-			Event: admin.EventItem{ID: "e1", At: pcT0, Action: "auth.logout", Outcome: "success"}, AuditURL: "/auth/admin/audit",
+			Event: admin.EventItem{ID: "e1", At: pcT0, Action: "auth.logout", Outcome: "success"},
 		}, Want: want{Text: list{"Not sealed yet"}}},
 	}
 }
@@ -135,4 +135,14 @@ func TestPageChecksZeroData(t *testing.T) {
 func TestEmailChecksUntrusted(t *testing.T) {
 	t.Parallel()
 	pcCheck(t).EmailsUntrusted(t)
+}
+
+// Every POST route has a schema, and every schema a route.
+func TestFormsCoverEveryRoute(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, "sqlite")
+	unschemed, unused := a.Console.FormsCheck()
+	if len(unschemed) > 0 || len(unused) > 0 {
+		t.Errorf("got routes without a schema %q and schemas without a route %q, want none", unschemed, unused)
+	}
 }

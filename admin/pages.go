@@ -278,7 +278,6 @@ type AuditData struct {
 	NextURL string
 	// CSVURL and JSONLURL export the current filter.
 	CSVURL, JSONLURL string
-	UsersURL         string
 }
 
 // AuditEventData is the Data of the "admin_audit_event" page.
@@ -292,7 +291,6 @@ type AuditEventData struct {
 	// Hash and PrevHash are hex.
 	Seq            int64
 	Hash, PrevHash string
-	AuditURL       string
 }
 
 // NoticeMail is the Email.Data of the console's emails to a user.
