@@ -217,3 +217,26 @@ func TestAuditExplorer(t *testing.T) {
 		}
 	})
 }
+
+// TestLongCursor: the cursor after a long address (its key encoded) is
+// longer than any search, and is taken.
+func TestLongCursor(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, "sqlite")
+	ctx := context.Background()
+	adm, _ := a.admin(t, "root@example.com")
+	long := strings.Repeat("l", 64) + "@" + strings.Repeat("d", 60) + "." + strings.Repeat("e", 60) + ".example.com"
+	for _, e := range []string{long, "l" + long} {
+		if err := a.St.CreateUser(ctx, &store.User{Email: e, CreatedAt: a.Clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, next, err := a.St.ListUsers(ctx, store.UserQuery{EmailPrefix: "l", Limit: 1})
+	if err != nil || len(next) <= 254 {
+		t.Fatalf("the cursor: %d bytes (%v), want more than 254", len(next), err)
+	}
+	res := adm.JSON("GET", a.Path("/admin/users?"+url.Values{"q": {"l"}, "after": {next}}.Encode()), "")
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Body, "lll") {
+		t.Errorf("the page after a long cursor: got %d\n%s", res.StatusCode, res.Body)
+	}
+}

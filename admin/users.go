@@ -108,7 +108,12 @@ func readFilter(q url.Values) (f Filter, after string, fields map[string]string)
 	if f.State != "" && !slices.Contains(store.UserStates, store.UserState(f.State)) {
 		fields["state"] = "Choose one of the states listed."
 	}
-	after = text("after")
+	// A cursor holds an address key (up to 254 bytes), encoded.
+	after = trimmed(q.Get("after"))
+	if len(after) > 4*maxSearch {
+		fields["after"] = "This page link is not valid. Start from the first page."
+		after = ""
+	}
 	return f, after, fields
 }
 
