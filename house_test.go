@@ -36,6 +36,7 @@ var floors = map[string]int{
 
 	// Features.
 	"account": 6, "mfa": 6, "org": 6, "oauth": 6, "passkey": 6, "jwtauth": 6, "apitoken": 6,
+	"admin": 6,
 
 	// Compositions.
 	"kit": 7, "internal/apptest": 7, "bench": 7, "bench/hello": 7, "e2e": 7,

@@ -35,6 +35,11 @@
 //     sign-in page's autofill (conditional UI) and by the button of a
 //     discoverable passkey, the passkey as the second factor after a
 //     password, re-authentication by passkey, and removal.
+//   - the admin console: the seeded administrator finds the demo account
+//     by the beginning of its address, signs it out everywhere and
+//     disables it (the demo account's browser is signed out on its next
+//     navigation, and an email tells its owner); the demo account gets
+//     404 from the console.
 //
 // Every page the suite lands on, by navigation or by submitting a form,
 // is checked with axe-core against WCAG 2.0 and 2.1 A and AA rules, in

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/admin"
 	"github.com/sigra-go/sigra/apitoken"
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/web"
@@ -100,6 +101,12 @@ type Config struct {
 	// The store must then implement org.Store, as both adapters do. Nil
 	// leaves organizations out.
 	Orgs *org.Config
+	// Admin, when set, adds the admin console (package admin) with these
+	// options: the users list and detail, the org lens, the audit
+	// explorer. The kit fills the dependencies, and PasskeyRPID from
+	// Passkeys when it is empty. The store must implement admin.Store, as
+	// both adapters do. Nil leaves the console out.
+	Admin *admin.Config
 	// OAuth turns on sign-in with OAuth and OpenID Connect providers when
 	// it names providers (oauth.Google, oauth.GitHub, ...): the kit fills
 	// the dependencies and Keys, hands sign-ins to the two-factor flows,
@@ -182,6 +189,8 @@ type Kit struct {
 	// organization routes (Orgs.RequireMember, RequirePermission); nil
 	// unless Config.Orgs is set.
 	Orgs *org.Orgs
+	// Admin is the admin console; nil unless Config.Admin is set.
+	Admin *admin.Console
 	// OAuth is nil unless Config.OAuth names providers.
 	OAuth *oauth.OAuth
 	// Passkeys is nil unless Config.Passkeys is set.
@@ -287,6 +296,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if cfg.JWT != nil {
 		packs = append(packs, jwtauth.Pages())
+	}
+	if cfg.Admin != nil {
+		packs = append(packs, admin.Pages())
 	}
 	if cfg.APITokens != nil {
 		packs = append(packs, apitoken.Pages())
@@ -400,6 +412,20 @@ func New(cfg Config) (*Kit, error) {
 		}
 		sections = append(sections, k.APITokens.Section())
 	}
+	if cfg.Admin != nil {
+		st, ok := cfg.Store.(admin.Store)
+		if !ok {
+			return bad("Config.Store does not implement admin.Store (administrators, the users list, the audit explorer): implement it, or leave Config.Admin nil")
+		}
+		ac := *cfg.Admin
+		ac.Store, ac.Sessions, ac.Guard, ac.UI, ac.Mail, ac.RateLimiter = st, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		if ac.PasskeyRPID == "" && k.Passkeys != nil {
+			ac.PasskeyRPID = k.Passkeys.RPID()
+		}
+		if k.Admin, err = admin.New(ac); err != nil {
+			return nil, err
+		}
+	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
 	a.Sections = append(a.Sections, sections...)
@@ -428,6 +454,9 @@ func New(cfg Config) (*Kit, error) {
 	}
 	if k.Passkeys != nil {
 		k.Passkeys.Mount(k.Mux)
+	}
+	if k.Admin != nil {
+		k.Admin.Mount(k.Mux)
 	}
 	if k.JWT != nil {
 		k.JWT.Mount(k.Mux)

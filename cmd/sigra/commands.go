@@ -47,6 +47,12 @@ const usage = `usage: sigra [-db DATABASE] [-json] COMMAND [ARGS]
   users enable EMAIL          enable a disabled account
   users unlock EMAIL          clear the account's locks and attempt counters
   users revoke-sessions EMAIL sign the account out everywhere
+  users create-admin [-password-stdin] EMAIL
+                              make EMAIL an administrator of the admin console; with no account,
+                              create it, confirmed, with the password from standard input or a
+                              generated one (printed once)
+  users grant-admin EMAIL     make an existing account an administrator
+  users revoke-admin EMAIL    remove an account's administrator role
   users import [-format csv|jsonl] [-dry-run] [-wrap-unsafe] [-keys KEYS] [-batch 500] [-progress] FILE
                               create accounts from a CSV or JSON Lines file (- for standard input)
   outbox status               count the queued emails
@@ -196,8 +202,12 @@ func (e *env) users(ctx context.Context, args []string) error {
 	case "disable", "enable", "unlock", "revoke-sessions":
 	case "import":
 		return e.importUsers(ctx, rest)
+	case "create-admin":
+		return e.createAdmin(ctx, rest)
+	case "grant-admin", "revoke-admin":
+		return e.grantAdmin(ctx, rest, action == "grant-admin")
 	default:
-		return fail(exitUsage, "unknown users command %q (disable, enable, unlock, revoke-sessions, import)", action)
+		return fail(exitUsage, "unknown users command %q (disable, enable, unlock, revoke-sessions, import, create-admin, grant-admin, revoke-admin)", action)
 	}
 	email, err := one("users "+action, rest)
 	if err != nil {

@@ -23,6 +23,7 @@ type sigraStore interface {
 	store.AuditLog
 	store.AuditChain
 	store.SealedSecrets
+	store.Admins
 	store.Transactor
 	Migrate(ctx context.Context) error
 	Initialized(ctx context.Context) (bool, error)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/account"
+	"github.com/sigra-go/sigra/admin"
 	"github.com/sigra-go/sigra/apitoken"
 	"github.com/sigra-go/sigra/jwtauth"
 	"github.com/sigra-go/sigra/kit"
@@ -43,6 +44,10 @@ const demoPassword = "correct-horse-battery"
 // TeammateEmail is the seeded second account, a member of the demo
 // organization; it has the demo account's password.
 const TeammateEmail = "teammate@example.com"
+
+// AdminEmail is the seeded administrator of the admin console (at
+// /auth/admin/users); it has the demo account's password.
+const AdminEmail = "admin@example.com"
 
 // DemoOrgSlug is the seeded organization's slug: the demo account owns
 // it, the teammate is a member.
@@ -226,6 +231,7 @@ type Store interface {
 	org.Store
 	jwtauth.Store
 	apitoken.Store
+	admin.Store
 }
 
 // App is the demo application.
@@ -295,6 +301,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// API tokens: the settings page makes them; GET /api/whoami takes
 		// them.
 		APITokens: &apitoken.Config{Scopes: []apitoken.Scope{{Name: "profile:read", Description: "Read your profile"}}},
+		// The admin console at /auth/admin/users, for the seeded
+		// administrator.
+		Admin: &admin.Config{},
 	}
 	// The kit's Run seals the audit rows into the audit chain, keyed.
 	kc.AuditChainKey = cfg.AuditChainKey
@@ -396,8 +405,9 @@ func (a *App) openStore(ctx context.Context) error {
 	return nil
 }
 
-// seed creates the confirmed demo account, a teammate and the demo
-// organization (the demo account its owner, the teammate a member) if
+// seed creates the confirmed demo account, a teammate, the demo
+// organization (the demo account its owner, the teammate a member) and
+// the console's administrator if
 // they do not exist, and returns the demo password ("" if the demo
 // account existed).
 func (a *App) seed(ctx context.Context) (string, error) {
@@ -413,11 +423,18 @@ func (a *App) seed(ctx context.Context) (string, error) {
 	now := a.Kit.Site.Now()
 	owner := &store.User{Email: DemoEmail, PasswordHash: hash, EmailConfirmedAt: now, CreatedAt: now}
 	mate := &store.User{Email: TeammateEmail, PasswordHash: hash, EmailConfirmedAt: now, CreatedAt: now}
+	root := &store.User{Email: AdminEmail, PasswordHash: hash, EmailConfirmedAt: now, CreatedAt: now}
 	err = a.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := a.Store.CreateUser(ctx, owner); err != nil {
 			return err
 		}
 		if err := a.Store.CreateUser(ctx, mate); err != nil {
+			return err
+		}
+		if err := a.Store.CreateUser(ctx, root); err != nil {
+			return err
+		}
+		if err := a.Store.GrantAdmin(ctx, root.ID, "", now); err != nil {
 			return err
 		}
 		team := &store.Org{Name: "Demo Team", Slug: DemoOrgSlug, CreatedBy: owner.ID, CreatedAt: now}

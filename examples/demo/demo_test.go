@@ -473,6 +473,7 @@ func TestRun(t *testing.T) {
 	want := []string{
 		"Sigra demo listening on " + base,
 		"Demo account: " + DemoEmail + "  password: " + demoPassword,
+		"Admin account: " + AdminEmail + "  password: " + demoPassword + "  console: " + base + "/auth/admin/users",
 		"Emails the app sends: " + base + "/dev/mail/",
 	}
 	if !strings.HasPrefix(base, "http://localhost:") || strings.Join(printed, "\n") != strings.Join(want, "\n") {

@@ -176,6 +176,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error
 	fmt.Fprintf(out, "Sigra demo listening on %s\n", cfg.BaseURL)
 	if app.Seeded != "" {
 		fmt.Fprintf(out, "Demo account: %s  password: %s\n", DemoEmail, app.Seeded)
+		fmt.Fprintf(out, "Admin account: %s  password: %s  console: %s/auth/admin/users\n", AdminEmail, app.Seeded, cfg.BaseURL)
 	}
 	if app.Kit.Mailbox != nil {
 		fmt.Fprintf(out, "Emails the app sends: %s/dev/mail/\n", cfg.BaseURL)

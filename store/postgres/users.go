@@ -343,6 +343,8 @@ func (db *DB) AnonymizeUser(ctx context.Context, id string, now time.Time) error
 			DELETE FROM sigra_passkeys WHERE user_id IN (SELECT id FROM u)
 		), ph AS (
 			DELETE FROM sigra_passkey_users WHERE user_id IN (SELECT id FROM u)
+		), ad AS (
+			DELETE FROM sigra_admins WHERE user_id IN (SELECT id FROM u)
 		), m AS (
 			-- The migration's trigger passes on the orgs they owned alone.
 			DELETE FROM sigra_org_members WHERE user_id IN (SELECT id FROM u)

@@ -151,5 +151,5 @@ func ExampleMigrations() {
 		log.Fatal(err)
 	}
 	fmt.Println(names)
-	// Output: [0001_init.sql 0002_outbox_retention.sql 0003_email_keys.sql 0004_signins.sql 0005_webhooks.sql 0006_orgs.sql 0007_passkeys.sql 0008_identities.sql 0009_org_policy.sql 0010_api_tokens.sql 0011_jwt.sql 0012_audit_chain.sql]
+	// Output: [0001_init.sql 0002_outbox_retention.sql 0003_email_keys.sql 0004_signins.sql 0005_webhooks.sql 0006_orgs.sql 0007_passkeys.sql 0008_identities.sql 0009_org_policy.sql 0010_api_tokens.sql 0011_jwt.sql 0012_audit_chain.sql 0013_admin.sql]
 }

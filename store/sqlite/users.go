@@ -291,6 +291,7 @@ func (db *DB) AnonymizeUser(ctx context.Context, id string, now time.Time) error
 			`DELETE FROM sigra_identities WHERE user_id = ?`,
 			`DELETE FROM sigra_passkeys WHERE user_id = ?`,
 			`DELETE FROM sigra_passkey_users WHERE user_id = ?`,
+			`DELETE FROM sigra_admins WHERE user_id = ?`,
 			// The migration's trigger passes on the orgs they owned alone.
 			`DELETE FROM sigra_org_members WHERE user_id = ?`,
 		} {

@@ -192,6 +192,9 @@ func allParts() []part {
 		{SealedSecrets, []reflect.Type{users, totp, reflect.TypeFor[store.Identities](), reflect.TypeFor[store.SealedSecrets]()}, sealedChecks()},
 		{RefreshTokens, []reflect.Type{users, sessions, reflect.TypeFor[store.RefreshTokens]()}, refreshChecks()},
 		{APITokens, []reflect.Type{users, reflect.TypeFor[store.APITokens](), reflect.TypeFor[store.ServiceAccounts]()}, apiTokenChecks()},
+		{Admins, []reflect.Type{users, reflect.TypeFor[store.Admins]()}, adminChecks()},
+		{UserDirectory, []reflect.Type{users, reflect.TypeFor[store.UserDirectory]()}, directoryChecks()},
+		{AuditExplorer, []reflect.Type{audit, reflect.TypeFor[store.AuditExplorer]()}, explorerChecks()},
 		{Transactions, []reflect.Type{tx, users}, txChecks()},
 		{Times, []reflect.Type{users}, timeChecks()},
 	}

@@ -1,0 +1,105 @@
+// Package admin is the admin console: the users list (search, filters,
+// keyset pages that stay fast at a million users), one user's detail
+// (profile, sessions, second factors, passkeys, OAuth identities,
+// organizations, audit timeline) with the actions an administrator takes
+// on an account, the org lens (an organization's owners and admins see
+// their own members), and the audit explorer with its export.
+//
+// # Who is an administrator
+//
+// A role stored by Sigra ([store.Admins]): granted from the command line
+// (sigra users create-admin, grant-admin, revoke-admin) or by another
+// administrator from the console. [Console.Require] lets administrators
+// through and answers everyone else, signed in or not, 404 (HTML or JSON
+// {"error": {"code": "not_found"}}), so that the console's existence
+// does not show. Every action, granting and revoking the role included,
+// is behind sudo (middleware.Guard.RequireSudo) and audited with the
+// administrator as actor and the user as subject.
+//
+// An administrator's account is protected: the console never locks,
+// disables, deletes, resets the password or second factors of, removes
+// passkeys or identities of, or signs out an administrator (another one
+// or the one acting), and answers 403 "admin_protected". To act on such an
+// account, first revoke its role, an audited action behind sudo: that is
+// the path for an administrator account that was taken over. An
+// administrator cannot revoke their own role, so the console always keeps
+// the one acting.
+//
+// # Actions
+//
+//	lock              locks password sign-in for Config.LockFor (24 hours); emailed links still sign in, as for any lockout
+//	unlock            clears the password and second-factor locks
+//	disable, enable   a disabled user cannot sign in; disabling signs out every session at once
+//	revoke sessions   one (session_id) or all
+//	password reset    signs out every session and emails a reset link to the account pack's reset page
+//	confirmation      emails a new confirmation link (unconfirmed addresses only)
+//	two-factor reset  removes the TOTP authenticator, recovery codes and trusted browsers
+//	passkeys          removes one (passkey_id; Config.PasskeyRPID sets the relying party)
+//	identities        unlinks one OAuth identity (identity_id)
+//	deletion          cancels a scheduled deletion, or runs it now (confirm_email repeats the address)
+//	grant, revoke     the administrator role
+//
+// The user is told by email, in the action's transaction, when the action
+// affects them (lock, disable, password reset, confirmation, two-factor
+// reset). Each action that does not apply to the account's state answers
+// 409 with a code (already_disabled, already_confirmed, no_deletion, ...);
+// a refused field 400 with the field's message; a user that does not
+// exist 404; a store outage 503.
+//
+// Impersonation has its place: the user detail shows an "Impersonate"
+// form (with a reason) posting to the route admin_impersonate, which this
+// package declares and whose handler answers 501 "not_implemented" until
+// impersonation is built on the session layer.
+//
+// # The org lens
+//
+// The owners and admins of an organization (the members-management
+// roles) see its members under /admin/orgs/{org}/users: the list and the
+// detail are restricted to that organization's members (another user,
+// and another organization, answer 404, as does the lens to a member
+// without a managing role), its audit timeline to that organization's
+// events, and the actions to the safe subset: sign out everywhere and
+// resend the confirmation. An admin of the organization cannot act on
+// its owners or admins (only an owner can), nor anyone on a platform
+// administrator.
+//
+// # The audit explorer
+//
+// Filters by actor and subject (user ID or address), action, outcome,
+// organization (URL name or ID), client address and time range, newest
+// first in keyset pages; one event's page shows its seal (its place in
+// the chain and its hash, see package audit). The export (CSV with the
+// spreadsheet formula guard, or JSON Lines) streams the current filter a
+// page at a time, never the whole result in memory, and is itself
+// audited.
+//
+// # Routes
+//
+// Mounted under the site's prefix:
+//
+//	GET  /admin/users                                the users list (q, state, two_factor, passkeys, org, after)
+//	GET  /admin/users/{id}                           one user
+//	POST /admin/users/{id}/lock                      (and unlock, disable, enable)
+//	POST /admin/users/{id}/sessions/revoke           session_id
+//	POST /admin/users/{id}/sessions/revoke-all
+//	POST /admin/users/{id}/password-reset
+//	POST /admin/users/{id}/confirmation
+//	POST /admin/users/{id}/two-factor/reset
+//	POST /admin/users/{id}/passkeys/remove           passkey_id
+//	POST /admin/users/{id}/identities/unlink         identity_id
+//	POST /admin/users/{id}/deletion/cancel
+//	POST /admin/users/{id}/deletion/run              confirm_email
+//	POST /admin/users/{id}/admin/grant               (and admin/revoke)
+//	POST /admin/users/{id}/impersonate               reason (501 for now)
+//	GET  /admin/audit                                the explorer (actor, subject, action, outcome, org, ip, since, until, after)
+//	GET  /admin/audit/export?format=csv|jsonl        the export (sudo)
+//	GET  /admin/audit/{event}                        one event with its seal
+//	GET  /admin/orgs/{org}/users                     the org lens's list
+//	GET  /admin/orgs/{org}/users/{id}                the org lens's detail
+//	POST /admin/orgs/{org}/users/{id}/sessions/revoke-all
+//	POST /admin/orgs/{org}/users/{id}/confirmation
+//
+// Every page answers JSON to clients that ask for it (Accept:
+// application/json), and every form takes a JSON body with the same
+// fields; unknown JSON fields are refused with 400.
+package admin
