@@ -127,12 +127,22 @@ func (e *env) auditVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	opt := audit.VerifyOptions{From: *from, To: *to, Anchors: anchors}
-	if *progress || isTerminal(e.stderr) {
-		opt.Progress = func(checked, seq int64) {
-			fmt.Fprintf(e.stderr, "progress: %d rows checked (up to seq %d)\n", checked, seq)
+	var total int64
+	if tty := isTerminal(e.stderr); tty {
+		last := *to
+		if last == 0 {
+			if a, err := c.Anchor(ctx); err == nil {
+				last = a.Seq
+			}
 		}
+		total = last - max(*from, 1) + 1
+	}
+	m := newMeter(e.stderr, *progress, isTerminal(e.stderr), "verify", "rows", max(total, 0))
+	opt.Progress = func(checked, seq int64) {
+		m.update(checked, fmt.Sprintf("%d rows checked (up to seq %d)", checked, seq))
 	}
 	r, err := c.Verify(ctx, opt)
+	m.done()
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}
@@ -326,7 +336,7 @@ func (e *env) auditExport(ctx context.Context, args []string) error {
 		w = file
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	showProgress := *progress || isTerminal(e.stderr)
+	m := newMeter(e.stderr, *progress, isTerminal(e.stderr), "export", "rows", 0)
 	var csvw *audit.CSVWriter
 	if *format == "csv" {
 		csvw = audit.NewCSVWriter(bw)
@@ -347,14 +357,15 @@ func (e *env) auditExport(ctx context.Context, args []string) error {
 		}
 		before := rows
 		rows += len(page)
-		if showProgress && rows/exportProgressEvery > before/exportProgressEvery {
-			fmt.Fprintf(e.stderr, "progress: %d rows exported\n", rows)
+		if m.tty || rows/exportProgressEvery > before/exportProgressEvery {
+			m.update(int64(rows), fmt.Sprintf("%d rows exported", rows))
 		}
 		if next == "" {
 			break
 		}
 		q.After = next
 	}
+	m.done()
 	if csvw != nil {
 		if err := csvw.Flush(); err != nil {
 			return fmt.Errorf("audit export: %w", err)

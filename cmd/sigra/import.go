@@ -406,6 +406,7 @@ func (e *env) importUsers(ctx context.Context, args []string) error {
 		return err
 	}
 	var in io.Reader = e.stdin
+	var size int64 // the file's size, 0 when unknown (standard input)
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
@@ -413,7 +414,12 @@ func (e *env) importUsers(ctx context.Context, args []string) error {
 		}
 		defer f.Close()
 		in = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 	}
+	read := &countingReader{r: in}
+	in = read
 	d, err := open(ctx, e.target, false)
 	if err != nil {
 		return err
@@ -437,12 +443,14 @@ func (e *env) importUsers(ctx context.Context, args []string) error {
 
 	im := &importer{
 		env: e, db: d, log: log, dryRun: *dryRun,
-		showProgress: *progress || isTerminal(e.stderr),
-		v:            &validator{hasher: hasher, wrap: *wrapUnsafe, keys: *keys, now: e.now(), dryRun: *dryRun},
-		seen:         map[[16]byte]int{},
-		rep:          importReport{Format: *format, DryRun: *dryRun, Hashes: map[string]int{}, Problems: []importProblem{}, Duplicated: []importProblem{}},
+		meter: newMeter(e.stderr, *progress, isTerminal(e.stderr), "import", "bytes", size),
+		read:  read,
+		v:     &validator{hasher: hasher, wrap: *wrapUnsafe, keys: *keys, now: e.now(), dryRun: *dryRun},
+		seen:  map[[16]byte]int{},
+		rep:   importReport{Format: *format, DryRun: *dryRun, Hashes: map[string]int{}, Problems: []importProblem{}, Duplicated: []importProblem{}},
 	}
 	runErr := im.run(ctx, rr, *batch)
+	im.meter.done()
 	rep := &im.rep
 	slices.SortStableFunc(rep.Problems, func(a, b importProblem) int { return a.Line - b.Line })
 	if runErr != nil {
@@ -479,14 +487,17 @@ func isTerminal(w io.Writer) bool {
 // importer is one run of users import.
 type importer struct {
 	*env
-	db           *database
-	log          *audit.Logger
-	dryRun       bool
-	showProgress bool
-	v            *validator
-	seen         map[[16]byte]int // the key's digest of each valid address, and its line
-	pending      []*importUser
-	rep          importReport
+	db     *database
+	log    *audit.Logger
+	dryRun bool
+	// meter shows the progress after each batch, in bytes of the file
+	// read through read.
+	meter   *meter
+	read    *countingReader
+	v       *validator
+	seen    map[[16]byte]int // the key's digest of each valid address, and its line
+	pending []*importUser
+	rep     importReport
 }
 
 func (im *importer) run(ctx context.Context, rr recordReader, batch int) error {
@@ -593,10 +604,8 @@ func (im *importer) flush(ctx context.Context) error {
 			im.count(u, o[0])
 		}
 	}
-	if im.showProgress {
-		fmt.Fprintf(im.stderr, "progress: %d read, %d imported, %d existing, %d duplicates, %d invalid\n",
-			im.rep.Read, im.rep.Imported, im.rep.Existing, im.rep.Duplicates, im.rep.Invalid+im.rep.Failed)
-	}
+	im.meter.update(im.read.n.Load(), fmt.Sprintf("%d read, %d imported, %d existing, %d duplicates, %d invalid",
+		im.rep.Read, im.rep.Imported, im.rep.Existing, im.rep.Duplicates, im.rep.Invalid+im.rep.Failed))
 	return nil
 }
 

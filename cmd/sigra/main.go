@@ -91,8 +91,9 @@
 // existing. -dry-run validates everything and writes nothing. The report
 // counts the records read, imported, existing, duplicates and invalid
 // (with each invalid record's line and reason), and the hashes per format;
-// -progress (the default on a terminal) prints a line on standard error
-// after each batch. The exit code is 0 when every record was imported or
+// on a terminal a progress bar (the share of the file read) is redrawn on
+// standard error; elsewhere -progress prints a line after each batch. The
+// exit code is 0 when every record was imported or
 // existed, 1 when any was invalid or failed to write (the others are still
 // imported).
 //
@@ -117,8 +118,9 @@
 // ACTION] [-since TIME] [-until TIME]" writes the matching events, newest
 // first, a page at a time (never the whole log in memory), to standard
 // output or to a new file -o; CSV cells that a spreadsheet would run as a
-// formula are defused. -progress (the default on a terminal) prints a line
-// on standard error every 10,000 rows.
+// formula are defused. On a terminal the count of rows written is redrawn
+// on standard error; elsewhere -progress prints a line every 10,000 rows.
+// "audit verify" shows a bar of the rows checked the same way.
 //
 // With -json, a command prints one JSON object on standard output instead
 // of text; errors go to standard error either way.
