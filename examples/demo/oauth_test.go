@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -343,4 +344,40 @@ func consentedEmail(l *localIDP, redirect, email string) (string, error) {
 		return "", err
 	}
 	return info.Email, nil
+}
+
+// FuzzLocalIDPConsent sends the consent page any query and form: it never
+// fails with a server error, and never redirects anywhere but to the
+// registered redirect URI.
+func FuzzLocalIDPConsent(f *testing.F) {
+	const redirect = "http://localhost:9/auth/oauth/local/callback"
+	l, err := startLocalIDP(redirect)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(l.close)
+	good := url.Values{"client_id": {l.m.ClientID}, "redirect_uri": {redirect}, "response_type": {"code"}, "scope": {"openid email"}, "state": {"s"}}.Encode()
+	f.Add("GET", good, "")
+	f.Add("POST", good, "decision=allow&account=jane.doe%40example.com")
+	f.Add("POST", good, "decision=deny")
+	f.Add("POST", good+"&redirect_uri=https%3A%2F%2Fattacker.example%2F", "decision=deny")
+	f.Add("POST", "client_id="+l.m.ClientID+"&redirect_uri="+url.QueryEscape(redirect), "decision=allow&account=john.roe%40example.com")
+	f.Add("POST", good, "decision=deny&decision=allow&account=%zz")
+	f.Fuzz(func(t *testing.T, method, query, form string) {
+		if method != "GET" && method != "POST" {
+			method = "PUT"
+		}
+		req := httptest.NewRequest(method, mockoidc.AuthorizationEndpoint, strings.NewReader(form))
+		req.URL.RawQuery = query
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		rec := httptest.NewRecorder()
+		l.m.Server.Handler.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s ?%s %q: got %d\n%s", method, query, form, rec.Code, rec.Body)
+		}
+		if loc := rec.Header().Get("Location"); loc != "" && !strings.HasPrefix(loc, redirect+"?") {
+			t.Fatalf("%s ?%s %q: redirected to %q, want only the registered redirect URI", method, query, form, loc)
+		}
+	})
 }
