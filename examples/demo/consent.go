@@ -21,7 +21,7 @@ import (
 //   - Allow is a POST to the same URL (the query, and so the state, nonce
 //     and PKCE challenge, untouched), which mockoidc answers as it would
 //     the GET: a redirect to the client with a code, for the chosen
-//     account.
+//     account. mockoidc sees the query alone, never a field of the body.
 //   - Deny redirects to the client's redirect URI with
 //     error=access_denied and the state (RFC 6749, section 4.1.2.1).
 //
@@ -135,11 +135,16 @@ func (l *localIDP) consent(next http.Handler) http.Handler {
 				l.page(w, http.StatusBadRequest, consentData{Error: "The form could not be read. Start again from the application."})
 				return
 			}
-			switch r.PostForm.Get("decision") {
+			decision, email := r.PostForm.Get("decision"), r.PostForm.Get("account")
+			// mockoidc reads the request's form, where a body field
+			// would come before the query's: it gets the query alone,
+			// the one checked above.
+			r.Form = q
+			switch decision {
 			case "deny":
 				l.deny(w, r, q.Get("state"))
 			case "allow":
-				u := localAccount(r.PostForm.Get("account"))
+				u := localAccount(email)
 				if u == nil {
 					l.page(w, http.StatusBadRequest, consentData{Error: "Choose one of the test accounts. Start again from the application."})
 					return

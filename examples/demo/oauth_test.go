@@ -237,12 +237,19 @@ func TestDemoLocalProviderRefusals(t *testing.T) {
 		})
 	}
 
+	// A redirect URI in the form's body does not replace the query's.
+	res, body := decide(t, auth, url.Values{"decision": {"allow"}, "account": {"john.roe@example.com"}, "redirect_uri": {"https://attacker.example/cb"}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusFound || !strings.HasPrefix(loc, d.URL+"/auth/oauth/local/callback?") {
+		t.Errorf("allow with a redirect URI in the body: got %d to %q, want 302 to the registered callback\n%s", res.StatusCode, loc, body)
+	}
+
 	// mockoidc refuses an authorization without a scope, after the
 	// account was chosen: the account is not kept for the next one.
 	if res, body := decide(t, with("scope", ""), allowJohn); res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("allow without a scope: got %d, want mockoidc's 400\n%s", res.StatusCode, body)
 	}
-	res, body := decide(t, auth, url.Values{"decision": {"allow"}, "account": {"jane.doe@example.com"}})
+	auth = localStart(t, c)
+	res, body = decide(t, auth, url.Values{"decision": {"allow"}, "account": {"jane.doe@example.com"}})
 	if res.StatusCode != http.StatusFound {
 		t.Fatalf("allow: got %d\n%s", res.StatusCode, body)
 	}
@@ -363,6 +370,7 @@ func FuzzLocalIDPConsent(f *testing.F) {
 	f.Add("POST", good+"&redirect_uri=https%3A%2F%2Fattacker.example%2F", "decision=deny")
 	f.Add("POST", "client_id="+l.m.ClientID+"&redirect_uri="+url.QueryEscape(redirect), "decision=allow&account=john.roe%40example.com")
 	f.Add("POST", good, "decision=deny&decision=allow&account=%zz")
+	f.Add("POST", good, "decision=allow&account=jane.doe%40example.com&redirect_uri=https%3A%2F%2Fattacker.example%2F")
 	f.Fuzz(func(t *testing.T, method, query, form string) {
 		if method != "GET" && method != "POST" {
 			method = "PUT"
