@@ -27,8 +27,11 @@
 //   - a page behind RequireSudo sends the user to re-authenticate and
 //     back, once the (shortened) sudo window has passed;
 //   - sign-in with the demo's local OpenID provider, from the sign-in
-//     page's link to the provider buttons, through the provider and back,
-//     and the refusal to unlink the account's only way to sign in.
+//     page's link to the provider buttons, through the provider's consent
+//     page ("Allow") and back, and the refusal to unlink the account's
+//     only way to sign in; "Deny" on the consent page, which brings the
+//     user back signed out to the page of a denied consent, and its row
+//     in the admin console's audit log.
 //   - passkeys with Chromium's virtual authenticator (the DevTools
 //     WebAuthn domain: CTAP2, internal transport, resident keys, user
 //     verification): registration from the settings, sign-in by the

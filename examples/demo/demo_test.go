@@ -541,42 +541,6 @@ func TestTeam(t *testing.T) {
 	}
 }
 
-// Without provider credentials, the demo offers sign-in with a local
-// OpenID provider, which works end to end; with GITHUB_CLIENT_ID set, it
-// offers GitHub instead.
-func TestDemoLocalProvider(t *testing.T) {
-	d := startDemo(t, Config{DB: filepath.Join(t.TempDir(), "demo.db"), NoSeed: true}, false)
-	c := d.Client(t)
-	if page := c.Get("/auth/oauth"); !strings.Contains(page.Body, "Continue with Local ID") {
-		t.Fatalf("GET /auth/oauth: no local provider\n%.800s", page.Body)
-	}
-	res := c.Post("/auth/oauth/local/start", nil)
-	if res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("start: got %d", res.StatusCode)
-	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	pres, err := noFollow.Get(res.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pres.Body.Close()
-	if res := c.Get(pres.Header.Get("Location")); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("callback: got %d\n%s", res.StatusCode, res.Body)
-	}
-	if body := c.Get("/private").Body; !strings.Contains(body, "jane.doe@example.com") {
-		t.Errorf("private page after the local provider's sign-in: no jane.doe@example.com\n%.600s", body)
-	}
-
-	env := map[string]string{"GITHUB_CLIENT_ID": "id", "GITHUB_CLIENT_SECRET": "secret"}
-	cfg, err := parseFlags(nil, func(k string) string { return env[k] }, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cfg.Providers) != 1 || cfg.Providers[0].Name != "github" {
-		t.Errorf("providers from the environment: got %+v, want GitHub", cfg.Providers)
-	}
-}
-
 // TestAPI: a client signs in with the JSON endpoint, exchanges its
 // session for tokens and reads GET /api/me with the access token; the
 // signing key is kept in its development file across restarts.

@@ -25,8 +25,9 @@
 // Apple is offered when its environment variables are set
 // (GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, and so on; see oauth.go).
 // With none set and a local base URL, a local OpenID provider runs in the
-// process and "Continue with Local ID" signs in jane.doe@example.com
-// (-no-local-idp leaves it out).
+// process and "Continue with Local ID" shows its consent page, where
+// "Allow" signs in jane.doe@example.com (or a second test account) and
+// "Deny" returns access_denied (-no-local-idp leaves it out).
 //
 // Email goes to the development mailbox unless -smtp or SIGRA_SMTP_URL
 // names an SMTP server (mail.ParseSMTPURL: smtp://user:pass@host:port?from=...,

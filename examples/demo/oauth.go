@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/oauth2-proxy/mockoidc"
-
 	"github.com/sigra-go/sigra/oauth"
 	"github.com/sigra-go/sigra/site"
 )
@@ -26,6 +24,10 @@ var envProviders = []struct {
 	{"APPLE_CLIENT_ID", "APPLE_CLIENT_SECRET", func(id, s string, _ func(string) string) oauth.Provider { return oauth.Apple(id, s) }},
 }
 
+// localCallback is the local provider's callback under the site's prefix:
+// the redirect URI the demo registers there.
+const localCallback = "/oauth/local/callback"
+
 // ProvidersFromEnv returns the providers whose client IDs getenv finds.
 func ProvidersFromEnv(getenv func(string) string) []oauth.Provider {
 	var ps []oauth.Provider
@@ -39,17 +41,18 @@ func ProvidersFromEnv(getenv func(string) string) []oauth.Provider {
 
 // providers returns the providers the demo offers: cfg.Providers, or,
 // when there are none and the site is local (development), a local OpenID
-// provider started here (oauth2-proxy/mockoidc), which signs in the user
-// jane.doe@example.com at once, so that "Continue with Local ID" works
+// provider started here (oauth2-proxy/mockoidc behind a consent page, see
+// consent.go), which signs in jane.doe@example.com or a second test
+// account once the user allows it, so that "Continue with Local ID" works
 // without credentials. stop shuts the local provider down.
 func (a *App) providers(s *site.Site) (ps []oauth.Provider, stop func(), err error) {
 	if len(a.cfg.Providers) > 0 || a.cfg.NoLocalIDP || s.Secure() {
 		return a.cfg.Providers, func() {}, nil
 	}
-	m, err := mockoidc.Run()
+	l, err := startLocalIDP(s.URL(s.Path(localCallback), nil))
 	if err != nil {
 		return nil, nil, err
 	}
-	p := oauth.OIDC("local", "Local ID", m.Issuer(), m.ClientID, m.ClientSecret)
-	return []oauth.Provider{p}, func() { _ = m.Shutdown() }, nil
+	p := oauth.OIDC("local", "Local ID", l.m.Issuer(), l.m.ClientID, l.m.ClientSecret)
+	return []oauth.Provider{p}, l.close, nil
 }
