@@ -89,6 +89,15 @@ func TestImpersonateRefused(t *testing.T) {
 		if res.StatusCode != http.StatusBadRequest || !strings.Contains(res.Body, "10 to 500 characters") || !strings.Contains(res.Body, `aria-invalid="true"`) {
 			t.Errorf("form without a reason: got %d, want 400 with the field's message\n%.2000s", res.StatusCode, res.Body)
 		}
+		// The form is offered only where the start can succeed.
+		for _, x := range []*store.User{other, disabled, leaving} {
+			if page := adm.Get(a.Path("/admin/users/" + x.ID)); strings.Contains(page.Body, "/impersonate") {
+				t.Errorf("the page of %s offers impersonation", x.Email)
+			}
+		}
+		if page := adm.Get(a.Path("/admin/users/" + u.ID)); !strings.Contains(page.Body, `action="`+a.Path("/admin/users/"+u.ID+"/impersonate")+`"`) {
+			t.Error("the user's page does not offer impersonation")
+		}
 		if n := a.auditCount(t); n != before {
 			t.Errorf("refused starts wrote %d audit rows", n-before)
 		}

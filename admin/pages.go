@@ -61,14 +61,14 @@ const PackName = "admin"
 //	admin_audit_event  *AuditEventData  one audit event with its seal
 //
 // Emails (name, Email.Data type): admin_password_reset,
-// admin_confirm, admin_two_factor_reset, admin_disabled and
-// admin_locked (*NoticeMail).
+// admin_confirm, admin_two_factor_reset, admin_disabled, admin_locked
+// and admin_impersonated (*NoticeMail).
 //
 // Routes (paths hold {id}, {org} or {event}; the page data carries the
 // resolved paths of every link and form): admin_users, admin_user,
 // admin_audit, admin_audit_export, admin_audit_event, admin_org_users,
-// admin_org_user and admin_impersonate (the form of impersonation, whose
-// handler is not part of this package yet).
+// admin_org_user, admin_impersonate (the form of impersonation) and
+// ui.RouteStopImpersonation (the banner's stop button).
 func Pages() ui.Pack {
 	files, _ := fs.Sub(templates, "templates")
 	return ui.Pack{
@@ -229,8 +229,8 @@ type Actions struct {
 	PasskeyRemove, IdentityUnlink string
 	DeletionCancel, DeletionRun   string
 	Grant, Revoke                 string
-	// Impersonate is the form of impersonation (with a reason); its
-	// handler answers 501 until impersonation is built.
+	// Impersonate is the form of impersonation (with a reason); offered
+	// on users who are not administrators.
 	Impersonate string
 }
 
