@@ -121,7 +121,9 @@ type Console struct {
 }
 
 // New validates cfg and returns the console. Errors wrap
-// [sigra.ErrConfig] and name the missing or invalid field.
+// [sigra.ErrConfig] and name the missing or invalid field. It registers
+// the console with cfg.Sessions.OnImpersonationEnd, to audit the end of
+// every impersonation: build one console per session manager.
 func New(cfg Config) (*Console, error) {
 	var st kernel.Store
 	if cfg.Store != nil {

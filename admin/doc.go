@@ -84,10 +84,12 @@
 // audited, with the administrator as actor: ActionImpersonateStop for the
 // button, ActionImpersonateEnd for the time box and a barred user, with
 // the cause ("reason": stopped, idle, expired, user_barred) and whether
-// the administrator's session came back ("restored"). The subject is the
-// user, except when the impersonation had expired before the request
-// that ended it: its row is gone by then, and the end names the
-// administrator only (the start's row names both).
+// the administrator's session came back ("restored"); the administrator
+// is the impersonator of these rows as of the start's. The subject is the
+// user, except when the impersonation's session was gone before the
+// request that ended it (expired, or revoked, as disabling the user
+// revokes every session): the cause is then "expired" and the end names
+// the administrator only (the start's row names both).
 //
 // # The org lens
 //

@@ -17,8 +17,9 @@ import (
 // Audit actions of impersonation. The start's row has the administrator
 // as actor and as impersonator, the user as subject and the reason in its
 // metadata ("reason"); the rows of the end have the administrator as
-// actor and the user as subject (empty when the impersonation's session
-// had expired before the request that ended it), the end's cause
+// actor and impersonator and the user as subject (empty when the
+// impersonation's session was gone, expired or revoked, before the
+// request that ended it), the end's cause
 // ("reason": stopped, idle, expired or user_barred) and whether the
 // browser returned to the administrator's session ("restored": "true" or
 // "false"). Rows written by any feature while the impersonation lasts
@@ -149,8 +150,11 @@ func (c *Console) ended(ctx context.Context, e session.ImpersonationEnd) {
 	if e.Restored {
 		restored = "true"
 	}
-	ev := audit.Event{Action: action, ActorID: e.AdminID, SubjectID: e.UserID, Outcome: audit.OutcomeSuccess,
-		Metadata: map[string]string{"reason": string(e.Reason), "restored": restored}}
+	// The administrator is the impersonator of the end's row too, as of
+	// the start's, so that a filter on the impersonator finds the whole
+	// episode.
+	ev := audit.Event{Action: action, ActorID: e.AdminID, SubjectID: e.UserID, ImpersonatorID: e.AdminID,
+		Outcome: audit.OutcomeSuccess, Metadata: map[string]string{"reason": string(e.Reason), "restored": restored}}
 	if err := c.k.Audit.RecordAfter(ctx, ev); err != nil {
 		c.k.LogFailure(ctx, "audit row not written", err, "action", action)
 	}

@@ -255,6 +255,21 @@ func TestImpersonationTimeBox(t *testing.T) {
 		if len(evs) != 2 || evs[0].Metadata["reason"] != "expired" || evs[0].Metadata["restored"] != "true" {
 			t.Errorf("end rows: got %+v, want a second with the reason expired", evs)
 		}
+
+		// The user's deletion scheduled meanwhile (by the user, say): the
+		// next request is the administrator's again.
+		adm.Post("/auth/sudo", url.Values{"password": {pw}})
+		a.impersonate(t, adm, u)
+		if err := a.St.ScheduleDeletion(context.Background(), u.ID, a.Clock.Now().Add(24*time.Hour), a.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, email, _ := adm.Whoami(); email != root.Email {
+			t.Fatalf("deletion scheduled: the session is %q's, want the administrator's", email)
+		}
+		rows = a.auditRows(t, u, admin.ActionImpersonateEnd)
+		if len(rows) != 2 || rows[0].Metadata["reason"] != "user_barred" || rows[0].ImpersonatorID != root.ID {
+			t.Errorf("end rows of the user: got %+v, want the newest with the reason user_barred", rows)
+		}
 	})
 }
 
