@@ -98,6 +98,19 @@ func TestImpersonateRefused(t *testing.T) {
 		if page := adm.Get(a.Path("/admin/users/" + u.ID)); !strings.Contains(page.Body, `action="`+a.Path("/admin/users/"+u.ID+"/impersonate")+`"`) {
 			t.Error("the user's page does not offer impersonation")
 		}
+		// Past the sudo window: JSON is refused, a form is sent to
+		// re-authenticate, and nothing starts.
+		a.Clock.Advance(15 * time.Minute)
+		if res := adm.JSON("POST", a.Path("/admin/users/"+u.ID+"/impersonate"), `{"reason": "Support ticket 4242"}`); res.StatusCode != http.StatusForbidden || errCode(t, res) != "sudo_required" {
+			t.Errorf("out of sudo (JSON): got %d %q, want 403 sudo_required", res.StatusCode, errCode(t, res))
+		}
+		res = adm.Post(a.Path("/admin/users/"+u.ID+"/impersonate"), url.Values{"reason": {"Support ticket 4242"}})
+		if res.StatusCode != http.StatusSeeOther || !strings.Contains(res.Header.Get("Location"), "/sudo") {
+			t.Errorf("out of sudo (form): got %d to %q, want a redirect to re-authenticate", res.StatusCode, res.Header.Get("Location"))
+		}
+		if _, email, _ := adm.Whoami(); email != root.Email {
+			t.Fatalf("out of sudo: the session is %q's, want the administrator's", email)
+		}
 		if n := a.auditCount(t); n != before {
 			t.Errorf("refused starts wrote %d audit rows", n-before)
 		}
