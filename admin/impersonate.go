@@ -35,10 +35,13 @@ const (
 	ActionImpersonateEnd = "admin.impersonate.end"
 )
 
-// Bounds of an impersonation's written reason, in characters (at most
-// MaxReasonLen bytes).
+// Bounds of an impersonation's written reason, without surrounding
+// spaces.
 const (
+	// MinReasonLen is the fewest characters of a reason.
 	MinReasonLen = 10
+	// MaxReasonLen is the most bytes of a reason (an audit metadata
+	// value holds 512).
 	MaxReasonLen = 500
 )
 

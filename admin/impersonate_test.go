@@ -325,3 +325,30 @@ func TestImpersonateRace(t *testing.T) {
 		}
 	})
 }
+
+// TestStopWithoutAdminSession: when the administrator's own session was
+// revoked meanwhile, the stop signs the browser out and sends it to the
+// sign-in page; the end is audited as not restored.
+func TestStopWithoutAdminSession(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		adm, root := a.admin(t, "root@example.com")
+		u := a.CreateUser(t, "user@example.com", pw)
+		a.impersonate(t, adm, u)
+		if _, err := a.St.RevokeUserSessions(context.Background(), root.ID, nil, a.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		res := adm.JSON("POST", a.Path("/admin/impersonation/stop"), `{}`)
+		body := jsonBody(t, res)
+		if res.StatusCode != http.StatusOK || body["restored"] != false || body["next"] != "/auth/login" {
+			t.Errorf("stop: got %d %s, want the sign-in page, not restored", res.StatusCode, res.Body)
+		}
+		if state, email, _ := adm.Whoami(); email != "" {
+			t.Errorf("after the stop: %s as %q, want signed out", state, email)
+		}
+		rows := a.auditRows(t, u, admin.ActionImpersonateStop)
+		if len(rows) != 1 || rows[0].ActorID != root.ID || rows[0].Metadata["restored"] != "false" {
+			t.Errorf("stop rows: got %+v, want one, not restored", rows)
+		}
+	})
+}
