@@ -191,7 +191,7 @@ func (c *Console) Mount(mux *http.ServeMux) {
 		c.k.Handle(mux, post, path, h, admin, sudo)
 	}
 	c.k.Handle(mux, post, pathImpersonate, c.impersonate, admin, sudo)
-	c.k.Handle(mux, post, pathImpersonationStop, c.stopImpersonation, c.k.Guard.RequireUser)
+	c.k.Handle(mux, post, pathStopImperson, c.stopImpersonation, c.k.Guard.RequireUser)
 	c.k.Handle(mux, get, pathAudit, c.auditPage, admin)
 	c.k.Handle(mux, post, pathAudit, c.search, admin)
 	c.k.Handle(mux, get, pathAuditExport, c.auditExport, admin, sudo)

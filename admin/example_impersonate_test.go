@@ -93,7 +93,7 @@ func Example_impersonation() {
 	code, body = send("POST", "/auth/password", `{"current_password":"x","password":"y"}`)
 	fmt.Println("password change:", code, body["error"].(map[string]any)["code"])
 	code, body = send("POST", "/auth/admin/impersonation/stop", `{}`)
-	fmt.Println("stop:", code, body["next"] == "/auth/admin/users/"+user.ID+"?notice=admin_impersonation_stopped", whoami())
+	fmt.Println("stop:", code, body["next"] == "/auth/admin/users/"+user.ID+"?notice=admin_returned", whoami())
 	// Output:
 	// start: 200 / user@example.com
 	// password change: 403 impersonation_forbidden

@@ -136,7 +136,7 @@ func (c *Console) stopImpersonation(w http.ResponseWriter, r *http.Request) {
 		kernel.Redirect(w, r, c.k.Route(ui.RouteSignIn), map[string]any{"restored": false})
 		return
 	}
-	kernel.Redirect(w, r, kernel.WithNotice(c.k.Path(expand(pathUser, "{id}", userID)), "admin_impersonation_stopped"),
+	kernel.Redirect(w, r, kernel.WithNotice(c.k.Path(expand(pathUser, "{id}", userID)), "admin_returned"),
 		map[string]any{"restored": true})
 }
 

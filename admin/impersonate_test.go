@@ -170,7 +170,7 @@ func TestImpersonate(t *testing.T) {
 		}
 
 		res = adm.Post(a.Path("/admin/impersonation/stop"), nil)
-		want := a.Path("/admin/users/"+u.ID) + "?notice=admin_impersonation_stopped"
+		want := a.Path("/admin/users/"+u.ID) + "?notice=admin_returned"
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
 			t.Fatalf("stop: got %d to %q, want 303 to %q\n%.500s", res.StatusCode, res.Header.Get("Location"), want, res.Body)
 		}
@@ -215,7 +215,7 @@ func TestImpersonateJSON(t *testing.T) {
 		}
 		res = adm.JSON("POST", a.Path("/admin/impersonation/stop"), `{}`)
 		body = jsonBody(t, res)
-		if res.StatusCode != http.StatusOK || body["restored"] != true || body["next"] != a.Path("/admin/users/"+u.ID)+"?notice=admin_impersonation_stopped" {
+		if res.StatusCode != http.StatusOK || body["restored"] != true || body["next"] != a.Path("/admin/users/"+u.ID)+"?notice=admin_returned" {
 			t.Errorf("stop: got %d %s", res.StatusCode, res.Body)
 		}
 		if _, email, _ := adm.Whoami(); email != root.Email {

@@ -16,33 +16,33 @@ var templates embed.FS
 // Route paths, under the site's prefix. {id} is a user's ID, {org} an
 // organization's slug (or ID), {event} an audit event's ID.
 const (
-	pathUsers             = "/admin/users"
-	pathUser              = "/admin/users/{id}"
-	pathLock              = "/admin/users/{id}/lock"
-	pathUnlock            = "/admin/users/{id}/unlock"
-	pathDisable           = "/admin/users/{id}/disable"
-	pathEnable            = "/admin/users/{id}/enable"
-	pathRevokeSession     = "/admin/users/{id}/sessions/revoke"
-	pathRevokeAll         = "/admin/users/{id}/sessions/revoke-all"
-	pathPasswordReset     = "/admin/users/{id}/password-reset"
-	pathConfirm           = "/admin/users/{id}/confirmation"
-	pathTwoFactorReset    = "/admin/users/{id}/two-factor/reset"
-	pathPasskeyRemove     = "/admin/users/{id}/passkeys/remove"
-	pathIdentityUnlink    = "/admin/users/{id}/identities/unlink"
-	pathDeletionCancel    = "/admin/users/{id}/deletion/cancel"
-	pathDeletionRun       = "/admin/users/{id}/deletion/run"
-	pathGrant             = "/admin/users/{id}/admin/grant"
-	pathRevoke            = "/admin/users/{id}/admin/revoke"
-	pathImpersonate       = "/admin/users/{id}/impersonate"
-	pathImpersonationStop = "/admin/impersonation/stop"
-	pathAudit             = "/admin/audit"
-	pathAuditExport       = "/admin/audit/export"
-	pathAuditEvent        = "/admin/audit/{event}"
-	pathOrgUsers          = "/admin/orgs/{org}/users"
-	pathOrgUser           = "/admin/orgs/{org}/users/{id}"
-	pathOrgRevokeAll      = "/admin/orgs/{org}/users/{id}/sessions/revoke-all"
-	pathOrgConfirm        = "/admin/orgs/{org}/users/{id}/confirmation"
-	routeImpersonateName  = "admin_impersonate"
+	pathUsers            = "/admin/users"
+	pathUser             = "/admin/users/{id}"
+	pathLock             = "/admin/users/{id}/lock"
+	pathUnlock           = "/admin/users/{id}/unlock"
+	pathDisable          = "/admin/users/{id}/disable"
+	pathEnable           = "/admin/users/{id}/enable"
+	pathRevokeSession    = "/admin/users/{id}/sessions/revoke"
+	pathRevokeAll        = "/admin/users/{id}/sessions/revoke-all"
+	pathPasswordReset    = "/admin/users/{id}/password-reset"
+	pathConfirm          = "/admin/users/{id}/confirmation"
+	pathTwoFactorReset   = "/admin/users/{id}/two-factor/reset"
+	pathPasskeyRemove    = "/admin/users/{id}/passkeys/remove"
+	pathIdentityUnlink   = "/admin/users/{id}/identities/unlink"
+	pathDeletionCancel   = "/admin/users/{id}/deletion/cancel"
+	pathDeletionRun      = "/admin/users/{id}/deletion/run"
+	pathGrant            = "/admin/users/{id}/admin/grant"
+	pathRevoke           = "/admin/users/{id}/admin/revoke"
+	pathImpersonate      = "/admin/users/{id}/impersonate"
+	pathStopImperson     = "/admin/impersonation/stop"
+	pathAudit            = "/admin/audit"
+	pathAuditExport      = "/admin/audit/export"
+	pathAuditEvent       = "/admin/audit/{event}"
+	pathOrgUsers         = "/admin/orgs/{org}/users"
+	pathOrgUser          = "/admin/orgs/{org}/users/{id}"
+	pathOrgRevokeAll     = "/admin/orgs/{org}/users/{id}/sessions/revoke-all"
+	pathOrgConfirm       = "/admin/orgs/{org}/users/{id}/confirmation"
+	routeImpersonateName = "admin_impersonate"
 )
 
 // PackName is the name of the console's pack in a [ui.UI].
@@ -84,25 +84,25 @@ func Pages() ui.Pack {
 		Routes: map[string]string{
 			"admin_users": pathUsers, "admin_user": pathUser, "admin_audit": pathAudit, "admin_audit_export": pathAuditExport,
 			"admin_audit_event": pathAuditEvent, "admin_org_users": pathOrgUsers, "admin_org_user": pathOrgUser,
-			routeImpersonateName: pathImpersonate, ui.RouteStopImpersonation: pathImpersonationStop,
+			routeImpersonateName: pathImpersonate, ui.RouteStopImpersonation: pathStopImperson,
 		},
 		Notices: map[string]string{
-			"admin_locked":                "The user's password sign-in is locked.",
-			"admin_unlocked":              "The user's locks were cleared.",
-			"admin_disabled":              "The account is disabled and its sessions are signed out.",
-			"admin_enabled":               "The account is enabled.",
-			"admin_session_revoked":       "The session was signed out.",
-			"admin_sessions_revoked":      "Every session of the user was signed out.",
-			"admin_reset_sent":            "The user's sessions were signed out and a password reset link was sent.",
-			"admin_confirmation_sent":     "A new confirmation link was sent.",
-			"admin_two_factor_reset":      "The user's two-factor authentication was reset.",
-			"admin_passkey_removed":       "The passkey was removed.",
-			"admin_identity_unlinked":     "The sign-in provider was unlinked.",
-			"admin_deletion_cancelled":    "The scheduled deletion was cancelled.",
-			"admin_user_deleted":          "The account was deleted.",
-			"admin_granted":               "The user is now an administrator.",
-			"admin_revoked":               "The user is no longer an administrator.",
-			"admin_impersonation_stopped": "You stopped acting as the user and are back in your own session.",
+			"admin_locked":             "The user's password sign-in is locked.",
+			"admin_unlocked":           "The user's locks were cleared.",
+			"admin_disabled":           "The account is disabled and its sessions are signed out.",
+			"admin_enabled":            "The account is enabled.",
+			"admin_session_revoked":    "The session was signed out.",
+			"admin_sessions_revoked":   "Every session of the user was signed out.",
+			"admin_reset_sent":         "The user's sessions were signed out and a password reset link was sent.",
+			"admin_confirmation_sent":  "A new confirmation link was sent.",
+			"admin_two_factor_reset":   "The user's two-factor authentication was reset.",
+			"admin_passkey_removed":    "The passkey was removed.",
+			"admin_identity_unlinked":  "The sign-in provider was unlinked.",
+			"admin_deletion_cancelled": "The scheduled deletion was cancelled.",
+			"admin_user_deleted":       "The account was deleted.",
+			"admin_granted":            "The user is now an administrator.",
+			"admin_revoked":            "The user is no longer an administrator.",
+			"admin_returned":           "You stopped acting as the user and are back in your own session.",
 		},
 	}
 }
