@@ -520,17 +520,6 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, u, "admin_revoked", nil)
 }
 
-// impersonate is the place of impersonation: the route and its form
-// exist, with the reason field, and the handler answers 501 until
-// impersonation (the session's impersonator, its time box and banner,
-// and the refused actions) is built.
-func (c *Console) impersonate(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := c.act(w, r, true); !ok {
-		return
-	}
-	c.k.Fail(w, r, http.StatusNotImplemented, "not_implemented", "Impersonation is not available yet.")
-}
-
 // refuseField answers a refused field of an action with 400 and the
 // user's detail page.
 func (c *Console) refuseField(w http.ResponseWriter, r *http.Request, u *store.User, field, msg string) {

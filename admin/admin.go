@@ -121,7 +121,9 @@ type Console struct {
 }
 
 // New validates cfg and returns the console. Errors wrap
-// [sigra.ErrConfig] and name the missing or invalid field.
+// [sigra.ErrConfig] and name the missing or invalid field. It registers
+// the console with cfg.Sessions.OnImpersonationEnd, to audit the end of
+// every impersonation: build one console per session manager.
 func New(cfg Config) (*Console, error) {
 	var st kernel.Store
 	if cfg.Store != nil {
@@ -166,7 +168,11 @@ func New(cfg Config) (*Console, error) {
 	if cfg.PageSize < 0 || cfg.PageSize > 100 {
 		return bad("PageSize %d: want 1 to 100", cfg.PageSize)
 	}
-	return &Console{k: k, cfg: cfg, st: cfg.Store}, nil
+	c := &Console{k: k, cfg: cfg, st: cfg.Store}
+	// The end of an impersonation by its time box has no route of its own
+	// to record it: the session manager tells the console.
+	cfg.Sessions.OnImpersonationEnd(c.ended)
+	return c, nil
 }
 
 // routeReset is the route of the account pack's new-password page, which
@@ -185,6 +191,7 @@ func (c *Console) Mount(mux *http.ServeMux) {
 		c.k.Handle(mux, post, path, h, admin, sudo)
 	}
 	c.k.Handle(mux, post, pathImpersonate, c.impersonate, admin, sudo)
+	c.k.Handle(mux, post, pathStopImperson, c.stopImpersonation, c.k.Guard.RequireUser)
 	c.k.Handle(mux, get, pathAudit, c.auditPage, admin)
 	c.k.Handle(mux, post, pathAudit, c.search, admin)
 	c.k.Handle(mux, get, pathAuditExport, c.auditExport, admin, sudo)

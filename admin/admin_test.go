@@ -379,25 +379,6 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// TestImpersonatePlaceholder: the route exists for administrators, behind
-// the same checks as the other destructive actions, and answers 501 until
-// impersonation is built.
-func TestImpersonatePlaceholder(t *testing.T) {
-	t.Parallel()
-	each(t, func(t *testing.T, a *app) {
-		adm, _ := a.admin(t, "root@example.com")
-		u := a.CreateUser(t, "user@example.com", pw)
-		res := adm.JSON("POST", a.Path("/admin/users/"+u.ID+"/impersonate"), `{"reason": "ticket 42"}`)
-		if res.StatusCode != http.StatusNotImplemented || errCode(t, res) != "not_implemented" {
-			t.Errorf("impersonate: got %d %q, want 501 not_implemented", res.StatusCode, errCode(t, res))
-		}
-		page := adm.Get(a.Path("/admin/users/" + u.ID))
-		if !strings.Contains(page.Body, `action="/auth/admin/users/`+u.ID+`/impersonate"`) {
-			t.Error("the user detail has no impersonation form")
-		}
-	})
-}
-
 func tokenDigest(s string) []byte { return token.Digest(s) }
 
 // TestProtectedRace: a grant of the role that is not committed yet when

@@ -46,10 +46,50 @@
 // a refused field 400 with the field's message; a user that does not
 // exist 404; a store outage 503.
 //
-// Impersonation has its place: the user detail shows an "Impersonate"
-// form (with a reason) posting to the route admin_impersonate, which this
-// package declares and whose handler answers 501 "not_implemented" until
-// impersonation is built on the session layer.
+// # Impersonation
+//
+// An administrator sees the application as a user: POST
+// /admin/users/{id}/impersonate, behind sudo, with a written reason
+// (field reason, 10 to 500 characters: 400 "invalid_input" with the
+// field's message otherwise). Another administrator, the acting one
+// included, is refused 403 "admin_protected" (checked again in the
+// start's transaction, as for the destructive actions), a disabled user
+// 409 "disabled" and a user whose deletion is scheduled 409
+// "deletion_pending" (the session layer would end such an
+// impersonation on its next request). The audit row
+// (ActionImpersonateStart: the administrator as actor and impersonator,
+// the user as subject, the reason in its metadata) and the email to the
+// user (admin_impersonated: who acts and when; not the reason, which may
+// name what the administrator investigates) commit in one transaction
+// before the session changes, so an impersonation never starts
+// unrecorded; the browser then lands on the site's home as the user.
+//
+// From then on, session.Manager keeps the impersonation in its time box
+// (15 minutes idle, 30 in all by default), every page shows the banner
+// with the time left and a stop button, the actions an impersonator may
+// never take answer 403 "impersonation_forbidden" (see
+// middleware.Guard.RefuseImpersonation), the console itself answers 404
+// (the user is not an administrator), and every audit row written by any
+// feature carries the user as actor and the administrator as
+// impersonator.
+//
+// The banner's button posts to POST /admin/impersonation/stop (the
+// route ui.RouteStopImpersonation, declared by [Pages]): the browser
+// returns to the administrator's own session, as it was (sudo time
+// included), without a new sign-in, and lands on the user's page in the
+// console; when the administrator's session is no longer live the
+// browser is signed out and lands on the sign-in page. A session that is
+// not an impersonation is answered 409 "not_impersonating". [New]
+// registers with session.Manager.OnImpersonationEnd, so every end is
+// audited, with the administrator as actor: ActionImpersonateStop for the
+// button, ActionImpersonateEnd for the time box and a barred user, with
+// the cause ("reason": stopped, idle, expired, user_barred) and whether
+// the administrator's session came back ("restored"); the administrator
+// is the impersonator of these rows as of the start's. The subject is the
+// user, except when the impersonation's session was gone before the
+// request that ended it (expired, or revoked, as disabling the user
+// revokes every session): the cause is then "expired" and the end names
+// the administrator only (the start's row names both).
 //
 // # The org lens
 //
@@ -90,7 +130,8 @@
 //	POST /admin/users/{id}/deletion/cancel
 //	POST /admin/users/{id}/deletion/run              confirm_email
 //	POST /admin/users/{id}/admin/grant               (and admin/revoke)
-//	POST /admin/users/{id}/impersonate               reason (501 for now)
+//	POST /admin/users/{id}/impersonate               reason (sudo): to the site's home as the user; JSON {"impersonating": {"user_id", "ends_at"}}
+//	POST /admin/impersonation/stop                   the banner's button (signed in): to the user's page; JSON {"restored"}
 //	GET  /admin/audit                                the explorer (actor, subject, action, outcome, org, ip, since, until, after)
 //	GET  /admin/audit/export?format=csv|jsonl        the export (sudo)
 //	GET  /admin/audit/{event}                        one event with its seal

@@ -34,6 +34,7 @@ func forms() map[string]kernel.Fields {
 		p(pathGrant):          none,
 		p(pathRevoke):         none,
 		p(pathImpersonate):    {"reason": kernel.Text},
+		p(pathStopImperson):   none,
 		p(pathOrgRevokeAll):   none,
 		p(pathOrgConfirm):     none,
 	}

@@ -124,6 +124,7 @@ func TestEmailChecks(t *testing.T) {
 		"admin_two_factor_reset": {Data: &admin.NoticeMail{}, Want: list{"recovery codes"}},
 		"admin_disabled":         {Data: &admin.NoticeMail{}, Want: list{"disabled your account"}},
 		"admin_locked":           {Data: &admin.NoticeMail{Until: pcT0}, Want: list{"locked", "Mar 14, 2026"}},
+		"admin_impersonated":     {Data: &admin.NoticeMail{Admin: "root@example.com"}, Want: list{"root@example.com", "acting as you", "recorded under their name"}},
 	})
 }
 

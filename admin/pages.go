@@ -34,6 +34,7 @@ const (
 	pathGrant            = "/admin/users/{id}/admin/grant"
 	pathRevoke           = "/admin/users/{id}/admin/revoke"
 	pathImpersonate      = "/admin/users/{id}/impersonate"
+	pathStopImperson     = "/admin/impersonation/stop"
 	pathAudit            = "/admin/audit"
 	pathAuditExport      = "/admin/audit/export"
 	pathAuditEvent       = "/admin/audit/{event}"
@@ -60,14 +61,14 @@ const PackName = "admin"
 //	admin_audit_event  *AuditEventData  one audit event with its seal
 //
 // Emails (name, Email.Data type): admin_password_reset,
-// admin_confirm, admin_two_factor_reset, admin_disabled and
-// admin_locked (*NoticeMail).
+// admin_confirm, admin_two_factor_reset, admin_disabled, admin_locked
+// and admin_impersonated (*NoticeMail).
 //
 // Routes (paths hold {id}, {org} or {event}; the page data carries the
 // resolved paths of every link and form): admin_users, admin_user,
 // admin_audit, admin_audit_export, admin_audit_event, admin_org_users,
-// admin_org_user and admin_impersonate (the form of impersonation, whose
-// handler is not part of this package yet).
+// admin_org_user, admin_impersonate (the form of impersonation) and
+// ui.RouteStopImpersonation (the banner's stop button).
 func Pages() ui.Pack {
 	files, _ := fs.Sub(templates, "templates")
 	return ui.Pack{
@@ -78,12 +79,12 @@ func Pages() ui.Pack {
 		},
 		Emails: map[string]any{
 			"admin_password_reset": &NoticeMail{}, "admin_confirm": &NoticeMail{}, "admin_two_factor_reset": &NoticeMail{},
-			"admin_disabled": &NoticeMail{}, "admin_locked": &NoticeMail{},
+			"admin_disabled": &NoticeMail{}, "admin_locked": &NoticeMail{}, "admin_impersonated": &NoticeMail{},
 		},
 		Routes: map[string]string{
 			"admin_users": pathUsers, "admin_user": pathUser, "admin_audit": pathAudit, "admin_audit_export": pathAuditExport,
 			"admin_audit_event": pathAuditEvent, "admin_org_users": pathOrgUsers, "admin_org_user": pathOrgUser,
-			routeImpersonateName: pathImpersonate,
+			routeImpersonateName: pathImpersonate, ui.RouteStopImpersonation: pathStopImperson,
 		},
 		Notices: map[string]string{
 			"admin_locked":             "The user's password sign-in is locked.",
@@ -101,6 +102,7 @@ func Pages() ui.Pack {
 			"admin_user_deleted":       "The account was deleted.",
 			"admin_granted":            "The user is now an administrator.",
 			"admin_revoked":            "The user is no longer an administrator.",
+			"admin_returned":           "You stopped acting as the user and are back in your own session.",
 		},
 	}
 }
@@ -227,8 +229,8 @@ type Actions struct {
 	PasskeyRemove, IdentityUnlink string
 	DeletionCancel, DeletionRun   string
 	Grant, Revoke                 string
-	// Impersonate is the form of impersonation (with a reason); its
-	// handler answers 501 until impersonation is built.
+	// Impersonate is the form of impersonation (with a reason); offered
+	// on users who are not administrators.
 	Impersonate string
 }
 
@@ -297,4 +299,8 @@ type AuditEventData struct {
 type NoticeMail struct {
 	// Until is when a lock ends (admin_locked).
 	Until time.Time
+	// Admin is the address of the administrator who acts as the user
+	// (admin_impersonated). The written reason is not sent: it may name
+	// what the administrator investigates.
+	Admin string
 }

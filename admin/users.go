@@ -387,7 +387,9 @@ func (c *Console) actionsFor(r *http.Request, u *store.User, d *UserData, isAdmi
 		}
 	} else {
 		a.Grant = p(pathGrant)
-		a.Impersonate = p(pathImpersonate)
+		if u.DisabledAt.IsZero() && u.DeletionDueAt.IsZero() {
+			a.Impersonate = p(pathImpersonate)
+		}
 	}
 	if d.Protected {
 		return a
