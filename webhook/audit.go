@@ -8,6 +8,13 @@ import (
 	"github.com/sigra-go/sigra/store"
 )
 
+// ActionReplay is the audit action of a delivery queued again by an
+// operator (the admin console, the command-line tool): its metadata names
+// the delivery ("delivery") and its event type ("event_type"). The
+// package does not record it; the caller of [Webhooks.Replay] (or of the
+// store's ReplayWebhook) does, in the same transaction.
+const ActionReplay = "webhook.replay"
+
 // AuditData is the "data" of an event that comes from the audit log (see
 // [Webhooks.OnAudit]): a stable JSON shape, the same for every action.
 //
