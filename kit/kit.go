@@ -105,8 +105,9 @@ type Config struct {
 	Orgs *org.Config
 	// Admin, when set, adds the admin console (package admin) with these
 	// options: the users list and detail, the org lens, the audit
-	// explorer. The kit fills the dependencies, and PasskeyRPID from
-	// Passkeys when it is empty. The store must implement admin.Store, as
+	// explorer. The kit fills the dependencies, PasskeyRPID from
+	// Passkeys when it is empty, and, with Webhooks, the webhooks page
+	// (admin.Config.Webhooks) when the store implements admin.WebhookStore. The store must implement admin.Store, as
 	// both adapters do. Nil leaves the console out.
 	Admin *admin.Config
 	// OAuth turns on sign-in with OAuth and OpenID Connect providers when
@@ -447,6 +448,9 @@ func New(cfg Config) (*Kit, error) {
 		ac := *cfg.Admin
 		ac.Store, ac.Sessions, ac.Guard, ac.UI, ac.Mail, ac.RateLimiter = st, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
 		ac.Audit = cmp.Or(ac.Audit, k.Audit)
+		if ac.Webhooks == nil && k.Webhooks != nil {
+			ac.Webhooks, _ = cfg.Store.(admin.WebhookStore)
+		}
 		if ac.PasskeyRPID == "" && k.Passkeys != nil {
 			ac.PasskeyRPID = k.Passkeys.RPID()
 		}
