@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/admin"
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
 	"github.com/sigra-go/sigra/kit"
+	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/webhook"
 )
@@ -199,5 +202,44 @@ func TestWebhooksFromAudit(t *testing.T) {
 				t.Errorf("receiver after the rollback: got %d requests, want still 2", len(got))
 			}
 		})
+	}
+}
+
+// TestWebhooksConfig: Config.Webhooks with a store that keeps no webhooks,
+// or with a bad setting, is refused with sigra.ErrConfig; the console gets
+// the webhooks page only with webhooks.
+func TestWebhooksConfig(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	base := kit.Config{Site: site.Config{BaseURL: "http://localhost:8080"}, Keys: apptest.NewKey("k1"), Passwords: cheap}
+	for name, cfg := range map[string]kit.Config{
+		"store without webhooks": {Store: withoutMFA{db}, DisableMFA: true, Webhooks: &webhook.Config{}},
+		"negative batch":         {Store: db, Webhooks: &webhook.Config{Batch: -1}},
+	} {
+		cfg.Site, cfg.Keys, cfg.Passwords = base.Site, base.Keys, base.Passwords
+		if _, err := kit.New(cfg); !errors.Is(err, sigra.ErrConfig) {
+			t.Errorf("%s: got %v, want an error wrapping sigra.ErrConfig", name, err)
+		}
+	}
+	for _, on := range []bool{false, true} {
+		cfg := base
+		cfg.Store, cfg.Admin = db, &admin.Config{}
+		if on {
+			cfg.Webhooks = &webhook.Config{}
+		}
+		k, err := kit.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (k.Webhooks != nil) != on {
+			t.Errorf("webhooks %v: Kit.Webhooks is %v", on, k.Webhooks)
+		}
+		if _, ok := k.UI.Route("admin_webhooks"); !ok {
+			t.Error("the admin pack lacks the admin_webhooks route")
+		}
+		r := httptest.NewRequest(http.MethodGet, "/auth/admin/webhooks", nil)
+		if _, pattern := k.Mux.Handler(r); (pattern != "") != on {
+			t.Errorf("webhooks %v: the webhooks page is mounted at %q", on, pattern)
+		}
 	}
 }
