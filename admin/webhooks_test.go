@@ -2,9 +2,11 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,5 +209,62 @@ func TestWebhookFormsCoverEveryRoute(t *testing.T) {
 	unschemed, unused := a.Console.FormsCheck()
 	if len(unschemed) > 0 || len(unused) > 0 {
 		t.Errorf("got routes without a schema %q and schemas without a route %q, want none", unschemed, unused)
+	}
+}
+
+// TestWebhookReplayRace: administrators replaying one dead delivery at
+// once queue it once: one replay succeeds, the others are answered 409,
+// and one audit row is written.
+func TestWebhookReplayRace(t *testing.T) {
+	t.Parallel()
+	for _, b := range apptest.Backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			a, wst := newWebhooksApp(t, b)
+			ctx := context.Background()
+			now := a.Clock.Now()
+			ep := &store.WebhookEndpoint{URL: "https://hooks.example/in", EventTypes: []string{"auth.register"}, Enabled: true,
+				CreatedAt: now, UpdatedAt: now, Secret: store.WebhookSecret{Sealed: []byte("s"), KeyID: "k1", CreatedAt: now}}
+			if err := wst.CreateWebhookEndpoint(ctx, ep); err != nil {
+				t.Fatal(err)
+			}
+			d := &store.WebhookDelivery{EndpointID: ep.ID, EventType: "auth.register", Payload: []byte(`{}`), CreatedAt: now, NextAttemptAt: now}
+			if err := wst.EnqueueWebhook(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			if err := wst.MarkWebhookDead(ctx, d.ID, 500, "500 Internal Server Error", now); err != nil {
+				t.Fatal(err)
+			}
+			const n = 6
+			clients := make([]*apptest.Client, n)
+			for i := range clients {
+				clients[i], _ = a.admin(t, fmt.Sprintf("admin%d@example.com", i))
+			}
+			codes := make([]int, n)
+			var wg sync.WaitGroup
+			for i, c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					codes[i] = c.JSON("POST", a.Path("/admin/webhooks/replay"), `{"delivery_id":"`+d.ID+`"}`).StatusCode
+				}()
+			}
+			wg.Wait()
+			ok, conflict := 0, 0
+			for _, code := range codes {
+				switch code {
+				case http.StatusOK:
+					ok++
+				case http.StatusConflict:
+					conflict++
+				}
+			}
+			if ok != 1 || conflict != n-1 {
+				t.Errorf("concurrent replays: got statuses %v, want one 200 and %d 409", codes, n-1)
+			}
+			if got := a.Count(t, "sigra_audit_log", "action = '"+webhook.ActionReplay+"'"); got != 1 {
+				t.Errorf("audit rows of the replays: got %d, want 1", got)
+			}
+		})
 	}
 }
