@@ -167,7 +167,8 @@ type Config struct {
 	// networks): every success event a feature records in the audit log is
 	// queued, in the transaction of the change, for the endpoints
 	// subscribed to its action (see webhook.Webhooks.OnAudit), and Run
-	// delivers them. The kit fills Store, Now and Logger, and Keys when
+	// delivers them (at the worker's next poll, PollInterval, after the
+	// change commits). The kit fills Store, Now and Logger, and Keys when
 	// empty. The store must implement store.Webhooks, as both adapters do.
 	// Nil sends nothing.
 	Webhooks *webhook.Config

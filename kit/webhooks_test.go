@@ -243,3 +243,33 @@ func TestWebhooksConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRunDeliversWebhooks: Kit.Run runs the webhooks' worker, which sends
+// a feature's event queued by a request.
+func TestRunDeliversWebhooks(t *testing.T) {
+	t.Parallel()
+	a, k := startOn(t, "sqlite", kit.Config{Webhooks: &webhook.Config{AllowNetworks: loopback, PollInterval: 20 * time.Millisecond}})
+	rc := newReceiver(t)
+	if _, _, err := k.Webhooks.Subscribe(context.Background(), rc.srv.URL, []string{audit.ActionRegister}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- k.Run(ctx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	if res := a.Client(t).Post("/auth/register", url.Values{"email": {"a.user@example.com"}, "password": {"a long enough passphrase"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("register: got %d", res.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rc.all()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the registration's webhook was not delivered within 10 s of Run")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
