@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -110,6 +111,10 @@ type Config struct {
 	// PageSize is the users list's and the audit explorer's page size.
 	// Default 50; at most 100.
 	PageSize int
+	// Webhooks, when set, adds the webhooks page: the endpoints and the
+	// dead letter, with a replay action behind sudo (see
+	// [WebhookStore]). Nil leaves it out.
+	Webhooks WebhookStore
 }
 
 // Console serves the admin console. Create it with [New] and mount it
@@ -135,7 +140,11 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	k.Forms(forms())
+	fs := forms()
+	if cfg.Webhooks != nil {
+		maps.Copy(fs, webhookForms())
+	}
+	k.Forms(fs)
 	for _, route := range []string{ui.RouteSignIn, ui.RouteSudo, ui.RouteConfirm, routeReset} {
 		if err := k.Need(route, "the pack of the sign-in flows (such as account.Pages())"); err != nil {
 			return nil, err
@@ -202,6 +211,9 @@ func (c *Console) Mount(mux *http.ServeMux) {
 	c.k.Handle(mux, get, pathOrgUser, c.userPage, lens)
 	c.k.Handle(mux, post, pathOrgRevokeAll, c.revokeAll, lens, sudo)
 	c.k.Handle(mux, post, pathOrgConfirm, c.resendConfirmation, lens, sudo)
+	if c.cfg.Webhooks != nil {
+		c.mountWebhooks(mux)
+	}
 }
 
 // ---- who may use the console ----

@@ -113,6 +113,20 @@
 // page at a time, never the whole result in memory, and is itself
 // audited.
 //
+// # Webhooks
+//
+// With Config.Webhooks (a [WebhookStore]; the kit sets it when its
+// webhooks are configured), the webhooks page lists the endpoints, their
+// event types and state (never their secrets) and the dead letter: the
+// newest deliveries given up after their last attempt, with their last
+// status and error. Replay, behind sudo, queues one again with its
+// webhook-id and records [ActionWebhookReplay] with the administrator as
+// actor in the same transaction; a delivery still queued is refused with
+// 409 "webhook_queued", an unknown one with 404. The console replays
+// through the store (its ReplayWebhook), not package webhook's worker,
+// which needs no keys; the application's worker sends the delivery at its
+// next poll.
+//
 // # Routes
 //
 // Mounted under the site's prefix:
@@ -135,6 +149,8 @@
 //	GET  /admin/audit                                the explorer (actor, subject, action, outcome, org, ip, since, until, after)
 //	GET  /admin/audit/export?format=csv|jsonl        the export (sudo)
 //	GET  /admin/audit/{event}                        one event with its seal
+//	GET  /admin/webhooks                             endpoints and the dead letter (with Config.Webhooks)
+//	POST /admin/webhooks/replay                      delivery_id (sudo)
 //	GET  /admin/orgs/{org}/users                     the org lens's list
 //	GET  /admin/orgs/{org}/users/{id}                the org lens's detail
 //	POST /admin/orgs/{org}/users/{id}/sessions/revoke-all

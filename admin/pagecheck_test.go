@@ -110,7 +110,7 @@ func pcCases() []apptest.PageCase {
 
 func TestPageChecks(t *testing.T) {
 	t.Parallel()
-	pcCheck(t).Pages(t, pcCases())
+	pcCheck(t).Pages(t, append(pcCases(), pcWebhookCases()...))
 }
 
 func TestEmailChecks(t *testing.T) {

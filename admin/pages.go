@@ -59,6 +59,7 @@ const PackName = "admin"
 //	admin_user         *UserData        one user: profile, sessions, factors, organizations, timeline, actions
 //	admin_audit        *AuditData       the audit explorer: filters, pages, export
 //	admin_audit_event  *AuditEventData  one audit event with its seal
+//	admin_webhooks     *WebhooksData    the webhook endpoints and the dead letter, with replay
 //
 // Emails (name, Email.Data type): admin_password_reset,
 // admin_confirm, admin_two_factor_reset, admin_disabled, admin_locked
@@ -76,6 +77,7 @@ func Pages() ui.Pack {
 		Files: files,
 		Pages: map[string]any{
 			"admin_users": &UsersData{}, "admin_user": &UserData{}, "admin_audit": &AuditData{}, "admin_audit_event": &AuditEventData{},
+			"admin_webhooks": &WebhooksData{},
 		},
 		Emails: map[string]any{
 			"admin_password_reset": &NoticeMail{}, "admin_confirm": &NoticeMail{}, "admin_two_factor_reset": &NoticeMail{},
@@ -85,6 +87,7 @@ func Pages() ui.Pack {
 			"admin_users": pathUsers, "admin_user": pathUser, "admin_audit": pathAudit, "admin_audit_export": pathAuditExport,
 			"admin_audit_event": pathAuditEvent, "admin_org_users": pathOrgUsers, "admin_org_user": pathOrgUser,
 			routeImpersonateName: pathImpersonate, ui.RouteStopImpersonation: pathStopImperson,
+			"admin_webhooks": pathWebhooks, "admin_webhook_replay": pathWebhookReplay,
 		},
 		Notices: map[string]string{
 			"admin_locked":             "The user's password sign-in is locked.",
@@ -103,6 +106,7 @@ func Pages() ui.Pack {
 			"admin_granted":            "The user is now an administrator.",
 			"admin_revoked":            "The user is no longer an administrator.",
 			"admin_returned":           "You stopped acting as the user and are back in your own session.",
+			"admin_webhook_replayed":   "The delivery is queued again.",
 		},
 	}
 }

@@ -122,6 +122,17 @@ type Config struct {
 	// WriteTimeout bounds how long RecordFailure waits for the store.
 	// Default DefaultWriteTimeout; negative is an error.
 	WriteTimeout time.Duration
+	// OnRecord, when set, is called by Record with the row of every
+	// success event once the store has appended it, with the same context:
+	// inside a transaction of the store it runs in that transaction, so
+	// what it writes (a queued webhook, for instance) commits or rolls back
+	// with the change and its audit row. An error it returns fails the
+	// Record (wrapped), so the caller's transaction rolls back. Failure
+	// events (OutcomeFailure, and so every RecordFailure) are not passed
+	// to it. It must not change e, and must not write outside the
+	// transaction ctx carries (on SQLite, the open transaction holds the
+	// only writer connection). Default nil: nothing is called.
+	OnRecord func(ctx context.Context, e *store.AuditEvent) error
 }
 
 // Logger validates audit events and writes them through a [store.AuditLog].
@@ -138,6 +149,7 @@ type Logger struct {
 	strict  bool
 	extra   map[string]bool
 	timeout time.Duration
+	hook    func(context.Context, *store.AuditEvent) error
 }
 
 // New returns a Logger configured by cfg, with defaults filled in. It
@@ -153,6 +165,7 @@ func New(cfg Config) (*Logger, error) {
 		log:     cfg.Logger,
 		strict:  cfg.Strict,
 		timeout: cfg.WriteTimeout,
+		hook:    cfg.OnRecord,
 	}
 	if len(cfg.Actions) > 0 {
 		l.extra = make(map[string]bool, len(cfg.Actions))
@@ -192,7 +205,9 @@ func (l *Logger) writeTimeout() time.Duration {
 // rolls back with the change it describes. An invalid event is refused before
 // anything is written, with an error wrapping ErrInvalidAction,
 // ErrUnknownAction, ErrInvalidOutcome, ErrInvalidMetadata, ErrSecretMetadata
-// or ErrInvalidEvent; a store failure is returned wrapped.
+// or ErrInvalidEvent; a store failure is returned wrapped. Once a success
+// event is appended, Config.OnRecord is called with it and ctx, and its
+// error is returned wrapped.
 func (l *Logger) Record(ctx context.Context, e Event) error {
 	row, err := l.build(ctx, e)
 	if err != nil {
@@ -203,6 +218,11 @@ func (l *Logger) Record(ctx context.Context, e Event) error {
 	}
 	if err := l.st.AppendAudit(ctx, row); err != nil {
 		return fmt.Errorf("sigra/audit: record %s: %w", row.Action, err)
+	}
+	if l.hook != nil && row.Outcome == OutcomeSuccess {
+		if err := l.hook(ctx, row); err != nil {
+			return fmt.Errorf("sigra/audit: record %s: on record: %w", row.Action, err)
+		}
 	}
 	return nil
 }

@@ -65,6 +65,17 @@
 // purged hourly by [Kit.Run]. Registration is open and sign-in is allowed
 // before the address is confirmed (Config.Account changes both).
 //
+// # Audit and webhooks
+//
+// The kit builds one audit logger, [Kit.Audit], and gives it to every
+// feature it builds (unless the feature's own Config.Audit is set). With
+// Config.Webhooks set, that logger queues each success event the features
+// record as a webhook for the endpoints subscribed to its action, in the
+// transaction of the change (see webhook.Webhooks.OnAudit for the
+// payload); failure events are not sent. Subscribe endpoints with
+// [Kit.Webhooks]; [Kit.Run] delivers; with Config.Admin the console gets
+// its webhooks page (the dead letter and replay).
+//
 // # In production
 //
 //   - Base URL: the https:// origin users see (Config.Site.BaseURL).

@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/ui"
+	"github.com/sigra-go/sigra/webhook"
 )
 
 // Store is what the kit needs of storage: the account flows' store and
@@ -103,8 +105,9 @@ type Config struct {
 	Orgs *org.Config
 	// Admin, when set, adds the admin console (package admin) with these
 	// options: the users list and detail, the org lens, the audit
-	// explorer. The kit fills the dependencies, and PasskeyRPID from
-	// Passkeys when it is empty. The store must implement admin.Store, as
+	// explorer. The kit fills the dependencies, PasskeyRPID from
+	// Passkeys when it is empty, and, with Webhooks, the webhooks page
+	// (admin.Config.Webhooks) when the store implements admin.WebhookStore. The store must implement admin.Store, as
 	// both adapters do. Nil leaves the console out.
 	Admin *admin.Config
 	// OAuth turns on sign-in with OAuth and OpenID Connect providers when
@@ -159,6 +162,16 @@ type Config struct {
 	// longest a row stays outside the chain. Default
 	// audit.DefaultSealInterval.
 	AuditSealInterval time.Duration
+	// Webhooks, when set, sends the features' events as signed webhooks
+	// (package webhook) with these options (retries, timeouts, allowed
+	// networks): every success event a feature records in the audit log is
+	// queued, in the transaction of the change, for the endpoints
+	// subscribed to its action (see webhook.Webhooks.OnAudit), and Run
+	// delivers them (at the worker's next poll, PollInterval, after the
+	// change commits). The kit fills Store, Now and Logger, and Keys when
+	// empty. The store must implement store.Webhooks, as both adapters do.
+	// Nil sends nothing.
+	Webhooks *webhook.Config
 }
 
 // Kit is the common composition: one site, sessions, the UI, the guard,
@@ -211,6 +224,13 @@ type Kit struct {
 	// verifies it; nil when the store does not implement
 	// store.AuditChain.
 	AuditChain *audit.Chain
+	// Audit is the one audit logger every feature the kit builds records
+	// with (unless the feature's Config.Audit is set); with Webhooks, its
+	// success events are queued as webhooks.
+	Audit *audit.Logger
+	// Webhooks subscribes endpoints, replays deliveries and, in Run,
+	// delivers them; nil unless Config.Webhooks is set.
+	Webhooks *webhook.Webhooks
 
 	handler http.Handler
 	purge   time.Duration
@@ -273,6 +293,9 @@ func New(cfg Config) (*Kit, error) {
 		return nil, err
 	}
 	if k.AuditChain, err = newAuditChain(cfg, k.Site); err != nil {
+		return nil, err
+	}
+	if k.Webhooks, k.Audit, err = newAudit(cfg, k.Site); err != nil {
 		return nil, err
 	}
 	if cfg.SMTP == nil && k.Site.Secure() {
@@ -338,6 +361,7 @@ func New(cfg Config) (*Kit, error) {
 	if !cfg.DisableMFA {
 		m := cfg.MFA
 		m.Store, m.Sessions, m.Guard, m.UI, m.Mail, m.RateLimiter = twoFactor, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		m.Audit = cmp.Or(m.Audit, k.Audit)
 		if m.Keys == "" {
 			m.Keys = cfg.Keys
 		}
@@ -352,6 +376,7 @@ func New(cfg Config) (*Kit, error) {
 	if cfg.Orgs != nil {
 		oc := *cfg.Orgs
 		oc.Store, oc.Sessions, oc.Guard, oc.UI, oc.Mail, oc.RateLimiter = orgStore, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		oc.Audit = cmp.Or(oc.Audit, k.Audit)
 		if k.Orgs, err = org.New(oc); err != nil {
 			return nil, err
 		}
@@ -364,6 +389,7 @@ func New(cfg Config) (*Kit, error) {
 			return bad("Config.Store does not implement oauth.Store (identities): implement it, or leave Config.OAuth empty")
 		}
 		o.Store, o.Sessions, o.Guard, o.UI, o.Mail, o.RateLimiter = st, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		o.Audit = cmp.Or(o.Audit, k.Audit)
 		if o.Keys == "" {
 			o.Keys = cfg.Keys
 		}
@@ -382,6 +408,7 @@ func New(cfg Config) (*Kit, error) {
 	if cfg.Passkeys != nil {
 		p := *cfg.Passkeys
 		p.Store, p.Sessions, p.Guard, p.UI, p.Mail, p.RateLimiter = keyStore, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		p.Audit = cmp.Or(p.Audit, k.Audit)
 		if p.Keys == "" {
 			p.Keys = cfg.Keys
 		}
@@ -399,6 +426,7 @@ func New(cfg Config) (*Kit, error) {
 	if cfg.JWT != nil {
 		jc := *cfg.JWT
 		jc.Store, jc.Sessions, jc.UI, jc.Guard = jwtStore, k.Sessions, k.UI, k.Guard
+		jc.Audit = cmp.Or(jc.Audit, k.Audit)
 		if k.JWT, err = jwtauth.New(jc); err != nil {
 			return nil, err
 		}
@@ -407,6 +435,7 @@ func New(cfg Config) (*Kit, error) {
 	if cfg.APITokens != nil {
 		tc := *cfg.APITokens
 		tc.Store, tc.Sessions, tc.Guard, tc.UI, tc.Mail, tc.RateLimiter = tokenStore, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		tc.Audit = cmp.Or(tc.Audit, k.Audit)
 		if k.APITokens, err = apitoken.New(tc); err != nil {
 			return nil, err
 		}
@@ -419,6 +448,10 @@ func New(cfg Config) (*Kit, error) {
 		}
 		ac := *cfg.Admin
 		ac.Store, ac.Sessions, ac.Guard, ac.UI, ac.Mail, ac.RateLimiter = st, k.Sessions, k.Guard, k.UI, k.Outbox, k.Limiter
+		ac.Audit = cmp.Or(ac.Audit, k.Audit)
+		if ac.Webhooks == nil && k.Webhooks != nil {
+			ac.Webhooks, _ = cfg.Store.(admin.WebhookStore)
+		}
 		if ac.PasskeyRPID == "" && k.Passkeys != nil {
 			ac.PasskeyRPID = k.Passkeys.RPID()
 		}
@@ -428,6 +461,7 @@ func New(cfg Config) (*Kit, error) {
 	}
 	a := cfg.Account
 	a.Store, a.Sessions, a.Guard, a.UI, a.Passwords, a.Mail, a.RateLimiter = cfg.Store, k.Sessions, k.Guard, k.UI, k.Hasher, k.Outbox, k.Limiter
+	a.Audit = cmp.Or(a.Audit, k.Audit)
 	a.Sections = append(a.Sections, sections...)
 	if a.SecondFactor == nil && k.MFA != nil {
 		a.SecondFactor = k.MFA
@@ -579,8 +613,8 @@ func (k *Kit) orgs(guard string) *org.Orgs {
 // middleware.Guard.RequireConfirmed).
 func (k *Kit) RequireConfirmed(next http.Handler) http.Handler { return k.Guard.RequireConfirmed(next) }
 
-// Run delivers queued email, seals the audit rows into the audit chain
-// (every AuditSealInterval) and, every PurgeInterval, deletes the accounts
+// Run delivers queued email and, with Config.Webhooks, queued webhooks,
+// seals the audit rows into the audit chain (every AuditSealInterval) and, every PurgeInterval, deletes the accounts
 // (and, with organizations, the organizations) whose deletion is due and
 // the expired sessions, tokens and limiter counters, until ctx ends. Run it once per process (several processes on
 // one store share the work safely). It returns nil when ctx ends.
@@ -612,6 +646,13 @@ func (k *Kit) Run(ctx context.Context) error {
 			k.JWT.RunPurge(ctx, k.purge)
 		}()
 	}
+	if k.Webhooks != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = k.Webhooks.Run(ctx)
+		}()
+	}
 	if k.AuditChain != nil {
 		wg.Add(1)
 		go func() {
@@ -633,6 +674,31 @@ func (k *Kit) Run(ctx context.Context) error {
 	default:
 		return nil
 	}
+}
+
+// newAudit builds the webhooks of cfg (nil when not configured) and the
+// one audit logger the features share, which queues their success events
+// as webhooks when there are webhooks.
+func newAudit(cfg Config, s *site.Site) (*webhook.Webhooks, *audit.Logger, error) {
+	ac := audit.Config{Store: cfg.Store, Now: s.Clock(), Logger: s.Logger()}
+	if cfg.Webhooks == nil {
+		l, err := audit.New(ac)
+		return nil, l, err
+	}
+	st, ok := cfg.Store.(store.Webhooks)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: kit: Config.Store does not implement store.Webhooks (endpoints, deliveries): implement it, or leave Config.Webhooks nil", sigra.ErrConfig)
+	}
+	wc := *cfg.Webhooks
+	wc.Store, wc.Now, wc.Logger = st, s.Clock(), s.Logger()
+	wc.Keys = cmp.Or(wc.Keys, cfg.Keys)
+	w, err := webhook.New(wc)
+	if err != nil {
+		return nil, nil, err
+	}
+	ac.OnRecord = w.OnAudit
+	l, err := audit.New(ac)
+	return w, l, err
 }
 
 // newAuditChain builds the audit chain of cfg: nil when the store does not

@@ -8,9 +8,10 @@
 // [Webhooks.Subscribe], which returns the endpoint's signing secret
 // ("whsec_..."), to be given to the receiver once; it is stored sealed
 // with the configured keys. Event types are plain strings: the actions of
-// the audit package's catalogue ("user.registered", "session.signed_in",
-// "mfa.enabled", "org.member_added", ...) are the natural ones, so an
-// application enqueues what it audits. [Webhooks.RotateSecret] replaces a
+// the audit package's catalogue and of the features ("auth.register",
+// "auth.login.success", "account.password_change", "mfa.totp.enable",
+// "org.invitation.accept", ...) are the natural ones, and those are what
+// the features send by themselves (below). [Webhooks.RotateSecret] replaces a
 // secret with an overlap: for [Config.SecretOverlap] deliveries carry a
 // signature with each secret, so the receiver can switch at any time.
 //
@@ -37,6 +38,30 @@
 // Delivery is at least once: a worker that dies after the receiver
 // answered but before the outcome is stored leaves the delivery to be
 // attempted again, with the same id.
+//
+// # Events from the audit log
+//
+// The features record every security event in the audit log, inside the
+// transaction of the change. Given to the audit logger as its
+// Config.OnRecord, [Webhooks.OnAudit] queues each success event for the
+// endpoints subscribed to its action, in that same transaction: "a user
+// registered", "signed in", "changed their password", "enabled two-factor
+// authentication", "joined an organization" reach the subscribers with
+// no code in the application, and a change that rolls back sends
+// nothing. The kit does this wiring when its Config.Webhooks is set: it
+// builds one audit logger for every feature. Failure events (a wrong
+// password, a refused code) are not sent. The data of such an event is an
+// [AuditData], a stable JSON shape: action, at, actor_id, subject_id,
+// impersonator_id, org_id, outcome ("success") and metadata, every field
+// present; the client's IP address and user agent are left out, and the
+// audit log refuses secret-looking metadata keys.
+//
+// # Replay
+//
+// [Webhooks.Replay] queues a dead (or delivered) delivery again with its
+// webhook-id. Operators replay from the admin console's webhooks page
+// (admin.Config.Webhooks) or with "sigra webhooks replay ID"; both record
+// [ActionReplay] in the audit log.
 //
 // # Safety of outbound requests
 //

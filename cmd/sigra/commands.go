@@ -68,6 +68,10 @@ const usage = `usage: sigra [-db DATABASE] [-json] COMMAND [ARGS]
   audit seal [-chain-key KEY] seal the audit rows not sealed yet
   audit export [-format csv|jsonl] [-o FILE] [-user ID] [-org ID] [-action A] [-since T] [-until T] [-progress]
                               write the audit log, newest first
+  webhooks endpoints          list the webhook endpoints and their event types
+  webhooks list [-dead] [-endpoint ID] [-limit 50] [-before ID]
+                              list webhook deliveries, newest first: state, attempts, last error
+  webhooks replay ID          queue a delivered or dead-lettered delivery again (same webhook-id)
 
 DATABASE is a SQLite file or a postgres:// URL (default $SIGRA_DATABASE).
 `
@@ -104,6 +108,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return e.audit(ctx, sub)
 	case "keys":
 		return e.keys(ctx, sub)
+	case "webhooks":
+		return e.webhooks(ctx, sub)
 	default:
 		fs.Usage()
 		return fail(exitUsage, "unknown command %q", cmd)

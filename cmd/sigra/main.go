@@ -29,6 +29,9 @@
 //	audit anchor                print the chain's anchor, to keep outside the database
 //	audit seal                  seal the rows not sealed yet (the application does it as it runs)
 //	audit export                write the audit log as CSV or JSON Lines
+//	webhooks endpoints          list the webhook endpoints and their event types
+//	webhooks list               list webhook deliveries: state, attempts, last error (below)
+//	webhooks replay ID          queue a delivered or dead-lettered delivery again
 //
 // Each change to an account is recorded in the audit log (account.disable,
 // account.enable, security.unlock, session.revoke_all) with "via": "cli"
@@ -122,6 +125,20 @@
 // on standard error; elsewhere -progress prints a line every 10,000 rows.
 // "audit verify" shows a bar of the rows checked the same way.
 //
+// # Webhooks
+//
+// "webhooks list [-dead] [-endpoint ID] [-limit 50] [-before ID]" lists
+// the deliveries of package webhook, newest first: each one's state
+// (queued, delivered or dead), attempts, last HTTP status and last error,
+// and its endpoint; -dead keeps the dead letter (deliveries given up after
+// their last attempt), -endpoint one endpoint's, and when the page is full
+// the last line names the -before of the next. "webhooks replay ID" queues
+// a delivered or dead delivery again, due now, with the same webhook-id
+// (the receiver's idempotency key), and records webhook.replay in the
+// audit log with "via": "cli"; a delivery still queued exits 1, an unknown
+// one 4. The application's worker sends it. "webhooks endpoints" lists the
+// endpoints, their event types and whether they are enabled.
+//
 // With -json, a command prints one JSON object on standard output instead
 // of text; errors go to standard error either way.
 //
@@ -132,7 +149,7 @@
 //	   had invalid records
 //	2  usage: an unknown command or flag, a missing argument
 //	3  the database: unreachable, not a database, or without Sigra's schema
-//	4  not found: no account has that address
+//	4  not found: no account has that address, no delivery that ID
 //	5  audit verify found the audit chain broken (edited, deleted,
 //	   reordered or truncated rows)
 package main

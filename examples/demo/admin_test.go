@@ -21,4 +21,6 @@ func TestAdminConsole(t *testing.T) {
 	}
 	wantStatus(t, "the audit explorer", root.Get("/auth/admin/audit"), 200)
 	wantStatus(t, "the demo account on the console", demo.Get("/auth/admin/users"), 404)
+	wantStatus(t, "the webhooks page", root.Get("/auth/admin/webhooks"), 200)
+	wantStatus(t, "the demo account on the webhooks page", demo.Get("/auth/admin/webhooks"), 404)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/sigra-go/sigra/store/postgres"
 	"github.com/sigra-go/sigra/store/sqlite"
 	"github.com/sigra-go/sigra/ui"
+	"github.com/sigra-go/sigra/webhook"
 )
 
 // DemoEmail is the address of the seeded demo account.
@@ -304,6 +305,10 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		// The admin console at /auth/admin/users, for the seeded
 		// administrator.
 		Admin: &admin.Config{},
+		// Webhooks: the features' audited events go to the endpoints
+		// subscribed with App.Kit.Webhooks.Subscribe; the console shows
+		// them at /auth/admin/webhooks.
+		Webhooks: &webhook.Config{},
 	}
 	// The kit's Run seals the audit rows into the audit chain, keyed.
 	kc.AuditChainKey = cfg.AuditChainKey

@@ -248,3 +248,20 @@ func (db *DB) PendingWebhooks(ctx context.Context) (int, error) {
 	err := db.q(ctx).QueryRow(ctx, `SELECT count(*) FROM sigra_webhook_deliveries WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&n)
 	return n, wrap("pending webhooks", err)
 }
+
+var _ store.WebhookDeliveries = (*DB)(nil)
+
+// WebhookDeliveries implements [store.WebhookDeliveries].
+func (db *DB) WebhookDeliveries(ctx context.Context, q store.WebhookDeliveryQuery) ([]*store.WebhookDelivery, error) {
+	if q.Limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.q(ctx).Query(ctx, `SELECT `+deliveryCols+` FROM sigra_webhook_deliveries
+		WHERE ($1 = '' OR endpoint_id = $1) AND (NOT $2::boolean OR dead_at IS NOT NULL) AND ($3 = '' OR id < $3 COLLATE "C")
+		ORDER BY id COLLATE "C" DESC LIMIT $4`, q.EndpointID, q.Dead, q.Before, q.Limit)
+	if err != nil {
+		return nil, wrap("webhook deliveries", err)
+	}
+	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.WebhookDelivery, error) { return scanDelivery(r) })
+	return ds, wrap("webhook deliveries", err)
+}

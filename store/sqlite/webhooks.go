@@ -264,3 +264,31 @@ func (db *DB) PendingWebhooks(ctx context.Context) (int, error) {
 	err := db.r(ctx).QueryRowContext(ctx, `SELECT count(*) FROM sigra_webhook_deliveries WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(intDest{&n})
 	return n, wrap("PendingWebhooks", err)
 }
+
+var _ store.WebhookDeliveries = (*DB)(nil)
+
+// WebhookDeliveries implements [store.WebhookDeliveries].
+func (db *DB) WebhookDeliveries(ctx context.Context, q store.WebhookDeliveryQuery) ([]*store.WebhookDelivery, error) {
+	if q.Limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.r(ctx).QueryContext(ctx, `SELECT `+deliveryCols+` FROM sigra_webhook_deliveries
+		WHERE (?1 = '' OR endpoint_id = ?1) AND (NOT ?2 OR dead_at IS NOT NULL) AND (?3 = '' OR id < ?3)
+		ORDER BY id DESC LIMIT ?4`, q.EndpointID, q.Dead, q.Before, q.Limit)
+	if err != nil {
+		return nil, wrap("WebhookDeliveries", err)
+	}
+	defer rows.Close()
+	var out []*store.WebhookDelivery
+	for rows.Next() {
+		d := new(store.WebhookDelivery)
+		if err := rows.Scan(deliveryDest(d)...); err != nil {
+			return nil, wrap("WebhookDeliveries", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("WebhookDeliveries", err)
+	}
+	return out, nil
+}

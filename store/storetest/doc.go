@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite for implementations of the
 // interfaces of package store. The suite comes in parts, one per interface
 // ([Users], [Sessions], [Tokens], [Limiter], [Outbox], [AuditLog], [TOTP],
-// [RecoveryCodes], [TrustedBrowsers], [SignIns], [Webhooks], [Orgs],
+// [RecoveryCodes], [TrustedBrowsers], [SignIns], [Webhooks], [WebhookDeliveries], [Orgs],
 // [Identities], [Passkeys], [SealedSecrets], [RefreshTokens], [AuditChain], [APITokens], [Transactions], [Times]). Every adapter
 // in this module runs all of them, and so should a host application that
 // keeps Sigra's data in its own database, for the parts its store

@@ -185,6 +185,7 @@ func allParts() []part {
 		{TrustedBrowsers, []reflect.Type{users, trusted}, trustedChecks()},
 		{SignIns, []reflect.Type{users, reflect.TypeFor[store.SignIns]()}, signInChecks()},
 		{Webhooks, []reflect.Type{reflect.TypeFor[store.Webhooks]()}, webhookChecks()},
+		{WebhookDeliveries, []reflect.Type{reflect.TypeFor[store.Webhooks](), reflect.TypeFor[store.WebhookDeliveries]()}, webhookDeliveryChecks()},
 		{AuditChain, []reflect.Type{audit, reflect.TypeFor[store.AuditChain]()}, auditChainChecks()},
 		{Orgs, []reflect.Type{users, reflect.TypeFor[store.Orgs](), reflect.TypeFor[store.Memberships](), reflect.TypeFor[store.Invitations]()}, orgChecks()},
 		{Identities, []reflect.Type{users, reflect.TypeFor[store.Identities]()}, identityChecks()},
