@@ -13,6 +13,7 @@ import (
 
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/kernel"
+	"github.com/sigra-go/sigra/mail"
 	"github.com/sigra-go/sigra/mfa"
 	"github.com/sigra-go/sigra/store"
 )
@@ -56,6 +57,7 @@ const usage = `usage: sigra [-db DATABASE] [-json] COMMAND [ARGS]
   users import [-format csv|jsonl] [-dry-run] [-wrap-unsafe] [-keys KEYS] [-batch 500] [-progress] FILE
                               create accounts from a CSV or JSON Lines file (- for standard input)
   outbox status               count the queued emails
+  outbox retry [-lease 2m]    make the emails waiting for a later attempt due now
   keys reseal [-keys KEYS] [-batch 500] [-dry-run]
                               seal the stored TOTP secrets and provider tokens again with the
                               primary key (the first of KEYS, default $SIGRA_KEYS), after a rotation
@@ -298,8 +300,11 @@ func (e *env) users(ctx context.Context, args []string) error {
 // ---- outbox ----
 
 func (e *env) outbox(ctx context.Context, args []string) error {
+	if len(args) >= 1 && args[0] == "retry" {
+		return e.outboxRetry(ctx, args[1:])
+	}
 	if len(args) != 1 || args[0] != "status" {
-		return fail(exitUsage, "outbox takes status")
+		return fail(exitUsage, "outbox takes status or retry")
 	}
 	d, err := open(ctx, e.target, false)
 	if err != nil {
@@ -311,6 +316,37 @@ func (e *env) outbox(ctx context.Context, args []string) error {
 		return fmt.Errorf("count the queued emails: %w", err)
 	}
 	return e.print(map[string]any{"pending": n}, fmt.Sprintf("%d emails queued (not yet sent, not given up)\n", n))
+}
+
+// outboxRetry makes the queued emails that wait for a later attempt due
+// now, so the application's outbox worker sends them at its next poll
+// (after the mail server came back). Messages due within -lease, which a
+// worker may hold, are left alone. Given-up messages cannot be retried:
+// their bodies were erased.
+func (e *env) outboxRetry(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("outbox retry", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	lease := fs.Duration("lease", mail.DefaultLease, "the application's outbox lease (mail.OutboxConfig.Lease): messages due within it are left to the workers")
+	if err := fs.Parse(args); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return fail(exitUsage, "outbox retry takes no arguments, got %q", fs.Args())
+	}
+	if *lease <= 0 {
+		return fail(exitUsage, "-lease %v: want a positive duration", *lease)
+	}
+	d, err := open(ctx, e.target, false)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	now := e.now()
+	n, err := d.RetryMessages(ctx, now, now.Add(*lease))
+	if err != nil {
+		return fmt.Errorf("retry the queued emails: %w", err)
+	}
+	return e.print(map[string]any{"retried": n}, fmt.Sprintf("%d queued emails made due now (the application's outbox sends them at its next poll)\n", n))
 }
 
 // ---- hash ----

@@ -20,6 +20,7 @@ type sigraStore interface {
 	store.Sessions
 	store.Limiter
 	store.Outbox
+	store.OutboxRetrier
 	store.AuditLog
 	store.AuditChain
 	store.SealedSecrets

@@ -23,6 +23,10 @@
 //	users revoke-sessions EMAIL sign the account out everywhere
 //	users import FILE           create accounts from a CSV or JSON Lines file (below)
 //	outbox status               count the queued emails
+//	outbox retry [-lease 2m]    make the emails waiting for a later attempt due now
+//	                            (after the mail server came back); messages due within
+//	                            the lease, which a worker may hold, are left alone, and
+//	                            given-up ones cannot be retried (their bodies are erased)
 //	keys reseal                 seal stored secrets again with the primary key (below)
 //	hash calibrate              find Argon2id parameters for a target time on this machine
 //	audit verify                check the audit log's hash chain (below)

@@ -348,6 +348,19 @@ func commands(t *testing.T, b backend, env []string) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res["pending"] != float64(2) {
 		t.Fatalf("outbox status -json: got %s (%v)", r.stdout, err)
 	}
+
+	// outbox retry makes an email waiting for a later attempt due now, and
+	// leaves one due within the lease to the workers.
+	waiting := &store.Message{To: "user@example.com", Sealed: []byte("sealed"), NextAttemptAt: time.Now().Add(time.Hour)}
+	if err := b.st.Enqueue(ctx, waiting); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, env, "outbox", "retry").want(t, "outbox retry", exitOK, "1 queued emails made due now")
+	r = runCLI(t, env, "-json", "outbox", "retry")
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res["retried"] != float64(0) {
+		t.Fatalf("outbox retry -json, again: got %s (%v)", r.stdout, err)
+	}
+	runCLI(t, env, "outbox", "retry", "-lease", "0s").want(t, "outbox retry -lease 0", exitUsage)
 }
 
 func TestHashCalibrate(t *testing.T) {

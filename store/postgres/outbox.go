@@ -135,3 +135,15 @@ func (db *DB) PendingMessages(ctx context.Context) (int, error) {
 	err := db.q(ctx).QueryRow(ctx, pendingMessagesSQL).Scan(&n)
 	return n, wrap("pending messages", err)
 }
+
+// RetryMessages makes due at now the queued messages whose next attempt
+// is after notBefore (a claimed message's next attempt is the end of its
+// lease); see [store.OutboxRetrier].
+func (db *DB) RetryMessages(ctx context.Context, now, notBefore time.Time) (int, error) {
+	ct, err := db.q(ctx).Exec(ctx, `UPDATE sigra_outbox SET next_attempt_at = $1
+		WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at > $2`, now, notBefore)
+	if err != nil {
+		return 0, wrap("retry messages", err)
+	}
+	return int(ct.RowsAffected()), nil
+}

@@ -125,3 +125,12 @@ func (db *DB) MessageByID(ctx context.Context, id string) (*store.Message, error
 	}
 	return m, nil
 }
+
+// RetryMessages makes due at now the queued messages whose next attempt
+// is after notBefore and that no worker holds (lease_until); see
+// [store.OutboxRetrier].
+func (db *DB) RetryMessages(ctx context.Context, now, notBefore time.Time) (int, error) {
+	return op("RetryMessages").count(db.exec(ctx, `UPDATE sigra_outbox SET next_attempt_at = ?1
+		WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at > ?2
+			AND (lease_until IS NULL OR lease_until <= ?1)`, ms(now), ms(notBefore)))
+}

@@ -25,6 +25,7 @@ func outboxChecks() []check {
 		checkEnv("GiveUp/Concurrent", testGiveUpConcurrent),
 		checkOf("PendingMessages", testPendingMessages),
 		checkEnv("PurgeMessages", testPurgeMessages),
+		checkEnv("RetryMessages", testRetryMessages),
 	}
 }
 
@@ -451,5 +452,41 @@ func testPurgeMessages(t *testing.T, s store.Outbox, e env) {
 	got := claim(t, s, at(30*day), time.Hour, 10)
 	if want := messageIDs([]*store.Message{queued, retrying, leased, future}); !slices.Equal(messageIDs(got), want) {
 		t.Errorf("claim after the purges: got %v, want %v", messageIDs(got), want)
+	}
+}
+
+// testRetryMessages: when the store is a store.OutboxRetrier,
+// RetryMessages brings forward the queued messages waiting beyond
+// notBefore, and leaves alone the ones due sooner, the ones a worker
+// holds, and the sent and given-up ones.
+func testRetryMessages(t *testing.T, s store.Outbox, e env) {
+	r, ok := as[store.OutboxRetrier](e)
+	if !ok {
+		t.Skipf("storetest: %s does not implement store.OutboxRetrier", typeName(e.typ))
+	}
+	ctx := t.Context()
+	later := enqueue(t, s, newMessage("later@example.com", at(time.Hour)))
+	soon := enqueue(t, s, newMessage("soon@example.com", at(time.Minute)))
+	held := enqueue(t, s, newMessage("held@example.com", t0))
+	if got := claim(t, s, t0, 5*time.Minute, 10); len(got) != 1 || got[0].ID != held.ID {
+		t.Fatalf("claim: got %v, want the held message", messageIDs(got))
+	}
+	sent := enqueue(t, s, newMessage("sent@example.com", at(2*time.Hour)))
+	must(t, "MarkSent", s.MarkSent(ctx, sent.ID, t0))
+	gone := enqueue(t, s, newMessage("gone@example.com", at(2*time.Hour)))
+	must(t, "GiveUp", s.GiveUp(ctx, gone.ID, "refused", t0))
+
+	now := at(time.Second)
+	n, err := r.RetryMessages(ctx, now, now.Add(5*time.Minute))
+	must(t, "RetryMessages", err)
+	if n != 1 {
+		t.Fatalf("RetryMessages: moved %d, want 1 (the message an hour away)", n)
+	}
+	got := claim(t, s, now, time.Minute, 10)
+	if ids := messageIDs(got); len(ids) != 1 || ids[0] != later.ID {
+		t.Fatalf("claim after the retry: got %v, want only %s (not %s, due soon, nor %s, held)", ids, later.ID, soon.ID, held.ID)
+	}
+	if n, err := r.RetryMessages(ctx, now, now.Add(5*time.Minute)); err != nil || n != 0 {
+		t.Errorf("RetryMessages again: moved %d (%v), want 0", n, err)
 	}
 }
