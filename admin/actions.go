@@ -178,7 +178,10 @@ func (c *Console) enable(w http.ResponseWriter, r *http.Request) {
 		if err := c.st.SetDisabled(ctx, u.ID, time.Time{}, now); err != nil {
 			return err
 		}
-		return c.record(ctx, audit.ActionUserEnable, u.ID, nil)
+		if err := c.record(ctx, audit.ActionUserEnable, u.ID, nil); err != nil {
+			return err
+		}
+		return c.notify(ctx, r, "admin_enabled", u, "", "", &NoticeMail{})
 	})
 	if c.failed(w, r, err) {
 		return
@@ -203,7 +206,7 @@ func (c *Console) revokeSession(w http.ResponseWriter, r *http.Request) {
 		if err := c.st.RevokeSessionByID(ctx, u.ID, id, c.k.Now()); err != nil {
 			return err
 		}
-		return c.record(ctx, audit.ActionSessionRevoke, u.ID, map[string]string{"session": id})
+		return c.record(ctx, audit.ActionSessionRevoke, u.ID, map[string]string{"device": id})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.refuseField(w, r, u, "session_id", "The user has no such session.")
@@ -230,7 +233,10 @@ func (c *Console) revokeAll(w http.ResponseWriter, r *http.Request) {
 		if n, err = c.st.RevokeUserSessions(ctx, u.ID, nil, c.k.Now()); err != nil {
 			return err
 		}
-		return c.record(ctx, audit.ActionSessionRevokeAll, u.ID, map[string]string{"count": itoa(n)})
+		if err := c.record(ctx, audit.ActionSessionRevokeAll, u.ID, map[string]string{"count": itoa(n)}); err != nil {
+			return err
+		}
+		return c.notify(ctx, r, "admin_signed_out", u, "", "", &NoticeMail{})
 	})
 	if c.failed(w, r, err) {
 		return
@@ -376,7 +382,10 @@ func (c *Console) removePasskey(w http.ResponseWriter, r *http.Request) {
 		if err := c.st.DeletePasskey(ctx, u.ID, id, false); err != nil {
 			return err
 		}
-		return c.record(ctx, ActionPasskeyRemove, u.ID, map[string]string{"passkey": id})
+		if err := c.record(ctx, ActionPasskeyRemove, u.ID, map[string]string{"authenticator_id": id}); err != nil {
+			return err
+		}
+		return c.notify(ctx, r, "admin_passkey_removed", u, "", "", &NoticeMail{})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.refuseField(w, r, u, "passkey_id", "The user has no such passkey.")
@@ -406,7 +415,10 @@ func (c *Console) unlinkIdentity(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return c.record(ctx, ActionIdentityUnlink, u.ID, map[string]string{"provider": ident.Provider})
+		if err := c.record(ctx, ActionIdentityUnlink, u.ID, map[string]string{"provider": ident.Provider}); err != nil {
+			return err
+		}
+		return c.notify(ctx, r, "admin_identity_unlinked", u, "", "", &NoticeMail{Provider: ident.Provider})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.refuseField(w, r, u, "identity_id", "The user has no such linked provider.")

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -206,6 +207,9 @@ func TestActions(t *testing.T) {
 		if state, _, _ := victim.Whoami(); state == "authenticated" {
 			t.Error("the user's session survived revoke-all")
 		}
+		if m := a.LastMail(t, u.Email); !strings.Contains(m.Subject, "signed out everywhere") {
+			t.Errorf("revoke-all email: got %q", m.Subject)
+		}
 		// Disable signs out and refuses sign-in; enable lets it back.
 		victim.SignIn(u.Email, pw)
 		post("/disable", `{}`)
@@ -219,6 +223,9 @@ func TestActions(t *testing.T) {
 			t.Errorf("disable twice: got %d, want 409", res.StatusCode)
 		}
 		post("/enable", `{}`)
+		if m := a.LastMail(t, u.Email); !strings.Contains(m.Subject, "was enabled") {
+			t.Errorf("enable email: got %q", m.Subject)
+		}
 		// Force a password reset: sessions revoked, a working link sent.
 		victim.SignIn(u.Email, pw)
 		post("/password-reset", `{}`)
@@ -413,6 +420,95 @@ func TestProtectedRace(t *testing.T) {
 		}
 		if !a.reload(t, u).DisabledAt.IsZero() || a.liveSessions(t, u) != 1 {
 			t.Error("the new administrator's account changed")
+		}
+	})
+}
+
+// TestRemovePasskeyAndUnlink: removing a passkey and unlinking a sign-in
+// provider take them from the user, are audited, and tell the user;
+// unlinking the last way to sign in is refused (the store's guard), and
+// changes nothing.
+func TestRemovePasskeyAndUnlink(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		adm, _ := a.admin(t, "root@example.com")
+		_, u := a.signedIn(t, "user@example.com")
+		pk := &store.Passkey{
+			UserID: u.ID, RPID: "localhost", CredentialID: []byte("credential-1"), PublicKey: []byte("public-key-1"),
+			AttestationType: "none", AttestationFormat: "none", AAGUID: make([]byte, 16), Name: "Laptop", CreatedAt: a.Clock.Now(),
+		}
+		if err := a.St.CreatePasskey(ctx, pk, 10); err != nil {
+			t.Fatal(err)
+		}
+		id := &store.Identity{UserID: u.ID, Provider: "github", Subject: "4242", Email: u.Email, CreatedAt: a.Clock.Now()}
+		if err := a.St.CreateIdentity(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		post := func(path, body string) *apptest.Response {
+			t.Helper()
+			return adm.JSON("POST", a.Path("/admin/users/"+u.ID+path), body)
+		}
+		if res := post("/passkeys/remove", `{"passkey_id": "`+pk.ID+`"}`); res.StatusCode != http.StatusOK {
+			t.Fatalf("remove passkey: %d %s", res.StatusCode, res.Body)
+		}
+		if ps, err := a.St.PasskeysByUser(ctx, u.ID, "localhost"); err != nil || len(ps) != 0 {
+			t.Fatalf("passkeys after the removal: %d (%v)", len(ps), err)
+		}
+		if m := a.LastMail(t, u.Email); !strings.Contains(m.Subject, "passkey was removed") {
+			t.Errorf("passkey email: got %q", m.Subject)
+		}
+		if res := post("/identities/unlink", `{"identity_id": "`+id.ID+`"}`); res.StatusCode != http.StatusOK {
+			t.Fatalf("unlink: %d %s", res.StatusCode, res.Body)
+		}
+		if _, err := a.St.IdentityBySubject(ctx, "github", "4242"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("identity after the unlink: %v", err)
+		}
+		if m := a.LastMail(t, u.Email); !strings.Contains(m.Subject, "github was unlinked") {
+			t.Errorf("unlink email: got %q", m.Subject)
+		}
+		for _, action := range []string{admin.ActionPasskeyRemove, admin.ActionIdentityUnlink} {
+			evs, _, err := a.St.QueryAudit(ctx, store.AuditQuery{UserID: u.ID, Action: action})
+			if err != nil || len(evs) != 1 {
+				t.Errorf("%s rows: %d (%v)", action, len(evs), err)
+			}
+		}
+	})
+}
+
+// TestRevokeOneSession: signing out one of the user's sessions ends it,
+// is audited, and leaves the user's other sessions.
+func TestRevokeOneSession(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		ctx := context.Background()
+		adm, _ := a.admin(t, "root@example.com")
+		first, u := a.signedIn(t, "user@example.com")
+		second := a.Client(t)
+		second.SignIn(u.Email, pw)
+		sessions, err := a.St.UserSessions(ctx, u.ID, a.Clock.Now())
+		if err != nil || len(sessions) != 2 {
+			t.Fatalf("sessions: %d (%v)", len(sessions), err)
+		}
+		res := adm.JSON("POST", a.Path("/admin/users/"+u.ID+"/sessions/revoke"), `{"session_id": "`+sessions[0].ID+`"}`)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("revoke one session: %d %s", res.StatusCode, res.Body)
+		}
+		if n := a.liveSessions(t, u); n != 1 {
+			t.Errorf("live sessions after revoking one: %d, want 1", n)
+		}
+		live := 0
+		for _, c := range []*apptest.Client{first, second} {
+			if state, _, _ := c.Whoami(); state == "authenticated" {
+				live++
+			}
+		}
+		if live != 1 {
+			t.Errorf("browsers still signed in: %d, want 1", live)
+		}
+		evs, _, err := a.St.QueryAudit(ctx, store.AuditQuery{UserID: u.ID, Action: audit.ActionSessionRevoke})
+		if err != nil || len(evs) != 1 {
+			t.Errorf("session.revoke rows: %d (%v)", len(evs), err)
 		}
 	})
 }

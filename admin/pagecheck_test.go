@@ -119,12 +119,16 @@ func TestEmailChecks(t *testing.T) {
 	const reset = "https://app.example.com/auth/password/reset?token=abc"
 	const confirm = "https://app.example.com/auth/confirm?token=abc"
 	pcCheck(t).Emails(t, map[string]apptest.EmailCase{
-		"admin_password_reset":   {Link: reset, ExpiresIn: "1 hour", Data: &admin.NoticeMail{}, Want: list{reset, "1 hour", "signed your account out"}},
-		"admin_confirm":          {Link: confirm, ExpiresIn: "48 hours", Data: &admin.NoticeMail{}, Want: list{confirm, "48 hours"}},
-		"admin_two_factor_reset": {Data: &admin.NoticeMail{}, Want: list{"recovery codes"}},
-		"admin_disabled":         {Data: &admin.NoticeMail{}, Want: list{"disabled your account"}},
-		"admin_locked":           {Data: &admin.NoticeMail{Until: pcT0}, Want: list{"locked", "Mar 14, 2026"}},
-		"admin_impersonated":     {Data: &admin.NoticeMail{Admin: "root@example.com"}, Want: list{"root@example.com", "acting as you", "recorded under their name"}},
+		"admin_password_reset":    {Link: reset, ExpiresIn: "1 hour", Data: &admin.NoticeMail{}, Want: list{reset, "1 hour", "signed your account out"}},
+		"admin_confirm":           {Link: confirm, ExpiresIn: "48 hours", Data: &admin.NoticeMail{}, Want: list{confirm, "48 hours"}},
+		"admin_two_factor_reset":  {Data: &admin.NoticeMail{}, Want: list{"recovery codes"}},
+		"admin_disabled":          {Data: &admin.NoticeMail{}, Want: list{"disabled your account"}},
+		"admin_enabled":           {Data: &admin.NoticeMail{}, Want: list{"enabled your account"}},
+		"admin_signed_out":        {Data: &admin.NoticeMail{}, Want: list{"signed your account out on every device"}},
+		"admin_passkey_removed":   {Data: &admin.NoticeMail{}, Want: list{"removed a passkey"}},
+		"admin_identity_unlinked": {Data: &admin.NoticeMail{Provider: "github"}, Want: list{"unlinked your github account"}},
+		"admin_locked":            {Data: &admin.NoticeMail{Until: pcT0}, Want: list{"locked", "Mar 14, 2026"}},
+		"admin_impersonated":      {Data: &admin.NoticeMail{Admin: "root@example.com"}, Want: list{"root@example.com", "acting as you", "recorded under their name"}},
 	})
 }
 

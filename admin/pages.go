@@ -82,6 +82,8 @@ func Pages() ui.Pack {
 		Emails: map[string]any{
 			"admin_password_reset": &NoticeMail{}, "admin_confirm": &NoticeMail{}, "admin_two_factor_reset": &NoticeMail{},
 			"admin_disabled": &NoticeMail{}, "admin_locked": &NoticeMail{}, "admin_impersonated": &NoticeMail{},
+			"admin_enabled": &NoticeMail{}, "admin_signed_out": &NoticeMail{}, "admin_passkey_removed": &NoticeMail{},
+			"admin_identity_unlinked": &NoticeMail{},
 		},
 		Routes: map[string]string{
 			"admin_users": pathUsers, "admin_user": pathUser, "admin_audit": pathAudit, "admin_audit_export": pathAuditExport,
@@ -303,6 +305,8 @@ type AuditEventData struct {
 type NoticeMail struct {
 	// Until is when a lock ends (admin_locked).
 	Until time.Time
+	// Provider is the sign-in provider unlinked (admin_identity_unlinked).
+	Provider string
 	// Admin is the address of the administrator who acts as the user
 	// (admin_impersonated). The written reason is not sent: it may name
 	// what the administrator investigates.
