@@ -370,3 +370,25 @@ func (c *Console) record(ctx context.Context, action, subject string, meta map[s
 
 // trimmed is s without surrounding spaces, for query parameters.
 func trimmed(s string) string { return strings.TrimSpace(s) }
+
+// AuditActions returns the audit actions this package records besides the
+// audit catalogue's, for audit.Config.Actions of a strict logger (the
+// other features call theirs Actions; here that name is the type of the
+// user page's action URLs).
+func AuditActions() []string {
+	return []string{
+		ActionGrant,
+		ActionRevoke,
+		ActionLock,
+		ActionPasswordReset,
+		ActionConfirmationResend,
+		ActionTwoFactorReset,
+		ActionPasskeyRemove,
+		ActionIdentityUnlink,
+		ActionAuditExport,
+		ActionImpersonateStart,
+		ActionImpersonateStop,
+		ActionImpersonateEnd,
+		ActionWebhookReplay,
+	}
+}

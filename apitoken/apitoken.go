@@ -522,3 +522,19 @@ func (a *APITokens) RunPurge(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// Actions returns the audit actions this package records besides the
+// audit catalogue's, for audit.Config.Actions of a strict logger.
+func Actions() []string {
+	return []string{
+		ActionCreate,
+		ActionRevoke,
+		ActionRevokeAll,
+		ActionUseFailure,
+		ActionServiceCreate,
+		ActionServiceRotate,
+		ActionServiceDelete,
+		ActionServiceToken,
+		ActionServiceTokenBad,
+	}
+}

@@ -504,3 +504,14 @@ func (j *JWT) grant(field string) (scopes []string, ok bool) {
 	}
 	return scopes, true
 }
+
+// Actions returns the audit actions this package records besides the
+// audit catalogue's, for audit.Config.Actions of a strict logger.
+func Actions() []string {
+	return []string{
+		ActionIssue,
+		ActionRefresh,
+		ActionReuse,
+		ActionRevoke,
+	}
+}

@@ -611,3 +611,23 @@ func (o *Orgs) record(ctx context.Context, action, orgID, actor, subject string,
 func (o *Orgs) recordFailure(ctx context.Context, action, orgID, actor, subject string, meta map[string]string) {
 	_ = o.k.Audit.RecordFailure(ctx, audit.Event{Action: action, OrgID: orgID, ActorID: actor, SubjectID: subject, Outcome: audit.OutcomeFailure, Metadata: meta})
 }
+
+// Actions returns the audit actions this package records besides the
+// audit catalogue's, for audit.Config.Actions of a strict logger.
+func Actions() []string {
+	return []string{
+		ActionCreate,
+		ActionUpdate,
+		ActionPolicy,
+		ActionDeleteSchedule,
+		ActionDeleteCancel,
+		ActionDeleteComplete,
+		ActionMemberRole,
+		ActionMemberRemove,
+		ActionMemberLeave,
+		ActionInvitationSend,
+		ActionInvitationResend,
+		ActionInvitationRevoke,
+		ActionInvitationAccept,
+	}
+}

@@ -79,3 +79,11 @@ func (w *Webhooks) OnAudit(ctx context.Context, e *store.AuditEvent) error {
 	})
 	return err
 }
+
+// Actions returns the audit actions this package records besides the
+// audit catalogue's, for audit.Config.Actions of a strict logger.
+func Actions() []string {
+	return []string{
+		ActionReplay,
+	}
+}
