@@ -526,6 +526,10 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 		c.conflict(w, r, "not_admin", "The user is not an administrator.")
 		return
 	}
+	if errors.Is(err, store.ErrLastAdmin) {
+		c.conflict(w, r, "last_admin", "The console needs an administrator: this is the last one.")
+		return
+	}
 	if c.failed(w, r, err) {
 		return
 	}

@@ -23,7 +23,9 @@
 // account, first revoke its role, an audited action behind sudo: that is
 // the path for an administrator account that was taken over. An
 // administrator cannot revoke their own role, so the console always keeps
-// the one acting.
+// the one acting, and the store refuses to revoke the last administrator's
+// role (store.ErrLastAdmin, 409 "last_admin"), atomically: of two
+// administrators revoking each other at once, one wins.
 //
 // # Actions
 //

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -19,6 +20,10 @@ type Admin struct {
 	GrantedAt time.Time
 }
 
+// ErrLastAdmin is returned, wrapped, by a revocation that would leave the
+// console without an administrator. Nothing changes.
+var ErrLastAdmin = errors.New("sigra/store: the last administrator")
+
 // Admins stores who is an administrator of the console.
 type Admins interface {
 	// GrantAdmin makes the user an administrator, granted by grantedBy
@@ -26,7 +31,9 @@ type Admins interface {
 	// one; ErrNotFound if there is no such user. Nothing changes on error.
 	GrantAdmin(ctx context.Context, userID, grantedBy string, now time.Time) error
 	// RevokeAdmin removes the user's administrator role. ErrNotFound if
-	// the user is not an administrator.
+	// the user is not an administrator; ErrLastAdmin if the user is the
+	// only one, decided atomically (of two administrators revoking each
+	// other at once, one wins). Nothing changes on error.
 	RevokeAdmin(ctx context.Context, userID string) error
 	// IsAdmin reports whether the user is an administrator. A user that
 	// does not exist is not one (false, nil).

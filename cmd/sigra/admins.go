@@ -139,6 +139,9 @@ func (e *env) setAdmin(ctx context.Context, d *database, u *store.User, grant bo
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
+			if errors.Is(err, store.ErrLastAdmin) {
+				return fail(exitFailed, "%s is the last administrator: grant the role to another account first", u.Email)
+			}
 		}
 		if err != nil {
 			return err

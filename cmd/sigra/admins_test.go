@@ -86,6 +86,17 @@ func TestAdminCommands(t *testing.T) {
 			}
 			runCLI(t, env, "users", "revoke-admin", "other@example.com").want(t, "revoke-admin (again)", exitOK, "was not")
 			runCLI(t, env, "users", "grant-admin", "other@example.com").want(t, "grant-admin", exitOK, "now an administrator")
+			// The last administrator's role is not revoked.
+			runCLI(t, env, "users", "revoke-admin", "root@example.com").want(t, "revoke-admin (another remains)", exitOK, "no longer")
+			last := runCLI(t, env, "users", "revoke-admin", "other@example.com")
+			last.want(t, "revoke-admin (the last)", exitFailed)
+			if !strings.Contains(last.stderr, "is the last administrator") {
+				t.Errorf("revoke-admin (the last): stderr %q", last.stderr)
+			}
+			if !isAdmin("other@example.com") {
+				t.Error("revoke-admin of the last administrator removed the role")
+			}
+			runCLI(t, env, "users", "grant-admin", "root@example.com").want(t, "grant-admin (again)", exitOK, "now an administrator")
 
 			// The password from standard input, checked by the policy.
 			stdin := func(pw string, args ...string) (string, int) {
@@ -126,8 +137,8 @@ func TestAdminCommands(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(evs) != 4 {
-				t.Errorf("admin.grant rows: got %d, want 4", len(evs))
+			if len(evs) != 5 {
+				t.Errorf("admin.grant rows: got %d, want 5", len(evs))
 			}
 			for _, e := range evs {
 				if e.Metadata["via"] != "cli" || e.ActorID != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,15 +53,38 @@ func (db *DB) GrantAdmin(ctx context.Context, userID, grantedBy string, now time
 }
 
 // RevokeAdmin implements [store.Admins].
+//
+// It locks every administrator's row (FOR UPDATE) before it counts them,
+// so concurrent revocations take turns and the last one left is refused.
 func (db *DB) RevokeAdmin(ctx context.Context, userID string) error {
-	tag, err := db.q(ctx).Exec(ctx, `DELETE FROM sigra_admins WHERE user_id = $1`, userID)
-	if err != nil {
-		return wrap("revoke admin", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return notFound("revoke admin")
-	}
-	return nil
+	const op = "revoke admin"
+	return db.atomic(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT user_id FROM sigra_admins ORDER BY user_id FOR UPDATE`)
+		if err != nil {
+			return wrap(op, err)
+		}
+		var admins []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return wrap(op, err)
+			}
+			admins = append(admins, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrap(op, err)
+		}
+		if !slices.Contains(admins, userID) {
+			return notFound(op)
+		}
+		if len(admins) < 2 {
+			return fmt.Errorf("sigra/postgres: %s: %w", op, store.ErrLastAdmin)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM sigra_admins WHERE user_id = $1`, userID)
+		return wrap(op, err)
+	})
 }
 
 // IsAdmin implements [store.Admins].

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -46,7 +47,17 @@ func (db *DB) GrantAdmin(ctx context.Context, userID, grantedBy string, now time
 
 // RevokeAdmin removes the user's administrator role; see [store.Admins].
 func (db *DB) RevokeAdmin(ctx context.Context, userID string) error {
-	return op("RevokeAdmin").one(db.exec(ctx, `DELETE FROM sigra_admins WHERE user_id = ?`, userID))
+	// One statement on the single writer: the count and the deletion
+	// cannot be separated by another revocation.
+	err := op("RevokeAdmin").one(db.exec(ctx,
+		`DELETE FROM sigra_admins WHERE user_id = ?1 AND (SELECT count(*) FROM sigra_admins) > 1`, userID))
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if ok, ierr := db.IsAdmin(ctx, userID); ierr == nil && ok {
+		return fmt.Errorf("sigra/sqlite: RevokeAdmin: %w", store.ErrLastAdmin)
+	}
+	return err
 }
 
 // IsAdmin reports whether the user is an administrator; see [store.Admins].

@@ -59,6 +59,7 @@ func adminChecks() []check {
 		checkOf("GrantRevoke", testGrantRevoke),
 		checkOf("GrantAdmin/Refused", testGrantAdminRefused),
 		checkOf("GrantAdmin/Concurrent", testGrantAdminConcurrent),
+		checkOf("RevokeAdmin/Last", testRevokeLastAdmin),
 		checkEnv("HoldAdmin", testHoldAdmin),
 		checkOf("DeleteUser", func(t *testing.T, s adminStore) { testAdminUserGone(t, s, false) }),
 		checkOf("AnonymizeUser", func(t *testing.T, s adminStore) { testAdminUserGone(t, s, true) }),
@@ -506,5 +507,52 @@ func testHoldAdmin(t *testing.T, s adminStore, e env) {
 	must(t, "the granting transaction", err)
 	if !<-held {
 		t.Error("HoldAdmin after the grant committed: got false, want true")
+	}
+}
+
+// testRevokeLastAdmin: the only administrator's role cannot be revoked
+// (ErrLastAdmin, nothing changes), and of two administrators revoking
+// each other at once exactly one wins. Repeated, so the two overlap.
+func testRevokeLastAdmin(t *testing.T, s adminStore) {
+	ctx := t.Context()
+	for i := range 10 {
+		a := newUser(t, s, fmt.Sprintf("a%d@example.com", i))
+		b := newUser(t, s, fmt.Sprintf("b%d@example.com", i))
+		if i == 0 {
+			must(t, "GrantAdmin(a)", s.GrantAdmin(ctx, a.ID, "", t0))
+			wantErr(t, "RevokeAdmin(the only one)", s.RevokeAdmin(ctx, a.ID), store.ErrLastAdmin)
+			if !isAdmin(t, s, a.ID) {
+				t.Fatal("the refused revocation removed the role")
+			}
+			must(t, "GrantAdmin(b)", s.GrantAdmin(ctx, b.ID, "", t0))
+		} else {
+			must(t, "GrantAdmin(a)", s.GrantAdmin(ctx, a.ID, "", t0))
+			must(t, "GrantAdmin(b)", s.GrantAdmin(ctx, b.ID, "", t0))
+		}
+		// Leave exactly a and b as administrators.
+		list, err := s.ListAdmins(ctx)
+		must(t, "ListAdmins", err)
+		for _, adm := range list {
+			if adm.UserID != a.ID && adm.UserID != b.ID {
+				must(t, "RevokeAdmin(an earlier pair's)", s.RevokeAdmin(ctx, adm.UserID))
+			}
+		}
+		errs := make(chan error, 2)
+		go func() { errs <- s.RevokeAdmin(ctx, a.ID) }()
+		go func() { errs <- s.RevokeAdmin(ctx, b.ID) }()
+		var ok, last int
+		for range 2 {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case errors.Is(err, store.ErrLastAdmin):
+				last++
+			default:
+				t.Fatalf("round %d: %v", i, err)
+			}
+		}
+		if ok != 1 || last != 1 {
+			t.Fatalf("round %d: %d revoked and %d refused, want 1 and 1", i, ok, last)
+		}
 	}
 }
