@@ -186,8 +186,9 @@ type Config struct {
 	// sign in again only where the browser cannot use passkeys. Optional.
 	Passkeys Holder
 	// LinkedAccounts tells the sudo page whether the user has a linked
-	// identity to re-authenticate with (the route oauth_sudo), so that
-	// such a user is not told to sign out and sign in again. Optional.
+	// identity to re-authenticate with (the slot ui.SlotSudo, which the
+	// oauth pack fills), so that such a user is not told to sign out and
+	// sign in again. Set it only with that feature mounted. Optional.
 	LinkedAccounts Holder
 	// Sections are other features' parts of the settings page (the
 	// two-factor summary, an application's profile form), shown with the

@@ -200,12 +200,11 @@ type SudoData struct {
 	// HasTOTP shows the authenticator code form (field code).
 	HasTOTP bool
 	// HasPasskey tells that the user holds a passkey (Config.Passkeys),
-	// which the passkey pack's slot (ui.SlotSudo) offers when the
-	// passkey routes are mounted.
+	// which the passkey pack's slot (ui.SlotSudo) offers.
 	HasPasskey bool
 	// HasLinkedAccount tells that the user has a linked identity
-	// (Config.LinkedAccounts) to re-authenticate with at the route
-	// oauth_sudo.
+	// (Config.LinkedAccounts) to re-authenticate with, which the oauth
+	// pack's slot (ui.SlotSudo) offers.
 	//
 	// With neither a password nor TOTP, the page offers to sign out and
 	// sign in again, unless a linked identity is offered; with a passkey
