@@ -39,11 +39,37 @@
 // the code the driver runs) instead of database/sql: the statement is
 // prepared once per connection and its columns are read straight into the
 // records, where database/sql and the driver would make about a hundred
-// allocations per call. Each call is a new read transaction, so it sees
+// allocations per call. Each query is a new read transaction, so it sees
 // every commit made before it, by this process or another: a revoked
 // session or a disabled user shows on the very next request. A context
 // deadline bounds that call's wait for a lock; a cancelled context ends
-// its wait for a connection. [DB.SessionByDigest] and [DB.UserByID] run
+// its wait for a connection.
+//
+// # Session cache
+//
+// Between commits, the lookup answers from a cache of the rows it read
+// recently ([Config.CacheSessions] of them, 10,000 by default; a negative
+// value turns it off). A cached row is used only while the database is at
+// the version it was read at: each lookup reads the header of SQLite's WAL
+// index, the shared memory beside the file (the "-shm" file) that every
+// commit rewrites, whichever connection or process makes it, and that
+// SQLite's own readers consult to see commits. Reading it takes a few
+// memory loads, no lock and no system call. So the cache needs no
+// invalidation from any write path: a revocation, a disabled user or any
+// other change committed by this process, another [DB] on the file, the
+// sigra command or a plain SQLite client is seen by the very next lookup
+// (tests in this package run each, the last two in another process).
+// Any commit makes every cached row stale, so the cache pays off between
+// writes: a steady stream of authenticated requests. A returned record is
+// the caller's own; the cache keeps its own copy.
+//
+// The cache maps the first page of the -shm file read-only and keeps a
+// connection of its own open, so SQLite never truncates or removes that
+// file while it is mapped (SQLite does so only when no connection of any
+// process has it open). It needs WAL mode (which [New] sets) and a Unix
+// system; elsewhere every lookup runs its query.
+//
+// [DB.SessionByDigest] and [DB.UserByID] run
 // statements prepared once on the reader pool. Single-use tokens are
 // consumed by one DELETE ... RETURNING statement, limiter hits by one
 // upsert with RETURNING, TOTP steps by one conditional UPDATE.

@@ -30,9 +30,11 @@ import (
 // connection is used by one goroutine at a time, so it is opened without
 // SQLite's connection mutex.
 //
-// Every call still runs the query: a new read transaction that sees every
-// commit made before it, by this process or another, so a revoked session
-// or a disabled user is seen at once.
+// A call that the session cache (cache.go) cannot answer runs the query:
+// a new read transaction that sees every commit made before it, by this
+// process or another, so a revoked session or a disabled user is seen at
+// once. The cache answers only while nothing has been committed since its
+// row was read.
 
 // lookupConn is one connection of the lookup pool. Only the goroutine that
 // took it from the pool uses it.

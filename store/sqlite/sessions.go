@@ -3,6 +3,7 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -98,6 +99,24 @@ type sessionUser struct {
 	methods2 [2]string
 }
 
+// copyOf sets x to a copy of c that shares nothing that can be changed
+// in place: the methods and the data are copied.
+func (x *sessionUser) copyOf(c *sessionUser) {
+	x.sessionScan, x.u = c.sessionScan, c.u
+	if c.s.Data != nil {
+		x.s.Data = append([]byte(nil), c.s.Data...)
+	}
+	if n := len(c.s.Methods); n <= len(x.methods2) {
+		x.s.Methods = x.methods2[:copy(x.methods2[:], c.s.Methods):n]
+	} else {
+		x.s.Methods = append([]string(nil), c.s.Methods...)
+		x.s.Methods = x.s.Methods[:n:n]
+	}
+	if len(c.s.Methods) == 0 {
+		x.s.Methods = c.s.Methods // nil or empty, as read
+	}
+}
+
 // result returns the session and its user (nil when the row has none),
 // the session's digest a copy of digest.
 func (x *sessionUser) result(digest []byte) (*store.Session, *store.User) {
@@ -141,6 +160,23 @@ func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time,
 	if err := ctx.Err(); err != nil {
 		return nil, nil, wrap("SessionWithUser", err)
 	}
+	var (
+		key    [sha256.Size]byte
+		v      walVersion
+		cached bool // x may be put in the cache, read at version v
+	)
+	if db.cache != nil && len(digest) == sha256.Size {
+		key = [sha256.Size]byte(digest)
+		var r *cachedRow
+		if r, v, cached = db.cache.get(&key); r != nil {
+			if !r.live(now, idle) {
+				return nil, nil, notFound("SessionWithUser")
+			}
+			x.copyOf(&r.x)
+			s, u := x.result(digest)
+			return s, u, nil
+		}
+	}
 	c, err := db.lookup.get(ctx)
 	if err != nil {
 		return nil, nil, wrap("SessionWithUser", err)
@@ -152,6 +188,9 @@ func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time,
 		return nil, nil, wrap("SessionWithUser", err)
 	case !found:
 		return nil, nil, notFound("SessionWithUser")
+	}
+	if cached {
+		db.cache.put(&key, v, x)
 	}
 	s, u := x.result(digest)
 	return s, u, nil

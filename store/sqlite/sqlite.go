@@ -71,6 +71,16 @@ type Config struct {
 	// wrapped with store.ErrUnavailable. A write whose context ends first
 	// fails with the context's error. Zero means DefaultBusyTimeout.
 	BusyTimeout time.Duration
+	// CacheSessions is how many sessions' rows (each with its user) the
+	// session lookup keeps in memory between requests. A cached row is
+	// used only while nothing has been committed to the file since it was
+	// read, by this process or any other: the lookup checks SQLite's WAL
+	// index in shared memory on every call, so a revocation, a disabled
+	// user or any other change is seen by the very next request. Zero
+	// means [DefaultCacheSessions]; a negative value turns the cache off.
+	// On systems where the WAL index cannot be mapped (not Unix) the cache
+	// is off.
+	CacheSessions int
 }
 
 // ErrWriterBusy is wrapped by the error of a write, or of the beginning of
@@ -129,6 +139,9 @@ type DB struct {
 
 	// lookup serves the session lookup of every request (see lookup.go).
 	lookup *lookupPool
+	// cache holds the rows of recent lookups (see cache.go); nil when
+	// off.
+	cache *sessionCache
 }
 
 // hotStmts are the lookup statements prepared on the reader pool.
@@ -203,6 +216,17 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if cfg.CacheSessions >= 0 {
+		size := cfg.CacheSessions
+		if size == 0 {
+			size = DefaultCacheSessions
+		}
+		// Without a mappable WAL index the lookups run their query
+		// every time, as with the cache off.
+		if sc, err := newSessionCache(uri, cfg.BusyTimeout, size); err == nil {
+			db.cache = sc
+		}
+	}
 	return db, nil
 }
 
@@ -216,6 +240,8 @@ func (cfg *Config) validate() error {
 		return fmt.Errorf("%w: sqlite: Path %q: want a file path, not a DSN or an in-memory database", sigra.ErrConfig, cfg.Path)
 	case cfg.ReadConns < 0:
 		return fmt.Errorf("%w: sqlite: ReadConns %d is negative", sigra.ErrConfig, cfg.ReadConns)
+	case cfg.CacheSessions > 1<<24:
+		return fmt.Errorf("%w: sqlite: CacheSessions %d is more than %d", sigra.ErrConfig, cfg.CacheSessions, 1<<24)
 	case cfg.BusyTimeout < 0:
 		return fmt.Errorf("%w: sqlite: BusyTimeout %v is negative", sigra.ErrConfig, cfg.BusyTimeout)
 	}
@@ -306,6 +332,9 @@ func (db *DB) Close() error {
 	var errs []error
 	if h := db.hot.Swap(nil); h != nil {
 		errs = append(errs, h.close())
+	}
+	if db.cache != nil {
+		errs = append(errs, db.cache.close())
 	}
 	errs = append(errs, db.lookup.close(), db.reader.Close(), db.writer.Close())
 	return errors.Join(errs...)
