@@ -72,6 +72,15 @@ func (c *Console) done(w http.ResponseWriter, r *http.Request, u *store.User, no
 	kernel.Redirect(w, r, kernel.WithNotice(c.userPath(lensFrom(r.Context()), u.ID), notice), body)
 }
 
+// answer ends an action on u: err as failed answers it, or, with none,
+// done with notice and body.
+func (c *Console) answer(w http.ResponseWriter, r *http.Request, u *store.User, err error, notice string, body map[string]any) {
+	if c.failed(w, r, err) {
+		return
+	}
+	c.done(w, r, u, notice, body)
+}
+
 // conflict answers an action that does not apply to the user's state.
 func (c *Console) conflict(w http.ResponseWriter, r *http.Request, code, msg string) {
 	c.k.Fail(w, r, http.StatusConflict, code, msg)
@@ -82,6 +91,48 @@ func (c *Console) notify(ctx context.Context, r *http.Request, name string, u *s
 	e := c.k.RequestEmail(r)
 	e.Link, e.ExpiresIn, e.Data = link, ttl, data
 	return c.k.Queue(ctx, name, u.Email, e)
+}
+
+// effect is what an action's change reports to commit: the metadata of
+// its audit row and the email that tells the user, if any.
+type effect struct {
+	meta map[string]string
+	// mail names the email to the user; "" sends none.
+	mail string
+	// link and ttl are the email's link and its lifetime, if it has one.
+	link, ttl string
+	// data is the email's data; nil sends an empty NoticeMail.
+	data *NoticeMail
+}
+
+// commit runs an administrator's action on u in one transaction: when
+// destructive (as given to act) it first holds the user's role (see
+// hold), then runs change, records action on u with the effect's
+// metadata and queues the effect's email to the user. The change, its
+// audit row and its email commit together or not at all. The caller
+// answers the error (see answer).
+func (c *Console) commit(r *http.Request, u *store.User, destructive bool, action string, change func(ctx context.Context) (effect, error)) error {
+	return c.k.InTx(r.Context(), func(ctx context.Context) error {
+		if destructive {
+			if err := c.hold(ctx, u); err != nil {
+				return err
+			}
+		}
+		e, err := change(ctx)
+		if err != nil {
+			return err
+		}
+		if err := c.record(ctx, action, u.ID, e.meta); err != nil {
+			return err
+		}
+		if e.mail == "" {
+			return nil
+		}
+		if e.data == nil {
+			e.data = &NoticeMail{}
+		}
+		return c.notify(ctx, r, e.mail, u, e.link, e.ttl, e.data)
+	})
 }
 
 func (c *Console) lock(w http.ResponseWriter, r *http.Request) {
@@ -95,23 +146,17 @@ func (c *Console) lock(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.k.Now()
 	var until time.Time
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
+	err := c.commit(r, u, true, ActionLock, func(ctx context.Context) (effect, error) {
 		var err error
 		if until, err = c.st.RecordFailure(ctx, u.ID, store.LockPassword, 1, c.cfg.LockFor, now); err != nil {
-			return err
+			return effect{}, err
 		}
-		if err := c.record(ctx, ActionLock, u.ID, map[string]string{"until": until.UTC().Format(time.RFC3339)}); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_locked", u, "", "", &NoticeMail{Until: until})
+		return effect{
+			meta: map[string]string{"until": until.UTC().Format(time.RFC3339)},
+			mail: "admin_locked", data: &NoticeMail{Until: until},
+		}, nil
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_locked", map[string]any{"locked_until": until})
+	c.answer(w, r, u, err, "admin_locked", map[string]any{"locked_until": until})
 }
 
 func (c *Console) unlock(w http.ResponseWriter, r *http.Request) {
@@ -120,18 +165,15 @@ func (c *Console) unlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.k.Now()
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
+	err := c.commit(r, u, false, audit.ActionUnlock, func(ctx context.Context) (effect, error) {
 		for _, l := range []store.Lock{store.LockPassword, store.LockMFA} {
 			if err := c.st.ClearFailures(ctx, u.ID, l, now); err != nil {
-				return err
+				return effect{}, err
 			}
 		}
-		return c.record(ctx, audit.ActionUnlock, u.ID, nil)
+		return effect{}, nil
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_unlocked", nil)
+	c.answer(w, r, u, err, "admin_unlocked", nil)
 }
 
 func (c *Console) disable(w http.ResponseWriter, r *http.Request) {
@@ -144,24 +186,12 @@ func (c *Console) disable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.k.Now()
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
+	err := c.commit(r, u, true, audit.ActionUserDisable, func(ctx context.Context) (effect, error) {
 		// SetDisabled revokes every session of the user in the same
 		// transaction.
-		if err := c.st.SetDisabled(ctx, u.ID, now, now); err != nil {
-			return err
-		}
-		if err := c.record(ctx, audit.ActionUserDisable, u.ID, nil); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_disabled", u, "", "", &NoticeMail{})
+		return effect{mail: "admin_disabled"}, c.st.SetDisabled(ctx, u.ID, now, now)
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_disabled", nil)
+	c.answer(w, r, u, err, "admin_disabled", nil)
 }
 
 func (c *Console) enable(w http.ResponseWriter, r *http.Request) {
@@ -174,19 +204,10 @@ func (c *Console) enable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.k.Now()
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.st.SetDisabled(ctx, u.ID, time.Time{}, now); err != nil {
-			return err
-		}
-		if err := c.record(ctx, audit.ActionUserEnable, u.ID, nil); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_enabled", u, "", "", &NoticeMail{})
+	err := c.commit(r, u, false, audit.ActionUserEnable, func(ctx context.Context) (effect, error) {
+		return effect{mail: "admin_enabled"}, c.st.SetDisabled(ctx, u.ID, time.Time{}, now)
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_enabled", nil)
+	c.answer(w, r, u, err, "admin_enabled", nil)
 }
 
 func (c *Console) revokeSession(w http.ResponseWriter, r *http.Request) {
@@ -199,23 +220,14 @@ func (c *Console) revokeSession(w http.ResponseWriter, r *http.Request) {
 		c.refuseField(w, r, u, "session_id", "Choose a session.")
 		return
 	}
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
-		if err := c.st.RevokeSessionByID(ctx, u.ID, id, c.k.Now()); err != nil {
-			return err
-		}
-		return c.record(ctx, audit.ActionSessionRevoke, u.ID, map[string]string{"device": id})
+	err := c.commit(r, u, true, audit.ActionSessionRevoke, func(ctx context.Context) (effect, error) {
+		return effect{meta: map[string]string{"device": id}}, c.st.RevokeSessionByID(ctx, u.ID, id, c.k.Now())
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.refuseField(w, r, u, "session_id", "The user has no such session.")
 		return
 	}
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_session_revoked", nil)
+	c.answer(w, r, u, err, "admin_session_revoked", nil)
 }
 
 // revokeAll signs the user out everywhere; it is also the org lens's.
@@ -225,23 +237,12 @@ func (c *Console) revokeAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var n int
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
+	err := c.commit(r, u, true, audit.ActionSessionRevokeAll, func(ctx context.Context) (effect, error) {
 		var err error
-		if n, err = c.st.RevokeUserSessions(ctx, u.ID, nil, c.k.Now()); err != nil {
-			return err
-		}
-		if err := c.record(ctx, audit.ActionSessionRevokeAll, u.ID, map[string]string{"count": itoa(n)}); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_signed_out", u, "", "", &NoticeMail{})
+		n, err = c.st.RevokeUserSessions(ctx, u.ID, nil, c.k.Now())
+		return effect{meta: map[string]string{"count": itoa(n)}, mail: "admin_signed_out"}, err
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_sessions_revoked", map[string]any{"revoked": n})
+	c.answer(w, r, u, err, "admin_sessions_revoked", map[string]any{"revoked": n})
 }
 
 // passwordReset signs the user out everywhere and emails a password
@@ -261,29 +262,19 @@ func (c *Console) passwordReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.k.Now()
-	err = c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
+	err = c.commit(r, u, true, ActionPasswordReset, func(ctx context.Context) (effect, error) {
 		if _, err := c.st.RevokeUserSessions(ctx, u.ID, nil, now); err != nil {
-			return err
+			return effect{}, err
 		}
 		if _, err := c.st.DeleteUserTokens(ctx, u.ID, store.PurposeReset); err != nil {
-			return err
+			return effect{}, err
 		}
 		t := &store.Token{Digest: token.Digest(tok), Purpose: store.PurposeReset, UserID: u.ID, SentTo: u.Email, CreatedAt: now, ExpiresAt: now.Add(c.cfg.ResetTTL)}
-		if err := c.st.CreateToken(ctx, t); err != nil {
-			return err
-		}
-		if err := c.record(ctx, ActionPasswordReset, u.ID, nil); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_password_reset", u, c.link(routeReset, tok), kernel.TTLText(c.cfg.ResetTTL), &NoticeMail{})
+		return effect{
+			mail: "admin_password_reset", link: c.link(routeReset, tok), ttl: kernel.TTLText(c.cfg.ResetTTL),
+		}, c.st.CreateToken(ctx, t)
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_reset_sent", nil)
+	c.answer(w, r, u, err, "admin_reset_sent", nil)
 }
 
 // link is the absolute URL of the route name of another pack with the
@@ -313,23 +304,16 @@ func (c *Console) resendConfirmation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.k.Now()
-	err = c.k.InTx(r.Context(), func(ctx context.Context) error {
+	err = c.commit(r, u, false, ActionConfirmationResend, func(ctx context.Context) (effect, error) {
 		if _, err := c.st.DeleteUserTokens(ctx, u.ID, store.PurposeConfirm, store.PurposeConfirmCode); err != nil {
-			return err
+			return effect{}, err
 		}
 		t := &store.Token{Digest: token.Digest(tok), Purpose: store.PurposeConfirm, UserID: u.ID, SentTo: u.Email, CreatedAt: now, ExpiresAt: now.Add(c.cfg.ConfirmTTL)}
-		if err := c.st.CreateToken(ctx, t); err != nil {
-			return err
-		}
-		if err := c.record(ctx, ActionConfirmationResend, u.ID, nil); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_confirm", u, c.link(ui.RouteConfirm, tok), kernel.TTLText(c.cfg.ConfirmTTL), &NoticeMail{})
+		return effect{
+			mail: "admin_confirm", link: c.link(ui.RouteConfirm, tok), ttl: kernel.TTLText(c.cfg.ConfirmTTL),
+		}, c.st.CreateToken(ctx, t)
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_confirmation_sent", nil)
+	c.answer(w, r, u, err, "admin_confirmation_sent", nil)
 }
 
 // twoFactorReset removes the user's TOTP authenticator, recovery codes
@@ -339,28 +323,17 @@ func (c *Console) twoFactorReset(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
+	err := c.commit(r, u, true, ActionTwoFactorReset, func(ctx context.Context) (effect, error) {
 		if err := c.st.DeleteTOTP(ctx, u.ID); err != nil {
-			return err
+			return effect{}, err
 		}
 		if err := c.st.DeleteRecoveryCodes(ctx, u.ID); err != nil {
-			return err
+			return effect{}, err
 		}
-		if _, err := c.st.RevokeTrustedBrowsers(ctx, u.ID); err != nil {
-			return err
-		}
-		if err := c.record(ctx, ActionTwoFactorReset, u.ID, nil); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_two_factor_reset", u, "", "", &NoticeMail{})
+		_, err := c.st.RevokeTrustedBrowsers(ctx, u.ID)
+		return effect{mail: "admin_two_factor_reset"}, err
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_two_factor_reset", nil)
+	c.answer(w, r, u, err, "admin_two_factor_reset", nil)
 }
 
 func (c *Console) removePasskey(w http.ResponseWriter, r *http.Request) {
@@ -373,28 +346,18 @@ func (c *Console) removePasskey(w http.ResponseWriter, r *http.Request) {
 		c.refuseField(w, r, u, "passkey_id", "Choose a passkey.")
 		return
 	}
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
+	err := c.commit(r, u, true, ActionPasskeyRemove, func(ctx context.Context) (effect, error) {
 		// No last-method guard: an administrator may leave the user with
 		// no way to sign in, and then sends a password reset.
-		if err := c.st.DeletePasskey(ctx, u.ID, id, false); err != nil {
-			return err
-		}
-		if err := c.record(ctx, ActionPasskeyRemove, u.ID, map[string]string{"authenticator_id": id}); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_passkey_removed", u, "", "", &NoticeMail{})
+		return effect{
+			meta: map[string]string{"authenticator_id": id}, mail: "admin_passkey_removed",
+		}, c.st.DeletePasskey(ctx, u.ID, id, false)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.refuseField(w, r, u, "passkey_id", "The user has no such passkey.")
 		return
 	}
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_passkey_removed", nil)
+	c.answer(w, r, u, err, "admin_passkey_removed", nil)
 }
 
 func (c *Console) unlinkIdentity(w http.ResponseWriter, r *http.Request) {
@@ -407,27 +370,21 @@ func (c *Console) unlinkIdentity(w http.ResponseWriter, r *http.Request) {
 		c.refuseField(w, r, u, "identity_id", "Choose a sign-in provider.")
 		return
 	}
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
+	err := c.commit(r, u, true, ActionIdentityUnlink, func(ctx context.Context) (effect, error) {
 		ident, err := c.st.DeleteIdentity(ctx, u.ID, id)
 		if err != nil {
-			return err
+			return effect{}, err
 		}
-		if err := c.record(ctx, ActionIdentityUnlink, u.ID, map[string]string{"provider": ident.Provider}); err != nil {
-			return err
-		}
-		return c.notify(ctx, r, "admin_identity_unlinked", u, "", "", &NoticeMail{Provider: ident.Provider})
+		return effect{
+			meta: map[string]string{"provider": ident.Provider},
+			mail: "admin_identity_unlinked", data: &NoticeMail{Provider: ident.Provider},
+		}, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.refuseField(w, r, u, "identity_id", "The user has no such linked provider.")
 		return
 	}
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_identity_unlinked", nil)
+	c.answer(w, r, u, err, "admin_identity_unlinked", nil)
 }
 
 func (c *Console) cancelDeletion(w http.ResponseWriter, r *http.Request) {
@@ -439,16 +396,10 @@ func (c *Console) cancelDeletion(w http.ResponseWriter, r *http.Request) {
 		c.conflict(w, r, "no_deletion", "No deletion of this account is scheduled.")
 		return
 	}
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.st.ScheduleDeletion(ctx, u.ID, time.Time{}, c.k.Now()); err != nil {
-			return err
-		}
-		return c.record(ctx, audit.ActionDeleteCancel, u.ID, nil)
+	err := c.commit(r, u, false, audit.ActionDeleteCancel, func(ctx context.Context) (effect, error) {
+		return effect{}, c.st.ScheduleDeletion(ctx, u.ID, time.Time{}, c.k.Now())
 	})
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_deletion_cancelled", nil)
+	c.answer(w, r, u, err, "admin_deletion_cancelled", nil)
 }
 
 // runDeletion deletes, now, an account whose deletion is scheduled. The
@@ -467,18 +418,13 @@ func (c *Console) runDeletion(w http.ResponseWriter, r *http.Request) {
 		c.refuseField(w, r, u, "confirm_email", "Type the user's address to confirm.")
 		return
 	}
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.hold(ctx, u); err != nil {
-			return err
-		}
-		if err := c.st.DeleteUser(ctx, u.ID); err != nil {
-			return err
-		}
-		return c.record(ctx, audit.ActionDeleteComplete, u.ID, map[string]string{"by": "admin"})
+	err := c.commit(r, u, true, audit.ActionDeleteComplete, func(ctx context.Context) (effect, error) {
+		return effect{meta: map[string]string{"by": "admin"}}, c.st.DeleteUser(ctx, u.ID)
 	})
 	if c.failed(w, r, err) {
 		return
 	}
+	// The user is gone: the answer is the users list, not their page.
 	kernel.Redirect(w, r, kernel.WithNotice(c.usersPath(nil), "admin_user_deleted"), nil)
 }
 
@@ -488,20 +434,14 @@ func (c *Console) grant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := sigra.UserFrom(r.Context())
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.st.GrantAdmin(ctx, u.ID, me.ID, c.k.Now()); err != nil {
-			return err
-		}
-		return c.record(ctx, ActionGrant, u.ID, nil)
+	err := c.commit(r, u, false, ActionGrant, func(ctx context.Context) (effect, error) {
+		return effect{}, c.st.GrantAdmin(ctx, u.ID, me.ID, c.k.Now())
 	})
 	if errors.Is(err, store.ErrConflict) {
 		c.conflict(w, r, "already_admin", "The user is already an administrator.")
 		return
 	}
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_granted", nil)
+	c.answer(w, r, u, err, "admin_granted", nil)
 }
 
 // revoke removes another administrator's role. Administrators cannot
@@ -516,11 +456,8 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 		c.conflict(w, r, "self", "You cannot remove your own administrator role. Ask another administrator.")
 		return
 	}
-	err := c.k.InTx(r.Context(), func(ctx context.Context) error {
-		if err := c.st.RevokeAdmin(ctx, u.ID); err != nil {
-			return err
-		}
-		return c.record(ctx, ActionRevoke, u.ID, nil)
+	err := c.commit(r, u, false, ActionRevoke, func(ctx context.Context) (effect, error) {
+		return effect{}, c.st.RevokeAdmin(ctx, u.ID)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		c.conflict(w, r, "not_admin", "The user is not an administrator.")
@@ -530,10 +467,7 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 		c.conflict(w, r, "last_admin", "The console needs an administrator: this is the last one.")
 		return
 	}
-	if c.failed(w, r, err) {
-		return
-	}
-	c.done(w, r, u, "admin_revoked", nil)
+	c.answer(w, r, u, err, "admin_revoked", nil)
 }
 
 // refuseField answers a refused field of an action with 400 and the

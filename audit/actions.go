@@ -128,28 +128,6 @@ const (
 	ActionTrustedBrowserRevoke = "mfa.trusted_browser.revoke"
 )
 
-// Passkeys.
-const (
-	// ActionPasskeyAdd: a user registered a passkey.
-	ActionPasskeyAdd = "passkey.add"
-	// ActionPasskeyAddFailure: a passkey registration was refused (a
-	// ceremony that did not verify, a credential registered before, the
-	// limit reached). Record it with [Logger.RecordFailure].
-	ActionPasskeyAddFailure = "passkey.add.failure"
-	// ActionPasskeyRename: a user renamed a passkey.
-	ActionPasskeyRename = "passkey.rename"
-	// ActionPasskeyRemove: a passkey was removed, by its user or, for a
-	// cloned authenticator, by policy (reason "clone").
-	ActionPasskeyRemove = "passkey.remove"
-	// ActionPasskeyClone: a passkey sign-in reported a signature counter
-	// at or below the stored one (a cloned authenticator); the metadata's
-	// "policy" says what followed.
-	ActionPasskeyClone = "security.passkey_clone"
-	// ActionPasskeyBackupState: a passkey's backup state (synced or not)
-	// changed at a sign-in.
-	ActionPasskeyBackupState = "passkey.backup_state"
-)
-
 // catalogue lists the actions above in documentation order. It is never
 // modified; [Actions] hands out copies.
 var catalogue = [...]string{
@@ -195,13 +173,6 @@ var catalogue = [...]string{
 	ActionRecoveryCodesRegenerate,
 	ActionTrustedBrowserAdd,
 	ActionTrustedBrowserRevoke,
-
-	ActionPasskeyAdd,
-	ActionPasskeyAddFailure,
-	ActionPasskeyRename,
-	ActionPasskeyRemove,
-	ActionPasskeyClone,
-	ActionPasskeyBackupState,
 }
 
 // Actions returns the actions of the catalogue, in the order of the table in

@@ -25,8 +25,6 @@ var wantActions = []string{
 	"account.delete.cancel", "account.delete.complete", "mfa.totp.enable", "mfa.totp.disable",
 	"mfa.challenge.success", "mfa.challenge.failure", "mfa.recovery_code.use", "mfa.recovery_codes.regenerate",
 	"mfa.trusted_browser.add", "mfa.trusted_browser.revoke",
-	"passkey.add", "passkey.add.failure", "passkey.rename", "passkey.remove", "security.passkey_clone",
-	"passkey.backup_state",
 }
 
 func TestActions(t *testing.T) {

@@ -67,8 +67,12 @@
 //
 // # Catalogue
 //
-// The actions Sigra records, as constants (ActionRegister and so on) and as
-// the list [Actions]. Actor is who did it, subject whom it concerns: "user"
+// The actions of sign-in, the account flows, sessions, operators and second
+// factors, as constants (ActionRegister and so on) and as the list
+// [Actions]. Feature packages (passkeys, providers, organizations, tokens,
+// the admin console, webhooks) declare their own actions beside these,
+// each package with a function listing them for a strict Logger's
+// Config.Actions. Actor is who did it, subject whom it concerns: "user"
 // is the user the event is about, "admin" an administrator acting on them,
 // "-" nobody (anonymous, or the system). The metadata column lists the keys
 // the recording flows use.
@@ -118,22 +122,13 @@
 //	mfa.trusted_browser.add        a browser was trusted              user        user     browser_id
 //	mfa.trusted_browser.revoke     trusted browsers were revoked      user/admin  user     browser_id, count
 //
-//	passkey.add                    a passkey was registered           user        user     authenticator_id
-//	passkey.add.failure            a registration was refused         user        user     reason
-//	passkey.rename                 a passkey was renamed              user        user     authenticator_id
-//	passkey.remove                 a passkey was removed              user/-      user     authenticator_id, reason
-//	security.passkey_clone         a cloned authenticator was seen    -           user     authenticator_id, policy
-//	passkey.backup_state           a passkey's backup state changed   -           user     authenticator_id, backed_up
-//
 // Values of the keys above: method is a [sigra.Method] ("password",
 // "totp", "passkey" and so on) or, for auth.confirm, "link" or "code"; reason is a short snake_case word
 // ("bad_password", "unknown_user", "locked", "disabled", "unconfirmed",
 // "bad_code"); aal is "1" or "2"; until and due are RFC 3339 times;
 // failures, revoked, remaining and count are decimal numbers; device_id is
 // the public ID of a session (never its token); browser_id the ID of a
-// trusted-browser grant; mode is "delete" or "anonymize"; authenticator_id
-// is the ID of a passkey's record (never its credential ID); policy is
-// "warn", "reauthenticate" or "revoke"; backed_up is "true" or "false".
+// trusted-browser grant; mode is "delete" or "anonymize".
 //
 // An application records its own actions with the same Logger: any
 // well-formed action is accepted unless Config.Strict is set, in which case

@@ -335,14 +335,11 @@ func WithTenant(ctx context.Context, t *Tenant, permissions ...string) context.C
 	return context.WithValue(ctx, tenantKey{}, t)
 }
 
-// errNoOrg is an organization that is not found for the request: it does
-// not exist, or the user is not a member. Both answer 404.
-var errNoOrg = errors.New("sigra/org: no such organization")
-
 // RequireMember lets through signed-in members of the request's
 // organization, which is the one the route's {org} path value names by
 // slug, or else the session's active organization, and puts it in the
-// request's context ([From]).
+// request's context ([From]). On a slug route the organization and the
+// user's membership come from one store read (store.Orgs.UserOrgBySlug).
 //
 //   - An organization that does not exist, and one the user is not a
 //     member of, both answer 404 (no existence leak).
@@ -412,54 +409,25 @@ func (o *Orgs) RequireRole(roles ...string) func(http.Handler) http.Handler {
 // resolve finds the request's organization and the user's membership,
 // answering when it cannot (ok false).
 func (o *Orgs) resolve(w http.ResponseWriter, r *http.Request) (*Tenant, bool) {
+	if slug := r.PathValue("org"); slug != "" {
+		return o.resolveSlug(w, r, slug)
+	}
 	ctx := r.Context()
 	u := sigra.UserFrom(ctx)
-	var (
-		org *store.Org
-		err error
-	)
-	if slug := r.PathValue("org"); slug != "" {
-		var old bool
-		org, old, err = o.st.OrgBySlug(ctx, slug, o.k.Now())
-		if err == nil && old {
-			if r.Method != http.MethodGet && r.Method != http.MethodHead {
-				err = errNoOrg
-			} else if m, merr := o.st.Membership(ctx, org.ID, u.ID); merr != nil {
-				err = merr
-			} else if m != nil {
-				o.redirectSlug(w, r, slug, org.Slug)
-				return nil, false
-			}
-		}
-	} else {
-		active := sigra.AuthFrom(ctx).ActiveOrg
-		if active == "" {
-			o.chooseOrg(w, r)
-			return nil, false
-		}
-		org, err = o.st.OrgByID(ctx, active)
-		if errors.Is(err, store.ErrNotFound) {
-			o.dropActive(ctx)
-			o.chooseOrg(w, r)
-			return nil, false
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, errNoOrg) {
-		o.notFound(w, r)
+	active := sigra.AuthFrom(ctx).ActiveOrg
+	if active == "" {
+		o.chooseOrg(w, r)
 		return nil, false
 	}
-	if err != nil {
-		o.k.Error(w, r, err)
-		return nil, false
+	org, err := o.st.OrgByID(ctx, active)
+	var m *store.Membership
+	if err == nil {
+		m, err = o.st.Membership(ctx, org.ID, u.ID)
 	}
-	m, err := o.st.Membership(ctx, org.ID, u.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		if r.PathValue("org") == "" {
-			o.dropActive(ctx)
-			o.chooseOrg(w, r)
-			return nil, false
-		}
-		o.notFound(w, r)
+		// The active organization is gone, or the user left it.
+		o.dropActive(ctx)
+		o.chooseOrg(w, r)
 		return nil, false
 	}
 	if err != nil {
@@ -467,6 +435,31 @@ func (o *Orgs) resolve(w http.ResponseWriter, r *http.Request) (*Tenant, bool) {
 		return nil, false
 	}
 	return o.tenant(org, m.Role), true
+}
+
+// resolveSlug finds the organization slug names with the user's
+// membership in one store read. An organization that does not exist and
+// one the user is not a member of are the same not-found; an old slug
+// redirects a member's GET or HEAD to the current one and is not found
+// for other methods.
+func (o *Orgs) resolveSlug(w http.ResponseWriter, r *http.Request, slug string) (*Tenant, bool) {
+	ctx := r.Context()
+	uo, old, err := o.st.UserOrgBySlug(ctx, sigra.UserFrom(ctx).ID, slug, o.k.Now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		o.notFound(w, r)
+		return nil, false
+	case err != nil:
+		o.k.Error(w, r, err)
+		return nil, false
+	case old && r.Method != http.MethodGet && r.Method != http.MethodHead:
+		o.notFound(w, r)
+		return nil, false
+	case old:
+		o.redirectSlug(w, r, slug, uo.Org.Slug)
+		return nil, false
+	}
+	return o.tenant(&uo.Org, uo.Membership.Role), true
 }
 
 // tenant builds the Tenant of a member with role.

@@ -117,11 +117,22 @@
 // Config.ClonePolicy: warn and audit, refuse the sign-in, or revoke the
 // passkey (and email the user).
 //
-// Every ceremony is audited, success and failure: passkey.add,
-// passkey.add.failure, passkey.rename, passkey.remove,
-// security.passkey_clone, passkey.backup_state, and auth.login.success,
-// auth.login.failure, mfa.challenge.success, mfa.challenge.failure and
-// auth.sudo with the method "passkey".
+// Every ceremony is audited, success and failure: the package's own
+// actions ([Actions]), with the user as subject,
+//
+//	action                  when                               actor   metadata
+//	passkey.add             a passkey was registered           user    authenticator_id
+//	passkey.add.failure     a registration was refused         user    reason
+//	passkey.rename          a passkey was renamed              user    authenticator_id
+//	passkey.remove          a passkey was removed              user/-  authenticator_id, reason
+//	security.passkey_clone  a cloned authenticator was seen    -       authenticator_id, policy
+//	passkey.backup_state    a passkey's backup state changed   -       authenticator_id, backed_up
+//
+// where authenticator_id is the ID of a passkey's record (never its
+// credential ID), policy is "warn", "reauthenticate" or "revoke" and
+// backed_up is "true" or "false"; and the audit catalogue's
+// auth.login.success, auth.login.failure, mfa.challenge.success,
+// mfa.challenge.failure and auth.sudo with the method "passkey".
 //
 // # A lost passkey
 //

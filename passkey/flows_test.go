@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sigra-go/sigra/audit"
+	"github.com/sigra-go/sigra/passkey"
 )
 
 // A passkey registered from the settings signs in without an address
@@ -25,7 +26,7 @@ func TestRegisterThenSignIn(t *testing.T) {
 			strings.Join(k.Transports, ",") != "internal,hybrid" {
 			t.Errorf("stored passkey: got %+v", k)
 		}
-		if n := auditCount(t, a, audit.ActionPasskeyAdd, audit.OutcomeSuccess, u.ID, nil); n != 1 {
+		if n := auditCount(t, a, passkey.ActionAdd, audit.OutcomeSuccess, u.ID, nil); n != 1 {
 			t.Errorf("passkey.add rows: got %d, want 1", n)
 		}
 		a.Flush(t)

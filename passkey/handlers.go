@@ -192,17 +192,17 @@ func (p *Passkeys) register(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := p.take(ctx, kindRegister)
 	if err != nil || c.UserID != su.ID {
-		p.k.RecordFailure(ctx, audit.ActionPasskeyAddFailure, su.ID, su.ID, map[string]string{"reason": "expired"})
+		p.k.RecordFailure(ctx, ActionAddFailure, su.ID, su.ID, map[string]string{"reason": "expired"})
 		p.expired(w, r)
 		return
 	}
 	refuse := func(status int, reason, code, msg string) {
-		p.k.RecordFailure(ctx, audit.ActionPasskeyAddFailure, su.ID, su.ID, map[string]string{"reason": reason})
+		p.k.RecordFailure(ctx, ActionAddFailure, su.ID, su.ID, map[string]string{"reason": reason})
 		p.k.Fail(w, r, status, code, msg)
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes([]byte(in["credential"]))
 	if err != nil {
-		p.k.RecordFailure(ctx, audit.ActionPasskeyAddFailure, su.ID, su.ID, map[string]string{"reason": "malformed"})
+		p.k.RecordFailure(ctx, ActionAddFailure, su.ID, su.ID, map[string]string{"reason": "malformed"})
 		p.k.FormError(w, r, http.StatusBadRequest, "passkeys", nil, "invalid_credential", msgNotVerified,
 			map[string]string{"credential": "Not a WebAuthn registration response."})
 		return
@@ -238,7 +238,7 @@ func (p *Passkeys) register(w http.ResponseWriter, r *http.Request) {
 		if err := p.st.CreatePasskey(ctx, key, p.cfg.MaxPasskeys); err != nil {
 			return err
 		}
-		if err := p.k.Record(ctx, audit.ActionPasskeyAdd, su.ID, su.ID, map[string]string{"authenticator_id": key.ID}); err != nil {
+		if err := p.k.Record(ctx, ActionAdd, su.ID, su.ID, map[string]string{"authenticator_id": key.ID}); err != nil {
 			return err
 		}
 		d := p.k.RequestEmail(r)
@@ -281,7 +281,7 @@ func (p *Passkeys) rename(w http.ResponseWriter, r *http.Request) {
 		if err := p.st.RenamePasskey(ctx, su.ID, in["id"], name); err != nil {
 			return err
 		}
-		return p.k.Record(ctx, audit.ActionPasskeyRename, su.ID, su.ID, map[string]string{"authenticator_id": in["id"]})
+		return p.k.Record(ctx, ActionRename, su.ID, su.ID, map[string]string{"authenticator_id": in["id"]})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		p.manageError(w, r, http.StatusNotFound, "not_found", "There is no such passkey.", nil)
@@ -323,7 +323,7 @@ func (p *Passkeys) remove(w http.ResponseWriter, r *http.Request) {
 		if err := p.st.DeletePasskey(ctx, su.ID, key.ID, true); err != nil {
 			return err
 		}
-		if err := p.k.Record(ctx, audit.ActionPasskeyRemove, su.ID, su.ID, map[string]string{"authenticator_id": key.ID, "reason": "user"}); err != nil {
+		if err := p.k.Record(ctx, ActionRemove, su.ID, su.ID, map[string]string{"authenticator_id": key.ID, "reason": "user"}); err != nil {
 			return err
 		}
 		d := p.k.RequestEmail(r)
@@ -552,7 +552,7 @@ func (p *Passkeys) used(ctx context.Context, r *http.Request, su *store.User, ke
 	flags := parsed.Response.AuthenticatorData.Flags
 	if cred.Authenticator.CloneWarning {
 		meta := map[string]string{"authenticator_id": key.ID, "policy": p.cfg.ClonePolicy.String()}
-		p.k.RecordFailure(ctx, audit.ActionPasskeyClone, "", su.ID, meta)
+		p.k.RecordFailure(ctx, ActionClone, "", su.ID, meta)
 		p.k.Log.WarnContext(ctx, "sigra/passkey: signature counter did not advance: cloned authenticator?",
 			"user_id", su.ID, "passkey_id", key.ID, "stored", key.SignCount, "got", parsed.Response.AuthenticatorData.Counter,
 			"policy", p.cfg.ClonePolicy.String())
@@ -564,7 +564,7 @@ func (p *Passkeys) used(ctx context.Context, r *http.Request, su *store.User, ke
 				if err := p.st.DeletePasskey(ctx, su.ID, key.ID, false); err != nil {
 					return err
 				}
-				if err := p.k.Record(ctx, audit.ActionPasskeyRemove, "", su.ID, map[string]string{"authenticator_id": key.ID, "reason": "clone"}); err != nil {
+				if err := p.k.Record(ctx, ActionRemove, "", su.ID, map[string]string{"authenticator_id": key.ID, "reason": "clone"}); err != nil {
 					return err
 				}
 				d := p.k.RequestEmail(r)
@@ -585,7 +585,7 @@ func (p *Passkeys) used(ctx context.Context, r *http.Request, su *store.User, ke
 		if use.BackupState == key.BackupState {
 			return nil
 		}
-		return p.k.Record(ctx, audit.ActionPasskeyBackupState, "", su.ID,
+		return p.k.Record(ctx, ActionBackupState, "", su.ID,
 			map[string]string{"authenticator_id": key.ID, "backed_up": boolString(use.BackupState)})
 	})
 }

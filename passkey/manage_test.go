@@ -34,7 +34,7 @@ func TestCredentialRegisteredTwice(t *testing.T) {
 		}
 		cred, _ = au.create(t, o, shared)
 		wantError(t, "same credential, same user", postCredential(t, c1, a.Path("/passkeys/register"), cred, nil), http.StatusConflict, "passkey_exists")
-		if n := auditCount(t, a, audit.ActionPasskeyAddFailure, audit.OutcomeFailure, u2.ID, map[string]string{"reason": "already_registered"}); n != 1 {
+		if n := auditCount(t, a, passkey.ActionAddFailure, audit.OutcomeFailure, u2.ID, map[string]string{"reason": "already_registered"}); n != 1 {
 			t.Errorf("refused registrations audited: got %d, want 1", n)
 		}
 		if owner := passkeys(t, a, u1.ID); len(owner) != 1 {
@@ -100,7 +100,7 @@ func TestManageAndLastMethod(t *testing.T) {
 		if len(left) != 1 || left[0].Name != "Phone" {
 			t.Fatalf("passkeys left: got %d", len(left))
 		}
-		if n := auditCount(t, a, audit.ActionPasskeyRemove, audit.OutcomeSuccess, u.ID, map[string]string{"authenticator_id": k.ID, "reason": "user"}); n != 1 {
+		if n := auditCount(t, a, passkey.ActionRemove, audit.OutcomeSuccess, u.ID, map[string]string{"authenticator_id": k.ID, "reason": "user"}); n != 1 {
 			t.Errorf("remove rows: got %d, want 1", n)
 		}
 		a.Flush(t)

@@ -38,6 +38,46 @@ type Store interface {
 	store.Transactor
 }
 
+// Audit actions of the passkeys, beside the catalogue's
+// audit.ActionLoginSuccess, audit.ActionLoginFailure,
+// audit.ActionMFAChallengeSuccess, audit.ActionMFAChallengeFailure and
+// audit.ActionSudo (which the passkey ceremonies record with the method
+// "passkey"). A strict audit.Logger must list them in its Config.Actions
+// ([Actions] returns them).
+const (
+	// ActionAdd: a user registered a passkey.
+	ActionAdd = "passkey.add"
+	// ActionAddFailure: a passkey registration was refused (a ceremony
+	// that did not verify, a credential registered before, the limit
+	// reached). It is recorded with audit.Logger.RecordFailure.
+	ActionAddFailure = "passkey.add.failure"
+	// ActionRename: a user renamed a passkey.
+	ActionRename = "passkey.rename"
+	// ActionRemove: a passkey was removed, by its user or, for a cloned
+	// authenticator, by policy (reason "clone").
+	ActionRemove = "passkey.remove"
+	// ActionClone: a passkey sign-in reported a signature counter at or
+	// below the stored one (a cloned authenticator); the metadata's
+	// "policy" says what followed.
+	ActionClone = "security.passkey_clone"
+	// ActionBackupState: a passkey's backup state (synced or not) changed
+	// at a sign-in.
+	ActionBackupState = "passkey.backup_state"
+)
+
+// Actions returns the audit actions this package records besides the
+// audit catalogue's, for audit.Config.Actions of a strict logger.
+func Actions() []string {
+	return []string{
+		ActionAdd,
+		ActionAddFailure,
+		ActionRename,
+		ActionRemove,
+		ActionClone,
+		ActionBackupState,
+	}
+}
+
 // SecondFactor is what a passkey sign-in asks of the two-factor flows
 // (*mfa.MFA has these methods): whether the user must present a second
 // factor after one that did not verify the user, and whether the browser

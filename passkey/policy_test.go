@@ -42,7 +42,7 @@ func TestClonePolicy(t *testing.T) {
 				if tc.status != http.StatusOK && errCode(t, res) != "passkey_cloned" {
 					t.Errorf("code: got %q, want passkey_cloned", errCode(t, res))
 				}
-				if n := auditCount(t, a, audit.ActionPasskeyClone, audit.OutcomeFailure, u.ID, map[string]string{"policy": tc.policy.String()}); n != 1 {
+				if n := auditCount(t, a, passkey.ActionClone, audit.OutcomeFailure, u.ID, map[string]string{"policy": tc.policy.String()}); n != 1 {
 					t.Errorf("clone rows: got %d, want 1", n)
 				}
 				if left := len(passkeys(t, a, u.ID)) == 1; left != tc.keyLeft {
@@ -69,7 +69,7 @@ func TestSyncedPasskeyCounterZero(t *testing.T) {
 			_, res := signInDiscoverable(t, a, au, nil)
 			want(t, "synced sign-in", res, http.StatusOK)
 		}
-		if n := auditCount(t, a, audit.ActionPasskeyClone, audit.OutcomeFailure, u.ID, nil); n != 0 {
+		if n := auditCount(t, a, passkey.ActionClone, audit.OutcomeFailure, u.ID, nil); n != 0 {
 			t.Errorf("clone rows: got %d, want 0", n)
 		}
 	})
@@ -89,7 +89,7 @@ func TestBackupStateChange(t *testing.T) {
 		}
 		_, res = signInDiscoverable(t, a, au, nil)
 		want(t, "sign-in, still backed up", res, http.StatusOK)
-		if n := auditCount(t, a, audit.ActionPasskeyBackupState, audit.OutcomeSuccess, u.ID, map[string]string{"backed_up": "true"}); n != 1 {
+		if n := auditCount(t, a, passkey.ActionBackupState, audit.OutcomeSuccess, u.ID, map[string]string{"backed_up": "true"}); n != 1 {
 			t.Errorf("backup-state rows: got %d, want 1 (only the change)", n)
 		}
 		// The BE flag never changes: a passkey that now says it cannot be

@@ -823,6 +823,12 @@ type Orgs interface {
 	// still redirects to at now, with old true (the caller redirects to
 	// the current slug). ErrNotFound otherwise.
 	OrgBySlug(ctx context.Context, slug string, now time.Time) (o *Org, old bool, err error)
+	// UserOrgBySlug is OrgBySlug and the user's Membership in one read:
+	// the organization slug names at now (old true when slug is an old
+	// slug whose redirect is live), with userID's membership of it.
+	// ErrNotFound alike when slug names no organization and when the user
+	// is not a member of the one it names.
+	UserOrgBySlug(ctx context.Context, userID, slug string, now time.Time) (uo *UserOrg, old bool, err error)
 	// RenameOrg sets the organization's name and slug. When the slug
 	// changes, the old one redirects to the organization until
 	// now+SlugRedirectFor; taking back one of its own old slugs ends that

@@ -257,67 +257,7 @@ func decodeUserCursor(s string) (string, error) {
 // SearchAudit implements [store.AuditExplorer]. Its cursors are those of
 // QueryAudit; only the filters in use appear in the statement.
 func (db *DB) SearchAudit(ctx context.Context, q store.AuditSearch) ([]*store.AuditEvent, string, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > maxAuditPage {
-		limit = maxAuditPage
-	}
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	eq := func(col, v string) {
-		if v != "" {
-			where = append(where, col+" = "+arg(v))
-		}
-	}
-	eq("actor_id", q.ActorID)
-	eq("subject_id", q.SubjectID)
-	eq("action", q.Action)
-	eq("outcome", q.Outcome)
-	if q.UserID != "" {
-		p := arg(q.UserID)
-		where = append(where, "(actor_id = "+p+" OR subject_id = "+p+")")
-	}
-	if q.OrgID != "" {
-		where = append(where, "org_id = "+arg(q.OrgID)+" AND org_id <> ''")
-	}
-	if q.IP != "" {
-		where = append(where, "ip = "+arg(q.IP)+" AND ip <> ''")
-	}
-	if !q.Since.IsZero() {
-		where = append(where, "at >= "+arg(q.Since))
-	}
-	if !q.Until.IsZero() {
-		where = append(where, "at < "+arg(q.Until))
-	}
-	if q.After != "" {
-		at, id, err := parseAuditCursor(q.After)
-		if err != nil {
-			return nil, "", err
-		}
-		where = append(where, "(at, id) < ("+arg(at)+"::timestamptz, "+arg(id)+"::text)")
-	}
-	var sb strings.Builder
-	sb.WriteString(`SELECT ` + auditColumns + ` FROM sigra_audit_log`)
-	if len(where) > 0 {
-		sb.WriteString(" WHERE ")
-		sb.WriteString(strings.Join(where, " AND "))
-	}
-	sb.WriteString(" ORDER BY at DESC, id DESC LIMIT ")
-	sb.WriteString(arg(limit + 1))
-	rows, err := db.q(ctx).Query(ctx, sb.String(), args...)
-	events, err := collectAudit("search audit", rows, err)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(events) <= limit {
-		return events, "", nil
-	}
-	events = events[:limit]
-	last := events[limit-1]
-	return events, formatAuditCursor(last.At, last.ID), nil
+	return db.searchAudit(ctx, "search audit", q)
 }
 
 // AuditEventByID implements [store.AuditExplorer].

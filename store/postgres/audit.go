@@ -50,6 +50,17 @@ func (db *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 // appear in the statement, so each combination gets a plan that uses its
 // index. An After that this adapter did not produce yields ErrBadCursor.
 func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
+	return db.searchAudit(ctx, "query audit", store.AuditSearch{
+		UserID: q.UserID, OrgID: q.OrgID, Action: q.Action,
+		Since: q.Since, Until: q.Until, After: q.After, Limit: q.Limit,
+	})
+}
+
+// searchAudit returns one page of the events q selects, newest first, and
+// the cursor of the next page: the statement of QueryAudit and
+// SearchAudit, which name themselves op in errors. Only the filters in use
+// appear in it.
+func (db *DB) searchAudit(ctx context.Context, op string, q store.AuditSearch) ([]*store.AuditEvent, string, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > maxAuditPage {
 		limit = maxAuditPage
@@ -62,6 +73,11 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = "+arg(v))
+		}
+	}
 	if q.UserID != "" {
 		p := arg(q.UserID)
 		where = append(where, "(actor_id = "+p+" OR subject_id = "+p+")")
@@ -71,8 +87,12 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 		// index sigra_audit_log_org_idx.
 		where = append(where, "org_id = "+arg(q.OrgID)+" AND org_id <> ''")
 	}
-	if q.Action != "" {
-		where = append(where, "action = "+arg(q.Action))
+	eq("action", q.Action)
+	eq("actor_id", q.ActorID)
+	eq("subject_id", q.SubjectID)
+	eq("outcome", q.Outcome)
+	if q.IP != "" {
+		where = append(where, "ip = "+arg(q.IP)+" AND ip <> ''")
 	}
 	if !q.Since.IsZero() {
 		where = append(where, "at >= "+arg(q.Since))
@@ -98,7 +118,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	sb.WriteString(arg(limit + 1))
 
 	rows, err := db.q(ctx).Query(ctx, sb.String(), args...)
-	events, err := collectAudit("query audit", rows, err)
+	events, err := collectAudit(op, rows, err)
 	if err != nil {
 		return nil, "", err
 	}

@@ -161,6 +161,24 @@ func (db *DB) OrgBySlug(ctx context.Context, slug string, now time.Time) (*store
 	return o, old, nil
 }
 
+// UserOrgBySlug implements [store.Orgs]: one statement joins the slug,
+// the organization and the user's membership.
+func (db *DB) UserOrgBySlug(ctx context.Context, userID, slug string, now time.Time) (*store.UserOrg, bool, error) {
+	uo := &store.UserOrg{}
+	m := &uo.Membership
+	var old bool
+	err := db.q(ctx).QueryRow(ctx, `SELECT `+orgCols+`, s.expires_at IS NOT NULL, m.role, m.created_at
+		FROM sigra_org_slugs s JOIN sigra_orgs o ON o.id = s.org_id
+		JOIN sigra_org_members m ON m.org_id = o.id AND m.user_id = $1
+		WHERE s.slug = $2 AND (s.expires_at IS NULL OR s.expires_at > $3)`, userID, strings.ToLower(slug), now).
+		Scan(append(orgDest(&uo.Org), &old, &m.Role, ts(&m.CreatedAt))...)
+	if err != nil {
+		return nil, false, wrap("user org by slug", err)
+	}
+	m.OrgID, m.UserID = uo.Org.ID, userID
+	return uo, old, nil
+}
+
 // RenameOrg implements [store.Orgs]. It locks the organization's row.
 func (db *DB) RenameOrg(ctx context.Context, id, name, slug string, now time.Time) error {
 	const op = "rename org"

@@ -223,67 +223,7 @@ func decodeUserCursor(s string) (string, error) {
 // SearchAudit returns one page of the events q selects, newest first;
 // see [store.AuditExplorer]. Its cursors are those of QueryAudit.
 func (db *DB) SearchAudit(ctx context.Context, q store.AuditSearch) ([]*store.AuditEvent, string, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > maxAuditPage {
-		limit = maxAuditPage
-	}
-	var where []string
-	var args []any
-	eq := func(col, v string) {
-		if v != "" {
-			where = append(where, col+` = ?`)
-			args = append(args, v)
-		}
-	}
-	eq("actor_id", q.ActorID)
-	eq("subject_id", q.SubjectID)
-	eq("action", q.Action)
-	eq("outcome", q.Outcome)
-	if q.UserID != "" {
-		where = append(where, `(actor_id = ? OR subject_id = ?)`)
-		args = append(args, q.UserID, q.UserID)
-	}
-	if q.OrgID != "" {
-		where = append(where, `org_id = ? AND org_id <> ''`)
-		args = append(args, q.OrgID)
-	}
-	if q.IP != "" {
-		where = append(where, `ip = ? AND ip <> ''`)
-		args = append(args, q.IP)
-	}
-	if !q.Since.IsZero() {
-		where = append(where, `at >= ?`)
-		args = append(args, ms(q.Since))
-	}
-	if !q.Until.IsZero() {
-		where = append(where, `at < ?`)
-		args = append(args, ms(q.Until))
-	}
-	if q.After != "" {
-		at, id, err := decodeCursor(q.After)
-		if err != nil {
-			return nil, "", fmt.Errorf("sigra/sqlite: SearchAudit: %w: %w", err, store.ErrNotFound)
-		}
-		where = append(where, `(at, id) < (?, ?)`)
-		args = append(args, at, id)
-	}
-	query := `SELECT ` + auditColumns + ` FROM sigra_audit_log`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	query += ` ORDER BY at DESC, id DESC LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := db.r(ctx).QueryContext(ctx, query, args...)
-	events, err := scanAudit("SearchAudit", rows, err)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(events) <= limit {
-		return events, "", nil
-	}
-	events = events[:limit]
-	last := events[limit-1]
-	return events, encodeCursor(last.At.UnixMilli(), last.ID), nil
+	return db.searchAudit(ctx, "SearchAudit", q)
 }
 
 // AuditEventByID returns one event with its seal; see

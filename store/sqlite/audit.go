@@ -42,12 +42,29 @@ func (db *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 // package did not produce is refused with an error wrapping
 // store.ErrNotFound.
 func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.AuditEvent, string, error) {
+	return db.searchAudit(ctx, "QueryAudit", store.AuditSearch{
+		UserID: q.UserID, OrgID: q.OrgID, Action: q.Action,
+		Since: q.Since, Until: q.Until, After: q.After, Limit: q.Limit,
+	})
+}
+
+// searchAudit returns one page of the events q selects, newest first, and
+// the cursor of the next page: the statement of QueryAudit and
+// SearchAudit, which name themselves op in errors. Only the filters in use
+// appear in it.
+func (db *DB) searchAudit(ctx context.Context, op string, q store.AuditSearch) ([]*store.AuditEvent, string, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > maxAuditPage {
 		limit = maxAuditPage
 	}
 	var where []string
 	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+` = ?`)
+			args = append(args, v)
+		}
+	}
 	if q.UserID != "" {
 		where = append(where, `(actor_id = ? OR subject_id = ?)`)
 		args = append(args, q.UserID, q.UserID)
@@ -58,9 +75,13 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 		where = append(where, `org_id = ? AND org_id <> ''`)
 		args = append(args, q.OrgID)
 	}
-	if q.Action != "" {
-		where = append(where, `action = ?`)
-		args = append(args, q.Action)
+	eq("action", q.Action)
+	eq("actor_id", q.ActorID)
+	eq("subject_id", q.SubjectID)
+	eq("outcome", q.Outcome)
+	if q.IP != "" {
+		where = append(where, `ip = ? AND ip <> ''`)
+		args = append(args, q.IP)
 	}
 	if !q.Since.IsZero() {
 		where = append(where, `at >= ?`)
@@ -73,7 +94,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	if q.After != "" {
 		at, id, err := decodeCursor(q.After)
 		if err != nil {
-			return nil, "", fmt.Errorf("sigra/sqlite: QueryAudit: %w: %w", err, store.ErrNotFound)
+			return nil, "", fmt.Errorf("sigra/sqlite: %s: %w: %w", op, err, store.ErrNotFound)
 		}
 		where = append(where, `(at, id) < (?, ?)`)
 		args = append(args, at, id)
@@ -86,7 +107,7 @@ func (db *DB) QueryAudit(ctx context.Context, q store.AuditQuery) ([]*store.Audi
 	args = append(args, limit+1)
 
 	rows, err := db.r(ctx).QueryContext(ctx, query, args...)
-	events, err := scanAudit("QueryAudit", rows, err)
+	events, err := scanAudit(op, rows, err)
 	if err != nil {
 		return nil, "", err
 	}

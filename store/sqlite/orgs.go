@@ -147,6 +147,24 @@ func (db *DB) OrgBySlug(ctx context.Context, slug string, now time.Time) (*store
 	return o, old, nil
 }
 
+// UserOrgBySlug returns the organization slug names at now with the
+// user's membership of it, in one statement; see [store.Orgs].
+func (db *DB) UserOrgBySlug(ctx context.Context, userID, slug string, now time.Time) (*store.UserOrg, bool, error) {
+	uo := &store.UserOrg{}
+	m := &uo.Membership
+	var old bool
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT `+orgCols+`, s.expires_at IS NOT NULL, m.role, m.created_at
+		FROM sigra_org_slugs s JOIN sigra_orgs o ON o.id = s.org_id
+		JOIN sigra_org_members m ON m.org_id = o.id AND m.user_id = ?
+		WHERE s.slug = ? AND (s.expires_at IS NULL OR s.expires_at > ?)`, userID, strings.ToLower(slug), ms(now)).
+		Scan(append(orgDest(&uo.Org), boolDest{&old}, &m.Role, timeDest{&m.CreatedAt})...)
+	if err != nil {
+		return nil, false, wrap("UserOrgBySlug", err)
+	}
+	m.OrgID, m.UserID = uo.Org.ID, userID
+	return uo, old, nil
+}
+
 // RenameOrg sets the organization's name and slug, keeping the old slug as
 // a redirect; see [store.Orgs].
 func (db *DB) RenameOrg(ctx context.Context, id, name, slug string, now time.Time) error {

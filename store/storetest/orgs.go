@@ -15,7 +15,9 @@ import (
 
 // Orgs checks [store.Orgs], [store.Memberships] and [store.Invitations]:
 // slugs (case-insensitive uniqueness, old slugs redirecting for
-// [store.SlugRedirectFor] and held until then), organization policies,
+// [store.SlugRedirectFor] and held until then), an organization read by
+// slug with a user's membership (not found alike for an unknown slug and
+// for a user who is not a member), organization policies,
 // memberships and their pages, the last-owner guard (also under concurrent
 // demotions and removals), and, when the store has [store.Sessions], the
 // clearing of removed members' active organization in their sessions and
@@ -44,6 +46,7 @@ func orgChecks() []check {
 		checkOf("CreateOrg/Refused", testCreateOrgRefused),
 		checkOf("RenameOrg/Redirect", testRenameOrgRedirect),
 		checkOf("RenameOrg/Refused", testRenameOrgRefused),
+		checkOf("UserOrgBySlug", testUserOrgBySlug),
 		checkOf("SetOrgPolicy", testSetOrgPolicy),
 		checkEnv("DeleteOrg", testDeleteOrg),
 		checkOf("Members", testMembers),
@@ -249,6 +252,78 @@ func testRenameOrgRedirect(t *testing.T, s orgStore) {
 	if got, _ := s.OrgByID(ctx, b.ID); got == nil || got.Name != "B2" {
 		t.Errorf("RenameOrg(name only): got %+v, want name B2", got)
 	}
+}
+
+func testUserOrgBySlug(t *testing.T, s orgStore) {
+	ctx := t.Context()
+	owner := newUser(t, s, "owner@example.com")
+	member := newUser(t, s, "member@example.com")
+	stranger := newUser(t, s, "stranger@example.com")
+	a := &store.Org{Name: "Alpha", Slug: "alpha", CreatedBy: owner.ID, CreatedAt: t0, Policy: store.OrgPolicy{RequireTwoFactor: true}}
+	must(t, "CreateOrg", s.CreateOrg(ctx, a))
+	addMember(t, s, a.ID, member.ID, store.RoleAdmin, time.Minute)
+	other := newOrg(t, s, "other", stranger.ID)
+
+	// check reads slug for user at now and compares with OrgBySlug and
+	// Membership, the two reads it joins.
+	check := func(what, userID, slug string, now time.Time, wantOld bool) {
+		t.Helper()
+		uo, old, err := s.UserOrgBySlug(ctx, userID, slug, now)
+		must(t, "UserOrgBySlug("+what+")", err)
+		o, _, err := s.OrgBySlug(ctx, slug, now)
+		must(t, "OrgBySlug("+what+")", err)
+		m, err := s.Membership(ctx, o.ID, userID)
+		must(t, "Membership("+what+")", err)
+		if old != wantOld {
+			t.Errorf("UserOrgBySlug(%s): old: got %v, want %v", what, old, wantOld)
+		}
+		g := uo.Org
+		if g.ID != o.ID || g.Name != o.Name || g.Slug != o.Slug || g.CreatedBy != o.CreatedBy || g.Policy != o.Policy {
+			t.Errorf("UserOrgBySlug(%s): org: got %+v, want %+v", what, g, *o)
+		}
+		sameTime(t, "UserOrgBySlug("+what+"): CreatedAt", g.CreatedAt, o.CreatedAt)
+		sameTime(t, "UserOrgBySlug("+what+"): UpdatedAt", g.UpdatedAt, o.UpdatedAt)
+		sameTime(t, "UserOrgBySlug("+what+"): DeletionDueAt", g.DeletionDueAt, o.DeletionDueAt)
+		gm := uo.Membership
+		if gm.OrgID != o.ID || gm.UserID != userID || gm.Role != m.Role {
+			t.Errorf("UserOrgBySlug(%s): membership: got %+v, want %+v", what, gm, *m)
+		}
+		sameTime(t, "UserOrgBySlug("+what+"): membership CreatedAt", gm.CreatedAt, m.CreatedAt)
+	}
+	notFound := func(what, userID, slug string, now time.Time) {
+		t.Helper()
+		uo, _, err := s.UserOrgBySlug(ctx, userID, slug, now)
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("UserOrgBySlug(%s): got (%+v, %v), want ErrNotFound", what, uo, err)
+		}
+	}
+
+	check("owner", owner.ID, "alpha", t0, false)
+	check("owner, upper case", owner.ID, "ALPHA", t0, false)
+	check("member", member.ID, "alpha", t0, false)
+	if uo, _, err := s.UserOrgBySlug(ctx, member.ID, "alpha", t0); err == nil {
+		if uo.Membership.Role != store.RoleAdmin || !uo.Org.Policy.RequireTwoFactor {
+			t.Errorf("UserOrgBySlug(member): got role %q, policy %+v, want %q and two factors required", uo.Membership.Role, uo.Org.Policy, store.RoleAdmin)
+		}
+		sameTime(t, "UserOrgBySlug(member): joined", uo.Membership.CreatedAt, at(time.Minute))
+	}
+	notFound("stranger", stranger.ID, "alpha", t0)
+	notFound("unknown slug", owner.ID, "nobody", t0)
+	notFound("unknown user", store.NewID(), "alpha", t0)
+	notFound("another's organization", owner.ID, other.Slug, t0)
+
+	// An old slug reads as old while its redirect lives, for members only.
+	renamed := at(time.Hour)
+	must(t, "RenameOrg", s.RenameOrg(ctx, a.ID, "Alpha Two", "alpha-2", renamed))
+	check("new slug", member.ID, "alpha-2", renamed, false)
+	expires := renamed.Add(store.SlugRedirectFor)
+	check("old slug", member.ID, "Alpha", expires.Add(-time.Millisecond), true)
+	notFound("old slug, stranger", stranger.ID, "alpha", renamed)
+	notFound("old slug, expired", member.ID, "alpha", expires)
+
+	// A member removed is not found.
+	must(t, "RemoveMember", s.RemoveMember(ctx, a.ID, member.ID))
+	notFound("removed member", member.ID, "alpha-2", renamed)
 }
 
 func testRenameOrgRefused(t *testing.T, s orgStore) {
