@@ -6,10 +6,11 @@ import (
 
 // maxAllocsPerRequest is the budget of allocations of one authenticated
 // request on SQLite as BenchmarkAuthenticatedRequest serves it, the
-// request and the recorder that net/http/httptest makes included (about
-// two dozen of them). It was 153 before the session lookup left
-// database/sql.
-const maxAllocsPerRequest = 76
+// request as net/http's server makes it and net/http/httptest's recorder
+// included (about a dozen of them). It was 153 before the session lookup
+// left database/sql, 43 before the session cache (with httptest's request,
+// a few more).
+const maxAllocsPerRequest = 34
 
 // TestAllocationsPerRequest pins the allocations of a steady authenticated
 // request through sigra-sqlite's whole chain to the budget.
