@@ -156,6 +156,13 @@
 // CSRF field and, when [Page.ReturnTo] is set, return_to: the "hidden"
 // partial writes both.
 //
+// What route, hasRoute, home, brand, asset and icon return is fixed when
+// New builds the UI, so New writes it into the escaped templates once:
+// an action such as {{asset "sigra.css"}} or {{brand.ProductName}}, an
+// {{if hasRoute "name"}}, and a {{template}} of such text cost nothing on
+// a request, and the page's HTML is the same byte for byte. Actions that
+// read the page's data, and the packs' functions, run on every request.
+//
 // # Slots
 //
 // A page shows the ways in that other packs add with

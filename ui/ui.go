@@ -84,6 +84,8 @@ type UI struct {
 	packs      map[string]bool
 	assets     map[string]*asset // by plain name
 	handler    *assetHandler
+	// fold tells New to fold the constants of the templates (see fold).
+	fold bool
 
 	bufs sync.Pool
 }
@@ -99,7 +101,11 @@ func corePages() map[string]any {
 // broken template, pack or override is reported here rather than on a
 // request. Errors wrap [sigra.ErrConfig] (and [ErrTemplate] for a template
 // that fails).
-func New(s *site.Site, cfg Config) (*UI, error) {
+func New(s *site.Site, cfg Config) (*UI, error) { return build(s, cfg, true) }
+
+// build is New, with the folding of the templates' constants (see fold)
+// left out when fold is false: the tests compare both.
+func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: ui: nil site", sigra.ErrConfig)
 	}
@@ -120,6 +126,7 @@ func New(s *site.Site, cfg Config) (*UI, error) {
 		routes:     make(map[string]string),
 		notices:    make(map[string]string),
 		packs:      make(map[string]bool),
+		fold:       fold,
 	}
 	u.bufs.New = func() any { return new(bytes.Buffer) }
 
@@ -590,6 +597,10 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 	if err := parseSlots(base, files, b); err != nil {
 		return err
 	}
+	// The scratch template of fold, in every page's set.
+	if _, err := base.New(foldName).Parse("-"); err != nil {
+		return templateErr("%v", err)
+	}
 	// Icons are static: render each once (from a copy: a template set
 	// cannot be cloned once it has run).
 	u.icons = make(map[string]htmltemplate.HTML)
@@ -635,6 +646,9 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		if err := t.ExecuteTemplate(io.Discard, "base", u.samplePage(zero)); err != nil {
 			return templateErr("page %q (%s): %v", name, ownerLabel(b.owner[p]), err)
 		}
+		if u.fold {
+			fold(t, "base")
+		}
 	}
 	for _, name := range names(files, "sections/", ".html") {
 		zero, declared := b.sections[name]
@@ -652,6 +666,9 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		u.sections[name] = t
 		if err := t.ExecuteTemplate(io.Discard, p, u.samplePage(zero)); err != nil {
 			return templateErr("section %q (%s): %v", name, ownerLabel(b.owner[p]), err)
+		}
+		if u.fold {
+			fold(t, p)
 		}
 	}
 	return nil
