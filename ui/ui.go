@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -913,7 +914,10 @@ func (u *UI) Fill(r *http.Request, p *Page) *Page {
 	if p.CSRFToken == "" {
 		p.CSRFToken = nosurf.Token(r)
 	}
-	q := r.URL.Query()
+	var q url.Values // parsed once, when the request has a query
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	if p.ReturnTo == "" && r.PostForm != nil {
 		if rt, ok := web.LocalPath(r.PostForm.Get("return_to")); ok {
 			p.ReturnTo = rt
@@ -971,11 +975,14 @@ func (u *UI) Render(w http.ResponseWriter, r *http.Request, status int, name str
 			return
 		}
 	}
+	// The headers' values share one array; each slice has a capacity of
+	// one, so a later Add copies it. The names are in canonical form.
+	v := []string{"text/html; charset=utf-8", "no-store", "nosniff", strconv.Itoa(buf.Len())}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h["Content-Type"] = v[0:1:1]
+	h["Cache-Control"] = v[1:2:2]
+	h["X-Content-Type-Options"] = v[2:3:3]
+	h["Content-Length"] = v[3:4:4]
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())
