@@ -78,7 +78,7 @@
 //
 // [UI.Fill] completes a Page from the request where it is empty: the
 // signed-in user (from the context, see [sigra.UserFrom]), the CSRF field
-// and token (from justinas/nosurf, as set up by middleware.CSRF), a local
+// and token (from middleware.CSRF, see middleware.CSRFToken), a local
 // return_to (the posted form's when the handler has already parsed the form,
 // r.PostForm not nil, else the query's), the notice named by
 // the query, a banner asking an unconfirmed user to confirm their

@@ -22,8 +22,6 @@ import (
 	"text/template/parse"
 	"time"
 
-	"github.com/justinas/nosurf"
-
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/site"
@@ -912,7 +910,7 @@ func (u *UI) Fill(r *http.Request, p *Page) *Page {
 		p.CSRFField = DefaultCSRFField
 	}
 	if p.CSRFToken == "" {
-		p.CSRFToken = nosurf.Token(r)
+		p.CSRFToken = web.CSRFToken(r)
 	}
 	var q url.Values // parsed once, when the request has a query
 	if r.URL.RawQuery != "" {
