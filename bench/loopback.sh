@@ -94,7 +94,7 @@ measure() {
   shift
   start_demo "$store-1" "$@"
   local a="$url"
-  pw="$(sed -n 's/.*password: \(.*\)$/\1/p' "$tmp/$store-1.out")"
+  pw="$(sed -n 's/^Demo account: .*  password: \(.*\)$/\1/p' "$tmp/$store-1.out")"
   [ -n "$pw" ] || { echo "demo $store-1 printed no demo password" >&2; exit 1; }
   start_demo "$store-2" -no-seed "$@"
   local b="$url"

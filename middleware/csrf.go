@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 
@@ -125,17 +126,51 @@ func CSRF(s *site.Site, cfg CSRFConfig) (func(http.Handler) http.Handler, error)
 		h.SetIsAllowedOriginFunc(allowed)
 		h.ExemptFunc(exempt)
 		h.SetFailureHandler(tokenFail)
-		return cop.Handler(h)
+		checked := cop.Handler(h)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// A GET, HEAD or OPTIONS passes both layers. When its cookie
+			// holds a token, nosurf would only add Vary and mask the
+			// token for the request's forms, on every request: here the
+			// token is masked when a page asks for it (see CSRFToken).
+			// Without a usable cookie, nosurf sets a new one.
+			if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+				if token, ok := cookieToken(r, base.Name); ok {
+					w.Header().Add("Vary", "Cookie")
+					next.ServeHTTP(w, r.WithContext(web.WithCSRFCookie(r.Context(), token)))
+					return
+				}
+			}
+			checked.ServeHTTP(w, r)
+		})
 	}, nil
+}
+
+// cookieToken returns the token of the request's cookie called name,
+// read as nosurf reads it (Request.Cookie, standard base64), when it is
+// one nosurf would use; false otherwise.
+func cookieToken(r *http.Request, name string) ([web.CSRFTokenLen]byte, bool) {
+	var token [web.CSRFTokenLen]byte
+	c, err := r.Cookie(name)
+	if err != nil || len(c.Value) != base64.StdEncoding.EncodedLen(web.CSRFTokenLen) {
+		return token, false
+	}
+	b, err := base64.StdEncoding.DecodeString(c.Value)
+	if err != nil || len(b) != web.CSRFTokenLen {
+		return token, false
+	}
+	copy(token[:], b)
+	return token, true
 }
 
 // TokenExempt is the default CSRFConfig.Exempt: requests with an
 // Authorization: Bearer header or a JSON body skip the token check.
 func TokenExempt(r *http.Request) bool { return web.IsBearer(r) || web.SendsJSON(r) }
 
-// CSRFToken returns the token to embed in the request's HTML forms. It is
-// empty outside the CSRF middleware.
-func CSRFToken(r *http.Request) string { return nosurf.Token(r) }
+// CSRFToken returns the token to embed in the request's HTML forms: the
+// token of the CSRF cookie, masked with a new one-time pad for each
+// request (the same one throughout a request). It is empty outside the
+// CSRF middleware.
+func CSRFToken(r *http.Request) string { return web.CSRFToken(r) }
 
 // CSRFFieldName is the name of the hidden form field that carries the token.
 const CSRFFieldName = nosurf.FormFieldName

@@ -356,3 +356,94 @@ func TestCSRFConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCSRFTokenWithCookie: a GET, HEAD or OPTIONS that carries the token
+// cookie gets no new cookie, varies on Cookie, and has a form token masked
+// anew for each request (the same one throughout a request) that a POST
+// with that cookie passes with; the first cookie of the name counts, as
+// on the POST, and a quoted value is read as Request.Cookie reads it. A
+// cookie nosurf would not use is replaced, and the token goes with the
+// new cookie.
+func TestCSRFTokenWithCookie(t *testing.T) {
+	t.Parallel()
+	a := newCSRFApp(t, siteOrigin, middleware.CSRFConfig{})
+	other := newCSRFApp(t, siteOrigin, middleware.CSRFConfig{})
+	s, err := site.New(site.Config{BaseURL: siteOrigin, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, err := middleware.CSRF(s, middleware.CSRFConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, again := middleware.CSRFToken(r), middleware.CSRFToken(r)
+		if first != again {
+			t.Errorf("%s: CSRFToken gave %q, then %q within one request", r.Method, first, again)
+		}
+		if r.Method == http.MethodPost {
+			_, _ = io.WriteString(w, "changed")
+			return
+		}
+		_, _ = io.WriteString(w, first)
+	}))
+	get := func(method, cookies string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, siteOrigin+"/form", nil)
+		req.Header.Set("Cookie", cookies)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	post := func(token, cookies string) int {
+		req := httptest.NewRequest("POST", siteOrigin+"/form", strings.NewReader(url.Values{middleware.CSRFFieldName: {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.Header.Set("Cookie", cookies)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	own := a.cookie.Name + "=" + a.cookie.Value
+	seen := map[string]bool{a.token: true}
+	for _, tc := range []struct{ name, method, cookies string }{
+		{"GET", "GET", own},
+		{"GET again", "GET", own},
+		{"HEAD", "HEAD", "theme=dark; " + own},
+		{"OPTIONS", "OPTIONS", own + "; theme=dark"},
+		{"two cookies of the name", "GET", own + "; " + other.cookie.Name + "=" + other.cookie.Value},
+		{"quoted value", "GET", a.cookie.Name + `="` + a.cookie.Value + `"`},
+	} {
+		rec := get(tc.method, tc.cookies)
+		token := rec.Body.String()
+		if rec.Code != http.StatusOK || token == "" {
+			t.Fatalf("%s: got %d %q, want 200 and a token", tc.name, rec.Code, token)
+		}
+		if got := rec.Result().Cookies(); len(got) != 0 {
+			t.Errorf("%s: got new cookies %v, want none", tc.name, got)
+		}
+		if got := rec.Header().Values("Vary"); len(got) != 1 || got[0] != "Cookie" {
+			t.Errorf("%s: got Vary %q, want Cookie", tc.name, got)
+		}
+		if seen[token] {
+			t.Errorf("%s: got the token %q of another request, want one masked anew", tc.name, token)
+		}
+		seen[token] = true
+		if code := post(token, tc.cookies); code != http.StatusOK {
+			t.Errorf("%s: POST with the token: got %d, want 200", tc.name, code)
+		}
+		if code := post(token, other.cookie.Name+"="+other.cookie.Value); code != http.StatusForbidden {
+			t.Errorf("%s: POST with the token and another cookie: got %d, want 403", tc.name, code)
+		}
+	}
+	for _, bad := range []string{"", "abc", strings.Repeat("A", 42) + "==", a.cookie.Value[:40] + "!!!="} {
+		rec := get("GET", a.cookie.Name+"="+bad+"; "+own)
+		token := rec.Body.String()
+		cookies := rec.Result().Cookies()
+		if rec.Code != http.StatusOK || token == "" || len(cookies) != 1 || cookies[0].Name != a.cookie.Name || cookies[0].Value == a.cookie.Value {
+			t.Fatalf("cookie %q: got %d %q with cookies %v, want 200, a token and a new cookie", bad, rec.Code, token, cookies)
+		}
+		if code := post(token, a.cookie.Name+"="+cookies[0].Value); code != http.StatusOK {
+			t.Errorf("cookie %q: POST with the token and the new cookie: got %d, want 200", bad, code)
+		}
+	}
+}

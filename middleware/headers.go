@@ -87,7 +87,9 @@ func LimitBody(n int64) func(http.Handler) http.Handler {
 				http.Error(w, "Request body too large", http.StatusRequestEntityTooLarge)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, n)
+			if r.Body != http.NoBody { // nothing to limit in a request without a body
+				r.Body = http.MaxBytesReader(w, r.Body, n)
+			}
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -518,6 +518,13 @@ func TestLimitBody(t *testing.T) {
 			t.Errorf("%s: read error got %v, want a *http.MaxBytesError: %v", tt.name, readErr, tt.tooLarge)
 		}
 	}
+	// A request without a body keeps http.NoBody: nothing to limit.
+	var body io.ReadCloser
+	middleware.LimitBody(16)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { body = r.Body })).
+		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if body != http.NoBody {
+		t.Errorf("no body: the handler got %T, want http.NoBody", body)
+	}
 	// The default limit.
 	rec := httptest.NewRecorder()
 	middleware.LimitBody(0)(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", middleware.DefaultBodyLimit+1))))

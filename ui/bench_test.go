@@ -19,9 +19,15 @@ func (d *discardWriter) WriteHeader(int)             {}
 // BenchmarkRender measures Render for a small page and for the settings
 // page with its sections. The baseline executes the same page's template
 // straight into io.Discard: the difference is the cost of buffering,
-// filling from the request and headers.
+// filling from the request and headers. Render-unfolded renders from a
+// UI built without the folding of the templates' constants (see fold):
+// the difference is what folding saves.
 func BenchmarkRender(b *testing.B) {
 	u := newDemoUI(b, Config{})
+	unfolded, err := build(u.site, Config{Packs: []Pack{testPack()}}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	login := &Page{CSRFToken: "tok", CSRFField: DefaultCSRFField, Data: &loginData{AllowRegister: true}}
 	settings, _, err := u.Settings(req, &Page{User: testUser}, []Section{
@@ -52,6 +58,13 @@ func BenchmarkRender(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				u.Render(w, req, http.StatusOK, tc.name, tc.p)
+			}
+		})
+		b.Run("Render-unfolded/"+tc.name, func(b *testing.B) {
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				unfolded.Render(w, req, http.StatusOK, tc.name, tc.p)
 			}
 		})
 	}

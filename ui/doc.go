@@ -78,7 +78,7 @@
 //
 // [UI.Fill] completes a Page from the request where it is empty: the
 // signed-in user (from the context, see [sigra.UserFrom]), the CSRF field
-// and token (from justinas/nosurf, as set up by middleware.CSRF), a local
+// and token (from middleware.CSRF, see middleware.CSRFToken), a local
 // return_to (the posted form's when the handler has already parsed the form,
 // r.PostForm not nil, else the query's), the notice named by
 // the query, a banner asking an unconfirmed user to confirm their
@@ -155,6 +155,13 @@
 // and the functions of the packs (Pack.Funcs). Every form posts, with the
 // CSRF field and, when [Page.ReturnTo] is set, return_to: the "hidden"
 // partial writes both.
+//
+// What route, hasRoute, home, brand, asset and icon return is fixed when
+// New builds the UI, so New writes it into the escaped templates once:
+// an action such as {{asset "sigra.css"}} or {{brand.ProductName}}, an
+// {{if hasRoute "name"}}, and a {{template}} of such text cost nothing on
+// a request, and the page's HTML is the same byte for byte. Actions that
+// read the page's data, and the packs' functions, run on every request.
 //
 // # Slots
 //

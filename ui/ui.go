@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -20,8 +21,6 @@ import (
 	texttemplate "text/template"
 	"text/template/parse"
 	"time"
-
-	"github.com/justinas/nosurf"
 
 	"github.com/sigra-go/sigra"
 	"github.com/sigra-go/sigra/internal/web"
@@ -84,6 +83,8 @@ type UI struct {
 	packs      map[string]bool
 	assets     map[string]*asset // by plain name
 	handler    *assetHandler
+	// fold tells New to fold the constants of the templates (see fold).
+	fold bool
 
 	bufs sync.Pool
 }
@@ -99,7 +100,11 @@ func corePages() map[string]any {
 // broken template, pack or override is reported here rather than on a
 // request. Errors wrap [sigra.ErrConfig] (and [ErrTemplate] for a template
 // that fails).
-func New(s *site.Site, cfg Config) (*UI, error) {
+func New(s *site.Site, cfg Config) (*UI, error) { return build(s, cfg, true) }
+
+// build is New, with the folding of the templates' constants (see fold)
+// left out when fold is false: the tests compare both.
+func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: ui: nil site", sigra.ErrConfig)
 	}
@@ -120,6 +125,7 @@ func New(s *site.Site, cfg Config) (*UI, error) {
 		routes:     make(map[string]string),
 		notices:    make(map[string]string),
 		packs:      make(map[string]bool),
+		fold:       fold,
 	}
 	u.bufs.New = func() any { return new(bytes.Buffer) }
 
@@ -590,6 +596,10 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 	if err := parseSlots(base, files, b); err != nil {
 		return err
 	}
+	// The scratch template of fold, in every page's set.
+	if _, err := base.New(foldName).Parse("-"); err != nil {
+		return templateErr("%v", err)
+	}
 	// Icons are static: render each once (from a copy: a template set
 	// cannot be cloned once it has run).
 	u.icons = make(map[string]htmltemplate.HTML)
@@ -635,6 +645,9 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		if err := t.ExecuteTemplate(io.Discard, "base", u.samplePage(zero)); err != nil {
 			return templateErr("page %q (%s): %v", name, ownerLabel(b.owner[p]), err)
 		}
+		if u.fold {
+			fold(t, "base")
+		}
 	}
 	for _, name := range names(files, "sections/", ".html") {
 		zero, declared := b.sections[name]
@@ -652,6 +665,9 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		u.sections[name] = t
 		if err := t.ExecuteTemplate(io.Discard, p, u.samplePage(zero)); err != nil {
 			return templateErr("section %q (%s): %v", name, ownerLabel(b.owner[p]), err)
+		}
+		if u.fold {
+			fold(t, p)
 		}
 	}
 	return nil
@@ -894,9 +910,12 @@ func (u *UI) Fill(r *http.Request, p *Page) *Page {
 		p.CSRFField = DefaultCSRFField
 	}
 	if p.CSRFToken == "" {
-		p.CSRFToken = nosurf.Token(r)
+		p.CSRFToken = web.CSRFToken(r)
 	}
-	q := r.URL.Query()
+	var q url.Values // parsed once, when the request has a query
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	if p.ReturnTo == "" && r.PostForm != nil {
 		if rt, ok := web.LocalPath(r.PostForm.Get("return_to")); ok {
 			p.ReturnTo = rt
@@ -954,11 +973,14 @@ func (u *UI) Render(w http.ResponseWriter, r *http.Request, status int, name str
 			return
 		}
 	}
+	// The headers' values share one array; each slice has a capacity of
+	// one, so a later Add copies it. The names are in canonical form.
+	v := []string{"text/html; charset=utf-8", "no-store", "nosniff", strconv.Itoa(buf.Len())}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h["Content-Type"] = v[0:1:1]
+	h["Cache-Control"] = v[1:2:2]
+	h["X-Content-Type-Options"] = v[2:3:3]
+	h["Content-Length"] = v[3:4:4]
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(buf.Bytes())

@@ -195,6 +195,12 @@ func Pages() ui.Pack {
 type PageData struct {
 	// Auth is the request's authentication state.
 	Auth *sigra.Auth
+	// Methods lists the authentication methods of the session ("password,
+	// totp"), and AAL is its assurance level (0 when anonymous): computed
+	// once per request by the handler, so the templates read fields
+	// rather than call methods.
+	Methods string
+	AAL     int
 	// SudoWindow is how long a re-authentication lasts ("10 minutes").
 	SudoWindow string
 	// Mailbox is the development mailbox's path, or "" when email goes
@@ -204,25 +210,14 @@ type PageData struct {
 	Tenant *org.Tenant
 }
 
-// Methods lists the authentication methods of the session ("password,
-// totp").
-func (d *PageData) Methods() string {
-	if d.Auth == nil {
-		return ""
-	}
-	s := make([]string, 0, len(d.Auth.Methods))
-	for _, m := range d.Auth.Methods {
+// methodsText lists the authentication methods of a, for people
+// ("password, totp").
+func methodsText(a *sigra.Auth) string {
+	s := make([]string, 0, len(a.Methods))
+	for _, m := range a.Methods {
 		s = append(s, strings.ReplaceAll(string(m), "_", " "))
 	}
 	return strings.Join(s, ", ")
-}
-
-// AAL is the session's assurance level (0 when anonymous).
-func (d *PageData) AAL() int {
-	if d.Auth == nil {
-		return 0
-	}
-	return int(d.Auth.AAL)
 }
 
 // Store is what the demo needs of its database: everything the kit,
@@ -465,9 +460,11 @@ func (a *App) page(name string) http.Handler {
 		mailbox = kit.DevMailboxPath
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.Kit.UI.Render(w, r, http.StatusOK, name, &ui.Page{
-			Data: &PageData{Auth: sigra.AuthFrom(r.Context()), SudoWindow: window, Mailbox: mailbox, Tenant: org.From(r.Context())},
-		})
+		auth := sigra.AuthFrom(r.Context())
+		a.Kit.UI.Render(w, r, http.StatusOK, name, &ui.Page{Data: &PageData{
+			Auth: auth, Methods: methodsText(auth), AAL: int(auth.AAL),
+			SudoWindow: window, Mailbox: mailbox, Tenant: org.From(r.Context()),
+		}})
 	})
 }
 

@@ -43,7 +43,7 @@ type running struct {
 // startDemo starts the demo as NewApp wires it, on a test server whose URL
 // is the base URL, with its background workers (mail delivery, purges)
 // when workers is set. It stops when t ends.
-func startDemo(t *testing.T, cfg Config, workers bool) *running {
+func startDemo(t testing.TB, cfg Config, workers bool) *running {
 	t.Helper()
 	x := &running{}
 	ctx, cancel := context.WithCancel(context.Background())

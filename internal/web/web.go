@@ -5,6 +5,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -33,7 +35,7 @@ func WantsJSON(r *http.Request) bool {
 	if IsBearer(r) {
 		return true
 	}
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
 		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
 		switch strings.ToLower(strings.TrimSpace(mt)) {
 		case "application/json":
@@ -57,14 +59,128 @@ func SendsJSON(r *http.Request) bool {
 	return err == nil && mt == "application/json"
 }
 
-// JSON writes v as a JSON response with status.
+// JSONAppender is a value that writes its own JSON without reflection:
+// AppendJSON appends to b exactly what encoding/json writes for the value
+// (HTML characters escaped, as json.Marshal does), or fails where
+// encoding/json would. [JSON] uses it for the answers that matter most.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
+// jsonBuffer is a buffer of [JSON] and the encoder that writes into it.
+type jsonBuffer struct {
+	b   bytes.Buffer
+	enc *json.Encoder
+}
+
+// jsonBuffers are the buffers of JSON, reused from one answer to the next.
+var jsonBuffers = sync.Pool{New: func() any {
+	jb := &jsonBuffer{}
+	jb.enc = json.NewEncoder(&jb.b)
+	return jb
+}}
+
+// JSON writes v as a JSON response with status, followed by a newline,
+// with its Content-Length. A v that implements [JSONAppender] writes
+// itself; any other goes through encoding/json. A v that does not encode
+// gives an empty body.
 func JSON(w http.ResponseWriter, status int, v any) {
+	jb := jsonBuffers.Get().(*jsonBuffer)
+	defer func() {
+		if jb.b.Cap() <= 64<<10 { // let unusually large buffers go
+			jsonBuffers.Put(jb)
+		}
+	}()
+	jb.b.Reset()
+	encoded := false
+	if a, ok := v.(JSONAppender); ok {
+		if b, err := a.AppendJSON(jb.b.AvailableBuffer()); err == nil {
+			jb.b.Write(append(b, '\n'))
+			encoded = true
+		}
+	}
+	if !encoded {
+		_ = jb.enc.Encode(v) // writes nothing when it fails
+	}
+	// The headers' values share one array; each slice has a capacity of
+	// one, so a later Add copies it. The names are in canonical form.
+	hv := []string{"application/json; charset=utf-8", "no-store", "nosniff", strconv.Itoa(jb.b.Len())}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = hv[0:1:1]
+	h["Cache-Control"] = hv[1:2:2]
+	h["X-Content-Type-Options"] = hv[2:3:3]
+	h["Content-Length"] = hv[3:4:4]
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(jb.b.Bytes())
+}
+
+// AppendJSONString appends s to b as a JSON string, as encoding/json
+// writes it: quoted, with the quote, the backslash and control characters
+// escaped, <, > and & as \u003c, \u003e and \u0026, U+2028 and U+2029 as
+// \u2028 and \u2029, and each byte of invalid UTF-8 as \ufffd.
+func AppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// AppendJSONTime appends t to b as encoding/json writes a time.Time: an
+// RFC 3339 string with the fraction of a second it has. Like
+// encoding/json, it fails for a time RFC 3339 cannot show (a year past
+// 9999).
+func AppendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	b = append(b, '"')
+	b, err := t.AppendText(b)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '"'), nil
 }
 
 // ErrorBody is the JSON error shape of every Sigra endpoint:
