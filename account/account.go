@@ -176,7 +176,11 @@ type Config struct {
 	// Audit records the flows' events. Default: a Logger over Store.
 	Audit *audit.Logger
 	// RateLimiter applies the Limits. Default: one over Store (limits hold
-	// across instances).
+	// across instances). A password sign-in counts its two limits and takes
+	// its attempt place in one transaction of Store; a RateLimiter over
+	// another store counts outside it. (Over a second *sqlite.DB on the
+	// same file as Store, its writes would wait for that transaction: build
+	// it over Store itself.)
 	RateLimiter *middleware.RateLimiter
 	// SecondFactor hands sign-ins to the second step. Optional.
 	SecondFactor SecondFactor

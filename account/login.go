@@ -65,16 +65,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.k.FormError(w, r, http.StatusUnprocessableEntity, "login", kernel.Built(p), "invalid_input", "Check the highlighted fields.", fields)
 		return
 	}
-	if err := h.k.Limiter.Check(ctx, "login-ip:"+middleware.IPKey(h.k.Site.ClientIP(r)), h.cfg.Limits.LoginPerIP); err != nil {
-		h.k.Error(w, r, err)
-		return
-	}
-	if err := h.k.Limiter.Check(ctx, "login-acct:"+store.NormalizeEmail(email), h.cfg.Limits.LoginPerAccount); err != nil {
-		h.k.Error(w, r, err)
-		return
-	}
-	lock := h.passwordLockout(r)
-	attempt, err := h.k.Admit(ctx, kernel.PasswordKey(email), lock)
+	attempt, err := h.admitLogin(ctx, r, email)
 	if err != nil {
 		h.k.Error(w, r, err)
 		return
@@ -135,6 +126,44 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.firstFactorPassed(w, r, u, sigra.MethodPassword, in["password"], in.Bool("remember"), h.k.ReturnTo(r, in))
+}
+
+// admitLogin counts a password sign-in for email against the per-address
+// and per-account limits, then takes a place of the account's password
+// attempts (see kernel.Kernel.Admit). A limit that refuses ends the
+// sequence with its *middleware.LimitError: nothing after it is counted or
+// taken. The three writes run in one transaction of the store, in that
+// order, so a sign-in commits once rather than three times: each count and
+// the place are still taken atomically (each is one statement), and what
+// is written is what the writes on their own would write, a refused
+// count included. A limiter over another store (Config.RateLimiter) counts
+// on its own, outside the transaction.
+func (h *Handler) admitLogin(ctx context.Context, r *http.Request, email string) (kernel.Attempt, error) {
+	var attempt kernel.Attempt
+	var refused error
+	err := h.st.InTx(ctx, func(ctx context.Context) error {
+		for _, l := range []struct {
+			key   string
+			limit middleware.Limit
+		}{
+			{"login-ip:" + middleware.IPKey(h.k.Site.ClientIP(r)), h.cfg.Limits.LoginPerIP},
+			{"login-acct:" + store.NormalizeEmail(email), h.cfg.Limits.LoginPerAccount},
+		} {
+			if err := h.k.Limiter.Check(ctx, l.key, l.limit); errors.Is(err, middleware.ErrLimited) {
+				refused = err // committed: the refused request counts, as it would on its own
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
+		var err error
+		attempt, err = h.k.Admit(ctx, kernel.PasswordKey(email), h.passwordLockout(r))
+		return err
+	})
+	if err == nil {
+		err = refused
+	}
+	return attempt, err
 }
 
 // loginFailed records a refused sign-in (u is nil for an unknown

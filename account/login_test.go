@@ -1,6 +1,7 @@
 package account_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -90,6 +91,53 @@ func TestLockout(t *testing.T) {
 			t.Errorf("after sign-in: FailedLogins %d, LockedUntil %v, want cleared", got.FailedLogins, got.LockedUntil)
 		}
 	})
+}
+
+// TestSignInLimitsTakeNothingAfter: a sign-in refused by a limit counts
+// against that limit and takes nothing after it: refused by the per-address
+// limit, it is not counted against the account and takes none of its
+// password attempt places; refused by the per-account limit, it takes no
+// place. Each case ends one place short of the lockout and below the other
+// limit, so a request that took more than it should would turn the last
+// sign-in, with the right password once the refusing limit's window has
+// passed, into a refusal.
+func TestSignInLimitsTakeNothingAfter(t *testing.T) {
+	t.Parallel()
+	minute := middleware.Limit{N: 4, Window: time.Minute}
+	cases := []struct {
+		name   string
+		limits func(c *account.Config)
+	}{
+		{"per address", func(c *account.Config) {
+			c.Limits.LoginPerIP = minute
+			c.Limits.LoginPerAccount = middleware.Limit{N: 5, Window: 15 * time.Minute}
+		}},
+		{"per account", func(c *account.Config) {
+			c.Limits.LoginPerIP = middleware.Limit{N: 1000, Window: 15 * time.Minute}
+			c.Limits.LoginPerAccount = minute
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			each(t, opts{Config: func(_ *apptest.App, c *account.Config) { tc.limits(c) }}, func(t *testing.T, a *app) {
+				newUser(t, a, "user@example.com")
+				c := a.Client(t)
+				v0, _ := hashing(a)
+				for i := range 4 {
+					wantError(t, fmt.Sprintf("wrong password %d", i+1), loginJSON(c, "user@example.com", "a wrong password"), http.StatusUnauthorized, "invalid_credentials")
+				}
+				wantError(t, "over the limit", loginJSON(c, "user@example.com", "a wrong password"), http.StatusTooManyRequests, "rate_limited")
+				if v1, _ := hashing(a); v1-v0 != 4 {
+					t.Errorf("passwords verified: got %d, want 4 (none for the refused request)", v1-v0)
+				}
+				a.Clock.Advance(time.Minute + time.Second)
+				res := loginJSON(c, "user@example.com", pw)
+				wantStatus(t, "right password once the limit's window has passed", res, http.StatusOK)
+				wantSignedIn(t, c, "user@example.com")
+			})
+		})
+	}
 }
 
 // TestUnknownAccountSameAsWrongPassword: an unknown address is refused

@@ -57,11 +57,17 @@
 // reports their ratio (the goal is at least 0.85). The server runs in a
 // child process, this test binary running TestSignInServerProcess (which
 // does nothing in an ordinary test run), so the raw rate is measured
-// apart from the server's heap. Run it with
+// apart from the server's heap. Where Linux's /proc can be read, it also
+// reports the CPU time per hash and per sign-in of this process, the
+// server, its clients and, for PostgreSQL on the same machine, the
+// database's backends serving it (see the benchmark's documentation).
+// Run it with
 //
-//	go test -run '^$' -bench SignInThroughput -benchtime 6x -count 5 ./bench/
+//	go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
 //
 // SIGRA_BENCH_SIGNIN_CPUPROFILE names a file for the server's CPU profile.
+// TestSignInCommits pins the transactions that one sign-in commits on
+// PostgreSQL.
 //
 // # Allocations
 //

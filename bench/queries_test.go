@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,5 +200,54 @@ func TestQueriesPerRequest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSignInCommits pins the transactions a steady password sign-in
+// commits on PostgreSQL, through the kit's whole chain over HTTP (as
+// BenchmarkSignInThroughput serves it): on a database that flushes its log
+// at every commit, each costs the database more CPU than several reads.
+// Before the hash, the two limits and the attempt place commit together;
+// after it, the places freed, the device record, the audit row and the new
+// session commit one by one. A sign-in that commits more fails here, with
+// its statements.
+func TestSignInCommits(t *testing.T) {
+	const want = 5
+	trips := &roundTrips{keep: true}
+	st := openPostgres(t, postgres.Config{Tracer: trips})
+	url, cookie := serveSignIns(t, st, 3)
+	s := &signInClient{url: url, cookie: cookie}
+	c := &http.Client{}
+	defer c.CloseIdleConnections()
+	// The first sign-ins prepare the statements on the pool's connections.
+	for range 2 {
+		if err := s.signIn(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trips.take()
+	if err := s.signIn(c); err != nil {
+		t.Fatal(err)
+	}
+	_, log := trips.take()
+	commits, inTx := 0, false
+	for _, l := range log {
+		kind, sql, _ := strings.Cut(l, " ")
+		verb := strings.ToUpper(strings.Fields(sql + " -")[0])
+		switch {
+		case verb == "BEGIN":
+			inTx = true
+		case verb == "COMMIT":
+			inTx = false
+			commits++
+		case verb == "ROLLBACK":
+			inTx = false
+		case inTx:
+		case kind == "batch" || verb == "INSERT" || verb == "UPDATE" || verb == "DELETE" || verb == "WITH":
+			commits++ // a write on its own, or a batch: one implicit transaction
+		}
+	}
+	if commits != want {
+		t.Errorf("a sign-in committed %d transactions, want %d:\n%s", commits, want, strings.Join(log, "\n"))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/argon2"
 
 	"github.com/sigra-go/sigra/internal/apptest"
@@ -37,8 +39,8 @@ const (
 	// signInAccounts is how many accounts the sign-in benchmark signs in
 	// to, in turn: each comes from an address of its own, so the per-IP
 	// and per-account limits (100 and 20 per 15 minutes by default) allow
-	// 20 sign-ins per account and run, 20,000 in all.
-	signInAccounts = 1000
+	// 20 sign-ins per account and run, 80,000 in all.
+	signInAccounts = 4000
 	// signInPassword is every benchmark account's password.
 	signInPassword = "violet tractor anthem"
 
@@ -65,7 +67,15 @@ func TestSignInServerProcess(t *testing.T) {
 	case "sqlite":
 		st = openSQLite(t)
 	case "postgres":
-		st = openPostgres(t, postgres.Config{})
+		// Named, so that the benchmark finds the server's connections
+		// among the database's (see signInClient.cpu).
+		dsn := withAppName(pgtest.DSN(t), signInAppName(os.Getpid()))
+		db, err := postgres.New(context.Background(), postgres.Config{DSN: dsn})
+		if err != nil {
+			t.Fatalf("postgres.New: %v", err)
+		}
+		t.Cleanup(db.Close)
+		st = db
 	default:
 		t.Fatalf("%s: got %q, want sqlite or postgres", serverEnv, kind)
 	}
@@ -82,20 +92,20 @@ func TestSignInServerProcess(t *testing.T) {
 			f.Close()
 		})
 	}
-	url, cookie := serveSignIns(t, st)
+	url, cookie := serveSignIns(t, st, signInAccounts)
 	fmt.Printf("serving %s %s\n", url, cookie)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
 
 // serveSignIns builds the kit over st with the default hashing parameters
 // and pool (password.Config{}, as the demo and a production application
-// use), seeds signInAccounts confirmed accounts and serves the kit's
-// handler with a real http.Server on 127.0.0.1 until t ends. The server
-// trusts 127.0.0.1 as a proxy, so each client request names its own
-// address in X-Forwarded-For, as requests from many users through a
-// reverse proxy do. It returns the server's URL and the session cookie's
-// name.
-func serveSignIns(t testing.TB, st kit.Store) (url, cookie string) {
+// use), seeds a confirmed account for each of the first accounts
+// addresses of signInEmail and serves the kit's handler with a real
+// http.Server on 127.0.0.1 until t ends. The server trusts 127.0.0.1 as a
+// proxy, so each client request names its own address in X-Forwarded-For,
+// as requests from many users through a reverse proxy do. It returns the
+// server's URL and the session cookie's name.
+func serveSignIns(t testing.TB, st kit.Store, accounts int) (url, cookie string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -126,7 +136,7 @@ func serveSignIns(t testing.TB, st kit.Store) (url, cookie string) {
 	}
 	now := time.Now()
 	err = st.InTx(context.Background(), func(ctx context.Context) error {
-		for i := range signInAccounts {
+		for i := range accounts {
 			u := &store.User{Email: signInEmail(i), PasswordHash: hash, EmailConfirmedAt: now, CreatedAt: now}
 			if err := st.CreateUser(ctx, u); err != nil {
 				return err
@@ -174,7 +184,7 @@ func startSignInServer(b *testing.B, kind string, procs int) *signInClient {
 		if line, ok := strings.CutPrefix(out.Text(), "serving "); ok {
 			url, cookie, _ := strings.Cut(line, " ")
 			go io.Copy(io.Discard, stdout)
-			return &signInClient{url: url, cookie: cookie}
+			return &signInClient{url: url, cookie: cookie, pid: cmd.Process.Pid}
 		}
 	}
 	stdin.Close()
@@ -186,7 +196,24 @@ func startSignInServer(b *testing.B, kind string, procs int) *signInClient {
 type signInClient struct {
 	url    string // http://127.0.0.1:port
 	cookie string // the session cookie's name
+	pid    int    // the server's process
 	next   atomic.Int64
+}
+
+// signInAppName is the PostgreSQL application_name of the connections of
+// the sign-in server with process ID pid.
+func signInAppName(pid int) string { return fmt.Sprintf("sigra-bench-signin-%d", pid) }
+
+// withAppName returns dsn with its application_name set to name, in the
+// URL or the keyword/value form.
+func withAppName(dsn, name string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("application_name", name)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " application_name=" + name
 }
 
 func signInEmail(i int) string { return fmt.Sprintf("user%d@example.com", i) }
@@ -286,6 +313,62 @@ func rawHashes(p password.Params, n, workers int) time.Duration {
 	return time.Since(start)
 }
 
+// cpu returns the CPU time that the sign-in server has used so far and,
+// when its store is PostgreSQL on this machine, that of the database's
+// backends serving its connections (found by their application_name in
+// pg_stat_activity, through pg). ok is false where the server's time
+// cannot be read: only Linux's /proc is read.
+func (s *signInClient) cpu(pg *pgx.Conn) (server, db time.Duration, ok bool) {
+	server, _, ok = processCPU(s.pid)
+	if pg == nil || !ok {
+		return server, 0, ok
+	}
+	rows, err := pg.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE application_name = $1`, signInAppName(s.pid))
+	if err != nil {
+		return server, 0, ok
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return server, 0, ok
+	}
+	for _, pid := range pids {
+		// A process of this machine with that ID, if it is PostgreSQL.
+		if t, name, found := processCPU(int(pid)); found && strings.HasPrefix(name, "postgres") {
+			db += t
+		}
+	}
+	return server, db, ok
+}
+
+// phase adds up the elapsed time of one side of the sign-in benchmark and
+// the CPU time spent meanwhile.
+type phase struct {
+	wall   time.Duration // elapsed
+	self   time.Duration // this process: the raw hashes, or the clients
+	server time.Duration // the sign-in server
+	db     time.Duration // the database's backends serving the server
+	// noCPU: the CPU times could not be read at some measure.
+	noCPU bool
+}
+
+// measure runs fn and adds its elapsed time and the CPU time used
+// meanwhile by this process, the sign-in server s and its database
+// backends (see signInClient.cpu).
+func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
+	self0, ok0 := selfCPU()
+	server0, db0, ok1 := s.cpu(pg)
+	start := time.Now()
+	err := fn()
+	p.wall += time.Since(start)
+	self1, ok2 := selfCPU()
+	server1, db1, ok3 := s.cpu(pg)
+	p.self += self1 - self0
+	p.server += server1 - server0
+	p.db += db1 - db0
+	p.noCPU = p.noCPU || !(ok0 && ok1 && ok2 && ok3)
+	return err
+}
+
 // BenchmarkSignInThroughput measures, in one run, the raw Argon2id hash
 // rate of this machine and the password sign-ins per second over loopback
 // HTTP, at the same parameters: the library's defaults (m=19 MiB, t=2,
@@ -306,58 +389,92 @@ func rawHashes(p password.Params, n, workers int) time.Duration {
 // its MaxWait (2 s): more clients only wait longer, or are refused with
 // 503 as the pool's bound intends.
 //
-// Each iteration runs both phases, 16 hashes or sign-ins per pool slot,
+// Each iteration runs both phases, 64 hashes or sign-ins per pool slot,
 // the phases in alternating order so that load from elsewhere on the
-// machine hits both alike. It reports hashes/s, signins/s and their ratio
-// (the design's budget: sign-ins within 10% of the hash rate; the goal at
-// least 0.85). The clients share the machine with the server, as wrk does
-// in loopback.sh. Run it with
+// machine hits both alike. A sign-in phase has a ramp at each end that
+// the raw one has not (before the first hash, the first requests' reads
+// and writes; after the last, the answer, and the slots finishing their
+// last hashes one after the other): a fixed cost per phase, which phases
+// of 16 per slot made about 3% of the sign-in time. It reports hashes/s,
+// signins/s and their ratio (the design's budget: sign-ins within 10% of
+// the hash rate; the goal at least 0.85). The clients share the machine
+// with the server, as wrk does in loopback.sh, and so does PostgreSQL.
 //
-//	go test -run '^$' -bench SignInThroughput -benchtime 10x ./bench/
+// Where Linux's /proc can be read, it also reports where the CPU went, in
+// milliseconds per hash or sign-in, which a machine shared with other work
+// changes less than the rates: hash-cpu-ms, this process's during the raw
+// phases; signin-cpu-ms, the server's; client-cpu-ms, the clients'; for
+// PostgreSQL on this machine db-cpu-ms, that of the backends serving the
+// server; and cpu-ratio, hash-cpu-ms over the sum of the other three, the
+// ratio the sign-ins would reach if both phases kept the cores busy. Run
+// it with
 //
-// and set SIGRA_BENCH_SIGNIN_CPUPROFILE to a file name for the server's
-// CPU profile.
+//	go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
+//
+// (at most 1200/GOMAXPROCS iterations a run: the limits let each account
+// sign in 20 times) and set SIGRA_BENCH_SIGNIN_CPUPROFILE to a file name
+// for the server's CPU profile.
 func BenchmarkSignInThroughput(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind, func(b *testing.B) {
+			var pg *pgx.Conn
 			if kind == "postgres" {
-				pgtest.BaseDSN(b) // skips without a server, as the child would
+				// Skips without a server, as the child would.
+				conn, err := pgx.Connect(context.Background(), pgtest.BaseDSN(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { conn.Close(context.Background()) })
+				pg = conn
 			}
 			pool := runtime.GOMAXPROCS(0)
 			s := startSignInServer(b, kind, pool)
 			clients := 4 * pool
-			per := 16 * pool
+			per := 64 * pool
 			params := signInParams()
 			// Warm up: connections, statement caches, the heaps.
 			if _, err := s.signIns(clients, clients); err != nil {
 				b.Fatal(err)
 			}
 			rawHashes(params, pool, pool)
-			var hashTime, signInTime time.Duration
+			var hashes, signIns phase
+			hash := func() error {
+				return hashes.measure(s, pg, func() error { rawHashes(params, per, pool); return nil })
+			}
+			signIn := func() error {
+				return signIns.measure(s, pg, func() error { _, err := s.signIns(per, clients); return err })
+			}
 			odd := false
 			for b.Loop() {
-				var d time.Duration
-				var err error
+				first, second := hash, signIn
 				if odd {
-					d, err = s.signIns(per, clients)
-					hashTime += rawHashes(params, per, pool)
-				} else {
-					hashTime += rawHashes(params, per, pool)
-					d, err = s.signIns(per, clients)
+					first, second = signIn, hash
 				}
-				if err != nil {
+				if err := first(); err != nil {
 					b.Fatal(err)
 				}
-				signInTime += d
+				if err := second(); err != nil {
+					b.Fatal(err)
+				}
 				odd = !odd
 			}
 			n := float64(b.N * per)
-			hashes := n / hashTime.Seconds()
-			signIns := n / signInTime.Seconds()
+			hashRate := n / hashes.wall.Seconds()
+			signInRate := n / signIns.wall.Seconds()
 			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(hashes, "hashes/s")
-			b.ReportMetric(signIns, "signins/s")
-			b.ReportMetric(signIns/hashes, "ratio")
+			b.ReportMetric(hashRate, "hashes/s")
+			b.ReportMetric(signInRate, "signins/s")
+			b.ReportMetric(signInRate/hashRate, "ratio")
+			if !hashes.noCPU && !signIns.noCPU {
+				ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / n }
+				b.ReportMetric(ms(hashes.self), "hash-cpu-ms")
+				b.ReportMetric(ms(signIns.server), "signin-cpu-ms")
+				b.ReportMetric(ms(signIns.self), "client-cpu-ms")
+				if pg != nil {
+					b.ReportMetric(ms(signIns.db), "db-cpu-ms")
+				}
+				b.ReportMetric(hashes.self.Seconds()/(signIns.server+signIns.self+signIns.db).Seconds(), "cpu-ratio")
+			}
 		})
 	}
 }

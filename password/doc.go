@@ -49,6 +49,22 @@
 // Service Unavailable, ideally with Retry-After. A call whose context has
 // already ended fails with that context's error without waiting.
 //
+// The pool bounds the memory in use, but cannot reuse it:
+// golang.org/x/crypto/argon2 takes no buffer and allocates the memory cost
+// afresh at every computation. A server that signs users in steadily thus
+// allocates 19 MiB per hash, and with Go's default GOGC=100 its garbage
+// collector runs every two or three hashes, marking the application's
+// whole heap each time (in the sign-in benchmark of package bench, 5 to 7%
+// of the server's CPU, where argon2.IDKey alone in a small program spends
+// 2%). A server whose load is mostly password sign-ins can trade memory
+// for that time with GOGC=400: a collection every nine or ten hashes, for
+// a heap that grows to about five times what is live at a collection (the
+// computations in flight count as live: about 230 MiB at the default
+// parameters and a pool of 2, against 100 MiB), with GOMEMLIMIT (or
+// [runtime/debug.SetMemoryLimit]) set below the memory the process may use
+// so that the collector still runs early when memory runs short. Both are
+// settings of the whole process, which this package leaves alone.
+//
 // [Hasher.DummyVerify] does the work of a failed verification at the
 // configured parameters, through the pool. Call it when a sign-in names an
 // unknown account, so that the answer takes as long as for a known one.

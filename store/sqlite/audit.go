@@ -14,6 +14,11 @@ import (
 // maxAuditPage is the default and largest page of QueryAudit.
 const maxAuditPage = 100
 
+// qAppendAudit is AppendAudit's insert (prepared on the writer: see
+// signInWrites).
+const qAppendAudit = `INSERT INTO sigra_audit_log (id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata, org_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // AppendAudit stores e, filling an empty ID and zero At. Metadata is stored
 // as a JSON object.
 func (db *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
@@ -31,8 +36,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 		}
 		meta = string(b)
 	}
-	_, err := db.exec(ctx, `INSERT INTO sigra_audit_log (id, at, action, actor_id, subject_id, impersonator_id, ip, user_agent, outcome, metadata, org_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, qAppendAudit,
 		e.ID, ms(e.At), e.Action, e.ActorID, e.SubjectID, e.ImpersonatorID, e.IP, e.UserAgent, e.Outcome, meta, e.OrgID)
 	return wrap("AppendAudit", err)
 }

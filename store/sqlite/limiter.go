@@ -8,6 +8,18 @@ import (
 	"github.com/sigra-go/sigra/store"
 )
 
+// qHit is Hit's upsert; qResetLimit and qRefund are the statements of
+// ResetLimit and Refund (prepared on the writer: see signInWrites).
+const (
+	qHit = `INSERT INTO sigra_rate_limits (key, count, reset_at) VALUES (?1, 1, ?2 + ?3)
+		ON CONFLICT (key) DO UPDATE SET
+			count = CASE WHEN sigra_rate_limits.reset_at <= ?2 THEN 1 ELSE sigra_rate_limits.count + 1 END,
+			reset_at = CASE WHEN sigra_rate_limits.reset_at <= ?2 THEN excluded.reset_at ELSE sigra_rate_limits.reset_at END
+		RETURNING count, reset_at`
+	qResetLimit = `DELETE FROM sigra_rate_limits WHERE key = ?`
+	qRefund     = `UPDATE sigra_rate_limits SET count = count - 1 WHERE key = ? AND reset_at = ? AND count > 0`
+)
+
 // Hit counts one hit on key in one upsert statement with RETURNING: a window
 // whose reset time has come restarts at this hit; otherwise the count goes
 // up by one. See [store.Limiter].
@@ -18,11 +30,7 @@ func (db *DB) Hit(ctx context.Context, key string, limit int, window time.Durati
 	nowMS := now.UnixMilli()
 	var count int
 	var reset time.Time
-	err := db.scanRow(ctx, `INSERT INTO sigra_rate_limits (key, count, reset_at) VALUES (?1, 1, ?2 + ?3)
-		ON CONFLICT (key) DO UPDATE SET
-			count = CASE WHEN sigra_rate_limits.reset_at <= ?2 THEN 1 ELSE sigra_rate_limits.count + 1 END,
-			reset_at = CASE WHEN sigra_rate_limits.reset_at <= ?2 THEN excluded.reset_at ELSE sigra_rate_limits.reset_at END
-		RETURNING count, reset_at`, []any{key, nowMS, window.Milliseconds()}, intDest{&count}, timeDest{&reset})
+	err := db.scanRow(ctx, qHit, []any{key, nowMS, window.Milliseconds()}, intDest{&count}, timeDest{&reset})
 	if err != nil {
 		return store.LimitResult{}, wrap("Hit", err)
 	}
@@ -31,13 +39,13 @@ func (db *DB) Hit(ctx context.Context, key string, limit int, window time.Durati
 
 // ResetLimit forgets key's counter.
 func (db *DB) ResetLimit(ctx context.Context, key string) error {
-	_, err := db.exec(ctx, `DELETE FROM sigra_rate_limits WHERE key = ?`, key)
+	_, err := db.exec(ctx, qResetLimit, key)
 	return wrap("ResetLimit", err)
 }
 
 // Refund gives back one hit of key's window that ends at reset.
 func (db *DB) Refund(ctx context.Context, key string, reset time.Time) error {
-	_, err := db.exec(ctx, `UPDATE sigra_rate_limits SET count = count - 1 WHERE key = ? AND reset_at = ? AND count > 0`, key, ms(reset))
+	_, err := db.exec(ctx, qRefund, key, ms(reset))
 	return wrap("Refund", err)
 }
 

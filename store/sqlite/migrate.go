@@ -108,6 +108,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sigra/sqlite: migrate: commit: %w", err)
 	}
+	// With Config.SkipMigrate, the sign-in's statements could not be
+	// prepared before the schema existed.
+	_ = db.prepareWrites(ctx)
 	return nil
 }
 

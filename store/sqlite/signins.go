@@ -9,6 +9,20 @@ import (
 
 var _ store.SignIns = (*DB)(nil)
 
+// The statements of SeenDevice (prepared on the writer: see
+// signInWrites): what was known of the device and of the user's devices,
+// the device seen now, and the other devices not seen since the window.
+const (
+	qDeviceBefore = `SELECT
+		(SELECT last_seen_at FROM sigra_signins WHERE user_id = ?1 AND fingerprint = ?2),
+		EXISTS (SELECT 1 FROM sigra_signins WHERE user_id = ?1)`
+	qDeviceSeen = `INSERT INTO sigra_signins (user_id, fingerprint, last_seen_at) VALUES (?1, ?2, ?3)
+		ON CONFLICT (user_id, fingerprint) DO UPDATE SET last_seen_at =
+			CASE WHEN last_seen_at IS NULL OR last_seen_at < excluded.last_seen_at THEN excluded.last_seen_at ELSE last_seen_at END`
+	qDeviceForget = `DELETE FROM sigra_signins
+		WHERE user_id = ?1 AND fingerprint <> ?2 AND (last_seen_at IS NULL OR last_seen_at < ?3)`
+)
+
 // SeenDevice records a sign-in from a device and returns what was known of
 // it before; see [store.SignIns]. It runs in one transaction on the writer
 // connection (the context's, or its own): every write of the process goes
@@ -19,21 +33,13 @@ func (db *DB) SeenDevice(ctx context.Context, userID, fingerprint string, now, f
 	var seen bool
 	var last time.Time
 	err := db.inTx(ctx, func(q querier) error {
-		if err := q.QueryRowContext(ctx, `SELECT
-				(SELECT last_seen_at FROM sigra_signins WHERE user_id = ?1 AND fingerprint = ?2),
-				EXISTS (SELECT 1 FROM sigra_signins WHERE user_id = ?1)`,
-			userID, fingerprint).Scan(timeDest{&last}, boolDest{&seen}); err != nil {
+		if err := q.QueryRowContext(ctx, qDeviceBefore, userID, fingerprint).Scan(timeDest{&last}, boolDest{&seen}); err != nil {
 			return wrap("SeenDevice", err)
 		}
-		if _, err := q.ExecContext(ctx, `INSERT INTO sigra_signins (user_id, fingerprint, last_seen_at) VALUES (?1, ?2, ?3)
-			ON CONFLICT (user_id, fingerprint) DO UPDATE SET last_seen_at =
-				CASE WHEN last_seen_at IS NULL OR last_seen_at < excluded.last_seen_at THEN excluded.last_seen_at ELSE last_seen_at END`,
-			userID, fingerprint, ms(now)); err != nil {
+		if _, err := q.ExecContext(ctx, qDeviceSeen, userID, fingerprint, ms(now)); err != nil {
 			return wrap("SeenDevice", err)
 		}
-		_, err := q.ExecContext(ctx, `DELETE FROM sigra_signins
-			WHERE user_id = ?1 AND fingerprint <> ?2 AND (last_seen_at IS NULL OR last_seen_at < ?3)`,
-			userID, fingerprint, ms(forgetBefore))
+		_, err := q.ExecContext(ctx, qDeviceForget, userID, fingerprint, ms(forgetBefore))
 		return wrap("SeenDevice", err)
 	})
 	if err != nil {

@@ -136,6 +136,10 @@ type DB struct {
 	// apart from hot, so a schema without the API token tables leaves
 	// sessions working.
 	apiToken atomic.Pointer[sql.Stmt]
+	// writes holds, for each query of signInWrites, its statement prepared
+	// on the writer connection (nil until prepared; see writeStmt). The
+	// map itself is not changed after New.
+	writes map[string]*atomic.Pointer[sql.Stmt]
 
 	// lookup serves the session lookup of every request (see lookup.go).
 	lookup *lookupPool
@@ -203,7 +207,10 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	reader.SetConnMaxIdleTime(0)
 
 	db := &DB{writer: writer, reader: reader, path: cfg.Path, writing: make(chan struct{}, 1), busy: cfg.BusyTimeout,
-		lookup: newLookupPool(uri, cfg.ReadConns, cfg.BusyTimeout)}
+		lookup: newLookupPool(uri, cfg.ReadConns, cfg.BusyTimeout), writes: make(map[string]*atomic.Pointer[sql.Stmt], len(signInWrites))}
+	for _, q := range signInWrites {
+		db.writes[q] = new(atomic.Pointer[sql.Stmt])
+	}
 	if !cfg.SkipMigrate {
 		if err := db.Migrate(ctx); err != nil {
 			db.Close()
@@ -213,6 +220,16 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	// With SkipMigrate the schema may not exist yet; the statements are
 	// then prepared on first use.
 	if _, err := db.hotStmts(ctx); err != nil && !cfg.SkipMigrate {
+		db.Close()
+		return nil, err
+	}
+	if err := db.acquire(ctx); err != nil {
+		db.Close()
+		return nil, wrap("prepare", err)
+	}
+	err = db.prepareWrites(ctx)
+	db.release()
+	if err != nil && !cfg.SkipMigrate {
 		db.Close()
 		return nil, err
 	}
@@ -326,6 +343,63 @@ func (h *hotStmts) close() error {
 	return errors.Join(errs...)
 }
 
+// signInWrites are the write statements of a password sign-in, which a
+// busy server runs many times a second: the limiter's (Hit, Refund,
+// ResetLimit), the audit row, the session and the device record.
+// database/sql over modernc keeps no prepared statement, so SQLite would
+// parse and plan each of them again on every call; these are prepared once
+// on the writer connection instead (by New, or on first use) and reused,
+// in transactions too. Only constant queries belong here.
+var signInWrites = []string{qHit, qRefund, qResetLimit, qAppendAudit, saveSession, qDeviceBefore, qDeviceSeen, qDeviceForget}
+
+// prepareWrites prepares the statements of signInWrites on the writer
+// connection, which the caller holds (see acquire) outside any
+// transaction, and returns the first error. A statement that does not
+// prepare (with Config.SkipMigrate, before the schema exists) is prepared
+// on its first use outside a transaction, and until then runs unprepared.
+func (db *DB) prepareWrites(ctx context.Context) error {
+	var first error
+	for _, q := range signInWrites {
+		if _, err := db.writeStmt(ctx, q); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// writeStmt returns the statement of query prepared on the writer
+// connection, preparing it on first use, or nil when query is not one of
+// signInWrites. The caller holds the writer connection (see acquire)
+// outside any transaction, so the connection is free to prepare on and no
+// other call prepares at the same time.
+func (db *DB) writeStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	p := db.writes[query]
+	if p == nil {
+		return nil, nil
+	}
+	if st := p.Load(); st != nil {
+		return st, nil
+	}
+	st, err := db.writer.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sigra/sqlite: prepare: %w", err)
+	}
+	p.Store(st)
+	return st, nil
+}
+
+// txStmt returns the statement of query prepared on the writer connection
+// for use in tx (which holds that connection), or nil when query is not
+// one of signInWrites or is not prepared yet: it then runs unprepared.
+func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	if p := db.writes[query]; p != nil {
+		if st := p.Load(); st != nil {
+			return tx.StmtContext(ctx, st)
+		}
+	}
+	return nil
+}
+
 // Close closes the pools. Calls in flight fail (a session lookup in flight
 // is waited for); the DB must not be used afterwards.
 func (db *DB) Close() error {
@@ -335,6 +409,11 @@ func (db *DB) Close() error {
 	}
 	if db.cache != nil {
 		errs = append(errs, db.cache.close())
+	}
+	for _, p := range db.writes {
+		if st := p.Swap(nil); st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
 	errs = append(errs, db.lookup.close(), db.reader.Close(), db.writer.Close())
 	return errors.Join(errs...)
@@ -474,12 +553,17 @@ func (db *DB) write(ctx context.Context, fn func(q querier) error) error {
 // ctx goes (see write).
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if tx := db.tx(ctx); tx != nil {
-		return tx.ExecContext(ctx, query, args...)
+		return txQuerier{db, tx}.ExecContext(ctx, query, args...)
 	}
 	if err := db.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer db.release()
+	if st, _ := db.writeStmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	// Not one of signInWrites, or it did not prepare: the statement
+	// itself gives the error, if any.
 	return db.writer.ExecContext(ctx, query, args...)
 }
 
@@ -488,12 +572,15 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // row into dest. No row is sql.ErrNoRows.
 func (db *DB) scanRow(ctx context.Context, query string, args []any, dest ...any) error {
 	if tx := db.tx(ctx); tx != nil {
-		return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+		return txQuerier{db, tx}.QueryRowContext(ctx, query, args...).Scan(dest...)
 	}
 	if err := db.acquire(ctx); err != nil {
 		return err
 	}
 	defer db.release()
+	if st, _ := db.writeStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...).Scan(dest...)
+	}
 	return db.writer.QueryRowContext(ctx, query, args...).Scan(dest...)
 }
 
@@ -501,9 +588,37 @@ func (db *DB) scanRow(ctx context.Context, query string, args []any, dest ...any
 // the writer, for methods made of several statements.
 func (db *DB) inTx(ctx context.Context, fn func(q querier) error) error {
 	if tx := db.tx(ctx); tx != nil {
-		return fn(tx)
+		return fn(txQuerier{db, tx})
 	}
-	return db.begin(ctx, func(tx *sql.Tx) error { return fn(tx) })
+	return db.begin(ctx, func(tx *sql.Tx) error { return fn(txQuerier{db, tx}) })
+}
+
+// txQuerier runs statements in a transaction of db, the statements of
+// signInWrites as the statements prepared on the writer connection.
+type txQuerier struct {
+	db *DB
+	tx *sql.Tx
+}
+
+func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.db.txStmt(ctx, q.tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return q.tx.ExecContext(ctx, query, args...)
+}
+
+func (q txQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.db.txStmt(ctx, q.tx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return q.tx.QueryContext(ctx, query, args...)
+}
+
+func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.db.txStmt(ctx, q.tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.tx.QueryRowContext(ctx, query, args...)
 }
 
 // ExecContext runs a statement that returns no rows, such as an INSERT into
