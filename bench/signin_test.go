@@ -400,9 +400,12 @@ func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 // the hash rate; the goal at least 0.85). The clients share the machine
 // with the server, as wrk does in loopback.sh, and so does PostgreSQL.
 //
-// Where Linux's /proc can be read, it also reports where the CPU went, in
-// milliseconds per hash or sign-in, which a machine shared with other work
-// changes less than the rates: hash-cpu-ms, this process's during the raw
+// On a machine busy with other work the ratio comes out too high: the
+// sign-in phase, with more threads ready to run (the server's, the
+// clients', the database's), gets a larger share of the cores than the
+// raw phase's two. Where Linux's /proc can be read, the benchmark also
+// reports where the CPU went, in milliseconds per hash or sign-in, which
+// such load changes less: hash-cpu-ms, this process's during the raw
 // phases; signin-cpu-ms, the server's; client-cpu-ms, the clients'; for
 // PostgreSQL on this machine db-cpu-ms, that of the backends serving the
 // server; and cpu-ratio, hash-cpu-ms over the sum of the other three, the

@@ -108,6 +108,12 @@
 //     store with store/postgres. Sessions, rate limits, tokens, the mail
 //     queue and the audit log are then shared by every instance, and
 //     nothing that another instance needs is kept in memory.
+//   - Memory: each password hash allocates its memory cost (19 MiB by
+//     default), at most as many at once as the hashing pool has slots,
+//     so a server busy with sign-ins collects garbage every two or three
+//     hashes. Where sign-ins are most of the load, GOGC and GOMEMLIMIT
+//     trade memory for that time: see "Parameters and the pool" in
+//     package password.
 //
 // A Kit is safe for concurrent use once built.
 package kit
