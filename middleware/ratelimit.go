@@ -88,7 +88,10 @@ type RateLimiterConfig struct {
 	// across instances, or a MemoryLimiter.
 	Limiter Limiter
 	// FailOpen lets requests through when the limiter fails (store down).
-	// Default false: they get 503.
+	// Default false: they get 503. A password sign-in counts its limits in
+	// a transaction of the store with its attempt place (see package
+	// account): on PostgreSQL a limiter error there aborts that
+	// transaction, so the sign-in gets 503 even with FailOpen set.
 	FailOpen bool
 }
 
