@@ -7,11 +7,13 @@ import (
 	"github.com/sigra-go/sigra/store/postgres"
 )
 
-// backends are the applications compared, the baseline first.
+// backends are the applications compared: the bare handler (the
+// benchmark's own cost, see newBareApp), then the baseline, then ours.
 var backends = []struct {
 	name string
 	new  func(b *testing.B) (*app, *roundTrips)
 }{
+	{"bare-handler", func(b *testing.B) (*app, *roundTrips) { return newBareApp(), nil }},
 	{"scs-sqlite3store", func(b *testing.B) (*app, *roundTrips) { return newSCSApp(b), nil }},
 	{"sigra-sqlite", func(b *testing.B) (*app, *roundTrips) {
 		db := openSQLite(b)
