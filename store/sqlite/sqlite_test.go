@@ -114,6 +114,57 @@ func TestMigrateConcurrent(t *testing.T) {
 	}
 }
 
+// TestOpenWhileSwitchingToWAL opens a new file while another connection
+// holds its write lock in rollback mode, as an instance of the application
+// that is switching the file to WAL mode does when several start at once.
+// SQLite fails the WAL switch of the second at once with SQLITE_BUSY, without
+// waiting on the busy timeout (it holds a read lock and wants the write lock:
+// a deadlock to SQLite), so New has to retry it.
+func TestOpenWhileSwitchingToWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	uri, err := fileURI(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	const held = 200 * time.Millisecond
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(held)
+		_, err := conn.ExecContext(context.Background(), "ROLLBACK")
+		released <- err
+	}()
+	start := time.Now()
+	db, err := New(t.Context(), Config{Path: path})
+	took := time.Since(start).Round(time.Millisecond)
+	if rerr := <-released; rerr != nil {
+		t.Fatalf("ROLLBACK: %v", rerr)
+	}
+	if err != nil {
+		t.Fatalf("New while another connection held the lock for %v: got %v after %v, want a DB", held, err, took)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.writer.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal mode: got %q, want wal", mode)
+	}
+}
+
 func TestMigrateIdempotent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "again.db")
 	db, err := Open(t.Context(), path)
