@@ -46,10 +46,12 @@ func fromCache(t testing.TB, db *DB, digest []byte, now time.Time, idle time.Dur
 	return s, u, err, true
 }
 
-// openCached opens a DB on path with the session cache on, failing t if
-// the cache could not start.
+// openCached opens a DB on path, a migrated database (see migratedFile)
+// unless the file exists, with the session cache on, failing t if the
+// cache could not start.
 func openCached(t testing.TB, path string, cfg Config) *DB {
 	t.Helper()
+	migratedFile(t, path)
 	cfg.Path = path
 	db, err := New(t.Context(), cfg)
 	if err != nil {
