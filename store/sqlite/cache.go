@@ -208,22 +208,20 @@ func (r *cachedRow) live(now time.Time, idle time.Duration) bool {
 
 // queryText runs a query of one row on c and returns its first column as
 // text.
-func (c *lookupConn) queryText(query string) (string, error) {
-	q, err := libc.CString(query)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", query, err)
-	}
-	defer libc.Xfree(c.tls, q)
-	if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, q, -1, c.buf, 0); rc != sqlite3.SQLITE_OK {
-		return "", c.error(query, rc)
-	}
-	stmt := c.ptr(0)
-	defer sqlite3.Xsqlite3_finalize(c.tls, stmt)
-	if rc := sqlite3.Xsqlite3_step(c.tls, stmt); rc != sqlite3.SQLITE_ROW {
-		return "", c.error(query, rc)
-	}
-	p := sqlite3.Xsqlite3_column_text(c.tls, stmt, 0)
-	return libc.GoString(p), nil
+func (c *lookupConn) queryText(query string) (text string, err error) {
+	err = c.withQuery(query, func(q uintptr) error {
+		if rc := sqlite3.Xsqlite3_prepare_v2(c.tls, c.db, q, -1, c.buf, 0); rc != sqlite3.SQLITE_OK {
+			return c.error(query, rc)
+		}
+		stmt := c.ptr(0)
+		defer sqlite3.Xsqlite3_finalize(c.tls, stmt)
+		if rc := sqlite3.Xsqlite3_step(c.tls, stmt); rc != sqlite3.SQLITE_ROW {
+			return c.error(query, rc)
+		}
+		text = libc.GoString(sqlite3.Xsqlite3_column_text(c.tls, stmt, 0))
+		return nil
+	})
+	return text, err
 }
 
 // filename returns the path of the main database file, as SQLite resolved

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -46,10 +47,12 @@ func fromCache(t testing.TB, db *DB, digest []byte, now time.Time, idle time.Dur
 	return s, u, err, true
 }
 
-// openCached opens a DB on path with the session cache on, failing t if
-// the cache could not start.
+// openCached opens a DB on path, a migrated database (see migratedFile)
+// unless the file exists, with the session cache on, failing t if the
+// cache could not start.
 func openCached(t testing.TB, path string, cfg Config) *DB {
 	t.Helper()
+	migratedFile(t, path)
 	cfg.Path = path
 	db, err := New(t.Context(), cfg)
 	if err != nil {
@@ -203,9 +206,23 @@ func TestCacheSeesEveryCommit(t *testing.T) {
 }
 
 // TestCacheRevocationRace races lookups of a cached session against its
-// revocation, many times: no lookup that begins after RevokeSession has
-// returned may find the session, whether the revocation went through this
-// DB or another on the file.
+// revocation: no lookup that begins after RevokeSession has returned may
+// find the session, whether the revocation went through this DB or another
+// on the file.
+//
+// The race it looks for: a lookup whose query reads the session before the
+// revocation commits, and which caches the row with a version of the file
+// read after the commit (the version must be read before the query), leaves
+// a revoked session in the cache for good. So in each round, four
+// goroutines look the session up without pause while unrelated commits make
+// the cached row stale (each lookup then runs the query again), and the
+// revocation commits right after the last of them, while queries are under
+// way; nothing is committed after it, so a row cached at the wrong version
+// would stay, and a last lookup, once the goroutines are done, would find
+// it. The session carries 64 KB of data, so each query reads for long
+// enough for the revocation to commit in the middle of one: a build that
+// reads the version after the query fails in most rounds, with or without
+// the race detector.
 func TestCacheRevocationRace(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sigra.db")
@@ -214,30 +231,28 @@ func TestCacheRevocationRace(t *testing.T) {
 	ctx := t.Context()
 	now := time.Now()
 	_, busy := lookupSession(t, db, "race-busy", []string{"password"}, now)
-	for round := range 40 {
+	data := bytes.Repeat([]byte{'d'}, 64<<10)
+	for round := range 10 {
 		revoker := db
 		if round%2 == 1 {
 			revoker = other
 		}
 		_, s := lookupSession(t, db, fmt.Sprint("race", round), []string{"password"}, now)
+		s.Data = data
+		if err := db.SaveSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
 		if _, _, err := db.SessionWithUser(ctx, s.Digest, now, time.Hour); err != nil {
 			t.Fatal(err)
 		}
+		const lookups = 4
 		var revoked atomic.Bool
 		var wg sync.WaitGroup
-		errs := make(chan error, 5)
-		// Unrelated commits meanwhile keep the lookups reading and
-		// caching rows while the revocation commits.
-		wg.Go(func() {
-			for !revoked.Load() {
-				if err := other.TouchSession(ctx, busy.Digest, time.Now(), "192.0.2.1", "agent"); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-		for range 4 {
+		errs := make(chan error, lookups)
+		started := make(chan struct{}, lookups)
+		for range lookups {
 			wg.Go(func() {
+				started <- struct{}{}
 				for {
 					after := revoked.Load()
 					_, _, err := db.SessionWithUser(ctx, s.Digest, now, time.Hour)
@@ -254,6 +269,15 @@ func TestCacheRevocationRace(t *testing.T) {
 				}
 			})
 		}
+		for range lookups {
+			<-started
+		}
+		// Unrelated commits, the last one just before the revocation.
+		for range 3 {
+			if err := other.TouchSession(ctx, busy.Digest, time.Now(), "192.0.2.1", "agent"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := revoker.RevokeSession(ctx, s.Digest, now); err != nil {
 			t.Fatal(err)
 		}
@@ -262,6 +286,9 @@ func TestCacheRevocationRace(t *testing.T) {
 		close(errs)
 		for err := range errs {
 			t.Fatalf("round %d: %v", round, err)
+		}
+		if _, _, err := db.SessionWithUser(ctx, s.Digest, now, time.Hour); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("round %d: a lookup after the others: got %v, want ErrNotFound", round, err)
 		}
 	}
 }

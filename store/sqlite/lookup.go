@@ -164,16 +164,26 @@ func (c *lookupConn) ptr(off uintptr) uintptr {
 	return uintptr(binary.NativeEndian.Uint32(b))
 }
 
-func (c *lookupConn) exec(query string) error {
+// withQuery calls f with query copied to C memory, NUL-terminated, and
+// frees the copy when f returns. If the copy cannot be allocated, the
+// error names the query.
+func (c *lookupConn) withQuery(query string, f func(q uintptr) error) error {
 	q, err := libc.CString(query)
 	if err != nil {
 		return fmt.Errorf("%s: %w", query, err)
 	}
 	defer libc.Xfree(c.tls, q)
-	if rc := sqlite3.Xsqlite3_exec(c.tls, c.db, q, 0, 0, 0); rc != sqlite3.SQLITE_OK {
-		return c.error(query, rc)
-	}
-	return nil
+	return f(q)
+}
+
+// exec runs query, one or more statements whose rows are discarded, on c.
+func (c *lookupConn) exec(query string) error {
+	return c.withQuery(query, func(q uintptr) error {
+		if rc := sqlite3.Xsqlite3_exec(c.tls, c.db, q, 0, 0, 0); rc != sqlite3.SQLITE_OK {
+			return c.error(query, rc)
+		}
+		return nil
+	})
 }
 
 // prepare prepares qSessionWithUser unless it is already.

@@ -192,7 +192,7 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	writer.SetConnMaxIdleTime(0)
 	// The writer connection sets WAL mode on the file before any reader
 	// opens it.
-	if err := writer.PingContext(ctx); err != nil {
+	if err := setWAL(ctx, writer, cfg.BusyTimeout); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sigra/sqlite: open %q: %w", cfg.Path, err)
 	}
@@ -265,6 +265,33 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
+// setWAL puts the file in WAL mode through the writer pool (WAL mode is
+// kept in the file: a connection opened later finds it). On a file still
+// in rollback mode, such as a new one, the switch reads the file's header
+// under a shared lock, then takes the write lock; when another connection
+// holds or awaits that lock, as another instance of the application
+// switching the same new file does, SQLite fails the switch at once with
+// SQLITE_BUSY rather than wait on the busy timeout, since waiting while
+// holding a shared lock could deadlock. setWAL retries it until busy has
+// passed or ctx ends.
+func setWAL(ctx context.Context, writer *sql.DB, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
+		var mode string
+		err := writer.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if code, ok := resultCode(err); !ok || code&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // fileURI returns the absolute file: URI of path, with '%', '?' and '#'
 // percent-encoded, so no part of it can be read as a URI parameter or a
 // driver option.
@@ -299,7 +326,11 @@ func dsns(path string, busy time.Duration) (writer, reader string, err error) {
 	}
 	timeout := max(busy.Milliseconds(), 1)
 	base := uri + "?_pragma=busy_timeout(" + strconv.FormatInt(timeout, 10) + ")&_pragma=foreign_keys(1)"
-	writer = base + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	// The writer's journal mode is set by New (see setWAL), not here: on
+	// a file in rollback mode, the switch can fail at once with
+	// SQLITE_BUSY, which the driver would return from the connection's
+	// opening.
+	writer = base + "&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	reader = base + "&_pragma=query_only(1)"
 	return writer, reader, nil
 }

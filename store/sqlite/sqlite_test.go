@@ -23,10 +23,65 @@ import (
 	"github.com/sigra-go/sigra/store/storetest"
 )
 
-// openTest opens a fresh database in a temporary directory.
+// migrated holds a database file to which every embedded migration has
+// been applied, made once by migratedFile.
+var migrated struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// migratedFile creates the file path, unless it exists, as a copy of a new
+// database to which every embedded migration has been applied: the state in
+// which Open leaves a new file. Tests of the store that do not test the
+// migrations start from it. Applying the migrations costs about 0.2 s a
+// file under the race detector, and the conformance suites open a file for
+// each of their hundreds of checks; the TestMigrate tests, and the others
+// that open new paths, still apply them to new files.
+func migratedFile(t testing.TB, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	migrated.once.Do(func() { migrated.data, migrated.err = newMigrated() })
+	if migrated.err != nil {
+		t.Fatalf("migrated database: %v", migrated.err)
+	}
+	if err := os.WriteFile(path, migrated.data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newMigrated returns the content of a new database file after Open.
+func newMigrated() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "sigra-sqlite-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "migrated.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	// The last connection to close folds the WAL into the file and
+	// deletes it, so the file alone holds the schema.
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s-wal after closing: got %v, want no file", path, err)
+	}
+	return os.ReadFile(path)
+}
+
+// openTest opens a migrated database (see migratedFile) in a temporary
+// directory.
 func openTest(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "sigra.db"))
+	path := filepath.Join(t.TempDir(), "sigra.db")
+	migratedFile(t, path)
+	db, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -49,7 +104,9 @@ func TestConformanceReadConns1(t *testing.T) {
 		t.Skip("short: the suite already ran with the default pool")
 	}
 	storetest.Run(t, func(t *testing.T) *DB {
-		db, err := New(t.Context(), Config{Path: filepath.Join(t.TempDir(), "sigra.db"), ReadConns: 1})
+		path := filepath.Join(t.TempDir(), "sigra.db")
+		migratedFile(t, path)
+		db, err := New(t.Context(), Config{Path: path, ReadConns: 1})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -111,6 +168,57 @@ func TestMigrateConcurrent(t *testing.T) {
 		if err := db.CreateUser(t.Context(), u); err != nil {
 			t.Errorf("CreateUser through handle %d: %v", i, err)
 		}
+	}
+}
+
+// TestOpenWhileSwitchingToWAL opens a new file while another connection
+// holds its write lock in rollback mode, as an instance of the application
+// that is switching the file to WAL mode does when several start at once.
+// SQLite fails the WAL switch of the second at once with SQLITE_BUSY, without
+// waiting on the busy timeout (it holds a read lock and wants the write lock:
+// a deadlock to SQLite), so New has to retry it.
+func TestOpenWhileSwitchingToWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	uri, err := fileURI(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	const held = 200 * time.Millisecond
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(held)
+		_, err := conn.ExecContext(context.Background(), "ROLLBACK")
+		released <- err
+	}()
+	start := time.Now()
+	db, err := New(t.Context(), Config{Path: path})
+	took := time.Since(start).Round(time.Millisecond)
+	if rerr := <-released; rerr != nil {
+		t.Fatalf("ROLLBACK: %v", rerr)
+	}
+	if err != nil {
+		t.Fatalf("New while another connection held the lock for %v: got %v after %v, want a DB", held, err, took)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.writer.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal mode: got %q, want wal", mode)
 	}
 }
 
