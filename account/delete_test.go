@@ -103,6 +103,77 @@ func TestDeleteCancelledBySignIn(t *testing.T) {
 	})
 }
 
+// userReads counts the calls to UserByID that reach an account.Store.
+type userReads struct {
+	account.Store
+	byID atomic.Int64
+}
+
+func (s *userReads) UserByID(ctx context.Context, id string) (*store.User, error) {
+	s.byID.Add(1)
+	return s.Store.UserByID(ctx, id)
+}
+
+// TestPasswordSignInReadsUserOnce: a password sign-in reads its user's
+// row once, by address, and the check for a scheduled deletion uses that
+// row rather than reading it again by ID; a deletion it finds scheduled
+// is still cancelled.
+func TestPasswordSignInReadsUserOnce(t *testing.T) {
+	t.Parallel()
+	for _, backend := range apptest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			reads := &userReads{}
+			a := newApp(t, opts{Backend: backend, Config: func(_ *apptest.App, cfg *account.Config) {
+				reads.Store = cfg.Store
+				cfg.Store = reads
+			}})
+			newUser(t, a, "user@example.com")
+			c := a.Client(t)
+			before := reads.byID.Load()
+			c.SignIn("user@example.com", pw)
+			wantSignedIn(t, c, "user@example.com")
+			if n := reads.byID.Load() - before; n != 0 {
+				t.Errorf("a password sign-in read its user by ID %d times, want none", n)
+			}
+			scheduleDeletion(t, c, "user@example.com")
+			signedIn(t, a, "user@example.com")
+			if got := a.User(t, "user@example.com").DeletionDueAt; !got.IsZero() {
+				t.Errorf("DeletionDueAt %v after a password sign-in, want none", got)
+			}
+		})
+	}
+}
+
+// TestDeleteCancelledByOtherSignIn: a sign-in that another feature
+// completes through the session manager (a passkey's, an OAuth
+// provider's) cancels a scheduled deletion too, with its audit row.
+func TestDeleteCancelledByOtherSignIn(t *testing.T) {
+	t.Parallel()
+	each(t, opts{}, func(t *testing.T, a *app) {
+		u := newUser(t, a, "user@example.com")
+		scheduleDeletion(t, signedIn(t, a, "user@example.com"), "user@example.com")
+		a.Mux.HandleFunc("POST /auth/test/passkey-sign-in", func(w http.ResponseWriter, r *http.Request) {
+			su := &sigra.User{ID: u.ID, Email: u.Email, EmailConfirmedAt: u.EmailConfirmedAt, CreatedAt: u.CreatedAt}
+			if err := a.Sessions.SignIn(r.Context(), su, []sigra.Method{sigra.MethodPasskey}, sigra.AAL1, false); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+		c := a.Client(t)
+		wantStatus(t, "passkey sign-in", c.JSON("POST", "/auth/test/passkey-sign-in", "{}"), http.StatusNoContent)
+		if got := a.User(t, "user@example.com").DeletionDueAt; !got.IsZero() {
+			t.Errorf("DeletionDueAt %v after a passkey sign-in, want none", got)
+		}
+		// The test's route is not behind a feature's handler, which would
+		// give the audit rows the client's address: the row itself.
+		if evs := auditRows(t, a, audit.ActionDeleteCancel, u.ID); len(evs) != 1 || evs[0].ActorID != u.ID || evs[0].Metadata["method"] != "sign_in" {
+			t.Errorf("audit %s: got %d rows (%+v), want one by the user with method sign_in", audit.ActionDeleteCancel, len(evs), evs)
+		}
+	})
+}
+
 // TestPurgeDeleted: after the grace period, PurgeDeleted deletes (or
 // anonymises) the account in one step with its audit row and a goodbye
 // email; a BeforeDelete error postpones it.

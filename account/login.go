@@ -275,10 +275,12 @@ func (h *Handler) firstFactorPassed(w http.ResponseWriter, r *http.Request, u *s
 }
 
 // signIn completes a sign-in: token renewed, audit row, hook, redirect.
+// u is the user's row as this request read it: signedIn, told of the
+// sign-in, takes it from there rather than reading it again.
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *store.User, methods []sigra.Method, aal sigra.AAL, remember bool, next string) {
 	ctx := r.Context()
 	pub := publicUser(u)
-	if err := h.k.Sess.SignIn(ctx, pub, methods, aal, remember); err != nil {
+	if err := h.k.Sess.SignIn(context.WithValue(ctx, signInUserKey{}, u), pub, methods, aal, remember); err != nil {
 		h.k.Error(w, r, err)
 		return
 	}
@@ -579,20 +581,36 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 	kernel.Redirect(w, r, next, nil)
 }
 
+// signInUserKey is the context key under which signIn hands signedIn
+// the user's row that the sign-in read (a *store.User).
+type signInUserKey struct{}
+
 // signedIn is told of every completed sign-in through the session manager
 // (see session.Manager.OnSignIn), whichever feature completed it: a
 // scheduled deletion of the user is cancelled, with its audit row. A
 // password alone (before a second factor) cancels nothing.
+//
+// Whether a deletion is scheduled is read from the user's row. A sign-in
+// completed by this package's signIn (a password or a magic link, with no
+// second factor to wait for) read that row during the request, and hands
+// it over in ctx: no second read. A deletion scheduled between that read
+// and the sign-in then stays scheduled, as if it had been scheduled just
+// after the sign-in (the session lookup signs out a user whose deletion
+// is scheduled). Sign-ins completed elsewhere (a second factor, a
+// passkey, an OAuth provider) read the row here.
 func (h *Handler) signedIn(ctx context.Context, a *sigra.Auth) {
-	u, err := h.st.UserByID(ctx, a.User.ID)
-	if err != nil {
-		h.k.LogFailure(ctx, "sign-in: user not read", err, "user", a.User.ID)
-		return
+	u, _ := ctx.Value(signInUserKey{}).(*store.User)
+	if u == nil || u.ID != a.User.ID {
+		var err error
+		if u, err = h.st.UserByID(ctx, a.User.ID); err != nil {
+			h.k.LogFailure(ctx, "sign-in: user not read", err, "user", a.User.ID)
+			return
+		}
 	}
 	if u.DeletionDueAt.IsZero() {
 		return
 	}
-	err = h.k.InTx(ctx, func(ctx context.Context) error {
+	err := h.k.InTx(ctx, func(ctx context.Context) error {
 		if err := h.st.ScheduleDeletion(ctx, u.ID, time.Time{}, h.k.Now()); err != nil {
 			return err
 		}

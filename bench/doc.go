@@ -70,9 +70,12 @@
 //
 //	go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
 //
-// SIGRA_BENCH_SIGNIN_CPUPROFILE names a file for the server's CPU profile.
+// SIGRA_BENCH_SIGNIN_CPUPROFILE names a file for the server's CPU profile,
+// SIGRA_BENCH_SIGNIN_HEAPPROFILE one for a heap profile of what the server
+// holds live when its run ends (every allocation recorded, which slows
+// the server: not for the run's figures).
 // TestSignInCommits pins the transactions that one sign-in commits on
-// PostgreSQL.
+// PostgreSQL, and its round trips.
 //
 // # Allocations
 //

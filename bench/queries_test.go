@@ -210,9 +210,12 @@ func TestQueriesPerRequest(t *testing.T) {
 // Before the hash, the two limits and the attempt place commit together;
 // after it, the places freed, the device record, the audit row and the new
 // session commit one by one. A sign-in that commits more fails here, with
-// its statements.
+// its statements. So does one that makes more than 11 round trips: the
+// transaction (5), the user's row, the places freed, the second factor's
+// read, the device record, the audit row and the session (the check for
+// a scheduled deletion reads nothing more: it has the user's row).
 func TestSignInCommits(t *testing.T) {
-	const want = 5
+	const want, wantTrips = 5, 11
 	trips := &roundTrips{keep: true}
 	st := openPostgres(t, postgres.Config{Tracer: trips})
 	url, cookie := serveSignIns(t, st, 3)
@@ -249,5 +252,8 @@ func TestSignInCommits(t *testing.T) {
 	}
 	if commits != want {
 		t.Errorf("a sign-in committed %d transactions, want %d:\n%s", commits, want, strings.Join(log, "\n"))
+	}
+	if len(log) > wantTrips {
+		t.Errorf("a sign-in made %d round trips, want %d:\n%s", len(log), wantTrips, strings.Join(log, "\n"))
 	}
 }

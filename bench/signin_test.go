@@ -51,6 +51,12 @@ const (
 	// CPU profile of its whole run, for finding what a sign-in costs
 	// besides the hash.
 	serverProfileEnv = "SIGRA_BENCH_SIGNIN_CPUPROFILE"
+	// serverHeapEnv names a file where the sign-in server writes a heap
+	// profile when its run ends: what its heap holds live, which every
+	// cycle of the garbage collector marks. Every allocation is recorded
+	// (runtime.MemProfileRate 1), which slows the server: the profile is
+	// for what the heap holds, not for the run's figures.
+	serverHeapEnv = "SIGRA_BENCH_SIGNIN_HEAPPROFILE"
 )
 
 // TestSignInServerProcess is not a test of its own: in the child process
@@ -92,7 +98,27 @@ func TestSignInServerProcess(t *testing.T) {
 			f.Close()
 		})
 	}
+	heapPath := os.Getenv(serverHeapEnv)
+	if heapPath != "" {
+		runtime.MemProfileRate = 1
+	}
 	url, cookie := serveSignIns(t, st, signInAccounts)
+	// Registered after the server, so it runs while the server is still
+	// up (cleanups run last first).
+	if path := heapPath; path != "" {
+		t.Cleanup(func() {
+			f, err := os.Create(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer f.Close()
+			runtime.GC() // the profile's live heap: as of the last cycle
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 	fmt.Printf("serving %s %s\n", url, cookie)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
@@ -416,7 +442,8 @@ func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 //
 // (at most 1200/GOMAXPROCS iterations a run: the limits let each account
 // sign in 20 times) and set SIGRA_BENCH_SIGNIN_CPUPROFILE to a file name
-// for the server's CPU profile.
+// for the server's CPU profile, SIGRA_BENCH_SIGNIN_HEAPPROFILE for a
+// profile of its live heap at the end.
 func BenchmarkSignInThroughput(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind, func(b *testing.B) {

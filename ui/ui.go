@@ -647,6 +647,7 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		}
 		if u.fold {
 			fold(t, "base")
+			prune(t, "base")
 		}
 	}
 	for _, name := range names(files, "sections/", ".html") {
@@ -668,6 +669,7 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		}
 		if u.fold {
 			fold(t, p)
+			prune(t, p)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -273,6 +274,27 @@ func BenchmarkSignInWrites(b *testing.B) {
 		}
 		if err := db.SaveSession(ctx, s); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSignInReads runs the reads of a password sign-in besides the
+// session lookup's, outside any transaction as a sign-in runs them: the
+// user by address and the user's TOTP secret (none here). Both run as
+// statements prepared on the reader pool (see signInReads).
+func BenchmarkSignInReads(b *testing.B) {
+	db, _, _, _ := benchFile(b, 1000)
+	ctx := context.Background()
+	var n int
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		u, err := db.UserByEmail(ctx, fmt.Sprintf("user%d@example.com", n%1000))
+		if err != nil {
+			b.Fatalf("UserByEmail: %v", err)
+		}
+		if _, err := db.TOTPByUser(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+			b.Fatalf("TOTPByUser: got %v, want ErrNotFound", err)
 		}
 	}
 }

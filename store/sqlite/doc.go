@@ -69,10 +69,13 @@
 // process has it open). It needs WAL mode (which [New] sets) and a Unix
 // system; elsewhere every lookup runs its query.
 //
-// [DB.SessionByDigest] and [DB.UserByID] run
-// statements prepared once on the reader pool. Single-use tokens are
-// consumed by one DELETE ... RETURNING statement, limiter hits by one
-// upsert with RETURNING, TOTP steps by one conditional UPDATE.
+// [DB.SessionByDigest] and [DB.UserByID] run statements prepared once on
+// the reader pool, and so do the reads of a password sign-in
+// ([DB.UserByEmail], [DB.TOTPByUser], [DB.TrustedBrowserByDigest]); the
+// sign-in's writes, and its reads inside a transaction, run statements
+// prepared once on the writer connection. Single-use tokens are consumed
+// by one DELETE ... RETURNING statement, limiter hits by one upsert with
+// RETURNING, TOTP steps by one conditional UPDATE.
 //
 // # Transactions
 //

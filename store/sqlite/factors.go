@@ -31,10 +31,14 @@ func (db *DB) SavePendingTOTP(ctx context.Context, s *store.TOTPSecret) error {
 	return nil
 }
 
+// qTOTPByUser reads a user's TOTP secret; it runs prepared (see
+// signInReads): every password sign-in reads it.
+const qTOTPByUser = `SELECT sealed, confirmed_at, last_step, created_at FROM sigra_totp_secrets WHERE user_id = ?`
+
 // TOTPByUser returns the user's secret, pending or confirmed.
 func (db *DB) TOTPByUser(ctx context.Context, userID string) (*store.TOTPSecret, error) {
 	s := &store.TOTPSecret{UserID: userID}
-	err := db.r(ctx).QueryRowContext(ctx, `SELECT sealed, confirmed_at, last_step, created_at FROM sigra_totp_secrets WHERE user_id = ?`, userID).
+	err := db.queryRow(ctx, qTOTPByUser, userID).
 		Scan(&s.Sealed, timeDest{&s.ConfirmedAt}, &s.LastStep, timeDest{&s.CreatedAt})
 	if err != nil {
 		return nil, wrap("TOTPByUser", err)
@@ -142,11 +146,15 @@ func (db *DB) CreateTrustedBrowser(ctx context.Context, b *store.TrustedBrowser)
 	return wrap("CreateTrustedBrowser", err)
 }
 
+// qTrustedBrowserByDigest reads a user's unexpired grant by digest; it
+// runs prepared (see signInReads).
+const qTrustedBrowserByDigest = `SELECT ` + browserCols + ` FROM sigra_trusted_browsers
+	WHERE user_id = ? AND digest = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1`
+
 // TrustedBrowserByDigest returns the user's unexpired grant with digest.
 func (db *DB) TrustedBrowserByDigest(ctx context.Context, userID string, digest []byte, now time.Time) (*store.TrustedBrowser, error) {
 	b := new(store.TrustedBrowser)
-	err := db.r(ctx).QueryRowContext(ctx, `SELECT `+browserCols+` FROM sigra_trusted_browsers
-		WHERE user_id = ? AND digest = ? AND expires_at > ? ORDER BY expires_at DESC LIMIT 1`, userID, digest, ms(now)).Scan(browserDest(b)...)
+	err := db.queryRow(ctx, qTrustedBrowserByDigest, userID, digest, ms(now)).Scan(browserDest(b)...)
 	if err != nil {
 		return nil, wrap("TrustedBrowserByDigest", err)
 	}

@@ -111,6 +111,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	// With Config.SkipMigrate, the sign-in's statements could not be
 	// prepared before the schema existed.
 	_ = db.prepareWrites(ctx)
+	_ = db.prepareReads(ctx)
 	return nil
 }
 

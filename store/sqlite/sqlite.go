@@ -136,10 +136,15 @@ type DB struct {
 	// apart from hot, so a schema without the API token tables leaves
 	// sessions working.
 	apiToken atomic.Pointer[sql.Stmt]
-	// writes holds, for each query of signInWrites, its statement prepared
-	// on the writer connection (nil until prepared; see writeStmt). The
-	// map itself is not changed after New.
+	// writes holds, for each query of signInWrites and of signInReads,
+	// its statement prepared on the writer connection (nil until
+	// prepared; see writeStmt), for use outside and inside transactions.
+	// The map itself is not changed after New.
 	writes map[string]*atomic.Pointer[sql.Stmt]
+	// reads holds, for each query of signInReads, its statement prepared
+	// on the reader pool (nil until prepared; see readStmt), for reads
+	// outside transactions. The map itself is not changed after New.
+	reads map[string]*atomic.Pointer[sql.Stmt]
 
 	// lookup serves the session lookup of every request (see lookup.go).
 	lookup *lookupPool
@@ -207,9 +212,15 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	reader.SetConnMaxIdleTime(0)
 
 	db := &DB{writer: writer, reader: reader, path: cfg.Path, writing: make(chan struct{}, 1), busy: cfg.BusyTimeout,
-		lookup: newLookupPool(uri, cfg.ReadConns, cfg.BusyTimeout), writes: make(map[string]*atomic.Pointer[sql.Stmt], len(signInWrites))}
+		lookup: newLookupPool(uri, cfg.ReadConns, cfg.BusyTimeout),
+		writes: make(map[string]*atomic.Pointer[sql.Stmt], len(signInWrites)+len(signInReads)),
+		reads:  make(map[string]*atomic.Pointer[sql.Stmt], len(signInReads))}
 	for _, q := range signInWrites {
 		db.writes[q] = new(atomic.Pointer[sql.Stmt])
+	}
+	for _, q := range signInReads {
+		db.writes[q] = new(atomic.Pointer[sql.Stmt])
+		db.reads[q] = new(atomic.Pointer[sql.Stmt])
 	}
 	if !cfg.SkipMigrate {
 		if err := db.Migrate(ctx); err != nil {
@@ -229,6 +240,9 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	err = db.prepareWrites(ctx)
 	db.release()
+	if err == nil {
+		err = db.prepareReads(ctx)
+	}
 	if err != nil && !cfg.SkipMigrate {
 		db.Close()
 		return nil, err
@@ -383,26 +397,91 @@ func (h *hotStmts) close() error {
 // in transactions too. Only constant queries belong here.
 var signInWrites = []string{qHit, qRefund, qResetLimit, qAppendAudit, saveSession, qDeviceBefore, qDeviceSeen, qDeviceForget}
 
-// prepareWrites prepares the statements of signInWrites on the writer
-// connection, which the caller holds (see acquire) outside any
-// transaction, and returns the first error. A statement that does not
+// signInReads are the reads of a password sign-in besides the session
+// lookup's (hotStmts): the user by address, the user's TOTP secret (does
+// the sign-in need a second factor?) and, when the browser presents one,
+// its trusted-browser grant. Like signInWrites, they are prepared once
+// rather than parsed and planned on every call: on the reader pool for
+// reads outside a transaction (see readStmt), and on the writer
+// connection for reads inside one (see txStmt). Only constant queries
+// belong here.
+var signInReads = []string{qUserByEmail, qTOTPByUser, qTrustedBrowserByDigest}
+
+// prepareWrites prepares the statements of signInWrites and signInReads
+// on the writer connection, which the caller holds (see acquire) outside
+// any transaction, and returns the first error. A statement that does not
 // prepare (with Config.SkipMigrate, before the schema exists) is prepared
 // on its first use outside a transaction, and until then runs unprepared.
 func (db *DB) prepareWrites(ctx context.Context) error {
 	var first error
-	for _, q := range signInWrites {
-		if _, err := db.writeStmt(ctx, q); err != nil && first == nil {
+	for _, qs := range [][]string{signInWrites, signInReads} {
+		for _, q := range qs {
+			if _, err := db.writeStmt(ctx, q); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// prepareReads prepares the statements of signInReads on the reader pool
+// and returns the first error. As with prepareWrites, a statement that
+// does not prepare is prepared on its first use, and until then runs
+// unprepared.
+func (db *DB) prepareReads(ctx context.Context) error {
+	var first error
+	for _, q := range signInReads {
+		if _, err := db.readStmt(ctx, q); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
 }
 
+// readStmt returns the statement of query prepared on the reader pool,
+// preparing it on first use, or nil when query is not one of
+// signInReads. database/sql prepares it again on each connection of the
+// pool the first time it runs there, and keeps it.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	p := db.reads[query]
+	if p == nil {
+		return nil, nil
+	}
+	if st := p.Load(); st != nil {
+		return st, nil
+	}
+	st, err := db.reader.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sigra/sqlite: prepare: %w", err)
+	}
+	if !p.CompareAndSwap(nil, st) {
+		// Another call prepared it first: use that one.
+		st.Close()
+		return p.Load(), nil
+	}
+	return st, nil
+}
+
+// queryRow runs a read that returns at most one row where a read with ctx
+// goes (see r): in the transaction ctx carries, or on the reader pool. A
+// query of signInReads runs as its prepared statement (see readStmt and
+// txStmt); one that is not prepared yet, or that does not prepare, runs
+// unprepared, and the statement itself gives the error, if any.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if tx := db.tx(ctx); tx != nil {
+		return txQuerier{db, tx}.QueryRowContext(ctx, query, args...)
+	}
+	if st, _ := db.readStmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.reader.QueryRowContext(ctx, query, args...)
+}
+
 // writeStmt returns the statement of query prepared on the writer
 // connection, preparing it on first use, or nil when query is not one of
-// signInWrites. The caller holds the writer connection (see acquire)
-// outside any transaction, so the connection is free to prepare on and no
-// other call prepares at the same time.
+// signInWrites or signInReads. The caller holds the writer connection
+// (see acquire) outside any transaction, so the connection is free to
+// prepare on and no other call prepares at the same time.
 func (db *DB) writeStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	p := db.writes[query]
 	if p == nil {
@@ -421,7 +500,8 @@ func (db *DB) writeStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 
 // txStmt returns the statement of query prepared on the writer connection
 // for use in tx (which holds that connection), or nil when query is not
-// one of signInWrites or is not prepared yet: it then runs unprepared.
+// one of signInWrites or signInReads, or is not prepared yet: it then runs
+// unprepared.
 func (db *DB) txStmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
 	if p := db.writes[query]; p != nil {
 		if st := p.Load(); st != nil {
@@ -441,9 +521,11 @@ func (db *DB) Close() error {
 	if db.cache != nil {
 		errs = append(errs, db.cache.close())
 	}
-	for _, p := range db.writes {
-		if st := p.Swap(nil); st != nil {
-			errs = append(errs, st.Close())
+	for _, m := range []map[string]*atomic.Pointer[sql.Stmt]{db.writes, db.reads} {
+		for _, p := range m {
+			if st := p.Swap(nil); st != nil {
+				errs = append(errs, st.Close())
+			}
 		}
 	}
 	errs = append(errs, db.lookup.close(), db.reader.Close(), db.writer.Close())
@@ -625,7 +707,8 @@ func (db *DB) inTx(ctx context.Context, fn func(q querier) error) error {
 }
 
 // txQuerier runs statements in a transaction of db, the statements of
-// signInWrites as the statements prepared on the writer connection.
+// signInWrites and signInReads as the statements prepared on the writer
+// connection.
 type txQuerier struct {
 	db *DB
 	tx *sql.Tx

@@ -15,6 +15,10 @@ const userCols = `id, email, password_hash, email_confirmed_at, failed_logins, l
 
 const qUserByID = `SELECT ` + userCols + ` FROM sigra_users WHERE id = ?`
 
+// qUserByEmail reads the user with an address key; it runs prepared (see
+// signInReads).
+const qUserByEmail = `SELECT ` + userCols + ` FROM sigra_users WHERE email_norm = ?`
+
 // userDest returns the scan destinations of userCols (or of the same
 // columns through a LEFT JOIN, where all may be NULL).
 func userDest(u *store.User) []any {
@@ -84,8 +88,7 @@ func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
 func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
 	key, legacy := store.NormalizeEmail(email), store.LegacyEmailKey(email)
 	if key == legacy {
-		return scanUser("UserByEmail", db.r(ctx).QueryRowContext(ctx,
-			`SELECT `+userCols+` FROM sigra_users WHERE email_norm = ?`, key))
+		return scanUser("UserByEmail", db.queryRow(ctx, qUserByEmail, key))
 	}
 	rows, err := db.r(ctx).QueryContext(ctx, `SELECT `+userCols+`, email_norm FROM sigra_users WHERE email_norm IN (?, ?)`, key, legacy)
 	if err != nil {
