@@ -46,7 +46,13 @@
 //     batches and statement preparations, counted by a pgx tracer).
 //
 // BenchmarkAuthenticatedRequestParallel runs the same requests from
-// GOMAXPROCS goroutines. BenchmarkAuthenticatedRequestRatio serves the
+// GOMAXPROCS goroutines. Compare each application's parallel time with its
+// serial one, and with the bare handler's: a request that allocates scales
+// only as far as the runtime's allocation and garbage collection do on the
+// machine, and a single goroutine already leaves the collector's work to
+// the idle cores. The mutex and block profiles
+// (-mutexprofile, -blockprofile) show whether anything of ours makes the
+// goroutines wait. BenchmarkAuthenticatedRequestRatio serves the
 // baseline's and sigra-sqlite's requests alternately in one loop and
 // reports the ratio of their times (the design's budget is at most 0.2):
 // on a machine shared with other work it is steadier than comparing two
