@@ -33,6 +33,19 @@ func (w *benchWriter) Write(b []byte) (int, error) {
 }
 func (w *benchWriter) reset() { clear(w.h); w.status, w.n = 0, 0 }
 
+// signedInDemo starts the demo on SQLite (see startDemo), signs the demo
+// account in, and returns the Cookie header of that browser (session and
+// CSRF cookies) and the demo's host, for requests made by hand as wrk
+// makes them.
+func signedInDemo(tb testing.TB) (x *running, cookie, host string) {
+	tb.Helper()
+	x = startDemo(tb, Config{DB: filepath.Join(tb.TempDir(), "demo.db")}, false)
+	c := x.Client(tb)
+	c.SignIn(DemoEmail, demoPassword)
+	cookie = "sigra_session=" + c.Cookie("sigra_session") + "; sigra_csrf=" + c.Cookie("sigra_csrf")
+	return x, cookie, strings.TrimPrefix(x.URL, "http://")
+}
+
 // BenchmarkAuthenticatedPages serves the demo's authenticated GETs that
 // bench/loopback.sh loads with wrk, in process, through the demo's whole
 // handler (SQLite): GET /auth/session (the JSON of the session, through
@@ -42,11 +55,7 @@ func (w *benchWriter) reset() { clear(w.h); w.status, w.n = 0, 0 }
 // short body, the loopback script's baseline: the difference is the cost
 // of the chain. Every answer must be 200 with a body.
 func BenchmarkAuthenticatedPages(b *testing.B) {
-	x := startDemo(b, Config{DB: filepath.Join(b.TempDir(), "demo.db")}, false)
-	c := x.Client(b)
-	c.SignIn(DemoEmail, demoPassword)
-	cookie := "sigra_session=" + c.Cookie("sigra_session") + "; sigra_csrf=" + c.Cookie("sigra_csrf")
-	host := strings.TrimPrefix(x.URL, "http://")
+	x, cookie, host := signedInDemo(b)
 	app := x.app.Handler()
 	hello := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello\n") })
 

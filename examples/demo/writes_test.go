@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,11 +42,7 @@ func (c countingConn) Write(p []byte) (int, error) {
 // over loopback is a large share of a request's time: this fails if the
 // page's layout or headers grow past it.
 func TestAuthenticatedAnswersInOneWrite(t *testing.T) {
-	x := startDemo(t, Config{DB: filepath.Join(t.TempDir(), "demo.db")}, false)
-	c := x.Client(t)
-	c.SignIn(DemoEmail, demoPassword)
-	cookie := "sigra_session=" + c.Cookie("sigra_session") + "; sigra_csrf=" + c.Cookie("sigra_csrf")
-	host := strings.TrimPrefix(x.URL, "http://")
+	x, cookie, host := signedInDemo(t)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
