@@ -84,8 +84,9 @@
 // not an impersonation is answered 409 "not_impersonating". [New]
 // registers with session.Manager.OnImpersonationEnd, so every end is
 // audited, with the administrator as actor: ActionImpersonateStop for the
-// button, ActionImpersonateEnd for the time box and a barred user, with
-// the cause ("reason": stopped, idle, expired, user_barred) and whether
+// button, ActionImpersonateEnd for the time box, a barred user and an
+// administrator whose own session ended or who was disabled, with the
+// cause ("reason": stopped, idle, expired, user_barred, admin_gone) and whether
 // the administrator's session came back ("restored"); the administrator
 // is the impersonator of these rows as of the start's. The subject is the
 // user, except when the impersonation's session was gone before the

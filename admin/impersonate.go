@@ -142,8 +142,8 @@ func (c *Console) stopImpersonation(w http.ResponseWriter, r *http.Request) {
 
 // ended records the end of an impersonation, told by the session manager
 // (see session.Manager.OnImpersonationEnd): stopped from the banner, or
-// ended by its time box or its user's barring, on whichever request came
-// first.
+// ended by its time box, its user's barring or the end of the
+// administrator's own session, on whichever request came first.
 func (c *Console) ended(ctx context.Context, e session.ImpersonationEnd) {
 	action := ActionImpersonateEnd
 	if e.Reason == session.EndStopped {

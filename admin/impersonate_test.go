@@ -11,6 +11,7 @@ import (
 	"github.com/sigra-go/sigra/admin"
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/session"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -327,8 +328,10 @@ func TestImpersonateRace(t *testing.T) {
 }
 
 // TestStopWithoutAdminSession: when the administrator's own session was
-// revoked meanwhile, the stop signs the browser out and sends it to the
-// sign-in page; the end is audited as not restored.
+// revoked meanwhile, the impersonation ends on the next request, the stop
+// button's included: the browser is signed out, the stop acts on nothing
+// (409 impersonation_ended), and the end is audited as the administrator's
+// session gone, not restored.
 func TestStopWithoutAdminSession(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, a *app) {
@@ -339,16 +342,18 @@ func TestStopWithoutAdminSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := adm.JSON("POST", a.Path("/admin/impersonation/stop"), `{}`)
-		body := jsonBody(t, res)
-		if res.StatusCode != http.StatusOK || body["restored"] != false || body["next"] != "/auth/login" {
-			t.Errorf("stop: got %d %s, want the sign-in page, not restored", res.StatusCode, res.Body)
+		if res.StatusCode != http.StatusConflict || errCode(t, res) != "impersonation_ended" || !strings.Contains(string(res.Body), "sign in again") {
+			t.Errorf("stop: got %d %s, want 409 impersonation_ended, signed out", res.StatusCode, res.Body)
 		}
 		if state, email, _ := adm.Whoami(); email != "" {
 			t.Errorf("after the stop: %s as %q, want signed out", state, email)
 		}
-		rows := a.auditRows(t, u, admin.ActionImpersonateStop)
-		if len(rows) != 1 || rows[0].ActorID != root.ID || rows[0].Metadata["restored"] != "false" {
-			t.Errorf("stop rows: got %+v, want one, not restored", rows)
+		if rows := a.auditRows(t, u, admin.ActionImpersonateStop); len(rows) != 0 {
+			t.Errorf("stop rows: got %+v, want none: the impersonation had ended", rows)
+		}
+		rows := a.auditRows(t, u, admin.ActionImpersonateEnd)
+		if len(rows) != 1 || rows[0].ActorID != root.ID || rows[0].Metadata["reason"] != string(session.EndAdminGone) || rows[0].Metadata["restored"] != "false" {
+			t.Errorf("end rows: got %+v, want one, admin_gone, not restored", rows)
 		}
 	})
 }

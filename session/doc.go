@@ -97,7 +97,13 @@
 // HttpOnly, Secure, SameSite and domain as the session cookie's). The
 // server holds only its digest, as for every session; while the
 // impersonation lasts the admin's row is touched with it, so that it does
-// not go idle. [Manager.StopImpersonation], or the first request after the
+// not go idle. Every request of the impersonation reads the admin's
+// session too (one more store read while an impersonation lasts): the
+// impersonation lasts only while that session would, so the first request
+// after it was signed out or revoked (a sign-out everywhere, a disabled
+// account), went idle, or after its user was disabled or deleted, or
+// without the admin cookie, signs the browser out ([EndAdminGone]).
+// [Manager.StopImpersonation], or the first request after the
 // time box closed (or after the impersonated user was disabled), returns
 // to the admin's session: it must still be live and, when stopping, belong
 // to the impersonator; its token is renewed (the old one and the

@@ -157,6 +157,18 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) (ended 
 		h.adminTok = tok
 	}
 	h.mu.Unlock()
+	if live {
+		// The impersonation lasts only while the admin's own session
+		// would: signed out, revoked (a sign-out everywhere, a disabled
+		// account) or idle, or its user disabled or deleted, ends it now.
+		ok, err := m.adminLive(ctx, tok, admin, h.now)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			live, reason = false, EndAdminGone
+		}
+	}
 	switch {
 	case live:
 		if touch && token.Valid(tok) {
@@ -182,9 +194,34 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) (ended 
 	return true, nil
 }
 
+// adminLive reports whether tok, from the admin cookie, is admin's own
+// live session, authenticated and not itself an impersonation, and admin
+// is still allowed to sign in (not disabled, no deletion scheduled): what
+// restore needs to return to it. One store read, the session lookup's,
+// on every request of an impersonation.
+func (m *Manager) adminLive(ctx context.Context, tok, admin string, now time.Time) (bool, error) {
+	if !token.Valid(tok) {
+		return false, nil
+	}
+	row, u, err := m.st.SessionWithUser(ctx, token.Digest(tok), now, max(m.cfg.IdleTimeout, 0))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sigra/session: find the impersonator's session: %w", err)
+	}
+	return u != nil && row.State == store.SessionAuthenticated && row.Impersonator == "" && row.UserID == admin &&
+		u.DisabledAt.IsZero() && u.DeletionDueAt.IsZero(), nil
+}
+
 // impersonationEndedMessage answers a state-changing request that arrived
-// after its impersonation ended.
-const impersonationEndedMessage = "The impersonation has ended, so nothing was done. You are back in your own session."
+// after its impersonation ended and the admin's session came back;
+// impersonationEndedOutMessage, one whose browser was signed out instead
+// (see restore).
+const (
+	impersonationEndedMessage    = "The impersonation has ended, so nothing was done. You are back in your own session."
+	impersonationEndedOutMessage = "The impersonation has ended, so nothing was done. Your own session has ended too: sign in again."
+)
 
 // safeMethod reports whether method changes nothing by HTTP's rules.
 func safeMethod(method string) bool {
@@ -366,6 +403,11 @@ const (
 	// EndExpired: Config.ImpersonationLifetime passed, or the row is gone
 	// (revoked, for example from the user's device list).
 	EndExpired EndReason = "expired"
+	// EndAdminGone: the admin's own session, kept by the admin cookie,
+	// ended (signed out, revoked, expired or idle), the cookie is gone,
+	// or the admin was disabled or deleted or has a deletion scheduled.
+	// The browser is signed out.
+	EndAdminGone EndReason = "admin_gone"
 	// EndUserBarred: the impersonated user was disabled, deleted, or
 	// scheduled for deletion.
 	EndUserBarred EndReason = "user_barred"

@@ -334,14 +334,15 @@ func TestImpersonationStopChecksAdmin(t *testing.T) {
 				if _, err := st.RevokeUserSessions(context.Background(), ia.user.ID, nil, ia.clock.Now()); err != nil {
 					t.Fatal(err)
 				}
-				c.do("POST", "/imp/stop")
+				// The next request ends the impersonation: it lasts only
+				// while the admin's own session would.
 				if w := c.impWho(); w.State != "anonymous" {
-					t.Errorf("stop with the admin's session revoked: got %+v, want anonymous", w)
+					t.Errorf("the first request after the admin's session was revoked: got %+v, want anonymous", w)
 				}
 				if ia.live(adminTok) {
 					t.Errorf("the revoked admin session came back")
 				}
-				want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndStopped}}
+				want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndAdminGone}}
 				if got := ia.ended(); !slices.Equal(got, want) {
 					t.Errorf("ends told: got %+v, want %+v", got, want)
 				}
@@ -364,9 +365,8 @@ func TestImpersonationStopChecksAdmin(t *testing.T) {
 				c := ia.client("ua")
 				ia.impersonating(t, c)
 				c.setCookie(ia.m.ImpersonatorCookieName(), thirdTok)
-				c.do("POST", "/imp/stop")
 				if w := c.impWho(); w.State != "anonymous" {
-					t.Errorf("stop with another user's session in the admin cookie: got %+v, want anonymous", w)
+					t.Errorf("another user's session in the admin cookie: got %+v, want anonymous", w)
 				}
 				if !ia.live(thirdTok) {
 					t.Errorf("the other user's session was revoked")
@@ -383,6 +383,45 @@ func TestImpersonationStopChecksAdmin(t *testing.T) {
 				}
 				if got := c.cookie(ia.m.ImpersonatorCookieName()); got != "" {
 					t.Errorf("after sign-out the admin cookie is still set")
+				}
+			})
+			t.Run("admin disabled", func(t *testing.T) {
+				ia := newImpApp(t, st, options{})
+				c := ia.client("ua")
+				ia.impersonating(t, c)
+				impTok := c.token()
+				if w := c.impWho(); w.User != ia.target.ID {
+					t.Fatalf("before: got %+v, want the impersonation", w)
+				}
+				// Disabled by a row change alone (its sessions not revoked):
+				// the admin's row read with the admin's session says so.
+				if err := st.SetDisabled(context.Background(), ia.user.ID, ia.clock.Now(), ia.clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+				if w := c.impWho(); w.State != "anonymous" {
+					t.Errorf("impersonating with the admin disabled: got %+v, want anonymous", w)
+				}
+				if ia.live(impTok) {
+					t.Errorf("the impersonation's row is still live")
+				}
+				if got := c.cookie(ia.m.ImpersonatorCookieName()); got != "" {
+					t.Errorf("the admin cookie is still set")
+				}
+				want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndAdminGone}}
+				if got := ia.ended(); !slices.Equal(got, want) {
+					t.Errorf("ends told: got %+v, want %+v", got, want)
+				}
+			})
+			t.Run("admin cookie removed", func(t *testing.T) {
+				ia := newImpApp(t, st, options{})
+				c := ia.client("ua")
+				adminTok := ia.impersonating(t, c)
+				c.setCookie(ia.m.ImpersonatorCookieName(), "")
+				if w := c.impWho(); w.State != "anonymous" {
+					t.Errorf("an impersonation without its admin cookie: got %+v, want anonymous", w)
+				}
+				if !ia.live(adminTok) {
+					t.Errorf("the admin's own session was revoked; only the browser that lost its cookie is signed out")
 				}
 			})
 			t.Run("target disabled", func(t *testing.T) {

@@ -425,7 +425,11 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		if ended && !safeMethod(r.Method) {
 			// A form of the impersonation, sent after its time box
 			// closed, must not act on the admin's own account.
-			web.PlainError(sw, r, http.StatusConflict, "impersonation_ended", impersonationEndedMessage)
+			msg := impersonationEndedMessage
+			if sigra.AuthFrom(ctx).User == nil {
+				msg = impersonationEndedOutMessage
+			}
+			web.PlainError(sw, r, http.StatusConflict, "impersonation_ended", msg)
 		} else {
 			next.ServeHTTP(sw, r)
 		}
