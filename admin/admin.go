@@ -181,6 +181,11 @@ func New(cfg Config) (*Console, error) {
 	// The end of an impersonation by its time box has no route of its own
 	// to record it: the session manager tells the console.
 	cfg.Sessions.OnImpersonationEnd(c.ended)
+	// An impersonation lasts only while its administrator is one: a
+	// revoked role ends it on the next request.
+	cfg.Sessions.RequireImpersonator(func(ctx context.Context, adminID string) (bool, error) {
+		return c.st.IsAdmin(ctx, adminID)
+	})
 	return c, nil
 }
 

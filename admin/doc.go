@@ -84,9 +84,12 @@
 // not an impersonation is answered 409 "not_impersonating". [New]
 // registers with session.Manager.OnImpersonationEnd, so every end is
 // audited, with the administrator as actor: ActionImpersonateStop for the
-// button, ActionImpersonateEnd for the time box, a barred user and an
-// administrator whose own session ended or who was disabled, with the
-// cause ("reason": stopped, idle, expired, user_barred, admin_gone) and whether
+// button, ActionImpersonateEnd for the time box, a barred user, an
+// administrator whose own session ended or who was disabled, and one
+// whose role was revoked (New registers that check with
+// session.Manager.RequireImpersonator: one read of the role on every
+// request of an impersonation), with the cause ("reason": stopped, idle,
+// expired, user_barred, admin_gone, admin_revoked) and whether
 // the administrator's session came back ("restored"); the administrator
 // is the impersonator of these rows as of the start's. The subject is the
 // user, except when the impersonation's session was gone before the

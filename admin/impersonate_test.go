@@ -357,3 +357,30 @@ func TestStopWithoutAdminSession(t *testing.T) {
 		}
 	})
 }
+
+// TestRoleRevokedEndsImpersonation: revoking the administrator's role
+// while an impersonation runs ends it on the next request: the browser is
+// back in the administrator's own session, and the end is audited with
+// its cause.
+func TestRoleRevokedEndsImpersonation(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		adm, root := a.admin(t, "root@example.com")
+		a.admin(t, "other-admin@example.com") // not the last administrator
+		u := a.CreateUser(t, "user@example.com", pw)
+		a.impersonate(t, adm, u)
+		if _, email, _ := adm.Whoami(); email != u.Email {
+			t.Fatalf("impersonating: the session is %q's, want %q's", email, u.Email)
+		}
+		if err := a.St.RevokeAdmin(context.Background(), root.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, email, _ := adm.Whoami(); email != root.Email {
+			t.Errorf("after the role was revoked: the session is %q's, want the administrator's own", email)
+		}
+		rows := a.auditRows(t, u, admin.ActionImpersonateEnd)
+		if len(rows) != 1 || rows[0].ActorID != root.ID || rows[0].Metadata["reason"] != string(session.EndAdminRevoked) || rows[0].Metadata["restored"] != "true" {
+			t.Errorf("end rows: got %+v, want one, admin_revoked, restored", rows)
+		}
+	})
+}

@@ -103,6 +103,9 @@
 // after it was signed out or revoked (a sign-out everywhere, a disabled
 // account), went idle, or after its user was disabled or deleted, or
 // without the admin cookie, signs the browser out ([EndAdminGone]).
+// Functions registered with [Manager.RequireImpersonator] (the admin
+// feature's role check) are asked too: a no returns to the admin's
+// session ([EndAdminRevoked]).
 // [Manager.StopImpersonation], or the first request after the
 // time box closed (or after the impersonated user was disabled), returns
 // to the admin's session: it must still be live and, when stopping, belong

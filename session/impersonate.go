@@ -167,6 +167,10 @@ func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) (ended 
 		}
 		if !ok {
 			live, reason = false, EndAdminGone
+		} else if ok, err = m.impersonatorAllowed(ctx, admin); err != nil {
+			return false, err
+		} else if !ok {
+			live, reason = false, EndAdminRevoked
 		}
 	}
 	switch {
@@ -408,6 +412,11 @@ const (
 	// or the admin was disabled or deleted or has a deletion scheduled.
 	// The browser is signed out.
 	EndAdminGone EndReason = "admin_gone"
+	// EndAdminRevoked: a function registered with
+	// Manager.RequireImpersonator said the admin may impersonate no
+	// longer (the admin feature's: the admin role was revoked). The
+	// admin's own session comes back.
+	EndAdminRevoked EndReason = "admin_revoked"
 	// EndUserBarred: the impersonated user was disabled, deleted, or
 	// scheduled for deletion.
 	EndUserBarred EndReason = "user_barred"
@@ -446,6 +455,45 @@ func (m *Manager) OnImpersonationEnd(f ImpersonationEndFunc) {
 	m.listen.mu.Lock()
 	defer m.listen.mu.Unlock()
 	m.listen.ends = append(m.listen.ends, f)
+}
+
+// ImpersonatorFunc reports whether the admin adminID may go on
+// impersonating; see [Manager.RequireImpersonator].
+type ImpersonatorFunc func(ctx context.Context, adminID string) (bool, error)
+
+// RequireImpersonator registers f, asked on every request of an
+// impersonation, after the admin's own session was found live, whether
+// the admin may go on. When any says no, the impersonation ends on that
+// request and the admin's session comes back ([EndAdminRevoked]); an error
+// answers the request with Config.ErrorHandler, as a failed session load
+// does. The admin feature registers its check of the admin role here, so
+// revoking the role ends the impersonations the admin is running. Each
+// function costs what it reads, on impersonated requests only.
+func (m *Manager) RequireImpersonator(f ImpersonatorFunc) {
+	if f == nil {
+		return
+	}
+	m.listen.mu.Lock()
+	defer m.listen.mu.Unlock()
+	m.listen.allowed = append(m.listen.allowed, f)
+}
+
+// impersonatorAllowed asks the functions registered with
+// RequireImpersonator whether admin may go on impersonating.
+func (m *Manager) impersonatorAllowed(ctx context.Context, admin string) (bool, error) {
+	m.listen.mu.RLock()
+	fns := m.listen.allowed
+	m.listen.mu.RUnlock()
+	for _, f := range fns {
+		ok, err := f(ctx, admin)
+		if err != nil {
+			return false, fmt.Errorf("sigra/session: check the impersonator: %w", err)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // impersonationEnded tells the listeners of e.

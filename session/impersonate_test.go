@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -410,6 +411,59 @@ func TestImpersonationStopChecksAdmin(t *testing.T) {
 				want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndAdminGone}}
 				if got := ia.ended(); !slices.Equal(got, want) {
 					t.Errorf("ends told: got %+v, want %+v", got, want)
+				}
+			})
+			t.Run("impersonator no longer allowed", func(t *testing.T) {
+				ia := newImpApp(t, st, options{})
+				var allowed atomic.Bool
+				allowed.Store(true)
+				var asked atomic.Int32
+				ia.m.RequireImpersonator(func(_ context.Context, adminID string) (bool, error) {
+					asked.Add(1)
+					if adminID != ia.user.ID {
+						t.Errorf("asked about %q, want the admin %q", adminID, ia.user.ID)
+					}
+					return allowed.Load(), nil
+				})
+				c := ia.client("ua")
+				ia.impersonating(t, c)
+				impTok := c.token()
+				if w := c.impWho(); w.User != ia.target.ID || asked.Load() == 0 {
+					t.Fatalf("while allowed: got %+v (asked %d times), want the impersonation, the check asked", w, asked.Load())
+				}
+				allowed.Store(false)
+				if w := c.impWho(); w.User != ia.user.ID || w.Impersonator != "" {
+					t.Errorf("once no longer allowed: got %+v, want the admin's own session back", w)
+				}
+				if ia.live(impTok) {
+					t.Errorf("the impersonation's row is still live")
+				}
+				if got := readBody(t, c.do("GET", "/get")); got != "admin-value" {
+					t.Errorf("the admin's value is %q, want admin-value", got)
+				}
+				want := []session.ImpersonationEnd{{AdminID: ia.user.ID, UserID: ia.target.ID, Reason: session.EndAdminRevoked, Restored: true}}
+				if got := ia.ended(); !slices.Equal(got, want) {
+					t.Errorf("ends told: got %+v, want %+v", got, want)
+				}
+			})
+			t.Run("impersonator check fails", func(t *testing.T) {
+				ia := newImpApp(t, st, options{})
+				var fail atomic.Bool
+				ia.m.RequireImpersonator(func(context.Context, string) (bool, error) {
+					if fail.Load() {
+						return false, errors.New("store unreachable")
+					}
+					return true, nil
+				})
+				c := ia.client("ua")
+				ia.impersonating(t, c)
+				fail.Store(true)
+				if res := c.send("GET", "/imp/who"); res.StatusCode < 500 {
+					t.Errorf("with the check failing: got %d, want the error handler's 5xx", res.StatusCode)
+				}
+				fail.Store(false)
+				if w := c.impWho(); w.User != ia.target.ID {
+					t.Errorf("once the check answers again: got %+v, want the impersonation to go on", w)
 				}
 			})
 			t.Run("admin cookie removed", func(t *testing.T) {

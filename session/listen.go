@@ -20,6 +20,9 @@ type listeners struct {
 	fns []SignInFunc
 	// ends are told of impersonations that ended (see impersonate.go).
 	ends []ImpersonationEndFunc
+	// allowed are asked whether an impersonation's admin may go on (see
+	// impersonate.go).
+	allowed []ImpersonatorFunc
 }
 
 // OnSignIn registers f, called after every completed sign-in through this
