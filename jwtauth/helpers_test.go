@@ -19,8 +19,8 @@ import (
 // pw is every test user's password.
 const pw = "correct horse battery staple"
 
-// app is a running test application with account and jwtauth, and API
-// routes of the application's own:
+// app is a running test application with account and jwtauth, apptest's
+// impersonation routes, and API routes of the application's own:
 //
 //	GET /api/me      JWT.Require: answers "<user id> <aal> <scopes>"
 //	GET /api/write   JWT.Require, RequireScopes("write")
@@ -64,6 +64,7 @@ func newApp(t testing.TB, backend string, edit func(c *jwtauth.Config)) *app {
 		}
 		acc.Mount(a.Mux)
 		x.JWT.Mount(a.Mux)
+		apptest.MountImpersonation(a.Mux, a.Site, a.Store, a.Sessions, a.Guard)
 		me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			a := sigra.AuthFrom(r.Context())
 			fmt.Fprintf(w, "%s %d %s", sigra.UserFrom(r.Context()).ID, a.AAL, strings.Join(a.Scopes, ","))

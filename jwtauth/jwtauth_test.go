@@ -381,22 +381,16 @@ func TestUserFrom(t *testing.T) {
 }
 
 // TestImpersonationRefused: no tokens are issued to an administrator
-// acting as the user (the session row carries the impersonator; the admin
-// console is not part of this test application, so the row is set in the
-// store), and nothing is stored.
+// acting as the user (the admin console is not part of this test
+// application: the impersonation starts through apptest's routes, as the
+// console starts one), and nothing is stored.
 func TestImpersonationRefused(t *testing.T) {
 	each(t, nil, func(t *testing.T, a *app) {
-		c, u := a.signedIn(t, "impersonated@example.com")
-		admin := a.CreateUser(t, "admin@example.com", pw)
-		ctx := context.Background()
-		sessions, err := a.Store.UserSessions(ctx, u.ID, a.Clock.Now())
-		if err != nil || len(sessions) != 1 {
-			t.Fatalf("sessions: %d, %v", len(sessions), err)
-		}
-		s := sessions[0]
-		s.Impersonator = admin.ID
-		if err := a.Store.SaveSession(ctx, s); err != nil {
-			t.Fatal(err)
+		u := a.CreateUser(t, "impersonated@example.com", pw)
+		c, _ := a.signedIn(t, "admin@example.com")
+		c.Impersonate(t, u.ID)
+		if _, email, _ := c.Whoami(); email != u.Email {
+			t.Fatalf("impersonating: the session is %q's, want %q's", email, u.Email)
 		}
 		res := c.JSON("POST", a.Path("/token"), `{}`)
 		wantStatus(t, "POST /token while impersonating", res, http.StatusForbidden)
