@@ -149,6 +149,55 @@ func WithAuth(ctx context.Context, a *Auth) context.Context {
 	return context.WithValue(ctx, authKey{}, a)
 }
 
+// Client describes who sent a request, as the middleware that loaded its
+// auth state saw it when the request arrived, before the handler ran: for
+// records of who did what (audit rows, notices), which would otherwise
+// each resolve it again.
+type Client struct {
+	// IP is the client's address as the site resolves it (its trusted
+	// proxies applied), as given: not cleaned or cut.
+	IP string
+	// UserAgent is the request's User-Agent header, as sent.
+	UserAgent string
+	// Impersonator is the impersonating admin's user ID when the request
+	// reached the handler, "" if none: an impersonation the request ends
+	// still marks what the request did.
+	Impersonator string
+}
+
+type clientKey struct{}
+
+// authClientCtx carries an Auth and a Client in one context value.
+type authClientCtx struct {
+	context.Context
+	auth   *Auth
+	client *Client
+}
+
+func (c *authClientCtx) Value(key any) any {
+	switch key.(type) {
+	case authKey:
+		return c.auth
+	case clientKey:
+		return c.client
+	}
+	return c.Context.Value(key)
+}
+
+// WithAuthClient returns a copy of ctx carrying a, as WithAuth does, and c
+// (see ClientFrom), in one value. The caller may fill c until the request
+// reaches the next handler, and must not change it afterwards.
+func WithAuthClient(ctx context.Context, a *Auth, c *Client) context.Context {
+	return &authClientCtx{Context: ctx, auth: a, client: c}
+}
+
+// ClientFrom returns the request's Client recorded with WithAuthClient (by
+// the session middleware), or nil.
+func ClientFrom(ctx context.Context) *Client {
+	c, _ := ctx.Value(clientKey{}).(*Client)
+	return c
+}
+
 // AuthFrom returns the request's auth state. It never returns nil: a context
 // without one yields an anonymous Auth.
 func AuthFrom(ctx context.Context) *Auth {

@@ -27,6 +27,10 @@ type request struct {
 //     in r's context, if any. Record also looks at the Auth in its own
 //     context first, so the order of middleware does not matter.
 //
+// A request that went through the session middleware carries the same
+// facts in its [sigra.Client], which Record reads when ctx has no
+// WithRequest value: a handler there needs no WithRequest.
+//
 // Values come from the client, so they are cleaned: invalid UTF-8 becomes
 // U+FFFD, control characters are dropped, and the address and user agent
 // are cut to MaxIPLen and MaxUserAgentLen bytes. A nil r records only
@@ -54,11 +58,19 @@ func WithRequest(ctx context.Context, r *http.Request, clientIP string) context.
 	})
 }
 
-// fromContext returns the request metadata stored by WithRequest, or empty
-// strings.
+// fromContext returns the request metadata stored by WithRequest (or
+// WithClient); without any, the request's [sigra.Client] as the session
+// middleware recorded it, cleaned as WithRequest cleans; else empty
+// strings. A WithRequest value in ctx comes after the Client in the
+// request's chain, so it wins.
 func fromContext(ctx context.Context) (ip, userAgent, impersonator string) {
-	rq, _ := ctx.Value(requestKey{}).(request)
-	return rq.ip, rq.userAgent, rq.impersonator
+	if rq, ok := ctx.Value(requestKey{}).(request); ok {
+		return rq.ip, rq.userAgent, rq.impersonator
+	}
+	if c := sigra.ClientFrom(ctx); c != nil {
+		return clean(c.IP, MaxIPLen), clean(c.UserAgent, MaxUserAgentLen), c.Impersonator
+	}
+	return "", "", ""
 }
 
 // RequestInfo returns the client address and user agent stored by

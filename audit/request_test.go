@@ -102,6 +102,30 @@ func TestWithRequest(t *testing.T) {
 			want: want{"192.0.2.9", "", ""},
 		},
 		{
+			name: "the session middleware's client",
+			ctx: func() context.Context {
+				return sigra.WithAuthClient(context.Background(), &sigra.Auth{State: sigra.StateAnonymous},
+					&sigra.Client{IP: "198.51.100.7", UserAgent: "Browser/3.0", Impersonator: "admin-4"})
+			},
+			want: want{"198.51.100.7", "Browser/3.0", "admin-4"},
+		},
+		{
+			name: "the client cleaned as WithRequest cleans",
+			ctx: func() context.Context {
+				return sigra.WithAuthClient(context.Background(), nil,
+					&sigra.Client{IP: "198.51.100.8\x00", UserAgent: "Bad\r\nAgent\xff" + strings.Repeat("x", 600)})
+			},
+			want: want{"198.51.100.8", "BadAgent\uFFFD" + strings.Repeat("x", audit.MaxUserAgentLen-len("BadAgent\uFFFD")), ""},
+		},
+		{
+			name: "WithRequest wins over the client",
+			ctx: func() context.Context {
+				ctx := sigra.WithAuthClient(context.Background(), nil, &sigra.Client{IP: "198.51.100.9", UserAgent: "Browser/3.0"})
+				return audit.WithRequest(ctx, newReq("Browser/1.0"), "203.0.113.9")
+			},
+			want: want{"203.0.113.9", "Browser/1.0", ""},
+		},
+		{
 			name: "remote address without port",
 			ctx: func() context.Context {
 				r := newReq("")

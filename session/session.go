@@ -248,6 +248,7 @@ type holder struct {
 	// and the user and methods of the Auth as loaded (later transitions
 	// allocate their own: a handler may hold the ones it was given).
 	authv    sigra.Auth
+	client   sigra.Client // the request's client, in the context with the Auth
 	sw       responseWriter
 	digestv  [sha256.Size]byte
 	vary     [1]string
@@ -376,7 +377,9 @@ func (h *holder) syncAuth() {
 
 // LoadAndSave is the session middleware. It loads the session named by the
 // cookie (one store round trip, which also reads the user), puts the
-// request's [sigra.Auth] in the context, updates the last-seen time at most
+// request's [sigra.Auth] and [sigra.Client] in the context (one value:
+// audit rows read the client's address, user agent and impersonator from
+// it), updates the last-seen time at most
 // once per TouchInterval, and saves the session when the handler changed
 // it, before the first byte of the response is written.
 //
@@ -396,7 +399,9 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 			return
 		}
 		h.syncAuth()
-		ctx = sigra.WithAuth(ctx, h.auth)
+		ip := m.site.ClientIP(r)
+		h.client.IP, h.client.UserAgent = ip, r.UserAgent()
+		ctx = sigra.WithAuthClient(ctx, h.auth, &h.client)
 		r = r.WithContext(ctx)
 		if h.barred() && h.impersonator == "" {
 			// A user who was disabled, whose deletion is scheduled, or who
@@ -407,7 +412,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 				return
 			}
 		}
-		h.ip, h.ua = clean(m.site.ClientIP(r), 64), clean(r.UserAgent(), 512)
+		h.ip, h.ua = clean(ip, 64), clean(r.UserAgent(), 512)
 		if s := h.loaded; s != nil && (h.now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval || s.IP != h.ip || s.UserAgent != h.ua) {
 			if err := m.st.TouchSession(ctx, s.Digest, h.now, h.ip, h.ua); err != nil {
 				m.log.Log(ctx, min(web.Classify(r, err).Level, slog.LevelWarn), "session touch failed", "err", err)
@@ -420,6 +425,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 				return
 			}
 		}
+		h.client.Impersonator = sigra.AuthFrom(ctx).Impersonator
 		sw := &h.sw
 		*sw = responseWriter{ResponseWriter: w, r: r, m: m}
 		if ended && !safeMethod(r.Method) {

@@ -129,7 +129,9 @@ func (k *Kernel) Now() time.Time { return k.Site.Now() }
 
 // Handle registers h for method and path (under the site's prefix) on mux.
 // The handler sees the request's client address and user agent in its
-// context (for audit rows and notices); POST bodies are limited to
+// context (for audit rows and notices): under the session middleware, a
+// route without a body reads those the middleware recorded
+// ([sigra.ClientFrom]) and gets the request as it came, without a copy; POST bodies are limited to
 // middleware.DefaultBodyLimit. A route that takes a body (any method but
 // GET and HEAD) carries its schema, the one given to [Kernel.Forms] for
 // "METHOD path", in its requests' context, where [ReadInput] finds it.
@@ -142,6 +144,13 @@ func (k *Kernel) Handle(mux *http.ServeMux, method, path string, h http.HandlerF
 		fields = Fields{} // declared without fields: not "no schema"
 	}
 	var next http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !body && sigra.ClientFrom(r.Context()) != nil {
+			// The session middleware recorded the request's client, which
+			// audit rows read (see audit.WithRequest): a route without a
+			// body needs no context of its own, nor a copy of the request.
+			h(w, r)
+			return
+		}
 		ctx := audit.WithRequest(r.Context(), r, k.Site.ClientIP(r))
 		if body {
 			ctx = withForm(ctx, fields)

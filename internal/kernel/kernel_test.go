@@ -1341,3 +1341,61 @@ func TestCheckPasswordBusyRefunds(t *testing.T) {
 		t.Fatalf("right password after the busy answers: got %v", err)
 	}
 }
+
+// TestHandleUnderSession: under the session middleware, a route without a
+// body takes the client the middleware recorded (sigra.ClientFrom) and
+// adds no context of its own, a route with a body its own as before; the
+// audit rows of both carry the same address, resolved through the trusted
+// proxy, user agent and impersonator.
+func TestHandleUnderSession(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{proxies: []string{"10.0.0.0/8"}})
+	type seen struct {
+		ip, ua     string
+		sameReq    bool
+		hasClient  bool
+		recordedIP string
+	}
+	var got seen
+	var outer *http.Request
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		got.ip, got.ua = audit.RequestInfo(r.Context())
+		got.sameReq = r == outer
+		got.hasClient = sigra.ClientFrom(r.Context()) != nil
+		if err := h.k.Record(r.Context(), audit.ActionLogout, "u1", "u1", nil); err != nil {
+			t.Error(err)
+		}
+		rows := h.auditRows(t, audit.ActionLogout)
+		if len(rows) > 0 {
+			got.recordedIP = rows[0].IP
+		}
+	}
+	mux := http.NewServeMux()
+	h.k.Handle(mux, http.MethodGet, "/thing", handler)
+	h.k.Handle(mux, http.MethodPost, "/thing", handler)
+	// The handler below the session middleware sees the request it passed
+	// on, unless a route made a copy.
+	app := h.sess.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		outer = r
+		mux.ServeHTTP(w, r)
+	}))
+	for _, tt := range []struct {
+		method  string
+		sameReq bool
+	}{{"GET", true}, {"POST", false}} {
+		got = seen{}
+		req := httptest.NewRequest(tt.method, h.site.Path("/thing"), strings.NewReader("a=1"))
+		req.RemoteAddr = "10.1.2.3:5000"
+		req.Header.Set("X-Forwarded-For", "198.51.100.4")
+		req.Header.Set("User-Agent", "agent/\x01two")
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", tt.method, rec.Code)
+		}
+		want := seen{ip: "198.51.100.4", ua: "agent/two", sameReq: tt.sameReq, hasClient: true, recordedIP: "198.51.100.4"}
+		if got != want {
+			t.Errorf("%s: got %+v, want %+v", tt.method, got, want)
+		}
+	}
+}
