@@ -145,20 +145,29 @@ func CSRF(s *site.Site, cfg CSRFConfig) (func(http.Handler) http.Handler, error)
 	}, nil
 }
 
+// csrfCookieLen is the length of a CSRF cookie's value: the token in
+// standard base64, with padding.
+const csrfCookieLen = (web.CSRFTokenLen + 2) / 3 * 4
+
 // cookieToken returns the token of the request's cookie called name,
-// read as nosurf reads it (Request.Cookie, standard base64), when it is
-// one nosurf would use; false otherwise.
+// read as nosurf reads it (the value Request.Cookie finds, standard
+// base64), when it is one nosurf would use; false otherwise. It reads the
+// Cookie headers in place (web.CookieValue) and decodes into the array:
+// no allocation.
 func cookieToken(r *http.Request, name string) ([web.CSRFTokenLen]byte, bool) {
 	var token [web.CSRFTokenLen]byte
-	c, err := r.Cookie(name)
-	if err != nil || len(c.Value) != base64.StdEncoding.EncodedLen(web.CSRFTokenLen) {
+	v := web.CookieValue(r.Header, name)
+	if len(v) != csrfCookieLen {
 		return token, false
 	}
-	b, err := base64.StdEncoding.DecodeString(c.Value)
-	if err != nil || len(b) != web.CSRFTokenLen {
+	var src [csrfCookieLen]byte
+	copy(src[:], v)
+	var b [web.CSRFTokenLen + 2]byte // at least DecodedLen(csrfCookieLen)
+	n, err := base64.StdEncoding.Decode(b[:], src[:])
+	if err != nil || n != web.CSRFTokenLen {
 		return token, false
 	}
-	copy(token[:], b)
+	copy(token[:], b[:n])
 	return token, true
 }
 

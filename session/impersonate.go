@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/internal/web"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/token"
 )
@@ -139,7 +140,7 @@ func (m *Manager) ImpersonationEnds(ctx context.Context) time.Time {
 // act on the admin's account.
 func (m *Manager) impersonationBox(ctx context.Context, r *http.Request) (ended bool, err error) {
 	h := holderFrom(ctx)
-	tok := cookieValue(r.Header, m.adminCookie)
+	tok := web.CookieValue(r.Header, m.adminCookie)
 	h.mu.Lock()
 	admin := h.impersonator
 	idle := admin != "" && h.loaded != nil && h.now.Sub(h.loaded.LastSeenAt) >= m.cfg.ImpersonationIdle

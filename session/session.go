@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -393,7 +392,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		addVaryCookie(w.Header(), &h.vary)
 		h.authv.State = sigra.StateAnonymous
 		h.auth = &h.authv
-		ctx, err := m.scs.Load(h, cookieValue(r.Header, m.cfg.CookieName))
+		ctx, err := m.scs.Load(h, web.CookieValue(r.Header, m.cfg.CookieName))
 		if err != nil {
 			m.cfg.ErrorHandler(w, r, err)
 			return
@@ -775,43 +774,6 @@ func clean(s string, n int) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
-}
-
-// cookieValue returns the value of the first cookie named name in the
-// Cookie headers of h, as http.Request.Cookie does (a value in double quotes
-// is unquoted; cookies with bytes not allowed in a cookie value are
-// skipped), or "" if there is none. Unlike Request.Cookie it reads the
-// headers in place and allocates nothing, whatever number of other cookies
-// the browser sends. name must be a valid cookie name.
-func cookieValue(h http.Header, name string) string {
-	for _, line := range h["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			n, v, _ := strings.Cut(textproto.TrimString(part), "=")
-			if textproto.TrimString(n) != name {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if validCookieValue(v) {
-				return v
-			}
-		}
-	}
-	return ""
-}
-
-// validCookieValue reports whether every byte of v may appear in a cookie
-// value, by net/http's rule.
-func validCookieValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 func validCookieName(s string) bool {

@@ -1,4 +1,4 @@
-package session
+package web
 
 import (
 	"net/http"
@@ -48,12 +48,12 @@ func TestCookieValue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := cookieValue(http.Header{"Cookie": tt.lines}, testCookie)
+			got := CookieValue(http.Header{"Cookie": tt.lines}, testCookie)
 			if got != tt.want {
-				t.Errorf("cookieValue(%q): got %q, want %q", tt.lines, got, tt.want)
+				t.Errorf("CookieValue(%q): got %q, want %q", tt.lines, got, tt.want)
 			}
 			if ref := requestCookie(tt.lines, testCookie); got != ref {
-				t.Errorf("cookieValue(%q): got %q, but Request.Cookie finds %q", tt.lines, got, ref)
+				t.Errorf("CookieValue(%q): got %q, but Request.Cookie finds %q", tt.lines, got, ref)
 			}
 		})
 	}
@@ -61,12 +61,12 @@ func TestCookieValue(t *testing.T) {
 
 func TestCookieValueAllocs(t *testing.T) {
 	h := http.Header{"Cookie": {"_ga=GA1.2.3; theme=dark; lang=en; consent=yes; " + testCookie + "=q1Xy7fzq2kq3jvhpF8w2pm0K-7Vqj3cTPcL0QGmAZ_g"}}
-	if n := testing.AllocsPerRun(100, func() { cookieValue(h, testCookie) }); n != 0 {
-		t.Errorf("cookieValue: got %v allocations, want 0", n)
+	if n := testing.AllocsPerRun(100, func() { CookieValue(h, testCookie) }); n != 0 {
+		t.Errorf("CookieValue: got %v allocations, want 0", n)
 	}
 }
 
-// FuzzCookieValue checks cookieValue against net/http's Request.Cookie on
+// FuzzCookieValue checks CookieValue against net/http's Request.Cookie on
 // arbitrary Cookie headers.
 func FuzzCookieValue(f *testing.F) {
 	for _, s := range []string{
@@ -83,14 +83,14 @@ func FuzzCookieValue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line1, line2 string) {
 		lines := []string{line1, line2}
 		// Request.Cookie gives up beyond a maximum number of cookies
-		// (GODEBUG httpcookiemaxnum, 3000 by default); cookieValue has no
+		// (GODEBUG httpcookiemaxnum, 3000 by default); CookieValue has no
 		// reason to.
 		if strings.Count(line1, ";")+strings.Count(line2, ";")+2 > 3000 {
 			t.Skip("more cookies than net/http parses")
 		}
-		got := cookieValue(http.Header{"Cookie": lines}, testCookie)
+		got := CookieValue(http.Header{"Cookie": lines}, testCookie)
 		if want := requestCookie(lines, testCookie); got != want {
-			t.Fatalf("cookieValue(%q): got %q, want %q (Request.Cookie)", lines, got, want)
+			t.Fatalf("CookieValue(%q): got %q, want %q (Request.Cookie)", lines, got, want)
 		}
 	})
 }
