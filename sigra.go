@@ -2,9 +2,9 @@
 // authentication for plain net/http.
 //
 // This package holds only what every other package agrees on: the signed-in
-// [User] as an application sees it, the per-request [Auth] state, typed
-// context accessors ([UserFrom], [AuthFrom], [WithAuth]) and the shared error
-// values. It imports nothing else from the module, so application code can
+// [User] as an application sees it, the per-request [Auth] state, the
+// request's [Client], typed context accessors ([UserFrom], [AuthFrom],
+// [ClientFrom], [WithAuth], [WithAuthClient]) and the shared error values. It imports nothing else from the module, so application code can
 // depend on it without pulling in storage or HTTP machinery.
 //
 // # Composition
