@@ -157,7 +157,7 @@ func TestMagicLinkConcurrent(t *testing.T) {
 			go func() {
 				defer done.Done()
 				jar, _ := cookiejar.New(nil)
-				hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				hc := &http.Client{Jar: jar, Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 				req, err := http.NewRequest("POST", a.Server.URL+"/auth/magic/verify", strings.NewReader(jsonOf(map[string]string{"token": tok})))
 				if err != nil {
 					results[i].err = err

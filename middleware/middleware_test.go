@@ -209,9 +209,12 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	return e
 }
 
+// client returns a new browser with a transport of its own (see the
+// session package's test client: another test's server closing would
+// close the idle connections of http.DefaultTransport).
 func (e *env) client() *http.Client {
 	jar, _ := cookiejar.New(nil)
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Jar: jar, Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func (e *env) do(c *http.Client, method, path string, hdr map[string]string) *http.Response {

@@ -272,9 +272,12 @@ type client struct {
 	hdr http.Header
 }
 
+// client returns a new browser with a transport of its own: closing any
+// test's server closes the idle connections of http.DefaultTransport,
+// which breaks a parallel test's request about to reuse one.
 func (a *app) client(ua string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{a: a, c: &http.Client{Jar: jar}, jar: jar, ua: ua}
+	return &client{a: a, c: &http.Client{Jar: jar, Transport: http.DefaultTransport.(*http.Transport).Clone()}, jar: jar, ua: ua}
 }
 
 // send sends a request and returns the response, whatever its status.

@@ -68,6 +68,12 @@ type App struct {
 	// Server is the test server. Requests go to its address; closing it
 	// stops the application.
 	Server *httptest.Server
+
+	// transport is the clients' own, closed when the test ends: closing
+	// any httptest.Server closes the idle connections of
+	// http.DefaultTransport, which would break a request of a test
+	// running in parallel that was about to reuse one.
+	transport *http.Transport
 }
 
 // Start starts an application on a test server, closed when t ends.
@@ -88,6 +94,8 @@ func Start(t testing.TB, build func(baseURL string) Host) *App {
 		a.Handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(a.Server.Close)
+	a.transport = http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(a.transport.CloseIdleConnections)
 	u, err := url.Parse(a.Server.URL)
 	if err != nil {
 		close(ready)

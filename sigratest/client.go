@@ -62,7 +62,7 @@ func (a *App) Client(t testing.TB) *Client {
 	}
 	return &Client{
 		t: t, a: a, UserAgent: userAgent, shared: &shared{},
-		HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		HTTP: &http.Client{Transport: a.transport, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 }
 

@@ -153,6 +153,17 @@ type App struct {
 	rawErr  error
 	// writes counts the PostgreSQL store's writes (see Writes).
 	writes *writeCounter
+	// transport is the app's clients' own: httptest.Server.Close closes
+	// the idle connections of http.DefaultTransport, which would break a
+	// request of another test running in parallel that was about to
+	// reuse one ("CloseIdleConnections called").
+	transport *http.Transport
+}
+
+// newTransport gives a its clients' transport, closed when t ends.
+func (a *App) newTransport(t testing.TB) {
+	a.transport = http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(a.transport.CloseIdleConnections)
 }
 
 // Backends lists the backends a test should run on: SQLite always,
@@ -220,6 +231,7 @@ func New(t testing.TB, opt Options, mount func(a *App)) *App {
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(a.Server.Close)
 	t.Cleanup(a.close)
+	a.newTransport(t)
 	// Cookies are not Secure on a local base URL; "localhost" makes the
 	// site treat it as local development.
 	u, _ := url.Parse(a.Server.URL)
@@ -416,7 +428,7 @@ type Client struct {
 func (a *App) Client(t testing.TB) *Client {
 	jar, _ := cookiejar.New(nil)
 	return &Client{t: t, a: a, Jar: jar, UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-		HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		HTTP: &http.Client{Transport: a.transport, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // For returns a copy of the client (same cookies and form token) whose

@@ -35,6 +35,7 @@ func Host(t testing.TB, build func(a *App) http.Handler) *App {
 	}))
 	t.Cleanup(a.Server.Close)
 	t.Cleanup(a.close)
+	a.newTransport(t)
 	u, _ := url.Parse(a.Server.URL)
 	a.URL = "http://localhost:" + u.Port()
 	func() {
