@@ -215,8 +215,17 @@ func (m *Manager) adminLive(ctx context.Context, tok, admin string, now time.Tim
 	if err != nil {
 		return false, fmt.Errorf("sigra/session: find the impersonator's session: %w", err)
 	}
-	return u != nil && row.State == store.SessionAuthenticated && row.Impersonator == "" && row.UserID == admin &&
-		u.DisabledAt.IsZero() && u.DeletionDueAt.IsZero(), nil
+	return adminRow(row, u, admin), nil
+}
+
+// adminRow reports whether row, read with its user u, is an admin's own
+// session that an impersonation may return to: authenticated, not itself
+// an impersonation, of admin (of any user when admin is ""), and u may
+// still sign in (not disabled, no deletion scheduled).
+func adminRow(row *store.Session, u *store.User, admin string) bool {
+	return row != nil && u != nil && row.State == store.SessionAuthenticated && row.Impersonator == "" &&
+		row.UserID != "" && (admin == "" || row.UserID == admin) &&
+		u.DisabledAt.IsZero() && u.DeletionDueAt.IsZero()
 }
 
 // impersonationEndedMessage answers a state-changing request that arrived
@@ -276,9 +285,7 @@ func (m *Manager) restore(ctx context.Context, tok, admin string, reason EndReas
 			return fmt.Errorf("sigra/session: find the impersonator's session: %w", err)
 		}
 	}
-	if row == nil || u == nil || row.State != store.SessionAuthenticated || row.Impersonator != "" ||
-		row.UserID == "" || (admin != "" && row.UserID != admin) ||
-		!u.DisabledAt.IsZero() || !u.DeletionDueAt.IsZero() {
+	if !adminRow(row, u, admin) {
 		h.mu.Lock()
 		h.adminTok = "" // nothing of it to revoke: it is not a live admin session
 		h.adminDrop = true

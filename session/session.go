@@ -424,14 +424,14 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 				return
 			}
 		}
-		h.client.Impersonator = sigra.AuthFrom(ctx).Impersonator
+		h.client.Impersonator = h.auth.Impersonator
 		sw := &h.sw
 		*sw = responseWriter{ResponseWriter: w, r: r, m: m}
 		if ended && !safeMethod(r.Method) {
 			// A form of the impersonation, sent after its time box
 			// closed, must not act on the admin's own account.
 			msg := impersonationEndedMessage
-			if sigra.AuthFrom(ctx).User == nil {
+			if h.auth.User == nil {
 				msg = impersonationEndedOutMessage
 			}
 			web.PlainError(sw, r, http.StatusConflict, "impersonation_ended", msg)
