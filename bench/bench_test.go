@@ -48,6 +48,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 			a, trips := be.new(b)
 			warmUp(b, a, trips)
 			b.ReportAllocs()
+			defer reportCores(b)()
 			for b.Loop() {
 				if err := a.serve(); err != nil {
 					b.Fatal(err)
@@ -69,6 +70,7 @@ func BenchmarkAuthenticatedRequestParallel(b *testing.B) {
 			a, trips := be.new(b)
 			warmUp(b, a, trips)
 			b.ReportAllocs()
+			defer reportCores(b)()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -50,8 +50,11 @@
 // serial one, and with the bare handler's: a request that allocates scales
 // only as far as the runtime's allocation and garbage collection do on the
 // machine, and a single goroutine already leaves the collector's work to
-// the idle cores. The mutex and block profiles
-// (-mutexprofile, -blockprofile) show whether anything of ours makes the
+// the idle cores. The serial and parallel benchmarks report cores, the CPU
+// time the process used per unit of wall time, and BenchmarkMachineScaling
+// measures the machine's own scaling of pure computation and of pure
+// allocation. The mutex and block profiles (-mutexprofile, -blockprofile)
+// show whether anything of ours makes the
 // goroutines wait. BenchmarkAuthenticatedRequestRatio serves the
 // baseline's and sigra-sqlite's requests alternately in one loop and
 // reports the ratio of their times (the design's budget is at most 0.2):
