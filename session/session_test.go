@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,10 +92,34 @@ var backends = []struct {
 }
 
 // counting counts the calls the manager makes to a real store: each is
-// one round trip.
+// one round trip. It also keeps a copy of every record SessionWithUser
+// returned, which the store's contract makes read-only to the manager
+// (the SQLite adapter's cache shares them between requests): unchanged
+// reports those the manager changed.
 type counting struct {
 	store.Sessions
 	n atomic.Int64
+
+	mu       sync.Mutex
+	returned []returned
+}
+
+// returned is a record SessionWithUser returned, with a copy made then.
+type returned struct {
+	s, sCopy *store.Session
+	u, uCopy *store.User
+}
+
+// unchanged fails t if the manager changed a record SessionWithUser
+// returned to it.
+func (c *counting) unchanged(t *testing.T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.returned {
+		if !reflect.DeepEqual(r.s, r.sCopy) || !reflect.DeepEqual(r.u, r.uCopy) {
+			t.Errorf("a record SessionWithUser returned was changed:\n%+v %+v\nwas\n%+v %+v", r.s, r.u, r.sCopy, r.uCopy)
+		}
+	}
 }
 
 func (c *counting) SessionByDigest(ctx context.Context, d []byte, now time.Time, idle time.Duration) (*store.Session, error) {
@@ -104,7 +129,20 @@ func (c *counting) SessionByDigest(ctx context.Context, d []byte, now time.Time,
 
 func (c *counting) SessionWithUser(ctx context.Context, d []byte, now time.Time, idle time.Duration) (*store.Session, *store.User, error) {
 	c.n.Add(1)
-	return c.Sessions.SessionWithUser(ctx, d, now, idle)
+	s, u, err := c.Sessions.SessionWithUser(ctx, d, now, idle)
+	if err == nil {
+		r := returned{s: s, u: u, sCopy: new(store.Session)}
+		*r.sCopy = *s
+		r.sCopy.Data, r.sCopy.Digest, r.sCopy.Methods = slices.Clone(s.Data), slices.Clone(s.Digest), slices.Clone(s.Methods)
+		if u != nil {
+			r.uCopy = new(store.User)
+			*r.uCopy = *u
+		}
+		c.mu.Lock()
+		c.returned = append(c.returned, r)
+		c.mu.Unlock()
+	}
+	return s, u, err
 }
 
 func (c *counting) SaveSession(ctx context.Context, s *store.Session) error {
@@ -166,6 +204,7 @@ type app struct {
 func newApp(t *testing.T, st testStore, opt options) *app {
 	t.Helper()
 	a := &app{t: t, st: st, clock: newClock(), calls: &counting{Sessions: st}}
+	t.Cleanup(func() { a.calls.unchanged(t) })
 	sc := opt.site
 	if sc.BaseURL == "" {
 		sc.BaseURL = "http://localhost"

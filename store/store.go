@@ -284,6 +284,13 @@ type Sessions interface {
 	SessionByDigest(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*Session, error)
 	// SessionWithUser is SessionByDigest that also returns the session's
 	// user (nil for an anonymous session) in the same round trip.
+	//
+	// The records it returns are read-only: the caller must not change
+	// them, nor the slices they hold (Data, Digest, Methods), and copies
+	// what it wants to change. A store may thus return the same records
+	// to several calls, and to concurrent ones: the SQLite adapter's
+	// session cache answers every request of a session with the records
+	// it read once. This is the lookup of every authenticated request.
 	SessionWithUser(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*Session, *User, error)
 	// SaveSession inserts s, or updates the row with its digest: every field
 	// but Digest, ID, CreatedAt and RevokedAt. It never clears RevokedAt and

@@ -69,7 +69,9 @@ type cacheShard struct {
 }
 
 // cachedRow is a row as the lookup read it, with the version it was read
-// at. It is never changed once in the cache: a hit copies it.
+// at. Its records are those the lookup returned, and a hit returns them
+// again: nothing changes them (the records of SessionWithUser are
+// read-only to its callers; see store.Sessions).
 type cachedRow struct {
 	v walVersion
 	x sessionUser
@@ -143,12 +145,9 @@ func (sc *sessionCache) get(key *[sha256.Size]byte) (row *cachedRow, v walVersio
 	return nil, v, true
 }
 
-// put caches x, read at version v (as get returned it before the read
-// began). The cache takes a copy.
-func (sc *sessionCache) put(key *[sha256.Size]byte, v walVersion, x *sessionUser) {
-	r := &cachedRow{v: v}
-	r.x.copyOf(x)
-	r.x.s.Digest = nil
+// put caches r, read at version v (as get returned it before the read
+// began). r must not change afterwards.
+func (sc *sessionCache) put(key *[sha256.Size]byte, v walVersion, r *cachedRow) {
 	sh := sc.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

@@ -60,8 +60,9 @@
 // sigra command or a plain SQLite client is seen by the very next lookup
 // (tests in this package run each, the last two in another process).
 // Any commit makes every cached row stale, so the cache pays off between
-// writes: a steady stream of authenticated requests. A returned record is
-// the caller's own; the cache keeps its own copy.
+// writes: a steady stream of authenticated requests. A hit returns the
+// records the lookup read, without a copy: the records of
+// SessionWithUser are read-only to the caller ([store.Sessions] says so).
 //
 // The cache maps the first page of the -shm file read-only and keeps a
 // connection of its own open, so SQLite never truncates or removes that

@@ -99,24 +99,6 @@ type sessionUser struct {
 	methods2 [2]string
 }
 
-// copyOf sets x to a copy of c that shares nothing that can be changed
-// in place: the methods and the data are copied.
-func (x *sessionUser) copyOf(c *sessionUser) {
-	x.sessionScan, x.u = c.sessionScan, c.u
-	if c.s.Data != nil {
-		x.s.Data = append([]byte(nil), c.s.Data...)
-	}
-	if n := len(c.s.Methods); n <= len(x.methods2) {
-		x.s.Methods = x.methods2[:copy(x.methods2[:], c.s.Methods):n]
-	} else {
-		x.s.Methods = append([]string(nil), c.s.Methods...)
-		x.s.Methods = x.s.Methods[:n:n]
-	}
-	if len(c.s.Methods) == 0 {
-		x.s.Methods = c.s.Methods // nil or empty, as read
-	}
-}
-
 // result returns the session and its user (nil when the row has none),
 // the session's digest a copy of digest.
 func (x *sessionUser) result(digest []byte) (*store.Session, *store.User) {
@@ -125,6 +107,11 @@ func (x *sessionUser) result(digest []byte) (*store.Session, *store.User) {
 	} else {
 		x.s.Digest = bytes.Clone(digest)
 	}
+	return x.records()
+}
+
+// records returns the session and its user (nil when the row has none).
+func (x *sessionUser) records() (*store.Session, *store.User) {
 	if x.u.ID == "" {
 		return &x.s, nil
 	}
@@ -135,9 +122,13 @@ func (x *sessionUser) result(digest []byte) (*store.Session, *store.User) {
 // for an anonymous session) from one query; see [store.Sessions]. Inside a
 // transaction it runs there; otherwise on the lookup connections (see
 // lookup.go), a pool of its own beside the reader pool.
+//
+// Outside a transaction the records may come from the session cache
+// (cache.go), shared with the cache and with every other call it answers:
+// the store's contract makes them read-only to the caller.
 func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time, idle time.Duration) (*store.Session, *store.User, error) {
-	x := new(sessionUser)
 	if tx := db.tx(ctx); tx != nil {
+		x := new(sessionUser)
 		u := &x.u
 		err := tx.QueryRowContext(ctx, qSessionWithUser, liveArgs(digest, now, idle)...).Scan(
 			strDest{&x.s.ID}, &x.s.Data, strDest{&x.s.UserID}, (*string)(&x.s.State), intDest{&x.s.AAL}, strDest{&x.methods},
@@ -161,21 +152,29 @@ func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time,
 		return nil, nil, wrap("SessionWithUser", err)
 	}
 	var (
-		key    [sha256.Size]byte
-		v      walVersion
-		cached bool // x may be put in the cache, read at version v
+		key [sha256.Size]byte
+		v   walVersion
+		r   *cachedRow // the row to cache, read at version v; nil when it may not be cached
 	)
 	if db.cache != nil && len(digest) == sha256.Size {
 		key = [sha256.Size]byte(digest)
-		var r *cachedRow
-		if r, v, cached = db.cache.get(&key); r != nil {
-			if !r.live(now, idle) {
+		hit, ver, ok := db.cache.get(&key)
+		if hit != nil {
+			if !hit.live(now, idle) {
 				return nil, nil, notFound("SessionWithUser")
 			}
-			x.copyOf(&r.x)
-			s, u := x.result(digest)
+			s, u := hit.x.records()
 			return s, u, nil
 		}
+		if ok {
+			r, v = &cachedRow{v: ver}, ver
+		}
+	}
+	var x *sessionUser
+	if r != nil {
+		x = &r.x
+	} else {
+		x = new(sessionUser)
 	}
 	c, err := db.lookup.get(ctx)
 	if err != nil {
@@ -189,10 +188,10 @@ func (db *DB) SessionWithUser(ctx context.Context, digest []byte, now time.Time,
 	case !found:
 		return nil, nil, notFound("SessionWithUser")
 	}
-	if cached {
-		db.cache.put(&key, v, x)
-	}
 	s, u := x.result(digest)
+	if r != nil {
+		db.cache.put(&key, v, r)
+	}
 	return s, u, nil
 }
 
