@@ -53,7 +53,7 @@ func TestOAuth(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("start: got %d\n%s", res.StatusCode, res.Body)
 	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noFollow := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	pres, err := noFollow.Get(res.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)

@@ -134,7 +134,12 @@ func mount(t *testing.T, b *mail.Mailbox, prefix string) *httptest.Server {
 
 func get(t *testing.T, u string) (*http.Response, string) {
 	t.Helper()
-	resp, err := http.Get(u)
+	// A transport of its own: closing any test's server closes the idle
+	// connections of http.DefaultTransport, which breaks a parallel
+	// test's request about to reuse one.
+	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +246,7 @@ func TestMailboxMountPrefix(t *testing.T) {
 			b := mail.NewMailbox(mail.MailboxConfig{})
 			send(t, b, "user@example.com", "Welcome")
 			srv := mount(t, b, prefix)
-			noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			noRedirect := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			tests := []struct {
 				method, path string
 				status       int
@@ -357,7 +362,7 @@ func TestMailboxHandlerErrors(t *testing.T) {
 	b := mail.NewMailbox(mail.MailboxConfig{})
 	send(t, b, "a@example.com", "one")
 	srv := mount(t, b, "/dev/mail")
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	tests := []struct {
 		method, path string
 		want         int

@@ -185,8 +185,11 @@ func each(t *testing.T, o options, f func(t *testing.T, a *app)) {
 	}
 }
 
-// noFollow is a client of the provider that shows each redirect.
-var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// noFollow is a client of the provider that shows each redirect. Its
+// transport is its own: closing any test's server closes the idle
+// connections of http.DefaultTransport, which breaks a parallel test's
+// request about to reuse one.
+var noFollow = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // start posts the start form of provider and returns the provider's
 // authorization URL it redirects to.

@@ -711,10 +711,11 @@ func TestMalformedCookieIsAnonymous(t *testing.T) {
 	t.Parallel()
 	db, _ := openSQLite(t)
 	a := newApp(t, db, options{})
+	hc := a.client("").c
 	for _, v := range []string{"x", strings.Repeat("A", 43) + "=", "../../etc", strings.Repeat("é", 22)} {
 		req, _ := http.NewRequest("GET", a.srv.URL+"/whoami", nil)
 		req.AddCookie(&http.Cookie{Name: a.m.CookieName(), Value: url.QueryEscape(v)})
-		res, err := http.DefaultClient.Do(req)
+		res, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1089,10 +1090,11 @@ func twoInstances(t *testing.T, open func() testStore) {
 	two := newApp(t, open(), options{})
 	two.user = one.user
 
+	hc := two.client("").c
 	ask := func(tok string) who {
 		req, _ := http.NewRequest("GET", two.srv.URL+"/whoami", nil)
 		req.AddCookie(&http.Cookie{Name: two.m.CookieName(), Value: tok})
-		res, err := http.DefaultClient.Do(req)
+		res, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -96,7 +96,12 @@ func lastElem(u string) string { return u[strings.LastIndex(u, "/")+1:] }
 
 func get(t *testing.T, url string) string {
 	t.Helper()
-	res, err := http.Get(url)
+	// A transport of its own: closing any test's server closes the idle
+	// connections of http.DefaultTransport, which breaks a parallel
+	// test's request about to reuse one.
+	c := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer c.CloseIdleConnections()
+	res, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -484,7 +484,12 @@ func TestRun(t *testing.T) {
 		}
 		t.Fatalf("run printed:\n%s\nwant:\n%s\nwith a base URL on localhost (run returned %v)", strings.Join(printed, "\n"), strings.Join(want, "\n"), runErr)
 	}
-	res, err := http.Get(base + "/healthz")
+	// A transport of its own: closing any test's server closes the idle
+	// connections of http.DefaultTransport, which breaks a parallel
+	// test's request about to reuse one.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer hc.CloseIdleConnections()
+	res, err := hc.Get(base + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

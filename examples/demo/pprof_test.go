@@ -77,9 +77,14 @@ func TestRunPprof(t *testing.T) {
 		t.Fatalf("run printed base %q and profiles %q, want both, the profiles on 127.0.0.1", base, profiles)
 	}
 
+	// A transport of its own: closing any test's server closes the idle
+	// connections of http.DefaultTransport, which breaks a parallel
+	// test's request about to reuse one.
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer hc.CloseIdleConnections()
 	get := func(url string) (int, string) {
 		t.Helper()
-		res, err := http.Get(url)
+		res, err := hc.Get(url)
 		if err != nil {
 			t.Fatalf("GET %s: %v", url, err)
 		}
@@ -106,7 +111,7 @@ func TestRunPprof(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return within 15 s of its context ending")
 	}
-	if res, err := http.Get(profiles); err == nil {
+	if res, err := hc.Get(profiles); err == nil {
 		res.Body.Close()
 		t.Errorf("GET %s after run returned: got %d, want the server closed", profiles, res.StatusCode)
 	}
