@@ -60,16 +60,23 @@ func BenchmarkMachineScaling(b *testing.B) {
 func allocate() []byte { return make([]byte, 128) }
 
 // reportCores starts measuring this process's CPU time and wall time; the
-// function it returns reports their ratio as the metric cores, when the
-// CPU time can be read.
+// function it returns reports their ratio as the metric cores, and the CPU
+// time per operation as cpu-ns/op, when the CPU time can be read.
+//
+// Together they bound what running in parallel can gain: a serial run
+// that uses c cores (its goroutine, and the garbage collector on the idle
+// ones) takes at best c/GOMAXPROCS of its time when every core runs it at
+// the same CPU per operation, and a parallel run's cpu-ns/op above the
+// serial one's is what the cores lose to each other.
 func reportCores(b *testing.B) func() {
 	cpu0, ok0 := selfCPU()
 	start := time.Now()
 	return func() {
 		wall := time.Since(start)
 		cpu1, ok1 := selfCPU()
-		if ok0 && ok1 && wall > 0 {
+		if ok0 && ok1 && wall > 0 && b.N > 0 {
 			b.ReportMetric(float64(cpu1-cpu0)/float64(wall), "cores")
+			b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

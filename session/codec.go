@@ -174,6 +174,19 @@ func (Codec) Decode(b []byte) (time.Time, map[string]any, error) {
 	return deadline, values, nil
 }
 
+// noValues reports whether b is a blob in the compact format without
+// values, which Decode reads as a deadline and no values, and so cannot
+// fail to decode. It allocates nothing.
+func noValues(b []byte) bool {
+	if len(b) == 0 || b[0] != formatCompact {
+		return false
+	}
+	d := decoder{b: b[1:]}
+	d.varint()
+	n := d.uvarint()
+	return d.err == nil && n == 0 && len(d.b) == 0
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)

@@ -134,6 +134,15 @@
 // The [Codec] encodes strings, bools, ints, floats, byte slices, times and
 // string slices compactly; other types fall back to encoding/gob.
 //
+// A request reads them only when something asks: [Manager.LoadAndSave]
+// looks the session up itself, and scs gets the request's data, decoded
+// from the row already read, on its first call for that request. A
+// session without values (most sessions: no "remember me", no mark of
+// [Manager.RequirePasswordChange], no application value) then costs no
+// decoding and no scs bookkeeping; a session with values has them decoded
+// before its handler runs, so that a corrupt blob is answered by
+// Config.ErrorHandler as before. Calls of Values' methods are unchanged.
+//
 // # Devices
 //
 // [Manager.Devices] lists a user's live sessions with browser and OS

@@ -28,7 +28,7 @@ func (m *Manager) RequirePasswordChange(ctx context.Context, userID string) erro
 // A mark left for another user does not count.
 func (m *Manager) PasswordChangeRequired(ctx context.Context) bool {
 	h := holderFrom(ctx)
-	if h == nil {
+	if h == nil || h.valuesUnread() {
 		return false
 	}
 	id := m.scs.GetString(ctx, pwChangeKey)

@@ -19,27 +19,45 @@ type scsStore struct{ m *Manager }
 // FindCtx loads the live session for tok together with its user, in one
 // store round trip, and records both in the request's holder. Malformed,
 // unknown, expired, idle and revoked tokens are "not found".
+//
+// The lookup is made once per request: when the values are loaded after
+// LoadAndSave looked the session up (see values.go), FindCtx answers from
+// the row it found.
 func (s *scsStore) FindCtx(ctx context.Context, tok string) ([]byte, bool, error) {
 	h := holderFrom(ctx)
 	if h == nil {
 		return nil, false, ErrNoSession
 	}
+	if !h.looked || tok != h.tok {
+		if err := s.m.find(h, tok); err != nil {
+			return nil, false, err
+		}
+	}
+	if h.found == nil {
+		return nil, false, nil
+	}
+	return h.found.Data, true, nil
+}
+
+// find looks up the live session for tok together with its user, in one
+// store round trip, and records both in h (h.found is nil when there is
+// none).
+func (m *Manager) find(h *holder, tok string) error {
+	h.looked, h.tok, h.found = true, tok, nil
 	if !token.Valid(tok) {
-		return nil, false, nil
+		return nil
 	}
-	idle := s.m.cfg.IdleTimeout
-	if idle < 0 {
-		idle = 0
-	}
-	row, u, err := s.m.st.SessionWithUser(ctx, digest(&h.digestv, tok), h.now, idle)
+	idle := max(m.cfg.IdleTimeout, 0)
+	row, u, err := m.st.SessionWithUser(h, digest(&h.digestv, tok), h.now, idle)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
+		return nil
 	}
 	if err != nil {
-		return nil, false, err
+		return err
 	}
 	h.load(row, u)
-	return row.Data, true, nil
+	h.found = row
+	return nil
 }
 
 // digest returns token.Digest(tok), computed into buf.

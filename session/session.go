@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -105,6 +106,11 @@ type Manager struct {
 	// own session token (see impersonate.go).
 	adminCookie string
 
+	// valuesKey is scs's context key of a session's data, nil when it
+	// could not be learned (see values.go): then every request loads its
+	// values through scs.Load.
+	valuesKey any
+
 	listen listeners
 }
 
@@ -179,6 +185,7 @@ func New(s *site.Site, st Store, cfg Config) (*Manager, error) {
 		Persist:  false,
 	}
 	m.scs = sm
+	m.valuesKey = probeValuesKey(sm)
 	return m, nil
 }
 
@@ -254,6 +261,14 @@ type holder struct {
 	userv    sigra.User
 	methodsv [2]sigra.Method
 	synced   bool // syncAuth used userv and methodsv
+
+	// The session's values (see values.go): the cookie's token, whether
+	// the row for it was looked up and the row found (kept through reset,
+	// for loading the values later), and scs's data once loaded.
+	looked bool
+	tok    string
+	found  *store.Session
+	sd     atomic.Value
 }
 
 // Value returns the holder for holderKey and asks the parent context
@@ -261,6 +276,15 @@ type holder struct {
 func (h *holder) Value(key any) any {
 	if _, ok := key.(holderKey); ok {
 		return h
+	}
+	if m := h.sw.m; m != nil && m.valuesKey != nil && key == m.valuesKey {
+		sd, err := h.values()
+		if err != nil {
+			// Unreachable: a session whose values could fail to load
+			// has them loaded by LoadAndSave, which answers the error.
+			panic(err)
+		}
+		return sd
 	}
 	return h.Context.Value(key)
 }
@@ -389,10 +413,20 @@ func (h *holder) syncAuth() {
 func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := &holder{Context: r.Context(), now: m.now()}
+		h.sw.m = m
 		addVaryCookie(w.Header(), &h.vary)
 		h.authv.State = sigra.StateAnonymous
 		h.auth = &h.authv
-		ctx, err := m.scs.Load(h, web.CookieValue(r.Header, m.cfg.CookieName))
+		h.tok = web.CookieValue(r.Header, m.cfg.CookieName)
+		var ctx context.Context = h
+		var err error
+		if m.valuesKey == nil {
+			ctx, err = m.scs.Load(h, h.tok)
+		} else if err = m.find(h, h.tok); err == nil && h.found != nil && !noValues(h.found.Data) {
+			// Values to decode: at once, so that a corrupt blob fails
+			// here.
+			_, err = h.values()
+		}
 		if err != nil {
 			m.cfg.ErrorHandler(w, r, err)
 			return
@@ -449,6 +483,11 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 // returns false.
 func (m *Manager) commit(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
+	if h := holderFrom(ctx); h != nil && h.valuesUnread() {
+		// Nothing read the values, so nothing changed them.
+		m.writeAdminCookie(w, h)
+		return true
+	}
 	switch m.scs.Status(ctx) {
 	case scs.Modified:
 		tok, expiry, err := m.scs.Commit(ctx)
