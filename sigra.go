@@ -175,13 +175,25 @@ type authClientCtx struct {
 }
 
 func (c *authClientCtx) Value(key any) any {
-	switch key.(type) {
-	case authKey:
-		return c.auth
-	case clientKey:
-		return c.client
+	if v, ok := AuthClientValue(key, c.auth, c.client); ok {
+		return v
 	}
 	return c.Context.Value(key)
+}
+
+// AuthClientValue is for a context type that carries a request's Auth and
+// Client itself, as WithAuthClient's value does, without wrapping the
+// context once more (the session middleware's per-request context does
+// so): its Value method returns v when ok is true, the value of key for
+// AuthFrom, UserFrom and ClientFrom, and asks its parent otherwise.
+func AuthClientValue(key any, a *Auth, c *Client) (v any, ok bool) {
+	switch key.(type) {
+	case authKey:
+		return a, true
+	case clientKey:
+		return c, true
+	}
+	return nil, false
 }
 
 // WithAuthClient returns a copy of ctx carrying a, as WithAuth does, and c

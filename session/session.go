@@ -271,11 +271,16 @@ type holder struct {
 	sd     atomic.Value
 }
 
-// Value returns the holder for holderKey and asks the parent context
-// otherwise.
+// Value returns the holder for holderKey, the request's Auth and Client
+// (as sigra.WithAuthClient's context would: the holder carries them
+// itself), scs's data of the session for scs's key (see values.go), and
+// asks the parent context otherwise.
 func (h *holder) Value(key any) any {
 	if _, ok := key.(holderKey); ok {
 		return h
+	}
+	if v, ok := sigra.AuthClientValue(key, h.auth, &h.client); ok {
+		return v
 	}
 	if m := h.sw.m; m != nil && m.valuesKey != nil && key == m.valuesKey {
 		sd, err := h.values()
@@ -400,9 +405,9 @@ func (h *holder) syncAuth() {
 
 // LoadAndSave is the session middleware. It loads the session named by the
 // cookie (one store round trip, which also reads the user), puts the
-// request's [sigra.Auth] and [sigra.Client] in the context (one value:
-// audit rows read the client's address, user agent and impersonator from
-// it), updates the last-seen time at most
+// request's [sigra.Auth] and [sigra.Client] in the context (in the one
+// value that also holds the request's session state; audit rows read the
+// client's address, user agent and impersonator from it), updates the last-seen time at most
 // once per TouchInterval, and saves the session when the handler changed
 // it, before the first byte of the response is written.
 //
@@ -434,7 +439,6 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		h.syncAuth()
 		ip := m.site.ClientIP(r)
 		h.client.IP, h.client.UserAgent = ip, r.UserAgent()
-		ctx = sigra.WithAuthClient(ctx, h.auth, &h.client)
 		r = r.WithContext(ctx)
 		if h.barred() && h.impersonator == "" {
 			// A user who was disabled, whose deletion is scheduled, or who
@@ -445,7 +449,7 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 				return
 			}
 		}
-		h.ip, h.ua = clean(ip, 64), clean(r.UserAgent(), 512)
+		h.ip, h.ua = clean(ip, 64), clean(h.client.UserAgent, 512)
 		if s := h.loaded; s != nil && (h.now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval || s.IP != h.ip || s.UserAgent != h.ua) {
 			if err := m.st.TouchSession(ctx, s.Digest, h.now, h.ip, h.ua); err != nil {
 				m.log.Log(ctx, min(web.Classify(r, err).Level, slog.LevelWarn), "session touch failed", "err", err)
