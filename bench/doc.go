@@ -51,7 +51,10 @@
 // only as far as the runtime's allocation and garbage collection do on the
 // machine, and a single goroutine already leaves the collector's work to
 // the idle cores. The serial and parallel benchmarks report cores, the CPU
-// time the process used per unit of wall time, and BenchmarkMachineScaling
+// time the process used per unit of wall time, and cpu-ns/op, the CPU time
+// per request: a serial run at c cores takes at best c/GOMAXPROCS of its
+// time from GOMAXPROCS goroutines, reached only if they spend no more CPU
+// per request than it does. BenchmarkMachineScaling
 // measures the machine's own scaling of pure computation and of pure
 // allocation. The mutex and block profiles (-mutexprofile, -blockprofile)
 // show whether anything of ours makes the
