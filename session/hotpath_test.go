@@ -73,19 +73,7 @@ func TestHolderIsContext(t *testing.T) {
 // rewrite them.
 func TestAuthKeptByHandlerStaysAsItWas(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s, err := site.New(site.Config{BaseURL: "http://localhost", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(s, db, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, m := newSQLiteManager(t, func(db *sqlite.DB) Store { return db })
 	var users []*sigra.User
 	for _, email := range []string{"first@example.com", "second@example.com"} {
 		u := &store.User{Email: email, CreatedAt: time.Now()}
@@ -151,19 +139,7 @@ func TestAuthKeptByHandlerStaysAsItWas(t *testing.T) {
 // stored.
 func TestRememberFalseNotStored(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s, err := site.New(site.Config{BaseURL: "http://localhost", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(s, db, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, m := newSQLiteManager(t, func(db *sqlite.DB) Store { return db })
 	u := &store.User{Email: "remember@example.com", CreatedAt: time.Now()}
 	if err := db.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
@@ -214,4 +190,25 @@ func TestRememberFalseNotStored(t *testing.T) {
 	if values := signIn(false); values[rememberKey] != false {
 		t.Errorf("session with remember me turned off: got values %v, want %s false", values, rememberKey)
 	}
+}
+
+// newSQLiteManager returns a new SQLite database in a temporary directory
+// and a Manager over the store wrap makes of it, for a site on
+// http://localhost that logs nothing.
+func newSQLiteManager(t *testing.T, wrap func(*sqlite.DB) Store) (*sqlite.DB, *Manager) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := site.New(site.Config{BaseURL: "http://localhost", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(s, wrap(db), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, m
 }

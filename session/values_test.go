@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -78,20 +77,8 @@ func TestValuesReadWhenAsked(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			s, err := site.New(site.Config{BaseURL: "http://localhost", Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
 			var lookups, decodes atomic.Int32
-			m, err := New(s, lookupCounter{Store: db, lookups: &lookups}, Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, m := newSQLiteManager(t, func(db *sqlite.DB) Store { return lookupCounter{Store: db, lookups: &lookups} })
 			m.scs.Codec = countingCodec{decodes: &decodes}
 			if !lazy {
 				m.valuesKey = nil
