@@ -181,11 +181,11 @@ func (c *authClientCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// AuthClientValue is for a context type that carries a request's Auth and
-// Client itself, as WithAuthClient's value does, without wrapping the
-// context once more (the session middleware's per-request context does
-// so): its Value method returns v when ok is true, the value of key for
-// AuthFrom, UserFrom and ClientFrom, and asks its parent otherwise.
+// AuthClientValue answers the context keys of AuthFrom, UserFrom and
+// ClientFrom for a context type that carries a request's Auth and Client
+// itself, instead of wrapping its parent with WithAuthClient (the session
+// middleware's per-request context does this). The type's Value method
+// returns v when ok is true, and asks its parent otherwise.
 func AuthClientValue(key any, a *Auth, c *Client) (v any, ok bool) {
 	switch key.(type) {
 	case authKey:

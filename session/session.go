@@ -407,9 +407,10 @@ func (h *holder) syncAuth() {
 // cookie (one store round trip, which also reads the user), puts the
 // request's [sigra.Auth] and [sigra.Client] in the context (in the one
 // value that also holds the request's session state; audit rows read the
-// client's address, user agent and impersonator from it), updates the last-seen time at most
-// once per TouchInterval, and saves the session when the handler changed
-// it, before the first byte of the response is written.
+// client's address, user agent and impersonator from it), updates the
+// last-seen time at most once per TouchInterval, and saves the session
+// when the handler changed it, before the first byte of the response is
+// written.
 //
 // When loading or saving fails, Config.ErrorHandler answers instead of the
 // handler: a failed load never reaches the handler, and after a failed
