@@ -20,15 +20,15 @@ type scsStore struct{ m *Manager }
 // store round trip, and records both in the request's holder. Malformed,
 // unknown, expired, idle and revoked tokens are "not found".
 //
-// The lookup is made once per request: when the values are loaded after
-// LoadAndSave looked the session up (see values.go), FindCtx answers from
-// the row it found.
+// The lookup is made once per request: LoadAndSave makes it, and FindCtx,
+// which scs calls when it loads the values (see values.go), answers from
+// the row found for the same token.
 func (s *scsStore) FindCtx(ctx context.Context, tok string) ([]byte, bool, error) {
 	h := holderFrom(ctx)
 	if h == nil {
 		return nil, false, ErrNoSession
 	}
-	if !h.looked || tok != h.tok {
+	if tok != h.tok {
 		if err := s.m.find(h, tok); err != nil {
 			return nil, false, err
 		}
@@ -43,7 +43,7 @@ func (s *scsStore) FindCtx(ctx context.Context, tok string) ([]byte, bool, error
 // store round trip, and records both in h (h.found is nil when there is
 // none).
 func (m *Manager) find(h *holder, tok string) error {
-	h.looked, h.tok, h.found = true, tok, nil
+	h.tok, h.found = tok, nil
 	if !token.Valid(tok) {
 		return nil
 	}

@@ -262,13 +262,12 @@ type holder struct {
 	methodsv [2]sigra.Method
 	synced   bool // syncAuth used userv and methodsv
 
-	// The session's values (see values.go): the cookie's token, whether
-	// the row for it was looked up and the row found (kept through reset,
-	// for loading the values later), and scs's data once loaded.
-	looked bool
-	tok    string
-	found  *store.Session
-	sd     atomic.Value
+	// The session's values (see values.go): the cookie's token, the row
+	// LoadAndSave found for it (kept through reset, for loading the values
+	// later), and scs's data once loaded.
+	tok   string
+	found *store.Session
+	sd    atomic.Value
 }
 
 // Value returns the holder for holderKey, the request's Auth and Client
@@ -423,12 +422,13 @@ func (m *Manager) LoadAndSave(next http.Handler) http.Handler {
 		addVaryCookie(w.Header(), &h.vary)
 		h.authv.State = sigra.StateAnonymous
 		h.auth = &h.authv
-		h.tok = web.CookieValue(r.Header, m.cfg.CookieName)
 		var ctx context.Context = h
-		var err error
-		if m.valuesKey == nil {
+		err := m.find(h, web.CookieValue(r.Header, m.cfg.CookieName))
+		switch {
+		case err != nil:
+		case m.valuesKey == nil:
 			ctx, err = m.scs.Load(h, h.tok)
-		} else if err = m.find(h, h.tok); err == nil && h.found != nil && !noValues(h.found.Data) {
+		case h.found != nil && !noValues(h.found.Data):
 			// Values to decode: at once, so that a corrupt blob fails
 			// here.
 			_, err = h.values()
