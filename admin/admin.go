@@ -284,16 +284,14 @@ func (c *Console) requireManager(next http.Handler) http.Handler {
 			c.notFound(w, r)
 			return
 		}
+		// By slug, then by ID: each read joins the organization and the
+		// user's membership.
 		ref := r.PathValue("org")
-		o, _, err := c.st.OrgBySlug(ctx, ref, c.k.Now())
+		uo, _, err := c.st.UserOrgBySlug(ctx, u.ID, ref, c.k.Now())
 		if errors.Is(err, store.ErrNotFound) {
-			o, err = c.st.OrgByID(ctx, ref)
+			uo, err = c.st.UserOrg(ctx, u.ID, ref)
 		}
-		var m *store.Membership
-		if err == nil {
-			m, err = c.st.Membership(ctx, o.ID, u.ID)
-		}
-		if errors.Is(err, store.ErrNotFound) || (err == nil && !managerRole(m.Role)) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !managerRole(uo.Membership.Role)) {
 			c.notFound(w, r)
 			return
 		}
@@ -301,7 +299,7 @@ func (c *Console) requireManager(next http.Handler) http.Handler {
 			c.k.Error(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, lensKey{}, &lensOrg{org: o, role: m.Role})))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, lensKey{}, &lensOrg{org: &uo.Org, role: uo.Membership.Role})))
 	})
 }
 

@@ -90,6 +90,21 @@ func TestOrgLens(t *testing.T) {
 				t.Error("the lens's list shows a user outside the organization")
 			}
 		}
+		// The lens takes the organization's ID as well as its slug, for its
+		// managers only.
+		for _, c := range []struct {
+			name string
+			c    *apptest.Client
+			want int
+		}{{"org admin", orgAdminC, http.StatusOK}, {"member", memberC, http.StatusNotFound}, {"outsider", outsiderC, http.StatusNotFound}} {
+			res := c.c.JSON("GET", a.Path("/admin/orgs/"+acme.ID+"/users"), "")
+			if res.StatusCode != c.want {
+				t.Errorf("%s on the lens by ID: got %d, want %d\n%s", c.name, res.StatusCode, c.want, res.Body)
+			}
+			if users, _ := jsonBody(t, res)["users"].([]any); c.want == http.StatusOK && len(users) != 6 {
+				t.Errorf("%s on the lens by ID: got %d users, want the 6 members of acme", c.name, len(users))
+			}
+		}
 		// The console's own routes stay closed to organization managers.
 		if res := ownerC.JSON("GET", a.Path("/admin/users"), ""); res.StatusCode != http.StatusNotFound {
 			t.Errorf("owner on the console's list: got %d, want 404", res.StatusCode)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -49,6 +50,11 @@ func (c *readCounter) OrgBySlug(ctx context.Context, slug string, now time.Time)
 func (c *readCounter) UserOrgBySlug(ctx context.Context, userID, slug string, now time.Time) (*store.UserOrg, bool, error) {
 	c.read("UserOrgBySlug")
 	return c.Store.UserOrgBySlug(ctx, userID, slug, now)
+}
+
+func (c *readCounter) UserOrg(ctx context.Context, userID, id string) (*store.UserOrg, error) {
+	c.read("UserOrg")
+	return c.Store.UserOrg(ctx, userID, id)
 }
 
 func (c *readCounter) Membership(ctx context.Context, orgID, userID string) (*store.Membership, error) {
@@ -115,6 +121,59 @@ func TestRequireMemberOneRead(t *testing.T) {
 				return co.Post(a.Path("/orgs/acme/settings"), url.Values{"name": {"Acme Three"}})
 			}, http.StatusNotFound)
 			step("new slug, member", func() *apptest.Response { return co.Get("/app/o/acme-two/projects") }, http.StatusOK)
+		})
+	}
+}
+
+// TestActiveOrgOneRead: on a route without {org} the guard reads the
+// session's active organization and the membership in one store read, and
+// a switch to an organization reads one per way of naming it (its ID,
+// then its slug), for a member and a stranger alike.
+func TestActiveOrgOneRead(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			var rc *readCounter
+			a := newApp(t, options{backend: b, org: func(c *org.Config) {
+				rc = &readCounter{Store: c.Store}
+				c.Store = rc
+			}})
+			co, _ := a.signedIn(t, "owner@example.com")
+			cs, _ := a.signedIn(t, "stranger@example.com")
+			acme := a.createOrg(t, co, "Acme", "acme")
+			a.createOrg(t, co, "Beta", "beta")
+
+			// step runs one request and checks its answer and the reads
+			// it made.
+			step := func(what string, do func() *apptest.Response, status int, want ...string) *apptest.Response {
+				t.Helper()
+				rc.take()
+				res := do()
+				if res.StatusCode != status {
+					t.Errorf("%s: got %d, want %d\n%.300s", what, res.StatusCode, status, res.Body)
+				}
+				if reads := rc.take(); !slices.Equal(reads, want) {
+					t.Errorf("%s: store reads: got %q, want %q", what, reads, want)
+				}
+				return res
+			}
+			switchTo := func(c *apptest.Client, ref string) func() *apptest.Response {
+				return func() *apptest.Response { return c.Post(a.Path("/orgs/switch"), url.Values{"org": {ref}}) }
+			}
+
+			res := step("active org", func() *apptest.Response { return co.Get("/app/current") }, http.StatusOK, "UserOrg")
+			if res.Body != "org beta as owner" {
+				t.Errorf("active org: got %q, want %q", res.Body, "org beta as owner")
+			}
+			step("switch by ID", switchTo(co, acme.ID), http.StatusSeeOther, "UserOrg")
+			res = step("active org after the switch", func() *apptest.Response { return co.Get("/app/current") }, http.StatusOK, "UserOrg")
+			if res.Body != "org acme as owner" {
+				t.Errorf("active org after the switch: got %q, want %q", res.Body, "org acme as owner")
+			}
+			step("switch by slug", switchTo(co, "beta"), http.StatusSeeOther, "UserOrg", "UserOrgBySlug")
+			step("stranger's switch by ID", switchTo(cs, acme.ID), http.StatusNotFound, "UserOrg", "UserOrgBySlug")
+			step("stranger's switch by slug", switchTo(cs, "acme"), http.StatusNotFound, "UserOrg", "UserOrgBySlug")
+			step("stranger without an active org", func() *apptest.Response { return cs.JSON("GET", "/app/current", "") }, http.StatusConflict)
 		})
 	}
 }

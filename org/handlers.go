@@ -176,12 +176,11 @@ func (o *Orgs) switchOrg(w http.ResponseWriter, r *http.Request) {
 		o.listError(w, r, http.StatusBadRequest, "invalid_input", "Choose an organization.", map[string]string{"org": "Choose an organization."})
 		return
 	}
-	org, err := o.st.OrgByID(ctx, ref)
+	// By ID, then by slug: each read joins the organization and the
+	// user's membership.
+	uo, err := o.st.UserOrg(ctx, u.ID, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		org, _, err = o.st.OrgBySlug(ctx, ref, o.k.Now())
-	}
-	if err == nil {
-		_, err = o.st.Membership(ctx, org.ID, u.ID)
+		uo, _, err = o.st.UserOrgBySlug(ctx, u.ID, ref, o.k.Now())
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		o.notFound(w, r)
@@ -191,6 +190,7 @@ func (o *Orgs) switchOrg(w http.ResponseWriter, r *http.Request) {
 		o.k.Error(w, r, err)
 		return
 	}
+	org := &uo.Org
 	if err := o.k.Sess.SetActiveOrg(ctx, org.ID); err != nil {
 		o.k.Error(w, r, err)
 		return

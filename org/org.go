@@ -338,8 +338,10 @@ func WithTenant(ctx context.Context, t *Tenant, permissions ...string) context.C
 // RequireMember lets through signed-in members of the request's
 // organization, which is the one the route's {org} path value names by
 // slug, or else the session's active organization, and puts it in the
-// request's context ([From]). On a slug route the organization and the
-// user's membership come from one store read (store.Orgs.UserOrgBySlug).
+// request's context ([From]). The organization and the user's membership
+// come from one store read: store.Orgs.UserOrgBySlug on a slug route,
+// store.Orgs.UserOrg for the active organization. With the session's own
+// lookup, a request on PostgreSQL makes two round trips.
 //
 //   - An organization that does not exist, and one the user is not a
 //     member of, both answer 404 (no existence leak).
@@ -419,11 +421,7 @@ func (o *Orgs) resolve(w http.ResponseWriter, r *http.Request) (*Tenant, bool) {
 		o.chooseOrg(w, r)
 		return nil, false
 	}
-	org, err := o.st.OrgByID(ctx, active)
-	var m *store.Membership
-	if err == nil {
-		m, err = o.st.Membership(ctx, org.ID, u.ID)
-	}
+	uo, err := o.st.UserOrg(ctx, u.ID, active)
 	if errors.Is(err, store.ErrNotFound) {
 		// The active organization is gone, or the user left it.
 		o.dropActive(ctx)
@@ -434,7 +432,7 @@ func (o *Orgs) resolve(w http.ResponseWriter, r *http.Request) (*Tenant, bool) {
 		o.k.Error(w, r, err)
 		return nil, false
 	}
-	return o.tenant(org, m.Role), true
+	return o.tenant(&uo.Org, uo.Membership.Role), true
 }
 
 // resolveSlug finds the organization slug names with the user's

@@ -836,6 +836,11 @@ type Orgs interface {
 	// ErrNotFound alike when slug names no organization and when the user
 	// is not a member of the one it names.
 	UserOrgBySlug(ctx context.Context, userID, slug string, now time.Time) (uo *UserOrg, old bool, err error)
+	// UserOrg is OrgByID and the user's Membership in one read: the
+	// organization with id, with userID's membership of it. ErrNotFound
+	// alike when there is no such organization and when the user is not a
+	// member of it.
+	UserOrg(ctx context.Context, userID, id string) (*UserOrg, error)
 	// RenameOrg sets the organization's name and slug. When the slug
 	// changes, the old one redirects to the organization until
 	// now+SlugRedirectFor; taking back one of its own old slugs ends that

@@ -179,6 +179,22 @@ func (db *DB) UserOrgBySlug(ctx context.Context, userID, slug string, now time.T
 	return uo, old, nil
 }
 
+// UserOrg implements [store.Orgs]: one statement joins the organization
+// and the user's membership.
+func (db *DB) UserOrg(ctx context.Context, userID, id string) (*store.UserOrg, error) {
+	uo := &store.UserOrg{}
+	m := &uo.Membership
+	err := db.q(ctx).QueryRow(ctx, `SELECT `+orgCols+`, m.role, m.created_at
+		FROM sigra_orgs o JOIN sigra_org_members m ON m.org_id = o.id AND m.user_id = $1
+		WHERE o.id = $2`, userID, id).
+		Scan(append(orgDest(&uo.Org), &m.Role, ts(&m.CreatedAt))...)
+	if err != nil {
+		return nil, wrap("user org", err)
+	}
+	m.OrgID, m.UserID = uo.Org.ID, userID
+	return uo, nil
+}
+
 // RenameOrg implements [store.Orgs]. It locks the organization's row.
 func (db *DB) RenameOrg(ctx context.Context, id, name, slug string, now time.Time) error {
 	const op = "rename org"

@@ -165,6 +165,22 @@ func (db *DB) UserOrgBySlug(ctx context.Context, userID, slug string, now time.T
 	return uo, old, nil
 }
 
+// UserOrg returns the organization with id with the user's membership of
+// it, in one statement; see [store.Orgs].
+func (db *DB) UserOrg(ctx context.Context, userID, id string) (*store.UserOrg, error) {
+	uo := &store.UserOrg{}
+	m := &uo.Membership
+	err := db.r(ctx).QueryRowContext(ctx, `SELECT `+orgCols+`, m.role, m.created_at
+		FROM sigra_orgs o JOIN sigra_org_members m ON m.org_id = o.id AND m.user_id = ?
+		WHERE o.id = ?`, userID, id).
+		Scan(append(orgDest(&uo.Org), &m.Role, timeDest{&m.CreatedAt})...)
+	if err != nil {
+		return nil, wrap("UserOrg", err)
+	}
+	m.OrgID, m.UserID = uo.Org.ID, userID
+	return uo, nil
+}
+
 // RenameOrg sets the organization's name and slug, keeping the old slug as
 // a redirect; see [store.Orgs].
 func (db *DB) RenameOrg(ctx context.Context, id, name, slug string, now time.Time) error {

@@ -47,6 +47,7 @@ func orgChecks() []check {
 		checkOf("RenameOrg/Redirect", testRenameOrgRedirect),
 		checkOf("RenameOrg/Refused", testRenameOrgRefused),
 		checkOf("UserOrgBySlug", testUserOrgBySlug),
+		checkOf("UserOrg", testUserOrg),
 		checkOf("SetOrgPolicy", testSetOrgPolicy),
 		checkEnv("DeleteOrg", testDeleteOrg),
 		checkOf("Members", testMembers),
@@ -324,6 +325,73 @@ func testUserOrgBySlug(t *testing.T, s orgStore) {
 	// A member removed is not found.
 	must(t, "RemoveMember", s.RemoveMember(ctx, a.ID, member.ID))
 	notFound("removed member", member.ID, "alpha-2", renamed)
+}
+
+func testUserOrg(t *testing.T, s orgStore) {
+	ctx := t.Context()
+	owner := newUser(t, s, "owner@example.com")
+	member := newUser(t, s, "member@example.com")
+	stranger := newUser(t, s, "stranger@example.com")
+	a := &store.Org{Name: "Alpha", Slug: "alpha", CreatedBy: owner.ID, CreatedAt: t0, Policy: store.OrgPolicy{RequireTwoFactor: true}}
+	must(t, "CreateOrg", s.CreateOrg(ctx, a))
+	addMember(t, s, a.ID, member.ID, store.RoleAdmin, time.Minute)
+	other := newOrg(t, s, "other", stranger.ID)
+
+	// check reads the organization id for the user and compares with
+	// OrgByID and Membership, the two reads it joins.
+	check := func(what, userID, id string) {
+		t.Helper()
+		uo, err := s.UserOrg(ctx, userID, id)
+		must(t, "UserOrg("+what+")", err)
+		o, err := s.OrgByID(ctx, id)
+		must(t, "OrgByID("+what+")", err)
+		m, err := s.Membership(ctx, id, userID)
+		must(t, "Membership("+what+")", err)
+		g := uo.Org
+		if g.ID != o.ID || g.Name != o.Name || g.Slug != o.Slug || g.CreatedBy != o.CreatedBy || g.Policy != o.Policy {
+			t.Errorf("UserOrg(%s): org: got %+v, want %+v", what, g, *o)
+		}
+		sameTime(t, "UserOrg("+what+"): CreatedAt", g.CreatedAt, o.CreatedAt)
+		sameTime(t, "UserOrg("+what+"): UpdatedAt", g.UpdatedAt, o.UpdatedAt)
+		sameTime(t, "UserOrg("+what+"): DeletionDueAt", g.DeletionDueAt, o.DeletionDueAt)
+		gm := uo.Membership
+		if gm.OrgID != o.ID || gm.UserID != userID || gm.Role != m.Role {
+			t.Errorf("UserOrg(%s): membership: got %+v, want %+v", what, gm, *m)
+		}
+		sameTime(t, "UserOrg("+what+"): membership CreatedAt", gm.CreatedAt, m.CreatedAt)
+	}
+	notFound := func(what, userID, id string) {
+		t.Helper()
+		uo, err := s.UserOrg(ctx, userID, id)
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("UserOrg(%s): got (%+v, %v), want ErrNotFound", what, uo, err)
+		}
+	}
+
+	check("owner", owner.ID, a.ID)
+	check("member", member.ID, a.ID)
+	if uo, err := s.UserOrg(ctx, member.ID, a.ID); err == nil {
+		if uo.Membership.Role != store.RoleAdmin || !uo.Org.Policy.RequireTwoFactor || uo.Org.Slug != "alpha" {
+			t.Errorf("UserOrg(member): got role %q, slug %q, policy %+v, want %q, alpha and two factors required",
+				uo.Membership.Role, uo.Org.Slug, uo.Org.Policy, store.RoleAdmin)
+		}
+		sameTime(t, "UserOrg(member): joined", uo.Membership.CreatedAt, at(time.Minute))
+	}
+	notFound("stranger", stranger.ID, a.ID)
+	notFound("unknown organization", owner.ID, store.NewID())
+	notFound("unknown user", store.NewID(), a.ID)
+	notFound("another's organization", owner.ID, other.ID)
+	notFound("slug for an ID", owner.ID, "alpha")
+
+	// A renamed organization reads with its new slug.
+	must(t, "RenameOrg", s.RenameOrg(ctx, a.ID, "Alpha Two", "alpha-2", at(time.Hour)))
+	check("renamed", member.ID, a.ID)
+
+	// A member removed is not found; a deleted organization neither.
+	must(t, "RemoveMember", s.RemoveMember(ctx, a.ID, member.ID))
+	notFound("removed member", member.ID, a.ID)
+	must(t, "DeleteOrg", s.DeleteOrg(ctx, a.ID))
+	notFound("deleted organization", owner.ID, a.ID)
 }
 
 func testRenameOrgRefused(t *testing.T, s orgStore) {
