@@ -172,12 +172,18 @@ func statusOf(r *network.Response) int64 {
 	return r.Status
 }
 
-// fill replaces the value of the input sel by typing value into it.
+// fill replaces the value of the input sel by typing value into it, once
+// it is visible: it focuses the input and types, as chromedp.SendKeys
+// does. SendKeys itself reads the node's attributes without the node's
+// lock (chromedp v0.23.0), while the event that Clear's change of the
+// value attribute sends back may be writing them: the race detector
+// reports it.
 func (p *tab) fill(sel, value string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), value)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Clear(chromedp.CSS(sel)),
+		chromedp.Focus(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.KeyEvent(value)); err != nil {
 		p.t.Fatalf("%s: typing into %s on %s: %v", p.name, sel, p.path(), err)
 	}
 }
