@@ -67,6 +67,33 @@ func (c *readCounter) UserOrgs(ctx context.Context, userID string) ([]*store.Use
 	return c.Store.UserOrgs(ctx, userID)
 }
 
+// newCountingApp builds the test application on backend b with the
+// organizations' store behind a readCounter.
+func newCountingApp(t *testing.T, b string) (*app, *readCounter) {
+	t.Helper()
+	var rc *readCounter
+	a := newApp(t, options{backend: b, org: func(c *org.Config) {
+		rc = &readCounter{Store: c.Store}
+		c.Store = rc
+	}})
+	return a, rc
+}
+
+// step runs one request (do) and checks its status and that the reads of
+// organizations and memberships it made are want, in order.
+func (c *readCounter) step(t *testing.T, what string, do func() *apptest.Response, status int, want ...string) *apptest.Response {
+	t.Helper()
+	c.take()
+	res := do()
+	if res.StatusCode != status {
+		t.Errorf("%s: got %d, want %d\n%.300s", what, res.StatusCode, status, res.Body)
+	}
+	if reads := c.take(); !slices.Equal(reads, want) {
+		t.Errorf("%s: store reads: got %q, want %q", what, reads, want)
+	}
+	return res
+}
+
 // TestRequireMemberOneRead: on a slug route the guard reads the
 // organization and the membership in one store read, whatever it answers:
 // the member's page, the same 404 for a stranger and for an unknown slug,
@@ -75,11 +102,7 @@ func TestRequireMemberOneRead(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
-			var rc *readCounter
-			a := newApp(t, options{backend: b, org: func(c *org.Config) {
-				rc = &readCounter{Store: c.Store}
-				c.Store = rc
-			}})
+			a, rc := newCountingApp(t, b)
 			co, _ := a.signedIn(t, "owner@example.com")
 			cs, _ := a.signedIn(t, "stranger@example.com")
 			a.createOrg(t, co, "Acme", "acme")
@@ -88,15 +111,7 @@ func TestRequireMemberOneRead(t *testing.T) {
 			// guard read the store once.
 			step := func(what string, do func() *apptest.Response, status int) *apptest.Response {
 				t.Helper()
-				rc.take()
-				res := do()
-				if res.StatusCode != status {
-					t.Errorf("%s: got %d, want %d\n%.300s", what, res.StatusCode, status, res.Body)
-				}
-				if reads := rc.take(); len(reads) != 1 || reads[0] != "UserOrgBySlug" {
-					t.Errorf("%s: store reads: got %q, want [UserOrgBySlug]", what, reads)
-				}
-				return res
+				return rc.step(t, what, do, status, "UserOrgBySlug")
 			}
 
 			res := step("member", func() *apptest.Response { return co.Get("/app/o/acme/projects") }, http.StatusOK)
@@ -133,47 +148,29 @@ func TestActiveOrgOneRead(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
-			var rc *readCounter
-			a := newApp(t, options{backend: b, org: func(c *org.Config) {
-				rc = &readCounter{Store: c.Store}
-				c.Store = rc
-			}})
+			a, rc := newCountingApp(t, b)
 			co, _ := a.signedIn(t, "owner@example.com")
 			cs, _ := a.signedIn(t, "stranger@example.com")
 			acme := a.createOrg(t, co, "Acme", "acme")
 			a.createOrg(t, co, "Beta", "beta")
 
-			// step runs one request and checks its answer and the reads
-			// it made.
-			step := func(what string, do func() *apptest.Response, status int, want ...string) *apptest.Response {
-				t.Helper()
-				rc.take()
-				res := do()
-				if res.StatusCode != status {
-					t.Errorf("%s: got %d, want %d\n%.300s", what, res.StatusCode, status, res.Body)
-				}
-				if reads := rc.take(); !slices.Equal(reads, want) {
-					t.Errorf("%s: store reads: got %q, want %q", what, reads, want)
-				}
-				return res
-			}
 			switchTo := func(c *apptest.Client, ref string) func() *apptest.Response {
 				return func() *apptest.Response { return c.Post(a.Path("/orgs/switch"), url.Values{"org": {ref}}) }
 			}
 
-			res := step("active org", func() *apptest.Response { return co.Get("/app/current") }, http.StatusOK, "UserOrg")
+			res := rc.step(t, "active org", func() *apptest.Response { return co.Get("/app/current") }, http.StatusOK, "UserOrg")
 			if res.Body != "org beta as owner" {
 				t.Errorf("active org: got %q, want %q", res.Body, "org beta as owner")
 			}
-			step("switch by ID", switchTo(co, acme.ID), http.StatusSeeOther, "UserOrg")
-			res = step("active org after the switch", func() *apptest.Response { return co.Get("/app/current") }, http.StatusOK, "UserOrg")
+			rc.step(t, "switch by ID", switchTo(co, acme.ID), http.StatusSeeOther, "UserOrg")
+			res = rc.step(t, "active org after the switch", func() *apptest.Response { return co.Get("/app/current") }, http.StatusOK, "UserOrg")
 			if res.Body != "org acme as owner" {
 				t.Errorf("active org after the switch: got %q, want %q", res.Body, "org acme as owner")
 			}
-			step("switch by slug", switchTo(co, "beta"), http.StatusSeeOther, "UserOrg", "UserOrgBySlug")
-			step("stranger's switch by ID", switchTo(cs, acme.ID), http.StatusNotFound, "UserOrg", "UserOrgBySlug")
-			step("stranger's switch by slug", switchTo(cs, "acme"), http.StatusNotFound, "UserOrg", "UserOrgBySlug")
-			step("stranger without an active org", func() *apptest.Response { return cs.JSON("GET", "/app/current", "") }, http.StatusConflict)
+			rc.step(t, "switch by slug", switchTo(co, "beta"), http.StatusSeeOther, "UserOrg", "UserOrgBySlug")
+			rc.step(t, "stranger's switch by ID", switchTo(cs, acme.ID), http.StatusNotFound, "UserOrg", "UserOrgBySlug")
+			rc.step(t, "stranger's switch by slug", switchTo(cs, "acme"), http.StatusNotFound, "UserOrg", "UserOrgBySlug")
+			rc.step(t, "stranger without an active org", func() *apptest.Response { return cs.JSON("GET", "/app/current", "") }, http.StatusConflict)
 		})
 	}
 }

@@ -255,6 +255,25 @@ func testRenameOrgRedirect(t *testing.T, s orgStore) {
 	}
 }
 
+// sameUserOrg compares uo, a joined read of userID's organization (what
+// names the call), with o and m, the organization and the membership read
+// on their own.
+func sameUserOrg(t *testing.T, what string, uo *store.UserOrg, o *store.Org, m *store.Membership, userID string) {
+	t.Helper()
+	g := uo.Org
+	if g.ID != o.ID || g.Name != o.Name || g.Slug != o.Slug || g.CreatedBy != o.CreatedBy || g.Policy != o.Policy {
+		t.Errorf("%s: org: got %+v, want %+v", what, g, *o)
+	}
+	sameTime(t, what+": CreatedAt", g.CreatedAt, o.CreatedAt)
+	sameTime(t, what+": UpdatedAt", g.UpdatedAt, o.UpdatedAt)
+	sameTime(t, what+": DeletionDueAt", g.DeletionDueAt, o.DeletionDueAt)
+	gm := uo.Membership
+	if gm.OrgID != o.ID || gm.UserID != userID || gm.Role != m.Role {
+		t.Errorf("%s: membership: got %+v, want %+v", what, gm, *m)
+	}
+	sameTime(t, what+": membership CreatedAt", gm.CreatedAt, m.CreatedAt)
+}
+
 func testUserOrgBySlug(t *testing.T, s orgStore) {
 	ctx := t.Context()
 	owner := newUser(t, s, "owner@example.com")
@@ -278,18 +297,7 @@ func testUserOrgBySlug(t *testing.T, s orgStore) {
 		if old != wantOld {
 			t.Errorf("UserOrgBySlug(%s): old: got %v, want %v", what, old, wantOld)
 		}
-		g := uo.Org
-		if g.ID != o.ID || g.Name != o.Name || g.Slug != o.Slug || g.CreatedBy != o.CreatedBy || g.Policy != o.Policy {
-			t.Errorf("UserOrgBySlug(%s): org: got %+v, want %+v", what, g, *o)
-		}
-		sameTime(t, "UserOrgBySlug("+what+"): CreatedAt", g.CreatedAt, o.CreatedAt)
-		sameTime(t, "UserOrgBySlug("+what+"): UpdatedAt", g.UpdatedAt, o.UpdatedAt)
-		sameTime(t, "UserOrgBySlug("+what+"): DeletionDueAt", g.DeletionDueAt, o.DeletionDueAt)
-		gm := uo.Membership
-		if gm.OrgID != o.ID || gm.UserID != userID || gm.Role != m.Role {
-			t.Errorf("UserOrgBySlug(%s): membership: got %+v, want %+v", what, gm, *m)
-		}
-		sameTime(t, "UserOrgBySlug("+what+"): membership CreatedAt", gm.CreatedAt, m.CreatedAt)
+		sameUserOrg(t, "UserOrgBySlug("+what+")", uo, o, m, userID)
 	}
 	notFound := func(what, userID, slug string, now time.Time) {
 		t.Helper()
@@ -347,18 +355,7 @@ func testUserOrg(t *testing.T, s orgStore) {
 		must(t, "OrgByID("+what+")", err)
 		m, err := s.Membership(ctx, id, userID)
 		must(t, "Membership("+what+")", err)
-		g := uo.Org
-		if g.ID != o.ID || g.Name != o.Name || g.Slug != o.Slug || g.CreatedBy != o.CreatedBy || g.Policy != o.Policy {
-			t.Errorf("UserOrg(%s): org: got %+v, want %+v", what, g, *o)
-		}
-		sameTime(t, "UserOrg("+what+"): CreatedAt", g.CreatedAt, o.CreatedAt)
-		sameTime(t, "UserOrg("+what+"): UpdatedAt", g.UpdatedAt, o.UpdatedAt)
-		sameTime(t, "UserOrg("+what+"): DeletionDueAt", g.DeletionDueAt, o.DeletionDueAt)
-		gm := uo.Membership
-		if gm.OrgID != o.ID || gm.UserID != userID || gm.Role != m.Role {
-			t.Errorf("UserOrg(%s): membership: got %+v, want %+v", what, gm, *m)
-		}
-		sameTime(t, "UserOrg("+what+"): membership CreatedAt", gm.CreatedAt, m.CreatedAt)
+		sameUserOrg(t, "UserOrg("+what+")", uo, o, m, userID)
 	}
 	notFound := func(what, userID, id string) {
 		t.Helper()
