@@ -85,7 +85,9 @@
 // SIGRA_BENCH_SIGNIN_CPUPROFILE names a file for the server's CPU profile,
 // SIGRA_BENCH_SIGNIN_HEAPPROFILE one for a heap profile of what the server
 // holds live when its run ends (every allocation recorded, which slows
-// the server: not for the run's figures).
+// the server: not for the run's figures); SIGRA_BENCH_SIGNIN_MAXCONNS
+// sizes the server's PostgreSQL pool, for comparing pool sizes where the
+// database shares the machine's cores.
 // TestSignInCommits pins the transactions that one sign-in commits on
 // PostgreSQL, and its round trips.
 //

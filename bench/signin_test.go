@@ -57,6 +57,10 @@ const (
 	// (runtime.MemProfileRate 1), which slows the server: the profile is
 	// for what the heap holds, not for the run's figures.
 	serverHeapEnv = "SIGRA_BENCH_SIGNIN_HEAPPROFILE"
+	// serverMaxConnsEnv, when set, is the size of the sign-in server's
+	// PostgreSQL pool (postgres.Config.MaxConns) instead of the default,
+	// for comparing pool sizes where the database shares the cores.
+	serverMaxConnsEnv = "SIGRA_BENCH_SIGNIN_MAXCONNS"
 )
 
 // TestSignInServerProcess is not a test of its own: in the child process
@@ -76,7 +80,15 @@ func TestSignInServerProcess(t *testing.T) {
 		// Named, so that the benchmark finds the server's connections
 		// among the database's (see signInClient.cpu).
 		dsn := withAppName(pgtest.DSN(t), signInAppName(os.Getpid()))
-		db, err := postgres.New(context.Background(), postgres.Config{DSN: dsn})
+		var maxConns int32
+		if v := os.Getenv(serverMaxConnsEnv); v != "" {
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n < 1 {
+				t.Fatalf("%s: got %q, want a positive number of connections", serverMaxConnsEnv, v)
+			}
+			maxConns = int32(n)
+		}
+		db, err := postgres.New(context.Background(), postgres.Config{DSN: dsn, MaxConns: maxConns})
 		if err != nil {
 			t.Fatalf("postgres.New: %v", err)
 		}
@@ -206,15 +218,17 @@ func startSignInServer(b *testing.B, kind string, procs int) *signInClient {
 		}
 	})
 	out := bufio.NewScanner(stdout)
+	var said []string // what the child printed before serving: its failure, if any
 	for out.Scan() {
 		if line, ok := strings.CutPrefix(out.Text(), "serving "); ok {
 			url, cookie, _ := strings.Cut(line, " ")
 			go io.Copy(io.Discard, stdout)
 			return &signInClient{url: url, cookie: cookie, pid: cmd.Process.Pid}
 		}
+		said = append(said, out.Text())
 	}
 	stdin.Close()
-	b.Fatalf("sign-in server did not start (%v)", out.Err())
+	b.Fatalf("sign-in server did not start (%v):\n%s", out.Err(), strings.Join(said, "\n"))
 	return nil
 }
 
@@ -443,7 +457,8 @@ func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 // (at most 1200/GOMAXPROCS iterations a run: the limits let each account
 // sign in 20 times) and set SIGRA_BENCH_SIGNIN_CPUPROFILE to a file name
 // for the server's CPU profile, SIGRA_BENCH_SIGNIN_HEAPPROFILE for a
-// profile of its live heap at the end.
+// profile of its live heap at the end, SIGRA_BENCH_SIGNIN_MAXCONNS to
+// size the server's PostgreSQL pool.
 func BenchmarkSignInThroughput(b *testing.B) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		b.Run(kind, func(b *testing.B) {
