@@ -2,10 +2,8 @@
 
 package bench
 
-import "time"
+// processUsage reports nothing here: it reads Linux's /proc.
+func processUsage(int) (u usage, name string, ok bool) { return usage{}, "", false }
 
-// processCPU reports nothing here: it reads Linux's /proc.
-func processCPU(int) (cpu time.Duration, name string, ok bool) { return 0, "", false }
-
-// selfCPU reports nothing here.
-func selfCPU() (time.Duration, bool) { return 0, false }
+// selfUsage reports nothing here.
+func selfUsage() (usage, bool) { return usage{}, false }

@@ -77,10 +77,13 @@
 // apart from the server's heap. Where Linux's /proc can be read, it also
 // reports the CPU time per hash and per sign-in of this process, the
 // server, its clients and, for PostgreSQL on the same machine, the
-// database's backends serving it (see the benchmark's documentation).
-// Run it with
+// database's backends serving it, and the page faults per hash and per
+// sign-in (see the benchmark's documentation). Run it with
 //
 //	go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
+//
+// and with GODEBUG=madvdontneed=0 in the environment to measure a server
+// started as package kit advises.
 //
 // SIGRA_BENCH_SIGNIN_CPUPROFILE names a file for the server's CPU profile,
 // SIGRA_BENCH_SIGNIN_HEAPPROFILE one for a heap profile of what the server

@@ -69,14 +69,14 @@ func allocate() []byte { return make([]byte, 128) }
 // the same CPU per operation, and a parallel run's cpu-ns/op above the
 // serial one's is what the cores lose to each other.
 func reportCores(b *testing.B) func() {
-	cpu0, ok0 := selfCPU()
+	u0, ok0 := selfUsage()
 	start := time.Now()
 	return func() {
 		wall := time.Since(start)
-		cpu1, ok1 := selfCPU()
-		if ok0 && ok1 && wall > 0 && b.N > 0 {
-			b.ReportMetric(float64(cpu1-cpu0)/float64(wall), "cores")
-			b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+		u1, ok1 := selfUsage()
+		if cpu := u1.cpu - u0.cpu; ok0 && ok1 && wall > 0 && b.N > 0 {
+			b.ReportMetric(float64(cpu)/float64(wall), "cores")
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

@@ -353,13 +353,24 @@ func rawHashes(p password.Params, n, workers int) time.Duration {
 	return time.Since(start)
 }
 
-// cpu returns the CPU time that the sign-in server has used so far and,
-// when its store is PostgreSQL on this machine, that of the database's
+// usage is what a process has used so far.
+type usage struct {
+	cpu time.Duration // user and system
+	// faults counts its minor page faults: pages of memory it touched that
+	// the kernel had to map first. In the sign-in server nearly all are the
+	// hashes' memory, which the Go runtime hands back to the kernel between
+	// garbage collections and then touches again (see
+	// BenchmarkSignInThroughput).
+	faults int64
+}
+
+// usage returns what the sign-in server has used so far and, when its
+// store is PostgreSQL on this machine, the CPU time of the database's
 // backends serving its connections (found by their application_name in
-// pg_stat_activity, through pg). ok is false where the server's time
+// pg_stat_activity, through pg). ok is false where the server's usage
 // cannot be read: only Linux's /proc is read.
-func (s *signInClient) cpu(pg *pgx.Conn) (server, db time.Duration, ok bool) {
-	server, _, ok = processCPU(s.pid)
+func (s *signInClient) usage(pg *pgx.Conn) (server usage, db time.Duration, ok bool) {
+	server, _, ok = processUsage(s.pid)
 	if pg == nil || !ok {
 		return server, 0, ok
 	}
@@ -373,37 +384,39 @@ func (s *signInClient) cpu(pg *pgx.Conn) (server, db time.Duration, ok bool) {
 	}
 	for _, pid := range pids {
 		// A process of this machine with that ID, if it is PostgreSQL.
-		if t, name, found := processCPU(int(pid)); found && strings.HasPrefix(name, "postgres") {
-			db += t
+		if u, name, found := processUsage(int(pid)); found && strings.HasPrefix(name, "postgres") {
+			db += u.cpu
 		}
 	}
 	return server, db, ok
 }
 
 // phase adds up the elapsed time of one side of the sign-in benchmark and
-// the CPU time spent meanwhile.
+// the CPU time and page faults meanwhile.
 type phase struct {
 	wall   time.Duration // elapsed
-	self   time.Duration // this process: the raw hashes, or the clients
-	server time.Duration // the sign-in server
+	self   usage         // this process: the raw hashes, or the clients
+	server usage         // the sign-in server
 	db     time.Duration // the database's backends serving the server
-	// noCPU: the CPU times could not be read at some measure.
+	// noCPU: the usage could not be read at some measure.
 	noCPU bool
 }
 
-// measure runs fn and adds its elapsed time and the CPU time used
-// meanwhile by this process, the sign-in server s and its database
-// backends (see signInClient.cpu).
+// measure runs fn and adds its elapsed time and what was used meanwhile
+// by this process, the sign-in server s and its database backends (see
+// signInClient.usage).
 func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
-	self0, ok0 := selfCPU()
-	server0, db0, ok1 := s.cpu(pg)
+	self0, ok0 := selfUsage()
+	server0, db0, ok1 := s.usage(pg)
 	start := time.Now()
 	err := fn()
 	p.wall += time.Since(start)
-	self1, ok2 := selfCPU()
-	server1, db1, ok3 := s.cpu(pg)
-	p.self += self1 - self0
-	p.server += server1 - server0
+	self1, ok2 := selfUsage()
+	server1, db1, ok3 := s.usage(pg)
+	p.self.cpu += self1.cpu - self0.cpu
+	p.self.faults += self1.faults - self0.faults
+	p.server.cpu += server1.cpu - server0.cpu
+	p.server.faults += server1.faults - server0.faults
 	p.db += db1 - db0
 	p.noCPU = p.noCPU || !(ok0 && ok1 && ok2 && ok3)
 	return err
@@ -449,10 +462,22 @@ func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 // phases; signin-cpu-ms, the server's; client-cpu-ms, the clients'; for
 // PostgreSQL on this machine db-cpu-ms, that of the backends serving the
 // server; and cpu-ratio, hash-cpu-ms over the sum of the other three, the
-// ratio the sign-ins would reach if both phases kept the cores busy. Run
-// it with
+// ratio the sign-ins would reach if both phases kept the cores busy.
+// hash-faults and signin-faults count the minor page faults per hash of
+// this process (in the raw phases) and per sign-in of the server: nearly
+// all are pages of the hashes' memory that the Go runtime had handed back
+// to the kernel and a hash touched again (see "Parameters and the pool"
+// in package password). The server's heap swings more from one
+// collection to the next than the raw process's, so it takes more of
+// them. Run it with
 //
 //	go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
+//
+// and, for a server started as package kit advises, with
+// GODEBUG=madvdontneed=0 in the environment, which both processes
+// inherit:
+//
+//	GODEBUG=madvdontneed=0 go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
 //
 // (at most 1200/GOMAXPROCS iterations a run: the limits let each account
 // sign in 20 times) and set SIGRA_BENCH_SIGNIN_CPUPROFILE to a file name
@@ -512,13 +537,15 @@ func BenchmarkSignInThroughput(b *testing.B) {
 			b.ReportMetric(signInRate/hashRate, "ratio")
 			if !hashes.noCPU && !signIns.noCPU {
 				ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / n }
-				b.ReportMetric(ms(hashes.self), "hash-cpu-ms")
-				b.ReportMetric(ms(signIns.server), "signin-cpu-ms")
-				b.ReportMetric(ms(signIns.self), "client-cpu-ms")
+				b.ReportMetric(ms(hashes.self.cpu), "hash-cpu-ms")
+				b.ReportMetric(ms(signIns.server.cpu), "signin-cpu-ms")
+				b.ReportMetric(ms(signIns.self.cpu), "client-cpu-ms")
 				if pg != nil {
 					b.ReportMetric(ms(signIns.db), "db-cpu-ms")
 				}
-				b.ReportMetric(hashes.self.Seconds()/(signIns.server+signIns.self+signIns.db).Seconds(), "cpu-ratio")
+				b.ReportMetric(hashes.self.cpu.Seconds()/(signIns.server.cpu+signIns.self.cpu+signIns.db).Seconds(), "cpu-ratio")
+				b.ReportMetric(float64(hashes.self.faults)/n, "hash-faults")
+				b.ReportMetric(float64(signIns.server.faults)/n, "signin-faults")
 			}
 		})
 	}

@@ -111,9 +111,13 @@
 //   - Memory: each password hash allocates its memory cost (19 MiB by
 //     default), at most as many at once as the hashing pool has slots,
 //     so a server busy with sign-ins collects garbage every two or three
-//     hashes. Where sign-ins are most of the load, GOGC and GOMEMLIMIT
-//     trade memory for that time: see "Parameters and the pool" in
-//     package password.
+//     hashes, and on Linux faults much of that memory in again after the
+//     runtime handed it back to the kernel. Start the server with
+//     GODEBUG=madvdontneed=0 in its environment to spare those faults
+//     (a sixth of the server's CPU per sign-in on a 2-core virtual
+//     machine); where sign-ins are most of the load, GOGC and GOMEMLIMIT
+//     also trade memory for the collections. See "Parameters and the
+//     pool" in package password.
 //
 // A Kit is safe for concurrent use once built.
 package kit
