@@ -97,6 +97,16 @@
 // revokes every session): the cause is then "expired" and the end names
 // the administrator only (the start's row names both).
 //
+// Two starts sent at once from one administrator's session (a
+// double-click) each start an impersonation, each with its audit row and
+// its email, and each answer carries a whole state: the user's session
+// and the administrator's to come back to. Which answer the browser keeps
+// cannot be known, so neither start is refused (refusing one could leave
+// the browser with neither). The impersonation it did not keep is held by
+// no browser, and can be used no longer than the kept one: the kept one's
+// end renews the administrator's session, which the other needs. Its row
+// ends idle.
+//
 // # The org lens
 //
 // The owners and admins of an organization (the members-management

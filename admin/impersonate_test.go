@@ -3,8 +3,10 @@ package admin_test
 import (
 	"context"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -323,6 +325,97 @@ func TestImpersonateRace(t *testing.T) {
 		}
 		if rows := a.auditRows(t, u, admin.ActionImpersonateStart); len(rows) != 0 {
 			t.Errorf("a refused start wrote %d rows", len(rows))
+		}
+	})
+}
+
+// sameBrowser returns a browser holding the cookies and form token that
+// c holds now, with a cookie jar of its own: what one browser sends with
+// each of two requests made at once.
+func (a *app) sameBrowser(t *testing.T, c *apptest.Client) *apptest.Client {
+	t.Helper()
+	u, err := url.Parse(a.Server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar.SetCookies(u, c.Jar.Cookies(u))
+	d := c.For(t)
+	d.Jar = jar
+	d.HTTP = &http.Client{Transport: c.HTTP.Transport, Jar: jar, CheckRedirect: c.HTTP.CheckRedirect}
+	return d
+}
+
+// TestImpersonateTwiceAtOnce: two starts sent at once from one
+// administrator's session (a double-click) each start an impersonation,
+// each audited and told to the user, and each answer carries a whole
+// state: the user's session and the administrator's own session to come
+// back to. The browser keeps whichever answer it shows, and nothing can
+// tell which: refusing either start could leave it with neither. The
+// impersonation it did not keep cannot outlast the one it kept: ending
+// that one renews the administrator's session, so the other ends on its
+// next request, audited as the administrator's session gone.
+func TestImpersonateTwiceAtOnce(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, a *app) {
+		adm, root := a.admin(t, "root@example.com")
+		u := a.CreateUser(t, "user@example.com", pw)
+		mails := len(a.Mails(t, u.Email))
+		browsers := []*apptest.Client{a.sameBrowser(t, adm), a.sameBrowser(t, adm)}
+		answers := make([]*apptest.Response, len(browsers))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, b := range browsers {
+			wg.Go(func() {
+				<-start
+				answers[i] = b.JSON("POST", a.Path("/admin/users/"+u.ID+"/impersonate"), `{"reason": "Support ticket 4242"}`)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, res := range answers {
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("start %d: got %d %s, want 200", i, res.StatusCode, res.Body)
+			}
+		}
+		if rows := a.auditRows(t, u, admin.ActionImpersonateStart); len(rows) != 2 {
+			t.Errorf("start rows: got %d, want one for each start", len(rows))
+		}
+		if got := len(a.Mails(t, u.Email)) - mails; got != 2 {
+			t.Errorf("emails to the user: got %d, want one for each start", got)
+		}
+		cookie, adminCookie := a.Sessions.CookieName(), a.Sessions.ImpersonatorCookieName()
+		if browsers[0].Cookie(cookie) == browsers[1].Cookie(cookie) {
+			t.Fatal("both starts answered the same session")
+		}
+		for i, b := range browsers {
+			if _, email, _ := b.Whoami(); email != u.Email {
+				t.Fatalf("answer %d: the session is %q's, want the user's", i, email)
+			}
+			if b.Cookie(adminCookie) != adm.Cookie(cookie) {
+				t.Errorf("answer %d: the administrator's cookie does not hold the session it started from", i)
+			}
+		}
+
+		kept, other := browsers[0], browsers[1]
+		if res := kept.JSON("POST", a.Path("/admin/impersonation/stop"), `{}`); res.StatusCode != http.StatusOK {
+			t.Fatalf("stop: got %d %s", res.StatusCode, res.Body)
+		}
+		if _, email, _ := kept.Whoami(); email != root.Email {
+			t.Fatalf("stopped: the session is %q's, want the administrator's", email)
+		}
+		if state, email, _ := other.Whoami(); email != "" {
+			t.Errorf("the other impersonation after the stop: %s as %q, want it ended and signed out", state, email)
+		}
+		ends := a.auditRows(t, u, admin.ActionImpersonateEnd)
+		if len(ends) != 1 || ends[0].Metadata["reason"] != string(session.EndAdminGone) || ends[0].Metadata["restored"] != "false" {
+			t.Errorf("end rows: got %+v, want one, admin_gone, not restored", ends)
+		}
+		if _, email, _ := kept.Whoami(); email != root.Email {
+			t.Errorf("after the other ended: the kept session is %q's, want the administrator's", email)
 		}
 	})
 }
