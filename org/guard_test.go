@@ -68,15 +68,17 @@ func (c *readCounter) UserOrgs(ctx context.Context, userID string) ([]*store.Use
 }
 
 // newCountingApp builds the test application on backend b with the
-// organizations' store behind a readCounter.
-func newCountingApp(t *testing.T, b string) (*app, *readCounter) {
+// organizations' store behind a readCounter, and signs in two users:
+// owner@example.com (co) and stranger@example.com (cs).
+func newCountingApp(t *testing.T, b string) (a *app, rc *readCounter, co, cs *apptest.Client) {
 	t.Helper()
-	var rc *readCounter
-	a := newApp(t, options{backend: b, org: func(c *org.Config) {
+	a = newApp(t, options{backend: b, org: func(c *org.Config) {
 		rc = &readCounter{Store: c.Store}
 		c.Store = rc
 	}})
-	return a, rc
+	co, _ = a.signedIn(t, "owner@example.com")
+	cs, _ = a.signedIn(t, "stranger@example.com")
+	return a, rc, co, cs
 }
 
 // step runs one request (do) and checks its status and that the reads of
@@ -102,9 +104,7 @@ func TestRequireMemberOneRead(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
-			a, rc := newCountingApp(t, b)
-			co, _ := a.signedIn(t, "owner@example.com")
-			cs, _ := a.signedIn(t, "stranger@example.com")
+			a, rc, co, cs := newCountingApp(t, b)
 			a.createOrg(t, co, "Acme", "acme")
 
 			// step runs one request and checks its answer and that the
@@ -148,9 +148,7 @@ func TestActiveOrgOneRead(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b, func(t *testing.T) {
 			t.Parallel()
-			a, rc := newCountingApp(t, b)
-			co, _ := a.signedIn(t, "owner@example.com")
-			cs, _ := a.signedIn(t, "stranger@example.com")
+			a, rc, co, cs := newCountingApp(t, b)
 			acme := a.createOrg(t, co, "Acme", "acme")
 			a.createOrg(t, co, "Beta", "beta")
 

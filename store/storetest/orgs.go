@@ -274,15 +274,25 @@ func sameUserOrg(t *testing.T, what string, uo *store.UserOrg, o *store.Org, m *
 	sameTime(t, what+": membership CreatedAt", gm.CreatedAt, m.CreatedAt)
 }
 
+// userOrgFixture makes the organizations that the UserOrg and
+// UserOrgBySlug checks read: alpha (slug "alpha", two factors required),
+// owned by owner, with member an admin since a minute after t0, and other,
+// owned by stranger.
+func userOrgFixture(t *testing.T, s orgStore) (owner, member, stranger *store.User, a, other *store.Org) {
+	t.Helper()
+	owner = newUser(t, s, "owner@example.com")
+	member = newUser(t, s, "member@example.com")
+	stranger = newUser(t, s, "stranger@example.com")
+	a = &store.Org{Name: "Alpha", Slug: "alpha", CreatedBy: owner.ID, CreatedAt: t0, Policy: store.OrgPolicy{RequireTwoFactor: true}}
+	must(t, "CreateOrg", s.CreateOrg(t.Context(), a))
+	addMember(t, s, a.ID, member.ID, store.RoleAdmin, time.Minute)
+	other = newOrg(t, s, "other", stranger.ID)
+	return owner, member, stranger, a, other
+}
+
 func testUserOrgBySlug(t *testing.T, s orgStore) {
 	ctx := t.Context()
-	owner := newUser(t, s, "owner@example.com")
-	member := newUser(t, s, "member@example.com")
-	stranger := newUser(t, s, "stranger@example.com")
-	a := &store.Org{Name: "Alpha", Slug: "alpha", CreatedBy: owner.ID, CreatedAt: t0, Policy: store.OrgPolicy{RequireTwoFactor: true}}
-	must(t, "CreateOrg", s.CreateOrg(ctx, a))
-	addMember(t, s, a.ID, member.ID, store.RoleAdmin, time.Minute)
-	other := newOrg(t, s, "other", stranger.ID)
+	owner, member, stranger, a, other := userOrgFixture(t, s)
 
 	// check reads slug for user at now and compares with OrgBySlug and
 	// Membership, the two reads it joins.
@@ -337,13 +347,7 @@ func testUserOrgBySlug(t *testing.T, s orgStore) {
 
 func testUserOrg(t *testing.T, s orgStore) {
 	ctx := t.Context()
-	owner := newUser(t, s, "owner@example.com")
-	member := newUser(t, s, "member@example.com")
-	stranger := newUser(t, s, "stranger@example.com")
-	a := &store.Org{Name: "Alpha", Slug: "alpha", CreatedBy: owner.ID, CreatedAt: t0, Policy: store.OrgPolicy{RequireTwoFactor: true}}
-	must(t, "CreateOrg", s.CreateOrg(ctx, a))
-	addMember(t, s, a.ID, member.ID, store.RoleAdmin, time.Minute)
-	other := newOrg(t, s, "other", stranger.ID)
+	owner, member, stranger, a, other := userOrgFixture(t, s)
 
 	// check reads the organization id for the user and compares with
 	// OrgByID and Membership, the two reads it joins.
