@@ -177,10 +177,12 @@ type Config struct {
 	Audit *audit.Logger
 	// RateLimiter applies the Limits. Default: one over Store (limits hold
 	// across instances). A password sign-in counts its two limits and takes
-	// its attempt place in one transaction of Store; a RateLimiter over
-	// another store counts outside it. (Over a second *sqlite.DB on the
-	// same file as Store, its writes would wait for that transaction: build
-	// it over Store itself.)
+	// its attempt place in one write of Store when the RateLimiter counts
+	// over Store itself and Store is a store.SequenceLimiter (both adapters
+	// are: on PostgreSQL it is one statement), otherwise in one transaction
+	// of Store; a RateLimiter over another store counts outside it. (Over a
+	// second *sqlite.DB on the same file as Store, its writes would wait for
+	// that transaction: build it over Store itself.)
 	RateLimiter *middleware.RateLimiter
 	// SecondFactor hands sign-ins to the second step. Optional.
 	SecondFactor SecondFactor

@@ -130,40 +130,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 // admitLogin counts a password sign-in for email against the per-address
 // and per-account limits, then takes a place of the account's password
-// attempts (see kernel.Kernel.Admit). A limit that refuses ends the
-// sequence with its *middleware.LimitError: nothing after it is counted or
-// taken. The three writes run in one transaction of the store, in that
-// order, so a sign-in commits once rather than three times: each count and
-// the place are still taken atomically (each is one statement), and what
-// is written is what the writes on their own would write, a refused
-// count included. A limiter over another store (Config.RateLimiter) counts
-// on its own, outside the transaction.
+// attempts, stopping at the first limit that refuses (see
+// kernel.Kernel.AdmitAfter): over the kit's store, one write, a single
+// statement on PostgreSQL.
 func (h *Handler) admitLogin(ctx context.Context, r *http.Request, email string) (kernel.Attempt, error) {
-	var attempt kernel.Attempt
-	var refused error
-	err := h.st.InTx(ctx, func(ctx context.Context) error {
-		for _, l := range []struct {
-			key   string
-			limit middleware.Limit
-		}{
-			{"login-ip:" + middleware.IPKey(h.k.Site.ClientIP(r)), h.cfg.Limits.LoginPerIP},
-			{"login-acct:" + store.NormalizeEmail(email), h.cfg.Limits.LoginPerAccount},
-		} {
-			if err := h.k.Limiter.Check(ctx, l.key, l.limit); errors.Is(err, middleware.ErrLimited) {
-				refused = err // committed: the refused request counts, as it would on its own
-				return nil
-			} else if err != nil {
-				return err
-			}
-		}
-		var err error
-		attempt, err = h.k.Admit(ctx, kernel.PasswordKey(email), h.passwordLockout(r))
-		return err
-	})
-	if err == nil {
-		err = refused
-	}
-	return attempt, err
+	return h.k.AdmitAfter(ctx, []kernel.KeyLimit{
+		{Key: "login-ip:" + middleware.IPKey(h.k.Site.ClientIP(r)), Limit: h.cfg.Limits.LoginPerIP},
+		{Key: "login-acct:" + store.NormalizeEmail(email), Limit: h.cfg.Limits.LoginPerAccount},
+	}, kernel.PasswordKey(email), h.passwordLockout(r))
 }
 
 // loginFailed records a refused sign-in (u is nil for an unknown

@@ -100,7 +100,10 @@ func TestLockout(t *testing.T) {
 // place. Each case ends one place short of the lockout and below the other
 // limit, so a request that took more than it should would turn the last
 // sign-in, with the right password once the refusing limit's window has
-// passed, into a refusal.
+// passed, into a refusal. Over the store, the limits and the place are one
+// write of it (store.SequenceLimiter); with a rate limiter over another
+// store (a MemoryLimiter), the limits count there and the place in the
+// store.
 func TestSignInLimitsTakeNothingAfter(t *testing.T) {
 	t.Parallel()
 	minute := middleware.Limit{N: 4, Window: time.Minute}
@@ -117,27 +120,51 @@ func TestSignInLimitsTakeNothingAfter(t *testing.T) {
 			c.Limits.LoginPerAccount = minute
 		}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			each(t, opts{Config: func(_ *apptest.App, c *account.Config) { tc.limits(c) }}, func(t *testing.T, a *app) {
-				newUser(t, a, "user@example.com")
-				c := a.Client(t)
-				v0, _ := hashing(a)
-				for i := range 4 {
-					wantError(t, fmt.Sprintf("wrong password %d", i+1), loginJSON(c, "user@example.com", "a wrong password"), http.StatusUnauthorized, "invalid_credentials")
-				}
-				wantError(t, "over the limit", loginJSON(c, "user@example.com", "a wrong password"), http.StatusTooManyRequests, "rate_limited")
-				if v1, _ := hashing(a); v1-v0 != 4 {
-					t.Errorf("passwords verified: got %d, want 4 (none for the refused request)", v1-v0)
-				}
-				a.Clock.Advance(time.Minute + time.Second)
-				res := loginJSON(c, "user@example.com", pw)
-				wantStatus(t, "right password once the limit's window has passed", res, http.StatusOK)
-				wantSignedIn(t, c, "user@example.com")
-			})
-		})
+	limiters := []struct {
+		name string
+		set  func(t *testing.T, a *apptest.App, c *account.Config)
+	}{
+		{"store", func(*testing.T, *apptest.App, *account.Config) {}},
+		{"memory", func(t *testing.T, a *apptest.App, c *account.Config) {
+			rl, err := middleware.NewRateLimiter(a.Site, middleware.RateLimiterConfig{Limiter: middleware.NewMemoryLimiter(0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.RateLimiter = rl
+		}},
 	}
+	for _, tc := range cases {
+		for _, lim := range limiters {
+			t.Run(tc.name+"/"+lim.name, func(t *testing.T) {
+				t.Parallel()
+				limitsTakeNothingAfter(t, func(a *apptest.App, c *account.Config) {
+					tc.limits(c)
+					lim.set(t, a, c)
+				})
+			})
+		}
+	}
+}
+
+// limitsTakeNothingAfter is a case of TestSignInLimitsTakeNothingAfter:
+// config sets the limits, one of them 4 a minute.
+func limitsTakeNothingAfter(t *testing.T, config func(a *apptest.App, c *account.Config)) {
+	each(t, opts{Config: config}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
+		c := a.Client(t)
+		v0, _ := hashing(a)
+		for i := range 4 {
+			wantError(t, fmt.Sprintf("wrong password %d", i+1), loginJSON(c, "user@example.com", "a wrong password"), http.StatusUnauthorized, "invalid_credentials")
+		}
+		wantError(t, "over the limit", loginJSON(c, "user@example.com", "a wrong password"), http.StatusTooManyRequests, "rate_limited")
+		if v1, _ := hashing(a); v1-v0 != 4 {
+			t.Errorf("passwords verified: got %d, want 4 (none for the refused request)", v1-v0)
+		}
+		a.Clock.Advance(time.Minute + time.Second)
+		res := loginJSON(c, "user@example.com", pw)
+		wantStatus(t, "right password once the limit's window has passed", res, http.StatusOK)
+		wantSignedIn(t, c, "user@example.com")
+	})
 }
 
 // TestUnknownAccountSameAsWrongPassword: an unknown address is refused

@@ -207,15 +207,16 @@ func TestQueriesPerRequest(t *testing.T) {
 // commits on PostgreSQL, through the kit's whole chain over HTTP (as
 // BenchmarkSignInThroughput serves it): on a database that flushes its log
 // at every commit, each costs the database more CPU than several reads.
-// Before the hash, the two limits and the attempt place commit together;
-// after it, the places freed, the device record, the audit row and the new
-// session commit one by one. A sign-in that commits more fails here, with
-// its statements. So does one that makes more than 11 round trips: the
-// transaction (5), the user's row, the places freed, the second factor's
-// read, the device record, the audit row and the session (the check for
-// a scheduled deletion reads nothing more: it has the user's row).
+// Before the hash, the two limits and the attempt place commit together,
+// in one statement (store.SequenceLimiter); after it, the places freed,
+// the device record, the audit row and the new session commit one by one.
+// A sign-in that commits more fails here, with its statements. So does
+// one that makes more than 7 round trips: the limits and the place, the
+// user's row, the places freed, the second factor's read, the device
+// record, the audit row and the session (the check for a scheduled
+// deletion reads nothing more: it has the user's row).
 func TestSignInCommits(t *testing.T) {
-	const want, wantTrips = 5, 11
+	const want, wantTrips = 5, 7
 	trips := &roundTrips{keep: true}
 	st := openPostgres(t, postgres.Config{Tracer: trips})
 	url, cookie := serveSignIns(t, st, 3)

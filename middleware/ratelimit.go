@@ -88,10 +88,10 @@ type RateLimiterConfig struct {
 	// across instances, or a MemoryLimiter.
 	Limiter Limiter
 	// FailOpen lets requests through when the limiter fails (store down).
-	// Default false: they get 503. A password sign-in counts its limits in
-	// a transaction of the store with its attempt place (see package
-	// account): on PostgreSQL a limiter error there aborts that
-	// transaction, so the sign-in gets 503 even with FailOpen set.
+	// Default false: they get 503. A password sign-in counts its limits
+	// with its attempt place in one write of the store (see package
+	// account): a failure there fails the sign-in, with 503, even with
+	// FailOpen set, since no attempt place could be taken either.
 	FailOpen bool
 }
 
@@ -165,13 +165,25 @@ func (rl *RateLimiter) Check(ctx context.Context, key string, limit Limit) error
 		return &limiterError{err: err}
 	}
 	if !res.Allowed {
-		retry := res.Reset.Sub(now)
-		if retry < time.Second {
-			retry = time.Second
-		}
-		return &LimitError{Key: key, RetryAfter: retry}
+		return Refusal(key, res, now)
 	}
 	return nil
+}
+
+// Limiter returns the [Limiter] rl counts on. A feature that counts other
+// hits in its store (attempt places) tells by it whether rl counts in the
+// same store, and so whether both may be counted in one write.
+func (rl *RateLimiter) Limiter() Limiter { return rl.limiter }
+
+// Refusal returns the *LimitError of a hit on key that a limiter refused
+// (res.Allowed false) at now, as Check returns it: retry when the window
+// ends, in a second at the soonest.
+func Refusal(key string, res store.LimitResult, now time.Time) *LimitError {
+	retry := res.Reset.Sub(now)
+	if retry < time.Second {
+		retry = time.Second
+	}
+	return &LimitError{Key: key, RetryAfter: retry}
 }
 
 // Limit returns middleware enforcing rule. Requests over the limit get 429

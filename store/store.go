@@ -47,6 +47,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -407,6 +408,52 @@ type Limiter interface {
 	Refund(ctx context.Context, key string, reset time.Time) error
 	// PurgeLimits deletes counters whose window ended before before.
 	PurgeLimits(ctx context.Context, before time.Time) (int, error)
+}
+
+// LimitHit is one hit of a [SequenceLimiter]'s sequence: one count on Key
+// in a window of Window, allowed while the window's count, this hit
+// included, is at most Limit (as [Limiter.Hit] counts it).
+type LimitHit struct {
+	Key    string
+	Limit  int
+	Window time.Duration
+}
+
+// SequenceLimiter is an optional capability of a [Limiter]: it counts a
+// sequence of hits, each guarding the next, in one write of the store. A
+// password sign-in is such a sequence: the client's address, the account,
+// then a place of the account's password attempts. Both adapters
+// implement it; on PostgreSQL the sequence is one statement, one round trip
+// where a transaction of hits one by one takes two more than the hits.
+type SequenceLimiter interface {
+	// HitSequence counts hits in order, each as Hit would count it at now,
+	// and stops after the first refused one: the hits after it are not
+	// counted. It returns the results of the hits counted, in order, so a
+	// hit was refused exactly when the last result is not Allowed. The
+	// hits are written together or not at all, in the transaction ctx
+	// carries if any. Hits whose keys repeat, whose window is not positive
+	// or whose limit is negative are refused with an error before anything
+	// is counted (see [CheckLimitHits]); an empty sequence counts nothing
+	// and returns no results.
+	HitSequence(ctx context.Context, hits []LimitHit, now time.Time) ([]LimitResult, error)
+}
+
+// CheckLimitHits returns an error naming the first hit of a
+// [SequenceLimiter] sequence that is not valid: a repeated key, a window
+// that is not positive or a negative limit. Adapters call it before
+// counting anything.
+func CheckLimitHits(hits []LimitHit) error {
+	for i, h := range hits {
+		if h.Window <= 0 || h.Limit < 0 {
+			return fmt.Errorf("sigra/store: limit hit %d (%q): invalid limit %d or window %v", i, h.Key, h.Limit, h.Window)
+		}
+		for _, prev := range hits[:i] {
+			if prev.Key == h.Key {
+				return fmt.Errorf("sigra/store: limit hit %d: key %q is already in the sequence", i, h.Key)
+			}
+		}
+	}
+	return nil
 }
 
 // Message is an outgoing email. Body fields may carry secrets (an emailed

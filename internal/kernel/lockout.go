@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/sigra-go/sigra"
+	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/password"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/ui"
@@ -107,7 +109,86 @@ func (k *Kernel) Admit(ctx context.Context, key string, l Lockout) (Attempt, err
 	if err != nil {
 		return Attempt{}, fmt.Errorf("sigra/%s: attempt places: %w", k.name, err)
 	}
-	return Attempt{Allowed: res.Allowed, Last: res.Allowed && res.Count >= l.Max, key: key, reset: res.Reset}, nil
+	return attempt(key, l, res), nil
+}
+
+// attempt is the Attempt of a hit with result res on key's places.
+func attempt(key string, l Lockout, res store.LimitResult) Attempt {
+	return Attempt{Allowed: res.Allowed, Last: res.Allowed && res.Count >= l.Max, key: key, reset: res.Reset}
+}
+
+// KeyLimit is one rate limit that [Kernel.AdmitAfter] counts: Limit on Key
+// (the rule's name prefixed by the caller, as for RateLimiter.Check).
+type KeyLimit struct {
+	Key   string
+	Limit middleware.Limit
+}
+
+// AdmitAfter counts one hit on each of limits in order, as the rate
+// limiter's Check does, then takes a place of l for key, as [Kernel.Admit]
+// does. A limit that refuses ends the sequence with its
+// *middleware.LimitError: the refused hit counts, as it would on its own,
+// and nothing after it is counted or taken.
+//
+// When the rate limiter counts in the kernel's own store and the store is
+// a store.SequenceLimiter, the whole sequence is one write of the store (on
+// PostgreSQL one statement: one round trip, where hits one by one in a
+// transaction take five for a sign-in's two limits and place); a failure
+// then fails it all, even with the limiter's FailOpen set, since the place
+// cannot be taken. Otherwise the hits on the store run in one transaction
+// (one commit), and a rate limiter over another store (a MemoryLimiter)
+// counts on its own, outside it.
+func (k *Kernel) AdmitAfter(ctx context.Context, limits []KeyLimit, key string, l Lockout) (Attempt, error) {
+	if seq, ok := k.Store.(store.SequenceLimiter); ok && sameStore(k.Limiter.Limiter(), k.Store) {
+		now := k.Now()
+		hits := make([]store.LimitHit, 0, len(limits)+1)
+		for _, kl := range limits {
+			hits = append(hits, store.LimitHit{Key: kl.Key, Limit: kl.Limit.N, Window: kl.Limit.Window})
+		}
+		hits = append(hits, store.LimitHit{Key: key, Limit: l.Max, Window: l.Duration})
+		res, err := seq.HitSequence(ctx, hits, now)
+		if err != nil {
+			return Attempt{}, fmt.Errorf("sigra/%s: limits and attempt places: %w", k.name, err)
+		}
+		if len(res) == 0 {
+			return Attempt{}, fmt.Errorf("sigra/%s: limits and attempt places: no results for %d hits", k.name, len(hits))
+		}
+		last := res[len(res)-1]
+		if i := len(res) - 1; i < len(limits) {
+			if last.Allowed {
+				return Attempt{}, fmt.Errorf("sigra/%s: limits and attempt places: %d results for %d hits", k.name, len(res), len(hits))
+			}
+			return Attempt{}, middleware.Refusal(limits[i].Key, last, now)
+		}
+		return attempt(key, l, last), nil
+	}
+	var a Attempt
+	var refused error
+	err := k.Store.InTx(ctx, func(ctx context.Context) error {
+		for _, kl := range limits {
+			if err := k.Limiter.Check(ctx, kl.Key, kl.Limit); errors.Is(err, middleware.ErrLimited) {
+				refused = err // committed: the refused hit counts, as it would on its own
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
+		var err error
+		a, err = k.Admit(ctx, key, l)
+		return err
+	})
+	if err == nil {
+		err = refused
+	}
+	return a, err
+}
+
+// sameStore reports whether a and b are the same store: the same pointer.
+// Stores of other kinds are never the same (an interface comparison of
+// values whose type cannot be compared would panic).
+func sameStore(a, b any) bool {
+	ta := reflect.TypeOf(a)
+	return ta != nil && ta.Kind() == reflect.Pointer && ta == reflect.TypeOf(b) && a == b
 }
 
 // Refund gives back the place a took, when its verification never ran

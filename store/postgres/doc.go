@@ -84,7 +84,10 @@
 //   - UseTOTPStep is UPDATE ... WHERE last_step < step; a second query runs
 //     only when nothing was updated, to tell a replay from a missing secret.
 //   - Hit is one INSERT ... ON CONFLICT DO UPDATE ... RETURNING: exact under
-//     any concurrency.
+//     any concurrency. [DB.HitSequence] chains those upserts in one
+//     statement (data-modifying WITH clauses, each inserting from the row
+//     of the one before only when it was within its limit): a password
+//     sign-in's two limits and its attempt place in one round trip.
 //   - ClaimMessages selects with FOR UPDATE SKIP LOCKED and leases by moving
 //     the message's next attempt to the end of the lease.
 //   - SaveSession is an upsert that skips revoked rows: revocation is a

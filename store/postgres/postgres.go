@@ -27,6 +27,7 @@ var (
 	_ store.Sessions        = (*DB)(nil)
 	_ store.Tokens          = (*DB)(nil)
 	_ store.Limiter         = (*DB)(nil)
+	_ store.SequenceLimiter = (*DB)(nil)
 	_ store.Outbox          = (*DB)(nil)
 	_ store.AuditLog        = (*DB)(nil)
 	_ store.TOTP            = (*DB)(nil)

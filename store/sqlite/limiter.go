@@ -53,3 +53,34 @@ func (db *DB) Refund(ctx context.Context, key string, reset time.Time) error {
 func (db *DB) PurgeLimits(ctx context.Context, before time.Time) (int, error) {
 	return op("PurgeLimits").count(db.exec(ctx, `DELETE FROM sigra_rate_limits WHERE reset_at < ?`, ms(before)))
 }
+
+// HitSequence implements [store.SequenceLimiter]: Hit's upserts one after
+// the other in one transaction on the writer (SQLite has no writing WITH
+// clauses, and its statements cost no round trip), stopping after the
+// first refused hit.
+func (db *DB) HitSequence(ctx context.Context, hits []store.LimitHit, now time.Time) ([]store.LimitResult, error) {
+	if err := store.CheckLimitHits(hits); err != nil {
+		return nil, err
+	}
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	results := make([]store.LimitResult, 0, len(hits))
+	err := db.InTx(ctx, func(ctx context.Context) error {
+		for _, h := range hits {
+			res, err := db.Hit(ctx, h.Key, h.Limit, h.Window, now)
+			if err != nil {
+				return err
+			}
+			results = append(results, res)
+			if !res.Allowed {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite for implementations of the
 // interfaces of package store. The suite comes in parts, one per interface
-// ([Users], [Sessions], [Tokens], [Limiter], [Outbox], [AuditLog], [TOTP],
+// ([Users], [Sessions], [Tokens], [Limiter], [LimitSequence], [Outbox], [AuditLog], [TOTP],
 // [RecoveryCodes], [TrustedBrowsers], [SignIns], [Webhooks], [WebhookDeliveries], [Orgs],
 // [Identities], [Passkeys], [SealedSecrets], [RefreshTokens], [AuditChain], [APITokens], [Transactions], [Times]). Every adapter
 // in this module runs all of them, and so should a host application that

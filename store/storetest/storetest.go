@@ -178,6 +178,7 @@ func allParts() []part {
 		{Sessions, []reflect.Type{users, sessions}, sessionChecks()},
 		{Tokens, []reflect.Type{users, tokens}, tokenChecks()},
 		{Limiter, []reflect.Type{limiter}, limiterChecks()},
+		{LimitSequence, []reflect.Type{limiter, reflect.TypeFor[store.SequenceLimiter]()}, limitSequenceChecks()},
 		{Outbox, []reflect.Type{outbox}, outboxChecks()},
 		{AuditLog, []reflect.Type{audit}, auditChecks()},
 		{TOTP, []reflect.Type{users, totp}, totpChecks()},
