@@ -153,3 +153,45 @@ func ExampleMigrations() {
 	fmt.Println(names)
 	// Output: [0001_init.sql 0002_outbox_retention.sql 0003_email_keys.sql 0004_signins.sql 0005_webhooks.sql 0006_orgs.sql 0007_passkeys.sql 0008_identities.sql 0009_org_policy.sql 0010_api_tokens.sql 0011_jwt.sql 0012_audit_chain.sql 0013_admin.sql]
 }
+
+// A sign-in's limits and attempt place, counted in one write: the fourth
+// sign-in to the account in its window is refused by the per-account
+// limit, and its attempt place is not taken.
+func ExampleDB_HitSequence() {
+	dir, err := os.MkdirTemp("", "sigra-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	hits := []store.LimitHit{
+		{Key: "login-ip:ip:192.0.2.1", Limit: 100, Window: 15 * time.Minute},
+		{Key: "login-acct:user@example.com", Limit: 3, Window: 15 * time.Minute},
+		{Key: "password:user@example.com", Limit: 5, Window: 15 * time.Minute},
+	}
+	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		res, err := db.HitSequence(ctx, hits, now.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			log.Fatal(err)
+		}
+		last := res[len(res)-1]
+		if !last.Allowed {
+			fmt.Printf("sign-in %d: refused by %s (count %d)\n", i+1, hits[len(res)-1].Key, last.Count)
+			continue
+		}
+		fmt.Printf("sign-in %d: attempt place %d of 5\n", i+1, last.Count)
+	}
+	// Output:
+	// sign-in 1: attempt place 1 of 5
+	// sign-in 2: attempt place 2 of 5
+	// sign-in 3: attempt place 3 of 5
+	// sign-in 4: refused by login-acct:user@example.com (count 4)
+}
