@@ -434,7 +434,11 @@ type SequenceLimiter interface {
 	// carries if any. Hits whose keys repeat, whose window is not positive
 	// or whose limit is negative are refused with an error before anything
 	// is counted (see [CheckLimitHits]); an empty sequence counts nothing
-	// and returns no results.
+	// and returns no results. Sequences that share keys should list them
+	// in the same order: the hits hold their counters until the write
+	// commits, so two sequences taking the same two counters in opposite
+	// orders can deadlock, and a database that detects it fails one of
+	// them (PostgreSQL does).
 	HitSequence(ctx context.Context, hits []LimitHit, now time.Time) ([]LimitResult, error)
 }
 
