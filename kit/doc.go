@@ -114,8 +114,9 @@
 //     hashes, and on Linux faults much of that memory in again after the
 //     runtime handed it back to the kernel. Start the server with
 //     GODEBUG=madvdontneed=0 in its environment to spare those faults
-//     (about a sixth of the server's CPU per sign-in on a 2-core
-//     virtual machine); where sign-ins are most of the load, GOGC and
+//     (about a sixth of the server's CPU per sign-in on one 2-core
+//     virtual machine; nothing measurable on another, where the runtime
+//     handed back less); where sign-ins are most of the load, GOGC and
 //     GOMEMLIMIT also trade memory for the collections. See "Parameters
 //     and the pool" in package password.
 //

@@ -77,7 +77,10 @@
 // variable: the runtime reads it only at start-up), the runtime uses
 // MADV_FREE instead, and the kernel takes such pages back only when it runs
 // short of memory: 7 to 26 faults and 25 to 26 ms per sign-in on the same
-// machine, the hash alone 22 to 23 ms. The cost is in what the process
+// machine, the hash alone 22 to 23 ms. How much it spares depends on how
+// much the runtime hands back: on another machine of the same kind, with
+// 92 to 151 faults per sign-in by default, sign-ins ran as fast either
+// way. The cost is in what the process
 // appears to use: its resident size (RSS) stays near its peak until the
 // kernel needs the memory (under memory pressure, a container's limit
 // included, it reclaims such pages without swapping them), so monitoring

@@ -414,8 +414,12 @@ type Limiter interface {
 // in a window of Window, allowed while the window's count, this hit
 // included, is at most Limit (as [Limiter.Hit] counts it).
 type LimitHit struct {
-	Key    string
-	Limit  int
+	// Key names the counter, its rule's name first ("login-ip:...").
+	Key string
+	// Limit is the most hits the window allows; zero refuses every hit.
+	Limit int
+	// Window is the length of the counter's fixed window; it must be
+	// positive.
 	Window time.Duration
 }
 

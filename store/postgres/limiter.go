@@ -83,7 +83,7 @@ func (db *DB) HitSequence(ctx context.Context, hits []store.LimitHit, now time.T
 	}
 	defer rows.Close()
 	results := make([]store.LimitResult, len(hits))
-	n := 0
+	n, got := 0, 0
 	for rows.Next() {
 		var i int
 		var count int64
@@ -96,9 +96,14 @@ func (db *DB) HitSequence(ctx context.Context, hits []store.LimitHit, now time.T
 		}
 		results[i] = store.LimitResult{Allowed: count <= int64(hits[i].Limit), Count: int(count), Reset: reset}
 		n = max(n, i+1)
+		got++
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap("hit sequence", err)
+	}
+	if got != n {
+		// Each hit's row comes from the one before: a gap is a bug.
+		return nil, fmt.Errorf("sigra/postgres: hit sequence: %d rows for the first %d hits", got, n)
 	}
 	return results[:n], nil
 }
