@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -71,17 +70,27 @@ func presence(p *tab, id webauthn.AuthenticatorID, on bool) {
 }
 
 // waitPath waits until the tab is at path (without the query), after a
-// navigation the page started itself.
+// navigation the page started itself. The page may be navigating while the
+// location is read, which fails the read ("Inspected target navigated or
+// closed"): such a read is taken as not there yet, until the deadline.
 func waitPath(p *tab, path string) {
 	p.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
 	for {
-		got, _, _ := strings.Cut(p.path(), "?")
-		if got == path {
-			break
+		var got string
+		loc, err := chromedp.Run(p.ctx, chromedp.Location())
+		if err == nil {
+			u, perr := url.Parse(loc)
+			if perr != nil {
+				p.t.Fatalf("%s: location %q: %v", p.name, loc, perr)
+			}
+			got = u.Path
+			if got == path {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: still at %s, want %s", p.name, got, path)
+			p.t.Fatalf("%s: still at %s (last read error: %v), want %s", p.name, got, err, path)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
