@@ -17,6 +17,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -170,13 +171,63 @@ func (a *App) newTransport(t testing.TB) {
 // PostgreSQL too (it skips itself without SIGRA_TEST_POSTGRES).
 var Backends = []string{"sqlite", "postgres"}
 
-// OpenStore opens a fresh store on backend for t.
+// migrated is a new SQLite file's content after its migrations, made once
+// per test process: OpenStore starts each store from a copy, since
+// running every migration on every test's file is most of what opening
+// a store costs (about 0.3 s under the race detector, against 0.1 s).
+var migrated struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// migratedSQLite returns the content of a migrated, empty SQLite file.
+// Opening a copy runs no migration (the file says it has them all) and
+// gives the same schema as migrating a new file.
+func migratedSQLite(t testing.TB) []byte {
+	t.Helper()
+	migrated.once.Do(func() {
+		dir, err := os.MkdirTemp("", "sigra-apptest-")
+		if err != nil {
+			migrated.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "migrated.db")
+		db, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			migrated.err = err
+			return
+		}
+		if err := db.Close(); err != nil {
+			migrated.err = err
+			return
+		}
+		// The last connection to close folds the WAL into the file and
+		// deletes it, so the file alone holds the schema.
+		if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+			migrated.err = fmt.Errorf("%s-wal after closing: got %v, want no file", path, err)
+			return
+		}
+		migrated.data, migrated.err = os.ReadFile(path)
+	})
+	if migrated.err != nil {
+		t.Fatalf("apptest: migrated SQLite file: %v", migrated.err)
+	}
+	return migrated.data
+}
+
+// OpenStore opens a fresh store on backend for t: on SQLite, a new file
+// with every migration applied.
 func OpenStore(t testing.TB, backend string) (Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	switch backend {
 	case "", "sqlite":
 		path := filepath.Join(t.TempDir(), "app.db")
+		if err := os.WriteFile(path, migratedSQLite(t), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		db, err := sqlite.Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)
