@@ -496,14 +496,21 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 		h.k.BadForm(w, r, "sudo", kernel.Built(p))
 		return
 	}
-	if err := h.k.Limiter.Check(ctx, "sudo:"+u.ID, h.cfg.Limits.SudoPerUser); err != nil {
-		h.k.Error(w, r, err)
-		return
+	// Every attempt counts against the sudo limit, before it is checked.
+	// With a password, the limit and the password's attempt place are
+	// counted together (one write of the kit's store).
+	limit := kernel.KeyLimit{Key: "sudo:" + u.ID, Limit: h.cfg.Limits.SudoPerUser}
+	withPassword := in["password"] != "" && d.HasPassword
+	if !withPassword {
+		if err := h.k.Limiter.Check(ctx, limit.Key, limit.Limit); err != nil {
+			h.k.Error(w, r, err)
+			return
+		}
 	}
 	var method sigra.Method
 	switch {
-	case in["password"] != "" && d.HasPassword:
-		err := h.k.CheckPassword(ctx, r, h.pw, u, in["password"], h.passwordLockout(r))
+	case withPassword:
+		err := h.k.CheckPasswordAfter(ctx, r, h.pw, u, in["password"], h.passwordLockout(r), []kernel.KeyLimit{limit})
 		switch {
 		case errors.Is(err, sigra.ErrLockedOut):
 			h.k.RecordFailure(ctx, audit.ActionSudo, u.ID, u.ID, map[string]string{"method": "password", "reason": "locked"})

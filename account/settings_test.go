@@ -3,6 +3,7 @@ package account_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/ui"
 )
@@ -322,6 +324,73 @@ func TestSudo(t *testing.T) {
 		// Anonymous: sent to sign in.
 		wantRedirect(t, "anonymous sudo", a.Client(t).Post("/auth/sudo", form("password", pw)), "/auth/login")
 	})
+}
+
+// TestSudoLimit: every re-authentication counts against the sudo limit
+// before it is checked, by password or by code, and one it refuses checks
+// nothing and takes no password attempt place. With a password, the limit
+// and the place are counted together: over the store (a
+// store.SequenceLimiter) one write, on PostgreSQL one statement. Once the
+// limit's window has passed, the right password re-authenticates.
+func TestSudoLimit(t *testing.T) {
+	t.Parallel()
+	limiters := []struct {
+		name string
+		set  func(t *testing.T, a *apptest.App, c *account.Config)
+		// writes is how many statements that change rows a wrong password
+		// sends on PostgreSQL: the limit and the place, then the audit row.
+		writes int64
+	}{
+		{"store", func(*testing.T, *apptest.App, *account.Config) {}, 2},
+		{"memory", func(t *testing.T, a *apptest.App, c *account.Config) {
+			rl, err := middleware.NewRateLimiter(a.Site, middleware.RateLimiterConfig{Limiter: middleware.NewMemoryLimiter(0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.RateLimiter = rl
+		}, 2},
+	}
+	for _, lim := range limiters {
+		t.Run(lim.name, func(t *testing.T) {
+			t.Parallel()
+			config := func(a *apptest.App, c *account.Config) {
+				c.Limits.SudoPerUser = middleware.Limit{N: 4, Window: time.Minute}
+				lim.set(t, a, c)
+			}
+			each(t, opts{Second: true, Config: config}, func(t *testing.T, a *app) {
+				u := newUser(t, a, "user@example.com")
+				c := signedIn(t, a, "user@example.com")
+				a.Second.enroll(u.ID, "123456")
+				v0, _ := hashing(a)
+				for i := range 2 {
+					w0 := a.Writes(t)
+					wantStatus(t, fmt.Sprintf("wrong password %d", i+1), c.Post("/auth/sudo", form("password", "wrong password")), http.StatusUnauthorized)
+					if w := a.Writes(t) - w0; a.Backend == "postgres" && w != lim.writes {
+						t.Errorf("wrong password %d: %d statements that change rows, want %d", i+1, w, lim.writes)
+					}
+				}
+				for i := range 2 {
+					wantStatus(t, fmt.Sprintf("wrong code %d", i+1), c.Post("/auth/sudo", form("code", "000000")), http.StatusUnauthorized)
+				}
+				wantError(t, "password over the limit", c.JSON("POST", "/auth/sudo", `{"password":"wrong password"}`), http.StatusTooManyRequests, "rate_limited")
+				wantError(t, "code over the limit", c.JSON("POST", "/auth/sudo", `{"code":"123456"}`), http.StatusTooManyRequests, "rate_limited")
+				if v1, _ := hashing(a); v1-v0 != 2 {
+					t.Errorf("passwords verified: got %d, want 2 (none for the refused requests)", v1-v0)
+				}
+				if n := len(a.Second.recorded("VerifySudo")); n != 2 {
+					t.Errorf("codes checked: got %d, want 2 (none for the refused request)", n)
+				}
+				if got := attempts(t, a, "user@example.com"); got != 2 {
+					t.Errorf("password attempt places: got %d, want 2 (none for the refused request)", got)
+				}
+				a.Clock.Advance(time.Minute + time.Second)
+				wantRedirect(t, "right password once the limit's window has passed", c.Post("/auth/sudo", form("password", pw, "return_to", "/billing")), "/billing")
+				if got := attempts(t, a, "user@example.com"); got != 0 {
+					t.Errorf("password attempt places after the right password: got %d, want 0", got)
+				}
+			})
+		})
+	}
 }
 
 // device is one entry of the JSON session list.

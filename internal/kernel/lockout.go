@@ -227,6 +227,15 @@ func PasswordKey(email string) string { return "password:" + store.NormalizeEmai
 // pool answers sigra.ErrBusy. Every user here has a password (callers
 // check).
 func (k *Kernel) CheckPassword(ctx context.Context, r *http.Request, pw Verifier, u *store.User, plain string, l Lockout) error {
+	return k.CheckPasswordAfter(ctx, r, pw, u, plain, l, nil)
+}
+
+// CheckPasswordAfter is [Kernel.CheckPassword] with rate limits counted
+// first, in order, with the attempt place, as [Kernel.AdmitAfter] counts
+// them: over the kernel's own store one write (on PostgreSQL one
+// statement). A limit that refuses answers its *middleware.LimitError, and
+// takes no place. While the lock l names holds, nothing is counted.
+func (k *Kernel) CheckPasswordAfter(ctx context.Context, r *http.Request, pw Verifier, u *store.User, plain string, l Lockout, limits []KeyLimit) error {
 	until, failures, err := lockState(u, l.Lock)
 	if err != nil {
 		return err
@@ -234,7 +243,12 @@ func (k *Kernel) CheckPassword(ctx context.Context, r *http.Request, pw Verifier
 	if k.Now().Before(until) {
 		return sigra.ErrLockedOut
 	}
-	a, err := k.Admit(ctx, PasswordKey(u.Email), l)
+	var a Attempt
+	if len(limits) == 0 {
+		a, err = k.Admit(ctx, PasswordKey(u.Email), l)
+	} else {
+		a, err = k.AdmitAfter(ctx, limits, PasswordKey(u.Email), l)
+	}
 	if err != nil {
 		return err
 	}
