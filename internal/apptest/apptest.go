@@ -174,7 +174,7 @@ var Backends = []string{"sqlite", "postgres"}
 // migrated is a new SQLite file's content after its migrations, made once
 // per test process: OpenStore starts each store from a copy, since
 // running every migration on every test's file is most of what opening
-// a store costs (about 0.3 s under the race detector, against 0.1 s).
+// a store costs.
 var migrated struct {
 	once sync.Once
 	data []byte

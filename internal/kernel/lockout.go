@@ -137,8 +137,11 @@ type KeyLimit struct {
 // then fails it all, even with the limiter's FailOpen set, since the place
 // cannot be taken. Otherwise the hits on the store run in one transaction
 // (one commit), and a rate limiter over another store (a MemoryLimiter)
-// counts on its own, outside it.
+// counts on its own, outside it. Without limits it is [Kernel.Admit].
 func (k *Kernel) AdmitAfter(ctx context.Context, limits []KeyLimit, key string, l Lockout) (Attempt, error) {
+	if len(limits) == 0 {
+		return k.Admit(ctx, key, l)
+	}
 	if seq, ok := k.Store.(store.SequenceLimiter); ok && sameStore(k.Limiter.Limiter(), k.Store) {
 		now := k.Now()
 		hits := make([]store.LimitHit, 0, len(limits)+1)
@@ -243,12 +246,7 @@ func (k *Kernel) CheckPasswordAfter(ctx context.Context, r *http.Request, pw Ver
 	if k.Now().Before(until) {
 		return sigra.ErrLockedOut
 	}
-	var a Attempt
-	if len(limits) == 0 {
-		a, err = k.Admit(ctx, PasswordKey(u.Email), l)
-	} else {
-		a, err = k.AdmitAfter(ctx, limits, PasswordKey(u.Email), l)
-	}
+	a, err := k.AdmitAfter(ctx, limits, PasswordKey(u.Email), l)
 	if err != nil {
 		return err
 	}
