@@ -20,10 +20,10 @@ import (
 	"github.com/sigra-go/sigra/ui"
 )
 
-// TestFoldKeepsEveryPage: every page and settings section of the
-// features' packs renders the same HTML, byte for byte, from the UI New
-// builds (the templates' constants folded) and from one built without
-// folding: anonymous and signed in, with the notices, field errors and
+// TestFoldKeepsEveryPage: every page, settings section and email of the
+// features' packs renders the same, byte for byte, from the UI New builds
+// (the templates' constants folded, the sets' common nodes shared) and
+// from one built without either: anonymous and signed in, with the notices, field errors and
 // sticky values of a form sent back, with the banner of an unconfirmed
 // address, and during an impersonation; with the default brand and with
 // a brand whose name needs escaping everywhere it appears, a logo and a
@@ -92,6 +92,17 @@ func TestFoldKeepsEveryPage(t *testing.T) {
 						}
 						if got.Code != want.Code || got.Body.String() != want.Body.String() {
 							t.Errorf("%s, page %q: folded and unfolded differ:\n%s", v.name, name, diff(got.Body.String(), want.Body.String()))
+						}
+					}
+					for _, name := range folded.Emails() {
+						e := func() *ui.Email {
+							return &ui.Email{To: v.name + " <user@example.com>", Link: "https://app.example.com/x?a=1&b=<2>",
+								Code: "123456", ExpiresIn: "24 hours", IP: "203.0.113.5", UserAgent: `Mozilla/5.0 "<x>"`, When: t0}
+						}
+						gs, gt, gh, err1 := folded.RenderEmail(name, e())
+						ws, wt, wh, err2 := plain.RenderEmail(name, e())
+						if err1 != nil || err2 != nil || gs != ws || gt != wt || gh != wh {
+							t.Errorf("%s, email %q: shared and unshared differ (%v, %v):\n%s", v.name, name, err1, err2, diff(gs+gt+gh, ws+wt+wh))
 						}
 					}
 					for _, pk := range packs {

@@ -148,10 +148,11 @@ func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 		u.handler.byName[a.hashed] = a
 	}
 	u.zero, u.emailZero = b.pages, b.emails
-	if err := u.parsePages(files, b, overridden); err != nil {
+	shared := sharer{}
+	if err := u.parsePages(files, b, overridden, shared); err != nil {
 		return nil, err
 	}
-	if err := u.parseEmails(files, b); err != nil {
+	if err := u.parseEmails(files, b, shared); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -578,7 +579,7 @@ func (u *UI) settingsNav(current string) []NavLink {
 	return out
 }
 
-func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[string]bool) error {
+func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[string]bool, shared sharer) error {
 	base := htmltemplate.New("").Funcs(b.funcs)
 	layouts := names(files, "layout/", ".html")
 	for _, name := range layouts {
@@ -648,6 +649,7 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		if u.fold {
 			fold(t, "base")
 			prune(t, "base")
+			shared.share(t)
 		}
 	}
 	for _, name := range names(files, "sections/", ".html") {
@@ -670,6 +672,7 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		if u.fold {
 			fold(t, p)
 			prune(t, p)
+			shared.share(t)
 		}
 	}
 	return nil
@@ -731,7 +734,7 @@ func (u *UI) samplePage(data any) *Page {
 	}
 }
 
-func (u *UI) parseEmails(files map[string][]byte, b *bundle) error {
+func (u *UI) parseEmails(files map[string][]byte, b *bundle, shared sharer) error {
 	textBase := texttemplate.New("").Funcs(texttemplate.FuncMap{
 		"date": formatDate, "day": formatDay, "plural": plural, "duration": humanDuration,
 	})
@@ -785,6 +788,9 @@ func (u *UI) parseEmails(files map[string][]byte, b *bundle) error {
 		u.textEmails[name], u.htmlEmails[name] = tt, ht
 		if _, _, _, err := u.RenderEmail(name, &Email{To: "user@example.com", When: time.Unix(0, 0), Data: zero}); err != nil {
 			return fmt.Errorf("%w: %w", sigra.ErrConfig, err)
+		}
+		if u.fold {
+			shared.share(ht)
 		}
 	}
 	return nil
