@@ -187,6 +187,11 @@ func TestBrokenOverrides(t *testing.T) {
 		{"unknown route", map[string]string{"pages/login.html": `{{define "content"}}<h1><a href="{{route "nope"}}">x</a></h1>{{end}}`}},
 		{"bad field option", map[string]string{"pages/login.html": `{{define "content"}}<h1>x</h1>{{template "input" (field . "email" "colour" "red")}}{{end}}`}},
 		{"no content", map[string]string{"pages/welcome.html": `{{define "title"}}Home{{end}}`}},
+		// A call of a template no file defines, in a branch the trial
+		// rendering does not take: the escaper, which walks every branch,
+		// reports it.
+		{"unknown template", map[string]string{"pages/welcome.html": `{{define "content"}}{{if .Error}}{{template "nope" .}}{{end}}{{end}}`}},
+		{"section unknown template", map[string]string{"sections/plan.html": `<p>{{if .Error}}{{template "nope" .}}{{end}}</p>`}},
 		{"unsafe context", map[string]string{"pages/welcome.html": `{{define "content"}}<h1>x</h1><script>var x = "{{.Title}}</script>{{end}}`}},
 		{"layout syntax", map[string]string{"layout/base.html": `{{define "base"}}{{if}}{{end}}`}},
 		{"layout without base", map[string]string{"layout/base.html": `{{define "other"}}{{end}}`}},

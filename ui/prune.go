@@ -30,30 +30,37 @@ func prune(set *htmltemplate.Template, root string) {
 // reach adds to reached the names of the templates of set that n calls,
 // and of those they call in turn.
 func reach(set *htmltemplate.Template, n parse.Node, reached map[string]bool) {
+	calls(n, func(name string) {
+		if reached[name] {
+			return
+		}
+		reached[name] = true
+		if t := set.Lookup(name); t != nil && t.Tree != nil {
+			reach(set, t.Tree.Root, reached)
+		}
+	})
+}
+
+// calls calls fn with the name of each template that n calls directly.
+func calls(n parse.Node, fn func(name string)) {
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			reach(set, c, reached)
+			calls(c, fn)
 		}
 	case *parse.TemplateNode:
-		if reached[n.Name] {
-			return
-		}
-		reached[n.Name] = true
-		if t := set.Lookup(n.Name); t != nil && t.Tree != nil {
-			reach(set, t.Tree.Root, reached)
-		}
+		fn(n.Name)
 	case *parse.IfNode:
-		reach(set, n.List, reached)
-		reach(set, n.ElseList, reached)
+		calls(n.List, fn)
+		calls(n.ElseList, fn)
 	case *parse.RangeNode:
-		reach(set, n.List, reached)
-		reach(set, n.ElseList, reached)
+		calls(n.List, fn)
+		calls(n.ElseList, fn)
 	case *parse.WithNode:
-		reach(set, n.List, reached)
-		reach(set, n.ElseList, reached)
+		calls(n.List, fn)
+		calls(n.ElseList, fn)
 	}
 }

@@ -6,10 +6,11 @@ import (
 )
 
 // TestPruneEmptiesUnreachedTemplates: in the UI New builds, a page's set
-// keeps the trees of the templates its root reaches and empties the
-// others: the icons (folded into the layout, no longer called) and the
-// slots and partials the page does not use. The same set built without
-// folding (and so without pruning) keeps them all. That the pages render
+// holds only the templates of the layout that its root reaches (see
+// fileSet), and once folded keeps the trees of those it still calls and
+// empties the others: the icons (folded into the layout, no longer
+// called). The same set built without folding (and so without pruning) is
+// a clone of the whole layout, and keeps every template. That the pages render
 // the same either way is TestFoldKeepsEveryPage's.
 func TestPruneEmptiesUnreachedTemplates(t *testing.T) {
 	t.Parallel()
@@ -32,7 +33,7 @@ func TestPruneEmptiesUnreachedTemplates(t *testing.T) {
 		}
 		return kept, emptied, icons
 	}
-	keptPlain, _, iconsPlain := nodes(plain, "welcome")
+	keptPlain, emptiedPlain, iconsPlain := nodes(plain, "welcome")
 	kept, emptied, icons := nodes(pruned, "welcome")
 	if len(iconsPlain) == 0 {
 		t.Fatal("the set built without folding has no icon templates: the test checks nothing")
@@ -43,8 +44,11 @@ func TestPruneEmptiesUnreachedTemplates(t *testing.T) {
 	if emptied == 0 || kept >= keptPlain {
 		t.Errorf("pruned set: %d templates kept, %d emptied; without folding %d kept; want fewer kept", kept, emptied, keptPlain)
 	}
+	if kept+emptied >= keptPlain+emptiedPlain {
+		t.Errorf("pruned set: %d templates, want fewer than the %d of the whole layout", kept+emptied, keptPlain+emptiedPlain)
+	}
 	if base := pruned.pages["welcome"].Lookup("base"); base == nil || len(base.Tree.Root.Nodes) == 0 {
 		t.Error("pruned set: the root \"base\" was emptied")
 	}
-	t.Logf("welcome: %d templates kept and %d emptied; %d kept without folding", kept, emptied, keptPlain)
+	t.Logf("welcome: %d templates kept and %d emptied; %d kept of %d without folding", kept, emptied, keptPlain, keptPlain+emptiedPlain)
 }

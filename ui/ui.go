@@ -628,12 +628,9 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 			return configErr("page %q is not declared by any pack", name)
 		}
 		p := "pages/" + name + ".html"
-		t, err := base.Clone()
+		t, err := u.fileSet(base, b.funcs, p, files[p], "base")
 		if err != nil {
-			return templateErr("%v", err)
-		}
-		if _, err := t.New(p).Parse(string(files[p])); err != nil {
-			return templateErr("%v", err)
+			return err
 		}
 		if t.Lookup("content") == nil {
 			return templateErr("%s does not define \"content\"", p)
@@ -658,12 +655,9 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 			return configErr("section %q is not declared by any pack", name)
 		}
 		p := "sections/" + name + ".html"
-		t, err := base.Clone()
+		t, err := u.fileSet(base, b.funcs, p, files[p], p)
 		if err != nil {
-			return templateErr("%v", err)
-		}
-		if _, err := t.New(p).Parse(string(files[p])); err != nil {
-			return templateErr("%v", err)
+			return err
 		}
 		u.sections[name] = t
 		if err := t.ExecuteTemplate(io.Discard, p, u.samplePage(zero)); err != nil {
@@ -676,6 +670,69 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		}
 	}
 	return nil
+}
+
+// fileSet returns the set that runs the page or section file p (its text
+// body) from the template root: the templates of base and those p
+// defines. Without folding it is a clone of base. With it, it holds only
+// the templates of base that root reaches, and the scratch template of
+// fold: no page runs the others (a template is only ever called by a name
+// written in a template), and each would cost every set its own tree,
+// which the garbage collector marks on every cycle; TestFoldKeepsEveryPage
+// compares every page and section of both. A call of a template that
+// neither defines fails the first execution, as in a clone.
+func (u *UI) fileSet(base *htmltemplate.Template, funcs htmltemplate.FuncMap, p string, body []byte, root string) (*htmltemplate.Template, error) {
+	var t *htmltemplate.Template
+	if u.fold {
+		// p's own templates, for what they call; a file that does not
+		// parse is reported by the Parse below.
+		own := map[string]*parse.Tree{}
+		tree := parse.New(p)
+		tree.Mode = parse.SkipFuncCheck
+		_, _ = tree.Parse(string(body), "", "", own)
+		reached := map[string]bool{root: true, foldName: true}
+		var walk func(name string)
+		walk = func(name string) {
+			for _, tr := range []*parse.Tree{own[name], treeOf(base.Lookup(name))} {
+				if tr != nil {
+					calls(tr.Root, func(c string) {
+						if !reached[c] {
+							reached[c] = true
+							walk(c)
+						}
+					})
+				}
+			}
+		}
+		walk(root)
+		t = htmltemplate.New("").Funcs(funcs)
+		for _, name := range slices.Sorted(maps.Keys(reached)) {
+			if tr := treeOf(base.Lookup(name)); tr != nil {
+				// A copy: escaping changes the tree, and base stays as
+				// parsed for the next set.
+				if _, err := t.AddParseTree(name, tr.Copy()); err != nil {
+					return nil, templateErr("%v", err)
+				}
+			}
+		}
+	} else {
+		var err error
+		if t, err = base.Clone(); err != nil {
+			return nil, templateErr("%v", err)
+		}
+	}
+	if _, err := t.New(p).Parse(string(body)); err != nil {
+		return nil, templateErr("%v", err)
+	}
+	return t, nil
+}
+
+// treeOf returns t's tree, or nil when t is nil.
+func treeOf(t *htmltemplate.Template) *parse.Tree {
+	if t == nil {
+		return nil
+	}
+	return t.Tree
 }
 
 // parseSlots adds to base the template "slot:<name>" of every slot: the
