@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -142,7 +143,8 @@ func TestSignInServerProcess(t *testing.T) {
 // http.Server on 127.0.0.1 until t ends. The server trusts 127.0.0.1 as a
 // proxy, so each client request names its own address in X-Forwarded-For,
 // as requests from many users through a reverse proxy do. It returns the
-// server's URL and the session cookie's name.
+// server's URL and the session cookie's name. GET gcPath answers the
+// server's garbage collection so far (see readGC), for the benchmark.
 func serveSignIns(t testing.TB, st kit.Store, accounts int) (url, cookie string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -186,7 +188,13 @@ func serveSignIns(t testing.TB, st kit.Store, accounts int) (url, cookie string)
 		ln.Close()
 		t.Fatalf("seed: %v", err)
 	}
-	srv := &http.Server{Handler: k.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", k.Handler())
+	mux.HandleFunc("GET "+gcPath, func(w http.ResponseWriter, r *http.Request) {
+		g := readGC()
+		fmt.Fprintf(w, "%d %d %d", g.cycles, g.cpu, g.scavenge)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String(), k.Sessions.CookieName()
@@ -362,6 +370,66 @@ type usage struct {
 	// garbage collections and then touches again (see
 	// BenchmarkSignInThroughput).
 	faults int64
+	gc     gcUsage // the garbage collector's share
+}
+
+// gcUsage is what a Go process's garbage collector has done so far, as
+// its runtime counts it (runtime/metrics; the CPU times are the runtime's
+// estimates).
+type gcUsage struct {
+	cycles   int64         // collections completed
+	cpu      time.Duration // marking, assists and pauses
+	scavenge time.Duration // handing free memory back to the kernel
+}
+
+// gcPath is where the sign-in server answers its gcUsage.
+const gcPath = "/_bench/gc"
+
+// readGC returns this process's gcUsage.
+func readGC() gcUsage {
+	s := []metrics.Sample{
+		{Name: "/gc/cycles/total:gc-cycles"},
+		{Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/scavenge/total:cpu-seconds"},
+	}
+	metrics.Read(s)
+	seconds := func(v metrics.Value) time.Duration {
+		if v.Kind() != metrics.KindFloat64 {
+			return 0
+		}
+		return time.Duration(v.Float64() * float64(time.Second))
+	}
+	var cycles int64
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		cycles = int64(s[0].Value.Uint64())
+	}
+	return gcUsage{cycles: cycles, cpu: seconds(s[1].Value), scavenge: seconds(s[2].Value)}
+}
+
+// sub returns g less h.
+func (g gcUsage) sub(h gcUsage) gcUsage {
+	return gcUsage{cycles: g.cycles - h.cycles, cpu: g.cpu - h.cpu, scavenge: g.scavenge - h.scavenge}
+}
+
+// add returns g plus h.
+func (g gcUsage) add(h gcUsage) gcUsage {
+	return gcUsage{cycles: g.cycles + h.cycles, cpu: g.cpu + h.cpu, scavenge: g.scavenge + h.scavenge}
+}
+
+// gc returns the sign-in server's gcUsage, asked of it over HTTP.
+func (s *signInClient) gc() (gcUsage, bool) {
+	resp, err := http.Get(s.url + gcPath)
+	if err != nil {
+		return gcUsage{}, false
+	}
+	defer resp.Body.Close()
+	var g gcUsage
+	var cpu, scavenge int64
+	if _, err := fmt.Fscanf(resp.Body, "%d %d %d", &g.cycles, &cpu, &scavenge); err != nil || resp.StatusCode != http.StatusOK {
+		return gcUsage{}, false
+	}
+	g.cpu, g.scavenge = time.Duration(cpu), time.Duration(scavenge)
+	return g, true
 }
 
 // usage returns what the sign-in server has used so far and, when its
@@ -371,6 +439,9 @@ type usage struct {
 // cannot be read: only Linux's /proc is read.
 func (s *signInClient) usage(pg *pgx.Conn) (server usage, db time.Duration, ok bool) {
 	server, _, ok = processUsage(s.pid)
+	if ok {
+		server.gc, ok = s.gc()
+	}
 	if pg == nil || !ok {
 		return server, 0, ok
 	}
@@ -407,16 +478,20 @@ type phase struct {
 // signInClient.usage).
 func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 	self0, ok0 := selfUsage()
+	gc0 := readGC()
 	server0, db0, ok1 := s.usage(pg)
 	start := time.Now()
 	err := fn()
 	p.wall += time.Since(start)
 	self1, ok2 := selfUsage()
+	gc1 := readGC()
 	server1, db1, ok3 := s.usage(pg)
 	p.self.cpu += self1.cpu - self0.cpu
 	p.self.faults += self1.faults - self0.faults
+	p.self.gc = p.self.gc.add(gc1.sub(gc0))
 	p.server.cpu += server1.cpu - server0.cpu
 	p.server.faults += server1.faults - server0.faults
+	p.server.gc = p.server.gc.add(server1.gc.sub(server0.gc))
 	p.db += db1 - db0
 	p.noCPU = p.noCPU || !(ok0 && ok1 && ok2 && ok3)
 	return err
@@ -469,7 +544,13 @@ func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 // to the kernel and a hash touched again (see "Parameters and the pool"
 // in package password). The server's heap swings more from one
 // collection to the next than the raw process's, so it takes more of
-// them. Run it with
+// them. hash-gcs and signin-gcs count the garbage collections per hash
+// (this process, in the raw phases) and per sign-in (the server, which
+// answers its own figures at gcPath), and hash-gc-ms and signin-gc-ms the
+// CPU time the collector and the scavenger took meanwhile, as the runtime
+// estimates it (runtime/metrics): each hash allocates its 19 MiB, so both
+// sides collect about as often, but a cycle of the server marks the
+// heap of a whole application. Run it with
 //
 //	go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
 //
@@ -546,6 +627,10 @@ func BenchmarkSignInThroughput(b *testing.B) {
 				b.ReportMetric(hashes.self.cpu.Seconds()/(signIns.server.cpu+signIns.self.cpu+signIns.db).Seconds(), "cpu-ratio")
 				b.ReportMetric(float64(hashes.self.faults)/n, "hash-faults")
 				b.ReportMetric(float64(signIns.server.faults)/n, "signin-faults")
+				b.ReportMetric(float64(hashes.self.gc.cycles)/n, "hash-gcs")
+				b.ReportMetric(float64(signIns.server.gc.cycles)/n, "signin-gcs")
+				b.ReportMetric(ms(hashes.self.gc.cpu+hashes.self.gc.scavenge), "hash-gc-ms")
+				b.ReportMetric(ms(signIns.server.gc.cpu+signIns.server.gc.scavenge), "signin-gc-ms")
 			}
 		})
 	}
