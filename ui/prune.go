@@ -64,3 +64,47 @@ func calls(n parse.Node, fn func(name string)) {
 		calls(n.ElseList, fn)
 	}
 }
+
+// idents adds to named the name of every function that n calls.
+func idents(n parse.Node, named map[string]bool) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			idents(c, named)
+		}
+	case *parse.ActionNode:
+		idents(n.Pipe, named)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			idents(c, named)
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			idents(a, named)
+		}
+	case *parse.ChainNode:
+		idents(n.Node, named)
+	case *parse.IdentifierNode:
+		named[n.Ident] = true
+	case *parse.TemplateNode:
+		idents(n.Pipe, named)
+	case *parse.IfNode:
+		idents(n.Pipe, named)
+		idents(n.List, named)
+		idents(n.ElseList, named)
+	case *parse.RangeNode:
+		idents(n.Pipe, named)
+		idents(n.List, named)
+		idents(n.ElseList, named)
+	case *parse.WithNode:
+		idents(n.Pipe, named)
+		idents(n.List, named)
+		idents(n.ElseList, named)
+	}
+}

@@ -676,9 +676,10 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 // body) from the template root: the templates of base and those p
 // defines. Without folding it is a clone of base. With it, it holds only
 // the templates of base that root reaches, and the scratch template of
-// fold: no page runs the others (a template is only ever called by a name
-// written in a template), and each would cost every set its own tree,
-// which the garbage collector marks on every cycle; TestFoldKeepsEveryPage
+// fold, and only the functions of funcs that those templates and p's
+// name: no page runs the others (a template is only ever called by a name
+// written in a template), and each would cost every set its own tree or
+// function, which the garbage collector marks on every cycle; TestFoldKeepsEveryPage
 // compares every page and section of both. A call of a template that
 // neither defines fails the first execution, as in a clone.
 func (u *UI) fileSet(base *htmltemplate.Template, funcs htmltemplate.FuncMap, p string, body []byte, root string) (*htmltemplate.Template, error) {
@@ -705,7 +706,26 @@ func (u *UI) fileSet(base *htmltemplate.Template, funcs htmltemplate.FuncMap, p 
 			}
 		}
 		walk(root)
-		t = htmltemplate.New("").Funcs(funcs)
+		// Only the functions those templates and p name: each set keeps
+		// its own copy of its function map (two maps, one of them of
+		// reflect.Values). p's file must parse whole, so all its templates
+		// count, run or not.
+		named := map[string]bool{}
+		for name := range reached {
+			if tr := treeOf(base.Lookup(name)); tr != nil {
+				idents(tr.Root, named)
+			}
+		}
+		for _, tr := range own {
+			idents(tr.Root, named)
+		}
+		used := htmltemplate.FuncMap{}
+		for name, fn := range funcs {
+			if named[name] {
+				used[name] = fn
+			}
+		}
+		t = htmltemplate.New("").Funcs(used)
 		for _, name := range slices.Sorted(maps.Keys(reached)) {
 			if tr := treeOf(base.Lookup(name)); tr != nil {
 				// A copy: escaping changes the tree, and base stays as
