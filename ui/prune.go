@@ -43,68 +43,78 @@ func reach(set *htmltemplate.Template, n parse.Node, reached map[string]bool) {
 
 // calls calls fn with the name of each template that n calls directly.
 func calls(n parse.Node, fn func(name string)) {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return
+	visit(n, func(n parse.Node) {
+		if t, ok := n.(*parse.TemplateNode); ok {
+			fn(t.Name)
 		}
-		for _, c := range n.Nodes {
-			calls(c, fn)
-		}
-	case *parse.TemplateNode:
-		fn(n.Name)
-	case *parse.IfNode:
-		calls(n.List, fn)
-		calls(n.ElseList, fn)
-	case *parse.RangeNode:
-		calls(n.List, fn)
-		calls(n.ElseList, fn)
-	case *parse.WithNode:
-		calls(n.List, fn)
-		calls(n.ElseList, fn)
-	}
+	})
 }
 
 // idents adds to named the name of every function that n calls.
 func idents(n parse.Node, named map[string]bool) {
+	visit(n, func(n parse.Node) {
+		if id, ok := n.(*parse.IdentifierNode); ok {
+			named[id.Ident] = true
+		}
+	})
+}
+
+// visit calls fn with n and with every node under it: the nodes of lists
+// and branches, pipelines, their commands and the commands' arguments. A
+// nil list or pipeline is skipped.
+func visit(n parse.Node, fn func(parse.Node)) {
 	switch n := n.(type) {
+	case nil:
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
+		fn(n)
 		for _, c := range n.Nodes {
-			idents(c, named)
+			visit(c, fn)
 		}
-	case *parse.ActionNode:
-		idents(n.Pipe, named)
 	case *parse.PipeNode:
 		if n == nil {
 			return
 		}
+		fn(n)
 		for _, c := range n.Cmds {
-			idents(c, named)
+			visit(c, fn)
 		}
+	case *parse.ActionNode:
+		fn(n)
+		visit(n.Pipe, fn)
 	case *parse.CommandNode:
+		fn(n)
 		for _, a := range n.Args {
-			idents(a, named)
+			visit(a, fn)
 		}
 	case *parse.ChainNode:
-		idents(n.Node, named)
-	case *parse.IdentifierNode:
-		named[n.Ident] = true
+		fn(n)
+		visit(n.Node, fn)
 	case *parse.TemplateNode:
-		idents(n.Pipe, named)
-	case *parse.IfNode:
-		idents(n.Pipe, named)
-		idents(n.List, named)
-		idents(n.ElseList, named)
-	case *parse.RangeNode:
-		idents(n.Pipe, named)
-		idents(n.List, named)
-		idents(n.ElseList, named)
-	case *parse.WithNode:
-		idents(n.Pipe, named)
-		idents(n.List, named)
-		idents(n.ElseList, named)
+		fn(n)
+		visit(n.Pipe, fn)
+	default:
+		fn(n)
+		if b := branchOf(n); b != nil {
+			visit(b.Pipe, fn)
+			visit(b.List, fn)
+			visit(b.ElseList, fn)
+		}
 	}
+}
+
+// branchOf returns the branches of an if, range or with node, and nil for
+// any other node.
+func branchOf(n parse.Node) *parse.BranchNode {
+	switch n := n.(type) {
+	case *parse.IfNode:
+		return &n.BranchNode
+	case *parse.RangeNode:
+		return &n.BranchNode
+	case *parse.WithNode:
+		return &n.BranchNode
+	}
+	return nil
 }

@@ -46,17 +46,12 @@ func (s sharer) node(n parse.Node) parse.Node {
 	if c, ok := s[key]; ok {
 		return c
 	}
-	switch n := n.(type) {
-	case *parse.ListNode:
-		for i, c := range n.Nodes {
-			n.Nodes[i] = s.node(c)
+	if l, ok := n.(*parse.ListNode); ok {
+		for i, c := range l.Nodes {
+			l.Nodes[i] = s.node(c)
 		}
-	case *parse.IfNode:
-		n.List, n.ElseList = s.list(n.List), s.list(n.ElseList)
-	case *parse.RangeNode:
-		n.List, n.ElseList = s.list(n.List), s.list(n.ElseList)
-	case *parse.WithNode:
-		n.List, n.ElseList = s.list(n.List), s.list(n.ElseList)
+	} else if b := branchOf(n); b != nil {
+		b.List, b.ElseList = s.list(b.List), s.list(b.ElseList)
 	}
 	s[key] = n
 	return n

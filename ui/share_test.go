@@ -44,17 +44,16 @@ func TestShareKeepsOneCopy(t *testing.T) {
 				twins++
 			}
 			byKey[key] = n
-			switch n := n.(type) {
-			case *parse.ListNode:
-				for _, c := range n.Nodes {
+			if l, ok := n.(*parse.ListNode); ok {
+				for _, c := range l.Nodes {
 					walk(c)
 				}
-			case *parse.IfNode:
-				walkList(walk, n.List, n.ElseList)
-			case *parse.RangeNode:
-				walkList(walk, n.List, n.ElseList)
-			case *parse.WithNode:
-				walkList(walk, n.List, n.ElseList)
+			} else if b := branchOf(n); b != nil {
+				for _, l := range []*parse.ListNode{b.List, b.ElseList} {
+					if l != nil {
+						walk(l)
+					}
+				}
 			}
 		}
 		var sets []*htmltemplate.Template
@@ -84,15 +83,6 @@ func TestShareKeepsOneCopy(t *testing.T) {
 		t.Error("sets built without sharing: no node has a twin, so sharing has nothing to share and the test checks nothing")
 	}
 	t.Logf("shared: %d distinct nodes in %d places; without sharing, %d nodes have a twin", distinct, places, plainTwins)
-}
-
-// walkList walks the lists that are not nil.
-func walkList(walk func(parse.Node), lists ...*parse.ListNode) {
-	for _, l := range lists {
-		if l != nil {
-			walk(l)
-		}
-	}
 }
 
 // TestSharedPagesRenderConcurrently renders every page and email from
