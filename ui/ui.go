@@ -102,8 +102,10 @@ func corePages() map[string]any {
 // that fails).
 func New(s *site.Site, cfg Config) (*UI, error) { return build(s, cfg, true) }
 
-// build is New, with the folding of the templates' constants (see fold)
-// left out when fold is false: the tests compare both.
+// build is New, with the folding of the templates' constants, the
+// trimming of each set to what it runs and the sharing of nodes between
+// sets (see fold, fileSet and sharer) left out when fold is false: the
+// tests compare both.
 func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: ui: nil site", sigra.ErrConfig)
@@ -675,13 +677,14 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 // fileSet returns the set that runs the page or section file p (its text
 // body) from the template root: the templates of base and those p
 // defines. Without folding it is a clone of base. With it, it holds only
-// the templates of base that root reaches, and the scratch template of
+// the templates of base that root reaches and the scratch template of
 // fold, and only the functions of funcs that those templates and p's
-// name: no page runs the others (a template is only ever called by a name
-// written in a template), and each would cost every set its own tree or
-// function, which the garbage collector marks on every cycle; TestFoldKeepsEveryPage
-// compares every page and section of both. A call of a template that
-// neither defines fails the first execution, as in a clone.
+// name. No page runs the others (a template is only ever called by a name
+// written in a template), and each would cost every set a tree or a
+// function of its own, which the garbage collector marks on every cycle.
+// TestFoldKeepsEveryPage compares every page and section of both. A call
+// of a template that neither defines fails the first execution, as in a
+// clone.
 func (u *UI) fileSet(base *htmltemplate.Template, funcs htmltemplate.FuncMap, p string, body []byte, root string) (*htmltemplate.Template, error) {
 	var t *htmltemplate.Template
 	if u.fold {
