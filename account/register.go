@@ -408,15 +408,11 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 			"invalid_input", "Enter the address to send the email to.", map[string]string{key: "Enter a valid email address, like name@example.com."})
 		return
 	}
-	if err := h.k.Limiter.Check(ctx, "email-ip:"+middleware.IPKey(h.k.Site.ClientIP(r)), h.cfg.Limits.EmailPerIP); err != nil {
-		h.k.Error(w, r, err)
-		return
-	}
-	err = h.k.Limiter.Check(ctx, "email-addr:"+store.NormalizeEmail(email), h.cfg.Limits.EmailPerAddress)
+	i, err := h.k.Limiter.CheckAll(ctx, h.emailLimits(r, email))
 	if err == nil {
 		err = h.k.Later(ctx, jobConfirm, email, nil)
 	}
-	if err != nil && !errors.Is(err, middleware.ErrLimited) {
+	if err != nil && !(errors.Is(err, middleware.ErrLimited) && i == 1) {
 		h.k.Error(w, r, err)
 		return
 	}

@@ -40,12 +40,8 @@ func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request, page, tit
 		h.k.FormError(w, r, http.StatusUnprocessableEntity, page, kernel.Built(p), "invalid_input", "Check the highlighted fields.", map[string]string{"email": "Enter a valid email address, like name@example.com."})
 		return "", false
 	}
-	if err := h.k.Limiter.Check(ctx, "email-ip:"+middleware.IPKey(h.k.Site.ClientIP(r)), h.cfg.Limits.EmailPerIP); err != nil {
-		h.k.Error(w, r, err)
-		return "", false
-	}
-	err = h.k.Limiter.Check(ctx, "email-addr:"+store.NormalizeEmail(email), h.cfg.Limits.EmailPerAddress)
-	if errors.Is(err, middleware.ErrLimited) {
+	i, err := h.k.Limiter.CheckAll(ctx, h.emailLimits(r, email))
+	if errors.Is(err, middleware.ErrLimited) && i == 1 {
 		return email, true
 	}
 	if err != nil {
@@ -53,6 +49,18 @@ func (h *Handler) emailRequest(w http.ResponseWriter, r *http.Request, page, tit
 		return "", false
 	}
 	return email, false
+}
+
+// emailLimits are the limits of a request that emails address: the
+// client's address (a refusal answers 429), then the recipient's (a
+// refusal answers as if the email went, so that it tells nothing about
+// the account). Counted together, in one write of the store (see
+// middleware.RateLimiter.CheckAll), and in this order wherever both are.
+func (h *Handler) emailLimits(r *http.Request, address string) []middleware.KeyLimit {
+	return []middleware.KeyLimit{
+		{Key: "email-ip:" + middleware.IPKey(h.k.Site.ClientIP(r)), Limit: h.cfg.Limits.EmailPerIP},
+		{Key: "email-addr:" + store.NormalizeEmail(address), Limit: h.cfg.Limits.EmailPerAddress},
+	}
 }
 
 // forgot starts a password reset. The answer, and the work done before

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigra-go/sigra/account"
 	"github.com/sigra-go/sigra/audit"
 	"github.com/sigra-go/sigra/internal/apptest"
+	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/store"
 )
 
@@ -284,4 +286,59 @@ func TestResetRollsBackWithForgetTrust(t *testing.T) {
 			t.Error("after the reset: got the browser still trusted, want the trust forgotten")
 		}
 	})
+}
+
+// TestEmailRequestLimits: a request that emails an address (a reset, a
+// magic link, a confirmation resent) counts the client's address, then
+// the recipient's, together. The client's limit refuses with 429 and
+// counts nothing for the recipient; the recipient's answers as if the
+// email went, and sends nothing. On PostgreSQL a refused request writes
+// one statement: both limits in one (the two counted one by one took two).
+func TestEmailRequestLimits(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"/auth/password/forgot", "/auth/magic", "/auth/confirm/resend"} {
+		t.Run(strings.TrimPrefix(path, "/auth/"), func(t *testing.T) {
+			t.Parallel()
+			config := func(_ *apptest.App, c *account.Config) {
+				c.Limits.EmailPerIP = middleware.Limit{N: 3, Window: time.Hour}
+				c.Limits.EmailPerAddress = middleware.Limit{N: 1, Window: time.Hour}
+			}
+			each(t, opts{Config: config}, func(t *testing.T, a *app) {
+				c := a.Client(t)
+				first := c.Post(path, form("email", "a@example.com"))
+				if first.StatusCode >= 400 {
+					t.Fatalf("first request: got %d", first.StatusCode)
+				}
+				w0 := a.Writes(t)
+				again := c.Post(path, form("email", "a@example.com"))
+				if again.StatusCode != first.StatusCode || again.Header.Get("Location") != first.Header.Get("Location") || page(again.Body) != page(first.Body) {
+					t.Errorf("the recipient's limit: got %d, want the first request's answer %d", again.StatusCode, first.StatusCode)
+				}
+				if w := a.Writes(t) - w0; a.Backend == "postgres" && w != 1 {
+					t.Errorf("the recipient's limit: %d statements that change rows, want 1", w)
+				}
+				c.Post(path, form("email", "b@example.com"))
+				w0 = a.Writes(t)
+				wantError(t, "the client's limit", c.JSON("POST", path, `{"email":"c@example.com"}`), http.StatusTooManyRequests, "rate_limited")
+				if w := a.Writes(t) - w0; a.Backend == "postgres" && w != 1 {
+					t.Errorf("the client's limit: %d statements that change rows, want 1", w)
+				}
+				if got := limitCount(t, a, "email-addr:c@example.com"); got != 0 {
+					t.Errorf("the recipient of a refused request: counted %d times, want 0", got)
+				}
+				if got := limitCount(t, a, "email-addr:a@example.com"); got != 2 {
+					t.Errorf("a@example.com: counted %d times, want 2", got)
+				}
+			})
+		})
+	}
+}
+
+// limitCount returns the count of the rate-limit counter key in the
+// store.
+func limitCount(t *testing.T, a *app, key string) int {
+	t.Helper()
+	var n int
+	a.QueryRow(t, "SELECT coalesce(sum(count), 0) FROM sigra_rate_limits WHERE key = ?", []any{key}, &n)
+	return n
 }

@@ -80,7 +80,9 @@
 // address (IPv6 grouped by /64, see [IPKey]), per account (handlers call
 // [RateLimiter.Check] with the account they parsed), or global. The client
 // address is the site's ([site.Site.ClientIP]): forwarding headers count
-// only when the peer is a trusted proxy.
+// only when the peer is a trusted proxy. [RateLimiter.CheckAll] counts
+// several limits of one request in order, stopping at the first that
+// refuses: over a store, in one write.
 //
 // When the limiter fails (its store is unreachable or too slow), the
 // check fails closed: the request gets 503 with Retry-After, and the

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -129,6 +130,28 @@ func ExampleRateLimiter_Limit() {
 	// 200 Retry-After=""
 	// 200 Retry-After=""
 	// 429 Retry-After="60"
+}
+
+// Two limits of one request, counted together: the client's address,
+// then the account it names. The third request is refused by the
+// account's limit (index 1); the fourth, from the same address, by the
+// address's (index 0), and the account's is not counted for it.
+func ExampleRateLimiter_CheckAll() {
+	s, _ := site.New(site.Config{BaseURL: "https://app.example.com"})
+	rl, _ := middleware.NewRateLimiter(s, middleware.RateLimiterConfig{Limiter: middleware.NewMemoryLimiter(0)})
+	limits := []middleware.KeyLimit{
+		{Key: "reset-ip:" + middleware.IPKey("203.0.113.7"), Limit: middleware.Limit{N: 3, Window: time.Hour}},
+		{Key: "reset-addr:user@example.com", Limit: middleware.Limit{N: 2, Window: time.Hour}},
+	}
+	for range 4 {
+		i, err := rl.CheckAll(context.Background(), limits)
+		fmt.Println(i, errors.Is(err, middleware.ErrLimited))
+	}
+	// Output:
+	// -1 false
+	// -1 false
+	// 1 true
+	// 0 true
 }
 
 // CSRF protection for the site: a cross-site form post is refused, a form

@@ -170,6 +170,66 @@ func (rl *RateLimiter) Check(ctx context.Context, key string, limit Limit) error
 	return nil
 }
 
+// KeyLimit is one limit of a [RateLimiter.CheckAll] sequence: Limit
+// counted on Key (Name-prefixed by the caller, as for Check).
+type KeyLimit struct {
+	Key   string
+	Limit Limit
+}
+
+// CheckAll counts one hit on each of limits in order, as Check does, and
+// stops at the first that is over its limit: it returns that limit's
+// index and its *LimitError, and counts nothing after it. Otherwise it
+// returns -1 and nil, or -1 and the error of a limiter that failed (as
+// Check: an error wrapping ErrLimiterUnavailable, or nil with FailOpen
+// set). When the Limiter is a store.SequenceLimiter (every Sigra store
+// is), the hits are one call of it: one write of the store, on PostgreSQL
+// one statement, where hits one by one are a write each. Limits whose
+// keys repeat, or whose N or Window is not positive, are refused with an
+// error before anything is counted: a programming error. Every sequence
+// that shares keys with another should list them in the same order (see
+// store.SequenceLimiter).
+func (rl *RateLimiter) CheckAll(ctx context.Context, limits []KeyLimit) (int, error) {
+	hits := make([]store.LimitHit, len(limits))
+	for i, kl := range limits {
+		if !kl.Limit.valid() {
+			return -1, fmt.Errorf("sigra/middleware: CheckAll: limit %d (%q) needs a positive N and Window", i, kl.Key)
+		}
+		hits[i] = store.LimitHit{Key: kl.Key, Limit: kl.Limit.N, Window: kl.Limit.Window}
+	}
+	if err := store.CheckLimitHits(hits); err != nil {
+		return -1, fmt.Errorf("sigra/middleware: CheckAll: %w", err)
+	}
+	seq, ok := rl.limiter.(store.SequenceLimiter)
+	if !ok || len(limits) < 2 {
+		for i, kl := range limits {
+			if err := rl.Check(ctx, kl.Key, kl.Limit); errors.Is(err, ErrLimited) {
+				return i, err
+			} else if err != nil {
+				return -1, err
+			}
+		}
+		return -1, nil
+	}
+	now := rl.site.Now()
+	res, err := seq.HitSequence(ctx, hits, now)
+	if err == nil && (len(res) == 0 || len(res) > len(hits) || len(res) < len(hits) && res[len(res)-1].Allowed) {
+		err = fmt.Errorf("%d results for %d hits", len(res), len(hits))
+	}
+	if err != nil {
+		if rl.failOpen && ctx.Err() == nil {
+			rl.logger.WarnContext(ctx, "rate limiter failed; letting the request through", "keys", len(limits), "key", limits[0].Key, "err", err)
+			return -1, nil
+		}
+		return -1, &limiterError{err: err}
+	}
+	if last := res[len(res)-1]; !last.Allowed {
+		i := len(res) - 1
+		return i, Refusal(limits[i].Key, last, now)
+	}
+	return -1, nil
+}
+
 // Limiter returns the [Limiter] rl counts on. A feature that counts other
 // hits in its store (attempt places) tells by it whether rl counts in the
 // same store, and so whether both may be counted in one write.

@@ -17,6 +17,7 @@ import (
 	"github.com/sigra-go/sigra/middleware"
 	"github.com/sigra-go/sigra/site"
 	"github.com/sigra-go/sigra/store"
+	"github.com/sigra-go/sigra/store/sqlite"
 )
 
 func TestIPKey(t *testing.T) {
@@ -327,5 +328,130 @@ func TestMemoryLimiterExactUnderConcurrency(t *testing.T) {
 	wg.Wait()
 	if allowed.Load() != 37 {
 		t.Fatalf("allowed: got %d of 200, want 37", allowed.Load())
+	}
+}
+
+// countingLimiter counts the calls into a store's limiter: Hit one by one,
+// HitSequence for a sequence.
+type countingLimiter struct {
+	*sqlite.DB
+	hits, sequences atomic.Int64
+}
+
+func (c *countingLimiter) Hit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (store.LimitResult, error) {
+	c.hits.Add(1)
+	return c.DB.Hit(ctx, key, limit, window, now)
+}
+
+func (c *countingLimiter) HitSequence(ctx context.Context, hits []store.LimitHit, now time.Time) ([]store.LimitResult, error) {
+	c.sequences.Add(1)
+	return c.DB.HitSequence(ctx, hits, now)
+}
+
+// TestRateLimiterCheckAll: CheckAll counts its limits in order and stops
+// at the first over its limit, which it names by index with its
+// *LimitError; the limits after it are not counted. Over a store (a
+// store.SequenceLimiter) the whole sequence is one call of HitSequence;
+// over a MemoryLimiter, a Check each. Limits that repeat a key or are not
+// positive are refused before anything is counted.
+func TestRateLimiterCheckAll(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"store", "memory"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clock := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			var lim middleware.Limiter
+			counting := &countingLimiter{DB: openSQLite(t)}
+			if name == "store" {
+				lim = counting
+			} else {
+				lim = middleware.NewMemoryLimiter(100)
+			}
+			rl, err := middleware.NewRateLimiter(newSite(t, clock.Now, nil), middleware.RateLimiterConfig{Limiter: lim})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			w := 10 * time.Minute
+			limits := []middleware.KeyLimit{{Key: "a", Limit: middleware.Limit{N: 3, Window: w}}, {Key: "b", Limit: middleware.Limit{N: 1, Window: w}}}
+			// count returns how many hits key has had in its window (by
+			// counting one more under a limit that allows it).
+			count := func(key string) int {
+				res, err := lim.Hit(ctx, key, 1000, w, clock.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res.Count - 1
+			}
+			// want: the index refused (-1 for none) at each call; a is
+			// refused at its fourth hit, b from its second on.
+			for call, want := range []int{-1, 1, 1, 0} {
+				got, err := rl.CheckAll(ctx, limits)
+				if got != want {
+					t.Fatalf("call %d: got index %d (%v), want %d", call+1, got, err, want)
+				}
+				var le *middleware.LimitError
+				switch {
+				case want < 0 && err != nil:
+					t.Fatalf("call %d: got %v, want nil", call+1, err)
+				case want >= 0 && (!errors.As(err, &le) || le.Key != limits[want].Key || le.RetryAfter != w):
+					t.Fatalf("call %d: got %v, want a *LimitError for %q retrying in %v", call+1, err, limits[want].Key, w)
+				}
+			}
+			if a, b := count("a"), count("b"); a != 4 || b != 3 {
+				t.Errorf("counts: got a %d and b %d, want 4 and 3 (b not counted once a refused)", a, b)
+			}
+			if name == "store" {
+				if h, s := counting.hits.Load(), counting.sequences.Load(); h != 2 || s != 4 {
+					t.Errorf("store calls: got %d Hit and %d HitSequence, want 2 (this test's own) and 4", h, s)
+				}
+			}
+			for _, bad := range [][]middleware.KeyLimit{
+				{{Key: "c", Limit: middleware.Limit{N: 1, Window: w}}, {Key: "c", Limit: middleware.Limit{N: 1, Window: w}}},
+				{{Key: "c", Limit: middleware.Limit{N: 1, Window: w}}, {Key: "d", Limit: middleware.Limit{}}},
+			} {
+				if i, err := rl.CheckAll(ctx, bad); i != -1 || err == nil || errors.Is(err, middleware.ErrLimited) || errors.Is(err, middleware.ErrLimiterUnavailable) {
+					t.Errorf("invalid limits %v: got %d, %v; want -1 and an error of its own", bad, i, err)
+				}
+			}
+			if c := count("c"); c != 0 {
+				t.Errorf("invalid limits: c counted %d times, want 0", c)
+			}
+			if i, err := rl.CheckAll(ctx, nil); i != -1 || err != nil {
+				t.Errorf("no limits: got %d, %v; want -1, nil", i, err)
+			}
+		})
+	}
+}
+
+// failingSequence is a SequenceLimiter whose store is down.
+type failingSequence struct{ failingLimiter }
+
+func (failingSequence) HitSequence(context.Context, []store.LimitHit, time.Time) ([]store.LimitResult, error) {
+	return nil, errors.New("down")
+}
+
+// TestRateLimiterCheckAllFailure: a sequence whose store fails answers an
+// error wrapping ErrLimiterUnavailable and the store's, or, with
+// FailOpen, lets the request through and logs it, as Check does.
+func TestRateLimiterCheckAllFailure(t *testing.T) {
+	t.Parallel()
+	for _, open := range []bool{false, true} {
+		t.Run(fmt.Sprintf("FailOpen=%v", open), func(t *testing.T) {
+			t.Parallel()
+			log := &logRecorder{}
+			rl, err := middleware.NewRateLimiter(newSite(t, nil, log), middleware.RateLimiterConfig{Limiter: failingSequence{}, FailOpen: open})
+			if err != nil {
+				t.Fatal(err)
+			}
+			limits := []middleware.KeyLimit{{Key: "a", Limit: middleware.Limit{N: 1, Window: time.Second}}, {Key: "b", Limit: middleware.Limit{N: 1, Window: time.Second}}}
+			i, err := rl.CheckAll(context.Background(), limits)
+			if open && (i != -1 || err != nil || len(log.records()) != 1) {
+				t.Errorf("got %d, %v and %d log records; want -1, nil and 1", i, err, len(log.records()))
+			}
+			if !open && (i != -1 || !errors.Is(err, middleware.ErrLimiterUnavailable) || !strings.Contains(err.Error(), "down")) {
+				t.Errorf("got %d, %v; want -1 and an error wrapping ErrLimiterUnavailable and the store's", i, err)
+			}
+		})
 	}
 }

@@ -119,10 +119,7 @@ func attempt(key string, l Lockout, res store.LimitResult) Attempt {
 
 // KeyLimit is one rate limit that [Kernel.AdmitAfter] counts: Limit on Key
 // (the rule's name prefixed by the caller, as for RateLimiter.Check).
-type KeyLimit struct {
-	Key   string
-	Limit middleware.Limit
-}
+type KeyLimit = middleware.KeyLimit
 
 // AdmitAfter counts one hit on each of limits in order, as the rate
 // limiter's Check does, then takes a place of l for key, as [Kernel.Admit]
