@@ -328,7 +328,7 @@ func TestBreachRenewAfterSudoWindow(t *testing.T) {
 	backends(t, func(t *testing.T, backend string) {
 		rs := newRangeServer(t, pw)
 		a := newApp(t, breachOpts(t, rs, opts{Backend: backend}))
-		newUser(t, a, "user@example.com")
+		u := newUser(t, a, "user@example.com")
 		c := a.Client(t)
 		c.SignIn("user@example.com", pw)
 		a.Clock.Advance(11 * time.Minute)
@@ -341,7 +341,19 @@ func TestBreachRenewAfterSudoWindow(t *testing.T) {
 		if fields["current_password"] == "" {
 			t.Fatalf("got fields %v, want current_password", fields)
 		}
+		w0 := a.Writes(t)
 		wantError(t, "renew with a wrong current password", c.JSON("POST", "/auth/password/renew", jsonOf(map[string]string{"current_password": "not it at all", "password": newPW})), http.StatusUnauthorized, "invalid_credentials")
+		// The change's limit and the password's attempt place in one
+		// statement, then the audit row.
+		if w := a.Writes(t) - w0; a.Backend == "postgres" && w != 2 {
+			t.Errorf("renew with a wrong current password: %d statements that change rows, want 2", w)
+		}
+		if n := limitCount(t, a, "pwchange:"+u.ID); n != 2 {
+			t.Errorf("password change limit: counted %d times, want 2 (the missing field's and the wrong password's)", n)
+		}
+		if n := attempts(t, a, "user@example.com"); n != 1 {
+			t.Errorf("password attempt places: got %d, want 1", n)
+		}
 		if a.User(t, "user@example.com").PasswordHash != before {
 			t.Fatal("a refused renewal changed the password")
 		}

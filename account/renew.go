@@ -86,9 +86,12 @@ func (h *Handler) renew(w http.ResponseWriter, r *http.Request) {
 		h.k.Error(w, r, err)
 		return
 	}
-	if err := h.k.Limiter.Check(ctx, "pwchange:"+u.ID, h.cfg.Limits.PasswordChange); err != nil {
-		h.k.Error(w, r, err)
-		return
+	limit := h.passwordChangeLimit(u)
+	if !d.NeedCurrent || in["current_password"] == "" || in["password"] == "" {
+		if err := h.k.Limiter.Check(ctx, limit.Key, limit.Limit); err != nil {
+			h.k.Error(w, r, err)
+			return
+		}
 	}
 	fields := map[string]string{}
 	if d.NeedCurrent && in["current_password"] == "" {
@@ -101,7 +104,7 @@ func (h *Handler) renew(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnprocessableEntity, "invalid_input", "Check the highlighted fields.", fields)
 		return
 	}
-	if d.NeedCurrent && !h.checkCurrentPassword(w, r, u, in["current_password"], refuse) {
+	if d.NeedCurrent && !h.checkCurrentPassword(w, r, u, in["current_password"], refuse, limit) {
 		return
 	}
 	hash, ok := h.newPasswordHash(w, r, in["password"], u.Email, refuse)
@@ -121,12 +124,23 @@ func (h *Handler) renew(w http.ResponseWriter, r *http.Request) {
 	kernel.Redirect(w, r, kernel.WithNotice(next, "password_changed"), nil)
 }
 
+// passwordChangeLimit is the limit on u's password changes. Every attempt
+// counts against it before anything is checked: one that gives the
+// current password counts it with the password's attempt place (see
+// checkCurrentPassword), any other on its own.
+func (h *Handler) passwordChangeLimit(u *store.User) kernel.KeyLimit {
+	return kernel.KeyLimit{Key: "pwchange:" + u.ID, Limit: h.cfg.Limits.PasswordChange}
+}
+
 // checkCurrentPassword checks the current password a password change
 // gives, counting a wrong one toward the lockout and auditing it, and
-// answers a wrong one through refuse. ok is false when it answered.
-func (h *Handler) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u *store.User, plain string, refuse func(status int, code, msg string, fields map[string]string)) bool {
+// answers a wrong one through refuse. The change's limit is counted with
+// the password's attempt place, in one write of the kit's store (see
+// kernel.Kernel.CheckPasswordAfter); one that refuses answers 429. ok is
+// false when it answered.
+func (h *Handler) checkCurrentPassword(w http.ResponseWriter, r *http.Request, u *store.User, plain string, refuse func(status int, code, msg string, fields map[string]string), limit kernel.KeyLimit) bool {
 	ctx := r.Context()
-	err := h.k.CheckPassword(ctx, r, h.pw, u, plain, h.passwordLockout(r))
+	err := h.k.CheckPasswordAfter(ctx, r, h.pw, u, plain, h.passwordLockout(r), []kernel.KeyLimit{limit})
 	switch {
 	case errors.Is(err, sigra.ErrLockedOut):
 		h.k.RecordFailure(ctx, audit.ActionPasswordChange, u.ID, u.ID, map[string]string{"reason": "locked"})

@@ -344,9 +344,12 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		h.k.Error(w, r, err)
 		return
 	}
-	if err := h.k.Limiter.Check(ctx, "pwchange:"+u.ID, h.cfg.Limits.PasswordChange); err != nil {
-		h.k.Error(w, r, err)
-		return
+	limit := h.passwordChangeLimit(u)
+	if u.PasswordHash == "" || in["current_password"] == "" || in["password"] == "" {
+		if err := h.k.Limiter.Check(ctx, limit.Key, limit.Limit); err != nil {
+			h.k.Error(w, r, err)
+			return
+		}
 	}
 	refuse := func(status int, code, msg string, fields map[string]string) {
 		h.settingsError(w, r, status, code, msg, fields, nil)
@@ -361,7 +364,7 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 			refuse(http.StatusUnprocessableEntity, "invalid_input", "Enter your current password.", map[string]string{"current_password": "Enter your current password."})
 			return
 		}
-		if !h.checkCurrentPassword(w, r, u, in["current_password"], refuse) {
+		if !h.checkCurrentPassword(w, r, u, in["current_password"], refuse, limit) {
 			return
 		}
 	} else if !sigra.AuthFrom(ctx).InSudo(h.k.Now(), h.k.Guard.SudoWindow()) {

@@ -393,6 +393,42 @@ func TestSudoLimit(t *testing.T) {
 	}
 }
 
+// TestPasswordChangeLimit: every password change counts against the
+// PasswordChange limit before anything is checked, one with a missing
+// field as one with a wrong current password; one it refuses checks
+// nothing and takes no password attempt place. With the current password,
+// the limit and the place are counted together: on PostgreSQL one
+// statement (then the audit row), where the two one by one took two. Once
+// the limit's window has passed, the right password changes it.
+func TestPasswordChangeLimit(t *testing.T) {
+	t.Parallel()
+	config := func(_ *apptest.App, c *account.Config) {
+		c.Limits.PasswordChange = middleware.Limit{N: 3, Window: time.Minute}
+	}
+	each(t, opts{Config: config}, func(t *testing.T, a *app) {
+		newUser(t, a, "user@example.com")
+		c := signedIn(t, a, "user@example.com")
+		v0, _ := hashing(a)
+		for i := range 2 {
+			w0 := a.Writes(t)
+			wantStatus(t, fmt.Sprintf("wrong current password %d", i+1), c.Post("/auth/password", form("current_password", "wrong password", "password", "a brand new passphrase")), http.StatusUnauthorized)
+			if w := a.Writes(t) - w0; a.Backend == "postgres" && w != 2 {
+				t.Errorf("wrong current password %d: %d statements that change rows, want 2", i+1, w)
+			}
+		}
+		wantError(t, "missing new password", c.JSON("POST", "/auth/password", jsonOf(map[string]string{"current_password": pw})), http.StatusUnprocessableEntity, "invalid_input")
+		wantError(t, "right password over the limit", c.JSON("POST", "/auth/password", jsonOf(map[string]string{"current_password": pw, "password": "a brand new passphrase"})), http.StatusTooManyRequests, "rate_limited")
+		if v1, _ := hashing(a); v1-v0 != 2 {
+			t.Errorf("passwords verified: got %d, want 2 (none for the refused request)", v1-v0)
+		}
+		if got := attempts(t, a, "user@example.com"); got != 2 {
+			t.Errorf("password attempt places: got %d, want 2 (none for the refused request)", got)
+		}
+		a.Clock.Advance(time.Minute + time.Second)
+		wantRedirect(t, "right password once the limit's window has passed", c.Post("/auth/password", form("current_password", pw, "password", "a brand new passphrase")), "/auth/settings?notice=password_changed")
+	})
+}
+
 // device is one entry of the JSON session list.
 type device struct {
 	ID         string    `json:"id"`
