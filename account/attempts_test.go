@@ -11,7 +11,14 @@ import (
 // verifications since the last success.
 func attempts(t *testing.T, a *app, address string) int {
 	t.Helper()
+	return limitCount(t, a, kernel.PasswordKey(address))
+}
+
+// limitCount returns the count of the rate-limit counter key in the
+// store.
+func limitCount(t *testing.T, a *app, key string) int {
+	t.Helper()
 	var n int
-	a.QueryRow(t, "SELECT coalesce(sum(count), 0) FROM sigra_rate_limits WHERE key = ?", []any{kernel.PasswordKey(address)}, &n)
+	a.QueryRow(t, "SELECT coalesce(sum(count), 0) FROM sigra_rate_limits WHERE key = ?", []any{key}, &n)
 	return n
 }

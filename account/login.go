@@ -501,11 +501,8 @@ func (h *Handler) sudo(w http.ResponseWriter, r *http.Request) {
 	// counted together (one write of the kit's store).
 	limit := kernel.KeyLimit{Key: "sudo:" + u.ID, Limit: h.cfg.Limits.SudoPerUser}
 	withPassword := in["password"] != "" && d.HasPassword
-	if !withPassword {
-		if err := h.k.Limiter.Check(ctx, limit.Key, limit.Limit); err != nil {
-			h.k.Error(w, r, err)
-			return
-		}
+	if !h.countFirst(w, r, limit, withPassword) {
+		return
 	}
 	var method sigra.Method
 	switch {

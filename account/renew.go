@@ -87,11 +87,8 @@ func (h *Handler) renew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := h.passwordChangeLimit(u)
-	if !d.NeedCurrent || in["current_password"] == "" || in["password"] == "" {
-		if err := h.k.Limiter.Check(ctx, limit.Key, limit.Limit); err != nil {
-			h.k.Error(w, r, err)
-			return
-		}
+	if !h.countFirst(w, r, limit, d.NeedCurrent && in["current_password"] != "" && in["password"] != "") {
+		return
 	}
 	fields := map[string]string{}
 	if d.NeedCurrent && in["current_password"] == "" {
@@ -130,6 +127,21 @@ func (h *Handler) renew(w http.ResponseWriter, r *http.Request) {
 // checkCurrentPassword), any other on its own.
 func (h *Handler) passwordChangeLimit(u *store.User) kernel.KeyLimit {
 	return kernel.KeyLimit{Key: "pwchange:" + u.ID, Limit: h.cfg.Limits.PasswordChange}
+}
+
+// countFirst counts limit on its own, now, unless later: the attempt will
+// reach a password check that counts the limit with the password's
+// attempt place, in one write (see checkCurrentPassword). ok is false when
+// it answered: over the limit, or the limiter failed.
+func (h *Handler) countFirst(w http.ResponseWriter, r *http.Request, limit kernel.KeyLimit, later bool) bool {
+	if later {
+		return true
+	}
+	if err := h.k.Limiter.Check(r.Context(), limit.Key, limit.Limit); err != nil {
+		h.k.Error(w, r, err)
+		return false
+	}
+	return true
 }
 
 // checkCurrentPassword checks the current password a password change

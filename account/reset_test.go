@@ -333,12 +333,3 @@ func TestEmailRequestLimits(t *testing.T) {
 		})
 	}
 }
-
-// limitCount returns the count of the rate-limit counter key in the
-// store.
-func limitCount(t *testing.T, a *app, key string) int {
-	t.Helper()
-	var n int
-	a.QueryRow(t, "SELECT coalesce(sum(count), 0) FROM sigra_rate_limits WHERE key = ?", []any{key}, &n)
-	return n
-}

@@ -345,11 +345,8 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := h.passwordChangeLimit(u)
-	if u.PasswordHash == "" || in["current_password"] == "" || in["password"] == "" {
-		if err := h.k.Limiter.Check(ctx, limit.Key, limit.Limit); err != nil {
-			h.k.Error(w, r, err)
-			return
-		}
+	if !h.countFirst(w, r, limit, u.PasswordHash != "" && in["current_password"] != "" && in["password"] != "") {
+		return
 	}
 	refuse := func(status int, code, msg string, fields map[string]string) {
 		h.settingsError(w, r, status, code, msg, fields, nil)

@@ -42,13 +42,14 @@ func processUsage(pid int) (u usage, name string, ok bool) {
 	return usage{cpu: time.Duration(utime+stime) * 10 * time.Millisecond, faults: minflt}, string(b[open+1 : end]), true
 }
 
-// selfUsage returns what this process has used so far.
+// selfUsage returns what this process has used so far, its garbage
+// collector's share included.
 func selfUsage() (usage, bool) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return usage{}, false
 	}
-	return usage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), faults: ru.Minflt}, true
+	return usage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), faults: ru.Minflt, gc: readGC()}, true
 }
 
 // TestProcessUsage reads this process's usage from /proc and checks it

@@ -406,6 +406,16 @@ func readGC() gcUsage {
 	return gcUsage{cycles: cycles, cpu: seconds(s[1].Value), scavenge: seconds(s[2].Value)}
 }
 
+// sub returns u less v.
+func (u usage) sub(v usage) usage {
+	return usage{cpu: u.cpu - v.cpu, faults: u.faults - v.faults, gc: u.gc.sub(v.gc)}
+}
+
+// add returns u plus v.
+func (u usage) add(v usage) usage {
+	return usage{cpu: u.cpu + v.cpu, faults: u.faults + v.faults, gc: u.gc.add(v.gc)}
+}
+
 // sub returns g less h.
 func (g gcUsage) sub(h gcUsage) gcUsage {
 	return gcUsage{cycles: g.cycles - h.cycles, cpu: g.cpu - h.cpu, scavenge: g.scavenge - h.scavenge}
@@ -478,20 +488,14 @@ type phase struct {
 // signInClient.usage).
 func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 	self0, ok0 := selfUsage()
-	gc0 := readGC()
 	server0, db0, ok1 := s.usage(pg)
 	start := time.Now()
 	err := fn()
 	p.wall += time.Since(start)
 	self1, ok2 := selfUsage()
-	gc1 := readGC()
 	server1, db1, ok3 := s.usage(pg)
-	p.self.cpu += self1.cpu - self0.cpu
-	p.self.faults += self1.faults - self0.faults
-	p.self.gc = p.self.gc.add(gc1.sub(gc0))
-	p.server.cpu += server1.cpu - server0.cpu
-	p.server.faults += server1.faults - server0.faults
-	p.server.gc = p.server.gc.add(server1.gc.sub(server0.gc))
+	p.self = p.self.add(self1.sub(self0))
+	p.server = p.server.add(server1.sub(server0))
 	p.db += db1 - db0
 	p.noCPU = p.noCPU || !(ok0 && ok1 && ok2 && ok3)
 	return err
@@ -549,8 +553,8 @@ func (p *phase) measure(s *signInClient, pg *pgx.Conn, fn func() error) error {
 // answers its own figures at gcPath), and hash-gc-ms and signin-gc-ms the
 // CPU time the collector and the scavenger took meanwhile, as the runtime
 // estimates it (runtime/metrics): each hash allocates its 19 MiB, so both
-// sides collect about as often, but a cycle of the server marks the
-// heap of a whole application. Run it with
+// sides collect every two or three hashes, but a cycle of the server
+// marks the heap of a whole application. Run it with
 //
 //	go test -run '^$' -bench SignInThroughput -benchtime 4x -count 5 ./bench/
 //

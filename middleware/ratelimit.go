@@ -173,7 +173,9 @@ func (rl *RateLimiter) Check(ctx context.Context, key string, limit Limit) error
 // KeyLimit is one limit of a [RateLimiter.CheckAll] sequence: Limit
 // counted on Key (Name-prefixed by the caller, as for Check).
 type KeyLimit struct {
-	Key   string
+	// Key names the counter, the rule's name first ("email-ip:...").
+	Key string
+	// Limit is the most hits Key's window allows.
 	Limit Limit
 }
 

@@ -19,7 +19,7 @@ import (
 // it with and without pruning too.
 func prune(set *htmltemplate.Template, root string) {
 	reached := map[string]bool{}
-	reach(set, &parse.TemplateNode{Name: root}, reached)
+	reach(inSet(set), &parse.TemplateNode{Name: root}, reached)
 	for _, t := range set.Templates() {
 		if !reached[t.Name()] && t.Tree != nil {
 			t.Tree.Root = &parse.ListNode{NodeType: parse.NodeList}
@@ -27,18 +27,25 @@ func prune(set *htmltemplate.Template, root string) {
 	}
 }
 
-// reach adds to reached the names of the templates of set that n calls,
-// and of those they call in turn.
-func reach(set *htmltemplate.Template, n parse.Node, reached map[string]bool) {
+// reach adds to reached the names of the templates that n calls, and of
+// those they call in turn, whose trees trees returns (nil for none).
+func reach(trees func(name string) []*parse.Tree, n parse.Node, reached map[string]bool) {
 	calls(n, func(name string) {
 		if reached[name] {
 			return
 		}
 		reached[name] = true
-		if t := set.Lookup(name); t != nil && t.Tree != nil {
-			reach(set, t.Tree.Root, reached)
+		for _, tr := range trees(name) {
+			if tr != nil {
+				reach(trees, tr.Root, reached)
+			}
 		}
 	})
+}
+
+// inSet returns the trees of set's templates, for reach.
+func inSet(set *htmltemplate.Template) func(name string) []*parse.Tree {
+	return func(name string) []*parse.Tree { return []*parse.Tree{treeOf(set.Lookup(name))} }
 }
 
 // calls calls fn with the name of each template that n calls directly.

@@ -694,21 +694,10 @@ func (u *UI) fileSet(base *htmltemplate.Template, funcs htmltemplate.FuncMap, p 
 		tree := parse.New(p)
 		tree.Mode = parse.SkipFuncCheck
 		_, _ = tree.Parse(string(body), "", "", own)
-		reached := map[string]bool{root: true, foldName: true}
-		var walk func(name string)
-		walk = func(name string) {
-			for _, tr := range []*parse.Tree{own[name], treeOf(base.Lookup(name))} {
-				if tr != nil {
-					calls(tr.Root, func(c string) {
-						if !reached[c] {
-							reached[c] = true
-							walk(c)
-						}
-					})
-				}
-			}
-		}
-		walk(root)
+		// What root reaches, through p's templates and base's alike.
+		reached := map[string]bool{foldName: true}
+		reach(func(name string) []*parse.Tree { return []*parse.Tree{own[name], treeOf(base.Lookup(name))} },
+			&parse.TemplateNode{Name: root}, reached)
 		// Only the functions those templates and p name: each set keeps
 		// its own copy of its function map (two maps, one of them of
 		// reflect.Values). p's file must parse whole, so all its templates
