@@ -1,9 +1,13 @@
 package bench
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
 	"testing"
+
+	"github.com/sigra-go/sigra/ui"
 )
 
 // BenchmarkCollection measures what one garbage collection costs in a
@@ -40,6 +44,34 @@ func BenchmarkCollection(b *testing.B) {
 	b.Run("bare", measure)
 	// Built here rather than in the sub-benchmark, which may run more than
 	// once (each run would keep its own kit until the last ends).
-	serveSignIns(b, openSQLite(b), 10)
+	k, _, _ := serveKit(b, openSQLite(b), 10)
 	b.Run("kit", measure)
+	// A page's, section's or email's set is built when first used (see
+	// package ui): a process that has rendered every one keeps them all.
+	renderEverything(b, k.UI)
+	b.Run("kit-every-page", measure)
+}
+
+// renderEverything renders every page, settings section and email of u
+// once, so that u holds the template set of each.
+func renderEverything(tb testing.TB, u *ui.UI) {
+	tb.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, name := range u.Pages() {
+		w := httptest.NewRecorder()
+		u.Render(w, r, http.StatusOK, name, nil)
+		if w.Code != http.StatusOK {
+			tb.Fatalf("page %q: got %d, want 200", name, w.Code)
+		}
+	}
+	for _, name := range u.Sections() {
+		if _, err := u.RenderSection(name, nil, nil); err != nil {
+			tb.Fatalf("section %q: %v", name, err)
+		}
+	}
+	for _, name := range u.Emails() {
+		if _, _, _, err := u.RenderEmail(name, nil); err != nil {
+			tb.Fatalf("email %q: %v", name, err)
+		}
+	}
 }

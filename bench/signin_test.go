@@ -147,12 +147,19 @@ func TestSignInServerProcess(t *testing.T) {
 // server's garbage collection so far (see readGC), for the benchmark.
 func serveSignIns(t testing.TB, st kit.Store, accounts int) (url, cookie string) {
 	t.Helper()
+	_, url, cookie = serveKit(t, st, accounts)
+	return url, cookie
+}
+
+// serveKit is serveSignIns, returning the kit too.
+func serveKit(t testing.TB, st kit.Store, accounts int) (k *kit.Kit, url, cookie string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	k, err := kit.New(kit.Config{
+	k, err = kit.New(kit.Config{
 		Store: st,
 		Site: site.Config{
 			BaseURL:        fmt.Sprintf("http://localhost:%d", port),
@@ -197,7 +204,7 @@ func serveSignIns(t testing.TB, st kit.Store, accounts int) (url, cookie string)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String(), k.Sessions.CookieName()
+	return k, "http://" + ln.Addr().String(), k.Sessions.CookieName()
 }
 
 // startSignInServer runs TestSignInServerProcess in a child process with

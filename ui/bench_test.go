@@ -45,7 +45,7 @@ func BenchmarkRender(b *testing.B) {
 		p    *Page
 	}{{"login", login}, {"settings", settingsPage}} {
 		b.Run("baseline-template/"+tc.name, func(b *testing.B) {
-			t := u.pages[tc.name]
+			t := pageSet(b, u, tc.name)
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := t.ExecuteTemplate(io.Discard, "base", tc.p); err != nil {

@@ -394,3 +394,20 @@ func TestRenderSectionDoesNotModifyPage(t *testing.T) {
 		t.Errorf("got %q, %v; want the section", h, err)
 	}
 }
+
+// TestRenderSectionNilData: a nil data, or a nil pointer of the section's
+// type, renders like the zero value the pack declares, as a nil Page.Data
+// does for a page.
+func TestRenderSectionNilData(t *testing.T) {
+	u := newDemoUI(t, Config{})
+	want, err := u.RenderSection("plan", nil, &planSection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range []any{nil, (*planSection)(nil)} {
+		got, err := u.RenderSection("plan", nil, data)
+		if err != nil || got != want {
+			t.Errorf("data %#v: got %q, %v; want %q", data, got, err, want)
+		}
+	}
+}

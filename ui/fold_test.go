@@ -20,7 +20,7 @@ func TestFoldFoldsConstants(t *testing.T) {
 	}
 	calls := []string{"{{asset ", "{{route ", "{{if hasRoute ", "{{home", "{{brand.", "{{with brand.", `{{template "icon-`}
 	tree := func(u *UI, page, name string) string {
-		tm := u.pages[page].Lookup(name)
+		tm := pageSet(t, u, page).Lookup(name)
 		if tm == nil || tm.Tree == nil {
 			t.Fatalf("page %q has no template %q", page, name)
 		}

@@ -227,11 +227,15 @@ func loadSections(r *http.Request, sections []Section, each func(name string, da
 }
 
 // RenderSection renders the settings section name with p as its page and
-// data as the page's Data.
+// data as the page's Data. A nil data (or nil pointer) renders like the
+// zero value of the section's data type, as its pack declared it.
 func (u *UI) RenderSection(name string, p *Page, data any) (htmltemplate.HTML, error) {
-	t := u.sections[name]
-	if t == nil {
-		return "", fmt.Errorf("sigra/ui: no settings section %q", name)
+	t, err := u.section(name)
+	if err != nil {
+		return "", err
+	}
+	if isNil(data) {
+		data = u.b.sections[name]
 	}
 	var page Page
 	if p != nil {

@@ -21,7 +21,7 @@ func TestPruneEmptiesUnreachedTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodes := func(u *UI, page string) (kept, emptied int, icons []string) {
-		for _, tm := range u.pages[page].Templates() {
+		for _, tm := range pageSet(t, u, page).Templates() {
 			if tm.Tree == nil || tm.Tree.Root == nil || len(tm.Tree.Root.Nodes) == 0 {
 				emptied++
 				continue
@@ -47,7 +47,7 @@ func TestPruneEmptiesUnreachedTemplates(t *testing.T) {
 	if kept+emptied >= keptPlain+emptiedPlain {
 		t.Errorf("pruned set: %d templates, want fewer than the %d of the whole layout", kept+emptied, keptPlain+emptiedPlain)
 	}
-	if base := pruned.pages["welcome"].Lookup("base"); base == nil || len(base.Tree.Root.Nodes) == 0 {
+	if base := pageSet(t, pruned, "welcome").Lookup("base"); base == nil || len(base.Tree.Root.Nodes) == 0 {
 		t.Error("pruned set: the root \"base\" was emptied")
 	}
 	t.Logf("welcome: %d templates kept and %d emptied; %d kept of %d without folding", kept, emptied, keptPlain, keptPlain+emptiedPlain)

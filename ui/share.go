@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"crypto/sha256"
 	"fmt"
 	htmltemplate "html/template"
 	"text/template/parse"
@@ -26,8 +27,11 @@ import (
 //
 // Share a set once it has run (html/template has escaped it), been folded
 // and pruned, and before it is used concurrently: the shared nodes never
-// change after that.
-type sharer map[string]parse.Node
+// change after that. The sets are built as they are first used (see
+// lazySet), so a sharer lasts as long as its UI, and it keys each node by
+// the SHA-256 digest of that place and text rather than by the text, which
+// repeats the text of every node below.
+type sharer map[[sha256.Size]byte]parse.Node
 
 // share replaces the nodes of every template of set with the copies that
 // a set shared earlier holds, where there is one.
@@ -42,7 +46,7 @@ func (s sharer) share(set *htmltemplate.Template) {
 // node returns the copy of n shared so far, or records n as that copy
 // once its lists share theirs.
 func (s sharer) node(n parse.Node) parse.Node {
-	key := fmt.Sprintf("%d %d %s", n.Type(), n.Position(), n)
+	key := sha256.Sum256(fmt.Appendf(nil, "%d %d %s", n.Type(), n.Position(), n))
 	if c, ok := s[key]; ok {
 		return c
 	}

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	htmltemplate "html/template"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -56,13 +55,7 @@ func TestShareKeepsOneCopy(t *testing.T) {
 				}
 			}
 		}
-		var sets []*htmltemplate.Template
-		for _, m := range []map[string]*htmltemplate.Template{u.pages, u.sections, u.htmlEmails} {
-			for _, set := range m {
-				sets = append(sets, set)
-			}
-		}
-		for _, set := range sets {
+		for _, set := range allSets(t, u) {
 			for _, tm := range set.Templates() {
 				if tm.Tree != nil && tm.Tree.Root != nil {
 					walk(tm.Tree.Root)

@@ -68,21 +68,36 @@ type UI struct {
 	assetsPath string
 	log        *slog.Logger
 
-	builtin    map[string][]byte // built-in files by path, before overrides
-	pages      map[string]*htmltemplate.Template
-	ownTitle   map[string]bool // pages whose override defines "title"
-	sections   map[string]*htmltemplate.Template
-	textEmails map[string]*texttemplate.Template
-	htmlEmails map[string]*htmltemplate.Template
-	zero       map[string]any    // page name → zero value of its data
-	emailZero  map[string]any    // email name → zero value of its Email.Data
-	routes     map[string]string // name → local path (with the prefix)
-	notices    map[string]string
-	nav        []NavItem
-	icons      map[string]htmltemplate.HTML
-	packs      map[string]bool
-	assets     map[string]*asset // by plain name
-	handler    *assetHandler
+	builtin  map[string][]byte // built-in files by path, before overrides
+	files    map[string][]byte // the files as overridden, which the sets are parsed from
+	b        *bundle           // what the core and the packs declare
+	pages    map[string]*lazySet[htmltemplate.Template]
+	ownTitle map[string]bool // pages whose override defines "title"
+	sections map[string]*lazySet[htmltemplate.Template]
+	emails   map[string]*lazySet[emailSet]
+	// building serialises the sets' builds (see lazySet), and so the use
+	// of shared, which holds the nodes of the sets built so far, and of
+	// bases.
+	building sync.Mutex
+	shared   sharer
+	// bases are the parsed layouts the sets are built from, parsed for the
+	// first set built after New. The sets' nodes point back to the trees
+	// they were copied from, for their error messages, so every set keeps
+	// its base: they share one.
+	bases struct {
+		page *htmltemplate.Template // see pageBase
+		text *texttemplate.Template // see emailBases
+		html *htmltemplate.Template
+	}
+	zero      map[string]any    // page name → zero value of its data
+	emailZero map[string]any    // email name → zero value of its Email.Data
+	routes    map[string]string // name → local path (with the prefix)
+	notices   map[string]string
+	nav       []NavItem
+	icons     map[string]htmltemplate.HTML
+	packs     map[string]bool
+	assets    map[string]*asset // by plain name
+	handler   *assetHandler
 	// fold tells New to fold the constants of the templates (see fold).
 	fold bool
 
@@ -99,13 +114,16 @@ func corePages() map[string]any {
 // page, section and email, and renders each once with empty data, so that a
 // broken template, pack or override is reported here rather than on a
 // request. Errors wrap [sigra.ErrConfig] (and [ErrTemplate] for a template
-// that fails).
+// that fails). It keeps none of the parsed templates: each page, section
+// and email is parsed again, the same way, when it is first rendered, so
+// a process keeps (and its garbage collector marks) only those it uses.
 func New(s *site.Site, cfg Config) (*UI, error) { return build(s, cfg, true) }
 
 // build is New, with the folding of the templates' constants, the
-// trimming of each set to what it runs and the sharing of nodes between
-// sets (see fold, fileSet and sharer) left out when fold is false: the
-// tests compare both.
+// trimming of each set to what it runs, the sharing of nodes between
+// sets and the building of sets when first used (see fold, fileSet,
+// sharer and lazySet) left out when fold is false: the tests compare
+// both.
 func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: ui: nil site", sigra.ErrConfig)
@@ -119,11 +137,11 @@ func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 		brand:      brand,
 		assetsPath: s.Path("/assets"),
 		log:        s.Logger(),
-		pages:      make(map[string]*htmltemplate.Template),
+		pages:      make(map[string]*lazySet[htmltemplate.Template]),
 		ownTitle:   make(map[string]bool),
-		sections:   make(map[string]*htmltemplate.Template),
-		textEmails: make(map[string]*texttemplate.Template),
-		htmlEmails: make(map[string]*htmltemplate.Template),
+		sections:   make(map[string]*lazySet[htmltemplate.Template]),
+		emails:     make(map[string]*lazySet[emailSet]),
+		shared:     sharer{},
 		routes:     make(map[string]string),
 		notices:    make(map[string]string),
 		packs:      make(map[string]bool),
@@ -150,11 +168,11 @@ func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 		u.handler.byName[a.hashed] = a
 	}
 	u.zero, u.emailZero = b.pages, b.emails
-	shared := sharer{}
-	if err := u.parsePages(files, b, overridden, shared); err != nil {
+	u.files, u.b = files, b
+	if err := u.parsePages(overridden); err != nil {
 		return nil, err
 	}
-	if err := u.parseEmails(files, b, shared); err != nil {
+	if err := u.parseEmails(); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -581,27 +599,15 @@ func (u *UI) settingsNav(current string) []NavLink {
 	return out
 }
 
-func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[string]bool, shared sharer) error {
-	base := htmltemplate.New("").Funcs(b.funcs)
-	layouts := names(files, "layout/", ".html")
-	for _, name := range layouts {
-		p := "layout/" + name + ".html"
-		if p == "layout/email.html" {
-			continue
-		}
-		if _, err := base.New(p).Parse(string(files[p])); err != nil {
-			return templateErr("%v", err)
-		}
-	}
-	if base.Lookup("base") == nil {
-		return templateErr("no template defines \"base\" (layout/base.html)")
-	}
-	if err := parseSlots(base, files, b); err != nil {
+// parsePages checks every page and section: it builds each one's set
+// from u.files and runs it once (see buildPage), renders the icons and
+// checks the navigation's. The sets are kept only when not folding (see
+// later).
+func (u *UI) parsePages(overridden map[string]bool) error {
+	files, b := u.files, u.b
+	base, err := u.pageBase()
+	if err != nil {
 		return err
-	}
-	// The scratch template of fold, in every page's set.
-	if _, err := base.New(foldName).Parse("-"); err != nil {
-		return templateErr("%v", err)
 	}
 	// Icons are static: render each once (from a copy: a template set
 	// cannot be cloned once it has run).
@@ -625,53 +631,126 @@ func (u *UI) parsePages(files map[string][]byte, b *bundle, overridden map[strin
 		}
 	}
 	for _, name := range names(files, "pages/", ".html") {
-		zero, declared := b.pages[name]
-		if !declared {
+		if _, declared := b.pages[name]; !declared {
 			return configErr("page %q is not declared by any pack", name)
 		}
 		p := "pages/" + name + ".html"
-		t, err := u.fileSet(base, b.funcs, p, files[p], "base")
+		t, err := u.buildPage(base, name)
 		if err != nil {
 			return err
 		}
-		if t.Lookup("content") == nil {
-			return templateErr("%s does not define \"content\"", p)
-		}
-		u.pages[name] = t
 		// An override's own title block wins over the handler's title.
 		u.ownTitle[name] = overridden[p] && definesTitle(p, files[p])
-		// The first execution escapes the templates: do it now so that an
-		// unsafe construct, a wrong field name or an unknown route fails New.
-		if err := t.ExecuteTemplate(io.Discard, "base", u.samplePage(zero)); err != nil {
-			return templateErr("page %q (%s): %v", name, ownerLabel(b.owner[p]), err)
-		}
-		if u.fold {
-			fold(t, "base")
-			prune(t, "base")
-			shared.share(t)
-		}
+		u.pages[name] = u.later(t, func(base *htmltemplate.Template) (*htmltemplate.Template, error) {
+			return u.buildPage(base, name)
+		})
 	}
 	for _, name := range names(files, "sections/", ".html") {
-		zero, declared := b.sections[name]
-		if !declared {
+		if _, declared := b.sections[name]; !declared {
 			return configErr("section %q is not declared by any pack", name)
 		}
-		p := "sections/" + name + ".html"
-		t, err := u.fileSet(base, b.funcs, p, files[p], p)
+		t, err := u.buildSection(base, name)
 		if err != nil {
 			return err
 		}
-		u.sections[name] = t
-		if err := t.ExecuteTemplate(io.Discard, p, u.samplePage(zero)); err != nil {
-			return templateErr("section %q (%s): %v", name, ownerLabel(b.owner[p]), err)
-		}
-		if u.fold {
-			fold(t, p)
-			prune(t, p)
-			shared.share(t)
-		}
+		u.sections[name] = u.later(t, func(base *htmltemplate.Template) (*htmltemplate.Template, error) {
+			return u.buildSection(base, name)
+		})
 	}
 	return nil
+}
+
+// later returns the lazySet of a page or section whose set New built as t
+// to check it. Folded, the set is let go and built again when first used
+// (see lazySet); unfolded, t is kept.
+func (u *UI) later(t *htmltemplate.Template, build func(base *htmltemplate.Template) (*htmltemplate.Template, error)) *lazySet[htmltemplate.Template] {
+	l := &lazySet[htmltemplate.Template]{build: func() (*htmltemplate.Template, error) {
+		if u.bases.page == nil {
+			base, err := u.pageBase()
+			if err != nil {
+				return nil, err
+			}
+			u.bases.page = base
+		}
+		t, err := build(u.bases.page)
+		if err != nil {
+			return nil, err
+		}
+		u.shared.share(t)
+		return t, nil
+	}}
+	if !u.fold {
+		l.set.Store(t)
+	}
+	return l
+}
+
+// pageBase parses the layout's templates, the slots and fold's scratch
+// template: what every page's and section's set is built from (see
+// fileSet), which only copies from it.
+func (u *UI) pageBase() (*htmltemplate.Template, error) {
+	files := u.files
+	base := htmltemplate.New("").Funcs(u.b.funcs)
+	for _, name := range names(files, "layout/", ".html") {
+		p := "layout/" + name + ".html"
+		if p == "layout/email.html" {
+			continue
+		}
+		if _, err := base.New(p).Parse(string(files[p])); err != nil {
+			return nil, templateErr("%v", err)
+		}
+	}
+	if base.Lookup("base") == nil {
+		return nil, templateErr("no template defines \"base\" (layout/base.html)")
+	}
+	if err := parseSlots(base, files, u.b); err != nil {
+		return nil, err
+	}
+	// The scratch template of fold, in every page's set.
+	if _, err := base.New(foldName).Parse("-"); err != nil {
+		return nil, templateErr("%v", err)
+	}
+	return base, nil
+}
+
+// buildPage returns the set of page name, run once with its sample data
+// and, when folding, folded and pruned.
+func (u *UI) buildPage(base *htmltemplate.Template, name string) (*htmltemplate.Template, error) {
+	p := "pages/" + name + ".html"
+	t, err := u.fileSet(base, u.b.funcs, p, u.files[p], "base")
+	if err != nil {
+		return nil, err
+	}
+	if t.Lookup("content") == nil {
+		return nil, templateErr("%s does not define \"content\"", p)
+	}
+	// The first execution escapes the templates: New does it, so that an
+	// unsafe construct, a wrong field name or an unknown route fails New.
+	if err := t.ExecuteTemplate(io.Discard, "base", u.samplePage(u.b.pages[name])); err != nil {
+		return nil, templateErr("page %q (%s): %v", name, ownerLabel(u.b.owner[p]), err)
+	}
+	if u.fold {
+		fold(t, "base")
+		prune(t, "base")
+	}
+	return t, nil
+}
+
+// buildSection is buildPage for settings section name.
+func (u *UI) buildSection(base *htmltemplate.Template, name string) (*htmltemplate.Template, error) {
+	p := "sections/" + name + ".html"
+	t, err := u.fileSet(base, u.b.funcs, p, u.files[p], p)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.ExecuteTemplate(io.Discard, p, u.samplePage(u.b.sections[name])); err != nil {
+		return nil, templateErr("section %q (%s): %v", name, ownerLabel(u.b.owner[p]), err)
+	}
+	if u.fold {
+		fold(t, p)
+		prune(t, p)
+	}
+	return t, nil
 }
 
 // fileSet returns the set that runs the page or section file p (its text
@@ -803,13 +882,57 @@ func (u *UI) samplePage(data any) *Page {
 	}
 }
 
-func (u *UI) parseEmails(files map[string][]byte, b *bundle, shared sharer) error {
+// parseEmails is parsePages for the emails (see buildEmail).
+func (u *UI) parseEmails() error {
+	textBase, htmlBase, err := u.emailBases()
+	if err != nil {
+		return err
+	}
+	for name := range u.b.emails {
+		set, err := u.buildEmail(textBase, htmlBase, name)
+		if err != nil {
+			return err
+		}
+		l := &lazySet[emailSet]{build: func() (*emailSet, error) {
+			if u.bases.text == nil {
+				textBase, htmlBase, err := u.emailBases()
+				if err != nil {
+					return nil, err
+				}
+				u.bases.text, u.bases.html = textBase, htmlBase
+			}
+			set, err := u.buildEmail(u.bases.text, u.bases.html, name)
+			if err != nil {
+				return nil, err
+			}
+			u.shared.share(set.html)
+			return set, nil
+		}}
+		if !u.fold {
+			l.set.Store(set)
+		}
+		u.emails[name] = l
+	}
+	return nil
+}
+
+// emailSet is an email's two template sets: its text part's and its HTML
+// part's.
+type emailSet struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// emailBases parses the email layouts, text and HTML, that every email's
+// sets are cloned from.
+func (u *UI) emailBases() (*texttemplate.Template, *htmltemplate.Template, error) {
+	files := u.files
 	textBase := texttemplate.New("").Funcs(texttemplate.FuncMap{
 		"date": formatDate, "day": formatDay, "plural": plural, "duration": humanDuration,
 	})
 	if body, ok := files["layout/email.txt"]; ok {
 		if _, err := textBase.New("layout/email.txt").Parse(string(body)); err != nil {
-			return templateErr("%v", err)
+			return nil, nil, templateErr("%v", err)
 		}
 	}
 	htmlBase := htmltemplate.New("").Funcs(htmltemplate.FuncMap{
@@ -829,40 +952,41 @@ func (u *UI) parseEmails(files map[string][]byte, b *bundle, shared sharer) erro
 	})
 	body, ok := files["layout/email.html"]
 	if !ok {
-		return templateErr("layout/email.html is missing")
+		return nil, nil, templateErr("layout/email.html is missing")
 	}
 	if _, err := htmlBase.New("layout/email.html").Parse(string(body)); err != nil {
-		return templateErr("%v", err)
+		return nil, nil, templateErr("%v", err)
 	}
-	for name, zero := range b.emails {
-		tt, err := textBase.Clone()
-		if err != nil {
-			return templateErr("%v", err)
-		}
-		p := "emails/" + name + ".txt"
-		if _, err := tt.New(p).Parse(string(files[p])); err != nil {
-			return templateErr("%v", err)
-		}
-		ht, err := htmlBase.Clone()
-		if err != nil {
-			return templateErr("%v", err)
-		}
-		p = "emails/" + name + ".html"
-		if _, err := ht.New(p).Parse(string(files[p])); err != nil {
-			return templateErr("%v", err)
-		}
-		if ht.Lookup("email") == nil || ht.Lookup("content") == nil {
-			return templateErr("%s must define \"content\" (layout/email.html defines \"email\")", p)
-		}
-		u.textEmails[name], u.htmlEmails[name] = tt, ht
-		if _, _, _, err := u.RenderEmail(name, &Email{To: "user@example.com", When: time.Unix(0, 0), Data: zero}); err != nil {
-			return fmt.Errorf("%w: %w", sigra.ErrConfig, err)
-		}
-		if u.fold {
-			shared.share(ht)
-		}
+	return textBase, htmlBase, nil
+}
+
+// buildEmail returns the sets of email name, cloned from the bases and
+// rendered once with the zero data its pack declares.
+func (u *UI) buildEmail(textBase *texttemplate.Template, htmlBase *htmltemplate.Template, name string) (*emailSet, error) {
+	tt, err := textBase.Clone()
+	if err != nil {
+		return nil, templateErr("%v", err)
 	}
-	return nil
+	p := "emails/" + name + ".txt"
+	if _, err := tt.New(p).Parse(string(u.files[p])); err != nil {
+		return nil, templateErr("%v", err)
+	}
+	ht, err := htmlBase.Clone()
+	if err != nil {
+		return nil, templateErr("%v", err)
+	}
+	p = "emails/" + name + ".html"
+	if _, err := ht.New(p).Parse(string(u.files[p])); err != nil {
+		return nil, templateErr("%v", err)
+	}
+	if ht.Lookup("email") == nil || ht.Lookup("content") == nil {
+		return nil, templateErr("%s must define \"content\" (layout/email.html defines \"email\")", p)
+	}
+	set := &emailSet{text: tt, html: ht}
+	if _, _, _, err := u.renderEmail(set, name, &Email{To: "user@example.com", When: time.Unix(0, 0), Data: u.b.emails[name]}); err != nil {
+		return nil, fmt.Errorf("%w: %w", sigra.ErrConfig, err)
+	}
+	return set, nil
 }
 
 // emailStyles are the inline styles of email elements, by name. The link
@@ -911,7 +1035,7 @@ func (u *UI) Pages() []string { return slices.Sorted(maps.Keys(u.pages)) }
 func (u *UI) Sections() []string { return slices.Sorted(maps.Keys(u.sections)) }
 
 // Emails returns the names of the emails RenderEmail knows, sorted.
-func (u *UI) Emails() []string { return slices.Sorted(maps.Keys(u.textEmails)) }
+func (u *UI) Emails() []string { return slices.Sorted(maps.Keys(u.emails)) }
 
 // HasPack reports whether the UI was built with the pack called name.
 // Features check it at start, so a UI built without their pages fails
@@ -1072,9 +1196,9 @@ func (u *UI) RenderError(w http.ResponseWriter, r *http.Request, status int, mes
 }
 
 func (u *UI) execPage(w io.Writer, name string, p *Page) error {
-	t := u.pages[name]
-	if t == nil {
-		return fmt.Errorf("%w: no page %q", ErrTemplate, name)
+	t, err := u.page(name)
+	if err != nil {
+		return err
 	}
 	if p.Data == nil {
 		// A nil Data renders like the zero value of the page's type.
@@ -1106,10 +1230,20 @@ func (u *UI) putBuf(b *bytes.Buffer) {
 // Feature-specific values travel in Email.Data; the feature keeps them to
 // one line where a template puts them in the subject.
 func (u *UI) RenderEmail(name string, data *Email) (subject, text, html string, err error) {
-	tt, ht := u.textEmails[name], u.htmlEmails[name]
-	if tt == nil || ht == nil {
+	l := u.emails[name]
+	if l == nil {
 		return "", "", "", fmt.Errorf("%w: %q", ErrUnknownEmail, name)
 	}
+	set, err := built(u, l)
+	if err != nil {
+		return "", "", "", fmt.Errorf("email %q: %w", name, err)
+	}
+	return u.renderEmail(set, name, data)
+}
+
+// renderEmail is RenderEmail with the email's sets.
+func (u *UI) renderEmail(set *emailSet, name string, data *Email) (subject, text, html string, err error) {
+	tt, ht := set.text, set.html
 	var e Email
 	if data != nil {
 		e = *data
