@@ -37,10 +37,11 @@
 //     middleware.Guard's RequireUser, and the same handler body reading
 //     sigra.UserFrom. The guard is given a table of routes rather than a
 //     UI: the UI is not on the request's path, and the baseline holds no
-//     templates either. (In an application the UI's parsed templates,
-//     about 3 MiB with the account and two-factor packs, stay in the
-//     process and the garbage collector's cycles mark them: on a small
-//     benchmark heap that adds about a tenth to both figures alike.)
+//     templates either. (In an application the template sets of the
+//     pages and emails it has rendered, up to 2 MB with the kit's packs,
+//     stay in the process and the garbage collector's cycles mark them:
+//     on a small benchmark heap that adds about a tenth to both figures
+//     alike.)
 //   - sigra-postgres: the same over store/postgres; it also reports
 //     queries/op, the database round trips per request (statements,
 //     batches and statement preparations, counted by a pgx tracer).
@@ -102,7 +103,10 @@
 // collector's CPU per collection and what the live heap holds for it to
 // scan: a sign-in pays for about a third of a collection (each hash
 // allocates its 19 MiB), so what the application keeps live is part of
-// every sign-in's cost.
+// every sign-in's cost. package ui builds a page's, section's or email's
+// template set when it is first rendered, so it measures the kit twice:
+// as built (kit), and once every page, section and email has rendered
+// (kit-every-page).
 //
 // # Allocations
 //
