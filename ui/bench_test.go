@@ -113,3 +113,31 @@ func BenchmarkNew(b *testing.B) {
 		newTestUIOn(b, s, Config{Packs: []Pack{testPack()}})
 	}
 }
+
+// BenchmarkFirstRender measures what building a set when it is first used
+// costs (see lazySet), on a new UI each iteration (not timed): "first", the
+// first page rendered after New, which also parses the layouts; "next", a
+// page rendered after another, its layouts parsed already. Compare with
+// BenchmarkRender, a page whose set is built.
+func BenchmarkFirstRender(b *testing.B) {
+	s := newSite(b, "", nil)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := &discardWriter{h: http.Header{}}
+	b.Run("first", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			u := newTestUIOn(b, s, Config{Packs: []Pack{testPack()}})
+			b.StartTimer()
+			u.Render(w, req, http.StatusOK, "welcome", nil)
+		}
+	})
+	b.Run("next", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			u := newTestUIOn(b, s, Config{Packs: []Pack{testPack()}})
+			u.Render(w, req, http.StatusOK, "login", nil)
+			b.StartTimer()
+			u.Render(w, req, http.StatusOK, "welcome", nil)
+		}
+	})
+}

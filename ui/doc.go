@@ -165,8 +165,8 @@
 //
 // New parses and runs every page, section and email to check it, and then
 // lets them go: each is parsed again when it is first rendered (about half
-// a millisecond, once; the first one rendered also parses the layouts, a
-// few milliseconds), and kept from then on, its nodes shared with those
+// a millisecond, once; the first one rendered also parses the layouts,
+// about a millisecond in all), and kept from then on, its nodes shared with those
 // of the sets built before it. Template sets are trees of pointers, which
 // the garbage collector marks on every cycle, so an application that
 // answers in JSON keeps none, and one that serves pages keeps those it

@@ -60,17 +60,17 @@ type Config struct {
 	Overrides fs.FS
 }
 
-// UI renders the pages and emails of the features it was given. It is
-// immutable after New and safe for concurrent use.
+// UI renders the pages and emails of the features it was given. What it
+// renders is fixed by New (it builds each template set again when first
+// used, the same way: see New), and it is safe for concurrent use.
 type UI struct {
 	site       *site.Site
 	brand      Brand
 	assetsPath string
 	log        *slog.Logger
 
-	builtin  map[string][]byte // built-in files by path, before overrides
 	files    map[string][]byte // the files as overridden, which the sets are parsed from
-	b        *bundle           // what the core and the packs declare
+	b        *bundle           // what the core and the packs declare, its files before overrides
 	pages    map[string]*lazySet[htmltemplate.Template]
 	ownTitle map[string]bool // pages whose override defines "title"
 	sections map[string]*lazySet[htmltemplate.Template]
@@ -89,15 +89,13 @@ type UI struct {
 		text *texttemplate.Template // see emailBases
 		html *htmltemplate.Template
 	}
-	zero      map[string]any    // page name → zero value of its data
-	emailZero map[string]any    // email name → zero value of its Email.Data
-	routes    map[string]string // name → local path (with the prefix)
-	notices   map[string]string
-	nav       []NavItem
-	icons     map[string]htmltemplate.HTML
-	packs     map[string]bool
-	assets    map[string]*asset // by plain name
-	handler   *assetHandler
+	routes  map[string]string // name → local path (with the prefix)
+	notices map[string]string
+	nav     []NavItem
+	icons   map[string]htmltemplate.HTML
+	packs   map[string]bool
+	assets  map[string]*asset // by plain name
+	handler *assetHandler
 	// fold tells New to fold the constants of the templates (see fold).
 	fold bool
 
@@ -158,7 +156,6 @@ func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.builtin = b.files
 	if u.assets, err = loadAssets(files, brand); err != nil {
 		return nil, err
 	}
@@ -167,7 +164,6 @@ func build(s *site.Site, cfg Config, fold bool) (*UI, error) {
 		u.handler.byName[a.name] = a
 		u.handler.byName[a.hashed] = a
 	}
-	u.zero, u.emailZero = b.pages, b.emails
 	u.files, u.b = files, b
 	if err := u.parsePages(overridden); err != nil {
 		return nil, err
@@ -660,11 +656,11 @@ func (u *UI) parsePages(overridden map[string]bool) error {
 	return nil
 }
 
-// later returns the lazySet of a page or section whose set New built as t
-// to check it. Folded, the set is let go and built again when first used
-// (see lazySet); unfolded, t is kept.
+// later returns the lazySet (see keep) of a page or section whose set New
+// built as t, which build builds again from the layouts parsed once for
+// every set, and shares with the sets built before it.
 func (u *UI) later(t *htmltemplate.Template, build func(base *htmltemplate.Template) (*htmltemplate.Template, error)) *lazySet[htmltemplate.Template] {
-	l := &lazySet[htmltemplate.Template]{build: func() (*htmltemplate.Template, error) {
+	return keep(u, t, func() (*htmltemplate.Template, error) {
 		if u.bases.page == nil {
 			base, err := u.pageBase()
 			if err != nil {
@@ -678,7 +674,13 @@ func (u *UI) later(t *htmltemplate.Template, build func(base *htmltemplate.Templ
 		}
 		u.shared.share(t)
 		return t, nil
-	}}
+	})
+}
+
+// keep returns the lazySet that build builds, for a set that New built as
+// t to check it: folded, t is let go; unfolded, it is the set.
+func keep[T any](u *UI, t *T, build func() (*T, error)) *lazySet[T] {
+	l := &lazySet[T]{build: build}
 	if !u.fold {
 		l.set.Store(t)
 	}
@@ -893,7 +895,7 @@ func (u *UI) parseEmails() error {
 		if err != nil {
 			return err
 		}
-		l := &lazySet[emailSet]{build: func() (*emailSet, error) {
+		u.emails[name] = keep(u, set, func() (*emailSet, error) {
 			if u.bases.text == nil {
 				textBase, htmlBase, err := u.emailBases()
 				if err != nil {
@@ -907,11 +909,7 @@ func (u *UI) parseEmails() error {
 			}
 			u.shared.share(set.html)
 			return set, nil
-		}}
-		if !u.fold {
-			l.set.Store(set)
-		}
-		u.emails[name] = l
+		})
 	}
 	return nil
 }
@@ -1056,7 +1054,7 @@ func (u *UI) Notice(key string) string { return u.notices[key] }
 // Templates returns the built-in files (the core's and the packs'), at the
 // paths Config.Overrides uses, before any override: copy one to start an
 // override. The file system is read-only and safe for concurrent use.
-func (u *UI) Templates() fs.FS { return mapFS(u.builtin) }
+func (u *UI) Templates() fs.FS { return mapFS(u.b.files) }
 
 // Assets returns the handler of the stylesheet, the theme script and the
 // icon (plus any file added under assets/ by Config.Overrides). [UI.Mount]
@@ -1209,7 +1207,7 @@ func (u *UI) execPage(w io.Writer, name string, p *Page) error {
 
 // zeroData returns the zero value of page name's data type, as its pack
 // declared it (templates only read it, so it is shared).
-func (u *UI) zeroData(name string) any { return u.zero[name] }
+func (u *UI) zeroData(name string) any { return u.b.pages[name] }
 
 func (u *UI) putBuf(b *bytes.Buffer) {
 	if b.Cap() > 1<<20 {
@@ -1250,7 +1248,7 @@ func (u *UI) renderEmail(set *emailSet, name string, data *Email) (subject, text
 	}
 	if e.Data == nil {
 		// A nil Data renders like the zero value the pack declares.
-		e.Data = u.emailZero[name]
+		e.Data = u.b.emails[name]
 	}
 	e.Brand = u.brand
 	e.To = oneLine(e.To, 320)
