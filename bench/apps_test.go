@@ -408,7 +408,13 @@ func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEnd
 
 // TraceBatchStart implements pgx.BatchTracer.
 func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	c.record("batch", fmt.Sprintf("of %d statements", d.Batch.Len()))
+	sql := fmt.Sprintf("of %d statements", d.Batch.Len())
+	if c.keep {
+		for _, q := range d.Batch.QueuedQueries {
+			sql += "\n\t" + q.SQL
+		}
+	}
+	c.record("batch", sql)
 	return ctx
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -210,13 +211,17 @@ func TestQueriesPerRequest(t *testing.T) {
 // Before the hash, the two limits and the attempt place commit together,
 // in one statement (store.SequenceLimiter); after it, the places freed,
 // the device record, the audit row and the new session commit one by one.
-// A sign-in that commits more fails here, with its statements. So does
-// one that makes more than 7 round trips: the limits and the place, the
-// user's row, the places freed, the second factor's read, the device
-// record, the audit row and the session (the check for a scheduled
-// deletion reads nothing more: it has the user's row).
+// Of these five commits, only the audit row's and the session's wait for
+// the WAL to be flushed: the limits and the places are in an unlogged
+// table (sigra_rate_limits), and the device record commits
+// asynchronously. A sign-in that commits more, or waits for more flushes,
+// fails here, with its statements. So does one that makes more than 7
+// round trips: the limits and the place, the user's row, the places freed,
+// the second factor's read, the device record, the audit row and the
+// session (the check for a scheduled deletion reads nothing more: it has
+// the user's row).
 func TestSignInCommits(t *testing.T) {
-	const want, wantTrips = 5, 7
+	const want, wantFlushes, wantTrips = 5, 2, 7
 	trips := &roundTrips{keep: true}
 	st := openPostgres(t, postgres.Config{Tracer: trips})
 	url, cookie := serveSignIns(t, st, 3)
@@ -234,7 +239,7 @@ func TestSignInCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, log := trips.take()
-	commits, inTx := 0, false
+	commits, flushes, inTx := 0, 0, false
 	for _, l := range log {
 		kind, sql, _ := strings.Cut(l, " ")
 		verb := strings.ToUpper(strings.Fields(sql + " -")[0])
@@ -244,17 +249,46 @@ func TestSignInCommits(t *testing.T) {
 		case verb == "COMMIT":
 			inTx = false
 			commits++
+			flushes++
 		case verb == "ROLLBACK":
 			inTx = false
 		case inTx:
 		case kind == "batch" || verb == "INSERT" || verb == "UPDATE" || verb == "DELETE" || verb == "WITH":
-			commits++ // a write on its own, or a batch: one implicit transaction
+			// A write on its own, or a batch: one implicit transaction.
+			commits++
+			if !unloggedOnly(sql) && !strings.Contains(sql, "set_config('synchronous_commit', 'off', true)") {
+				flushes++
+			}
 		}
 	}
 	if commits != want {
 		t.Errorf("a sign-in committed %d transactions, want %d:\n%s", commits, want, strings.Join(log, "\n"))
 	}
+	if flushes != wantFlushes {
+		t.Errorf("a sign-in waited for %d WAL flushes, want %d:\n%s", flushes, wantFlushes, strings.Join(log, "\n"))
+	}
 	if len(log) > wantTrips {
 		t.Errorf("a sign-in made %d round trips, want %d:\n%s", len(log), wantTrips, strings.Join(log, "\n"))
 	}
 }
+
+// unloggedOnly reports whether the statement sql writes only to
+// sigra_rate_limits, the one unlogged table (store/postgres's
+// TestOnlyRateLimitsUnlogged checks that it is): its commit writes nothing
+// to the WAL that must be flushed.
+func unloggedOnly(sql string) bool {
+	writes := 0
+	for _, m := range writtenTable.FindAllStringSubmatch(sql, -1) {
+		if strings.EqualFold(m[1], "SET") {
+			continue // ON CONFLICT ... DO UPDATE SET: the INSERT's table
+		}
+		if m[1] != "sigra_rate_limits" {
+			return false
+		}
+		writes++
+	}
+	return writes > 0
+}
+
+// writtenTable matches a table that a statement writes to.
+var writtenTable = regexp.MustCompile(`(?i)\b(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE)\s+(\w+)`)

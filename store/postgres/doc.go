@@ -72,6 +72,32 @@
 // at its single Sync message. Config.Tracer installs a pgx tracer on
 // every connection, to log or trace the statements or to count them.
 //
+// # Durability
+//
+// Every commit is visible to every connection, and so to every instance,
+// at once. Most also wait until PostgreSQL has flushed its write-ahead log
+// to disk, so that a crash of the database server loses none of them. Two
+// kinds of write do not wait, since a crash may lose them without harm,
+// and a flush is most of what a short write costs the database (a rate
+// limit's hit: about 115 µs instead of 250 µs on a 2-core machine,
+// BenchmarkHit):
+//
+//   - The rate limits' counters, with the lockout's attempt places, live in
+//     an unlogged table (sigra_rate_limits, migration 0014). After a crash
+//     of the server, or on a standby promoted by a failover (unlogged
+//     tables are not replicated), the table is empty: every window starts
+//     again. The lockout's failure counts and locks are on sigra_users,
+//     which is logged: a locked account stays locked.
+//   - A device record ([DB.SeenDevice], for new-device alerts) commits with
+//     synchronous_commit off when it runs on its own, for that transaction
+//     only. A record lost to a crash costs one new-device alert too many.
+//     The sign-in's later commits (the audit row, the session) wait for
+//     the flush, which carries the device record too.
+//
+// Everything else (sessions, users, tokens, factors, the audit log, the
+// outbox) is logged, and its commits wait for the flush, as
+// synchronous_commit's default has them do.
+//
 // # Concurrency
 //
 // The guarantees of the store contracts hold across instances, under

@@ -16,6 +16,15 @@ var _ store.SignIns = (*DB)(nil)
 // sign-in, so concurrent sign-ins of one user (on any instance) take turns.
 const lockSignInsSQL = `SELECT pg_advisory_xact_lock(hashtextextended('sigra/store/postgres signins ' || $1::text, 0))`
 
+// asyncCommitSQL makes the transaction it runs in commit without waiting
+// for the WAL to reach the disk (synchronous_commit off, for that
+// transaction only). It is for writes that a crash of the database may
+// lose without harm, run in their own implicit transaction: a commit is
+// visible to every other connection at once all the same, and is on disk
+// within three times wal_writer_delay (600 ms by default), or with the
+// next synchronous commit of any connection, whichever comes first.
+const asyncCommitSQL = `SELECT set_config('synchronous_commit', 'off', true)`
+
 // SeenDevice implements [store.SignIns] in one round trip: a batch that
 // takes the user's advisory lock, then one statement that reads the
 // device's last-seen time and whether the user has any device, upserts the
@@ -24,10 +33,20 @@ const lockSignInsSQL = `SELECT pg_advisory_xact_lock(hashtextextended('sigra/sto
 // under READ COMMITTED the statement after the lock sees what the
 // previous holder committed. An unknown user writes nothing and is
 // store.ErrNotFound.
+//
+// Outside a transaction the batch also commits asynchronously (see
+// asyncCommitSQL): a device record lost to a crash of the database costs
+// at most one new-device alert too many. In the sign-in that records it,
+// the new session's commit comes later and waits for the WAL, which then
+// holds the device record too. Inside the caller's transaction, the
+// caller's commit decides.
 func (db *DB) SeenDevice(ctx context.Context, userID, fingerprint string, now, forgetBefore time.Time) (bool, time.Time, error) {
 	var found, seen bool
 	var last time.Time
 	b := new(pgx.Batch)
+	if _, inTx := db.tx(ctx); !inTx {
+		b.Queue(asyncCommitSQL)
+	}
 	b.Queue(lockSignInsSQL, userID)
 	b.Queue(`WITH u AS (
 			SELECT EXISTS (SELECT 1 FROM sigra_users WHERE id = $1::text) AS found
