@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -149,5 +150,59 @@ func TestSeenDeviceCommitsAsynchronously(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("got %d device records, want 2", n)
+	}
+}
+
+// TestUnloggedRateLimitsMigration upgrades a database at migration 0013
+// that holds rate limits: the live windows and those that ended lately
+// keep their counts, windows that ended over an hour ago are gone, and the
+// table is unlogged.
+func TestUnloggedRateLimitsMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, old := schemaBefore(t, "0014")
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for _, r := range []struct {
+		key   string
+		count int
+		reset time.Time
+	}{
+		{"live", 3, now.Add(10 * time.Minute)},
+		{"ended-lately", 5, now.Add(-10 * time.Minute)},
+		{"ended-long-ago", 7, now.Add(-2 * time.Hour)},
+	} {
+		if _, err := old.Exec(ctx, `INSERT INTO sigra_rate_limits (key, count, reset_at) VALUES ($1, $2, $3)`, r.key, r.count, r.reset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db := openDSN(t, dsn)
+	rows, err := db.Query(ctx, `SELECT key, count FROM sigra_rate_limits ORDER BY key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var key string
+		var count int
+		err := r.Scan(&key, &count)
+		return key + "=" + strconv.Itoa(count), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ended-lately=5", "live=3"}; !slices.Equal(got, want) {
+		t.Errorf("after migration 0014, rate limits %q, want %q", got, want)
+	}
+	var persistence string
+	if err := db.QueryRow(ctx, `SELECT relpersistence FROM pg_class WHERE oid = 'sigra_rate_limits'::regclass`).Scan(&persistence); err != nil {
+		t.Fatal(err)
+	}
+	if persistence != "u" {
+		t.Errorf("sigra_rate_limits: persistence %q after migration 0014, want u (unlogged)", persistence)
+	}
+	res, err := db.Hit(ctx, "live", 10, time.Hour, now)
+	if err != nil || res.Count != 4 {
+		t.Errorf("Hit on the live window after migration: %+v, %v; want count 4", res, err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigra-go/sigra/internal/pgtest"
 	"github.com/sigra-go/sigra/store"
 	"github.com/sigra-go/sigra/store/postgres"
 )
@@ -61,33 +60,8 @@ var rekeyCollisions = []store.EmailKeyCollision{
 func oldSchema(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	dsn := pgtest.DSN(t)
-	db, err := postgres.New(ctx, postgres.Config{DSN: dsn, SkipMigrate: true, MaxConns: 1})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	dsn, db := schemaBefore(t, "0003")
 	defer db.Close()
-	stmts := []string{`CREATE TABLE sigra_schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`}
-	files, err := fs.Glob(postgres.Migrations(), "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if f >= "0003" {
-			break
-		}
-		body, err := fs.ReadFile(postgres.Migrations(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		digits, name, _ := strings.Cut(strings.TrimSuffix(f, ".sql"), "_")
-		stmts = append(stmts, string(body), fmt.Sprintf(`INSERT INTO sigra_schema_migrations (version, name) VALUES (%s, '%s')`, digits, name))
-	}
-	for _, stmt := range stmts {
-		if _, err := db.Pool().Exec(ctx, stmt); err != nil {
-			t.Fatalf("old schema: %v", err)
-		}
-	}
 	for _, u := range rekeyUsers {
 		key := u.old
 		if key == "" {

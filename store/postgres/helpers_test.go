@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +72,41 @@ func newSession(t testing.TB, db store.Sessions, u *store.User, tok string) *sto
 		t.Fatalf("SaveSession: %v", err)
 	}
 	return s
+}
+
+// schemaBefore returns the DSN of a fresh schema with the migrations
+// whose files sort before version applied and recorded as Migrate records
+// them, and a one-connection DB on it that does not migrate, for the
+// caller to fill and close.
+func schemaBefore(t *testing.T, version string) (string, *postgres.DB) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	db, err := postgres.New(ctx, postgres.Config{DSN: dsn, SkipMigrate: true, MaxConns: 1})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	stmts := []string{`CREATE TABLE sigra_schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`}
+	files, err := fs.Glob(postgres.Migrations(), "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f >= version {
+			break
+		}
+		body, err := fs.ReadFile(postgres.Migrations(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digits, name, _ := strings.Cut(strings.TrimSuffix(f, ".sql"), "_")
+		stmts = append(stmts, string(body), fmt.Sprintf(`INSERT INTO sigra_schema_migrations (version, name) VALUES (%s, '%s')`, digits, name))
+	}
+	for _, stmt := range stmts {
+		if _, err := db.Pool().Exec(ctx, stmt); err != nil {
+			db.Close()
+			t.Fatalf("schema before %s: %v", version, err)
+		}
+	}
+	return dsn, db
 }

@@ -14,4 +14,11 @@
 -- locks on sigra_users stay logged: an account that was locked stays locked,
 -- and the failures after the crash still lock it.
 
+-- SET UNLOGGED rewrites the table under an exclusive lock, which holds up
+-- every hit until the migration commits: the windows that ended over an
+-- hour ago are deleted first (a hit treats an ended window as a new one, so
+-- deleting them changes no count; the hour allows for the application's
+-- and the database's clocks to differ), to leave little else to copy.
+
+DELETE FROM sigra_rate_limits WHERE reset_at < now() - interval '1 hour';
 ALTER TABLE sigra_rate_limits SET UNLOGGED;
