@@ -93,8 +93,11 @@
 // the server: not for the run's figures); SIGRA_BENCH_SIGNIN_MAXCONNS
 // sizes the server's PostgreSQL pool, for comparing pool sizes where the
 // database shares the machine's cores.
+//
 // TestSignInCommits pins the transactions that one sign-in commits on
-// PostgreSQL, and its round trips.
+// PostgreSQL, how many of them wait for a WAL flush (two: the rate limits
+// are in an unlogged table, and the device record commits
+// asynchronously), and its round trips.
 //
 // # Garbage collection
 //
