@@ -12,7 +12,10 @@ import (
 // the raw address); per user, the store keeps each fingerprint with the
 // time it was last seen, and nothing else.
 //
-// Rows belong to their user: DeleteUser and AnonymizeUser remove them.
+// Rows belong to their user: DeleteUser and AnonymizeUser remove them. A
+// record lost to a crash of the database costs at most one alert too
+// many, so an implementation may commit SeenDevice without waiting for the
+// disk (the PostgreSQL adapter does).
 type SignIns interface {
 	// SeenDevice records a sign-in of userID at now from the device
 	// fingerprint, and returns when that device was last seen before

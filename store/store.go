@@ -392,6 +392,13 @@ type LimitResult struct {
 
 // Limiter is a fixed-window rate-limit counter held in the store, so limits
 // hold across every instance of an application.
+//
+// The counters must be exact under concurrency and visible to every
+// instance as soon as they commit, but they need not survive a crash of
+// the database: one that loses them only starts every window again, and
+// the lockout's lasting state is the user's ([Users.RecordFailure]). An
+// implementation may keep them where commits are cheaper for that (the
+// PostgreSQL adapter keeps them in an unlogged table).
 type Limiter interface {
 	// Hit atomically counts one hit on key in the window that contains now
 	// (a window starts at the first hit after the previous one ended and
