@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -241,26 +239,7 @@ func TestRekeyEmailsLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	files, err := fs.Glob(postgres.Migrations(), "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if f < "0003" {
-			continue
-		}
-		body, err := fs.ReadFile(postgres.Migrations(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		digits, name, _ := strings.Cut(strings.TrimSuffix(f, ".sql"), "_")
-		if _, err := db.Pool().Exec(ctx, string(body)); err != nil {
-			t.Fatalf("apply %s: %v", f, err)
-		}
-		if _, err := db.Pool().Exec(ctx, fmt.Sprintf(`INSERT INTO sigra_schema_migrations (version, name) VALUES (%s, '%s')`, digits, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyMigrationFiles(t, db, func(file string) bool { return file >= "0003" })
 	if v := rekeyVersion(t, db); v != "1" {
 		t.Fatalf("email_key_version after the SQL files: got %q, want 1", v)
 	}

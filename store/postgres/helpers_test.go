@@ -77,36 +77,47 @@ func newSession(t testing.TB, db store.Sessions, u *store.User, tok string) *sto
 // schemaBefore returns the DSN of a fresh schema with the migrations
 // whose files sort before version applied and recorded as Migrate records
 // them, and a one-connection DB on it that does not migrate, for the
-// caller to fill and close.
+// caller to fill. The DB is closed when t ends; the caller may close it
+// sooner.
 func schemaBefore(t *testing.T, version string) (string, *postgres.DB) {
 	t.Helper()
-	ctx := context.Background()
 	dsn := pgtest.DSN(t)
-	db, err := postgres.New(ctx, postgres.Config{DSN: dsn, SkipMigrate: true, MaxConns: 1})
+	db, err := postgres.New(context.Background(), postgres.Config{DSN: dsn, SkipMigrate: true, MaxConns: 1})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	stmts := []string{`CREATE TABLE sigra_schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`}
+	t.Cleanup(db.Close) // closing twice is harmless
+	if _, err := db.Pool().Exec(context.Background(), `CREATE TABLE sigra_schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatalf("schema before %s: %v", version, err)
+	}
+	applyMigrationFiles(t, db, func(file string) bool { return file < version })
+	return dsn, db
+}
+
+// applyMigrationFiles runs, in order, the embedded migration files for
+// which apply reports true, each as SQL on db's pool, and records each in
+// sigra_schema_migrations as Migrate records it.
+func applyMigrationFiles(t *testing.T, db *postgres.DB, apply func(file string) bool) {
+	t.Helper()
+	ctx := context.Background()
 	files, err := fs.Glob(postgres.Migrations(), "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range files {
-		if f >= version {
-			break
+		if !apply(f) {
+			continue
 		}
 		body, err := fs.ReadFile(postgres.Migrations(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		digits, name, _ := strings.Cut(strings.TrimSuffix(f, ".sql"), "_")
-		stmts = append(stmts, string(body), fmt.Sprintf(`INSERT INTO sigra_schema_migrations (version, name) VALUES (%s, '%s')`, digits, name))
-	}
-	for _, stmt := range stmts {
-		if _, err := db.Pool().Exec(ctx, stmt); err != nil {
-			db.Close()
-			t.Fatalf("schema before %s: %v", version, err)
+		if _, err := db.Pool().Exec(ctx, string(body)); err != nil {
+			t.Fatalf("apply %s: %v", f, err)
+		}
+		if _, err := db.Pool().Exec(ctx, fmt.Sprintf(`INSERT INTO sigra_schema_migrations (version, name) VALUES (%s, '%s')`, digits, name)); err != nil {
+			t.Fatalf("record %s: %v", f, err)
 		}
 	}
-	return dsn, db
 }
